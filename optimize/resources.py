@@ -17,9 +17,24 @@ def _first_existing(*candidates: Path) -> Path:
     return candidates[0]
 
 
+def bundled_data_dir() -> Path:
+    """The project's ``data/`` folder (``baci/``, ``basket/``, ``stages/``)."""
+    return _first_existing(_PKG.parent / "data", _PKG / "_bundled" / "data")
+
+
 def data_dir() -> Path:
-    """The folder with the embedded BACI sample and the project's code tables."""
-    return _first_existing(_PKG.parent / "data" / "baci", _PKG / "_bundled" / "data" / "baci")
+    """``data/baci``: the embedded synthetic BACI sample and the project's code tables."""
+    return bundled_data_dir() / "baci"
+
+
+def basket_dir() -> Path:
+    """``data/basket``: the shipped critical-goods basket tables."""
+    return bundled_data_dir() / "basket"
+
+
+def stages_dir() -> Path:
+    """``data/stages``: the derived HS6 -> value-chain stage tables."""
+    return bundled_data_dir() / "stages"
 
 
 def models_dir() -> Path:

@@ -1,0 +1,1 @@
+"""Solver backends: direct highspy (default) and algebraic Pyomo; one status taxonomy."""
