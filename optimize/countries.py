@@ -1,0 +1,183 @@
+"""Country tables: BACI numeric code <-> ISO3/ISO2/name, and named country groups.
+
+Inside the library countries are BACI numeric codes (``int``). Users may name
+them by ISO3 (``CHN``), by BACI code (``156``) or by a group (``EU27``, ``G7``,
+``G7+allies``, ``OECD``; defined in ``data/baci/country_groups.csv``).
+"""
+from __future__ import annotations
+
+import difflib
+import functools
+import re
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimize.errors import DataError, ScenarioError
+from optimize.resources import data_dir
+
+#: Historical or aggregate BACI codes that share an ISO3 with a current code
+#: (e.g. 280 Fed. Rep. of Germany vs 276 Germany); ISO3 lookups never pick them.
+HISTORICAL_CODES = frozenset({58, 200, 278, 280, 530, 711, 736, 810, 891})
+
+#: ISO3 spellings accepted on input that the BACI table does not carry itself.
+ISO3_ALIASES = {"TWN": 490}  # BACI reports Taiwan as 490 "Other Asia, nes" (ISO3 'S19')
+
+_COLUMNS = ("baci_code", "iso3", "iso2", "name")
+
+
+def _repair_mojibake(name: str) -> str:
+    """Undo UTF-8 bytes decoded as latin-1 (``CÃ´te`` -> ``Côte``); else unchanged."""
+    try:
+        fixed = name.encode("latin-1").decode("utf-8")
+    except (UnicodeEncodeError, UnicodeDecodeError):
+        return name
+    return fixed
+
+
+def _read_table(path: Path) -> pd.DataFrame:
+    try:
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read country table: {exc}", file=str(path),
+                        fix="pass a CEPII country_codes_*.csv or the project's data/baci/country_codes.csv") from exc
+    cols = set(raw.columns)
+    if {"country_code", "country_iso3"} <= cols:  # CEPII layout
+        df = pd.DataFrame({
+            "baci_code": raw["country_code"], "iso3": raw["country_iso3"],
+            "iso2": raw.get("country_iso2", ""), "name": raw.get("country_name", ""),
+        })
+    elif set(_COLUMNS) <= cols:
+        df = raw[list(_COLUMNS)].copy()
+    else:
+        raise DataError(f"country table has columns {sorted(cols)}", file=str(path), field="country_code",
+                        fix="expected CEPII columns country_code,country_name,country_iso2,country_iso3")
+    codes = pd.to_numeric(df["baci_code"].str.strip(), errors="coerce")
+    bad = np.flatnonzero(codes.isna().to_numpy())
+    if bad.size:
+        raise DataError("non-numeric country code", file=str(path), rows=(bad + 1).tolist(), count=int(bad.size),
+                        field="country_code", fix="country codes must be integers")
+    df["baci_code"] = codes.astype("int64")
+    df["iso3"] = df["iso3"].str.strip().str.upper()
+    df["iso2"] = df["iso2"].str.strip().str.upper()
+    df["name"] = df["name"].map(_repair_mojibake)
+    return df.sort_values("baci_code", kind="stable").reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=8)
+def _cached_table(path: str) -> pd.DataFrame:
+    return _read_table(Path(path))
+
+
+def country_table(path: str | Path | None = None) -> pd.DataFrame:
+    """Country table ``[baci_code:int, iso3:str, iso2:str, name:str]`` sorted by code.
+
+    ``path``: a CEPII ``country_codes_*.csv`` (mojibake names are repaired);
+    None reads the project's generated ``data/baci/country_codes.csv``.
+    """
+    p = Path(path) if path is not None else data_dir() / "country_codes.csv"
+    return _cached_table(str(p.resolve())).copy()
+
+
+@functools.lru_cache(maxsize=1)
+def _groups() -> pd.DataFrame:
+    df = pd.read_csv(data_dir() / "country_groups.csv", dtype=str, keep_default_na=False)
+    df["key"] = df["group"].str.upper()
+    return df
+
+
+def group_names() -> list[str]:
+    """Names of the shipped country groups."""
+    return sorted(_groups()["group"].unique())
+
+
+def _iso3_index(table: pd.DataFrame) -> dict[str, int]:
+    current = table[~table["baci_code"].isin(HISTORICAL_CODES)]
+    index = dict(zip(current["iso3"], current["baci_code"].astype(int)))
+    for iso3, code in ISO3_ALIASES.items():
+        if code in set(table["baci_code"]):
+            index.setdefault(iso3, code)
+    return index
+
+
+def group_members(name: str, table: pd.DataFrame | None = None) -> tuple[int, ...]:
+    """BACI codes of a named group (``EU27``, ``G7``, ``G7+allies``, ``OECD``), sorted."""
+    g = _groups()
+    members = g.loc[g["key"] == name.strip().upper(), "iso3"]
+    if members.empty:
+        raise ScenarioError(f"unknown country group '{name}'", field="countries",
+                            fix=f"use one of {', '.join(group_names())}")
+    index = _iso3_index(country_table() if table is None else table)
+    missing = sorted(set(members) - set(index))
+    if missing:
+        raise DataError(f"group '{name}' names ISO3 codes absent from the country table: {missing}",
+                        file=str(data_dir() / "country_groups.csv"), field="iso3",
+                        fix="correct country_groups.csv or the country table")
+    return tuple(sorted(index[m] for m in members))
+
+
+EU27: tuple[int, ...] = group_members("EU27")
+
+
+def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFrame | None = None) -> list[int]:
+    """Turn ISO3 codes, BACI codes and group names into BACI codes.
+
+    ``tokens``: a comma-separated string (``"CHN, usa, 643, EU27"``), one int, or
+    an iterable of such. Case-insensitive; deduplicated keeping first order.
+    Unknown token -> ``ScenarioError`` naming it with close matches.
+    """
+    table = country_table() if table is None else table
+    if isinstance(tokens, (str, int, np.integer)):
+        tokens = [tokens]
+    flat: list[str] = []
+    for tok in tokens:
+        flat += [p.strip() for p in re.split(r"[,;]", str(tok)) if p.strip()]
+    codes_known = set(table["baci_code"].astype(int))
+    index = _iso3_index(table)
+    groups = {k: g for k, g in zip(_groups()["key"], _groups()["group"])}
+    out: list[int] = []
+    for tok in flat:
+        up = tok.upper()
+        if re.fullmatch(r"\d+", tok):
+            code = int(tok)
+            if code not in codes_known:
+                raise ScenarioError(f"unknown BACI country code '{tok}'", field="countries",
+                                    fix="see `data/baci/country_codes.csv` for valid codes")
+            found = [code]
+        elif up in groups:
+            found = list(group_members(groups[up], table))
+        elif up in index:
+            found = [index[up]]
+        else:
+            choices = sorted(set(index) | set(groups.values()) | set(groups))
+            close = difflib.get_close_matches(up, [c.upper() for c in choices], n=5, cutoff=0.5)
+            hint = f"did you mean {', '.join(close)}?" if close else "use ISO3 codes, BACI codes or a group name"
+            raise ScenarioError(f"unknown country '{tok}'", field="countries", fix=hint)
+        out += [c for c in found if c not in out]
+    return out
+
+
+def to_iso3(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
+    """ISO3 strings for BACI codes (vectorised); unknown codes become ``'?<code>'``."""
+    table = country_table() if table is None else table
+    arr = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes).astype("int64")
+    s = pd.Series(table["iso3"].to_numpy(), index=table["baci_code"].to_numpy())
+    out = s.reindex(arr).to_numpy(dtype=object)
+    miss = pd.isna(out)
+    if miss.any():
+        out[miss] = np.char.add("?", arr[miss].astype(str))
+    return out.astype(str)
+
+
+def country_names(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
+    """Country names for BACI codes (vectorised); unknown codes become ``'code <n>'``."""
+    table = country_table() if table is None else table
+    arr = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes).astype("int64")
+    s = pd.Series(table["name"].to_numpy(), index=table["baci_code"].to_numpy())
+    out = s.reindex(arr).to_numpy(dtype=object)
+    miss = pd.isna(out)
+    if miss.any():
+        out[miss] = np.char.add("code ", arr[miss].astype(str))
+    return out.astype(str)
