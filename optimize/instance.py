@@ -8,9 +8,15 @@ order. All values are thousands of USD (kUSD), as in BACI.
 """
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
+import pandas as pd
+
+from optimize.errors import ScenarioError
+
+CAP_BASES = ("world-exports", "importer-market", "rest-of-world")
 
 
 @dataclass(frozen=True)
@@ -58,6 +64,23 @@ class Instance:
     world_tonnes: np.ndarray  # (N,) e's world export quantity of k, NaN when unknown
     shortfall_allowed: np.ndarray | None = None  # (P,) bool: product may end short of its total (export bans)
     meta: dict = field(default_factory=dict)
+    # Added by build_instance (None when an Instance is made by hand; see the accessors below).
+    lower_kusd: np.ndarray | None = None  # (N,) lower bound of x after: 0 for risk pairs, x0 otherwise
+    upper_base_kusd: np.ndarray | None = None  # (N,) upper bound without the share limit (bans included)
+    is_alternative: np.ndarray | None = None  # (N,) bool: non-risk pair allowed to grow (a friend when a friend list is given)
+    share_infeasible: np.ndarray | None = None  # (P,) bool: the share limit cannot hold for this product
+
+    def lower(self) -> np.ndarray:
+        """(N,) lower bounds, kUSD (0 for risk pairs, today's flow for the others)."""
+        if self.lower_kusd is not None:
+            return self.lower_kusd
+        return np.where(self.is_risk, 0.0, self.x0_kusd)
+
+    def alternatives(self) -> np.ndarray:
+        """(N,) bool mask of pairs that may grow."""
+        if self.is_alternative is not None:
+            return self.is_alternative
+        return ~self.is_risk
 
     @property
     def n_pairs(self) -> int:
@@ -66,3 +89,179 @@ class Instance:
     @property
     def n_products(self) -> int:
         return int(self.products.shape[0])
+
+
+def _check_pp(value: float, field_name: str) -> None:
+    if not (0.0 <= float(value) <= 100.0) or not np.isfinite(value):
+        raise ScenarioError(f"cap of {value} pp is outside [0, 100]", field=field_name, fix="give percentage points between 0 and 100")
+
+
+def _validate(importer_codes, risk_codes, risk_weights, friends, cap: CapRule, share_limit, ban) -> None:
+    if len(importer_codes) == 0:
+        raise ScenarioError("the importer set is empty", field="importer_codes", fix="name at least one importer country")
+    if len(risk_codes) == 0:
+        raise ScenarioError("the risk-country set is empty", field="risk_codes", fix="name at least one risk country")
+    if cap.basis not in CAP_BASES:
+        raise ScenarioError(f"unknown cap basis {cap.basis!r}", field="cap.basis", fix=f"use one of {', '.join(CAP_BASES)}")
+    _check_pp(cap.pp, "cap.pp")
+    for code, pp in cap.exporter_pp.items():
+        _check_pp(pp, f"cap.exporter_pp[{code}]")
+    for hs6, pp in cap.product_pp.items():
+        _check_pp(pp, f"cap.product_pp[{hs6}]")
+    if share_limit is not None and not (0.0 < float(share_limit) <= 1.0):
+        raise ScenarioError(f"share limit {share_limit} is outside (0, 1]", field="share_limit", fix="give a share such as 0.5")
+    if friends is not None:
+        both = sorted(set(int(f) for f in friends) & set(int(r) for r in risk_codes))
+        if both:
+            raise ScenarioError(f"countries {both} are both risk countries and friends", field="friends",
+                                fix="remove them from one of the two lists")
+    for code, w in (risk_weights or {}).items():
+        if int(code) not in set(int(r) for r in risk_codes):
+            raise ScenarioError(f"risk weight given for {code}, which is not a risk country", field="risk_weights",
+                                fix="give weights only for risk countries")
+        if not (float(w) > 0 and np.isfinite(w)):
+            raise ScenarioError(f"risk weight {w} of {code} must be positive", field="risk_weights", fix="use weights > 0")
+    for code in (ban or {}):
+        if int(code) not in set(int(r) for r in risk_codes):
+            raise ScenarioError(f"export ban for {code}, which is not a risk country", field="ban",
+                                fix="ban only risk countries' exports, or add the country to the risk list")
+
+
+def _pair_pp(cap: CapRule, exporter: np.ndarray, hs6: np.ndarray) -> np.ndarray:
+    """Percentage points per pair: product override > exporter override > default."""
+    pp = np.full(exporter.shape[0], float(cap.pp))
+    if cap.exporter_pp:
+        ex = pd.Series({int(c): float(v) for c, v in cap.exporter_pp.items()})
+        found = pd.Series(exporter).map(ex).to_numpy(dtype=float)
+        pp = np.where(np.isnan(found), pp, found)
+    if cap.product_pp:
+        pr = pd.Series({str(k): float(v) for k, v in cap.product_pp.items()})
+        found = pd.Series(hs6).map(pr).to_numpy(dtype=float)
+        pp = np.where(np.isnan(found), pp, found)
+    return pp
+
+
+def build_instance(
+    flows: pd.DataFrame,
+    *,
+    importer: str,
+    importer_codes: Sequence[int],
+    year: int,
+    products: Sequence[str] | None,
+    risk_codes: Sequence[int],
+    risk_weights: dict[int, float] | None = None,
+    friends: Sequence[int] | None = None,
+    cap: CapRule = CapRule(),
+    share_limit: float | None = None,
+    ban: dict[int, set[str]] | None = None,
+) -> Instance:
+    """Select the flows of importer set J in ``year`` into pair arrays (kUSD).
+
+    Pairs are every (product, exporter) with exports of the product anywhere,
+    for products J imports (T > 0). Caps follow ``cap`` (see ``CapRule``); the
+    share limit ``s`` lowers every upper bound to ``s * T``; banned risk pairs get
+    upper bound 0 and their products may end short (``shortfall_allowed``).
+    """
+    _validate(importer_codes, risk_codes, risk_weights, friends, cap, share_limit, ban)
+    j_codes = np.unique(np.asarray(list(importer_codes), dtype=np.int64))
+    r_codes = np.unique(np.asarray(list(risk_codes), dtype=np.int64))
+    df = flows.loc[flows["t"] == year, ["i", "j", "k", "v", "q"]]
+    requested = None if products is None else sorted({str(p) for p in products})
+    if requested is not None:
+        df = df.loc[df["k"].isin(requested)]
+    to_j = df["j"].isin(j_codes).to_numpy()
+    keys = ["k", "i"]
+    world = df.groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
+    world.columns = ["world_kusd", "world_tonnes"]
+    into = df.loc[to_j].groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
+    into.columns = ["x0_kusd", "x0_tonnes"]
+    pairs = world.join(into, how="left")
+    pairs["x0_kusd"] = pairs["x0_kusd"].fillna(0.0)
+    pairs = pairs.reset_index()
+    pairs = pairs.loc[pairs["world_kusd"] > 0]
+    total = pairs.groupby("k", sort=True)["x0_kusd"].sum()
+    present = set(total.index)
+    kept = total.index[total.to_numpy() > 0]
+    meta: dict = {
+        "cap_basis": cap.basis,
+        "cap_pp": float(cap.pp),
+        "share_limit": share_limit,
+        "dropped_products": sorted(str(k) for k in total.index[total.to_numpy() <= 0]),
+        "absent_products": [] if requested is None else sorted(set(requested) - present),
+    }
+    pairs = pairs.loc[pairs["k"].isin(kept)].sort_values(keys, kind="stable").reset_index(drop=True)
+    if pairs.empty:
+        raise ScenarioError(f"{importer} imports none of the requested products in {year}", field="products",
+                            fix="check the year, the importer codes and the basket against the data")
+    prod = np.asarray(kept, dtype=object).astype(str)
+    pair_product = np.searchsorted(prod, pairs["k"].to_numpy().astype(str)).astype(np.int32)
+    exporter = pairs["i"].to_numpy().astype(np.int32)
+    hs6 = prod[pair_product]
+    x0 = pairs["x0_kusd"].to_numpy(dtype=float)
+    world_kusd = pairs["world_kusd"].to_numpy(dtype=float)
+    row_kusd = np.maximum(world_kusd - x0, 0.0)
+    total_kusd = np.bincount(pair_product, weights=x0, minlength=prod.shape[0])
+
+    is_risk = np.isin(exporter, r_codes)
+    if friends is None:
+        is_alt = ~is_risk
+    else:
+        is_alt = np.isin(exporter, np.asarray(list(friends), dtype=np.int64)) & ~is_risk
+    pp = _pair_pp(cap, exporter, hs6)
+    basis = {"world-exports": world_kusd, "importer-market": total_kusd[pair_product], "rest-of-world": row_kusd}[cap.basis]
+    cap_kusd = np.where(is_alt, np.minimum(pp / 100.0 * basis, row_kusd), 0.0)
+    lower = np.where(is_risk, 0.0, x0)
+    upper_base = x0 + cap_kusd
+
+    weights = {int(r): 1.0 for r in r_codes}
+    weights.update({int(c): float(w) for c, w in (risk_weights or {}).items()})
+    risk_weight = np.where(is_risk, pd.Series(exporter).map(weights).fillna(0.0).to_numpy(dtype=float), 0.0)
+
+    shortfall_allowed = None
+    if ban:
+        banned = np.zeros(exporter.shape[0], dtype=bool)
+        for code in sorted(ban):
+            banned |= (exporter == int(code)) & np.isin(hs6, sorted(str(k) for k in ban[code]))
+        upper_base = np.where(banned, 0.0, upper_base)
+        shortfall_allowed = np.bincount(pair_product, weights=banned.astype(float), minlength=prod.shape[0]) > 0
+        meta["banned_pairs"] = int(banned.sum())
+
+    upper = upper_base
+    share_infeasible = np.zeros(prod.shape[0], dtype=bool)
+    if share_limit is not None:
+        limit = float(share_limit) * total_kusd[pair_product]
+        upper = np.minimum(upper_base, limit)
+        too_high_lower = np.bincount(pair_product, weights=(lower > upper + 1e-9 * np.maximum(limit, 1.0)).astype(float),
+                                     minlength=prod.shape[0]) > 0
+        reach = np.bincount(pair_product, weights=upper, minlength=prod.shape[0])
+        short = reach < total_kusd * (1 - 1e-12)
+        if shortfall_allowed is not None:
+            short &= ~shortfall_allowed
+        share_infeasible = too_high_lower | short
+        meta["share_infeasible_products"] = sorted(str(k) for k in prod[share_infeasible])
+
+    return Instance(
+        importer=str(importer),
+        importer_codes=tuple(int(c) for c in j_codes),
+        year=int(year),
+        risk_codes=tuple(int(c) for c in r_codes),
+        products=prod,
+        total_kusd=total_kusd,
+        pair_product=pair_product,
+        pair_exporter=exporter,
+        x0_kusd=x0,
+        cap_kusd=cap_kusd,
+        upper_kusd=upper,
+        is_risk=is_risk,
+        risk_weight=risk_weight,
+        world_exports_kusd=world_kusd,
+        row_exports_kusd=row_kusd,
+        x0_tonnes=pairs["x0_tonnes"].to_numpy(dtype=float),
+        world_tonnes=pairs["world_tonnes"].to_numpy(dtype=float),
+        shortfall_allowed=shortfall_allowed,
+        meta=meta,
+        lower_kusd=lower,
+        upper_base_kusd=upper_base,
+        is_alternative=is_alt,
+        share_infeasible=share_infeasible,
+    )
