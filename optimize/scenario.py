@@ -1,0 +1,452 @@
+"""Scenario files: the pydantic schema, TOML loading, ``--set`` overrides.
+
+A scenario only chooses parameters for the pipeline steps; it holds no data.
+Every section and key is documented in ``models/README.md``. Errors are
+``ScenarioError`` naming the file and the dotted key (``cap.pp``).
+"""
+from __future__ import annotations
+
+import difflib
+import sys
+import typing
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from optimize.errors import InputError, ScenarioError
+from optimize.resources import models_dir
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover
+    import tomli as tomllib
+
+#: Sectors of the shipped basket (``data/basket``); ``basket.sectors`` must name these.
+KNOWN_SECTORS = ("health", "ict", "energy", "crm")
+
+
+def _as_list(value: Any) -> Any:
+    """A bare string ``"CHN"`` or ``"CHN,USA"`` -> list of tokens (for ``--set`` and hand edits)."""
+    if isinstance(value, str):
+        return [t.strip() for t in value.split(",") if t.strip()]
+    if isinstance(value, int) and not isinstance(value, bool):
+        return [str(value)]
+    if isinstance(value, list):
+        return [str(v) if isinstance(v, int) and not isinstance(v, bool) else v for v in value]
+    return value
+
+
+class _Section(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class DataSection(_Section):
+    """Which trade data: ``baci`` path ("" = embedded synthetic sample), ``year`` (0 = latest in the data)."""
+
+    baci: str = ""
+    year: int = Field(0, ge=0)
+    hs_revision: str = ""  # "" = from the file name / release; else e.g. "HS22"
+
+
+class ImporterSection(_Section):
+    """Importer: ISO3 codes, BACI codes or groups ("EU27"); several tokens form one bloc."""
+
+    countries: list[str] = Field(default_factory=lambda: ["EU27"], min_length=1)
+    label: str = ""
+
+    _split = field_validator("countries", mode="before")(_as_list)
+
+
+class BasketSection(_Section):
+    """Products: shipped basket ``sectors``, or a basket ``file``, or ``products`` ("all", codes, chapters, ranges)."""
+
+    sectors: list[str] = Field(default_factory=lambda: list(KNOWN_SECTORS))
+    file: str = ""
+    products: str | list[str] = ""
+
+    _split = field_validator("sectors", mode="before")(_as_list)
+
+    @field_validator("sectors")
+    @classmethod
+    def _known(cls, v: list[str]) -> list[str]:
+        bad = [s for s in v if s not in KNOWN_SECTORS]
+        if bad:
+            raise ValueError(f"unknown sector {bad[0]!r}; known sectors: {', '.join(KNOWN_SECTORS)}")
+        return v
+
+
+class RiskSection(_Section):
+    """Risk countries and how their imports are cut (``split``)."""
+
+    countries: list[str] = Field(default_factory=lambda: ["CHN", "USA", "RUS"])
+    weights: dict[str, float] = Field(default_factory=dict)
+    split: Literal["proportional", "priority", "weights"] = "proportional"
+    priority: list[str] = Field(default_factory=list)
+
+    _split = field_validator("countries", "priority", mode="before")(_as_list)
+
+    @field_validator("countries")
+    @classmethod
+    def _non_empty(cls, v: list[str]) -> list[str]:
+        if not v:
+            raise ValueError("the risk set is empty; name at least one risk country, e.g. [\"CHN\"]")
+        return v
+
+    @field_validator("weights")
+    @classmethod
+    def _positive(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, w in v.items():
+            if not w > 0:
+                raise ValueError(f"weight of {key!r} must be > 0, got {w}")
+        return v
+
+
+class AlternativesSection(_Section):
+    """Who may replace risk suppliers (``friends``; empty = any non-risk exporter) and how the extra spreads."""
+
+    friends: list[str] = Field(default_factory=list)
+    spread: Literal["proportional", "min-hhi", "vertex"] = "proportional"
+
+    _split = field_validator("friends", mode="before")(_as_list)
+
+
+class CapSection(_Section):
+    """Extra supply per alternative exporter, in percentage points (0..100) of ``basis``."""
+
+    pp: float = Field(5.0, ge=0, le=100)
+    basis: Literal["world-exports", "importer-market", "rest-of-world"] = "world-exports"
+    exporter_pp: dict[str, float] = Field(default_factory=dict)
+    product_pp: dict[str, float] = Field(default_factory=dict)
+    share_limit: float = Field(0.0, ge=0, le=1)  # 0 = off; else x[k,e] <= share_limit * T[k]
+    exporter_total_pp: float = Field(0.0, ge=0, le=100)  # 0 = off
+
+    @field_validator("exporter_pp", "product_pp")
+    @classmethod
+    def _pp_range(cls, v: dict[str, float]) -> dict[str, float]:
+        for key, pp in v.items():
+            if not 0 <= pp <= 100:
+                raise ValueError(f"override for {key!r} must be within [0, 100] pp, got {pp}")
+        return v
+
+    @field_validator("product_pp")
+    @classmethod
+    def _hs6_keys(cls, v: dict[str, float]) -> dict[str, float]:
+        for key in v:
+            if len(key) != 6 or not key.isdigit():
+                raise ValueError(f"product key {key!r} is not a 6-digit HS6 code (write it quoted, e.g. \"850440\")")
+        return v
+
+
+class BanSection(_Section):
+    """Export ban: ``country`` stops supplying ``products`` (HS6 codes); shortfall is reported."""
+
+    country: str = ""
+    products: list[str] = Field(default_factory=list)
+
+    @field_validator("products", mode="before")
+    @classmethod
+    def _split(cls, v: Any) -> Any:
+        return [t.strip() for t in v.split(",") if t.strip()] if isinstance(v, str) else v
+
+    @field_validator("products")
+    @classmethod
+    def _hs6(cls, v: list[str]) -> list[str]:
+        for code in v:
+            if len(code) != 6 or not code.isdigit():
+                raise ValueError(f"{code!r} is not a 6-digit HS6 code (write it quoted, e.g. \"811292\")")
+        return v
+
+    @model_validator(mode="after")
+    def _both(self) -> "BanSection":
+        if bool(self.country) != bool(self.products):
+            raise ValueError("a ban needs both a country and a non-empty product list (or neither)")
+        return self
+
+
+class SolverSection(_Section):
+    """Solver backend and algorithm; ``keep_going`` reports infeasible products instead of stopping."""
+
+    backend: Literal["highs", "pyomo"] = "highs"
+    algorithm: Literal["auto", "simplex", "ipm", "pdlp"] = "auto"
+    time_limit_s: float = Field(0.0, ge=0)  # 0 = none
+    keep_going: bool = False
+
+
+class ReportSection(_Section):
+    """What to write: EUR rate (0 = USD only), top-N beneficiaries, tables, figures, xlsx."""
+
+    eur_per_usd: float = Field(0.0, ge=0)
+    top_n: int = Field(25, ge=1)
+    exclude_bloc_members: bool = True
+    tables: list[str] = Field(default_factory=list)  # empty = all tables
+    figures: bool = True
+    xlsx: bool = False
+
+
+class Scenario(_Section):
+    """One analysis set-up. ``source`` is the file it came from (not a TOML key)."""
+
+    name: str = Field("scenario", min_length=1)
+    description: str = ""
+    data: DataSection = Field(default_factory=DataSection)
+    importer: ImporterSection = Field(default_factory=ImporterSection)
+    basket: BasketSection = Field(default_factory=BasketSection)
+    risk: RiskSection = Field(default_factory=RiskSection)
+    alternatives: AlternativesSection = Field(default_factory=AlternativesSection)
+    cap: CapSection = Field(default_factory=CapSection)
+    ban: BanSection = Field(default_factory=BanSection)
+    solver: SolverSection = Field(default_factory=SolverSection)
+    report: ReportSection = Field(default_factory=ReportSection)
+
+    def resolved(self) -> dict:
+        """Every key with defaults filled, as plain Python values (TOML-writable)."""
+        return self.model_dump(mode="python")
+
+    def to_toml(self) -> str:
+        """The resolved scenario as TOML text (loads back to an equal Scenario)."""
+        return dumps_toml(self.resolved())
+
+
+# ----------------------------------------------------------------- errors
+
+
+def _schema_keys(model: type[BaseModel], loc: tuple) -> list[str]:
+    """Allowed key names at location ``loc`` (a path of section names) of the schema."""
+    current: Any = model
+    for part in loc:
+        field = getattr(current, "model_fields", {}).get(part)
+        if field is None:
+            return []
+        current = field.annotation
+    return list(getattr(current, "model_fields", {}).keys())
+
+
+def _dotted(loc: tuple) -> str:
+    return ".".join(str(p) for p in loc)
+
+
+def _error_from_validation(exc: ValidationError, file: str) -> ScenarioError:
+    """First pydantic error -> ScenarioError naming the dotted key and a fix."""
+    err = exc.errors()[0]
+    loc = tuple(p for p in err["loc"] if not isinstance(p, int))
+    key = _dotted(loc)
+    kind = err["type"]
+    if kind == "extra_forbidden":
+        allowed = _schema_keys(Scenario, loc[:-1])
+        close = difflib.get_close_matches(str(loc[-1]), allowed, n=1)
+        hint = f"did you mean '{_dotted(loc[:-1] + (close[0],))}'?" if close else f"allowed keys: {', '.join(allowed)}"
+        return ScenarioError(f"unknown key '{key}'", file=file, field=key, fix=hint)
+    if kind == "literal_error":
+        expected = err.get("ctx", {}).get("expected", "")
+        return ScenarioError(f"value {err['input']!r} is not allowed", file=file, field=key, fix=f"use one of {expected}")
+    msg = err["msg"].removeprefix("Value error, ")
+    got = err.get("input")
+    got_text = "" if isinstance(got, dict) else f" (got {got!r})"
+    return ScenarioError(f"{msg}{got_text}", file=file, field=key, fix="see models/README.md for the schema")
+
+
+# ----------------------------------------------------------------- overrides
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """``"cap.pp=3"`` -> (["cap", "pp"], 3). Values are TOML values; bare words are strings."""
+    if "=" not in text:
+        raise ScenarioError(f"override {text!r} has no '='", file="--set", fix="write KEY=VALUE, e.g. cap.pp=3")
+    key, raw = (s.strip() for s in text.split("=", 1))
+    path = [p for p in key.split(".") if p]
+    if not path:
+        raise ScenarioError(f"override {text!r} has an empty key", file="--set", fix="write KEY=VALUE, e.g. cap.pp=3")
+    try:
+        value = tomllib.loads(f"v = {raw}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = raw  # bare string: importer.countries=NLD
+    return path, value
+
+
+def _check_override_key(path: list[str]) -> None:
+    """Unknown override keys fail here, naming the key (dict-valued keys may take a sub-key)."""
+    model: Any = Scenario
+    for depth, part in enumerate(path):
+        fields = getattr(model, "model_fields", None)
+        if fields is None:  # inside a dict-valued field (cap.exporter_pp.CHN) or below a scalar
+            if depth == len(path) - 1 and typing.get_origin(model) is dict:
+                return
+            break
+        if part not in fields:
+            close = difflib.get_close_matches(part, list(fields), n=1)
+            key = ".".join(path[: depth + 1])
+            hint = f"did you mean '{'.'.join(path[:depth] + [close[0]])}'?" if close else f"allowed: {', '.join(fields)}"
+            raise ScenarioError(f"unknown key '{key}' in override", file="--set", field=key, fix=hint)
+        model = fields[part].annotation
+    else:
+        return
+    key = ".".join(path)
+    raise ScenarioError(f"override key '{key}' is too deep", file="--set", field=key, fix="see models/README.md")
+
+
+def apply_overrides(raw: dict, overrides: tuple[str, ...] | list[str]) -> dict:
+    """Apply ``--set`` strings to a raw scenario dict (a copy); later overrides win."""
+    out = _deep_copy(raw)
+    for text in overrides:
+        path, value = parse_override(text)
+        _check_override_key(path)
+        node = out
+        for part in path[:-1]:
+            child = node.get(part)
+            if not isinstance(child, dict):
+                child = {}
+                node[part] = child
+            node = child
+        node[path[-1]] = value
+    return out
+
+
+def _deep_copy(d: Any) -> Any:
+    if isinstance(d, dict):
+        return {k: _deep_copy(v) for k, v in d.items()}
+    if isinstance(d, list):
+        return [_deep_copy(v) for v in d]
+    return d
+
+
+# ----------------------------------------------------------------- loading
+
+
+def scenario_path(name_or_path: str | Path) -> Path:
+    """A file path as given, or ``models_dir()/<name>.toml`` for a bare name."""
+    p = Path(name_or_path)
+    if p.suffix == ".toml" or p.is_file() or len(p.parts) > 1:
+        if not p.is_file():
+            raise ScenarioError(f"scenario file {str(p)!r} not found", file=str(p), fix="check the path")
+        return p
+    candidate = models_dir() / f"{name_or_path}.toml"
+    if not candidate.is_file():
+        names = [n for n, _ in list_scenarios()]
+        close = difflib.get_close_matches(str(name_or_path), names, n=1)
+        hint = f"did you mean '{close[0]}'?" if close else f"shipped scenarios: {', '.join(names)}"
+        raise ScenarioError(f"no scenario named {str(name_or_path)!r}", file=str(candidate), fix=hint)
+    return candidate
+
+
+def read_toml(path: Path) -> dict:
+    """Parse a TOML file; syntax errors become ScenarioError with the line."""
+    try:
+        with open(path, "rb") as fh:
+            return tomllib.load(fh)
+    except tomllib.TOMLDecodeError as exc:
+        raise ScenarioError(f"not valid TOML: {exc}", file=str(path), fix="fix the TOML syntax at that line") from None
+
+
+def validate_scenario(raw: dict, *, file: str = "<dict>", check_countries: bool = True) -> Scenario:
+    """Raw dict -> Scenario, or ScenarioError naming ``file`` and the dotted key."""
+    try:
+        scen = Scenario.model_validate(raw)
+    except ValidationError as exc:
+        raise _error_from_validation(exc, file) from None
+    if check_countries:
+        check_scenario_countries(scen, file=file)
+    return scen
+
+
+def load_scenario(name_or_path: str | Path = "default", overrides: tuple[str, ...] | list[str] = ()) -> Scenario:
+    """Load a shipped scenario by name (``models_dir()``) or a TOML file; apply ``--set`` overrides; validate."""
+    path = scenario_path(name_or_path)
+    raw = apply_overrides(read_toml(path), tuple(overrides))
+    raw.setdefault("name", path.stem)
+    return validate_scenario(raw, file=str(path))
+
+
+def list_scenarios() -> list[tuple[str, str]]:
+    """(name, one-line description) of every shipped scenario, sorted by name."""
+    out = []
+    for p in sorted(models_dir().glob("*.toml")):
+        try:
+            desc = str(read_toml(p).get("description", ""))
+        except ScenarioError as exc:
+            desc = f"(broken: {exc})"
+        out.append((p.stem, desc.splitlines()[0] if desc else ""))
+    return out
+
+
+# ----------------------------------------------------------------- countries
+
+
+def resolve_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> dict[str, tuple[int, ...]]:
+    """BACI codes of every country list in the scenario, keyed by dotted key (sorted codes).
+
+    Uses ``countries.resolve_countries``; an unknown name becomes a ScenarioError
+    naming the key. Also checks that no risk country is a friend.
+    """
+    from optimize.countries import resolve_countries
+
+    lists = {
+        "importer.countries": scen.importer.countries,
+        "risk.countries": scen.risk.countries,
+        "risk.priority": scen.risk.priority,
+        "risk.weights": list(scen.risk.weights),
+        "alternatives.friends": scen.alternatives.friends,
+        "cap.exporter_pp": list(scen.cap.exporter_pp),
+        "ban.country": [scen.ban.country] if scen.ban.country else [],
+    }
+    codes: dict[str, tuple[int, ...]] = {}
+    for key, tokens in lists.items():
+        if not tokens:
+            codes[key] = ()
+            continue
+        try:
+            codes[key] = tuple(sorted({int(c) for c in resolve_countries(list(tokens))}))
+        except (InputError, ValueError, KeyError, LookupError) as exc:
+            raise ScenarioError(
+                str(getattr(exc, "message", exc)), file=file, field=key,
+                fix=getattr(exc, "fix", None) or "use ISO3 codes (CHN), BACI codes (156) or groups (EU27, G7+allies)",
+            ) from None
+    both = set(codes["risk.countries"]) & set(codes["alternatives.friends"])
+    if both:
+        raise ScenarioError(
+            f"risk countries also listed as friends: BACI codes {sorted(both)}", file=file,
+            field="alternatives.friends", fix="remove them from alternatives.friends or from risk.countries",
+        )
+    return codes
+
+
+def check_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> None:
+    """Validate country names when the country tables are available (skipped otherwise)."""
+    try:
+        import optimize.countries  # noqa: F401
+    except ImportError:
+        return
+    resolve_scenario_countries(scen, file=file)
+
+
+# ----------------------------------------------------------------- TOML writer
+
+
+def _toml_value(v: Any) -> str:
+    if isinstance(v, bool):
+        return "true" if v else "false"
+    if isinstance(v, (int, float)):
+        return repr(v)
+    if isinstance(v, str):
+        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
+    if isinstance(v, (list, tuple)):
+        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
+    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+
+
+def _toml_key(k: Any) -> str:
+    k = str(k)
+    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else _toml_value(k)
+
+
+def dumps_toml(d: dict) -> str:
+    """A two-level dict (top-level scalars, then one table per section) as TOML text."""
+    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
+    for k, v in d.items():
+        if isinstance(v, dict):
+            lines.append("")
+            lines.append(f"[{_toml_key(k)}]")
+            lines.extend(f"{_toml_key(sk)} = {_toml_value(sv)}" for sk, sv in v.items())
+    return "\n".join(lines) + "\n"

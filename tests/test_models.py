@@ -1,0 +1,54 @@
+"""The shipped scenario files: all load, describe themselves, and use real codes."""
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from optimize.countries import EU27, group_members, resolve_countries
+from optimize.resources import models_dir
+from optimize.scenario import list_scenarios, load_scenario, read_toml
+
+SHIPPED = ["default", "eu27-friendshoring", "nl-concentration", "kr-3050", "export-ban", "friends-only"]
+
+
+def test_every_required_scenario_is_shipped_with_a_description():
+    listed = dict(list_scenarios())
+    for name in SHIPPED:
+        assert name in listed, name
+        desc = listed[name]
+        assert desc and "\n" not in desc and not desc.startswith("(broken")
+
+
+@pytest.mark.parametrize("name", SHIPPED)
+def test_shipped_scenario_loads_and_names_itself(name):
+    s = load_scenario(name)
+    assert s.name == name
+    assert read_toml(models_dir() / f"{name}.toml")["name"] == name  # the file says its own name
+    assert s.data.baci == ""  # every shipped scenario runs on the embedded sample
+
+
+def test_reference_setups():
+    eu = load_scenario("eu27-friendshoring")
+    assert tuple(sorted(resolve_countries(eu.importer.countries))) == EU27
+    assert sorted(resolve_countries(eu.risk.countries)) == [156, 643, 842]
+    assert (eu.cap.pp, eu.cap.basis) == (5.0, "world-exports")
+    default = load_scenario("default")
+    assert default.model_dump(exclude={"name", "description"}) == eu.model_dump(exclude={"name", "description"})
+    kr = load_scenario("kr-3050")
+    assert resolve_countries(kr.importer.countries) == resolve_countries("KOR")
+    assert kr.cap.share_limit == 0.5 and kr.solver.keep_going
+    assert resolve_countries(load_scenario("nl-concentration").importer.countries) == resolve_countries("NLD")
+    fr = load_scenario("friends-only")
+    assert set(resolve_countries(fr.alternatives.friends)) == set(group_members("G7+allies"))
+    assert not set(resolve_countries(fr.risk.countries)) & set(group_members("G7+allies"))
+
+
+def test_export_ban_codes_are_real_hs22_codes(shared_data):
+    table = pd.read_csv(shared_data / "baci_codes" / "product_codes_HS22_V202501.csv", dtype=str)
+    desc = dict(zip(table["code"], table["description"].str.lower()))
+    ban = load_scenario("export-ban").ban
+    assert resolve_countries(ban.country) == [156]
+    assert ban.products and all(code in desc for code in ban.products)
+    text = " ".join(desc[c] for c in ban.products)
+    for material in ("gallium", "germanium", "graphite", "rare", "magnets"):
+        assert material in text, material
