@@ -1,0 +1,225 @@
+"""Instance(s) -> LP arrays (CSR), and the closed-form optimum of the separable model.
+
+Columns: for each instance in order, its N pair flows x (kUSD, pair order), then
+one shortfall column per product that may end short (export bans). Rows: one
+totals row per (instance, product) (``sum_e x + u = T``), then coupling rows:
+``joint`` (an alternative's extra supply of a product summed over importers
+<= its cap) and ``exporter_total`` (an exporter's extra over all products
+<= pp% of its exports of those products). The share limit and bans are bounds,
+already in ``Instance.upper_kusd``.
+
+Joint cap rule: the shared cap of exporter a for product k is the *minimum* of
+the instances' ``cap_kusd`` for (k, a). With the default world-exports basis the
+p% part does not depend on the importer, so the minimum only picks the tightest
+"no production increase" limit (exports outside the importer), which keeps
+every instance's own bound valid as well.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from optimize.instance import Instance
+
+ROW_TOTAL, ROW_JOINT, ROW_EXPORTER_TOTAL, ROW_OBJECTIVE = 0, 1, 2, 3
+ROW_KIND_NAMES = {ROW_TOTAL: "total", ROW_JOINT: "joint", ROW_EXPORTER_TOTAL: "exporter_total", ROW_OBJECTIVE: "objective"}
+#: Shortfall cost per kUSD, as a multiple of the largest risk weight (so shortfall is minimised first).
+SHORTFALL_PENALTY = 1000.0
+
+
+@dataclass
+class LPArrays:
+    """min c.x s.t. row_lower <= A x <= row_upper, col_lower <= x <= col_upper (A in CSR)."""
+
+    c: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    indptr: np.ndarray
+    indices: np.ndarray
+    data: np.ndarray
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_instance: np.ndarray  # (n,) instance index of each column
+    col_pair: np.ndarray  # (n,) pair index within the instance; -1 for shortfall columns
+    col_product: np.ndarray  # (n,) product index within the instance
+    row_kind: np.ndarray  # (m,) ROW_* code
+    instance_col_start: np.ndarray  # (len(instances)+1,) first pair column of each instance
+    shortfall_penalty: float = 0.0
+    meta: dict = field(default_factory=dict)
+
+    @property
+    def n_cols(self) -> int:
+        return int(self.c.shape[0])
+
+    @property
+    def n_rows(self) -> int:
+        return int(self.row_lower.shape[0])
+
+    @property
+    def n_coupling_rows(self) -> int:
+        return int(np.count_nonzero(self.row_kind != ROW_TOTAL))
+
+    def matrix(self) -> sp.csr_matrix:
+        return sp.csr_matrix((self.data, self.indices, self.indptr), shape=(self.n_rows, self.n_cols))
+
+    def pair_values(self, x: np.ndarray, which: int) -> np.ndarray:
+        """The pair flows (kUSD) of instance ``which`` from a column vector."""
+        return x[self.instance_col_start[which]:self.instance_col_start[which + 1]]
+
+    def shortfall_values(self, x: np.ndarray, which: int, n_products: int) -> np.ndarray:
+        """(P,) shortfall (kUSD) of instance ``which`` (zeros where not allowed)."""
+        out = np.zeros(n_products)
+        sel = (self.col_instance == which) & (self.col_pair < 0)
+        out[self.col_product[sel]] = x[sel]
+        return out
+
+
+def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_pp: float | None = None) -> LPArrays:
+    """The exposure LP over ``instances`` (kUSD), with optional coupling rows."""
+    n_inst = len(instances)
+    sizes = np.array([inst.n_pairs for inst in instances], dtype=np.int64)
+    col_start = np.concatenate([[0], np.cumsum(sizes)])
+    n_pairs = int(col_start[-1])
+    max_w = max(float(inst.risk_weight.max(initial=0.0)) for inst in instances)
+    penalty = SHORTFALL_PENALTY * max(max_w, 1.0)
+
+    # pair columns
+    c = np.concatenate([inst.risk_weight for inst in instances])
+    lo = np.concatenate([inst.lower() for inst in instances])
+    up = np.concatenate([inst.upper_kusd for inst in instances])
+    col_inst = np.repeat(np.arange(n_inst, dtype=np.int32), sizes)
+    col_pair = np.concatenate([np.arange(s, dtype=np.int32) for s in sizes])
+    col_prod = np.concatenate([inst.pair_product for inst in instances]).astype(np.int32)
+    prod_start = np.concatenate([[0], np.cumsum([inst.n_products for inst in instances])])
+    total_row_of_col = prod_start[col_inst] + col_prod
+
+    # shortfall columns
+    sf_inst, sf_prod = [], []
+    for idx, inst in enumerate(instances):
+        if inst.shortfall_allowed is not None:
+            p = np.flatnonzero(inst.shortfall_allowed).astype(np.int32)
+            sf_inst.append(np.full(p.shape[0], idx, dtype=np.int32))
+            sf_prod.append(p)
+    sf_inst = np.concatenate(sf_inst) if sf_inst else np.zeros(0, np.int32)
+    sf_prod = np.concatenate(sf_prod) if sf_prod else np.zeros(0, np.int32)
+    n_sf = sf_inst.shape[0]
+    sf_total = np.concatenate([inst.total_kusd for inst in instances])[prod_start[sf_inst] + sf_prod] if n_sf else np.zeros(0)
+
+    c = np.concatenate([c, np.full(n_sf, penalty)])
+    lo = np.concatenate([lo, np.zeros(n_sf)])
+    up = np.concatenate([up, sf_total])
+    col_inst = np.concatenate([col_inst, sf_inst])
+    col_pair = np.concatenate([col_pair, np.full(n_sf, -1, dtype=np.int32)])
+    col_prod = np.concatenate([col_prod, sf_prod])
+
+    n_total_rows = int(prod_start[-1])
+    totals = np.concatenate([inst.total_kusd for inst in instances])
+    rows = [np.concatenate([total_row_of_col, prod_start[sf_inst] + sf_prod]).astype(np.int64)]
+    cols = [np.arange(n_pairs + n_sf, dtype=np.int64)]
+    row_lo, row_up = [totals], [totals]
+    kinds = [np.full(n_total_rows, ROW_TOTAL, np.int8)]
+    next_row = n_total_rows
+
+    alt = np.concatenate([inst.alternatives() & (inst.cap_kusd > 0) for inst in instances])
+    alt_cols = np.flatnonzero(alt)
+    x0_all = np.concatenate([inst.x0_kusd for inst in instances])
+    alt_frame = pd.DataFrame({
+        "col": alt_cols,
+        "inst": col_inst[alt_cols],
+        "hs6": np.concatenate([inst.products[inst.pair_product] for inst in instances])[alt_cols],
+        "exporter": np.concatenate([inst.pair_exporter for inst in instances])[alt_cols],
+        "x0": x0_all[alt_cols],
+        "cap": np.concatenate([inst.cap_kusd for inst in instances])[alt_cols],
+        "world": np.concatenate([inst.world_exports_kusd for inst in instances])[alt_cols],
+    })
+
+    if joint and n_inst > 1 and not alt_frame.empty:
+        g = alt_frame.groupby(["hs6", "exporter"], sort=True)
+        size = g["col"].transform("size").to_numpy()
+        shared = alt_frame.loc[size > 1]
+        if not shared.empty:
+            gid = shared.groupby(["hs6", "exporter"], sort=True).ngroup().to_numpy()
+            agg = shared.groupby(["hs6", "exporter"], sort=True).agg(x0=("x0", "sum"), cap=("cap", "min"))
+            rows.append(next_row + gid)
+            cols.append(shared["col"].to_numpy())
+            row_lo.append(np.full(len(agg), -np.inf))
+            row_up.append(agg["x0"].to_numpy() + agg["cap"].to_numpy())
+            kinds.append(np.full(len(agg), ROW_JOINT, np.int8))
+            next_row += len(agg)
+
+    if exporter_total_pp is not None and not alt_frame.empty:
+        key = ["exporter"] if joint else ["inst", "exporter"]
+        gid = alt_frame.groupby(key, sort=True).ngroup().to_numpy()
+        x0_sum = alt_frame.groupby(key, sort=True)["x0"].sum()
+        uniq = alt_frame.drop_duplicates(["hs6", "exporter"] if joint else ["inst", "hs6", "exporter"])
+        world_sum = uniq.groupby(key, sort=True)["world"].sum()
+        rows.append(next_row + gid)
+        cols.append(alt_frame["col"].to_numpy())
+        row_lo.append(np.full(len(x0_sum), -np.inf))
+        row_up.append(x0_sum.to_numpy() + float(exporter_total_pp) / 100.0 * world_sum.to_numpy())
+        kinds.append(np.full(len(x0_sum), ROW_EXPORTER_TOTAL, np.int8))
+        next_row += len(x0_sum)
+
+    r = np.concatenate(rows)
+    cc = np.concatenate(cols)
+    a = sp.csr_matrix((np.ones(r.shape[0]), (r, cc)), shape=(next_row, n_pairs + n_sf))
+    a.sort_indices()
+    return LPArrays(
+        c=c.astype(float), col_lower=lo.astype(float), col_upper=up.astype(float),
+        indptr=a.indptr.astype(np.int32), indices=a.indices.astype(np.int32), data=a.data.astype(float),
+        row_lower=np.concatenate(row_lo).astype(float), row_upper=np.concatenate(row_up).astype(float),
+        col_instance=col_inst, col_pair=col_pair, col_product=col_prod, row_kind=np.concatenate(kinds),
+        instance_col_start=col_start, shortfall_penalty=penalty,
+        meta={"joint": joint, "exporter_total_pp": exporter_total_pp},
+    )
+
+
+def write_lp(lp: LPArrays, path: str | Path) -> Path:
+    """Write the LP to ``path`` (format from the suffix: .mps or .lp) through highspy."""
+    from optimize.solve.highs import make_highs
+
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    h = make_highs(lp)
+    h.writeModel(str(path))
+    return path
+
+
+def separable_totals(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per product (P,) totals at the optimum of the separable model, kUSD:
+    (non-risk flows after, risk flows after, shortfall). Alternatives first take
+    as much as their upper bounds allow; risk covers the rest; shortfall what
+    neither can (non-zero only where bans allow it)."""
+    P = instance.n_products
+    risk = instance.is_risk
+    up = instance.upper_kusd
+    pp = instance.pair_product
+    nonrisk_up = np.bincount(pp, weights=np.where(risk, 0.0, up), minlength=P)
+    risk_up = np.bincount(pp, weights=np.where(risk, up, 0.0), minlength=P)
+    T = instance.total_kusd
+    nonrisk_after = np.minimum(nonrisk_up, T)
+    risk_after = np.minimum(risk_up, T - nonrisk_after)
+    shortfall = np.maximum(T - nonrisk_after - risk_after, 0.0)
+    return nonrisk_after, risk_after, shortfall
+
+
+def closed_form(
+    instance: Instance,
+    *,
+    risk_split: str = "proportional",
+    spread: str = "proportional",
+    priority: tuple[int, ...] = (),
+) -> np.ndarray:
+    """(N,) flows after (kUSD) of the separable model, without an LP solver.
+
+    Risk after per product is ``max(0, R_k - C_k)`` (generalised to the bounds
+    of bans and share limits); ties are broken by ``optimize.tiebreak``.
+    """
+    from optimize.tiebreak import distribute
+
+    nonrisk_after, risk_after, _ = separable_totals(instance)
+    return distribute(instance, nonrisk_after, risk_after, risk_split=risk_split, spread=spread, priority=priority)

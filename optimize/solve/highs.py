@@ -1,0 +1,112 @@
+"""Solve ``LPArrays`` with highspy: the whole model in one ``passModel`` call.
+
+``algorithm="auto"`` runs dual simplex when the LP has no coupling rows and the
+interior-point method with crossover otherwise. The algorithm that actually ran
+is read back from the iteration counters (a model solved by presolve alone is
+reported as "presolve").
+"""
+from __future__ import annotations
+
+import logging
+import time
+
+import highspy
+import numpy as np
+
+from optimize.errors import SolverError
+from optimize.lp import LPArrays
+from optimize.solve.status import LPSolution, SolverInfo, Status
+
+log = logging.getLogger("tradeopt.solve")
+
+ALGORITHMS = ("auto", "simplex", "ipm", "pdlp")
+
+_STATUS = {
+    highspy.HighsModelStatus.kOptimal: Status.OPTIMAL,
+    highspy.HighsModelStatus.kInfeasible: Status.INFEASIBLE,
+    highspy.HighsModelStatus.kUnboundedOrInfeasible: Status.INFEASIBLE,
+    highspy.HighsModelStatus.kUnbounded: Status.UNBOUNDED,
+    highspy.HighsModelStatus.kTimeLimit: Status.TIME_LIMIT,
+    highspy.HighsModelStatus.kIterationLimit: Status.TIME_LIMIT,
+}
+
+
+def highs_version() -> str:
+    from importlib.metadata import version
+
+    return f"highspy {version('highspy')}"
+
+
+def make_highs(lp: LPArrays, *, verbose: bool | None = None) -> highspy.Highs:
+    """A ``Highs`` object holding ``lp`` (console output only at DEBUG level)."""
+    h = highspy.Highs()
+    if verbose is None:
+        verbose = log.isEnabledFor(logging.DEBUG)
+    h.setOptionValue("output_flag", bool(verbose))
+    model = highspy.HighsLp()
+    model.num_col_ = lp.n_cols
+    model.num_row_ = lp.n_rows
+    model.col_cost_ = np.ascontiguousarray(lp.c, dtype=np.float64)
+    model.col_lower_ = np.ascontiguousarray(lp.col_lower, dtype=np.float64)
+    model.col_upper_ = np.ascontiguousarray(lp.col_upper, dtype=np.float64)
+    model.row_lower_ = np.ascontiguousarray(np.where(np.isinf(lp.row_lower), -highspy.kHighsInf, lp.row_lower))
+    model.row_upper_ = np.ascontiguousarray(np.where(np.isinf(lp.row_upper), highspy.kHighsInf, lp.row_upper))
+    model.a_matrix_.format_ = highspy.MatrixFormat.kRowwise
+    model.a_matrix_.num_col_ = lp.n_cols
+    model.a_matrix_.num_row_ = lp.n_rows
+    model.a_matrix_.start_ = np.ascontiguousarray(lp.indptr, dtype=np.int32)
+    model.a_matrix_.index_ = np.ascontiguousarray(lp.indices, dtype=np.int32)
+    model.a_matrix_.value_ = np.ascontiguousarray(lp.data, dtype=np.float64)
+    status = h.passModel(model)
+    if status == highspy.HighsStatus.kError:
+        raise SolverError("HiGHS rejected the LP arrays (passModel failed)", fix="report this as a bug")
+    return h
+
+
+def _set_algorithm(h: highspy.Highs, algorithm: str, coupled: bool) -> str:
+    if algorithm not in ALGORITHMS:
+        raise SolverError(f"unknown algorithm {algorithm!r}", fix=f"use one of {', '.join(ALGORITHMS)}")
+    chosen = algorithm if algorithm != "auto" else ("ipm" if coupled else "simplex")
+    h.setOptionValue("solver", chosen)
+    if chosen == "ipm":
+        h.setOptionValue("run_crossover", "on")
+    return chosen
+
+
+def solve_highs(lp: LPArrays, *, algorithm: str = "auto", time_limit_s: float | None = None,
+                build_s: float = 0.0) -> LPSolution:
+    """Solve ``lp``; return x, reduced costs and row duals in the LP's order."""
+    t0 = time.perf_counter()
+    h = make_highs(lp)
+    chosen = _set_algorithm(h, algorithm, lp.n_coupling_rows > 0)
+    if time_limit_s is not None:
+        h.setOptionValue("time_limit", float(time_limit_s))
+    pass_s = time.perf_counter() - t0
+    t1 = time.perf_counter()
+    h.run()
+    solve_s = time.perf_counter() - t1
+    info = h.getInfo()
+    model_status = h.getModelStatus()
+    status = _STATUS.get(model_status, Status.ERROR)
+    ran = ("ipm" + ("+crossover" if info.crossover_iteration_count > 0 else "")) if info.ipm_iteration_count > 0 \
+        else "pdlp" if info.pdlp_iteration_count > 0 \
+        else "simplex" if info.simplex_iteration_count > 0 else "presolve"
+    iterations = int(info.simplex_iteration_count + info.ipm_iteration_count + info.pdlp_iteration_count
+                     + max(info.crossover_iteration_count, 0))
+    sinfo = SolverInfo(
+        backend="highs", algorithm=ran, iterations=iterations, build_s=build_s + pass_s, solve_s=solve_s,
+        objective=float(info.objective_function_value) if status.is_ok else float("nan"),
+        solver_version=highs_version(), message=h.modelStatusToString(model_status),
+    )
+    log.info("highs: %s rows x %s cols, requested %s, ran %s, %d iterations, %.3fs, status %s",
+             lp.n_rows, lp.n_cols, chosen, ran, iterations, solve_s, sinfo.message)
+    if not status.is_ok:
+        return LPSolution(status=status, info=sinfo, extra={"requested": chosen})
+    sol = h.getSolution()
+    return LPSolution(
+        status=status, info=sinfo,
+        x=np.asarray(sol.col_value, dtype=float),
+        col_duals=np.asarray(sol.col_dual, dtype=float) if sol.dual_valid else None,
+        row_duals=np.asarray(sol.row_dual, dtype=float) if sol.dual_valid else None,
+        extra={"requested": chosen},
+    )

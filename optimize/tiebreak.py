@@ -1,0 +1,150 @@
+"""Deterministic choice among exposure-optimal solutions (all values kUSD).
+
+Separable model (no joint / exporter-total rows; bans and share limits are
+bounds): the optimum fixes, per product, the total of the non-risk flows and of
+the risk flows (``lp.separable_totals``). The flows are then a function of these
+totals only, so the result is exact and independent of backend and row order:
+
+- risk split — how the remaining risk total is kept among risk suppliers.
+  An exposure optimum always cuts a higher-weight risk supplier first, so every
+  mode first orders by weight (highest cut first). Within a weight class:
+  ``proportional`` every supplier keeps the same fraction of its upper bound
+  (= today's flow unless a share limit/ban lowers it), ``priority`` the listed
+  codes are cut in list order (unlisted ones last, proportionally), ``weights``
+  the same as proportional (ties in weight are cut proportionally).
+- spread — how the non-risk total is spread over the alternatives:
+  ``proportional`` every alternative uses the same fraction of its room
+  (upper - lower, i.e. its cap), ``min-hhi`` water-filling (raise the smallest
+  to a common level L, x = clip(L, lower, upper), exact from sorted
+  breakpoints), ``vertex`` for the closed form: fill in exporter-code order.
+
+Coupled model (joint / exporter-total rows): the risk split above is still
+applied (risk pairs are in no coupling row), but a within-product spread could
+break coupling rows. We therefore solve a second-stage LP with exposure fixed
+(objective row <= opt * (1 + 1e-9) + 1e-7) that minimises the maximum cap
+utilisation z over alternatives (extra_a <= z * cap_a), then check every row.
+``vertex`` keeps the first-stage solution as it is.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from optimize.instance import Instance
+
+RISK_SPLITS = ("proportional", "priority", "weights")
+SPREADS = ("proportional", "min-hhi", "vertex")
+
+
+def fill_ranked(group: np.ndarray, rank: np.ndarray, room: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """Pour ``amount[g]`` into the items of group g, lowest rank first; items of
+    equal rank share what reaches them in proportion to ``room``. Returns (n,)."""
+    n = group.shape[0]
+    out = np.zeros(n)
+    if n == 0:
+        return out
+    order = np.lexsort((rank, group))
+    g_s, r_s = group[order], rank[order]
+    new_cell = np.ones(n, dtype=bool)
+    new_cell[1:] = (g_s[1:] != g_s[:-1]) | (r_s[1:] != r_s[:-1])
+    cell = np.cumsum(new_cell) - 1
+    cell_room = np.bincount(cell, weights=room[order])
+    cell_group = g_s[new_cell]
+    cum = np.cumsum(cell_room)
+    first_cell = np.ones(cell_room.shape[0], dtype=bool)
+    first_cell[1:] = cell_group[1:] != cell_group[:-1]
+    first_idx = np.maximum.accumulate(np.where(first_cell, np.arange(cell_room.shape[0]), 0))
+    group_base = (cum - cell_room)[first_idx]  # room of the group's cells before its first cell
+    before = cum - cell_room - group_base
+    fill = np.clip(amount[cell_group] - before, 0.0, cell_room)
+    frac = np.divide(fill, cell_room, out=np.zeros_like(fill), where=cell_room > 0)
+    out[order] = room[order] * frac[cell]
+    return out
+
+
+def water_fill(group: np.ndarray, lower: np.ndarray, upper: np.ndarray, amount: np.ndarray) -> np.ndarray:
+    """x = clip(L[g], lower, upper) with sum over group g equal to ``amount[g]``
+    (clamped to [sum lower, sum upper]); L found exactly from sorted breakpoints."""
+    n = group.shape[0]
+    if n == 0:
+        return np.zeros(0)
+    G = amount.shape[0]
+    t = np.concatenate([lower, upper])
+    delta = np.concatenate([np.ones(n), -np.ones(n)])
+    grp = np.concatenate([group, group])
+    order = np.lexsort((-delta, t, grp))  # at equal t, +1 before -1
+    t, delta, grp = t[order], delta[order], grp[order]
+    slope_after = np.cumsum(delta)  # groups start and end at slope 0, so a global cumsum is per group
+    f0 = np.bincount(group, weights=lower, minlength=G)
+    dt = np.zeros_like(t)
+    same = grp[1:] == grp[:-1]
+    dt[:-1] = np.where(same, t[1:] - t[:-1], 0.0)
+    inc = slope_after * dt
+    cum_inc = np.cumsum(inc)
+    start = np.searchsorted(grp, np.arange(G), side="left")
+    base = np.where(start > 0, cum_inc[np.maximum(start - 1, 0)], 0.0)
+    f_at = f0[grp] + (np.concatenate([[0.0], cum_inc[:-1]]) - base[grp])  # f at each event
+    target = np.clip(amount, f0, np.bincount(group, weights=upper, minlength=G))
+    tol = 1e-12 * np.maximum(np.abs(target), 1.0)
+    ok = f_at <= target[grp] + tol[grp]
+    count = np.bincount(grp, weights=ok.astype(float), minlength=G).astype(np.int64)
+    last = start + np.maximum(count, 1) - 1
+    last = np.minimum(last, t.shape[0] - 1)
+    s_last = slope_after[last]
+    level = t[last] + np.divide(target - f_at[last], s_last, out=np.zeros(G), where=s_last > 0)
+    return np.clip(level[group], lower, upper)
+
+
+def _risk_rank(instance: Instance, mode: str, priority: tuple[int, ...]) -> np.ndarray:
+    """Rank for *keeping* risk flows: kept first = cut last (lowest weight first)."""
+    if mode not in RISK_SPLITS:
+        raise ValueError(f"unknown risk split {mode!r}; use one of {RISK_SPLITS}")
+    _, weight_class = np.unique(instance.risk_weight, return_inverse=True)
+    rank = weight_class.astype(float) * (len(priority) + 2)  # weight classes dominate
+    if mode == "priority" and priority:
+        rank = rank + _priority_rank(instance.pair_exporter, priority)
+    return rank
+
+
+def _priority_rank(exporters: np.ndarray, priority: tuple[int, ...]) -> np.ndarray:
+    codes = np.asarray(priority, dtype=np.int64)
+    keep_rank = len(codes) - np.arange(len(codes), dtype=float)  # first listed -> kept last
+    order = np.argsort(codes, kind="stable")
+    pos = np.searchsorted(codes[order], exporters)
+    pos = np.minimum(pos, len(codes) - 1)
+    hit = codes[order][pos] == exporters
+    return np.where(hit, keep_rank[order][pos], 0.0)
+
+
+def split_risk(instance: Instance, risk_after: np.ndarray, mode: str = "proportional",
+               priority: tuple[int, ...] = ()) -> np.ndarray:
+    """(N,) risk flows after (0 for non-risk pairs) keeping ``risk_after[p]`` per product."""
+    sel = np.flatnonzero(instance.is_risk)
+    out = np.zeros(instance.n_pairs)
+    rank = _risk_rank(instance, mode, priority)[sel]
+    out[sel] = fill_ranked(instance.pair_product[sel], rank, instance.upper_kusd[sel], risk_after)
+    return out
+
+
+def spread_nonrisk(instance: Instance, nonrisk_after: np.ndarray, mode: str = "proportional") -> np.ndarray:
+    """(N,) non-risk flows after (0 for risk pairs) totalling ``nonrisk_after[p]`` per product."""
+    if mode not in SPREADS:
+        raise ValueError(f"unknown spread {mode!r}; use one of {SPREADS}")
+    sel = np.flatnonzero(~instance.is_risk)
+    out = np.zeros(instance.n_pairs)
+    lo = instance.lower()[sel]
+    up = np.maximum(instance.upper_kusd[sel], lo)
+    grp = instance.pair_product[sel]
+    if mode == "min-hhi":
+        out[sel] = water_fill(grp, lo, up, nonrisk_after)
+        return out
+    extra = np.maximum(nonrisk_after - np.bincount(grp, weights=lo, minlength=instance.n_products), 0.0)
+    rank = np.zeros(sel.shape[0]) if mode == "proportional" else instance.pair_exporter[sel].astype(float)
+    out[sel] = lo + fill_ranked(grp, rank, up - lo, extra)
+    return out
+
+
+def distribute(instance: Instance, nonrisk_after: np.ndarray, risk_after: np.ndarray, *,
+               risk_split: str = "proportional", spread: str = "proportional",
+               priority: tuple[int, ...] = ()) -> np.ndarray:
+    """(N,) flows after from per-product totals (kUSD), by the rules above."""
+    return split_risk(instance, risk_after, risk_split, priority) + spread_nonrisk(instance, nonrisk_after, spread)
