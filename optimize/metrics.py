@@ -1,0 +1,338 @@
+"""Result tables of one re-allocation: exposure, HHI, beneficiaries, breakdowns (all values in USD).
+
+Definitions (every table uses them):
+
+- Product total before = sum of today's flows x0 over the product's pairs; after =
+  sum of the flows after (lower than before only by a ban shortfall).
+- Supplier share of a pair = its flow / product total (before or after), so the
+  shares of a product sum to 1. HHI = sum of squared supplier shares (0..1).
+- Basket shares (exposure, beneficiaries) are of the basket's total imports, before
+  or after respectively.
+- Group and overall HHI = mean of product HHIs weighted by product totals (before
+  totals for ``hhi_before``, after totals for ``hhi_after``).
+- ``shifted_usd`` = sum over alternative (non-risk) pairs of max(after - before, 0):
+  the extra imports that alternative suppliers take over. Since totals are kept,
+  shifted = risk reduction - shortfall + (decreases of alternatives, normally 0).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import numpy as np
+import pandas as pd
+
+from optimize.engine import Allocation
+from optimize.instance import Instance
+from optimize.units import kusd_to_usd
+
+UNCLASSIFIED = "unclassified"
+ALL_RISK = "ALL"
+SINGLE_COUNTRY_THRESHOLDS = (0.5, 0.7)
+_TOL = 1e-9
+
+
+@dataclass
+class ResultTables:
+    """Tables of one run; DataFrames in USD and shares 0..1 (``*_pp`` in percentage points)."""
+
+    exposure: pd.DataFrame
+    flows: pd.DataFrame
+    products: pd.DataFrame
+    beneficiaries: pd.DataFrame
+    by_sector: pd.DataFrame
+    by_stage: pd.DataFrame
+    summary: dict
+    concentration: pd.DataFrame
+    single_country: pd.DataFrame
+    binding: pd.DataFrame | None = None
+    risk_iso3: list[str] = field(default_factory=list)
+
+    def frames(self) -> dict[str, pd.DataFrame]:
+        """Named DataFrames present (binding only when computed)."""
+        out = {
+            "exposure": self.exposure, "flows": self.flows, "products": self.products,
+            "beneficiaries": self.beneficiaries, "by_sector": self.by_sector, "by_stage": self.by_stage,
+            "concentration": self.concentration, "single_country": self.single_country,
+        }
+        if self.binding is not None:
+            out["binding"] = self.binding
+        return out
+
+
+def country_labels(codes, countries: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
+    """(iso3, name) arrays for BACI ``codes``; codes missing from ``countries`` get "C<code>"."""
+    codes = np.asarray(codes, dtype=np.int64)
+    fallback = np.char.add("C", codes.astype(str)).astype(object)
+    if countries is None or len(countries) == 0:
+        return fallback, fallback.copy()
+    table = countries.drop_duplicates("baci_code")
+    table = table.set_index(table["baci_code"].astype(np.int64))
+    idx = pd.Index(codes)
+    iso3 = table["iso3"].reindex(idx).to_numpy(dtype=object)
+    name = table["name"].reindex(idx).to_numpy(dtype=object) if "name" in table else iso3.copy()
+    iso3 = np.where(pd.isna(iso3) | (iso3 == ""), fallback, iso3)
+    name = np.where(pd.isna(name) | (name == ""), iso3, name)
+    return iso3.astype(object), name.astype(object)
+
+
+def _product_frame(instance: Instance, product_info: pd.DataFrame | None) -> pd.DataFrame:
+    """k, description, sector, stage for the instance's products (missing -> unclassified)."""
+    base = pd.DataFrame({"k": instance.products.astype(str)})
+    if product_info is None or len(product_info) == 0:
+        info = pd.DataFrame(columns=["k", "description", "sector", "stage"])
+    else:
+        info = product_info.copy()
+        info["k"] = info["k"].astype(str).str.zfill(6)
+        info = info.drop_duplicates("k")
+    for col in ("description", "sector", "stage"):
+        if col not in info:
+            info[col] = np.nan
+    out = base.merge(info[["k", "description", "sector", "stage"]], on="k", how="left", validate="one_to_one")
+    out["description"] = out["description"].fillna("").astype(str)
+    for col in ("sector", "stage"):
+        out[col] = out[col].where(out[col].notna() & (out[col].astype(str) != ""), UNCLASSIFIED).astype(str)
+    return out
+
+
+def _safe_div(num, den):
+    num = np.asarray(num, dtype=float)
+    den = np.asarray(den, dtype=float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den > 0, num / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _top_supplier(prod_idx: np.ndarray, exporter: np.ndarray, value: np.ndarray, n_products: int):
+    """Per product: (exporter code of the largest flow, its value); ties -> lowest code; -1 when none > 0."""
+    order = np.lexsort((exporter, -value, prod_idx))
+    p_sorted = prod_idx[order]
+    first = np.ones(order.size, dtype=bool)
+    first[1:] = p_sorted[1:] != p_sorted[:-1]
+    top_code = np.full(n_products, -1, dtype=np.int64)
+    top_val = np.zeros(n_products)
+    top_code[p_sorted[first]] = exporter[order][first]
+    top_val[p_sorted[first]] = value[order][first]
+    top_code[top_val <= 0] = -1
+    return top_code, top_val
+
+
+def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
+    ok = ~np.isnan(values) & (weights > 0)
+    w = weights[ok].sum()
+    return float((values[ok] * weights[ok]).sum() / w) if w > 0 else float("nan")
+
+
+def compute_tables(
+    instance: Instance,
+    allocation: Allocation,
+    product_info: pd.DataFrame | None,
+    countries: pd.DataFrame | None,
+    *,
+    exclude_members: bool = True,
+    top_n: int = 25,
+    bloc_codes: tuple[int, ...] | list[int] | None = None,
+) -> ResultTables:
+    """All result tables of one instance's allocation (see module docstring for definitions).
+
+    ``product_info``: DataFrame[k, description, sector, stage]; ``countries``:
+    DataFrame[baci_code, iso3, name]. ``bloc_codes`` (e.g. EU27 BACI codes) adds an
+    ``extra_bloc_share`` column to ``concentration``. Beneficiaries exclude the
+    importer's own members when it is a bloc (>1 code) and ``exclude_members``.
+    """
+    n_prod = instance.n_products
+    p = np.asarray(instance.pair_product, dtype=np.int64)
+    exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
+    is_risk = np.asarray(instance.is_risk, dtype=bool)
+    x0 = kusd_to_usd(np.asarray(instance.x0_kusd, dtype=float))
+    x1 = kusd_to_usd(np.asarray(allocation.x_after_kusd, dtype=float))
+    cap = kusd_to_usd(np.asarray(instance.cap_kusd, dtype=float))
+    upper = kusd_to_usd(np.asarray(instance.upper_kusd, dtype=float))
+    if x1.shape != x0.shape:
+        raise ValueError(f"allocation has {x1.shape[0]} flows, instance {x0.shape[0]} pairs")
+    shortfall = (kusd_to_usd(np.asarray(allocation.shortfall_kusd, dtype=float))
+                 if allocation.shortfall_kusd is not None else np.zeros(n_prod))
+
+    risk_codes = tuple(sorted(set(int(c) for c in instance.risk_codes)))
+    risk_iso3, risk_name = country_labels(risk_codes, countries)
+    iso3, names = country_labels(exp_code, countries)
+    prod = _product_frame(instance, product_info)
+    sector_of_pair = prod["sector"].to_numpy()[p]
+
+    # ---- per product sums
+    def psum(v):
+        return np.bincount(p, weights=v, minlength=n_prod)
+
+    tot0, tot1 = psum(x0), psum(x1)
+    risk0, risk1 = psum(np.where(is_risk, x0, 0.0)), psum(np.where(is_risk, x1, 0.0))
+    s0, s1 = _safe_div(x0, tot0[p]), _safe_div(x1, tot1[p])
+    hhi0 = np.where(tot0 > 0, psum(np.nan_to_num(s0) ** 2), np.nan)
+    hhi1 = np.where(tot1 > 0, psum(np.nan_to_num(s1) ** 2), np.nan)
+    alt = ~is_risk
+    gain = np.where(alt, np.maximum(x1 - x0, 0.0), 0.0)
+    shifted = psum(gain)
+    alt_cap = psum(np.where(alt, cap, 0.0))
+    at_cap = alt & (cap > 0) & (x1 >= np.minimum(upper, x0 + cap) - 1e-7 * np.maximum(1.0, upper))
+    cap_binds = psum(at_cap.astype(float)) > 0
+    unfixable = (risk0 > 0) & (alt_cap <= _TOL)
+    top0, topv0 = _top_supplier(p, exp_code, x0, n_prod)
+    top1, topv1 = _top_supplier(p, exp_code, x1, n_prod)
+    top0_iso, _ = country_labels(np.maximum(top0, 0), countries)
+    top1_iso, _ = country_labels(np.maximum(top1, 0), countries)
+
+    products = prod.assign(
+        total_usd=tot0, total_after_usd=tot1,
+        risk_share_before=_safe_div(risk0, tot0), risk_share_after=_safe_div(risk1, tot1),
+        hhi_before=hhi0, hhi_after=hhi1,
+        top_supplier_before=np.where(top0 >= 0, top0_iso, ""), top_share_before=_safe_div(topv0, tot0),
+        top_supplier_after=np.where(top1 >= 0, top1_iso, ""), top_share_after=_safe_div(topv1, tot1),
+        cap_binds=cap_binds, unfixable=unfixable,
+        risk_before_usd=risk0, residual_risk_usd=risk1, shortfall_usd=shortfall, shifted_usd=shifted,
+    )
+
+    # ---- flows (one row per pair)
+    flows = pd.DataFrame({
+        "k": instance.products.astype(str)[p], "exporter": iso3.astype(str), "exporter_code": exp_code,
+        "before_usd": x0, "after_usd": x1, "cap_usd": cap, "is_risk": is_risk, "change_usd": x1 - x0,
+    })
+
+    # ---- exposure per risk country (+ all risk)
+    basket0, basket1 = float(tot0.sum()), float(tot1.sum())
+    rc = pd.Index(risk_codes, dtype=np.int64)
+    by_code0 = pd.Series(x0[is_risk]).groupby(exp_code[is_risk]).sum().reindex(rc, fill_value=0.0).to_numpy()
+    by_code1 = pd.Series(x1[is_risk]).groupby(exp_code[is_risk]).sum().reindex(rc, fill_value=0.0).to_numpy()
+    exposure = pd.DataFrame({
+        "iso3": np.append(risk_iso3.astype(str), ALL_RISK),
+        "name": np.append(risk_name.astype(str), "All risk countries"),
+        "baci_code": np.append(np.asarray(risk_codes, dtype=np.int64), -1),
+        "before_usd": np.append(by_code0, risk0.sum()),
+        "after_usd": np.append(by_code1, risk1.sum()),
+    })
+    exposure["share_before"] = _safe_div(exposure["before_usd"], basket0)
+    exposure["share_after"] = _safe_div(exposure["after_usd"], basket1)
+    exposure["change_pp"] = (exposure["share_after"] - exposure["share_before"]) * 100.0
+
+    # ---- beneficiaries
+    members = set(int(c) for c in instance.importer_codes) if (exclude_members and len(instance.importer_codes) > 1) \
+        else set()
+    ex = pd.DataFrame({"code": exp_code, "sector": sector_of_pair, "before": x0, "after": x1, "change": x1 - x0})
+    per_exp = ex.groupby("code", sort=True)[["before", "after", "change"]].sum()
+    sec = ex.groupby(["code", "sector"], sort=True)["change"].sum().reset_index()
+    sec = sec.sort_values(["code", "change", "sector"], ascending=[True, False, True]).drop_duplicates("code")
+    per_exp["main_sector"] = sec.set_index("code")["sector"].reindex(per_exp.index)
+    keep = (per_exp["change"] > _TOL * max(1.0, basket0)) & ~per_exp.index.isin(list(members) + list(risk_codes))
+    ben = per_exp[keep].reset_index().sort_values(["change", "code"], ascending=[False, True]).head(top_n)
+    b_iso, b_name = country_labels(ben["code"].to_numpy(), countries)
+    beneficiaries = pd.DataFrame({
+        "rank": np.arange(1, len(ben) + 1), "exporter": b_iso.astype(str), "name": b_name.astype(str),
+        "exporter_code": ben["code"].to_numpy(dtype=np.int64), "increase_usd": ben["change"].to_numpy(),
+        "main_sector": ben["main_sector"].astype(str).to_numpy(),
+        "share_before": _safe_div(ben["before"].to_numpy(), basket0),
+        "share_after": _safe_div(ben["after"].to_numpy(), basket1),
+    })
+
+    # ---- breakdowns by sector and by stage
+    per_risk0 = {c: psum(np.where(exp_code == c, x0, 0.0)) for c in risk_codes}
+    per_risk1 = {c: psum(np.where(exp_code == c, x1, 0.0)) for c in risk_codes}
+    by_sector = _breakdown(products, "sector", per_risk0, per_risk1, risk_codes, risk_iso3)
+    by_stage = _breakdown(products, "stage", per_risk0, per_risk1, risk_codes, risk_iso3)
+
+    # ---- concentration (Table 2): before values, ranked by HHI
+    top0_name = country_labels(np.maximum(top0, 0), countries)[1]
+    concentration = pd.DataFrame({
+        "k": products["k"], "description": products["description"], "sector": products["sector"],
+        "top_supplier": products["top_supplier_before"], "top_supplier_name": np.where(top0 >= 0, top0_name, ""),
+        "top_share": products["top_share_before"], "hhi": products["hhi_before"], "hhi_after": products["hhi_after"],
+        "total_usd": tot0,
+    })
+    if bloc_codes:
+        outside = ~np.isin(exp_code, np.asarray(list(bloc_codes), dtype=np.int64))
+        concentration["extra_bloc_share"] = _safe_div(psum(np.where(outside, x0, 0.0)), tot0)
+    concentration = concentration.sort_values(["hhi", "k"], ascending=[False, True], na_position="last")
+    concentration = concentration.reset_index(drop=True)
+    concentration.insert(0, "rank", np.arange(1, len(concentration) + 1))
+
+    single = _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3)
+    binding = None
+    if allocation.cap_marginal is not None:
+        binding = _binding(flows, sector_of_pair, np.asarray(allocation.cap_marginal, dtype=float), names)
+
+    summary = {
+        "importer": instance.importer, "year": int(instance.year), "risk_iso3": [str(s) for s in risk_iso3],
+        "total_usd": basket0, "total_after_usd": basket1,
+        "risk_before_usd": float(risk0.sum()), "risk_after_usd": float(risk1.sum()),
+        "risk_share_before": float(_safe_div(risk0.sum(), basket0)),
+        "risk_share_after": float(_safe_div(risk1.sum(), basket1)),
+        "shifted_usd": float(shifted.sum()), "shortfall_usd": float(shortfall.sum()),
+        "hhi_before": _weighted_mean(hhi0, tot0), "hhi_after": _weighted_mean(hhi1, tot1),
+        "n_products": int(n_prod), "n_pairs": int(instance.n_pairs), "n_unfixable": int(unfixable.sum()),
+        "n_cap_binds": int(cap_binds.sum()), "n_hhi_rises": int((hhi1 > hhi0 + 1e-12).sum()),
+        "status": getattr(allocation.status, "value", str(allocation.status)),
+    }
+    return ResultTables(exposure=exposure, flows=flows, products=products, beneficiaries=beneficiaries,
+                        by_sector=by_sector, by_stage=by_stage, summary=summary, concentration=concentration,
+                        single_country=single, binding=binding, risk_iso3=[str(s) for s in risk_iso3])
+
+
+def _breakdown(products: pd.DataFrame, key: str, per_risk0: dict, per_risk1: dict, risk_codes, risk_iso3):
+    """Per group of ``key``: totals, risk shares (all and per risk country), weighted HHI, counts."""
+    df = pd.DataFrame({
+        key: products[key], "total_usd": products["total_usd"], "total_after_usd": products["total_after_usd"],
+        "risk0": products["risk_before_usd"], "risk1": products["residual_risk_usd"],
+        "h0w": np.nan_to_num(products["hhi_before"].to_numpy()) * products["total_usd"].to_numpy(),
+        "h1w": np.nan_to_num(products["hhi_after"].to_numpy()) * products["total_after_usd"].to_numpy(),
+        "shifted_usd": products["shifted_usd"], "unfixable": products["unfixable"].astype(int),
+        "cap_binds": products["cap_binds"].astype(int),
+    })
+    for c, iso in zip(risk_codes, risk_iso3):
+        df[f"r0_{iso}"], df[f"r1_{iso}"] = per_risk0[c], per_risk1[c]
+    g = df.groupby(key, sort=True)
+    agg = g.sum(numeric_only=True)
+    out = pd.DataFrame({
+        key: agg.index.astype(str), "total_usd": agg["total_usd"].to_numpy(),
+        "risk_share_before": _safe_div(agg["risk0"], agg["total_usd"]),
+        "risk_share_after": _safe_div(agg["risk1"], agg["total_after_usd"]),
+    })
+    for iso in risk_iso3:
+        out[f"share_before_{iso}"] = _safe_div(agg[f"r0_{iso}"], agg["total_usd"])
+        out[f"share_after_{iso}"] = _safe_div(agg[f"r1_{iso}"], agg["total_after_usd"])
+    out["hhi_before"] = _safe_div(agg["h0w"], agg["total_usd"])
+    out["hhi_after"] = _safe_div(agg["h1w"], agg["total_after_usd"])
+    out["shifted_usd"] = agg["shifted_usd"].to_numpy()
+    out["n_products"] = g.size().to_numpy()
+    out["n_unfixable"] = agg["unfixable"].to_numpy()
+    out["n_cap_binds"] = agg["cap_binds"].to_numpy()
+    return out.reset_index(drop=True)
+
+
+def _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3) -> pd.DataFrame:
+    """Counts of products where one supplier (any, or each risk country) has > threshold of imports."""
+    max0 = np.zeros(n_prod)
+    max1 = np.zeros(n_prod)
+    np.maximum.at(max0, p, np.nan_to_num(s0))
+    np.maximum.at(max1, p, np.nan_to_num(s1))
+    suppliers = [("any", max0, max1)]
+    for c, iso in zip(risk_codes, risk_iso3):
+        m = exp_code == c
+        suppliers.append((str(iso), np.bincount(p[m], weights=np.nan_to_num(s0[m]), minlength=n_prod),
+                          np.bincount(p[m], weights=np.nan_to_num(s1[m]), minlength=n_prod)))
+    rows = [
+        {"threshold": t, "supplier": name, "n_before": int((a > t).sum()), "n_after": int((b > t).sum())}
+        for t in SINGLE_COUNTRY_THRESHOLDS for name, a, b in suppliers
+    ]
+    return pd.DataFrame(rows, columns=["threshold", "supplier", "n_before", "n_after"])
+
+
+def _binding(flows: pd.DataFrame, sector: np.ndarray, marginal: np.ndarray, names: np.ndarray,
+             per_sector: int = 5) -> pd.DataFrame:
+    """Per sector, the exporters whose caps bind with the largest marginal exposure reduction."""
+    m = (marginal > _TOL) & ~flows["is_risk"].to_numpy()
+    df = pd.DataFrame({"sector": sector[m], "exporter": flows["exporter"].to_numpy()[m],
+                       "name": names[m].astype(str), "cap_usd": flows["cap_usd"].to_numpy()[m],
+                       "marginal": marginal[m]})
+    cols = ["sector", "exporter", "name", "n_products", "cap_usd", "cap_marginal_max", "cap_marginal_mean"]
+    if df.empty:
+        return pd.DataFrame(columns=cols)
+    g = df.groupby(["sector", "exporter", "name"], sort=True)
+    out = g.agg(n_products=("marginal", "size"), cap_usd=("cap_usd", "sum"),
+                cap_marginal_max=("marginal", "max"), cap_marginal_mean=("marginal", "mean")).reset_index()
+    out = out.sort_values(["sector", "cap_marginal_max", "cap_usd", "exporter"], ascending=[True, False, False, True])
+    return out.groupby("sector", sort=True).head(per_sector).reset_index(drop=True)[cols]
