@@ -1,0 +1,56 @@
+"""`tradeopt screen`: exit codes, printed counts and the CSV it writes (click's CliRunner)."""
+from __future__ import annotations
+
+import importlib.util
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+_CLI = Path(__file__).resolve().parents[1] / "cli.py"
+
+
+@pytest.fixture(scope="module")
+def cli_main():
+    # load the checkout's cli.py by path, so a stale installed copy cannot shadow it
+    spec = importlib.util.spec_from_file_location("_tradeopt_cli_under_test", _CLI)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.main
+
+
+def test_screen_single_writes_csv(cli_main, energy_parquet, tmp_path):
+    out = tmp_path / "single.csv"
+    res = CliRunner().invoke(cli_main, ["screen", "single", "--baci", str(energy_parquet), "--importer", "EU27",
+                                        "--supplier", "CHN", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out, dtype={"k": str})
+    n_flagged = int(table["flagged"].sum())
+    assert f"{n_flagged} of {len(table)} rows flagged" in res.output
+    # the supplier-restricted screen tests China's share against 0.5
+    assert (table["flagged"] == (table["supplier_share"] > 0.5)).all()
+    assert table["k"].str.len().eq(6).all()
+
+
+@pytest.mark.parametrize("kind", ["ec", "geodep"])
+def test_screen_ec_geodep_run(cli_main, energy_parquet, tmp_path, kind):
+    out = tmp_path / f"{kind}.csv"
+    res = CliRunner().invoke(cli_main, ["screen", kind, "--baci", str(energy_parquet), "--year", "2023",
+                                        "--threshold", "0.9", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(out, dtype={"k": str})
+    hhi_col = "hhi_extra" if kind == "ec" else "hhi_importer"
+    pass_col = "pass_hhi" if kind == "ec" else "pass_hhi_importer"
+    assert (table[pass_col] == (table[hhi_col].fillna(0) > 0.9)).all()  # --threshold reached the screen
+
+
+def test_screen_bad_input_exit_codes(cli_main, energy_parquet, tmp_path):
+    runner = CliRunner()
+    bad_years = runner.invoke(cli_main, ["screen", "single", "--baci", str(energy_parquet), "--years", "20x"])
+    assert bad_years.exit_code == 2 and "--years" in bad_years.output
+    missing_year = runner.invoke(cli_main, ["screen", "ec", "--baci", str(energy_parquet), "--year", "1999"])
+    assert missing_year.exit_code == 2
+    no_dir = runner.invoke(cli_main, ["screen", "ec", "--baci", str(energy_parquet),
+                                      "--out", str(tmp_path / "nope" / "x.csv")])
+    assert no_dir.exit_code == 5
