@@ -407,6 +407,14 @@ def resolve_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> d
             f"risk countries also listed as friends: BACI codes {sorted(both)}", file=file,
             field="alternatives.friends", fix="remove them from alternatives.friends or from risk.countries",
         )
+    risk = set(codes["risk.countries"])
+    for key in ("risk.weights", "risk.priority", "ban.country"):
+        extra = sorted(set(codes[key]) - risk)
+        if extra:
+            raise ScenarioError(
+                f"names countries that are not risk countries: BACI codes {extra}", file=file, field=key,
+                fix="add them to risk.countries or remove them here",
+            )
     return codes
 
 

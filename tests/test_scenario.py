@@ -52,6 +52,9 @@ def test_defaults_are_the_reference_setup():
         ("[alternatives]\nfriends = ['G7+allies']\n", "alternatives.friends", "risk"),  # USA is risk and friend
         ("[ban]\ncountry = 'CHN'\n", "ban", "product"),
         ("[ban]\ncountry = 'CHN'\nproducts = [811292]\n", "ban.products", ""),
+        ("[risk]\ncountries = ['CHN']\n[ban]\ncountry = 'USA'\nproducts = ['811292']\n", "ban.country", "risk"),
+        ("[risk]\ncountries = ['CHN']\nweights = {RUS = 2.0}\n", "risk.weights", "risk"),
+        ("[risk]\nweights = {CHN = 0.0}\n", "risk.weights", "> 0"),
     ],
 )
 def test_broken_file_names_file_and_key(tmp_path, text, key, words):
