@@ -1,0 +1,51 @@
+"""HS6 product descriptions: CEPII ``product_codes_HS??_V*.csv`` or the sample's own table."""
+from __future__ import annotations
+
+import functools
+from pathlib import Path
+
+import pandas as pd
+
+from optimize.errors import DataError
+from optimize.resources import data_dir
+
+SAMPLE_PRODUCTS = "product_codes_sample.csv"
+
+
+def read_product_csv(source, label: str | None = None) -> pd.DataFrame:
+    """Read a ``code,description`` (CEPII) or ``k,description`` CSV -> ``[k:str(6), description:str]``."""
+    label = str(label or source)
+    try:
+        raw = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
+    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise DataError(f"cannot read product table: {exc}", file=label, fix="pass a CEPII product_codes_*.csv") from exc
+    code_col = "code" if "code" in raw.columns else "k" if "k" in raw.columns else None
+    if code_col is None or "description" not in raw.columns:
+        raise DataError(f"product table has columns {list(raw.columns)}", file=label, field="code",
+                        fix="expected columns code,description")
+    k = raw[code_col].str.strip().str.replace(r"\.0$", "", regex=True).str.zfill(6)
+    bad = (~k.str.fullmatch(r"\d{6}")).to_numpy().nonzero()[0]
+    if bad.size:
+        raise DataError("product code is not a 6-digit HS code", file=label, rows=(bad + 1).tolist(),
+                        count=int(bad.size), field=code_col, fix="use 6-digit HS codes like 010121")
+    df = pd.DataFrame({"k": k, "description": raw["description"].str.strip()})
+    return df.sort_values("k", kind="stable").reset_index(drop=True)
+
+
+@functools.lru_cache(maxsize=16)
+def _cached(path: str) -> pd.DataFrame:
+    return read_product_csv(Path(path), path)
+
+
+def product_table(hs_revision: str | None = None, path: str | Path | None = None) -> pd.DataFrame:
+    """Product descriptions ``[k, description]`` sorted by ``k``.
+
+    ``path``: a CEPII ``product_codes_HS??_V*.csv``; None reads the embedded
+    sample's table (HS2022; ``hs_revision`` other than HS22 then raises).
+    """
+    if path is None:
+        if hs_revision not in (None, "HS22"):
+            raise DataError(f"no bundled product table for {hs_revision}", field="hs_revision",
+                            fix="pass path= a CEPII product_codes_{hs_revision}_V*.csv")
+        path = data_dir() / SAMPLE_PRODUCTS
+    return _cached(str(Path(path).resolve())).copy()

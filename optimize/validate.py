@@ -1,0 +1,194 @@
+"""Vectorised checks of a BACI flow table (raw strings or typed columns).
+
+Each finding is a ``Problem`` with the kind, file, first few 1-based data row
+numbers, count, field and a fix. ``raise_for_problems`` turns them into one
+``DataError``. No per-row Python: every check is a numpy/pandas vector op.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+
+from optimize.errors import DataError
+from optimize.trade import BACI_COLUMNS
+
+MAX_ROWS_SHOWN = 5
+NULL_TOKENS = ("", "NA", "NAN", "NULL", "NONE")
+
+
+@dataclass(frozen=True)
+class Problem:
+    """One kind of defect found in a table. ``rows``: first few 1-based data rows."""
+
+    kind: str
+    file: str
+    field: str | None
+    count: int
+    rows: tuple[int, ...]
+    message: str
+    fix: str
+
+    def __str__(self) -> str:
+        rows = ", ".join(map(str, self.rows))
+        more = f" (+{self.count - len(self.rows)} more)" if self.count > len(self.rows) else ""
+        where = f"rows {rows}{more}" if rows else "whole file"
+        fld = f" field '{self.field}'" if self.field else ""
+        return f"{self.file}: {where}:{fld} {self.message} [{self.kind}, {self.count}x] Fix: {self.fix}"
+
+
+def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
+    """Combine problems of the same (kind, file, field): counts add, first rows kept."""
+    out: dict[tuple, Problem] = {}
+    for p in problems:
+        key = (p.kind, p.file, p.field)
+        if key in out:
+            q = out[key]
+            rows = tuple(sorted(set(q.rows) | set(p.rows)))[:MAX_ROWS_SHOWN]
+            out[key] = replace(q, count=q.count + p.count, rows=rows)
+        else:
+            out[key] = p
+    return list(out.values())
+
+
+def _as_frame(table) -> pd.DataFrame:
+    if isinstance(table, pa.Table):
+        return table.to_pandas()
+    if isinstance(table, pd.DataFrame):
+        return table
+    raise TypeError(f"expected a pyarrow Table or pandas DataFrame, got {type(table).__name__}")
+
+
+def _text(col: pd.Series) -> pd.Series:
+    """Column as stripped strings with NA for null tokens."""
+    s = col.astype("string").str.strip()
+    return s.mask(s.str.upper().isin(NULL_TOKENS))
+
+
+def _numeric(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(values float64, is_null, is_unparseable) of a raw or typed column."""
+    if pd.api.types.is_numeric_dtype(col.dtype) and not pd.api.types.is_bool_dtype(col.dtype):
+        vals = pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+        return vals, np.isnan(vals), np.zeros(len(col), bool)
+    s = _text(col)
+    null = s.isna().to_numpy()
+    vals = pd.to_numeric(s, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+    return vals, null, np.isnan(vals) & ~null
+
+
+def normalise_hs6(col: pd.Series) -> pd.Series:
+    """HS codes as 6-character strings: strip, drop a trailing '.0', left-pad with zeros."""
+    s = col.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    return s.str.pad(6, side="left", fillchar="0")
+
+
+def validate_flows(
+    table,
+    *,
+    file: str = "<table>",
+    countries=None,
+    expect_single_year: bool = False,
+    row_numbers: np.ndarray | None = None,
+    check_duplicates: bool = True,
+) -> list[Problem]:
+    """All problems of a BACI table (``pyarrow.Table`` or ``DataFrame``).
+
+    ``countries``: known BACI codes (iterable of int or a country table with
+    ``baci_code``); None skips that check. ``row_numbers``: 1-based file rows of
+    the table's rows (default 1..n).
+    """
+    df = _as_frame(table)
+    n = len(df)
+    rows_of = np.arange(1, n + 1) if row_numbers is None else np.asarray(row_numbers)
+    problems: list[Problem] = []
+
+    def add(kind, mask, field, message, fix):
+        idx = np.flatnonzero(mask)
+        if idx.size:
+            problems.append(Problem(kind, file, field, int(idx.size), tuple(int(r) for r in rows_of[idx[:MAX_ROWS_SHOWN]]),
+                                    message, fix))
+
+    cols = [str(c).strip() for c in df.columns]
+    missing = [c for c in BACI_COLUMNS if c not in cols]
+    extra = [c for c in cols if c not in BACI_COLUMNS]
+    if missing:
+        problems.append(Problem("missing_column", file, ",".join(missing), 1, (), f"missing column(s) {missing}",
+                                f"BACI files need the columns {','.join(BACI_COLUMNS)}"))
+    if extra:
+        problems.append(Problem("extra_column", file, ",".join(extra), 1, (), f"unexpected column(s) {extra}",
+                                f"keep only the columns {','.join(BACI_COLUMNS)}"))
+    if missing or extra:
+        return problems
+    df = df.set_axis(cols, axis=1)
+    if n == 0:
+        return [Problem("empty", file, None, 1, (), "no data rows (empty file or header only)",
+                        "use a complete BACI file")]
+
+    # HS codes
+    k = normalise_hs6(df["k"])
+    add("missing_value", k.isna().to_numpy(), "k", "HS6 code is empty", "every row needs a product code")
+    bad_k = (~k.str.fullmatch(r"\d{6}").fillna(True)).to_numpy()
+    add("malformed_hs6", bad_k, "k", "HS6 code is not 6 digits after zero-padding", "use 6-digit HS codes like 010121")
+
+    # numeric columns
+    parsed = {}
+    for c in ("t", "i", "j", "v", "q"):
+        vals, null, unparse = _numeric(df[c])
+        parsed[c] = vals
+        add("non_numeric", unparse, c, "value is not a number", f"column {c} must be numeric")
+        if c != "q":
+            add("missing_value", null, c, "value is missing", f"column {c} may not be empty")
+        with np.errstate(invalid="ignore"):
+            add("non_finite", np.isinf(vals), c, "value is infinite", f"column {c} must be finite")
+            add("negative", vals < 0, c, "value is negative", f"column {c} must be >= 0")
+        if c in ("t", "i", "j"):
+            frac = np.isfinite(vals) & (vals != np.floor(np.nan_to_num(vals)))
+            add("non_integer", frac, c, "value is not an integer", f"column {c} holds integer codes")
+    ok = np.isfinite(parsed["i"]) & np.isfinite(parsed["j"])
+    add("self_trade", ok & (parsed["i"] == parsed["j"]), "i,j", "exporter equals importer",
+        "drop flows from a country to itself")
+    if countries is not None:
+        known = np.asarray(sorted(set(countries["baci_code"]) if isinstance(countries, pd.DataFrame) else set(countries)),
+                           dtype="float64")
+        for c in ("i", "j"):
+            v = parsed[c]
+            add("unknown_country", np.isfinite(v) & ~np.isin(v, known), c, "country code not in the country table",
+                "use BACI country codes (see the release's country_codes_*.csv)")
+    years = parsed["t"]
+    if expect_single_year:
+        uniq = np.unique(years[np.isfinite(years)])
+        if uniq.size > 1:
+            first_year = years[np.flatnonzero(np.isfinite(years))[0]]
+            add("several_years", np.isfinite(years) & (years != first_year), "t",
+                f"several years in one file: {', '.join(str(int(y)) for y in uniq)}",
+                "pass years=[...] to pick one, or split the file")
+    if check_duplicates:
+        problems += duplicate_problems(years, parsed["i"], parsed["j"], k, rows_of, file)
+    return problems
+
+
+def duplicate_problems(t, i, j, k, rows_of, file: str) -> list[Problem]:
+    """Problems for repeated (t, i, j, k) keys; rows listed are the repeats."""
+    key = pd.DataFrame({"t": t, "i": i, "j": j, "k": np.asarray(k, dtype=object)})
+    dup = key.duplicated(keep="first").to_numpy()
+    idx = np.flatnonzero(dup)
+    if not idx.size:
+        return []
+    return [Problem("duplicate_key", file, "t,i,j,k", int(idx.size),
+                    tuple(int(r) for r in np.asarray(rows_of)[idx[:MAX_ROWS_SHOWN]]),
+                    "duplicate (year, exporter, importer, product) key", "keep one row per key (sum or dedupe upstream)")]
+
+
+def raise_for_problems(problems: list[Problem]) -> None:
+    """Raise one ``DataError`` listing every problem; do nothing when the list is empty."""
+    if not problems:
+        return
+    first = problems[0]
+    lines = "; ".join(str(p) for p in problems)
+    err = DataError(f"{len(problems)} data problem(s): {lines}", file=first.file, rows=list(first.rows) or None,
+                    field=first.field, count=first.count, fix=None)
+    err.problems = list(problems)
+    raise err
