@@ -5,11 +5,17 @@ returns one ``Allocation`` per instance, in the same order.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+import logging
+import time
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize import lp as lpmod
+from optimize import tiebreak
+from optimize.errors import InfeasibleError, SolverError
 from optimize.instance import Instance
+from optimize.solve.highs import highs_version, solve_highs
 from optimize.solve.status import SolverInfo, Status
 
 
@@ -51,6 +57,124 @@ class Allocation:
     notes: list[str] = field(default_factory=list)
 
 
+log = logging.getLogger("tradeopt.engine")
+BACKENDS = ("highs", "pyomo")
+
+
+def _check_options(options: EngineOptions) -> None:
+    from optimize.errors import ScenarioError
+
+    if options.backend not in BACKENDS:
+        raise ScenarioError(f"unknown backend {options.backend!r}", field="backend", fix="use 'highs' or 'pyomo'")
+    if options.risk_split not in tiebreak.RISK_SPLITS:
+        raise ScenarioError(f"unknown risk split {options.risk_split!r}", field="risk_split",
+                            fix=f"use one of {', '.join(tiebreak.RISK_SPLITS)}")
+    if options.spread not in tiebreak.SPREADS:
+        raise ScenarioError(f"unknown spread {options.spread!r}", field="spread",
+                            fix=f"use one of {', '.join(tiebreak.SPREADS)}")
+    if options.exporter_total_pp is not None and not (0 <= options.exporter_total_pp <= 100):
+        raise ScenarioError(f"exporter_total_pp {options.exporter_total_pp} is outside [0, 100]",
+                            field="exporter_total_pp", fix="give percentage points between 0 and 100")
+
+
+def _share_policy(instances: list[Instance], keep_going: bool) -> tuple[list[Instance], list[list[str]], list[list[str]]]:
+    """Products where the share limit cannot hold: raise, or (keep_going) drop the limit for them."""
+    out, bad_lists, notes = [], [], []
+    for inst in instances:
+        bad = inst.share_infeasible
+        if bad is None or not bad.any():
+            out.append(inst), bad_lists.append([]), notes.append([])
+            continue
+        codes = [str(k) for k in inst.products[bad]]
+        if not keep_going:
+            shown = ", ".join(codes[:10]) + (f" (+{len(codes) - 10} more)" if len(codes) > 10 else "")
+            raise InfeasibleError(
+                f"{inst.importer} {inst.year}: the supplier-share limit {inst.meta.get('share_limit')} cannot hold for "
+                f"{len(codes)} products: {shown} (today's flows of non-risk suppliers already exceed it, or all "
+                "suppliers together cannot reach the total within it)",
+                fix="raise share_limit, raise the cap, or run with keep_going to solve these without the limit")
+        relax = bad[inst.pair_product]
+        out.append(replace(inst, upper_kusd=np.where(relax, inst.upper_base_kusd, inst.upper_kusd)))
+        bad_lists.append(codes)
+        notes.append([f"share limit infeasible, solved without it: {', '.join(codes)}"])
+    return out, bad_lists, notes
+
+
 def reallocate(instances: list[Instance], options: EngineOptions | None = None) -> list[Allocation]:
-    """Minimise weighted risk imports for each instance (or jointly); see EngineOptions."""
-    raise NotImplementedError("engine: to be implemented")
+    """Minimise weighted risk imports for each instance (or jointly); see EngineOptions.
+
+    Steps (each timed, logger "tradeopt.engine"): build -> solve -> tie-break -> assemble.
+    """
+    options = options or EngineOptions()
+    _check_options(options)
+    if not instances:
+        return []
+    instances, infeasible, notes = _share_policy(list(instances), options.keep_going)
+    coupled = options.joint or options.exporter_total_pp is not None
+
+    t0 = time.perf_counter()
+    lp = lpmod.build_lp(instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp)
+    build_s = time.perf_counter() - t0
+    log.info("build: %d rows x %d cols (%d coupling rows) in %.3fs", lp.n_rows, lp.n_cols, lp.n_coupling_rows, build_s)
+    if options.save_lp:
+        path = lpmod.write_lp(lp, options.save_lp)
+        log.info("build: LP written to %s", path)
+
+    t1 = time.perf_counter()
+    if options.backend == "pyomo":
+        from optimize.solve.pyomo import solve_pyomo
+
+        sol = solve_pyomo(instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp,
+                          time_limit_s=options.time_limit_s)
+    else:
+        sol = solve_highs(lp, algorithm=options.algorithm, time_limit_s=options.time_limit_s, build_s=build_s)
+    log.info("solve: %s %s in %.3fs, status %s", sol.info.backend, sol.info.algorithm, time.perf_counter() - t1,
+             sol.status.value)
+    if sol.status is Status.INFEASIBLE:
+        raise InfeasibleError(f"the LP over {len(instances)} instance(s) is infeasible ({sol.info.message})",
+                              fix="relax the share limit, the exporter total or bans, or run with keep_going")
+    if not sol.status.is_ok:
+        raise SolverError(f"the solver stopped with status {sol.status.value} ({sol.info.message})",
+                          fix="raise time_limit_s or try algorithm='simplex'")
+    x = sol.x
+    tiebreak.check_rows(lp, x)
+
+    t2 = time.perf_counter()
+    if coupled and options.spread != "vertex":
+        x = tiebreak.second_stage(lp, x, instances, time_limit_s=options.time_limit_s)
+    log.info("tie-break: risk split %s, spread %s in %.3fs", options.risk_split, options.spread,
+             time.perf_counter() - t2)
+
+    results = []
+    for i, inst in enumerate(instances):
+        xi = lp.pair_values(x, i)
+        shortfall = lp.shortfall_values(x, i, inst.n_products)
+        P = inst.n_products
+        risk_after = np.bincount(inst.pair_product, weights=np.where(inst.is_risk, xi, 0.0), minlength=P)
+        if coupled:
+            nonrisk = np.where(inst.is_risk, 0.0, xi)
+            if options.spread == "vertex":
+                x_after = xi.copy()
+            else:
+                x_after = tiebreak.split_risk(inst, risk_after, options.risk_split, options.priority) + nonrisk
+        elif options.spread == "vertex":
+            x_after = tiebreak.split_risk(inst, risk_after, options.risk_split, options.priority) \
+                + np.where(inst.is_risk, 0.0, xi)
+        else:
+            nonrisk_after = np.maximum(inst.total_kusd - shortfall - risk_after, 0.0)
+            x_after = tiebreak.distribute(inst, nonrisk_after, risk_after, risk_split=options.risk_split,
+                                          spread=options.spread, priority=options.priority)
+        marginal = None
+        if sol.col_duals is not None:
+            rc = lp.pair_values(sol.col_duals, i)
+            marginal = np.where(inst.alternatives() & (inst.cap_kusd > 0), np.maximum(-rc, 0.0), 0.0)
+            marginal[np.abs(marginal) < 1e-9] = 0.0
+        info = replace(sol.info, build_s=build_s, objective=float(inst.risk_weight @ x_after),
+                       solver_version=sol.info.solver_version or highs_version())
+        results.append(Allocation(
+            instance=inst, x_after_kusd=x_after, status=sol.status, solver=info,
+            shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
+            cap_marginal=marginal, infeasible_products=infeasible[i], notes=list(notes[i]),
+        ))
+    log.info("assemble: %d allocation(s)", len(results))
+    return results

@@ -148,3 +148,65 @@ def distribute(instance: Instance, nonrisk_after: np.ndarray, risk_after: np.nda
                priority: tuple[int, ...] = ()) -> np.ndarray:
     """(N,) flows after from per-product totals (kUSD), by the rules above."""
     return split_risk(instance, risk_after, risk_split, priority) + spread_nonrisk(instance, nonrisk_after, spread)
+
+
+def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit_s: float | None = None) -> np.ndarray:
+    """Coupled models: among solutions with exposure <= the optimum (1e-9 relative +
+    1e-7 kUSD), minimise the maximum cap utilisation z of the alternatives.
+    Returns the new column vector (same order as ``lp``); rows are re-checked."""
+    import scipy.sparse as sp
+
+    from optimize.errors import SolverError
+    from optimize.lp import ROW_OBJECTIVE, LPArrays
+    from optimize.solve.highs import solve_highs
+
+    n = lp.n_cols
+    opt = float(lp.c @ x_opt)
+    grow = np.zeros(n, dtype=bool)
+    cap = np.zeros(n)
+    x0 = np.zeros(n)
+    for i, inst in enumerate(instances):
+        s, e = lp.instance_col_start[i], lp.instance_col_start[i + 1]
+        grow[s:e] = inst.alternatives() & (inst.cap_kusd > 0)
+        cap[s:e] = inst.cap_kusd
+        x0[s:e] = inst.x0_kusd
+    g = np.flatnonzero(grow)
+    a = lp.matrix()
+    util = sp.csr_matrix((np.ones(g.shape[0]), (np.arange(g.shape[0]), g)), shape=(g.shape[0], n))
+    a2 = sp.vstack([a, sp.csr_matrix(lp.c.reshape(1, -1)), util]).tocsr()
+    z_col = sp.csr_matrix((-cap[g], (np.arange(g.shape[0]) + lp.n_rows + 1, np.zeros(g.shape[0], dtype=int))),
+                          shape=(a2.shape[0], 1))
+    a2 = sp.hstack([a2, z_col]).tocsr()
+    a2.sort_indices()
+    stage2 = LPArrays(
+        c=np.concatenate([np.zeros(n), [1.0]]),
+        col_lower=np.concatenate([lp.col_lower, [0.0]]), col_upper=np.concatenate([lp.col_upper, [1.0]]),
+        indptr=a2.indptr.astype(np.int32), indices=a2.indices.astype(np.int32), data=a2.data.astype(float),
+        row_lower=np.concatenate([lp.row_lower, [-np.inf], np.full(g.shape[0], -np.inf)]),
+        row_upper=np.concatenate([lp.row_upper, [opt * (1 + 1e-9) + 1e-7], x0[g]]),
+        col_instance=np.concatenate([lp.col_instance, [-1]]), col_pair=np.concatenate([lp.col_pair, [-1]]),
+        col_product=np.concatenate([lp.col_product, [-1]]),
+        row_kind=np.concatenate([lp.row_kind, [ROW_OBJECTIVE], np.full(g.shape[0], ROW_OBJECTIVE, np.int8)]),
+        instance_col_start=lp.instance_col_start,
+    )
+    sol = solve_highs(stage2, algorithm="auto", time_limit_s=time_limit_s)
+    if not sol.status.is_ok:
+        raise SolverError(f"tie-break stage 2 failed: {sol.info.message}", fix="use spread='vertex' for coupled models")
+    x = sol.x[:n]
+    check_rows(lp, x)
+    return x
+
+
+def check_rows(lp, x: np.ndarray, rel: float = 1e-7) -> None:
+    """Raise ``SolverError`` when x breaks a row or bound of ``lp`` beyond tolerance."""
+    from optimize.errors import SolverError
+
+    ax = lp.matrix() @ x
+    tol = rel * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lp.row_upper), lp.row_upper, 0)),
+                                           np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, 0))))
+    bad = (ax > lp.row_upper + tol) | (ax < lp.row_lower - tol)
+    ctol = rel * np.maximum(1.0, np.abs(lp.col_upper))
+    bad_cols = (x > lp.col_upper + ctol) | (x < lp.col_lower - ctol)
+    if bad.any() or bad_cols.any():
+        raise SolverError(f"solution breaks {int(bad.sum())} rows and {int(bad_cols.sum())} bounds after tie-break",
+                          fix="report this as a bug; use spread='vertex' meanwhile")
