@@ -1,0 +1,188 @@
+"""Matplotlib figures of a run (PNG + SVG). Uses ``matplotlib.figure.Figure`` directly, so no
+display and no global pyplot state; every function returns the written paths."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib import colormaps
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+
+from optimize.trade import SYNTHETIC_LABEL
+
+BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
+
+
+def usd_scale(max_usd: float) -> tuple[float, str]:
+    """(divisor, unit label) so the largest value reads in bn, m or thousand USD."""
+    for div, unit in ((1e9, "USD bn"), (1e6, "USD m"), (1e3, "USD thousand")):
+        if max_usd >= 0.1 * div:
+            return div, unit
+    return 1.0, "USD"
+
+
+def _label(name, iso3) -> str:
+    return str(iso3) if str(name) == str(iso3) else f"{name} ({iso3})"
+
+
+def _save(fig: Figure, stem, synthetic: bool, title: str) -> list[Path]:
+    """Title (+ synthetic banner), PNG and SVG beside ``stem``; returns both paths."""
+    fig.suptitle(f"{title}\n[{SYNTHETIC_LABEL}]" if synthetic else title, fontsize=12,
+                 color="#b00020" if synthetic else "black")
+    if synthetic:
+        fig.supxlabel(SYNTHETIC_LABEL, fontsize=8, color="#b00020", x=0.01, ha="left")
+    stem = Path(stem)
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
+    fig.savefig(paths[0], dpi=130, format="png")
+    fig.savefig(paths[1], format="svg")
+    return paths
+
+
+def _grouped_barh(ax, labels, before, after, xlabel: str, scale: float = 1.0) -> None:
+    """Horizontal grouped bars, first label on top."""
+    y = np.arange(len(labels))[::-1]
+    h = 0.38
+    ax.barh(y + h / 2, np.asarray(before, float) * scale, h, label="before", color=BEFORE_COLOR)
+    ax.barh(y - h / 2, np.asarray(after, float) * scale, h, label="after", color=AFTER_COLOR)
+    ax.set_yticks(y, labels=list(labels))
+    ax.set_xlabel(xlabel)
+    ax.grid(axis="x", alpha=0.3)
+    ax.legend(loc="lower right", fontsize=8)
+
+
+def _empty(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, ha="center", va="center", transform=ax.transAxes)
+    ax.set_axis_off()
+
+
+def plot_exposure(tables, stem, *, synthetic: bool = False) -> list[Path]:
+    """Exposure per risk country (grouped bars, % of basket imports), and risk share by sector and by stage."""
+    fig = Figure(figsize=(11, 8.5), layout="constrained")
+    grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.2])
+    ax = fig.add_subplot(grid[0, :])
+    e = tables.exposure
+    labels = [_label(n, i) if i != "ALL" else "All risk countries" for i, n in zip(e["iso3"], e["name"])]
+    x = np.arange(len(e))
+    w = 0.38
+    bars0 = ax.bar(x - w / 2, e["share_before"] * 100, w, label="before", color=BEFORE_COLOR)
+    bars1 = ax.bar(x + w / 2, e["share_after"] * 100, w, label="after", color=AFTER_COLOR)
+    ax.bar_label(bars0, fmt="%.1f", fontsize=8)
+    ax.bar_label(bars1, fmt="%.1f", fontsize=8)
+    ax.set_xticks(x, labels=labels)
+    ax.set_ylabel("% of basket imports")
+    ax.set_title("Exposure per risk country")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend()
+    for pos, (table, key) in enumerate(((tables.by_sector, "sector"), (tables.by_stage, "stage"))):
+        sub = fig.add_subplot(grid[1, pos])
+        if table is None or table.empty:
+            _empty(sub, f"no {key} breakdown")
+            continue
+        _grouped_barh(sub, table[key].astype(str), table["risk_share_before"], table["risk_share_after"],
+                      "risk countries, % of imports", 100.0)
+        sub.set_title(f"Risk share by {key}")
+    return _save(fig, stem, synthetic, "Dependence on risk countries, before and after re-allocation")
+
+
+def plot_beneficiaries(tables, stem, *, synthetic: bool = False) -> list[Path]:
+    """Top beneficiaries: extra exports to the importer (USD bn), bars coloured by main sector."""
+    b = tables.beneficiaries
+    fig = Figure(figsize=(9, max(3.0, 0.32 * len(b) + 1.6)), layout="constrained")
+    ax = fig.add_subplot()
+    if b.empty:
+        _empty(ax, "no exporter gains")
+        return _save(fig, stem, synthetic, "Top beneficiaries")
+    sectors = sorted(b["main_sector"].astype(str).unique())
+    cmap = colormaps["tab10"]
+    colour = {s: cmap(i % 10) for i, s in enumerate(sectors)}
+    y = np.arange(len(b))[::-1]
+    div, unit = usd_scale(float(b["increase_usd"].max()))
+    bars = ax.barh(y, b["increase_usd"] / div, color=[colour[s] for s in b["main_sector"].astype(str)])
+    ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    ax.set_yticks(y, labels=[_label(n, i) for n, i in zip(b["name"], b["exporter"])])
+    ax.set_xlabel(f"extra exports to the importer, {unit}")
+    ax.grid(axis="x", alpha=0.3)
+    handles = [Patch(color=colour[s], label=s) for s in sectors]
+    ax.legend(handles=handles, title="main sector", fontsize=8, loc="lower right")
+    return _save(fig, stem, synthetic, "Top beneficiaries of the re-allocation")
+
+
+def plot_hhi(tables, stem, *, synthetic: bool = False) -> list[Path]:
+    """Supplier concentration (value-weighted HHI, 0..1) per sector, before and after."""
+    s = tables.by_sector
+    fig = Figure(figsize=(8, max(3.0, 0.5 * len(s) + 1.6)), layout="constrained")
+    ax = fig.add_subplot()
+    if s is None or s.empty:
+        _empty(ax, "no sectors")
+    else:
+        _grouped_barh(ax, s["sector"].astype(str), s["hhi_before"], s["hhi_after"], "HHI (0..1, value-weighted)")
+        ax.set_xlim(0, 1)
+    return _save(fig, stem, synthetic, "Supplier concentration (HHI) by sector")
+
+
+def plot_sweep(df: pd.DataFrame, stem, *, synthetic: bool = False) -> list[Path]:
+    """Exposure per risk country vs cap (line) and the reduction each extra pp of cap buys (bars).
+
+    ``df`` columns: cap_pp, risk (ISO3), share_after (0..1).
+    """
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    d = df.sort_values(["risk", "cap_pp"])
+    risks = sorted(d["risk"].astype(str).unique())
+    caps = np.sort(d["cap_pp"].unique())
+    width = 0.8 * (np.min(np.diff(caps)) if caps.size > 1 else 1.0) / max(1, len(risks))
+    for i, r in enumerate(risks):
+        g = d[d["risk"].astype(str) == r]
+        cap = g["cap_pp"].to_numpy(float)
+        share_pct = g["share_after"].to_numpy(float) * 100
+        ax1.plot(cap, share_pct, marker="o", label=r)
+        if cap.size > 1:
+            marginal = -np.diff(share_pct) / np.diff(cap)
+            ax2.bar(cap[1:] + (i - (len(risks) - 1) / 2) * width, marginal, width, label=r)
+    ax1.set_xlabel("cap, percentage points of exporter's exports")
+    ax1.set_ylabel("% of basket imports after")
+    ax1.set_title("Exposure vs cap")
+    ax1.grid(alpha=0.3)
+    ax1.legend(title="risk country")
+    ax2.set_xlabel("cap, percentage points (bar at the upper end of each step)")
+    ax2.set_ylabel("exposure reduction, pp of imports per extra pp of cap")
+    ax2.set_title("Marginal reduction per extra pp")
+    ax2.grid(axis="y", alpha=0.3)
+    if len(risks):
+        ax2.legend(title="risk country")
+    return _save(fig, stem, synthetic, "Cap sweep")
+
+
+def plot_frontier(df: pd.DataFrame, stem, *, synthetic: bool = False) -> list[Path]:
+    """Exposure (x, % of imports) vs HHI (y) frontier with the knee marked.
+
+    ``df`` columns: exposure_share (0..1), hhi (0..1), is_knee (bool).
+    """
+    fig = Figure(figsize=(7, 5), layout="constrained")
+    ax = fig.add_subplot()
+    d = df.sort_values("exposure_share")
+    ax.plot(d["exposure_share"] * 100, d["hhi"], marker="o", color=AFTER_COLOR, label="frontier")
+    knee = d[d["is_knee"].astype(bool)]
+    if not knee.empty:
+        ax.scatter(knee["exposure_share"] * 100, knee["hhi"], s=180, marker="*", color="#d62728", zorder=3,
+                   label="knee")
+        for xv, yv in zip(knee["exposure_share"] * 100, knee["hhi"]):
+            ax.annotate(f"knee: {xv:.1f}%, HHI {yv:.3f}", (xv, yv), xytext=(8, 8), textcoords="offset points")
+    ax.set_xlabel("exposure to risk countries, % of basket imports")
+    ax.set_ylabel("HHI of suppliers (0..1, value-weighted)")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    return _save(fig, stem, synthetic, "Exposure vs concentration frontier")
+
+
+def plot_all(tables, fig_dir, *, synthetic: bool = False) -> list[Path]:
+    """The run figures (exposure, beneficiaries, HHI) into ``fig_dir``; returns all paths."""
+    fig_dir = Path(fig_dir)
+    out: list[Path] = []
+    out += plot_exposure(tables, fig_dir / "exposure", synthetic=synthetic)
+    out += plot_beneficiaries(tables, fig_dir / "beneficiaries", synthetic=synthetic)
+    out += plot_hhi(tables, fig_dir / "hhi_by_sector", synthetic=synthetic)
+    return out
