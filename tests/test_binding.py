@@ -127,3 +127,31 @@ def test_finite_difference_one_more_pp(products, cap_pp, data):
         assert row["removed_per_pp_kusd"] == pytest.approx(removed, rel=1e-6, abs=1e-6)
     else:
         assert removed == pytest.approx(0.0, abs=1e-6)
+
+
+def test_engine_marginals_and_exporter_pp_resolve(energy_parquet):
+    """Real energy subset, EU27: the engine's duals match the recomputed marginals, and
+    re-running build_instance + reallocate with +1 pp for the top binding exporter removes
+    exactly the sum of its per-product exact estimates."""
+    from optimize.countries import EU27
+    from optimize.engine import reallocate
+    from optimize.instance import CapRule, build_instance
+
+    flows = pd.read_parquet(energy_parquet)
+
+    def run(cap):
+        inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,
+                              risk_codes=[CHN, USA, RUS], cap=cap)
+        alloc = reallocate([inst])[0]
+        exposure = float(np.sum(inst.risk_weight * alloc.x_after_kusd))
+        return inst, alloc, exposure
+
+    inst, alloc, exposure = run(CapRule())
+    recomputed = binding_caps(inst)
+    from_engine = binding_caps(inst, alloc)
+    assert (recomputed["binds"] == from_engine["binds"]).all()
+    if alloc.cap_marginal is not None:
+        np.testing.assert_allclose(from_engine["marginal"], recomputed["marginal"], atol=1e-9)
+    top = top_binding_exporters(recomputed, n=1).iloc[0]
+    _, _, exposure_plus = run(CapRule(exporter_pp={int(top["exporter"]): 6.0}))
+    assert exposure - exposure_plus == pytest.approx(top["removed_per_pp_exact_kusd"], rel=1e-6)
