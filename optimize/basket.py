@@ -1,0 +1,160 @@
+"""The critical-goods basket: a table of HS6 codes tagged with a sector.
+
+The default basket (``data/basket/critical_goods_HS22.csv``, built by
+``scripts/build_basket.py``) is defined in HS2022; ``concord_basket`` maps it to
+older revisions (see ``optimize.concordance``). User baskets are CSV files with
+at least the columns ``k`` (HS6 code, zero-padded) and ``sector``.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimize.concordance import ConcordanceReport, concord_basket, normalize_revision, target_basket
+from optimize.errors import ScenarioError
+from optimize.resources import basket_dir
+
+__all__ = ["SECTORS", "BASKET_COLUMNS", "default_basket_path", "load_basket", "select_codes",
+           "concord_basket", "target_basket", "ConcordanceReport"]
+
+#: Sectors of the basket: health, ICT, energy, critical raw materials.
+SECTORS: tuple[str, ...] = ("health", "ict", "energy", "crm")
+BASKET_COLUMNS = ["k", "sector", "subsector", "description", "source"]
+
+
+def default_basket_path(hs_revision: str = "HS22") -> Path:
+    return basket_dir() / f"critical_goods_{normalize_revision(hs_revision)}.csv"
+
+
+def _rows(mask: np.ndarray) -> list[int]:
+    """1-based data row numbers where mask is True."""
+    return (np.flatnonzero(mask) + 1).tolist()
+
+
+def _parse_sectors(sectors: str | Iterable[str] | None) -> list[str] | None:
+    if sectors is None:
+        return None
+    items = sectors.split(",") if isinstance(sectors, str) else list(sectors)
+    items = [str(s).strip().lower() for s in items if str(s).strip()]
+    bad = sorted(set(items) - set(SECTORS))
+    if bad:
+        raise ScenarioError(f"unknown sector(s) {', '.join(bad)}", field="sectors",
+                            fix=f"choose from {', '.join(SECTORS)}")
+    return items
+
+
+def _validate(df: pd.DataFrame, file: str) -> pd.DataFrame:
+    missing = [c for c in ("k", "sector") if c not in df.columns]
+    if missing:
+        raise ScenarioError(f"basket lacks column(s) {', '.join(missing)}", file=file,
+                            field=missing[0], fix="a basket CSV needs at least the columns k,sector")
+    df = df.copy()
+    k = df["k"].astype(str).str.strip()
+    k = k.where(~k.str.fullmatch(r"\d{1,5}"), k.str.zfill(6))
+    bad = ~k.str.fullmatch(r"\d{6}").to_numpy()
+    if bad.any():
+        raise ScenarioError(f"{int(bad.sum())} invalid HS6 code(s), e.g. {k[bad].iloc[0]!r}", file=file,
+                            rows=_rows(bad), field="k", count=int(bad.sum()),
+                            fix="k must be a 6-digit HS code (leading zeros may be dropped)")
+    df["k"] = k
+    sector = df["sector"].astype(str).str.strip().str.lower()
+    bad = ~sector.isin(SECTORS).to_numpy()
+    if bad.any():
+        raise ScenarioError(f"unknown sector {df['sector'][bad].iloc[0]!r}", file=file, rows=_rows(bad),
+                            field="sector", count=int(bad.sum()), fix=f"use one of {', '.join(SECTORS)}")
+    df["sector"] = sector
+    n_sec = df.groupby("k")["sector"].transform("nunique").to_numpy()
+    bad = n_sec > 1
+    if bad.any():
+        raise ScenarioError(f"code {k[bad].iloc[0]} is listed with conflicting sectors", file=file,
+                            rows=_rows(bad), field="sector", count=int(bad.sum()),
+                            fix="give each HS6 code one sector")
+    for c in BASKET_COLUMNS:
+        if c not in df.columns:
+            df[c] = ""
+        df[c] = df[c].fillna("").astype(str)
+    return (df[BASKET_COLUMNS].drop_duplicates("k").sort_values("k", kind="mergesort")
+            .reset_index(drop=True))
+
+
+def load_basket(path: str | Path | None = None, *, sectors: str | Iterable[str] | None = None,
+                hs_revision: str = "HS22") -> pd.DataFrame:
+    """The basket as DataFrame[k, sector, subsector, description, source], sorted by k.
+
+    ``path`` None = the shipped default basket. For ``hs_revision`` other than HS22
+    the default basket is mapped with ``target_basket`` (a user file is taken as
+    already in that revision). ``sectors`` filters (list or comma string).
+    """
+    wanted = _parse_sectors(sectors)
+    rev = normalize_revision(hs_revision)
+    if path is None:
+        p = default_basket_path("HS22")
+        basket = _validate(pd.read_csv(p, dtype=str, keep_default_na=False), str(p))
+        if rev != "HS22":
+            mapped, _ = target_basket(basket, rev)
+            desc = basket.groupby("sector")["source"].first()
+            basket = pd.DataFrame({
+                "k": mapped["k"], "sector": mapped["sector"], "subsector": mapped["subsector"],
+                "description": "", "source": mapped["sector"].map(desc) + f" (HS22 -> {rev} via UNSD)",
+            })
+    else:
+        p = Path(path)
+        if not p.is_file():
+            raise ScenarioError(f"basket file not found: {p}", file=str(p), fix="check the path")
+        try:
+            raw = pd.read_csv(p, dtype=str, keep_default_na=False)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise ScenarioError(f"cannot read basket CSV: {exc}", file=str(p),
+                                fix="save the basket as a UTF-8 CSV with a header row") from exc
+        basket = _validate(raw, str(p))
+    if wanted is not None:
+        basket = basket[basket["sector"].isin(wanted)].reset_index(drop=True)
+    return basket
+
+
+def select_codes(spec: str | Iterable[str], available_codes: Iterable[str]) -> list[str]:
+    """User product selection -> sorted HS6 codes among ``available_codes``.
+
+    ``spec``: ``"all"``; a comma list (or iterable) of HS6 codes, chapters (``85``),
+    headings (``8504``) and heading/chapter/code ranges (``8501-8504``); or the path of a
+    file with codes (one per line or a CSV with a ``k`` column). Tokens matching nothing
+    raise ScenarioError.
+    """
+    avail = pd.Index(sorted(set(str(c).zfill(6) for c in available_codes)))
+    if isinstance(spec, (str, Path)) and Path(str(spec)).is_file():
+        p = Path(str(spec))
+        text = pd.read_csv(p, dtype=str, keep_default_na=False, header=None)
+        if str(text.iloc[0, 0]).strip().lower() == "k":
+            text = pd.read_csv(p, dtype=str, keep_default_na=False)[["k"]]
+        tokens = [t for t in text.iloc[:, 0].astype(str).str.strip() if t]
+        source = str(p)
+    else:
+        tokens = spec.split(",") if isinstance(spec, str) else [str(t) for t in spec]
+        tokens = [t.strip() for t in tokens if t.strip()]
+        source = None
+    if any(t.lower() == "all" for t in tokens):
+        return avail.tolist()
+    arr = avail.to_numpy(dtype=str)
+    chosen = np.zeros(len(arr), dtype=bool)
+    for tok in tokens:  # loop per user token, vectorised over codes
+        if "-" in tok:
+            lo, hi = (s.strip() for s in tok.split("-", 1))
+            if len(lo) != len(hi) or not (lo + hi).isdigit() or len(lo) not in (2, 4, 6) or lo > hi:
+                raise ScenarioError(f"bad range {tok!r}", file=source, field="products",
+                                    fix="use ranges of equal-length chapters/headings/codes, e.g. 8501-8504")
+            prefix = pd.Series(arr).str[: len(lo)]
+            hit = ((prefix >= lo) & (prefix <= hi)).to_numpy()
+        else:
+            t = tok.zfill(6) if len(tok) == 5 else tok
+            if not t.isdigit() or len(t) not in (2, 4, 6):
+                raise ScenarioError(f"bad product token {tok!r}", file=source, field="products",
+                                    fix="use HS6 codes, chapters (85), headings (8504) or ranges (8501-8504)")
+            hit = np.char.startswith(arr, t)
+        if not hit.any():
+            raise ScenarioError(f"product selection {tok!r} matches no available code", file=source,
+                                field="products", fix="check the code against the data's HS revision")
+        chosen |= hit
+    return arr[chosen].tolist()

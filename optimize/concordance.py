@@ -1,0 +1,228 @@
+"""Map HS2022 basket codes to older HS revisions with the UNSD correlation tables.
+
+The shipped compact tables ``data/basket/concordance_HS22_to_{HS17,HS12,HS92}.csv``
+(derived by ``scripts/build_basket.py`` from the UNSD HS2022 -> HS2017/HS2012/
+HS1992 correlation tables, basket codes only) make this work offline. HS96,
+HS02 and HS07 have no UNSD HS2022 table available here and are refused with a
+``ScenarioError`` (use the HS92 mapping and a BACI HS92 file instead).
+
+Per source (HS2022) code the relationship is classified as
+``1:1`` (one target, UN 1:1), ``n:1`` (one target that also absorbs other HS2022
+codes: merged), ``1:n`` (several targets: split, all kept), ``n:n`` (any UN n:n
+pair) or ``lost`` (no target).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from optimize.errors import ScenarioError
+from optimize.resources import basket_dir
+
+#: UNSD HS2022 correlation tables (in ``shared/data/concordances``) by target revision.
+UN_TABLES: dict[str, str] = {
+    "HS17": "HS2022_to_HS2017_correlation_UNSD.csv",
+    "HS12": "HS2022_to_HS2012_correlation_UNSD.csv",
+    "HS92": "HS2022_to_HS1992_correlation_UNSD.csv",
+}
+#: BACI codes that aggregate a whole heading in every revision (absent from UN tables).
+BACI_AGGREGATES: dict[str, str] = {"271000": "2710"}
+
+_ALIASES = {
+    "HS22": "HS22", "HS2022": "HS22", "H6": "HS22",
+    "HS17": "HS17", "HS2017": "HS17", "H5": "HS17",
+    "HS12": "HS12", "HS2012": "HS12", "H4": "HS12",
+    "HS07": "HS07", "HS2007": "HS07", "H3": "HS07",
+    "HS02": "HS02", "HS2002": "HS02", "H2": "HS02",
+    "HS96": "HS96", "HS1996": "HS96", "H1": "HS96",
+    "HS92": "HS92", "HS1992": "HS92", "H0": "HS92",
+}
+_REL_ORDER = ["1:1", "n:1", "1:n", "n:n", "lost"]
+
+
+def normalize_revision(revision: str) -> str:
+    """``"HS2017"``, ``"hs17"``, ``"H5"`` -> ``"HS17"``; unknown -> ScenarioError."""
+    key = str(revision).strip().upper().replace(" ", "")
+    if key not in _ALIASES:
+        raise ScenarioError(
+            f"unknown HS revision {revision!r}", field="hs_revision",
+            fix="use one of HS92, HS96, HS02, HS07, HS12, HS17, HS22")
+    return _ALIASES[key]
+
+
+@dataclass(frozen=True)
+class ConcordanceReport:
+    """What happened to the HS2022 codes when mapped to ``to_revision`` (counts are of source codes)."""
+
+    to_revision: str
+    n_source: int
+    mapped: int            # source codes with at least one target
+    one_to_one: int
+    merged: int            # n:1
+    split: int             # 1:n
+    many_to_many: int      # n:n
+    lost: tuple[str, ...] = ()
+    uncovered: tuple[str, ...] = ()   # not in the compact table used (unknown, treated as lost)
+    capped: tuple[str, ...] = ()      # wide n:n fan-outs cut to the UNSD conversion target
+    n_target: int = 0
+    sector_conflicts: tuple[str, ...] = ()  # target codes fed by more than one sector
+    broadened: tuple[str, ...] = ()          # target codes that also absorb non-basket HS2022 codes
+    notes: tuple[str, ...] = field(default_factory=tuple)
+
+    def summary(self) -> str:
+        return (f"HS22 -> {self.to_revision}: {self.n_source} codes, {self.mapped} mapped "
+                f"({self.one_to_one} 1:1, {self.merged} n:1, {self.split} 1:n split, "
+                f"{self.many_to_many} n:n), {len(self.lost)} lost, {self.n_target} target codes, "
+                f"{len(self.sector_conflicts)} with sector conflicts")
+
+
+def _un_columns(un: pd.DataFrame) -> pd.DataFrame:
+    """UN correlation table -> DataFrame[k_source, k_target, pair_relationship] (str, 6 chars)."""
+    src, tgt, rel = un.columns[:3]
+    out = pd.DataFrame({
+        "k_source": un[src].astype(str).str.strip().str.zfill(6),
+        "k_target": un[tgt].astype(str).str.strip().str.zfill(6),
+        "pair_relationship": un[rel].astype(str).str.strip(),
+    })
+    return out[out["k_source"].str.fullmatch(r"\d{6}") & out["k_target"].str.fullmatch(r"\d{6}")]
+
+
+def classify_sources(pairs: pd.DataFrame) -> pd.Series:
+    """Per source code relationship from its pairs (index k_source): n:n if any n:n pair,
+    else 1:n if several targets, else n:1 if the single pair says n:1, else 1:1."""
+    g = pairs.assign(is_nn=pairs["pair_relationship"] == "n:n",
+                     is_n1=pairs["pair_relationship"] == "n:1").groupby("k_source")
+    any_nn = g["is_nn"].any()
+    n_tgt = g["k_target"].nunique()
+    single = pd.Series("1:1", index=n_tgt.index).where(~g["is_n1"].any(), "n:1")
+    rel = single.where(n_tgt == 1, "1:n")
+    return rel.where(~any_nn, "n:n")
+
+
+def cap_fanout(pairs: pd.DataFrame, conversion: pd.DataFrame, max_fanout: int) -> pd.DataFrame:
+    """Source codes with more than ``max_fanout`` targets (the new 2022 headings 8524, 852990,
+    854151/59, 8549 map to hundreds of older codes that merely contain such goods) keep only
+    their UNSD *conversion* target; such rows get ``capped`` = 1."""
+    n_tgt = pairs.groupby("k_source")["k_target"].transform("nunique")
+    wide = n_tgt > max_fanout
+    conv = _un_columns(conversion.assign(_rel="")).drop_duplicates("k_source").set_index("k_source")["k_target"]
+    keep = ~wide | (pairs["k_target"] == pairs["k_source"].map(conv))
+    out = pairs.loc[keep].copy()
+    out["capped"] = wide[keep].astype(int)
+    return out
+
+
+def derive_compact_table(un: pd.DataFrame, codes, *, conversion: pd.DataFrame | None = None,
+                         max_fanout: int = 20) -> pd.DataFrame:
+    """UN correlation table + HS2022 codes -> DataFrame[k_source, k_target, relationship,
+    pair_relationship, capped, extra_sources] for those codes only; lost codes have k_target "".
+
+    ``relationship`` is classified on the full UN table; with ``conversion`` (the UNSD
+    conversion sheet) wide fan-outs are then capped (see ``cap_fanout``).
+    ``extra_sources`` counts HS2022 codes outside ``codes`` that map to the same target.
+    """
+    pairs = _un_columns(un)
+    codes = pd.Index(sorted(set(pd.Series(list(codes), dtype=str).str.zfill(6))))
+    agg = [k for k in codes if k in BACI_AGGREGATES and k not in set(pairs["k_source"])]
+    if agg:
+        pairs = pd.concat([pairs, pd.DataFrame(
+            {"k_source": agg, "k_target": agg, "pair_relationship": "1:1"})], ignore_index=True)
+    rel = classify_sources(pairs)
+    if conversion is not None:
+        pairs = cap_fanout(pairs, conversion, max_fanout)
+    else:
+        pairs = pairs.assign(capped=0)
+    in_basket = pairs["k_source"].isin(codes)
+    outside = pairs.loc[~in_basket].groupby("k_target")["k_source"].nunique()
+    sel = pairs.loc[in_basket].copy()
+    sel["relationship"] = sel["k_source"].map(rel)
+    sel["extra_sources"] = sel["k_target"].map(outside).fillna(0).astype(int)
+    lost = codes.difference(sel["k_source"])
+    if len(lost):
+        sel = pd.concat([sel, pd.DataFrame({"k_source": lost, "k_target": "", "relationship": "lost",
+                                            "pair_relationship": "", "capped": 0,
+                                            "extra_sources": 0})],
+                        ignore_index=True)
+    cols = ["k_source", "k_target", "relationship", "pair_relationship", "capped", "extra_sources"]
+    return sel[cols].sort_values(["k_source", "k_target"], kind="mergesort").reset_index(drop=True)
+
+
+def compact_table_path(to_revision: str) -> Path:
+    return basket_dir() / f"concordance_HS22_to_{normalize_revision(to_revision)}.csv"
+
+
+def load_compact_table(to_revision: str, path: str | Path | None = None) -> pd.DataFrame:
+    """The shipped compact table (or ``path``) for HS22 -> ``to_revision``."""
+    rev = normalize_revision(to_revision)
+    if rev not in UN_TABLES:
+        raise ScenarioError(
+            f"no HS2022 -> {rev} concordance is available", field="hs_revision",
+            fix="use a BACI file in HS92, HS12, HS17 or HS22 (UNSD publishes HS2022 tables only for those here)")
+    p = Path(path) if path is not None else compact_table_path(rev)
+    if not p.is_file():
+        raise ScenarioError(f"concordance table not found: {p}", file=str(p),
+                            fix="run scripts/build_basket.py with ../shared/data present")
+    t = pd.read_csv(p, dtype=str, keep_default_na=False, comment="#")
+    for c in ("capped", "extra_sources"):
+        t[c] = pd.to_numeric(t[c]).astype(int)
+    return t
+
+
+def concord_basket(basket: pd.DataFrame, to_revision: str, *, table: pd.DataFrame | None = None
+                   ) -> tuple[pd.DataFrame, ConcordanceReport]:
+    """Map an HS2022 basket (k, sector[, subsector]) to ``to_revision``.
+
+    Returns DataFrame[k_target, k_source, sector, subsector, relationship, extra_sources]
+    (lost codes excluded, split codes with all their targets) sorted by (k_target, k_source),
+    and a ConcordanceReport. ``table``: a compact table (default: the shipped one); basket
+    codes absent from it are reported as ``uncovered`` and counted as lost.
+    """
+    rev = normalize_revision(to_revision)
+    b = basket.copy()
+    b["k"] = b["k"].astype(str).str.zfill(6)
+    if "subsector" not in b:
+        b["subsector"] = ""
+    b = b.drop_duplicates("k").sort_values("k", kind="mergesort")
+    if rev == "HS22":
+        out = pd.DataFrame({"k_target": b["k"], "k_source": b["k"], "sector": b["sector"],
+                            "subsector": b["subsector"], "relationship": "1:1", "extra_sources": 0})
+        n = len(b)
+        return out.reset_index(drop=True), ConcordanceReport(rev, n, n, n, 0, 0, 0, n_target=n)
+    t = load_compact_table(rev) if table is None else table
+    uncovered = tuple(sorted(set(b["k"]) - set(t["k_source"])))
+    m = b[["k", "sector", "subsector"]].merge(t, left_on="k", right_on="k_source", how="inner")
+    per_code = m.drop_duplicates("k_source").set_index("k_source")["relationship"]
+    counts = per_code.value_counts()
+    lost = tuple(sorted(set(per_code.index[per_code == "lost"]) | set(uncovered)))
+    m = m[m["relationship"] != "lost"]
+    out = (m[["k_target", "k_source", "sector", "subsector", "relationship", "extra_sources"]]
+           .sort_values(["k_target", "k_source"], kind="mergesort").reset_index(drop=True))
+    n_sec = out.groupby("k_target")["sector"].nunique()
+    report = ConcordanceReport(
+        to_revision=rev, n_source=len(b), mapped=int(per_code.ne("lost").sum()),
+        one_to_one=int(counts.get("1:1", 0)), merged=int(counts.get("n:1", 0)),
+        split=int(counts.get("1:n", 0)), many_to_many=int(counts.get("n:n", 0)),
+        lost=lost, uncovered=uncovered, n_target=int(out["k_target"].nunique()),
+        sector_conflicts=tuple(sorted(n_sec.index[n_sec > 1])),
+        broadened=tuple(sorted(out.loc[out["extra_sources"] > 0, "k_target"].unique())),
+        capped=tuple(sorted(m.loc[m["capped"] > 0, "k_source"].unique())),
+    )
+    return out, report
+
+
+def target_basket(basket: pd.DataFrame, to_revision: str, *, table: pd.DataFrame | None = None
+                  ) -> tuple[pd.DataFrame, ConcordanceReport]:
+    """The basket expressed in ``to_revision``: one row per target code, DataFrame[k, sector,
+    subsector, n_sources, relationships]. A target fed by several sectors takes the sector of
+    its smallest source code (deterministic; listed in ``report.sector_conflicts``)."""
+    pairs, report = concord_basket(basket, to_revision, table=table)
+    g = pairs.groupby("k_target", sort=True)
+    out = pd.DataFrame({
+        "sector": g["sector"].first(),
+        "subsector": g["subsector"].first(),
+        "n_sources": g["k_source"].nunique(),
+        "relationships": g["relationship"].agg(lambda s: ",".join(sorted(set(s), key=_REL_ORDER.index))),
+    }).rename_axis("k").reset_index()
+    return out, report
