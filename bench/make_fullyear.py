@@ -77,11 +77,17 @@ def product_codes(n_products: int, rng: np.random.Generator) -> np.ndarray:
 
 
 def flows_per_product(rows: int, n_products: int, n_countries: int, rng: np.random.Generator) -> np.ndarray:
-    """Skewed number of flows per product summing to about ``rows`` (each <= 40 % of all pairs)."""
+    """Skewed number of flows per product summing to about ``rows`` (each <= 30 % of all pairs)."""
     weights = rng.lognormal(0.0, 1.0, n_products)
-    max_pairs = int(0.4 * n_countries * (n_countries - 1))
-    counts = np.minimum(np.maximum(np.round(weights / weights.sum() * rows), 1), max_pairs).astype(np.int64)
-    return counts
+    max_pairs = int(0.3 * n_countries * (n_countries - 1))
+    share = weights / weights.sum()
+    scale = float(rows)
+    for _ in range(20):  # re-scale so the capped counts still sum to ``rows``
+        capped = np.minimum(share * scale, max_pairs)
+        if capped.sum() >= rows * 0.999 or capped.sum() >= max_pairs * n_products * 0.999:
+            break
+        scale *= rows / capped.sum()
+    return np.minimum(np.maximum(np.round(share * scale), 1), max_pairs).astype(np.int64)
 
 
 def make_chunk(prod_idx: np.ndarray, counts: np.ndarray, codes_hs6: np.ndarray, countries: np.ndarray,
@@ -89,7 +95,9 @@ def make_chunk(prod_idx: np.ndarray, counts: np.ndarray, codes_hs6: np.ndarray, 
     """Flows of the products ``prod_idx`` (``counts`` rows each, before de-duplication)."""
     n_c = countries.shape[0]
     want = counts[prod_idx]
-    draw = np.round(want * 1.2 + 5).astype(np.int64)  # oversample: duplicates and i == j are dropped
+    max_pairs = n_c * (n_c - 1)
+    # oversample (duplicates and i == j are dropped), more where the product's pairs fill up
+    draw = np.round(want * (1.3 + 6.0 * want / max_pairs) + 5).astype(np.int64)
     p = np.repeat(prod_idx, draw)
     ex = rng.choice(n_c, size=p.shape[0], p=size)
     im = rng.choice(n_c, size=p.shape[0], p=np.sqrt(size) / np.sqrt(size).sum())
