@@ -444,6 +444,11 @@ def _toml_value(v: Any) -> str:
     raise TypeError(f"cannot write {type(v).__name__} to TOML")
 
 
+def toml_value(v: Any) -> str:
+    """A Python value as TOML value text (for building ``--set`` strings)."""
+    return _toml_value(v)
+
+
 def _toml_key(k: Any) -> str:
     k = str(k)
     return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else _toml_value(k)
