@@ -55,6 +55,119 @@ def data() -> None:
 
 
 # ---------------------------------------------------------------- run / scenarios
+def _run_overrides(baci, year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
+                   eur_per_usd, xlsx, no_figures, keep_going) -> list[str]:
+    """Command-line options -> scenario ``--set`` strings (TOML values)."""
+    from pathlib import Path
+
+    from optimize.scenario import toml_value
+
+    def tokens(text: str) -> list[str]:
+        return [t.strip() for t in text.split(",") if t.strip()]
+
+    out: list[str] = []
+    if baci is not None:
+        out.append(f"data.baci={toml_value(str(baci))}")
+    if year is not None:
+        out.append(f"data.year={int(year)}")
+    if importer is not None:
+        out += [f"importer.countries={toml_value(tokens(importer))}", 'importer.label=""']
+    if risk is not None:
+        out.append(f"risk.countries={toml_value(tokens(risk))}")
+    if friends is not None:
+        out.append(f"alternatives.friends={toml_value(tokens(friends))}")
+    if cap is not None:
+        out.append(f"cap.pp={float(cap)!r}")
+    if cap_basis is not None:
+        out.append(f"cap.basis={toml_value(cap_basis)}")
+    if products is not None:
+        if Path(products).is_file():
+            out.append(f"basket.file={toml_value(products)}")
+        else:
+            out.append(f"basket.products={toml_value(products if products == 'all' else tokens(products))}")
+    if sectors:
+        out.append(f"basket.sectors={toml_value([t for s in sectors for t in tokens(s)])}")
+    if backend is not None:
+        out.append(f"solver.backend={toml_value(backend)}")
+    if eur_per_usd is not None:
+        out.append(f"report.eur_per_usd={float(eur_per_usd)!r}")
+    if xlsx:
+        out.append("report.xlsx=true")
+    if no_figures:
+        out.append("report.figures=false")
+    if keep_going:
+        out.append("solver.keep_going=true")
+    return out
+
+
+@main.command()
+@click.option("--scenario", "scenario_name", default="default", show_default=True,
+              help="Shipped scenario name (see `tradeopt scenarios`) or a TOML file.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+              help="Override a scenario key, e.g. --set cap.pp=3 (repeatable; applied after the options below).")
+@click.option("--baci", type=click.Path(), default=None, help="BACI zip/CSV/parquet (default: embedded SYNTHETIC sample).")
+@click.option("--year", type=int, default=None, help="Year to analyse (default: the scenario's, else the latest).")
+@click.option("--importer", default=None, help="Importer: ISO3, BACI codes or group (EU27, NLD, KOR), comma-separated = one bloc.")
+@click.option("--risk", default=None, help="Risk countries, comma-separated (e.g. CHN,USA,RUS).")
+@click.option("--friends", default=None, help="Allowed alternatives, comma-separated or a group (G7+allies).")
+@click.option("--cap", type=float, default=None, help="Cap in percentage points (0-100).")
+@click.option("--cap-basis", type=click.Choice(["world-exports", "importer-market", "rest-of-world"]), default=None)
+@click.option("--products", default=None, help="'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated.")
+@click.option("--sector", "sectors", multiple=True, help="Basket sector(s): health, ict, energy, crm.")
+@click.option("--backend", type=click.Choice(["highs", "pyomo"]), default=None)
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
+              help="Output folder (default ./tradeopt-out/<scenario>).")
+@click.option("--save-lp", type=click.Path(dir_okay=False), default=None, help="Also write the LP to this file.")
+@click.option("--eur-per-usd", type=float, default=None, help="Also report EUR at this rate (EUR per USD).")
+@click.option("--xlsx", is_flag=True, help="Also write an XLSX workbook.")
+@click.option("--no-figures", is_flag=True, help="Skip the PNG/SVG figures.")
+@click.option("--keep-going", is_flag=True, help="Report infeasible products and continue with the rest.")
+@click.option("--quiet", is_flag=True, help="Print only the output path.")
+def run(scenario_name, sets, baci, year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
+        out_dir, save_lp, eur_per_usd, xlsx, no_figures, keep_going, quiet):
+    """Re-allocate the scenario's imports away from risk suppliers and write the report."""
+    from pathlib import Path
+
+    from optimize.atomic import check_writable
+    from optimize.pipeline import run as run_pipeline
+    from optimize.scenario import load_scenario
+    from optimize.trade import SYNTHETIC_LABEL
+
+    overrides = _run_overrides(baci, year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
+                               eur_per_usd, xlsx, no_figures, keep_going) + list(sets)
+    scen = load_scenario(scenario_name, overrides)
+    out = Path(out_dir) if out_dir else Path("tradeopt-out") / scen.name
+    check_writable(out)  # before any reading or solving
+    result = run_pipeline(scen, save_lp=save_lp)
+    written = result.write(out)
+    if not quiet:
+        click.echo(result.summary_md())
+    if result.synthetic and quiet:
+        click.echo(f"NOTE: {SYNTHETIC_LABEL}", err=True)
+    infeasible = list(result.allocation.infeasible_products)
+    if infeasible:
+        shown = ", ".join(infeasible[:10]) + (" ..." if len(infeasible) > 10 else "")
+        click.echo(f"{len(infeasible)} product(s) could not meet every limit (reported, not dropped): {shown}",
+                   err=True)
+    if save_lp:
+        click.echo(f"LP written to {save_lp}")
+    click.echo(f"Outputs written to {written}")
+
+
+@main.command()
+@click.argument("name", required=False)
+def scenarios(name):
+    """List the shipped scenarios, or print one fully resolved (every key) as TOML."""
+    from optimize.scenario import list_scenarios, load_scenario
+
+    if name:
+        click.echo(load_scenario(name).to_toml(), nl=False)
+        return
+    rows = list_scenarios()
+    width = max((len(n) for n, _ in rows), default=0)
+    for n, desc in rows:
+        click.echo(f"{n:<{width}}  {desc}")
+
 
 
 # ---------------------------------------------------------------- batch / sweep
