@@ -1,0 +1,294 @@
+"""Write a run's outputs atomically: summary.json/.md, CSV/parquet tables, optional xlsx and figures.
+
+Values are USD; EUR columns (``*_eur`` beside every ``*_usd``) and EUR lines appear
+only when an explicit ``eur_per_usd`` rate is given, and the rate is recorded.
+
+``meta`` keys used (all optional): ``scenario`` (name), ``scenario_resolved`` (dict ->
+scenario.resolved.json), ``scenario_toml`` (text -> scenario.resolved.toml),
+``data_source``, ``synthetic`` (bool), ``year``, ``importer``, ``risk_iso3`` (list),
+``cap_pp``, ``cap_basis``, ``solver`` (dict: backend, status, algorithm, iterations,
+build_s, solve_s; flat keys of the same names are accepted too), ``versions``,
+``input_hashes``. Everything in ``meta`` is copied into summary.json.
+"""
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimize.atomic import atomic_dir
+from optimize.errors import OutputError
+from optimize.trade import SYNTHETIC_LABEL
+from optimize.units import usd_to_eur
+
+CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
+              "binding")
+UNITS = {
+    "values": "USD (BACI thousands of USD x 1000, FOB)",
+    "shares": "fraction 0..1 of the basket's total imports (or of the product's imports in per-product tables)",
+    "hhi": "Herfindahl-Hirschman index of supplier shares, 0..1",
+    "change_pp": "percentage points",
+}
+MD_ROWS = 20  # rows shown per long table in summary.md
+
+
+# ---------------------------------------------------------------- helpers
+
+def _jsonable(obj):
+    """numpy/pandas scalars -> Python; NaN/inf -> None; Paths -> str; recursive."""
+    if isinstance(obj, dict):
+        return {str(k): _jsonable(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple, set)):
+        return [_jsonable(v) for v in obj]
+    if isinstance(obj, np.ndarray):
+        return [_jsonable(v) for v in obj.tolist()]
+    if isinstance(obj, np.generic):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return None
+    if isinstance(obj, Path):
+        return str(obj)
+    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums such as Status
+        return obj.value
+    if obj is None or isinstance(obj, (str, int, float, bool)):
+        return obj
+    return str(obj)
+
+
+def with_eur(df: pd.DataFrame, eur_per_usd: float | None) -> pd.DataFrame:
+    """Copy of ``df`` with a ``*_eur`` column after each ``*_usd`` column (unchanged without a rate)."""
+    if not eur_per_usd:
+        return df
+    out = df.copy()
+    for col in [c for c in df.columns if c.endswith("_usd")]:
+        out.insert(out.columns.get_loc(col) + 1, col[:-4] + "_eur", usd_to_eur(df[col].to_numpy(float), eur_per_usd))
+    return out
+
+
+def fmt_money(value_usd: float, currency: str = "USD") -> str:
+    """'USD 150.0 bn' / 'USD 12.3 m' / 'USD 4,500' (value already in ``currency``)."""
+    if value_usd is None or not math.isfinite(value_usd):
+        return "n/a"
+    a = abs(value_usd)
+    if a >= 1e9:
+        return f"{currency} {value_usd / 1e9:,.2f} bn"
+    if a >= 1e5:
+        return f"{currency} {value_usd / 1e6:,.2f} m"
+    return f"{currency} {value_usd:,.0f}"
+
+
+def _pct(share) -> str:
+    return "n/a" if share is None or not math.isfinite(float(share)) else f"{100 * float(share):.1f}%"
+
+
+def _num(v, digits: int = 3) -> str:
+    return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
+
+
+def _md_table(df: pd.DataFrame, columns: dict[str, tuple[str, callable]], limit: int | None = MD_ROWS) -> str:
+    """Markdown table: ``columns`` maps source column -> (header, formatter)."""
+    if df is None or df.empty:
+        return "_none_\n"
+    shown = df if limit is None else df.head(limit)
+    cells = {src: shown[src].map(fn).astype(str).str.replace("|", "\\|", regex=False).tolist()
+             for src, (_, fn) in columns.items()}
+    headers = [h for h, _ in columns.values()]
+    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
+    lines += ["| " + " | ".join(row) + " |" for row in zip(*cells.values())]
+    if limit is not None and len(df) > limit:
+        lines.append(f"\n_... and {len(df) - limit} more rows (see the CSV)._")
+    return "\n".join(lines) + "\n"
+
+
+def _solver(meta: dict) -> dict:
+    s = dict(meta.get("solver") or {})
+    for key in ("backend", "status", "algorithm", "iterations", "build_s", "solve_s"):
+        if key not in s and key in meta:
+            s[key] = meta[key]
+    return s
+
+
+# ---------------------------------------------------------------- summary.json
+
+def summary_dict(tables, meta: dict, *, eur_per_usd: float | None = None) -> dict:
+    """The content of summary.json (JSON-safe)."""
+    s = tables.summary
+    exposure = {
+        str(r.iso3): {"before": r.share_before, "after": r.share_after, "before_usd": r.before_usd,
+                      "after_usd": r.after_usd}
+        for r in tables.exposure.itertuples(index=False)
+    }
+    out = dict(meta)
+    out.update({
+        "units": dict(UNITS, currency="USD"),
+        "exposure": exposure,
+        "shifted_usd": s["shifted_usd"],
+        "hhi": {"before": s["hhi_before"], "after": s["hhi_after"]},
+        "totals": dict(s),
+    })
+    if eur_per_usd:
+        usd_keys = [k for k, v in s.items() if k.endswith("_usd") and isinstance(v, (int, float))]
+        out["eur_per_usd"] = float(eur_per_usd)
+        out["units"]["eur"] = f"EUR = USD x {eur_per_usd} (eur_per_usd)"
+        out["shifted_eur"] = usd_to_eur(s["shifted_usd"], eur_per_usd)
+        out["totals_eur"] = {k[:-4] + "_eur": usd_to_eur(s[k], eur_per_usd) for k in usd_keys}
+        for v in out["exposure"].values():
+            v["before_eur"] = usd_to_eur(v["before_usd"], eur_per_usd)
+            v["after_eur"] = usd_to_eur(v["after_usd"], eur_per_usd)
+    return _jsonable(out)
+
+
+# ---------------------------------------------------------------- summary.md
+
+def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
+                      figures: list[str] | None = None) -> str:
+    """Readable markdown report of one run; ``figures`` are paths relative to the report to link."""
+    s = tables.summary
+    importer = meta.get("importer", s.get("importer", "?"))
+    year = meta.get("year", s.get("year", "?"))
+    parts = [f"# tradeopt: {meta.get('scenario', 'run')} — {importer}, {year}\n"]
+    if meta.get("synthetic"):
+        parts.append(f"> **WARNING: {SYNTHETIC_LABEL}.** These numbers come from an invented sample and say "
+                     "nothing about real trade.\n")
+    risk = meta.get("risk_iso3") or tables.risk_iso3
+    cap = meta.get("cap_pp")
+    lines = [
+        f"- Data: {meta.get('data_source', 'n/a')}",
+        f"- Importer: {importer}; year {year}; {s['n_products']} products, basket imports "
+        f"{fmt_money(s['total_usd'])}",
+        f"- Risk countries: {', '.join(map(str, risk)) or 'none'}",
+        f"- Cap: {cap if cap is not None else 'n/a'} pp" + (f" of {meta['cap_basis']}" if meta.get("cap_basis") else ""),
+    ]
+    parts.append("\n".join(lines) + "\n")
+
+    head = ["## Headline\n"]
+    for r in tables.exposure.itertuples(index=False):
+        who = "all risk countries together" if r.iso3 == "ALL" else f"{r.name} ({r.iso3})"
+        head.append(f"- Dependence on {who}: {_pct(r.share_before)} -> {_pct(r.share_after)} of basket imports")
+    shifted = fmt_money(s["shifted_usd"])
+    if eur_per_usd:
+        shifted += f" (≈ {fmt_money(usd_to_eur(s['shifted_usd'], eur_per_usd), 'EUR')} at {eur_per_usd} EUR per USD)"
+    head.append(f"- Value shifted to alternative suppliers: {shifted}")
+    if s.get("shortfall_usd"):
+        head.append(f"- Imports left unmet (bans): {fmt_money(s['shortfall_usd'])}")
+    head.append(f"- Supplier concentration (value-weighted HHI): {_num(s['hhi_before'])} -> {_num(s['hhi_after'])}; "
+                f"HHI rises for {s['n_hhi_rises']} of {s['n_products']} products")
+    head.append(f"- Products that cannot be fixed (no alternative headroom): {s['n_unfixable']}; "
+                f"products where a cap binds: {s['n_cap_binds']}")
+    parts.append("\n".join(head) + "\n")
+
+    money = fmt_money
+    parts.append("## Exposure per risk country\n")
+    parts.append(_md_table(tables.exposure, {
+        "name": ("country", str), "iso3": ("ISO3", str), "share_before": ("before", _pct),
+        "share_after": ("after", _pct), "change_pp": ("change (pp)", lambda v: _num(v, 2)),
+        "before_usd": ("before (USD)", money), "after_usd": ("after (USD)", money)}, limit=None))
+    for key, table in (("stage", tables.by_stage), ("sector", tables.by_sector)):
+        parts.append(f"## By {key}\n")
+        parts.append(_md_table(table, {
+            key: (key, str), "total_usd": ("imports", money), "risk_share_before": ("risk before", _pct),
+            "risk_share_after": ("risk after", _pct), "hhi_before": ("HHI before", _num),
+            "hhi_after": ("HHI after", _num), "shifted_usd": ("shifted", money),
+            "n_products": ("products", str), "n_unfixable": ("unfixable", str)}, limit=None))
+    parts.append("## Top beneficiaries\n")
+    parts.append(_md_table(tables.beneficiaries, {
+        "rank": ("rank", str), "name": ("country", str), "exporter": ("ISO3", str),
+        "increase_usd": ("increase", money), "main_sector": ("main sector", str),
+        "share_before": ("share before", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%"),
+        "share_after": ("share after", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%")}, limit=None))
+    p = tables.products
+    parts.append("## Unfixable products\n")
+    parts.append(_md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {
+        "k": ("HS6", str), "description": ("description", str), "sector": ("sector", str),
+        "risk_share_before": ("risk share", _pct), "total_usd": ("imports", money)}))
+    rises = p[p["hhi_after"] > p["hhi_before"] + 1e-12].assign(d=lambda d: d["hhi_after"] - d["hhi_before"])
+    parts.append("## Products whose HHI rises\n")
+    parts.append(_md_table(rises.sort_values(["d", "k"], ascending=[False, True]), {
+        "k": ("HS6", str), "description": ("description", str), "sector": ("sector", str),
+        "hhi_before": ("HHI before", _num), "hhi_after": ("HHI after", _num),
+        "top_supplier_after": ("top supplier after", str), "top_share_after": ("its share", _pct)}))
+
+    sv = _solver(meta)
+    if sv:
+        t = sum(float(sv.get(k) or 0.0) for k in ("build_s", "solve_s"))
+        parts.append("## Solver\n")
+        parts.append(f"Backend {sv.get('backend', 'n/a')}, status {_jsonable(sv.get('status', 'n/a'))}, algorithm "
+                     f"{sv.get('algorithm', 'n/a')}, {sv.get('iterations', 'n/a')} iterations, {t:.2f} s "
+                     f"(build {float(sv.get('build_s') or 0):.2f} s, solve {float(sv.get('solve_s') or 0):.2f} s)\n")
+    if figures:
+        parts.append("## Figures\n")
+        parts.append("\n".join(f"![{Path(f).stem}]({f})" for f in figures if str(f).endswith(".png")) + "\n")
+    parts.append("Values in USD (BACI kUSD x 1000, FOB); shares are of the basket's total imports; "
+                 "HHI = sum of squared supplier shares (0..1).\n")
+    return "\n".join(parts)
+
+
+# ---------------------------------------------------------------- xlsx
+
+def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Path:
+    """One workbook: a summary sheet then one sheet per table; bold headers, fitted column widths."""
+    from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
+
+    flat = pd.DataFrame({"key": list(summary), "value": [json.dumps(v) if isinstance(v, (dict, list)) else v
+                                                         for v in summary.values()]})
+    sheets = {"summary": flat, **frames}
+    with pd.ExcelWriter(path, engine="openpyxl") as xl:
+        for name, df in sheets.items():
+            df.to_excel(xl, sheet_name=name[:31], index=False)
+            ws = xl.sheets[name[:31]]
+            for cell in ws[1]:
+                cell.font = Font(bold=True)
+            ws.freeze_panes = "A2"
+            for i, col in enumerate(df.columns, start=1):
+                sample = df[col].head(200).astype(str).str.len()
+                width = max(len(str(col)), int(sample.max()) if len(sample) else 0)
+                ws.column_dimensions[get_column_letter(i)].width = min(60, width + 2)
+    return path
+
+
+# ---------------------------------------------------------------- all outputs
+
+def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
+                  figures: bool = True) -> Path:
+    """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
+
+    Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
+    by_stage/concentration/single_country(/binding).csv, scenario.resolved.toml|json when
+    meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``.
+    """
+    out_dir = Path(out_dir)
+    if eur_per_usd is not None and not (eur_per_usd > 0):
+        raise ValueError("eur_per_usd must be a positive rate (EUR per USD)")
+    frames = {name: with_eur(df, eur_per_usd) for name, df in tables.frames().items() if df is not None}
+    summary = summary_dict(tables, meta, eur_per_usd=eur_per_usd)
+    try:
+        with atomic_dir(out_dir) as tmp:
+            (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
+            frames["flows"].to_parquet(tmp / "flows.parquet", index=False, engine="pyarrow")
+            for name in CSV_TABLES:
+                if name in frames:
+                    frames[name].to_csv(tmp / f"{name}.csv", index=False)
+            if meta.get("scenario_toml"):
+                (tmp / "scenario.resolved.toml").write_text(str(meta["scenario_toml"]), encoding="utf-8")
+            if meta.get("scenario_resolved") is not None:
+                (tmp / "scenario.resolved.json").write_text(
+                    json.dumps(_jsonable(meta["scenario_resolved"]), indent=2, sort_keys=True) + "\n",
+                    encoding="utf-8")
+            fig_rel: list[str] = []
+            if figures:
+                from optimize.plots import plot_all
+
+                paths = plot_all(tables, tmp / "figures", synthetic=bool(meta.get("synthetic")))
+                fig_rel = [p.relative_to(tmp).as_posix() for p in paths]
+            md = render_summary_md(tables, meta, eur_per_usd=eur_per_usd, figures=fig_rel)
+            (tmp / "summary.md").write_text(md, encoding="utf-8")
+            if xlsx:
+                write_xlsx(frames, summary["totals"], tmp / "results.xlsx")
+    except OSError as exc:
+        raise OutputError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}",
+                          fix="check free disk space and permissions, or choose another --out") from exc
+    return out_dir
