@@ -47,7 +47,6 @@ SPEC: list[tuple[str, str, str, str]] = [
     ("854142 854143", "energy", "solar_pv", SRC_ENERGY),
     ("854470", "ict", "optical_fibre", SRC_ICT),
     ("850511", "crm", "rare_earth_magnets", SRC_CRM),
-    ("270112", "crm", "coking_coal", SRC_CRM),
     ("841920", "health", "medical_equipment", SRC_COVID),
     # --- health ---
     ("3001 3002 3003 3004", "health", "medicines_vaccines_blood", SRC_PHARMA),
@@ -55,7 +54,7 @@ SPEC: list[tuple[str, str, str, str]] = [
     ("2936 2937 2941", "health", "active_ingredients", SRC_PHARMA),
     ("3822", "health", "diagnostic_reagents", SRC_COVID),
     ("9018 9019 9020 9021 9022", "health", "medical_devices", SRC_COVID),
-    ("401512 392620 630790 621010 900490", "health", "protective_equipment", SRC_COVID),
+    ("401512 401519 392620 630790 621010 900490", "health", "protective_equipment", SRC_COVID),
     ("902511 902519 902789 940290", "health", "medical_equipment", SRC_COVID),
     ("380894", "health", "disinfectants", SRC_COVID),
     # --- ICT ---
@@ -65,6 +64,7 @@ SPEC: list[tuple[str, str, str, str]] = [
     ("8517 852550 852560 852910 852990", "ict", "telecom", SRC_ICT),
     ("8524 852852 852862", "ict", "displays", SRC_ICT),
     ("852351 852352 852359", "ict", "storage_media", SRC_ICT),
+    ("852581 852582 852583 852589 852859 852871 852872 852873", "ict", "consumer_electronics", SRC_ICT),
     ("8532 8533 8534", "ict", "electronic_components", SRC_ICT),
     ("900110 853670", "ict", "optical_fibre", SRC_ICT),
     # --- energy ---
