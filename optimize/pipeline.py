@@ -55,7 +55,8 @@ class RunResult:
 
     def manifest(self) -> dict:
         """Versions, input hashes and the resolved scenario (see ``optimize.manifest``)."""
-        return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_sha256", {}), meta=self.meta)
+        run_meta = {k: v for k, v in self.meta.items() if k not in ("scenario_resolved", "scenario_toml")}
+        return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
 
     def write(self, out_dir: str | Path, **kw) -> Path:
         """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
@@ -69,7 +70,7 @@ class RunResult:
         kw.setdefault("eur_per_usd", rep.eur_per_usd or None)
         kw.setdefault("xlsx", rep.xlsx)
         kw.setdefault("figures", rep.figures)
-        out = Path(write_outputs(self, out_dir, **kw))
+        out = Path(write_outputs(self.tables, self.meta, out_dir, **kw))
         _manifest.write_manifest(out, self.manifest(), self.scenario.to_toml())
         return out
 
@@ -77,11 +78,7 @@ class RunResult:
         """The Markdown summary (``report.render_summary_md``)."""
         from optimize.report import render_summary_md
 
-        eur = self.scenario.report.eur_per_usd or None
-        try:
-            return render_summary_md(self, eur_per_usd=eur)
-        except TypeError:  # renderer without the keyword
-            return render_summary_md(self)
+        return render_summary_md(self.tables, self.meta, eur_per_usd=self.scenario.report.eur_per_usd or None)
 
 
 # ------------------------------------------------------------------ prepare
@@ -353,7 +350,8 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
     return {
         "scenario": scen.name,
         "description": scen.description,
-        "resolved_scenario": scen.resolved(),
+        "scenario_resolved": scen.resolved(),
+        "scenario_toml": scen.to_toml(),
         "data_label": trade.label(),
         "data_source": trade.source,
         "synthetic": bool(trade.synthetic),
@@ -367,14 +365,16 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "risk_codes": [int(c) for c in codes["risk.countries"]],
         "risk_iso3": [str(s) for s in to_iso3(list(codes["risk.countries"]))],
         "friends_iso3": [str(s) for s in to_iso3(list(codes["alternatives.friends"]))],
-        "cap": {"pp": scen.cap.pp, "basis": scen.cap.basis, "share_limit": scen.cap.share_limit},
+        "cap_pp": scen.cap.pp,
+        "cap_basis": scen.cap.basis,
+        "share_limit": scen.cap.share_limit,
         "backend": scen.solver.backend,
         "solver": asdict(allocation.solver),
         "status": getattr(allocation.status, "value", str(allocation.status)),
         "infeasible_products": list(allocation.infeasible_products),
         "n_products": len(prepared.products),
         "versions": _manifest.versions(),
-        "input_sha256": dict(prepared.input_sha256),
+        "input_hashes": dict(prepared.input_sha256),
         "notes": list(prepared.notes) + list(allocation.notes),
     }
 

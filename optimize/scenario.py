@@ -22,6 +22,10 @@ if sys.version_info >= (3, 11):
 else:  # pragma: no cover
     import tomli as tomllib
 
+#: Result tables a scenario may name in ``report.tables`` (``metrics.ResultTables.frames()``).
+KNOWN_TABLES = ("exposure", "flows", "products", "beneficiaries", "by_sector", "by_stage", "concentration",
+                "single_country", "binding")
+
 #: Sectors of the shipped basket (``data/basket``); ``basket.sectors`` must name these.
 KNOWN_SECTORS = ("health", "ict", "energy", "crm")
 
@@ -182,6 +186,16 @@ class ReportSection(_Section):
     tables: list[str] = Field(default_factory=list)  # empty = all tables
     figures: bool = True
     xlsx: bool = False
+
+    @field_validator("tables")
+    @classmethod
+    def _known_tables(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if t not in KNOWN_TABLES]
+        if bad:
+            close = difflib.get_close_matches(bad[0], KNOWN_TABLES, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"unknown table {bad[0]!r}; {hint}known tables: {', '.join(KNOWN_TABLES)}")
+        return v
 
 
 class Scenario(_Section):

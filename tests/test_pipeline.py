@@ -60,8 +60,8 @@ def test_docs_worked_example_end_to_end():
     m = res.meta
     assert m["importer"] == "NLD" and m["year"] == 2023 and m["synthetic"] is False
     assert m["risk_iso3"] == ["CHN", "RUS", "USA"]
-    assert m["cap"]["pp"] == 5.0 and m["backend"] == "highs"
-    assert m["resolved_scenario"]["cap"]["basis"] == "world-exports"
+    assert m["cap_pp"] == 5.0 and m["cap_basis"] == "world-exports" and m["backend"] == "highs"
+    assert m["scenario_resolved"]["cap"]["basis"] == "world-exports"
     assert set(m["versions"]) >= {"tradeopt", "highspy", "pyomo", "pandas", "numpy", "pyarrow"}
 
 
@@ -179,7 +179,7 @@ def test_manifest_hashes_versions_and_resolved_scenario(tmp_path, monkeypatch):
     _docs_example().to_csv(path, index=False)
     res = run(_scen(), str(path))
     expected = hashlib.sha256(path.read_bytes()).hexdigest()
-    assert res.meta["input_sha256"]["trade_data"] == expected == file_sha256(path)
+    assert res.meta["input_hashes"]["trade_data"] == expected == file_sha256(path)
     man = res.manifest()
     json.dumps(man)  # JSON-ready
     assert man["inputs"]["trade_data"] == expected
