@@ -54,6 +54,77 @@ def data() -> None:
     """Inspect, validate, convert and download BACI data."""
 
 
+@data.command("info")
+@click.argument("path", required=False, type=click.Path(path_type=str))
+@click.option("--cache-dir", type=click.Path(), default=None, help="Parquet cache folder (default $TRADEOPT_CACHE or ~/.cache/tradeopt).")
+def data_info_cmd(path: str | None, cache_dir: str | None) -> None:
+    """Years, rows, products, countries and total value of PATH (default: the embedded SYNTHETIC sample)."""
+    from optimize.baci import data_info
+    from optimize.trade import SYNTHETIC_LABEL
+
+    info = data_info(path, cache_dir=cache_dir)
+    if info["synthetic"]:
+        click.echo(f"*** {SYNTHETIC_LABEL} ***")
+    click.echo(f"source:      {info['source']}")
+    click.echo(f"hs revision: {info['hs_revision'] or 'unknown'}  release: {info['release'] or 'unknown'}")
+    click.echo(f"years:       {', '.join(map(str, info['years']))}")
+    click.echo(f"rows:        {info['rows']:,}")
+    click.echo(f"products:    {info['products']:,}")
+    click.echo(f"exporters:   {info['exporters']:,}")
+    click.echo(f"importers:   {info['importers']:,}")
+    click.echo(f"total value: {info['total_value_usd']:,.0f} USD")
+    click.echo(f"missing q:   {info['missing_quantity_share']:.1%}")
+
+
+@data.command("validate")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--single-year", is_flag=True, help="Treat several years in one file as a problem.")
+@click.pass_context
+def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
+    """Check a BACI file; print each problem (file, rows, count). Exit 2 on problems, 0 when clean."""
+    from optimize.baci import read_baci
+    from optimize.errors import DataError
+
+    try:
+        td = read_baci(path, cache=False, expect_single_year=single_year)
+    except DataError as exc:
+        problems = getattr(exc, "problems", None)
+        if problems:
+            for p in problems:
+                click.echo(str(p))
+            click.echo(f"{len(problems)} problem(s) found.", err=True)
+        else:
+            click.echo(f"problem: {exc}")
+        ctx.exit(2)
+    click.echo(f"OK: {len(td.flows):,} rows, years {', '.join(map(str, td.years))}, no problems found.")
+
+
+@data.command("convert")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--to", "fmt", type=click.Choice(["parquet"]), default="parquet", show_default=True)
+@click.option("--out", type=click.Path(path_type=str), default=None, help="Output file (default beside PATH).")
+def data_convert_cmd(path: str, fmt: str, out: str | None) -> None:
+    """Write a validated parquet copy of a BACI CSV/CSV.gz/zip (atomic)."""
+    from optimize.baci import convert
+
+    click.echo(f"wrote {convert(path, to=fmt, out=out)}")
+
+
+@data.command("fetch")
+@click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS17, HS22.")
+@click.option("--release", default="202501", show_default=True, help="BACI release, e.g. 202501.")
+@click.option("--base-url", default=None, help="Download location (default: CEPII's BACI page).")
+@click.option("--cache-dir", type=click.Path(), default=None, help="Target folder (default $TRADEOPT_CACHE or ~/.cache/tradeopt).")
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def data_fetch_cmd(hs: str, release: str, base_url: str | None, cache_dir: str | None, quiet: bool) -> None:
+    """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""
+    from optimize.fetch import DEFAULT_BASE_URL, fetch_release
+
+    path = fetch_release(hs, release, base_url=base_url or DEFAULT_BASE_URL, cache_dir=cache_dir,
+                         progress=False if quiet else None)
+    click.echo(f"saved {path}")
+
+
 # ---------------------------------------------------------------- run / scenarios
 def _run_overrides(baci, year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
                    eur_per_usd, xlsx, no_figures, keep_going) -> list[str]:
