@@ -28,6 +28,8 @@ from optimize.units import kusd_to_usd
 UNCLASSIFIED = "unclassified"
 ALL_RISK = "ALL"
 SINGLE_COUNTRY_THRESHOLDS = (0.5, 0.7)
+#: Value-chain order of stages (``optimize.stages``); other groups follow alphabetically, unclassified last.
+STAGE_ORDER = ("raw", "intermediate", "capital", "final")
 _TOL = 1e-9
 
 
@@ -300,7 +302,14 @@ def _breakdown(products: pd.DataFrame, key: str, per_risk0: dict, per_risk1: dic
     out["n_products"] = g.size().to_numpy()
     out["n_unfixable"] = agg["unfixable"].to_numpy()
     out["n_cap_binds"] = agg["cap_binds"].to_numpy()
-    return out.reset_index(drop=True)
+    rank = {s: i for i, s in enumerate(STAGE_ORDER)}
+    groups = out[key]
+    order = pd.DataFrame({
+        "chain": groups.map(rank).fillna(len(rank)) if key == "stage" else 0,
+        "unclassified": groups == UNCLASSIFIED, "name": groups,
+    })
+    idx = order.sort_values(["chain", "unclassified", "name"], kind="stable").index
+    return out.loc[idx].reset_index(drop=True)
 
 
 def _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3) -> pd.DataFrame:

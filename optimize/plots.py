@@ -16,9 +16,9 @@ BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
 
 
 def usd_scale(max_usd: float) -> tuple[float, str]:
-    """(divisor, unit label) so the largest value reads in bn, m or thousand USD."""
+    """(divisor, unit label) so the largest value reads as >= 1 bn, m or thousand USD."""
     for div, unit in ((1e9, "USD bn"), (1e6, "USD m"), (1e3, "USD thousand")):
-        if max_usd >= 0.1 * div:
+        if max_usd >= div:
             return div, unit
     return 1.0, "USD"
 
@@ -101,7 +101,8 @@ def plot_beneficiaries(tables, stem, *, synthetic: bool = False) -> list[Path]:
     y = np.arange(len(b))[::-1]
     div, unit = usd_scale(float(b["increase_usd"].max()))
     bars = ax.barh(y, b["increase_usd"] / div, color=[colour[s] for s in b["main_sector"].astype(str)])
-    ax.bar_label(bars, fmt="%.2f", fontsize=8, padding=2)
+    top = float(b["increase_usd"].max()) / div
+    ax.bar_label(bars, fmt="%.2f" if top < 10 else "%.1f" if top < 100 else "%.0f", fontsize=8, padding=2)
     ax.set_yticks(y, labels=[_label(n, i) for n, i in zip(b["name"], b["exporter"])])
     ax.set_xlabel(f"extra exports to the importer, {unit}")
     ax.grid(axis="x", alpha=0.3)

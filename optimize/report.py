@@ -156,7 +156,7 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     risk = meta.get("risk_iso3") or tables.risk_iso3
     cap = meta.get("cap_pp")
     lines = [
-        f"- Data: {meta.get('data_source', 'n/a')}",
+        f"- Data: {meta.get('data_label') or meta.get('data_source') or 'n/a'}",
         f"- Importer: {importer}; year {year}; {s['n_products']} products, basket imports "
         f"{fmt_money(s['total_usd'])}",
         f"- Risk countries: {', '.join(map(str, risk)) or 'none'}",

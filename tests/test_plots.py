@@ -77,6 +77,6 @@ def test_sweep_and_frontier(tmp_path):
 
 def test_usd_scale():
     assert usd_scale(4.5e9) == (1e9, "USD bn")
-    assert usd_scale(2e8) == (1e9, "USD bn")
+    assert usd_scale(2e8) == (1e6, "USD m")
     assert usd_scale(5e7) == (1e6, "USD m")
     assert usd_scale(50.0) == (1.0, "USD")
