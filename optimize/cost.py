@@ -1,0 +1,212 @@
+"""Cost of shifting: what buying the shifted volume from the alternatives costs compared
+with the risk suppliers, from BACI unit values (value / quantity).
+
+Unit value of exporter e for product k: e's world exports of k in kUSD divided by its
+world export quantity in tonnes (all destinations), usable where both are positive.
+Per product, with dV_r = x0_r - x_r (value cut from risk supplier r) and
+dX_a = x_a - x0_a (value added by alternative a), all kUSD:
+
+    tonnes shifted    Q_k   = sum_r dV_r / uv_r
+    risk unit value   ur_k  = sum_r dV_r / Q_k       (value-weighted harmonic mean)
+    alt. unit value   ua_k  = sum_a dX_a uv_a / sum_a dX_a
+    extra cost        C_k   = D_k (ua_k / ur_k - 1),  D_k = sum_r dV_r
+
+i.e. Q_k tonnes bought at ua_k instead of ur_k. Pairs without a usable unit value are
+left out of ur_k / ua_k; ``coverage`` is the share of shifted value (risk cuts plus
+alternative additions) whose pairs have one. Unit values are winsorised per product
+across the instance's exporters; the range comes from three treatments: raw, 5-95th
+and 25-75th percentile winsorising (central = 5-95).
+"""
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from optimize.errors import InfeasibleError, ScenarioError, SolverError
+from optimize.instance import Instance
+from optimize.units import USD_PER_KUSD
+
+#: name -> (lower, upper) percentile of exporters' unit values per product; None = raw
+TREATMENTS: dict[str, tuple[float, float] | None] = {"raw": None, "w05_95": (0.05, 0.95), "w25_75": (0.25, 0.75)}
+CENTRAL = "w05_95"
+
+
+def unit_values_kusd_per_t(instance: Instance) -> np.ndarray:
+    """(N,) world unit value of each pair's exporter for the product, kUSD per tonne (NaN when unusable)."""
+    v = np.asarray(instance.world_exports_kusd, dtype=float)
+    q = np.asarray(instance.world_tonnes, dtype=float)
+    ok = np.isfinite(v) & np.isfinite(q) & (v > 0) & (q > 0)
+    return np.where(ok, v / np.where(ok, q, 1.0), np.nan)
+
+
+def winsorise(pair_product: np.ndarray, uv: np.ndarray, lower_q: float, upper_q: float) -> np.ndarray:
+    """Clip each product's unit values to its [lower_q, upper_q] quantiles across exporters (NaN kept)."""
+    s = pd.Series(uv)
+    g = s.groupby(np.asarray(pair_product))
+    lo = g.quantile(lower_q)
+    hi = g.quantile(upper_q)
+    p = np.asarray(pair_product)
+    lo_v = lo.reindex(p).to_numpy(dtype=float)
+    hi_v = hi.reindex(p).to_numpy(dtype=float)
+    return np.where(np.isnan(uv), np.nan, np.clip(uv, lo_v, hi_v))
+
+
+def _product_cost(instance: Instance, x_after: np.ndarray, uv: np.ndarray) -> pd.DataFrame:
+    p = instance.pair_product
+    n_p = instance.n_products
+    x0 = np.asarray(instance.x0_kusd, dtype=float)
+    risk = np.asarray(instance.is_risk, dtype=bool)
+    dv = np.where(risk, np.maximum(x0 - x_after, 0.0), 0.0)
+    dx = np.where(~risk, np.maximum(x_after - x0, 0.0), 0.0)
+    ok = np.isfinite(uv)
+    safe = np.where(ok, uv, 1.0)
+    shifted = np.bincount(p, weights=dv, minlength=n_p)
+    added = np.bincount(p, weights=dx, minlength=n_p)
+    dv_ok = np.bincount(p, weights=np.where(ok, dv, 0.0), minlength=n_p)
+    dx_ok = np.bincount(p, weights=np.where(ok, dx, 0.0), minlength=n_p)
+    tonnes_ok = np.bincount(p, weights=np.where(ok, dv / safe, 0.0), minlength=n_p)
+    alt_val = np.bincount(p, weights=np.where(ok, dx * safe, 0.0), minlength=n_p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ur = np.where(tonnes_ok > 0, dv_ok / tonnes_ok, np.nan)
+        ua = np.where(dx_ok > 0, alt_val / dx_ok, np.nan)
+        extra = shifted * (ua / ur - 1.0)
+        cov = np.where(shifted + added > 0, (dv_ok + dx_ok) / (shifted + added), np.nan)
+    extra = np.where(shifted > 0, extra, 0.0)
+    return pd.DataFrame({
+        "k": np.asarray(instance.products),
+        "shifted_kusd": shifted,
+        "tonnes_shifted": np.where(dv_ok > 0, shifted / ur, np.nan),
+        "uv_risk_usd_per_t": ur * USD_PER_KUSD,
+        "uv_alt_usd_per_t": ua * USD_PER_KUSD,
+        "extra_cost_usd": extra * USD_PER_KUSD,
+        "coverage": cov,
+    })
+
+
+def shift_cost(instance: Instance, allocation) -> tuple[pd.DataFrame, dict]:
+    """Extra cost of buying the shifted volume from the alternatives (USD).
+
+    Returns a per-product DataFrame (k, shifted_kusd, tonnes_shifted, uv_risk_usd_per_t,
+    uv_alt_usd_per_t, extra_cost_usd [central], extra_cost_usd_<treatment>, coverage)
+    and a summary dict: shifted_usd, coverage (value share with usable quantities),
+    extra_cost_usd {low, central, high} over covered products, the same per treatment,
+    extra_cost_share (central / shifted value covered), n_products_without_estimate.
+    """
+    x_after = np.asarray(allocation.x_after_kusd, dtype=float)
+    raw = unit_values_kusd_per_t(instance)
+    tables = {}
+    for name, q in TREATMENTS.items():
+        uv = raw if q is None else winsorise(instance.pair_product, raw, *q)
+        tables[name] = _product_cost(instance, x_after, uv)
+    out = tables[CENTRAL].copy()
+    for name, t in tables.items():
+        out[f"extra_cost_usd_{name}"] = t["extra_cost_usd"].to_numpy()
+    totals = {name: float(np.nansum(t["extra_cost_usd"])) for name, t in tables.items()}
+    shifted = out["shifted_kusd"].to_numpy()
+    touched = (shifted > 0) | (out["coverage"].notna())
+    cov_num = float(np.nansum(out["coverage"].to_numpy() * np.where(touched, shifted, 0.0)))
+    shifted_total = float(shifted.sum())
+    covered_value = float(shifted[np.isfinite(out["extra_cost_usd"].to_numpy()) & (shifted > 0)].sum())
+    summary = {
+        "shifted_usd": shifted_total * USD_PER_KUSD,
+        "coverage": cov_num / shifted_total if shifted_total > 0 else float("nan"),
+        "covered_shifted_usd": covered_value * USD_PER_KUSD,
+        "extra_cost_usd": {"low": min(totals.values()), "central": totals[CENTRAL], "high": max(totals.values())},
+        "extra_cost_usd_by_treatment": totals,
+        "extra_cost_share": totals[CENTRAL] / (covered_value * USD_PER_KUSD) if covered_value > 0 else float("nan"),
+        "n_products_without_estimate": int(np.sum((shifted > 0) & ~np.isfinite(out["extra_cost_usd"].to_numpy()))),
+        "method": "world unit values v/q per exporter; winsorised per product across exporters",
+    }
+    return out.sort_values("k", kind="stable").reset_index(drop=True), summary
+
+
+# ------------------------------------------------------------------ cost-aware LP (highspy)
+def extra_cost_per_kusd(instance: Instance, *, treatment: str = CENTRAL) -> np.ndarray:
+    """(N,) linear extra cost (kUSD) per kUSD moved onto each alternative pair:
+    uv_a / ur_k - 1, with ur_k the product's value-weighted harmonic mean unit value of
+    its risk suppliers today (the proportional cut's reference). Alternatives without a
+    unit value get the product's median alternative unit value; products without a
+    usable risk unit value cost 0 (uncovered)."""
+    q = TREATMENTS[treatment]
+    raw = unit_values_kusd_per_t(instance)
+    uv = raw if q is None else winsorise(instance.pair_product, raw, *q)
+    p, n_p = instance.pair_product, instance.n_products
+    risk = np.asarray(instance.is_risk, dtype=bool)
+    x0 = np.asarray(instance.x0_kusd, dtype=float)
+    ok = np.isfinite(uv)
+    rv = np.bincount(p, weights=np.where(risk & ok, x0, 0.0), minlength=n_p)
+    rt = np.bincount(p, weights=np.where(risk & ok, x0 / np.where(ok, uv, 1.0), 0.0), minlength=n_p)
+    ur = np.where(rt > 0, rv / np.where(rt > 0, rt, 1.0), np.nan)
+    med = pd.Series(np.where(~risk, uv, np.nan)).groupby(p).median().reindex(np.arange(n_p)).to_numpy()
+    ua = np.where(ok, uv, med[p])
+    c = np.where(~risk & np.isfinite(ua) & np.isfinite(ur[p]), ua / np.where(np.isfinite(ur[p]), ur[p], 1.0) - 1.0, 0.0)
+    return c
+
+
+def cost_lp(instance: Instance, *, mode: str = "cheapest", budget_usd: float | None = None,
+            treatment: str = CENTRAL, rel_tol: float = 1e-9) -> tuple[np.ndarray, dict]:
+    """Cost-aware re-allocation with highspy (separable instance, no bans/coupling).
+
+    ``mode="cheapest"``: among exposure-optimal allocations the one with the lowest linear
+    extra cost (two stages: minimise exposure, then cost with exposure held at its
+    optimum). ``mode="budget"``: minimise exposure subject to extra cost <= ``budget_usd``.
+    Extra cost is linear: sum_a c_a (x_a - x0_a) kUSD with c from ``extra_cost_per_kusd``.
+    Returns (x_after_kusd, info with exposure_kusd and extra_cost_usd).
+    """
+    import highspy
+
+    from optimize.lp import ROW_OBJECTIVE, ROW_TOTAL, LPArrays
+    from optimize.solve.highs import make_highs
+
+    if mode not in ("cheapest", "budget"):
+        raise ScenarioError(f"unknown cost mode {mode!r}", field="mode", fix="use 'cheapest' or 'budget'")
+    if mode == "budget" and (budget_usd is None or budget_usd < 0):
+        raise ScenarioError("budget mode needs budget_usd >= 0", field="budget_usd", fix="give a budget in USD")
+    n, n_p = instance.n_pairs, instance.n_products
+    p = instance.pair_product.astype(np.int64)
+    x0 = np.asarray(instance.x0_kusd, dtype=float)
+    w = np.asarray(instance.risk_weight, dtype=float)
+    c_alt = extra_cost_per_kusd(instance, treatment=treatment)
+    const = float(np.sum(c_alt * x0))  # cost row: sum c x - sum c x0 <= B
+    order = np.argsort(p, kind="stable")
+    counts = np.bincount(p, minlength=n_p)
+    starts = np.r_[0, np.cumsum(counts)]  # totals rows (CSR), then the cost row and the exposure row
+    indptr = np.r_[starts, n + np.array([n, 2 * n])]
+    indices = np.r_[order, np.arange(n), np.arange(n)]
+    data = np.r_[np.ones(n), c_alt, w]
+    tot = np.asarray(instance.total_kusd, dtype=float)
+    inf = np.inf
+    cost_hi = (budget_usd / USD_PER_KUSD + const) if mode == "budget" else inf
+    lp = LPArrays(
+        c=w.copy(),
+        col_lower=np.asarray(instance.lower(), dtype=float), col_upper=np.asarray(instance.upper_kusd, dtype=float),
+        indptr=indptr.astype(np.int64), indices=indices.astype(np.int64), data=data,
+        row_lower=np.r_[tot, -inf, -inf], row_upper=np.r_[tot, cost_hi, inf],
+        col_instance=np.zeros(n, dtype=np.int64), col_pair=np.arange(n), col_product=p,
+        row_kind=np.r_[np.full(n_p, ROW_TOTAL), np.full(2, ROW_OBJECTIVE)], instance_col_start=np.array([0, n]),
+    )
+    h = make_highs(lp, verbose=False)
+
+    def run():
+        h.run()
+        st = h.getModelStatus()
+        if st == highspy.HighsModelStatus.kInfeasible:
+            raise InfeasibleError("no allocation meets the cost budget", fix="raise budget_usd")
+        if st != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(f"HiGHS ended with {h.modelStatusToString(st)}", fix="check the instance")
+        return np.asarray(h.getSolution().col_value, dtype=float)
+
+    x = run()
+    if mode == "cheapest":
+        e_opt = float(np.sum(w * x))
+        h.changeRowBounds(n_p + 1, -inf, e_opt + rel_tol * max(float(tot.sum()), 1.0))
+        h.changeColsCost(n, np.arange(n, dtype=np.int32), c_alt)
+        x = run()
+    info = {
+        "mode": mode,
+        "exposure_kusd": float(np.sum(w * x)),
+        "extra_cost_usd": float(np.sum(c_alt * (x - x0))) * USD_PER_KUSD,
+        "budget_usd": budget_usd,
+        "treatment": treatment,
+    }
+    return x, info

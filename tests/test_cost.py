@@ -1,0 +1,134 @@
+"""Cost of shifting: hand-computed unit-value costs, winsorising, coverage, and the
+cost-aware LPs (cheapest exposure-optimal, exposure under a budget)."""
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from optimize.cost import cost_lp, shift_cost, winsorise
+from optimize.engine import Allocation
+from optimize.solve.status import SolverInfo, Status
+from test_binding import make_instance
+
+CHN, RUS, DEU, JPN, NOR, GBR = 156, 643, 276, 392, 579, 826
+
+
+def _with_tonnes(inst, tonnes_by_exporter_product):
+    t = np.array([tonnes_by_exporter_product.get((str(inst.products[pp]), int(e)), np.nan)
+                  for pp, e in zip(inst.pair_product, inst.pair_exporter)])  # test set-up only (8 pairs)
+    return replace(inst, world_tonnes=t)
+
+
+def _alloc(inst, after_by_exporter):
+    x = np.array([after_by_exporter[(str(inst.products[pp]), int(e))]
+                  for pp, e in zip(inst.pair_product, inst.pair_exporter)], dtype=float)
+    return Allocation(inst, x, Status.OPTIMAL, SolverInfo("highs", "hand"))
+
+
+ROWS = [
+    ("00000A", CHN, 60, 600, True), ("00000A", DEU, 20, 400, False), ("00000A", JPN, 10, 200, False),
+    ("00000B", RUS, 10, 100, True), ("00000B", NOR, 30, 1000, False), ("00000B", GBR, 10, 100, False),
+]
+TONNES = {("00000A", CHN): 60, ("00000A", DEU): 20, ("00000A", JPN): 40,  # uv 10, 20, 5 kUSD/t
+          ("00000B", RUS): 10, ("00000B", GBR): 20}  # uv 10, 5; Norway has no quantity
+AFTER = {("00000A", CHN): 30, ("00000A", DEU): 40, ("00000A", JPN): 20,
+         ("00000B", RUS): 0, ("00000B", NOR): 38, ("00000B", GBR): 12}
+
+
+def test_hand_cost_and_range():
+    inst = _with_tonnes(make_instance(ROWS), TONNES)
+    per, summary = shift_cost(inst, _alloc(inst, AFTER))
+    a = per.set_index("k").loc["00000A"]
+    # A: China cut 30 kUSD at 10 kUSD/t = 3 t; alternatives' value-weighted unit value
+    # raw (20*20 + 10*5)/30 = 15 -> extra 30*(15/10 - 1) = 15 kUSD = 15,000 USD
+    assert a["extra_cost_usd_raw"] == pytest.approx(15_000)
+    assert a["tonnes_shifted"] == pytest.approx(3.0)
+    # 5-95 winsorising over (5, 10, 20): p5 = 5.5, p95 = 19 -> (20*19 + 10*5.5)/30 = 14.5 -> 13,500 USD
+    assert a["extra_cost_usd"] == pytest.approx(13_500)
+    # 25-75: p25 = 7.5, p75 = 15 -> (20*15 + 10*7.5)/30 = 12.5 -> 7,500 USD
+    assert a["extra_cost_usd_w25_75"] == pytest.approx(7_500)
+    # B: Russia 10 kUSD at 10 kUSD/t; only the UK (uv 5) usable: raw 10*(5/10 - 1) = -5 kUSD;
+    # 5-95 over (5, 10): 5.25 and 9.75 -> 10*(5.25/9.75 - 1)
+    b = per.set_index("k").loc["00000B"]
+    assert b["extra_cost_usd_raw"] == pytest.approx(-5_000)
+    assert b["extra_cost_usd"] == pytest.approx(10_000 * (5.25 / 9.75 - 1))
+    # coverage of B: usable Russia 10 + UK 2 of (10 cut + 10 added) = 0.6; basket (30*1 + 10*0.6)/40 = 0.9
+    assert b["coverage"] == pytest.approx(0.6)
+    assert summary["coverage"] == pytest.approx(0.9)
+    assert summary["shifted_usd"] == pytest.approx(40_000)
+    # B at 25-75 over (5, 10): 6.25 and 8.75 -> 10*(6.25/8.75 - 1) kUSD
+    assert b["extra_cost_usd_w25_75"] == pytest.approx(10_000 * (6.25 / 8.75 - 1))
+    totals = [15_000 - 5_000, 13_500 + 10_000 * (5.25 / 9.75 - 1), 7_500 + 10_000 * (6.25 / 8.75 - 1)]
+    assert summary["extra_cost_usd"]["central"] == pytest.approx(totals[1])
+    assert summary["extra_cost_usd"]["low"] == pytest.approx(min(totals))
+    assert summary["extra_cost_usd"]["high"] == pytest.approx(max(totals))
+
+
+def test_coverage_zero_without_quantities():
+    inst = make_instance(ROWS)  # no tonnes at all
+    per, summary = shift_cost(inst, _alloc(inst, AFTER))
+    assert summary["coverage"] == 0.0
+    assert summary["n_products_without_estimate"] == 2
+    assert per["extra_cost_usd"].isna().all()
+
+
+def test_no_shift_no_cost():
+    inst = _with_tonnes(make_instance(ROWS), TONNES)
+    per, summary = shift_cost(inst, Allocation(inst, inst.x0_kusd.copy(), Status.OPTIMAL, SolverInfo("highs", "hand")))
+    assert summary["shifted_usd"] == 0 and (per["extra_cost_usd"] == 0).all()
+
+
+def test_winsorise_clips_to_quantiles():
+    # one product, values 1..101: p5 = 6, p95 = 96
+    uv = np.arange(1.0, 102.0)
+    out = winsorise(np.zeros(101, dtype=np.int64), uv, 0.05, 0.95)
+    assert out.min() == pytest.approx(6.0) and out.max() == pytest.approx(96.0)
+    assert np.isnan(winsorise(np.zeros(2, dtype=np.int64), np.array([np.nan, 3.0]), 0.05, 0.95)[0])
+
+
+LP_ROWS = [("000001", CHN, 10, 100, True), ("000001", DEU, 0, 200, False), ("000001", JPN, 0, 200, False)]
+LP_TONNES = {("000001", CHN): 10, ("000001", DEU): 200 / 12, ("000001", JPN): 200 / 30}  # uv 10, 12, 30
+
+
+def test_cost_lp_cheapest_and_budget():
+    # caps 5% x 200 = 10 each. Extra cost per kUSD moved: Germany 12/10 - 1 = 0.2, Japan 30/10 - 1 = 2
+    inst = _with_tonnes(make_instance(LP_ROWS), LP_TONNES)
+    x, info = cost_lp(inst, mode="cheapest", treatment="raw")
+    # exposure 0 is reachable; cheapest is all 10 to Germany: 10 * 0.2 = 2 kUSD = 2,000 USD
+    assert info["exposure_kusd"] == pytest.approx(0.0, abs=1e-7)  # within solver tolerance
+    assert info["extra_cost_usd"] == pytest.approx(2_000)
+    assert x[inst.pair_exporter == DEU][0] == pytest.approx(10.0)
+    # budget 1,000 USD = 1 kUSD buys 1/0.2 = 5 kUSD of shift through Germany: exposure 10 - 5 = 5
+    x, info = cost_lp(inst, mode="budget", budget_usd=1_000, treatment="raw")
+    assert info["exposure_kusd"] == pytest.approx(5.0)
+    assert info["extra_cost_usd"] <= 1_000 + 1e-6
+
+
+def test_real_energy_cost_invariants(energy_parquet):
+    import pandas as pd
+
+    from optimize.cost import extra_cost_per_kusd
+    from optimize.countries import EU27
+    from optimize.engine import reallocate
+    from optimize.instance import build_instance
+
+    flows = pd.read_parquet(energy_parquet)
+    inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,
+                          risk_codes=[156, 842, 643])
+    alloc = reallocate([inst])[0]
+    per, summary = shift_cost(inst, alloc)
+    assert 0.0 <= summary["coverage"] <= 1.0
+    lo, mid, hi = (summary["extra_cost_usd"][k] for k in ("low", "central", "high"))
+    assert lo <= mid <= hi
+    # shifted value equals the engine's cut of risk imports (kUSD -> USD)
+    cut_kusd = float(np.sum(np.where(inst.is_risk, inst.x0_kusd - alloc.x_after_kusd, 0.0)))
+    assert summary["shifted_usd"] == pytest.approx(cut_kusd * 1000.0)
+    assert per["k"].is_unique and per["coverage"].dropna().between(0, 1 + 1e-12).all()
+    # the cheapest exposure-optimal allocation reaches the engine's exposure at no higher linear cost
+    x, info = cost_lp(inst, mode="cheapest")
+    exposure = float(np.sum(inst.risk_weight * alloc.x_after_kusd))
+    assert info["exposure_kusd"] == pytest.approx(exposure, rel=1e-8)
+    c = extra_cost_per_kusd(inst)
+    assert info["extra_cost_usd"] <= float(np.sum(c * (alloc.x_after_kusd - inst.x0_kusd))) * 1000.0 + 1e-3
