@@ -264,13 +264,16 @@ def single_country_screen(
     out["flagged"] = tested.to_numpy() > ths[0]
     out = out[out["total_kusd"] >= min_value_kusd]
     if stage is not None:
-        table = stages if stages is not None else _stage_table(sorted(pd.unique(out["k"])))
+        if stages is not None:
+            table = stages
+            known = sorted(str(s) for s in pd.unique(table["stage"].dropna())) if "stage" in table else []
+        else:
+            table, known = _stage_table(sorted(pd.unique(out["k"])))
         if not {"k", "stage"} <= set(table.columns):
             raise InputError("stage table lacks columns k, stage", field="stage", fix="pass a DataFrame[k, stage]")
-        out = out.merge(table[["k", "stage"]].drop_duplicates("k"), on="k", how="left")
-        known = sorted(str(s) for s in pd.unique(table["stage"].dropna()))
         if stage not in known:
             raise InputError(f"unknown stage {stage!r}", field="stage", fix=f"choose one of {known}")
+        out = out.merge(table[["k", "stage"]].drop_duplicates("k"), on="k", how="left")
         out = out[out["stage"] == stage]
     out = out.rename(columns={"t": "year"}).sort_values(["k", "year"], kind="stable").reset_index(drop=True)
     out.attrs.update(
@@ -282,22 +285,17 @@ def single_country_screen(
     return out
 
 
-def _stage_table(products: list[str]) -> pd.DataFrame:
-    """Stage per HS6 from ``optimize.stages`` (assign_stages or stage_table), when it exists."""
+def _stage_table(products: list[str]) -> tuple[pd.DataFrame, list[str]]:
+    """(DataFrame[k, stage] for ``products``, every stage name) from ``optimize.stages`` (HS22 table)."""
     try:
-        from optimize import stages as st  # noqa: PLC0415 - optional module written in parallel
+        from optimize import stages as st  # noqa: PLC0415 - optional dependency inside the package
     except ImportError as exc:
         raise InputError(
             "value-chain stages are not available (optimize.stages is missing)",
             field="stage",
             fix="pass stages=DataFrame[k, stage] or drop --stage",
         ) from exc
-    if hasattr(st, "assign_stages"):
-        res = st.assign_stages(products)
-        if isinstance(res, pd.DataFrame):
-            return res
-        return pd.DataFrame({"k": products, "stage": np.asarray(res)})
-    return st.stage_table()
+    return st.assign_stages(products), [*st.STAGES, st.UNCLASSIFIED]
 
 
 def count_flags(screen: pd.DataFrame) -> dict[str, int]:
