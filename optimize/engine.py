@@ -110,11 +110,11 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
     if not instances:
         return []
     instances, infeasible, notes = _share_policy(list(instances), options.keep_going)
-    coupled = options.joint or options.exporter_total_pp is not None
 
     t0 = time.perf_counter()
     lp = lpmod.build_lp(instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp)
     build_s = time.perf_counter() - t0
+    coupled = lp.n_coupling_rows > 0  # joint with one importer has no coupling rows: separable
     log.info("build: %d rows x %d cols (%d coupling rows) in %.3fs", lp.n_rows, lp.n_cols, lp.n_coupling_rows, build_s)
     if options.save_lp:
         path = lpmod.write_lp(lp, options.save_lp)

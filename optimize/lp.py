@@ -9,7 +9,8 @@ totals row per (instance, product) (``sum_e x + u = T``), then coupling rows:
 already in ``Instance.upper_kusd``.
 
 Joint cap rule: the shared cap of exporter a for product k is the *minimum* of
-the instances' ``cap_kusd`` for (k, a). With the default world-exports basis the
+the instances' ``cap_kusd`` for (k, a) over every instance where a is an
+alternative for k (a zero cap in one instance makes the shared cap zero). With the default world-exports basis the
 p% part does not depend on the importer, so the minimum only picks the tightest
 "no production increase" limit (exports outside the importer), which keeps
 every instance's own bound valid as well.
@@ -124,7 +125,7 @@ def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_p
     kinds = [np.full(n_total_rows, ROW_TOTAL, np.int8)]
     next_row = n_total_rows
 
-    alt = np.concatenate([inst.alternatives() & (inst.cap_kusd > 0) for inst in instances])
+    alt = np.concatenate([inst.alternatives() for inst in instances])
     alt_cols = np.flatnonzero(alt)
     x0_all = np.concatenate([inst.x0_kusd for inst in instances])
     alt_frame = pd.DataFrame({
@@ -151,6 +152,7 @@ def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_p
             kinds.append(np.full(len(agg), ROW_JOINT, np.int8))
             next_row += len(agg)
 
+    alt_frame = alt_frame.loc[alt_frame["cap"] > 0] if exporter_total_pp is not None else alt_frame
     if exporter_total_pp is not None and not alt_frame.empty:
         key = ["exporter"] if joint else ["inst", "exporter"]
         gid = alt_frame.groupby(key, sort=True).ngroup().to_numpy()

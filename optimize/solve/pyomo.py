@@ -69,7 +69,7 @@ def build_pyomo(instances: list[Instance], *, joint: bool = False,
 
     if joint:
         by_key = defaultdict(list)
-        for i, n in growers:
+        for i, n in ((i, n) for i, n in pairs if instances[i].alternatives()[n]):
             inst = instances[i]
             by_key[(str(inst.products[inst.pair_product[n]]), int(inst.pair_exporter[n]))].append((i, n))
         keys = sorted(by_key)
