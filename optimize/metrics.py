@@ -105,15 +105,13 @@ def _safe_div(num, den):
 
 def _top_supplier(prod_idx: np.ndarray, exporter: np.ndarray, value: np.ndarray, n_products: int):
     """Per product: (exporter code of the largest flow, its value); ties -> lowest code; -1 when none > 0."""
-    order = np.lexsort((exporter, -value, prod_idx))
-    p_sorted = prod_idx[order]
-    first = np.ones(order.size, dtype=bool)
-    first[1:] = p_sorted[1:] != p_sorted[:-1]
-    top_code = np.full(n_products, -1, dtype=np.int64)
     top_val = np.zeros(n_products)
-    top_code[p_sorted[first]] = exporter[order][first]
-    top_val[p_sorted[first]] = value[order][first]
-    top_code[top_val <= 0] = -1
+    np.maximum.at(top_val, prod_idx, value)
+    is_top = (value == top_val[prod_idx]) & (value > 0)
+    sentinel = np.iinfo(np.int64).max
+    top_code = np.full(n_products, sentinel, dtype=np.int64)
+    np.minimum.at(top_code, prod_idx[is_top], exporter[is_top])
+    top_code[top_code == sentinel] = -1
     return top_code, top_val
 
 

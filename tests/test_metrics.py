@@ -230,6 +230,7 @@ def test_prop_hhi_matches_hand_formula(data):
             hhi = sum((v / tot) ** 2 for v in vals)
             n_pos = sum(v > 0 for v in vals)
             assert row[col] == pytest.approx(hhi, rel=1e-9)
+            assert row[f"top_share_{label}"] == pytest.approx(max(vals) / tot, rel=1e-9)
             assert 1.0 / n_pos - 1e-12 <= row[col] <= 1.0 + 1e-12
             num += tot * hhi
             den += tot
