@@ -21,6 +21,7 @@ if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fa
     from optimize.batch import BatchResult
     from optimize.pipeline import RunResult
     from optimize.scenario import Scenario
+    from optimize.sweep import SweepResult
     from optimize.trade import TradeData
 
 #: Keyword -> dotted scenario key, for ``load_scenario``/``run``/``batch_run`` keywords.
@@ -281,32 +282,21 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=dask_address, quiet=quiet)
 
 
-def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: Iterable[float], out_dir: str | Path,
-          data: str | Path | pd.DataFrame | TradeData | None = None, workers: int = 1, plot: bool = True,
-          **keywords: Any) -> pd.DataFrame:
-    """Exposure after re-allocation for each cap (pp) of one scenario: ``batch_run`` over ``caps_pp``.
+def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: Iterable[float],
+               out_dir: str | Path | None = None, data: str | Path | pd.DataFrame | TradeData | None = None,
+               plot: bool = True, warm: bool = True, **keywords: Any) -> SweepResult:
+    """Exposure after re-allocation at each cap (pp) of one scenario (``sweep.sweep``, warm-started HiGHS).
 
-    Returns the batch table (one row per cap and risk country, plus ``ALL``;
-    ``share_after`` 0..1). With ``plot``, writes ``out_dir/sweep.png`` and
-    ``sweep.svg`` (``plots.plot_sweep``: exposure vs cap and the reduction per extra pp).
+    Returns ``SweepResult``: ``table`` has one row per cap and risk country plus
+    ``ALL`` (``share_before``/``share_after`` 0..1, ``after_usd``, ``shifted_usd``,
+    ``hhi_after``, ``reduction_pp_per_pp`` = exposure cut in pp of basket imports per
+    extra pp of cap). With ``out_dir``: writes ``sweep.csv`` and, with ``plot``,
+    ``sweep.png``/``sweep.svg``. ``keywords`` as in ``load_scenario``.
     """
-    res = batch_run(scenario, out_dir=out_dir, caps_pp=caps_pp, data=data, workers=workers, **keywords)
-    table = res.table
-    if plot and len(table):
-        from optimize.plots import plot_sweep
+    from optimize.sweep import sweep
 
-        synthetic = _is_synthetic(scenario, data, keywords)
-        plot_sweep(table, Path(out_dir) / "sweep", synthetic=synthetic)
-    return table
-
-
-def _is_synthetic(scenario, data, keywords) -> bool:
-    """True when the run used the embedded sample (no data and no ``data.baci``)."""
-    if data is not None:
-        from optimize.trade import TradeData
-
-        return bool(getattr(data, "synthetic", False)) if isinstance(data, TradeData) else False
-    return not load_scenario(scenario, **keywords).data.baci
+    scen = load_scenario(scenario, **keywords)
+    return sweep(scen, caps_pp, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm)
 
 
 __all__ = ["SCENARIO_KEYWORDS", "batch_run", "figures", "keyword_overrides", "list_scenarios", "load_scenario",
