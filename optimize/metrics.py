@@ -10,6 +10,8 @@ Definitions (every table uses them):
   or after respectively.
 - Group and overall HHI = mean of product HHIs weighted by product totals (before
   totals for ``hhi_before``, after totals for ``hhi_after``).
+- A product is ``unfixable`` when it has risk imports and its alternatives have no
+  headroom at all (sum over alternatives of min(cap, upper bound - x0) is 0).
 - ``shifted_usd`` = sum over alternative (non-risk) pairs of max(after - before, 0):
   the extra imports that alternative suppliers take over. Since totals are kept,
   shifted = risk reduction - shortfall + (decreases of alternatives, normally 0).
@@ -169,10 +171,12 @@ def compute_tables(
     alt = ~is_risk
     gain = np.where(alt, np.maximum(x1 - x0, 0.0), 0.0)
     shifted = psum(gain)
-    alt_cap = psum(np.where(alt, cap, 0.0))
+    # headroom of alternatives: cap, lowered by the upper bound (share limits); 0 for pairs that may not grow
+    headroom = np.where(alt & (cap > 0), np.clip(np.minimum(upper, x0 + cap) - x0, 0.0, None), 0.0)
+    alt_headroom = psum(headroom)
     at_cap = alt & (cap > 0) & (x1 >= np.minimum(upper, x0 + cap) - 1e-7 * np.maximum(1.0, upper))
     cap_binds = psum(at_cap.astype(float)) > 0
-    unfixable = (risk0 > 0) & (alt_cap <= _TOL)
+    unfixable = (risk0 > 0) & (alt_headroom <= _TOL)
     top0, topv0 = _top_supplier(p, exp_code, x0, n_prod)
     top1, topv1 = _top_supplier(p, exp_code, x1, n_prod)
     top0_iso, _ = country_labels(np.maximum(top0, 0), countries)

@@ -284,3 +284,33 @@ def test_stage_rows_in_value_chain_order():
     t = compute_tables(inst, make_allocation(inst, inst.x0_kusd), info, COUNTRIES)
     assert t.by_stage["stage"].tolist() == ["raw", "capital", "final", "zeta", "unclassified"]
     assert t.by_sector["sector"].tolist() == ["a", "b", "unclassified"]
+
+
+@pytest.mark.shared
+def test_real_energy_subset_invariants(energy_parquet, tmp_path):
+    """EU27 on the real BACI 2023 energy subset, flows from the closed-form re-allocation (lp.closed_form)."""
+    from optimize.baci import read_baci
+    from optimize.countries import EU27, country_table
+    from optimize.instance import build_instance
+    from optimize.lp import closed_form
+    from optimize.stages import stage_table
+
+    trade = read_baci(energy_parquet, cache=False)
+    inst = build_instance(trade.flows, importer="EU27", importer_codes=EU27, year=2023, products=None,
+                          risk_codes=RISK)
+    x1 = closed_form(inst)
+    info = stage_table("HS22")[["k", "stage"]].assign(sector="energy", description="")
+    t = compute_tables(inst, make_allocation(inst, x1), info, country_table(), bloc_codes=EU27)
+    # independent oracle: exposure from the raw flows table, not from the instance arrays
+    eu = trade.flows[trade.flows["j"].isin(EU27) & trade.flows["k"].isin(list(inst.products))]
+    chn_share = eu.loc[eu["i"] == CHN, "v"].sum() / eu["v"].sum()
+    e = t.exposure.set_index("iso3")
+    assert e.loc["CHN", "share_before"] == pytest.approx(chn_share, rel=1e-9)
+    assert (e["share_after"] <= e["share_before"] + 1e-12).all()
+    s = t.summary
+    assert s["shifted_usd"] == pytest.approx(s["risk_before_usd"] - s["risk_after_usd"], rel=1e-6)
+    assert s["total_usd"] == pytest.approx(eu["v"].sum() * 1000, rel=1e-9)
+    assert t.by_stage["total_usd"].sum() == pytest.approx(s["total_usd"])
+    assert ((t.products["hhi_before"] > 0) & (t.products["hhi_before"] <= 1)).all()
+    assert not set(t.beneficiaries["exporter_code"]) & set(EU27) and len(t.beneficiaries) == 25
+    assert t.concentration["extra_bloc_share"].between(0, 1).all()
