@@ -99,3 +99,28 @@ def test_scenarios_lists_names_and_descriptions(cli_main):
         assert name in res.output and desc in res.output
     res = CliRunner().invoke(cli_main, ["scenarios", "kr-3050"])
     assert res.exit_code == 0 and "share_limit = 0.5" in res.output
+
+
+def test_products_codes_and_save_lp(cli_main, tmp_path):
+    out, lp = tmp_path / "o", tmp_path / "model.lp"
+    res = CliRunner().invoke(cli_main, ["run", "--products", "850440,854143", "--no-figures", "--quiet",
+                                        "--save-lp", str(lp), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["totals"]["n_products"] == 2
+    assert lp.is_file() and lp.stat().st_size > 0
+
+
+def test_real_energy_subset(cli_main, energy_parquet, tmp_path):
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli_main, ["run", "--scenario", "eu27-friendshoring", "--baci", str(energy_parquet),
+                                        "--year", "2023", "--products", "all", "--no-figures", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["synthetic"] is False and "SYNTHETIC" not in (out / "summary.md").read_text()
+    assert summary["totals"]["n_products"] == 32
+    assert summary["totals"]["risk_after_usd"] <= summary["totals"]["risk_before_usd"]
+    manifest = json.loads((out / "manifest.json").read_text())
+    import hashlib
+
+    assert manifest["inputs"]["trade_data"] == hashlib.sha256(energy_parquet.read_bytes()).hexdigest()
