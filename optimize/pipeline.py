@@ -213,8 +213,18 @@ def prepare(scenario: Scenario | str | Path | None = None,
     notes: list[str] = []
     years = trade.years
     if not years:
-        raise ScenarioError("the data hold no flows for the scenario's products and year", file=trade.source,
-                            field="data.year", fix="check data.year, basket.products and the data file")
+        rev = hs_rev or "HS22"
+        asked = f" in {scen.data.year}" if scen.data.year else ""
+        fix = "check basket.sectors / basket.file / basket.products against the data file"
+        if scen.data.year:
+            fix = f"check that data.year {scen.data.year} is in the file, and " + fix
+        if rev != "HS22":
+            origin = "data.hs_revision" if scen.data.hs_revision else "the file name"
+            fix += (f"; the data were taken as {rev} (from {origin}) and the basket concorded HS22 -> {rev}: if the "
+                    f"file holds codes of another revision, set it, e.g. --set data.hs_revision=HS22")
+        raise ScenarioError(f"none of the {f'{len(wanted)} ' if wanted else ''}selected products ({rev} codes) "
+                            f"has flows in the data{asked}", file=trade.source,
+                            field="data.year" if scen.data.year else "basket", fix=fix)
     year = scen.data.year or years[-1]
     if year not in years:
         raise ScenarioError(f"year {year} is not in the data (years: {years})", file=trade.source,
