@@ -368,7 +368,13 @@ def load_scenario(name_or_path: str | Path = "default", overrides: tuple[str, ..
     path = scenario_path(name_or_path)
     raw = apply_overrides(read_toml(path), tuple(overrides))
     raw.setdefault("name", path.stem)
-    return validate_scenario(raw, file=str(path))
+    try:
+        return validate_scenario(raw, file=str(path))
+    except ScenarioError as exc:  # name the override that set the bad key, not only the file
+        hits = [t for t in overrides if exc.field and t.split("=", 1)[0].strip().startswith(exc.field)]
+        if hits:
+            exc.file = f"{path} with override {hits[-1]!r}"
+        raise
 
 
 def list_scenarios() -> list[tuple[str, str]]:
