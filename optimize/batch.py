@@ -237,12 +237,15 @@ def _reraise(exc: BaseException):
 
 
 def _write_tables(tables, out: Path) -> None:
-    """The cheap cell outputs: summary.json and the main tables as CSV (USD, shares 0..1)."""
-    atomic_write_text(out / "summary.json", json.dumps(tables.summary, indent=1, default=float))
+    """The cheap cell outputs: summary.json and the main tables as CSV (USD, shares 0..1).
+
+    Plain writes: ``out`` is the cell's temporary folder, made visible by one rename.
+    """
+    (out / "summary.json").write_text(json.dumps(tables.summary, indent=1, default=float), encoding="utf-8")
     for name in ("exposure", "products", "beneficiaries", "by_sector", "by_stage"):
         frame = getattr(tables, name, None)
         if frame is not None:
-            atomic_write_text(out / f"{name}.csv", frame.to_csv(index=False, lineterminator="\n"))
+            frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
 
 
 def _finish_cell(cell: Cell, cells_dir: Path, digest: str, options: CellOptions, t0: float, make) -> dict:
@@ -258,7 +261,7 @@ def _finish_cell(cell: Cell, cells_dir: Path, digest: str, options: CellOptions,
             rows = _error_rows(cell, exc)
         record = {"key": cell.key, "scenario_hash": digest, "seconds": round(time.perf_counter() - t0, 4),
                   "pid": os.getpid(), "rows": rows}
-        atomic_write_text(tmp / CELL_FILE, json.dumps(record, indent=1, default=float))
+        (tmp / CELL_FILE).write_text(json.dumps(record, indent=1, default=float), encoding="utf-8")
     return record
 
 
@@ -350,6 +353,14 @@ def make_units(todo: Sequence[Cell], joint: bool) -> list[tuple[Cell, ...]]:
     for c in todo:
         groups.setdefault((c.year, c.cap_basis, c.cap_pp, c.risk_set), []).append(c)
     return [tuple(sorted(g)) for _, g in sorted(groups.items())]
+
+
+def _remove_stale(cells_dir: Path) -> None:
+    """Delete temporary cell folders left by a killed run (``.<key>.tmp-*`` / ``.<key>.old-*``)."""
+    import shutil
+
+    for p in sorted(cells_dir.glob(".*.tmp-*")) + sorted(cells_dir.glob(".*.old-*")):
+        shutil.rmtree(p, ignore_errors=True)
 
 
 def read_cell(cells_dir: str | os.PathLike, key: str, digest: str) -> dict | None:
@@ -481,6 +492,7 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     out.mkdir(parents=True, exist_ok=True)
     cells_dir = out / "cells"
     cells_dir.mkdir(exist_ok=True)
+    _remove_stale(cells_dir)
     options = CellOptions(outputs=outputs, figures=figures, joint=joint)
     digest = scenario_hash(scenario, options)
     cells = grid.cells()
