@@ -242,6 +242,75 @@ def scenarios(name):
 
 
 # ---------------------------------------------------------------- batch / sweep
+@main.command()
+@click.option("--scenario", "scenario_name", default="default", show_default=True, help="Scenario name or TOML file.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable).")
+@click.option("--baci", type=click.Path(), default=None, help="BACI zip/CSV/parquet (default: the scenario's data).")
+@click.option("--importers", default=None, help="EU27,DEU,FRA / all-eu (each EU member) / @file (one per line).")
+@click.option("--years", default=None, help="e.g. 2021-2023 or 2022,2023 (default: the scenario's year).")
+@click.option("--caps", default=None, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5 (default: the scenario's).")
+@click.option("--cap-basis", "cap_bases", default="world-exports", show_default=True,
+              help="Comma-separated: world-exports, importer-market, rest-of-world.")
+@click.option("--risk-sets", default=None, help="Risk sets separated by ';', e.g. 'CHN;CHN,RUS;CHN,USA,RUS'.")
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option("--workers", type=int, default=2, show_default=True, help="Local worker processes.")
+@click.option("--dask", "dask_address", default=None, help="Run the cells on this dask.distributed scheduler.")
+@click.option("--joint", is_flag=True, help="Solve the importers of each cap/risk set as one coupled LP.")
+@click.option("--full-outputs", is_flag=True, help="Write every report file per cell (default: tables only).")
+@click.option("--figures", is_flag=True, help="With --full-outputs: also the figures per cell.")
+@click.option("--quiet", is_flag=True, help="No progress bar or per-cell lines.")
+def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_sets, out_dir, workers, dask_address,
+          joint, full_outputs, figures, quiet):
+    """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
+    import optimize.batch as b
+    from optimize.scenario import load_scenario
+
+    scen = load_scenario(scenario_name, overrides=list(sets))
+    if baci:
+        scen = scen.model_copy(update={"data": scen.data.model_copy(update={"baci": str(baci)})})
+    grid = b.Grid(
+        importers=b.parse_importers(importers) if importers else (",".join(scen.importer.countries),),
+        years=b.resolve_years(scen, b.parse_years(years) if years else None),
+        caps_pp=b.parse_caps(caps) if caps else (float(scen.cap.pp),),
+        cap_bases=b.parse_cap_bases(cap_bases),
+        risk_sets=b.parse_risk_sets(risk_sets) if risk_sets else (tuple(sorted({t.upper() for t in scen.risk.countries})),),
+    )
+    res = b.run_batch(scen, grid, out_dir, workers=workers, dask_address=dask_address, joint=joint,
+                      outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet)
+    n_err = int(res.table["status"].astype(str).str.startswith("error").sum()) if len(res.table) else 0
+    click.echo(f"{len(res.computed)} cell(s) computed, {len(res.skipped)} already finished, "
+               f"{len(grid.cells())} in the grid; {n_err} error row(s); {res.seconds:.1f}s")
+    click.echo(f"Table written to {res.out_dir / 'batch.csv'}")
+
+
+@main.command()
+@click.option("--scenario", "scenario_name", default="default", show_default=True, help="Scenario name or TOML file.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable).")
+@click.option("--baci", type=click.Path(), default=None, help="BACI zip/CSV/parquet (default: the scenario's data).")
+@click.option("--importer", default=None, help="Importer (ISO3, group); comma-separated = one bloc.")
+@click.option("--risk", default=None, help="Risk countries, comma-separated.")
+@click.option("--caps", default="0-10", show_default=True, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5.")
+@click.option("--cap-basis", default=None, type=click.Choice(["world-exports", "importer-market", "rest-of-world"]))
+@click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
+@click.option("--cold", is_flag=True, help="Solve each cap from scratch (no warm start).")
+@click.option("--no-figures", is_flag=True, help="Skip sweep.png/svg.")
+def sweep(scenario_name, sets, baci, importer, risk, caps, cap_basis, out_dir, cold, no_figures):
+    """Exposure per risk country against the cap, and the reduction per extra pp (warm-started HiGHS)."""
+    import optimize.batch as b
+    import optimize.sweep as sw
+    from optimize.scenario import load_scenario
+
+    scen = load_scenario(scenario_name, overrides=list(sets))
+    if baci:
+        scen = scen.model_copy(update={"data": scen.data.model_copy(update={"baci": str(baci)})})
+    res = sw.sweep(scen, b.parse_caps(caps), importer=importer, risk=risk.split(",") if risk else None,
+                   cap_basis=cap_basis, warm=not cold, out_dir=out_dir, plot=not no_figures)
+    all_rows = res.table[res.table["risk"] == "ALL"]
+    for rec in all_rows.to_dict("records"):
+        click.echo(f"cap {rec['cap_pp']:>5g} pp: risk share {rec['share_after'] * 100:6.2f} %")
+    click.echo(f"{'warm-started' if res.warm else 'cold'} solves, {sum(res.solve_s):.3f}s solving, "
+               f"{res.seconds:.1f}s total; written to {out_dir}")
+
 
 
 # ---------------------------------------------------------------- screens / analysis
