@@ -222,7 +222,8 @@ def prepare(scenario: Scenario | str | Path | None = None,
             origin = "data.hs_revision" if scen.data.hs_revision else "the file name"
             fix += (f"; the data were taken as {rev} (from {origin}) and the basket concorded HS22 -> {rev}: if the "
                     f"file holds codes of another revision, set it, e.g. --set data.hs_revision=HS22")
-        raise ScenarioError(f"none of the {f'{len(wanted)} ' if wanted else ''}selected products ({rev} codes) "
+        origin_b = f", basket file {scen.basket.file}" if scen.basket.file else ""
+        raise ScenarioError(f"none of the {f'{len(wanted)} ' if wanted else ''}selected products ({rev} codes{origin_b}) "
                             f"has flows in the data{asked}", file=trade.source,
                             field="data.year" if scen.data.year else "basket", fix=fix)
     year = scen.data.year or years[-1]
@@ -233,7 +234,12 @@ def prepare(scenario: Scenario | str | Path | None = None,
     if scen.basket.products:  # a selection among the data's codes; sectors come from the whole basket
         from optimize.basket import select_codes
 
-        chosen = set(select_codes(scen.basket.products, pd.unique(flows["k"]))) | set(scen.ban.products)
+        try:
+            chosen = set(select_codes(scen.basket.products, pd.unique(flows["k"]))) | set(scen.ban.products)
+        except ScenarioError as exc:  # name the scenario key and the data it was matched against
+            exc.field = "basket.products" if exc.field == "products" else exc.field
+            exc.file = exc.file or f"{trade.source} ({year})"
+            raise
         wanted = tuple(sorted(chosen))
         basket = load_basket_all(scen, trade.hs_revision or hs_rev)
     if wanted is not None:
