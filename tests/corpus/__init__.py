@@ -229,7 +229,9 @@ SCENARIO_CASES: tuple[ScenarioCase, ...] = (
                  "none of"),
     ScenarioCase("basket_bad_code", _basket("k,sector\n85044A,energy\n"), "k", "hs6"),
     ScenarioCase("basket_unknown_sector", _basket("k,sector\n850440,weapons\n"), "sector", "weapons"),
-    ScenarioCase("products_match_nothing", lambda tmp: ["--products", "999999"], "products", "matches no",
+    ScenarioCase("products_match_nothing", lambda tmp: ["--products", "999999"], "basket", "none of",
+                 names_file=False),
+    ScenarioCase("products_range_matches_nothing", lambda tmp: ["--products", "01-03"], "basket.products", "matches no",
                  names_file=False),
 )
 
