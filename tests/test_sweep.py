@@ -1,0 +1,54 @@
+"""Cap sweep: exposure non-increasing in the cap; each cap equals a fresh single run (embedded SYNTHETIC sample)."""
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import optimize.sweep as sw
+from optimize import pipeline
+
+
+@pytest.fixture(scope="module")
+def prepared():
+    return pipeline.prepare("default")
+
+
+@settings(max_examples=4, deadline=None)
+@given(caps=st.lists(st.floats(0, 30, allow_nan=False).map(lambda c: round(c, 2)), min_size=2, max_size=4, unique=True),
+       importer=st.sampled_from(["EU27", "DEU", "NLD"]))
+def test_sweep_equals_fresh_runs_and_is_monotone(prepared, caps, importer):
+    res = sw.sweep(None, caps, prepared=prepared, importer=importer, plot=False)
+    assert res.warm
+    t = res.table
+    for cap in sorted(set(caps)):
+        fresh = pipeline.solve_cell(prepared, importer=importer, cap_pp=cap).tables
+        got = t[t.cap_pp == cap].set_index("risk")
+        exp = fresh.exposure.set_index("iso3")
+        np.testing.assert_allclose(got.loc[exp.index, "share_after"], exp["share_after"], rtol=0, atol=1e-9)
+        assert got.loc["ALL", "shifted_usd"] == pytest.approx(fresh.summary["shifted_usd"], rel=1e-9, abs=1.0)
+    for _, g in t.groupby("risk"):
+        if g.risk.iloc[0] == "ALL":
+            assert (np.diff(g.sort_values("cap_pp")["share_after"].to_numpy()) <= 1e-12).all()
+
+
+def test_marginal_reduction_by_hand(prepared, tmp_path):
+    res = sw.sweep(None, [0, 2, 5], prepared=prepared, importer="EU27", out_dir=tmp_path, plot=True)
+    a = res.table[res.table.risk == "ALL"].set_index("cap_pp")
+    hand = (a.loc[2.0, "share_after"] - a.loc[5.0, "share_after"]) * 100 / 3
+    assert a.loc[5.0, "reduction_pp_per_pp"] == pytest.approx(hand)
+    assert np.isnan(a.loc[0.0, "reduction_pp_per_pp"])
+    assert (tmp_path / "sweep.csv").is_file() and (tmp_path / "sweep.png").is_file()
+
+
+def test_cold_fallback_matches_warm(prepared):
+    warm = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False)
+    cold = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False, warm=False)
+    assert warm.warm and not cold.warm
+    np.testing.assert_allclose(warm.table["share_after"], cold.table["share_after"], atol=1e-9)
+
+
+def test_warm_start_timing_reports_both(prepared):
+    t = sw.solve_times(prepared, [0, 1, 2, 3], importer="EU27")
+    assert t["caps"] == 4 and t["cold_s"] > 0 and t["warm_s"] > 0
