@@ -123,6 +123,17 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     return float((values[ok] * weights[ok]).sum() / w) if w > 0 else float("nan")
 
 
+def _product_notes(instance, allocation, shortfall_usd: np.ndarray) -> np.ndarray:
+    """Per product: why it could not meet every limit ("" when it did). Reasons from the engine's keep_going report."""
+    codes = np.asarray(instance.products).astype(str)
+    relaxed = np.isin(codes, [str(k) for k in (getattr(allocation, "infeasible_products", None) or [])])
+    short = np.asarray(shortfall_usd, dtype=float) > 1e-3  # USD: above LP round-off
+    share_note = np.where(relaxed, "share limit cannot hold (suppliers outside the risk set already exceed it or "
+                                   "cannot reach the total): solved without it", "")
+    ban_note = np.where(short, "export ban: alternatives cannot cover the banned imports (see shortfall_usd)", "")
+    return np.char.add(np.char.add(share_note, np.where(relaxed & short, "; ", "")), ban_note).astype(object)
+
+
 def compute_tables(
     instance: Instance,
     allocation: Allocation,
@@ -190,6 +201,7 @@ def compute_tables(
         top_supplier_after=np.where(top1 >= 0, top1_iso, ""), top_share_after=_safe_div(topv1, tot1),
         cap_binds=cap_binds, unfixable=unfixable,
         risk_before_usd=risk0, residual_risk_usd=risk1, shortfall_usd=shortfall, shifted_usd=shifted,
+        note=_product_notes(instance, allocation, shortfall),
     )
 
     # ---- flows (one row per pair)
