@@ -54,12 +54,17 @@ def build_manifest(resolved_scenario: dict, *, inputs: dict[str, str | None], me
     }
 
 
+def manifest_text(manifest: dict) -> str:
+    """The manifest as the text of ``manifest.json``."""
+    return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
 def write_manifest(out_dir: str | Path, manifest: dict, scenario_toml: str) -> list[Path]:
     """Write ``manifest.json`` and ``scenario.resolved.toml`` into ``out_dir`` atomically."""
     from optimize.atomic import atomic_write_text
 
     out = Path(out_dir)
-    text = json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+    text = manifest_text(manifest)
     return [atomic_write_text(out / MANIFEST_FILE, text), atomic_write_text(out / RESOLVED_FILE, scenario_toml)]
 
 

@@ -70,9 +70,11 @@ class RunResult:
         kw.setdefault("eur_per_usd", rep.eur_per_usd or None)
         kw.setdefault("xlsx", rep.xlsx)
         kw.setdefault("figures", rep.figures)
-        out = Path(write_outputs(self.tables, self.meta, out_dir, **kw))
-        _manifest.write_manifest(out, self.manifest(), self.scenario.to_toml())
-        return out
+        # manifest and resolved scenario inside the same atomic folder: a killed run leaves all or nothing
+        extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
+                 _manifest.RESOLVED_FILE: self.scenario.to_toml()}
+        kw["extra_text"] = {**extra, **(kw.get("extra_text") or {})}
+        return Path(write_outputs(self.tables, self.meta, out_dir, **kw))
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""

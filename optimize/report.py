@@ -253,12 +253,13 @@ def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Pa
 # ---------------------------------------------------------------- all outputs
 
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
-                  figures: bool = True) -> Path:
+                  figures: bool = True, extra_text: dict[str, str] | None = None) -> Path:
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
 
     Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
     by_stage/concentration/single_country(/binding).csv, scenario.resolved.toml|json when
-    meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``.
+    meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``; ``extra_text``:
+    more {file name: text} written inside the same atomic folder (e.g. manifest.json).
     """
     out_dir = Path(out_dir)
     if eur_per_usd is not None and not (eur_per_usd > 0):
@@ -288,6 +289,8 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
             (tmp / "summary.md").write_text(md, encoding="utf-8")
             if xlsx:
                 write_xlsx(frames, summary["totals"], tmp / "results.xlsx")
+            for name, text in sorted((extra_text or {}).items()):
+                (tmp / name).write_text(text, encoding="utf-8")
     except OSError as exc:
         raise OutputError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}",
                           fix="check free disk space and permissions, or choose another --out") from exc
