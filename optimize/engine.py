@@ -92,7 +92,8 @@ def _share_policy(instances: list[Instance], keep_going: bool) -> tuple[list[Ins
                 f"{inst.importer} {inst.year}: the supplier-share limit {inst.meta.get('share_limit')} cannot hold for "
                 f"{len(codes)} products: {shown} (today's flows of non-risk suppliers already exceed it, or all "
                 "suppliers together cannot reach the total within it)",
-                fix="raise share_limit, raise the cap, or run with keep_going to solve these without the limit")
+                fix="raise share_limit (cap.share_limit), raise the cap (cap.pp), or run with keep_going "
+                    "(solver.keep_going / --keep-going) to solve these without the limit")
         relax = bad[inst.pair_product]
         out.append(replace(inst, upper_kusd=np.where(relax, inst.upper_base_kusd, inst.upper_kusd)))
         bad_lists.append(codes)
@@ -132,10 +133,11 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
              sol.status.value)
     if sol.status is Status.INFEASIBLE:
         raise InfeasibleError(f"the LP over {len(instances)} instance(s) is infeasible ({sol.info.message})",
-                              fix="relax the share limit, the exporter total or bans, or run with keep_going")
+                              fix="relax the share limit (cap.share_limit), the exporter total (cap.exporter_total_pp) or bans "
+                                  "(ban.products), or run with keep_going (--keep-going)")
     if not sol.status.is_ok:
         raise SolverError(f"the solver stopped with status {sol.status.value} ({sol.info.message})",
-                          fix="raise time_limit_s or try algorithm='simplex'")
+                          fix="raise time_limit_s (solver.time_limit_s) or try algorithm='simplex' (solver.algorithm)")
     x = sol.x
     tiebreak.check_rows(lp, x)
 
