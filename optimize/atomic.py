@@ -7,8 +7,11 @@ built in a temporary sibling directory and swapped in by rename.
 from __future__ import annotations
 
 import contextlib
+import glob
 import os
+import re
 import shutil
+import socket
 import tempfile
 import uuid
 from collections.abc import Iterator
@@ -43,8 +46,41 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
     return atomic_write_bytes(path, text.encode(encoding))
 
 
+_HOST = re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname()) or "host"
+
+
 def _sibling(target: Path, tag: str) -> Path:
-    return target.parent / f".{target.name}.{tag}-{uuid.uuid4().hex[:10]}"
+    """Hidden sibling ``.<name>.<tag>-<host>-<pid>-<random>`` (host and pid let a later run spot dead leftovers)."""
+    return target.parent / f".{target.name}.{tag}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:10]}"
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except OSError:  # e.g. PermissionError: the process exists
+        return True
+    return True
+
+
+def remove_stale(target: str | os.PathLike) -> list[Path]:
+    """Delete temporary siblings of ``target`` left by killed writers (same host, process gone); return them."""
+    target = Path(target)
+    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old|probe)-{re.escape(_HOST)}-(\d+)-[0-9a-f]+$")
+    removed = []
+    if not target.parent.is_dir():
+        return removed
+    for p in sorted(target.parent.glob(f".{glob.escape(target.name)}.*")):
+        m = pattern.match(p.name)
+        if m and int(m.group(2)) != os.getpid() and not _pid_alive(int(m.group(2))):
+            if p.is_dir() and not p.is_symlink():
+                shutil.rmtree(p, ignore_errors=True)
+            else:
+                with contextlib.suppress(OSError):
+                    p.unlink()
+            removed.append(p)
+    return removed
 
 
 @contextlib.contextmanager
@@ -57,6 +93,7 @@ def atomic_dir(out_dir: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(out_dir)
     target.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale(target)  # leftovers of a killed earlier write of the same folder
     tmp = _sibling(target, "tmp")
     tmp.mkdir()
     try:
