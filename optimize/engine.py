@@ -113,10 +113,15 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
     instances, infeasible, notes = _share_policy(list(instances), options.keep_going)
 
     t0 = time.perf_counter()
-    lp = lpmod.build_lp(instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp)
+    # Separable model solved by HiGHS: merge each product's non-risk columns (exact; see lp.merge_nonrisk).
+    merged = (options.backend == "highs" and options.spread != "vertex" and options.exporter_total_pp is None
+              and (not options.joint or len(instances) == 1))
+    lp_instances = [lpmod.merge_nonrisk(inst) for inst in instances] if merged else instances
+    lp = lpmod.build_lp(lp_instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp)
     build_s = time.perf_counter() - t0
     coupled = lp.n_coupling_rows > 0  # joint with one importer has no coupling rows: separable
-    log.info("build: %d rows x %d cols (%d coupling rows) in %.3fs", lp.n_rows, lp.n_cols, lp.n_coupling_rows, build_s)
+    log.info("build: %d rows x %d cols (%d coupling rows%s) in %.3fs", lp.n_rows, lp.n_cols, lp.n_coupling_rows,
+             ", non-risk columns merged per product" if merged else "", build_s)
     if options.save_lp:
         path = lpmod.write_lp(lp, options.save_lp)
         log.info("build: LP written to %s", path)
@@ -149,10 +154,11 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
 
     results = []
     for i, inst in enumerate(instances):
+        lp_inst = lp_instances[i]
         xi = lp.pair_values(x, i)
         shortfall = lp.shortfall_values(x, i, inst.n_products)
         P = inst.n_products
-        risk_after = np.bincount(inst.pair_product, weights=np.where(inst.is_risk, xi, 0.0), minlength=P)
+        risk_after = np.bincount(lp_inst.pair_product, weights=np.where(lp_inst.is_risk, xi, 0.0), minlength=P)
         if coupled:
             nonrisk = np.where(inst.is_risk, 0.0, xi)
             if options.spread == "vertex":
@@ -169,6 +175,11 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
         marginal = None
         if sol.col_duals is not None:
             rc = lp.pair_values(sol.col_duals, i)
+            if merged:  # every alternative of a product shares its merged column's reduced cost
+                rc_by_product = np.zeros(P)
+                m = ~lp_inst.is_risk
+                rc_by_product[lp_inst.pair_product[m]] = rc[m]
+                rc = np.where(inst.is_risk, 0.0, rc_by_product[inst.pair_product])
             marginal = np.where(inst.alternatives() & (inst.cap_kusd > 0), np.maximum(-rc, 0.0), 0.0)
             marginal[np.abs(marginal) < 1e-9] = 0.0
         info = replace(sol.info, build_s=build_s, objective=float(inst.risk_weight @ x_after),

@@ -180,6 +180,61 @@ def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_p
     )
 
 
+#: Exporter code of the merged non-risk column of a product (see ``merge_nonrisk``).
+MERGED_EXPORTER = -1
+
+
+def merge_nonrisk(instance: Instance) -> Instance:
+    """The same separable LP with each product's non-risk pairs merged into one pair.
+
+    Non-risk columns of a product have cost 0 and appear only in that product's
+    totals row, so replacing them by one column bounded by the sums of their
+    bounds is an exact reduction (the optimal exposure and the risk columns'
+    values are unchanged). The tie-break then spreads the merged value over the
+    real alternatives. This shrinks a full-year LP from ~1M to ~P*(1+|R|) columns.
+    Not valid with coupling rows (joint capacity, exporter totals), which
+    reference individual alternatives.
+    """
+    from dataclasses import replace
+
+    P = instance.n_products
+    risk = instance.is_risk
+    nonrisk = ~risk
+    pp = instance.pair_product
+    has_nonrisk = np.bincount(pp[nonrisk], minlength=P) > 0
+    merged_prod = np.flatnonzero(has_nonrisk).astype(np.int32)
+
+    def sums(values: np.ndarray) -> np.ndarray:
+        return np.bincount(pp[nonrisk], weights=values[nonrisk], minlength=P)[merged_prod]
+
+    keep = np.flatnonzero(risk)
+    alt_any = np.bincount(pp[nonrisk], weights=instance.alternatives()[nonrisk].astype(float), minlength=P)[merged_prod] > 0
+
+    def cat(risk_part: np.ndarray, merged_part: np.ndarray) -> np.ndarray:
+        return np.concatenate([risk_part[keep], merged_part])
+
+    nan = np.full(merged_prod.shape[0], np.nan)
+    return replace(
+        instance,
+        pair_product=np.concatenate([pp[keep], merged_prod]).astype(np.int32),
+        pair_exporter=np.concatenate([instance.pair_exporter[keep],
+                                      np.full(merged_prod.shape[0], MERGED_EXPORTER)]).astype(np.int32),
+        x0_kusd=cat(instance.x0_kusd, sums(instance.x0_kusd)),
+        cap_kusd=cat(instance.cap_kusd, sums(instance.cap_kusd)),
+        upper_kusd=cat(instance.upper_kusd, sums(instance.upper_kusd)),
+        is_risk=np.concatenate([np.ones(keep.shape[0], bool), np.zeros(merged_prod.shape[0], bool)]),
+        risk_weight=cat(instance.risk_weight, np.zeros(merged_prod.shape[0])),
+        world_exports_kusd=cat(instance.world_exports_kusd, nan),
+        row_exports_kusd=cat(instance.row_exports_kusd, nan),
+        x0_tonnes=cat(instance.x0_tonnes, nan),
+        world_tonnes=cat(instance.world_tonnes, nan),
+        lower_kusd=cat(instance.lower(), sums(instance.lower())),
+        upper_base_kusd=None if instance.upper_base_kusd is None
+        else cat(instance.upper_base_kusd, sums(instance.upper_base_kusd)),
+        is_alternative=np.concatenate([np.zeros(keep.shape[0], bool), alt_any]),
+    )
+
+
 def write_lp(lp: LPArrays, path: str | Path) -> Path:
     """Write the LP to ``path`` (format from the suffix: .mps or .lp) through highspy."""
     from optimize.solve.highs import make_highs

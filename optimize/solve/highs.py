@@ -8,6 +8,8 @@ reported as "presolve").
 from __future__ import annotations
 
 import logging
+import os
+import sys
 import time
 
 import highspy
@@ -37,11 +39,30 @@ def highs_version() -> str:
     return f"highspy {version('highspy')}"
 
 
+def _new_highs(*, quiet: bool) -> highspy.Highs:
+    """A ``Highs`` object; with ``quiet``, the copyright banner HiGHS prints to the
+    process's stdout (file descriptor 1) on first construction is discarded."""
+    if not quiet:
+        return highspy.Highs()
+    sys.stdout.flush()
+    try:
+        saved = os.dup(1)
+    except OSError:  # no usable stdout: nothing to protect
+        return highspy.Highs()
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            return highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
 def make_highs(lp: LPArrays, *, verbose: bool | None = None) -> highspy.Highs:
     """A ``Highs`` object holding ``lp`` (console output only at DEBUG level)."""
-    h = highspy.Highs()
     if verbose is None:
         verbose = log.isEnabledFor(logging.DEBUG)
+    h = _new_highs(quiet=not verbose)
     h.setOptionValue("output_flag", bool(verbose))
     model = highspy.HighsLp()
     model.num_col_ = lp.n_cols
