@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.errors import ScenarioError
+from optimize.errors import ScenarioError, SolverError
 from optimize.instance import Instance
 
 
@@ -255,3 +255,91 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
             "n_hhi_rises": int(np.sum(h_plain > h0 + 1e-12)),
         }))
     return pd.concat(frames, ignore_index=True)
+
+
+# ------------------------------------------------------------------ coupled models: linear proxy
+def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bool = False,
+                     exporter_total_pp: float | None = None) -> pd.DataFrame:
+    """Exposure-vs-concentration frontier when caps couple products or importers.
+
+    Linear proxy solved with HiGHS: the concentration of product k is its largest supplier
+    share m_k (x_e <= m_k T_k for every pair), minimised as sum_k (T_k/T) m_k subject to
+    the engine's LP rows (``lp.build_lp``: totals, shared caps, exporter totals) and
+    exposure sum w x <= e, for ``n_points`` levels e from the minimum exposure to today's.
+    Columns: point, exposure_level_kusd, exposure_kusd, exposure_share, max_share (the
+    value-weighted mean largest share, 0..1), hhi (of the LP's solution, vertex-dependent,
+    for information), is_knee (on max_share).
+    """
+    import highspy
+    import scipy.sparse as sp
+
+    from optimize.lp import ROW_OBJECTIVE, LPArrays, build_lp
+    from optimize.solve.highs import make_highs
+
+    if n_points < 2:
+        raise ScenarioError(f"n_points={n_points}", field="n_points", fix="use at least 2 points")
+    base = build_lp(instances, joint=joint, exporter_total_pp=exporter_total_pp)
+    if np.any(base.col_pair < 0):
+        raise ScenarioError("the frontier does not support export bans (products may end short)", field="ban",
+                            fix="run the frontier without bans")
+    n = base.n_cols
+    prod_start = np.r_[0, np.cumsum([inst.n_products for inst in instances])]
+    gprod = (prod_start[base.col_instance] + base.col_product).astype(np.int64)
+    totals = np.concatenate([np.asarray(inst.total_kusd, dtype=float) for inst in instances])
+    n_p = totals.shape[0]
+    grand = float(totals.sum())
+    w = base.c.copy()
+    x0 = np.concatenate([np.asarray(inst.x0_kusd, dtype=float) for inst in instances])
+
+    def solve(h) -> np.ndarray:
+        h.run()
+        st = h.getModelStatus()
+        if st != highspy.HighsModelStatus.kOptimal:
+            raise SolverError(f"HiGHS ended with {h.modelStatusToString(st)} in the frontier LP",
+                              fix="check the instance (the plain run must be feasible)")
+        return np.asarray(h.getSolution().col_value, dtype=float)
+
+    x_min = solve(make_highs(base, verbose=False))
+    e_min = float(w @ x_min)
+    e_today = float(w @ x0)
+
+    a = sp.csr_matrix((base.data, base.indices, base.indptr), shape=(base.n_rows, n))
+    share_rows = sp.hstack([sp.identity(n, format="csr"), sp.csr_matrix((-totals[gprod], (np.arange(n), gprod)),
+                                                                          shape=(n, n_p))], format="csr")
+    exp_row = sp.csr_matrix(np.r_[w, np.zeros(n_p)][None, :])
+    aug = sp.vstack([sp.hstack([a, sp.csr_matrix((base.n_rows, n_p))], format="csr"), share_rows, exp_row],
+                    format="csr")
+    aug.sort_indices()
+    lp = LPArrays(
+        c=np.r_[np.zeros(n), totals / grand], col_lower=np.r_[base.col_lower, np.zeros(n_p)],
+        col_upper=np.r_[base.col_upper, np.ones(n_p)], indptr=aug.indptr.astype(np.int32),
+        indices=aug.indices.astype(np.int32), data=aug.data.astype(float),
+        row_lower=np.r_[base.row_lower, np.full(n + 1, -np.inf)], row_upper=np.r_[base.row_upper, np.zeros(n), e_today],
+        col_instance=np.r_[base.col_instance, np.zeros(n_p, dtype=np.int32)],
+        col_pair=np.r_[base.col_pair, np.full(n_p, -1, dtype=np.int32)],
+        col_product=np.r_[base.col_product, np.arange(n_p, dtype=np.int32)],
+        row_kind=np.r_[base.row_kind, np.full(n + 1, ROW_OBJECTIVE, dtype=np.int8)],
+        instance_col_start=base.instance_col_start,
+    )
+    h = make_highs(lp, verbose=False)
+    exp_row_idx = base.n_rows + n
+    levels = np.linspace(e_min, e_today, n_points)
+    slack = 1e-9 * max(grand, 1.0)
+    rows = []
+    for e in levels:
+        h.changeRowBounds(exp_row_idx, -highspy.kHighsInf, float(e) + slack)
+        sol = solve(h)
+        x = sol[:n]
+        rows.append((float(w @ x), float(sol[n:] @ totals) / grand, weighted_hhi(gprod, x, totals)))
+    ex, ms, hh = (np.array(v) for v in zip(*rows))
+    return pd.DataFrame({
+        "point": np.arange(n_points),
+        "exposure_level_kusd": levels,
+        "exposure_kusd": ex,
+        "exposure_share": ex / grand if grand > 0 else np.nan,
+        "max_share": ms,
+        "hhi": hh,
+        "is_knee": _knee(levels, ms),
+        "joint": joint,
+        "exporter_total_pp": exporter_total_pp,
+    })

@@ -1,4 +1,4 @@
-"""Exposure-vs-HHI frontier: hand numbers (docs/model.md example), a QP oracle (scipy SLSQP)
+"""Exposure-vs-HHI frontier: hand numbers (docs/model.md example), a QP oracle (HiGHS QP)
 on random small instances, and end points on real data against the engine and an
 independent per-product bisection."""
 from __future__ import annotations
@@ -8,7 +8,6 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from scipy.optimize import minimize
 
 from optimize.frontier import frontier, level_fill
 from test_binding import DOC, make_instance
@@ -43,15 +42,33 @@ def test_worked_example_end_points():
 
 
 def _qp_oracle(inst, e):
-    """min sum_k sum_e x^2/(T T_k) s.t. totals, bounds, sum w x <= e, by SLSQP."""
+    """min sum_k (T_k/T) sum_e y_e^2 over shares y = x / T_k s.t. sum_e y_e = 1, bounds,
+    sum w T_k y <= e, by HiGHS's QP solver (a different algorithm; tiny instances only)."""
+    import highspy
+
     p, T = inst.pair_product, inst.total_kusd
-    scale = T.sum() * T[p]
-    lo, hi = inst.lower(), inst.upper_kusd
-    cons = [{"type": "eq", "fun": lambda x, k=k: np.sum(x[p == k]) - T[k]} for k in range(inst.n_products)]
-    cons.append({"type": "ineq", "fun": lambda x: e - np.sum(inst.risk_weight * x)})
-    res = minimize(lambda x: np.sum(x * x / scale), inst.x0_kusd * 0 + (lo + hi) / 2, jac=lambda x: 2 * x / scale,
-                   bounds=list(zip(lo, hi)), constraints=cons, method="SLSQP", options={"ftol": 1e-14, "maxiter": 500})
-    return res.fun
+    n = inst.n_pairs
+    h = highspy.Highs()
+    h.setOptionValue("output_flag", False)
+    h.setOptionValue("time_limit", 20.0)
+    h.addVars(n, np.asarray(inst.lower(), dtype=float) / T[p], np.asarray(inst.upper_kusd, dtype=float) / T[p])
+    for k in range(inst.n_products):
+        idx = np.flatnonzero(p == k).astype(np.int32)
+        h.addRow(1.0, 1.0, idx.size, idx, np.ones(idx.size))
+    e_today = float(np.sum(inst.risk_weight * inst.x0_kusd))
+    if e < e_today:  # the row cannot bind at today's exposure
+        h.addRow(-highspy.kHighsInf, float(e) / T.sum(), n, np.arange(n, dtype=np.int32),
+                 np.asarray(inst.risk_weight, dtype=float) * T[p] / T.sum())
+    hess = highspy.HighsHessian()
+    hess.dim_ = n
+    hess.format_ = highspy.HessianFormat.kTriangular
+    hess.start_ = np.arange(n + 1, dtype=np.int32)
+    hess.index_ = np.arange(n, dtype=np.int32)
+    hess.value_ = 2.0 * T[p] / T.sum()  # objective 0.5 y'Hy = sum (T_k/T) y^2
+    h.passHessian(hess)
+    h.run()
+    assert h.getModelStatus() == highspy.HighsModelStatus.kOptimal, h.modelStatusToString(h.getModelStatus())
+    return float(h.getInfo().objective_function_value)
 
 
 pair = st.tuples(st.integers(0, 50), st.integers(1, 400))
@@ -76,8 +93,7 @@ def test_frontier_matches_qp_oracle(products):
     assert ((h > 0) & (h <= 1 + 1e-12)).all()
     for _, row in f.iterrows():
         oracle = _qp_oracle(inst, row["exposure_level_kusd"])
-        assert row["hhi"] <= oracle + 1e-7  # exact solution is never worse than a numerical solver
-        assert row["hhi"] == pytest.approx(oracle, abs=1e-5)
+        assert row["hhi"] == pytest.approx(oracle, abs=1e-7)
 
 
 def _bisect_min_hhi(inst) -> float:
@@ -147,3 +163,54 @@ def test_level_fill_hits_targets():
     x = level_fill(np.array([0, 0, 1]), np.array([0.0, 5.0, 2.0]), np.array([10.0, 6.0, 2.0]),
                    np.zeros(3), np.array([12.0, 2.0]))
     np.testing.assert_allclose(x, [6.0, 6.0, 2.0])
+
+
+def _min_max_share(inst) -> float:
+    """Independent oracle for the separable proxy: per product the smallest level M with
+    sum clip(M, lower, upper) >= T_k (scalar bisection), value-weighted M / T_k."""
+    lo, hi, p, T = inst.lower(), inst.upper_kusd, inst.pair_product, inst.total_kusd
+    acc = 0.0
+    for k in range(inst.n_products):
+        m = p == k
+        a, b = float(lo[m].max()), float(T[k])
+        for _ in range(200):
+            mid = 0.5 * (a + b)
+            if np.minimum(np.maximum(mid, lo[m]), hi[m]).sum() < T[k]:
+                a = mid
+            else:
+                b = mid
+        acc += b  # (T_k / T) * (M_k / T_k) = M_k / T
+    return acc / T.sum()
+
+
+def test_coupled_proxy_worked_example():
+    from optimize.frontier import frontier_coupled
+
+    f = frontier_coupled([make_instance(DOC)], n_points=4)
+    # free end: A's lowest possible largest supplier: level M with clip(M) summing to 100 -> 32.5;
+    # B: level 30 (Norway cannot fall below 30; Russia 10, UK 10) -> (32.5 + 30) / 150
+    assert f.iloc[-1]["max_share"] == pytest.approx((32.5 + 30) / 150)
+    # minimum exposure 35 (as the plain run); then A's largest is Germany at 40 and B's is
+    # Norway at 35 (UK at its 15 cap): (40 + 35) / 150 = 0.5
+    assert f.iloc[0]["exposure_kusd"] == pytest.approx(35.0)
+    assert f.iloc[0]["max_share"] == pytest.approx(0.5)
+    assert (np.diff(f["max_share"]) <= 1e-9).all()
+
+
+def test_coupled_proxy_real_energy(energy_parquet):
+    from optimize.countries import EU27
+    from optimize.engine import EngineOptions, reallocate
+    from optimize.frontier import frontier_coupled
+    from optimize.instance import build_instance
+
+    flows = pd.read_parquet(energy_parquet)
+    inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,
+                          risk_codes=[156, 842, 643])
+    free = frontier_coupled([inst], n_points=2)
+    assert free.iloc[-1]["max_share"] == pytest.approx(_min_max_share(inst), rel=1e-7)
+    # an exporter-total cap of 0.5 pp couples the products; the frontier starts at the engine's optimum
+    f = frontier_coupled([inst], n_points=3, exporter_total_pp=0.5)
+    alloc = reallocate([inst], EngineOptions(exporter_total_pp=0.5))[0]
+    assert f.iloc[0]["exposure_kusd"] == pytest.approx(float(np.sum(inst.risk_weight * alloc.x_after_kusd)), rel=1e-7)
+    assert (f["exposure_kusd"] <= f["exposure_level_kusd"] * (1 + 1e-8)).all()
+    assert (np.diff(f["max_share"]) <= 1e-9).all()
