@@ -140,6 +140,10 @@ def check_writable(out_dir: str | os.PathLike, *, min_free_mb: float = MIN_FREE_
     try:
         parent.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
+        blocker = next((a for a in (parent, *parent.parents) if a.exists() and not a.is_dir()), None)
+        if blocker is not None:
+            raise OutputError(f"cannot create the folder {parent} for outputs: {blocker} is a file, not a folder",
+                              fix="choose an --out path that is not below a file") from exc
         raise OutputError(f"cannot create the folder {parent} for outputs: {exc.strerror or exc}",
                           fix="choose an --out path in a writable location") from exc
     probe = _sibling(target, "probe")
