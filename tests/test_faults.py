@@ -212,7 +212,7 @@ def test_output_under_a_regular_file_exits_5_before_reading(command, data, tmp_p
     args = [command, "--baci", str(data), "--out", str(blocker / "out")]
     res = CliRunner().invoke(cli_main, args + (["--no-figures"] if command == "run" else ["--caps", "1"]))
     assert res.exit_code == EXIT_OUTPUT, res.output
-    assert str(tmp_path / "file.txt") in res.output and "Fix:" in res.output
+    assert f"{tmp_path / 'file.txt'} is a file, not a folder" in res.output and "Fix:" in res.output
     if command == "run":  # batch reads the data first when it must find the latest year (nothing is solved)
         assert files_below(tmp_path / "cache") == []  # the data were not even read
     assert blocker.read_text() == "not a folder"
@@ -230,3 +230,16 @@ def test_full_disk_exits_5_before_reading(command, data, tmp_path, monkeypatch, 
     assert not out.exists() and leftovers(tmp_path) == []
     if command == "run":
         assert files_below(tmp_path / "cache") == []
+
+
+def test_infeasible_cell_in_a_batch_is_recorded_and_the_rest_continue(data, tmp_path, cli_main):
+    """A share limit infeasible in every cell: each cell's status names the error; the batch still ends (exit 0)."""
+    out = tmp_path / "b"
+    res = CliRunner().invoke(cli_main, ["batch", "--baci", str(data), "--years", "2023", "--caps", "1,2",
+                                        "--set", "cap.share_limit=0.05", "--workers", "1", "--quiet",
+                                        "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "2 error row(s)" in res.output
+    table = pd.read_csv(out / "batch.csv")
+    assert len(table) == 2 and table["status"].str.startswith("error: InfeasibleError").all()
+    assert table["status"].str.contains("share_limit|share limit").all()
