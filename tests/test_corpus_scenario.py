@@ -59,3 +59,35 @@ def test_bad_scenario_file_raises_scenario_error_in_the_library(case, tmp_path):
         else:
             prepare(load_scenario("default", [f"basket.file=\"{args[1]}\""]), str(data))
     assert info.value.field == case.key
+
+
+def test_reliability_doc_is_backed_by_tests():
+    """docs/reliability.md: every table row names a test that exists; every corpus case has a row."""
+    import ast
+    import re
+    from pathlib import Path
+
+    from corpus import BACI_CASES
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "reliability.md").read_text(encoding="utf-8")
+    short = {"C": "tests/test_corpus_baci.py::test_bad_baci_input",
+             "S": "tests/test_corpus_scenario.py::test_bad_scenario_input"}
+    rows = [ln for ln in text.splitlines() if ln.startswith("| ") and not ln.startswith("| ---")
+            and not re.match(r"\| (bad input|fault|property) \|", ln)]
+    assert len(rows) >= 50
+    defined: dict[str, set[str]] = {}
+    cited_cases = {"C": set(), "S": set()}
+    for ln in rows:
+        refs = re.findall(r"`(tests/[\w/]+\.py)::(\w+)(?:\[[^\]]*\])?`", ln)
+        for s, case in re.findall(r"`([CS])\[(\w+)\]`", ln):
+            cited_cases[s].add(case)
+            refs.append(tuple(short[s].split("::")))
+        assert refs, f"row without a test: {ln[:80]}"
+        for path, name in refs:
+            if path not in defined:
+                tree = ast.parse((root / path).read_text(encoding="utf-8"))
+                defined[path] = {n.name for n in tree.body if isinstance(n, ast.FunctionDef)}
+            assert name in defined[path], f"{path}::{name} does not exist"
+    assert cited_cases["C"] == {c.name for c in BACI_CASES}
+    assert cited_cases["S"] == {c.name for c in SCENARIO_CASES}
