@@ -89,7 +89,8 @@ def _csv_cell(v) -> str:
     return str(v).replace("\n", " ")
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
+@settings(max_examples=40, deadline=None,
+          suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture])
 @given(df=dirty_tables(), mangle=st.sampled_from(["none", "none", "cut", "garbage", "quote", "blank_lines"]))
 def test_read_baci_csv_raises_only_our_errors(tmp_path_factory, df, mangle):
     tmp = tmp_path_factory.mktemp("fuzz")
