@@ -413,6 +413,69 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
         click.echo(f"Wrote {out_path}")
 
 
+@main.command()
+@click.argument("kind", type=click.Choice(["frontier", "cost", "binding"]))
+@click.option("--scenario", "scenario_name", default="default", show_default=True, help="Scenario name or TOML file.")
+@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable).")
+@click.option("--baci", "baci_path", type=click.Path(dir_okay=False), default=None,
+              help="BACI file (default: the scenario's, else the embedded synthetic sample).")
+@click.option("--points", type=int, default=11, show_default=True, help="frontier: exposure levels.")
+@click.option("--top", type=int, default=10, show_default=True, help="binding: exporters per sector.")
+@click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the table as CSV.")
+def analyse(kind, scenario_name, sets, baci_path, points, top, out_path):
+    """Analyses of a scenario's re-allocation: frontier (exposure vs HHI), cost (of shifting), binding (caps)."""
+    from pathlib import Path
+
+    from optimize.errors import OutputError
+    from optimize.pipeline import prepare, solve_cell
+    from optimize.scenario import load_scenario
+
+    if out_path and not Path(out_path).resolve().parent.is_dir():
+        raise OutputError(f"folder {Path(out_path).resolve().parent} does not exist", fix="create it or choose another --out")
+    scen = load_scenario(scenario_name, list(sets))
+    prepared = prepare(scen, baci_path)
+    result = solve_cell(prepared)
+    inst, alloc = result.instance, result.allocation
+    if result.synthetic:
+        click.echo("NOTE: SYNTHETIC SAMPLE - not real trade data")
+    sectors = prepared.product_info[["k", "sector"]] if "sector" in prepared.product_info else None
+    if kind == "frontier":
+        from optimize.frontier import frontier, frontier_coupled
+
+        coupled = bool(scen.cap.exporter_total_pp)
+        if coupled:
+            table = frontier_coupled([inst], n_points=points, exporter_total_pp=float(scen.cap.exporter_total_pp))
+            click.echo("Coupled caps: linear proxy (value-weighted largest supplier share).")
+        else:
+            table = frontier(inst, n_points=points, sectors=sectors, allocation=alloc)
+        cols = [c for c in ("group", "point", "exposure_share", "hhi", "max_share", "is_knee") if c in table]
+        click.echo(table[cols].to_string(index=False))
+        if "n_hhi_rises" in table:
+            first = table.groupby("group", sort=True).first()
+            for g, row in first.iterrows():
+                click.echo(f"{g}: HHI rises in {row['n_hhi_rises']} of {row['n_products']} products after the plain run")
+    elif kind == "cost":
+        from optimize.cost import shift_cost
+
+        table, summary = shift_cost(inst, alloc)
+        c = summary["extra_cost_usd"]
+        click.echo(f"Shifted {summary['shifted_usd']:,.0f} USD; quantities usable for {summary['coverage']:.1%} of it")
+        click.echo(f"Extra cost (USD): low {c['low']:,.0f}  central {c['central']:,.0f}  high {c['high']:,.0f}"
+                   f" ({summary['n_products_without_estimate']} shifted products without an estimate)")
+    else:
+        from optimize.binding import binding_caps, top_binding_exporters
+        from optimize.countries import to_iso3
+
+        per_pair = binding_caps(inst, alloc)
+        table = top_binding_exporters(per_pair, sectors, n=top)
+        table.insert(2, "iso3", to_iso3(table["exporter"].to_numpy()) if len(table) else [])
+        click.echo(f"{int(per_pair['binds'].sum())} binding caps in {per_pair.loc[per_pair['binds'], 'k'].nunique()} products")
+        click.echo(table.to_string(index=False))
+    if out_path:
+        table.to_csv(out_path, index=False)
+        click.echo(f"Wrote {out_path}")
+
+
 
 
 if __name__ == "__main__":  # pragma: no cover
