@@ -305,7 +305,8 @@ def _scan_parquet(path: Path, label: str, filters: _Filters, *, validate: bool, 
     if validate:
         if tbl.num_rows == 0 and filters.expression() is None:
             raise_for_problems([Problem("empty", label, None, 1, (), "no data rows", "use a complete BACI file")])
-        raise_for_problems(validate_flows(tbl, file=label, countries=known, expect_single_year=expect_single_year))
+        if tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole
+            raise_for_problems(validate_flows(tbl, file=label, countries=known, expect_single_year=expect_single_year))
     return tbl
 
 

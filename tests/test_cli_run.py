@@ -124,3 +124,12 @@ def test_real_energy_subset(cli_main, energy_parquet, tmp_path):
     import hashlib
 
     assert manifest["inputs"]["trade_data"] == hashlib.sha256(energy_parquet.read_bytes()).hexdigest()
+
+
+def test_year_absent_from_the_data_names_the_key_and_writes_nothing(cli_main, tmp_path):
+    out = tmp_path / "o"
+    res = CliRunner().invoke(cli_main, ["run", "--year", "2019", "--quiet", "--out", str(out)])
+    assert res.exit_code == 2, res.output
+    assert "data.year" in res.output and "2019" in res.output and "Fix:" in res.output
+    assert "no data rows" not in res.output  # the year filter, not a broken file, is the cause
+    assert not out.exists()
