@@ -263,11 +263,13 @@ def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_set
           joint, full_outputs, figures, quiet):
     """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
     import optimize.batch as b
+    from optimize.atomic import check_writable
     from optimize.scenario import load_scenario
 
     scen = load_scenario(scenario_name, overrides=list(sets))
     if baci:
         scen = scen.model_copy(update={"data": scen.data.model_copy(update={"baci": str(baci)})})
+    check_writable(out_dir)  # before the data are read (the default year needs them)
     grid = b.Grid(
         importers=b.parse_importers(importers) if importers else (",".join(scen.importer.countries),),
         years=b.resolve_years(scen, b.parse_years(years) if years else None),
