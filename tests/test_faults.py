@@ -213,8 +213,7 @@ def test_output_under_a_regular_file_exits_5_before_reading(command, data, tmp_p
     res = CliRunner().invoke(cli_main, args + (["--no-figures"] if command == "run" else ["--caps", "1"]))
     assert res.exit_code == EXIT_OUTPUT, res.output
     assert f"{tmp_path / 'file.txt'} is a file, not a folder" in res.output and "Fix:" in res.output
-    if command == "run":  # batch reads the data first when it must find the latest year (nothing is solved)
-        assert files_below(tmp_path / "cache") == []  # the data were not even read
+    assert files_below(tmp_path / "cache") == []  # the data were not even read
     assert blocker.read_text() == "not a folder"
 
 
@@ -228,8 +227,7 @@ def test_full_disk_exits_5_before_reading(command, data, tmp_path, monkeypatch, 
     assert res.exit_code == EXIT_OUTPUT, res.output
     assert "free" in res.output and "Fix:" in res.output
     assert not out.exists() and leftovers(tmp_path) == []
-    if command == "run":
-        assert files_below(tmp_path / "cache") == []
+    assert files_below(tmp_path / "cache") == []  # the data were not even read
 
 
 def test_infeasible_cell_in_a_batch_is_recorded_and_the_rest_continue(data, tmp_path, cli_main):
