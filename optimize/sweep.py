@@ -72,6 +72,10 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
 
     t_start = time.perf_counter()
     caps = sorted({float(c) for c in caps_pp})
+    if out_dir is not None:  # preflight: exit 5 before anything is read or solved
+        from optimize.atomic import check_writable
+
+        check_writable(out_dir)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
     cell = {"importer": importer, "risk": None if risk is None else list(risk), "cap_basis": cap_basis}
