@@ -205,25 +205,27 @@ def test_solver_time_limit_exits_4_naming_the_key(data, tmp_path, cli_main):
 
 
 # ------------------------------------------------------------------ unwritable output
-@pytest.mark.parametrize("command", ["run", "batch"])
+_EXTRA = {"run": ["--no-figures"], "batch": ["--caps", "1"], "sweep": ["--caps", "0,1", "--no-figures"]}
+
+@pytest.mark.parametrize("command", ["run", "batch", "sweep"])
 def test_output_under_a_regular_file_exits_5_before_reading(command, data, tmp_path, cli_main):
     blocker = tmp_path / "file.txt"
     blocker.write_text("not a folder")
     args = [command, "--baci", str(data), "--out", str(blocker / "out")]
-    res = CliRunner().invoke(cli_main, args + (["--no-figures"] if command == "run" else ["--caps", "1"]))
+    res = CliRunner().invoke(cli_main, args + _EXTRA[command])
     assert res.exit_code == EXIT_OUTPUT, res.output
     assert f"{tmp_path / 'file.txt'} is a file, not a folder" in res.output and "Fix:" in res.output
     assert files_below(tmp_path / "cache") == []  # the data were not even read
     assert blocker.read_text() == "not a folder"
 
 
-@pytest.mark.parametrize("command", ["run", "batch"])
+@pytest.mark.parametrize("command", ["run", "batch", "sweep"])
 def test_full_disk_exits_5_before_reading(command, data, tmp_path, monkeypatch, cli_main):
     real = shutil.disk_usage
     monkeypatch.setattr(shutil, "disk_usage", lambda p: real(p)._replace(free=0))
     out = tmp_path / "out"
     args = [command, "--baci", str(data), "--out", str(out)]
-    res = CliRunner().invoke(cli_main, args + (["--no-figures"] if command == "run" else ["--caps", "1"]))
+    res = CliRunner().invoke(cli_main, args + _EXTRA[command])
     assert res.exit_code == EXIT_OUTPUT, res.output
     assert "free" in res.output and "Fix:" in res.output
     assert not out.exists() and leftovers(tmp_path) == []
