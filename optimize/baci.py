@@ -236,8 +236,9 @@ def _scan_csv(source: Path, member: str | None, label: str, filters: _Filters, *
                         rows = np.arange(offset + 1, offset + n + 1)
                         problems += validate_flows(tbl, file=label, countries=known, row_numbers=rows,
                                                    check_duplicates=False)
-                        for c in keys:
+                        for c in ("t", "i", "j"):
                             keys[c].append(tbl[c].to_numpy(zero_copy_only=False))
+                        keys["k"].append(tbl["k"])  # stays Arrow: cast to int64 for the duplicate check
                     if writer is not None:
                         writer.write_table(tbl)
                     kept.append(filters.apply(tbl))
@@ -256,7 +257,8 @@ def _scan_csv(source: Path, member: str | None, label: str, filters: _Filters, *
                 problems.append(Problem("empty", label, None, 1, (), "no data rows (header only)",
                                         "use a complete BACI file"))
             else:
-                cat = {c: np.concatenate(v) for c, v in keys.items()}
+                cat = {c: np.concatenate(keys[c]) for c in ("t", "i", "j")}
+                cat["k"] = pa.chunked_array(keys["k"], type=pa.string())
                 rows = np.arange(1, offset + 1)
                 problems += duplicate_problems(cat["t"], cat["i"], cat["j"], cat["k"], rows, label)
                 if expect_single_year:
@@ -383,27 +385,10 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
     return [(path, None, str(path))], extras
 
 
-def read_baci(
-    path: str | Path | None = None,
-    *,
-    years: int | Iterable[int] | None = None,
-    products: str | Iterable[str] | None = None,
-    importers=None,
-    exporters=None,
-    cache: bool = True,
-    cache_dir: str | Path | None = None,
-    validate: bool = True,
-    expect_single_year: bool = False,
-) -> TradeData:
-    """Read BACI flows into a validated ``TradeData`` (values kUSD, quantities tonnes).
-
-    ``path``: release zip, CSV, CSV.gz, parquet or a folder of these; None reads
-    the embedded SYNTHETIC sample. Filters take years, HS6 codes, and countries as
-    ISO3/BACI codes/group names. ``expect_single_year``: several years without a
-    ``years`` filter is an error. Raises ``DataError`` naming file, rows and fix.
-    """
-    synthetic = path is None
-    src = data_dir() / SAMPLE_FILE if synthetic else Path(path).expanduser()
+def _read_table(src: Path, *, years, products, importers, exporters, cache: bool, cache_dir, validate: bool,
+                expect_single_year: bool) -> tuple[pa.Table, list, dict]:
+    """Scan, filter and validate ``src`` into one Arrow table (ARROW_SCHEMA, file order);
+    also returns the flow sources and the release's extra tables."""
     filters = _make_filters(years, products, importers, exporters)
     sources, extras = _flow_sources(src, filters.years)
     known = extras.get("country_table")
@@ -429,8 +414,34 @@ def read_baci(
     tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
     if len(sources) > 1 and validate:
         raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
-                                              tbl["k"].to_numpy(zero_copy_only=False), np.arange(1, tbl.num_rows + 1),
-                                              str(src)))
+                                              tbl["k"], np.arange(1, tbl.num_rows + 1), str(src)))
+    return tbl, sources, extras
+
+
+def read_baci(
+    path: str | Path | None = None,
+    *,
+    years: int | Iterable[int] | None = None,
+    products: str | Iterable[str] | None = None,
+    importers=None,
+    exporters=None,
+    cache: bool = True,
+    cache_dir: str | Path | None = None,
+    validate: bool = True,
+    expect_single_year: bool = False,
+) -> TradeData:
+    """Read BACI flows into a validated ``TradeData`` (values kUSD, quantities tonnes).
+
+    ``path``: release zip, CSV, CSV.gz, parquet or a folder of these; None reads
+    the embedded SYNTHETIC sample. Filters take years, HS6 codes, and countries as
+    ISO3/BACI codes/group names. ``expect_single_year``: several years without a
+    ``years`` filter is an error. Raises ``DataError`` naming file, rows and fix.
+    """
+    synthetic = path is None
+    src = data_dir() / SAMPLE_FILE if synthetic else Path(path).expanduser()
+    tbl, sources, extras = _read_table(src, years=years, products=products, importers=importers,
+                                       exporters=exporters, cache=cache, cache_dir=cache_dir, validate=validate,
+                                       expect_single_year=expect_single_year)
     flows = _to_frame(tbl)
     first_file, first_member, _ = sources[0]
     meta = parse_name(first_member or first_file.name)
@@ -488,14 +499,15 @@ def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None
     if to != "parquet":
         raise DataError(f"unsupported output format '{to}'", field="to", fix="use to='parquet'")
     src = Path(path)
-    td = read_baci(src, cache=False, **read_kwargs)
+    read_kwargs.setdefault("cache", False)
+    tbl, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None, "exporters": None,
+                                    "cache_dir": None, "validate": True, "expect_single_year": False, **read_kwargs})
     if out is None:
         base = src.name.split(".")[0] if not src.is_dir() else src.name
         out = (src.parent if not src.is_dir() else src) / f"{base}.parquet"
     out = Path(out)
     if out.resolve() == src.resolve():
         raise DataError("output would overwrite the input", file=str(src), fix="pass out=<another file>")
-    tbl = pa.Table.from_pandas(td.flows, schema=ARROW_SCHEMA, preserve_index=False)
     with atomic_path(out) as tmp:
         pq.write_table(tbl, str(tmp), compression="zstd")
     return out
