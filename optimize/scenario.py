@@ -439,11 +439,7 @@ def resolve_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> d
 
 
 def check_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> None:
-    """Validate country names when the country tables are available (skipped otherwise)."""
-    try:
-        import optimize.countries  # noqa: F401
-    except ImportError:
-        return
+    """Validate the scenario's country names against the country tables."""
     resolve_scenario_countries(scen, file=file)
 
 

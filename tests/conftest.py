@@ -12,6 +12,14 @@ ENERGY_PARQUET = "baci_flows/BACI_HS22_Y2023_V202501_energy_subset_32products.pa
 
 
 @pytest.fixture(scope="session")
+def cli_main():
+    """The click group of ``cli.py`` (the checkout's, via pytest's pythonpath)."""
+    from cli import main
+
+    return main
+
+
+@pytest.fixture(scope="session")
 def shared_data() -> Path:
     """``../shared/data``; tests using it skip with a reason where it is absent."""
     d = shared_data_dir()

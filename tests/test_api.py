@@ -1,7 +1,6 @@
 """The public API (optimize.api, re-exported by ``optimize``): sample, user DataFrames, CLI parity."""
 from __future__ import annotations
 
-import importlib.util
 import json
 import subprocess
 import sys
@@ -22,11 +21,10 @@ NLD, BRA, CHN, USA, DEU, KOR, JPN = 528, 76, 156, 842, 276, 410, 392
 
 
 def repo_cli():
-    """The checkout's cli.py (an installed copy in site-packages may be stale), loaded by path."""
-    spec = importlib.util.spec_from_file_location("tradeopt_repo_cli", ROOT / "cli.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    """The checkout's cli module."""
+    import cli
+
+    return cli
 
 
 def _frame(rows, year=2023) -> pd.DataFrame:

@@ -2,8 +2,6 @@
 from __future__ import annotations
 
 import gzip
-import importlib.util
-from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -11,11 +9,7 @@ from click.testing import CliRunner
 
 from tests.test_fetch import NAME, Server, make_zip
 
-# Load the checkout's cli.py by path (an installed copy in site-packages may be stale).
-_spec = importlib.util.spec_from_file_location("_tradeopt_cli_data_under_test", Path(__file__).resolve().parents[1] / "cli.py")
-_cli = importlib.util.module_from_spec(_spec)
-_spec.loader.exec_module(_cli)
-main = _cli.main
+from cli import main
 
 HEADER = "t,i,j,k,v,q\n"
 

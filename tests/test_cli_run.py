@@ -1,7 +1,6 @@
 """`tradeopt run` / `tradeopt scenarios` through click's CliRunner: exit codes, files, labels, overrides."""
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
@@ -10,16 +9,8 @@ from click.testing import CliRunner
 
 from optimize.scenario import list_scenarios
 
-_CLI = Path(__file__).resolve().parents[1] / "cli.py"
 
 
-@pytest.fixture(scope="module")
-def cli_main():
-    # the checkout's cli.py, so a stale installed copy cannot shadow it
-    spec = importlib.util.spec_from_file_location("_tradeopt_cli_run_under_test", _CLI)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
 
 
 def test_run_without_options_runs_default_on_synthetic_sample(cli_main, tmp_path, monkeypatch):

@@ -1,23 +1,13 @@
 """`tradeopt screen`: exit codes, printed counts and the CSV it writes (click's CliRunner)."""
 from __future__ import annotations
 
-import importlib.util
-from pathlib import Path
 
 import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-_CLI = Path(__file__).resolve().parents[1] / "cli.py"
 
 
-@pytest.fixture(scope="module")
-def cli_main():
-    # load the checkout's cli.py by path, so a stale installed copy cannot shadow it
-    spec = importlib.util.spec_from_file_location("_tradeopt_cli_under_test", _CLI)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
 
 
 def test_screen_single_writes_csv(cli_main, energy_parquet, tmp_path):

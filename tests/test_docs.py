@@ -6,7 +6,6 @@ cli.py with click's CliRunner, in a temp dir); ```console blocks are shown, not 
 """
 from __future__ import annotations
 
-import importlib.util
 import re
 import shlex
 from pathlib import Path
@@ -21,10 +20,9 @@ _BLOCK = re.compile(r"^```(bash|python)\n(.*?)^```", re.S | re.M)
 
 
 def _cli():
-    spec = importlib.util.spec_from_file_location("tradeopt_repo_cli_docs", ROOT / "cli.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.main
+    from cli import main
+
+    return main
 
 
 def blocks(page: str) -> list[tuple[str, str]]:
