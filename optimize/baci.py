@@ -459,7 +459,8 @@ def read_baci(
 
 def _to_frame(tbl: pa.Table) -> pd.DataFrame:
     """Arrow table (ARROW_SCHEMA) -> pandas frame with the contract dtypes, sorted by (t, k, i, j)."""
-    df = pd.DataFrame({
+    tbl = tbl.sort_by([("t", "ascending"), ("k", "ascending"), ("i", "ascending"), ("j", "ascending")])
+    return pd.DataFrame({
         "t": tbl["t"].to_numpy().astype("int16"),
         "i": tbl["i"].to_numpy().astype("int32"),
         "j": tbl["j"].to_numpy().astype("int32"),
@@ -467,7 +468,6 @@ def _to_frame(tbl: pa.Table) -> pd.DataFrame:
         "v": tbl["v"].to_numpy().astype("float64"),
         "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64"),
     })
-    return df.sort_values(["t", "k", "i", "j"], kind="stable").reset_index(drop=True)
 
 
 def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=None,
@@ -475,7 +475,12 @@ def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=Non
     """Validate a user DataFrame with BACI columns and return it as ``TradeData``."""
     known = _countries.country_table() if countries is None else countries
     raise_for_problems(validate_flows(df, file=source, countries=known, expect_single_year=expect_single_year))
-    tbl = pa.table({c: pa.array(df[c].astype(str) if c == "k" else df[c].to_numpy(), from_pandas=True)
+    def numbers(col: pd.Series) -> np.ndarray:  # validated: numbers, numeric text or null tokens (q)
+        if not pd.api.types.is_numeric_dtype(col.dtype):
+            col = col.astype("string").str.strip()
+        return pd.to_numeric(col, errors="coerce").to_numpy(dtype="float64", na_value=np.nan)
+
+    tbl = pa.table({c: pa.array(df[c].astype(str)) if c == "k" else pa.array(numbers(df[c]), from_pandas=True)
                     for c in BACI_COLUMNS})
     return TradeData(flows=_to_frame(_normalise(tbl)), source=source)
 
