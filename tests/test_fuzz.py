@@ -13,7 +13,7 @@ import math
 
 import numpy as np
 import pandas as pd
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from optimize.baci import from_dataframe, read_baci
@@ -70,8 +70,13 @@ def _check_ok(td) -> None:
     assert not f.duplicated(["t", "i", "j", "k"]).any()
 
 
+_ROW = {"t": 2023, "i": 156, "j": 842, "k": "850440", "v": 1.0, "q": None}
+
+
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(df=dirty_tables())
+@example(df=pd.DataFrame([_ROW, {**_ROW, "k": 10121, "v": "8504400"}]))  # mixed str/float column (was ArrowInvalid)
+@example(df=pd.DataFrame([{**_ROW, "t": 8504400}]))  # year outside int16 (was ArrowInvalid)
 def test_from_dataframe_raises_only_our_errors(df):
     try:
         td = from_dataframe(df)

@@ -173,6 +173,7 @@ BACI_CASES: tuple[BadCase, ...] = (
     _rows_case("unknown_importer", _set(10, "j", "1"), "country", row=10, field="j"),
     _rows_case("importer_equals_exporter", _set(1, "j", "156"), "exporter equals importer", row=1),
     _rows_case("year_not_integer", _set(3, "t", "2023.5"), "integer", row=3, field="t"),
+    _rows_case("year_out_of_range", _set(11, "t", "20233"), "year outside", row=11, field="t"),
     BadCase("hs92_file_with_hs22_codes", _hs92_file, None, "data.hs_revision", field="basket",
             run_error="ScenarioError"),
 )
