@@ -459,8 +459,7 @@ def read_baci(
 
 def _to_frame(tbl: pa.Table) -> pd.DataFrame:
     """Arrow table (ARROW_SCHEMA) -> pandas frame with the contract dtypes, sorted by (t, k, i, j)."""
-    tbl = tbl.sort_by([("t", "ascending"), ("k", "ascending"), ("i", "ascending"), ("j", "ascending")])
-    return pd.DataFrame({
+    df = pd.DataFrame({
         "t": tbl["t"].to_numpy().astype("int16"),
         "i": tbl["i"].to_numpy().astype("int32"),
         "j": tbl["j"].to_numpy().astype("int32"),
@@ -468,6 +467,7 @@ def _to_frame(tbl: pa.Table) -> pd.DataFrame:
         "v": tbl["v"].to_numpy().astype("float64"),
         "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64"),
     })
+    return df.sort_values(["t", "k", "i", "j"], kind="stable").reset_index(drop=True)
 
 
 def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=None,
