@@ -17,11 +17,19 @@ from optimize.concordance import ConcordanceReport, concord_basket, normalize_re
 from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
 
-__all__ = ["SECTORS", "BASKET_COLUMNS", "default_basket_path", "load_basket", "select_codes",
+__all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket", "select_codes",
            "concord_basket", "target_basket", "ConcordanceReport"]
 
 #: Sectors of the basket: health, ICT, energy, critical raw materials.
 SECTORS: tuple[str, ...] = ("health", "ict", "energy", "crm")
+#: Readable sector names for reports and figures.
+SECTOR_NAMES: dict[str, str] = {"health": "Health", "ict": "ICT", "energy": "Energy",
+                                "crm": "Critical raw materials"}
+
+
+def sector_name(code: str) -> str:
+    """'crm' -> 'Critical raw materials'; unknown codes are returned as given."""
+    return SECTOR_NAMES.get(str(code), str(code))
 BASKET_COLUMNS = ["k", "sector", "subsector", "description", "source"]
 
 

@@ -10,6 +10,7 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
+from optimize.basket import sector_name
 from optimize.trade import SYNTHETIC_LABEL
 
 BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
@@ -81,7 +82,8 @@ def plot_exposure(tables, stem, *, synthetic: bool = False) -> list[Path]:
         if table is None or table.empty:
             _empty(sub, f"no {key} breakdown")
             continue
-        _grouped_barh(sub, table[key].astype(str), table["risk_share_before"], table["risk_share_after"],
+        labels = table[key].astype(str).map(sector_name) if key == "sector" else table[key].astype(str)
+        _grouped_barh(sub, labels, table["risk_share_before"], table["risk_share_after"],
                       "risk countries, % of imports", 100.0)
         sub.set_title(f"Risk share by {key}")
     return _save(fig, stem, synthetic, "Dependence on risk countries, before and after re-allocation")
@@ -106,7 +108,7 @@ def plot_beneficiaries(tables, stem, *, synthetic: bool = False) -> list[Path]:
     ax.set_yticks(y, labels=[_label(n, i) for n, i in zip(b["name"], b["exporter"])])
     ax.set_xlabel(f"extra exports to the importer, {unit}")
     ax.grid(axis="x", alpha=0.3)
-    handles = [Patch(color=colour[s], label=s) for s in sectors]
+    handles = [Patch(color=colour[s], label=sector_name(s)) for s in sectors]
     ax.legend(handles=handles, title="main sector", fontsize=8, loc="lower right")
     return _save(fig, stem, synthetic, "Top beneficiaries of the re-allocation")
 
@@ -119,7 +121,8 @@ def plot_hhi(tables, stem, *, synthetic: bool = False) -> list[Path]:
     if s is None or s.empty:
         _empty(ax, "no sectors")
     else:
-        _grouped_barh(ax, s["sector"].astype(str), s["hhi_before"], s["hhi_after"], "HHI (0..1, value-weighted)")
+        _grouped_barh(ax, s["sector"].astype(str).map(sector_name), s["hhi_before"], s["hhi_after"],
+                      "HHI (0..1, value-weighted)")
         ax.set_xlim(0, 1)
     return _save(fig, stem, synthetic, "Supplier concentration (HHI) by sector")
 
