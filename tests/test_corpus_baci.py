@@ -14,12 +14,8 @@ from click.testing import CliRunner
 import optimize.errors as errors
 from optimize.baci import read_baci
 from optimize.errors import EXIT_INPUT
-from corpus import BACI_CASES, YEAR, check_complete_run_dir, files_below, leftovers, load_cli
+from tests.corpus import BACI_CASES, YEAR, check_complete_run_dir, files_below, leftovers
 
-
-@pytest.fixture(scope="module")
-def cli_main():
-    return load_cli()
 
 
 def _names_row(msg: str, row: int) -> bool:

@@ -9,15 +9,11 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from corpus import NAME, SCENARIO_CASES, base_rows, files_below, leftovers, load_cli, write_csv
+from tests.corpus import NAME, SCENARIO_CASES, base_rows, files_below, leftovers, write_csv
 from optimize.errors import EXIT_INPUT, ScenarioError
 from optimize.pipeline import prepare
 from optimize.scenario import load_scenario
 
-
-@pytest.fixture(scope="module")
-def cli_main():
-    return load_cli()
 
 
 @pytest.mark.parametrize("case", SCENARIO_CASES, ids=[c.name for c in SCENARIO_CASES])
@@ -67,7 +63,7 @@ def test_reliability_doc_is_backed_by_tests():
     import re
     from pathlib import Path
 
-    from corpus import BACI_CASES
+    from tests.corpus import BACI_CASES
 
     root = Path(__file__).resolve().parents[1]
     text = (root / "docs" / "reliability.md").read_text(encoding="utf-8")

@@ -16,15 +16,11 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from corpus import CLI_FILE, NAME, base_rows, check_complete_run_dir, files_below, leftovers, load_cli, write_csv
+from tests.corpus import CLI_FILE, NAME, base_rows, check_complete_run_dir, files_below, leftovers, write_csv
 from optimize.errors import EXIT_INFEASIBLE, EXIT_OUTPUT, EXIT_SOLVER
 
 EU = {251, 276, 528}  # importers of the corpus table that are EU members
 
-
-@pytest.fixture(scope="module")
-def cli_main():
-    return load_cli()
 
 
 @pytest.fixture()

@@ -238,17 +238,8 @@ SCENARIO_CASES: tuple[ScenarioCase, ...] = (
 
 
 # ------------------------------------------------------------------ helpers for the tests
+#: The checkout's cli.py (run as a script by the fault tests).
 CLI_FILE = Path(__file__).resolve().parents[2] / "cli.py"
-
-
-def load_cli():
-    """The checkout's ``cli.main`` (so a stale installed copy cannot shadow it)."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("_tradeopt_cli_corpus_under_test", CLI_FILE)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod.main
 
 
 def leftovers(folder: Path) -> list[str]:
