@@ -504,6 +504,10 @@ def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None
     if to != "parquet":
         raise DataError(f"unsupported output format '{to}'", field="to", fix="use to='parquet'")
     src = Path(path)
+    if out is not None and not Path(out).exists():  # fail before reading a large file (exit 5)
+        from optimize.atomic import check_writable
+
+        check_writable(out)
     read_kwargs.setdefault("cache", False)
     tbl, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None, "exporters": None,
                                     "cache_dir": None, "validate": True, "expect_single_year": False, **read_kwargs})

@@ -72,6 +72,9 @@ def test_convert(runner, tmp_path):
     bad.write_text(HEADER + "2023,4,56,10121,-1.5,NA\n")
     r = runner.invoke(main, ["data", "convert", str(bad), "--out", str(tmp_path / "b.parquet")])
     assert r.exit_code == 2 and not (tmp_path / "b.parquet").exists()
+    below_file = src / "x.parquet"  # a path below a regular file can never be written
+    r = runner.invoke(main, ["data", "convert", str(src), "--out", str(below_file)])
+    assert r.exit_code == 5 and "is a file, not a folder" in r.output, r.output
 
 
 def test_fetch(runner, tmp_path):
