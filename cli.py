@@ -476,6 +476,12 @@ def analyse(kind, scenario_name, sets, baci_path, points, top, out_path):
     if out_path:
         table.to_csv(out_path, index=False)
         click.echo(f"Wrote {out_path}")
+        if kind == "frontier" and "group" in table and not coupled:
+            from optimize.plots import plot_frontier
+
+            stem = Path(out_path).with_suffix("")
+            paths = plot_frontier(table.loc[table["group"] == "all"], stem, synthetic=result.synthetic)
+            click.echo("Figure: " + ", ".join(str(p) for p in paths))
 
 
 

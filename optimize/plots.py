@@ -174,7 +174,9 @@ def plot_frontier(df: pd.DataFrame, stem, *, synthetic: bool = False) -> list[Pa
         ax.scatter(knee["exposure_share"] * 100, knee["hhi"], s=180, marker="*", color="#d62728", zorder=3,
                    label="knee")
         for xv, yv in zip(knee["exposure_share"] * 100, knee["hhi"]):
-            ax.annotate(f"knee: {xv:.1f}%, HHI {yv:.3f}", (xv, yv), xytext=(8, 8), textcoords="offset points")
+            right_half = xv > float(d["exposure_share"].mean()) * 100
+            ax.annotate(f"knee: {xv:.1f}%, HHI {yv:.3f}", (xv, yv), xytext=(-8 if right_half else 8, 10),
+                        textcoords="offset points", ha="right" if right_half else "left")
     ax.set_xlabel("exposure to risk countries, % of basket imports")
     ax.set_ylabel("HHI of suppliers (0..1, value-weighted)")
     ax.grid(alpha=0.3)

@@ -57,6 +57,10 @@ def test_analyse_commands_on_embedded_sample(cli_main, tmp_path, kind):
         for _, g in table.groupby("group"):
             assert (g["hhi"].diff().dropna() <= 1e-12).all()  # more exposure allowed never raises min HHI
             assert g["is_knee"].sum() <= 1
+        for suffix in (".png", ".svg"):  # the frontier figure is written beside the table
+            fig = out.with_suffix(suffix)
+            assert fig.is_file() and fig.stat().st_size > 1000
+        assert out.with_suffix(".png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     elif kind == "binding":
         assert (table["rank"] <= 2).all() and table.groupby("sector")["rank"].apply(lambda r: r.is_unique).all()
     else:
