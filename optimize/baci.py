@@ -212,6 +212,21 @@ def _diagnose_raw(source: Path, member: str | None, label: str, known, expect_si
     raise DataError(f"cannot convert values: {arrow_msg}", file=label, fix="check the file is a BACI CSV")
 
 
+def _progress(batches, label: str):
+    """Iterate CSV record batches with a rows-read progress bar on an interactive
+    terminal (stderr), so reading a multi-GB release shows it is moving."""
+    import sys
+
+    from tqdm import tqdm
+
+    quiet = not sys.stderr.isatty() or os.environ.get("TRADEOPT_QUIET")
+    with tqdm(desc=f"reading {Path(label).name}", unit=" rows", unit_scale=True, disable=bool(quiet),
+              leave=False) as bar:
+        for batch in batches:
+            yield batch
+            bar.update(batch.num_rows)
+
+
 def _scan_csv(source: Path, member: str | None, label: str, filters: _Filters, *, validate: bool, known,
               expect_single_year: bool, cache_to: Path | None) -> pa.Table:
     """Stream a CSV (or zip member) once: validate, optionally write the cache, keep filtered rows."""
@@ -229,7 +244,7 @@ def _scan_csv(source: Path, member: str | None, label: str, filters: _Filters, *
                 if tmp is not None:
                     writer = pq.ParquetWriter(str(tmp), ARROW_SCHEMA, compression="zstd")
                 offset = 0
-                for batch in reader:
+                for batch in _progress(reader, label):
                     tbl = _normalise(pa.Table.from_batches([batch]))
                     n = tbl.num_rows
                     if validate:
