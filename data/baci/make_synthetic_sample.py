@@ -312,11 +312,16 @@ def generate(seed: int = SEED) -> tuple[pa.Table, list[tuple[str, str, str]]]:
     ks = np.array([p[0] for p in prods])
     codes = country_codes()
     n_p, n_c = len(ks), len(codes)
-    size = rng.lognormal(0.0, 1.3, n_c)  # economic size of each country
-    top = 6.0 * size.max()  # the named big economies dwarf the random rest
+    size = rng.lognormal(0.0, 1.0, n_c)  # economic size of each country
+    top = 8.0 * size.max()  # the named trading economies dwarf the random rest
     for big, share_of_top in ((USA, 1.3), (CHN, 1.2), (276, 0.6), (392, 0.5), (251, 0.4), (826, 0.4), (699, 0.35),
                               (380, 0.3), (410, 0.3), (124, 0.3), (490, 0.25), (528, 0.25), (643, 0.25), (484, 0.2),
-                              (757, 0.2), (682, 0.15), (579, 0.12), (36, 0.2), (76, 0.2)):
+                              (757, 0.2), (682, 0.15), (579, 0.12), (36, 0.2), (76, 0.2),
+                              # further large traders (most are among the reference study's beneficiaries)
+                              (56, 0.2), (724, 0.2), (616, 0.15), (458, 0.12), (764, 0.12), (704, 0.15), (702, 0.15),
+                              (360, 0.12), (792, 0.12), (784, 0.12), (634, 0.08), (566, 0.06), (398, 0.06),
+                              (368, 0.07), (414, 0.05), (512, 0.04), (24, 0.04), (434, 0.04), (344, 0.15),
+                              (376, 0.06), (710, 0.06), (152, 0.05), (32, 0.05), (12, 0.04), (818, 0.04)):
         size[codes == big] = top * share_of_top  # big economies are big everywhere
     log_size = np.log(size)
     z = (log_size - log_size.mean()) / log_size.std()

@@ -39,6 +39,16 @@ def highs_version() -> str:
     return f"highspy {version('highspy')}"
 
 
+#: Bounds larger than this (kUSD) are scaled down by HiGHS's ``user_bound_scale`` (see make_highs).
+BOUND_SCALE_TARGET = 1e4
+
+
+def _largest_bound(lp: LPArrays) -> float:
+    values = np.concatenate([lp.col_lower, lp.col_upper, lp.row_lower, lp.row_upper])
+    finite = np.abs(values[np.isfinite(values)])
+    return float(finite.max()) if finite.size else 0.0
+
+
 def _new_highs(*, quiet: bool) -> highspy.Highs:
     """A ``Highs`` object; with ``quiet``, the copyright banner HiGHS prints to the
     process's stdout (file descriptor 1) on first construction is discarded."""
@@ -58,7 +68,7 @@ def _new_highs(*, quiet: bool) -> highspy.Highs:
         os.close(saved)
 
 
-def make_highs(lp: LPArrays, *, verbose: bool | None = None) -> highspy.Highs:
+def make_highs(lp: LPArrays, *, verbose: bool | None = None, scale_bounds: bool | None = None) -> highspy.Highs:
     """A ``Highs`` object holding ``lp`` (console output only at DEBUG level)."""
     if verbose is None:
         verbose = log.isEnabledFor(logging.DEBUG)
@@ -78,6 +88,15 @@ def make_highs(lp: LPArrays, *, verbose: bool | None = None) -> highspy.Highs:
     model.a_matrix_.start_ = np.ascontiguousarray(lp.indptr, dtype=np.int32)
     model.a_matrix_.index_ = np.ascontiguousarray(lp.indices, dtype=np.int32)
     model.a_matrix_.value_ = np.ascontiguousarray(lp.data, dtype=np.float64)
+    if scale_bounds is None:
+        scale_bounds = lp.n_coupling_rows == 0
+    big = _largest_bound(lp) if scale_bounds else 0.0
+    if big > BOUND_SCALE_TARGET:
+        # Separable models: BACI totals reach 1e9 kUSD while HiGHS's feasibility tolerance is
+        # absolute (1e-7), so with every flow fixed (cap 0) the rounding of a product's sum can
+        # exceed it. Scale bounds and row sides by a power of two. Coupled models are left
+        # unscaled: their per-column values are used as solved and need the absolute accuracy.
+        h.setOptionValue("user_bound_scale", -int(np.ceil(np.log2(big / BOUND_SCALE_TARGET))))
     status = h.passModel(model)
     if status == highspy.HighsStatus.kError:
         raise SolverError("HiGHS rejected the LP arrays (passModel failed)", fix="report this as a bug")
