@@ -33,7 +33,8 @@ from optimize import products as _products
 from optimize.errors import DataError
 from optimize.resources import data_dir
 from optimize.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
-from optimize.validate import Problem, duplicate_problems, merge_problems, raise_for_problems, validate_flows
+from optimize.validate import (Problem, column_problems, duplicate_problems, merge_problems, raise_for_problems,
+                               validate_flows)
 
 SAMPLE_FILE = "BACI_SYNTHETIC_Y2023_sample.parquet"
 _NAME_RE = re.compile(r"BACI_(?P<hs>HS\d\d|SYNTHETIC)(?:_Y(?P<year>\d{4}))?(?:_(?P<release>V\d{6}))?", re.I)
@@ -177,15 +178,7 @@ def _csv_reader(stream, all_strings=False):
 def _check_header(reader, label: str) -> None:
     names = [n.strip() for n in reader.schema.names]
     if names != list(BACI_COLUMNS):
-        missing = [c for c in BACI_COLUMNS if c not in names]
-        extra = [c for c in names if c not in BACI_COLUMNS]
-        probs = []
-        if missing:
-            probs.append(Problem("missing_column", label, ",".join(missing), 1, (), f"missing column(s) {missing}",
-                                 f"BACI files need the columns {','.join(BACI_COLUMNS)}"))
-        if extra:
-            probs.append(Problem("extra_column", label, ",".join(extra), 1, (), f"unexpected column(s) {extra}",
-                                 f"keep only the columns {','.join(BACI_COLUMNS)}"))
+        probs = column_problems(names, label)
         if not probs:
             probs.append(Problem("column_order", label, None, 1, (), f"columns are {names}",
                                  f"use the column order {','.join(BACI_COLUMNS)}"))

@@ -85,6 +85,20 @@ def normalise_hs6(col: pd.Series) -> pd.Series:
     return s.str.pad(6, side="left", fillchar="0")
 
 
+def column_problems(names: list[str], file: str) -> list[Problem]:
+    """Missing and unexpected columns of a BACI table (names already stripped)."""
+    missing = [c for c in BACI_COLUMNS if c not in names]
+    extra = [c for c in names if c not in BACI_COLUMNS]
+    problems = []
+    if missing:
+        problems.append(Problem("missing_column", file, ",".join(missing), 1, (), f"missing column(s) {missing}",
+                                f"BACI files need the columns {','.join(BACI_COLUMNS)}"))
+    if extra:
+        problems.append(Problem("extra_column", file, ",".join(extra), 1, (), f"unexpected column(s) {extra}",
+                                f"keep only the columns {','.join(BACI_COLUMNS)}"))
+    return problems
+
+
 def _known_codes(countries) -> np.ndarray:
     return np.asarray(sorted(set(countries["baci_code"]) if isinstance(countries, pd.DataFrame) else set(countries)),
                       dtype="int64")
@@ -173,15 +187,8 @@ def validate_flows(
                                     message, fix))
 
     cols = [str(c).strip() for c in df.columns]
-    missing = [c for c in BACI_COLUMNS if c not in cols]
-    extra = [c for c in cols if c not in BACI_COLUMNS]
-    if missing:
-        problems.append(Problem("missing_column", file, ",".join(missing), 1, (), f"missing column(s) {missing}",
-                                f"BACI files need the columns {','.join(BACI_COLUMNS)}"))
-    if extra:
-        problems.append(Problem("extra_column", file, ",".join(extra), 1, (), f"unexpected column(s) {extra}",
-                                f"keep only the columns {','.join(BACI_COLUMNS)}"))
-    if missing or extra:
+    problems += column_problems(cols, file)
+    if problems:
         return problems
     df = df.set_axis(cols, axis=1)
     if n == 0:
