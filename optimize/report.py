@@ -199,6 +199,19 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         "increase_usd": ("increase", money), "main_sector": ("main sector", str),
         "share_before": ("share before", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%"),
         "share_after": ("share after", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%")}, limit=None))
+    wanted = (((meta.get("scenario_resolved") or {}).get("report") or {}).get("tables")) or []
+    if "concentration" in wanted and tables.concentration is not None:
+        parts.append("## Concentration of imports per product (ranked by HHI)\n")
+        cols = {"rank": ("rank", str), "k": ("HS6", str), "description": ("description", str),
+                "top_supplier_name": ("top supplier", str), "top_share": ("its share", _pct), "hhi": ("HHI", _num)}
+        if "extra_bloc_share" in tables.concentration:
+            cols["extra_bloc_share"] = ("from outside the EU27", _pct)
+        parts.append(_md_table(tables.concentration, cols))
+    if "single_country" in wanted and tables.single_country is not None:
+        parts.append("## Single-country dependence (products above the threshold, before -> after)\n")
+        parts.append(_md_table(tables.single_country, {
+            "threshold": ("one supplier above", _pct), "supplier": ("supplier", str),
+            "n_before": ("products before", str), "n_after": ("products after", str)}, limit=None))
     p = tables.products
     parts.append("## Unfixable products\n")
     parts.append(_md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {

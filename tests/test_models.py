@@ -83,3 +83,33 @@ def test_shipped_scenario_runs_end_to_end_on_the_sample(name, tmp_path):
     if name == "kr-3050":
         assert scen.solver.keep_going
         assert set(res.allocation.infeasible_products) <= set(res.tables.products["k"])  # reported, not dropped
+
+
+def test_nl_concentration_report_ranks_products_by_hhi_from_the_flows(tmp_path):
+    """The report's concentration table starts with a product of maximal HHI, recomputed here from flows.parquet."""
+    from optimize import pipeline
+
+    result = pipeline.run("nl-concentration")
+    out = result.write(tmp_path / "nl", figures=False)
+    md = (out / "summary.md").read_text()
+    assert "## Concentration of imports per product" in md
+    flows = pd.read_parquet(out / "flows.parquet")
+    shares = flows["before_usd"] / flows.groupby("k")["before_usd"].transform("sum")
+    hhi = (shares ** 2).groupby(flows["k"]).sum()
+    top = set(hhi[hhi >= hhi.max() - 1e-12].index)
+    section = md.split("## Concentration of imports per product")[1]
+    first_row = [line for line in section.splitlines() if line.startswith("| 1 |")][0]
+    assert first_row.split("|")[2].strip() in top
+
+
+def test_kr_3050_report_counts_single_country_dependence(tmp_path):
+    """Counts of products above 50% from one supplier, before, recomputed from flows.parquet."""
+    from optimize import pipeline
+
+    result = pipeline.run("kr-3050")
+    out = result.write(tmp_path / "kr", figures=False)
+    md = (out / "summary.md").read_text()
+    flows = pd.read_parquet(out / "flows.parquet")
+    top_share = (flows["before_usd"] / flows.groupby("k")["before_usd"].transform("sum")).groupby(flows["k"]).max()
+    n_before = int((top_share > 0.5).sum())
+    assert f"| 50.0% | any | {n_before} |" in md
