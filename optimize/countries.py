@@ -159,25 +159,23 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
     return out
 
 
-def to_iso3(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
-    """ISO3 strings for BACI codes (vectorised); unknown codes become ``'?<code>'``."""
+def _lookup(codes, column: str, missing_prefix: str, table: pd.DataFrame | None) -> np.ndarray:
+    """``column`` of the country table for BACI ``codes`` (vectorised); unknown codes get the prefix."""
     table = country_table() if table is None else table
     arr = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes).astype("int64")
-    s = pd.Series(table["iso3"].to_numpy(), index=table["baci_code"].to_numpy())
+    s = pd.Series(table[column].to_numpy(), index=table["baci_code"].to_numpy())
     out = s.reindex(arr).to_numpy(dtype=object)
     miss = pd.isna(out)
     if miss.any():
-        out[miss] = np.char.add("?", arr[miss].astype(str))
+        out[miss] = np.char.add(missing_prefix, arr[miss].astype(str))
     return out.astype(str)
+
+
+def to_iso3(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
+    """ISO3 strings for BACI codes (vectorised); unknown codes become ``'?<code>'``."""
+    return _lookup(codes, "iso3", "?", table)
 
 
 def country_names(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
     """Country names for BACI codes (vectorised); unknown codes become ``'code <n>'``."""
-    table = country_table() if table is None else table
-    arr = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes).astype("int64")
-    s = pd.Series(table["name"].to_numpy(), index=table["baci_code"].to_numpy())
-    out = s.reindex(arr).to_numpy(dtype=object)
-    miss = pd.isna(out)
-    if miss.any():
-        out[miss] = np.char.add("code ", arr[miss].astype(str))
-    return out.astype(str)
+    return _lookup(codes, "name", "code ", table)

@@ -14,11 +14,12 @@ from optimize.solve.pyomo import solve_pyomo
 IMPORTERS = (1000, 1001)
 
 
-def random_flows(seed, n_products, n_exporters):
+def random_flows(seed, n_products, n_exporters, density=0.6):
+    """Random flows from exporters 1..n to IMPORTERS and one outside importer (kUSD)."""
     rng = np.random.default_rng(seed)
     k, i, j = np.meshgrid(np.arange(n_products), np.arange(1, n_exporters + 1), np.array([*IMPORTERS, 2000]),
                           indexing="ij")
-    v = rng.lognormal(3, 2, k.size) * (rng.random(k.size) < 0.6)
+    v = rng.lognormal(3, 2, k.size) * (rng.random(k.size) < density)
     df = pd.DataFrame({"t": np.int16(2023), "i": i.ravel().astype("int32"), "j": j.ravel().astype("int32"),
                        "k": [f"{p:06d}" for p in k.ravel()], "v": np.round(v, 3), "q": np.nan})
     return df.loc[df["v"] > 0].reset_index(drop=True)

@@ -11,17 +11,12 @@ from optimize.instance import CapRule, build_instance
 from optimize.lp import build_lp
 from optimize.tiebreak import check_rows
 
-IMPORTERS = (1000, 1001)
+from tests.test_backends import IMPORTERS
+from tests.test_backends import random_flows as _random_flows
 
 
 def random_flows(seed, n_products, n_exporters):
-    rng = np.random.default_rng(seed)
-    k, i, j = np.meshgrid(np.arange(n_products), np.arange(1, n_exporters + 1), np.array([*IMPORTERS, 2000]),
-                          indexing="ij")
-    v = rng.lognormal(3, 2, k.size) * (rng.random(k.size) < 0.7)
-    df = pd.DataFrame({"t": np.int16(2023), "i": i.ravel().astype("int32"), "j": j.ravel().astype("int32"),
-                       "k": [f"{p:06d}" for p in k.ravel()], "v": np.round(v, 3), "q": np.nan})
-    return df.loc[df["v"] > 0].reset_index(drop=True)
+    return _random_flows(seed, n_products, n_exporters, density=0.7)
 
 
 def make(df, imp, pp):
