@@ -126,7 +126,26 @@ def data_fetch_cmd(hs: str, release: str, base_url: str | None, cache_dir: str |
 
 
 # ---------------------------------------------------------------- run / scenarios
-def _run_overrides(baci, year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
+def scenario_options(fn):
+    """The options every scenario-driven command shares: --scenario, --set, --baci."""
+    fn = click.option("--baci", type=click.Path(), default=None,
+                      help="BACI zip/CSV/parquet or a folder of them (default: the scenario's data, "
+                           "else the embedded SYNTHETIC sample).")(fn)
+    fn = click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
+                      help="Override a scenario key, e.g. --set cap.pp=3 (repeatable; applied last).")(fn)
+    return click.option("--scenario", "scenario_name", default="default", show_default=True,
+                        help="Shipped scenario name (see `tradeopt scenarios`) or a TOML file.")(fn)
+
+
+def _load_scenario(scenario_name: str, sets, baci: str | None, overrides: list[str] = ()):
+    """The scenario with the command's options applied as overrides (--baci first, --set last)."""
+    from optimize.scenario import load_scenario, toml_value
+
+    first = [f"data.baci={toml_value(str(baci))}"] if baci is not None else []
+    return load_scenario(scenario_name, first + list(overrides) + list(sets))
+
+
+def _run_overrides(year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
                    eur_per_usd, xlsx, no_figures, keep_going) -> list[str]:
     """Command-line options -> scenario ``--set`` strings (TOML values)."""
     from pathlib import Path
@@ -137,8 +156,6 @@ def _run_overrides(baci, year, importer, risk, friends, cap, cap_basis, products
         return [t.strip() for t in text.split(",") if t.strip()]
 
     out: list[str] = []
-    if baci is not None:
-        out.append(f"data.baci={toml_value(str(baci))}")
     if year is not None:
         out.append(f"data.year={int(year)}")
     if importer is not None:
@@ -172,11 +189,7 @@ def _run_overrides(baci, year, importer, risk, friends, cap, cap_basis, products
 
 
 @main.command()
-@click.option("--scenario", "scenario_name", default="default", show_default=True,
-              help="Shipped scenario name (see `tradeopt scenarios`) or a TOML file.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE",
-              help="Override a scenario key, e.g. --set cap.pp=3 (repeatable; applied after the options below).")
-@click.option("--baci", type=click.Path(), default=None, help="BACI zip/CSV/parquet (default: embedded SYNTHETIC sample).")
+@scenario_options
 @click.option("--year", type=int, default=None, help="Year to analyse (default: the scenario's, else the latest).")
 @click.option("--importer", default=None, help="Importer: ISO3, BACI codes or group (EU27, NLD, KOR), comma-separated = one bloc.")
 @click.option("--risk", default=None, help="Risk countries, comma-separated (e.g. CHN,USA,RUS).")
@@ -201,12 +214,11 @@ def run(scenario_name, sets, baci, year, importer, risk, friends, cap, cap_basis
 
     from optimize.atomic import check_writable
     from optimize.pipeline import run as run_pipeline
-    from optimize.scenario import load_scenario
     from optimize.trade import SYNTHETIC_LABEL
 
-    overrides = _run_overrides(baci, year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
-                               eur_per_usd, xlsx, no_figures, keep_going) + list(sets)
-    scen = load_scenario(scenario_name, overrides)
+    overrides = _run_overrides(year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
+                               eur_per_usd, xlsx, no_figures, keep_going)
+    scen = _load_scenario(scenario_name, sets, baci, overrides)
     out = Path(out_dir) if out_dir else Path("tradeopt-out") / scen.name
     check_writable(out)  # before any reading or solving
     result = run_pipeline(scen, save_lp=save_lp)
@@ -243,9 +255,7 @@ def scenarios(name):
 
 # ---------------------------------------------------------------- batch / sweep
 @main.command()
-@click.option("--scenario", "scenario_name", default="default", show_default=True, help="Scenario name or TOML file.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable).")
-@click.option("--baci", type=click.Path(), default=None, help="BACI zip/CSV/parquet (default: the scenario's data).")
+@scenario_options
 @click.option("--importers", default=None, help="EU27,DEU,FRA / all-eu (each EU member) / @file (one per line).")
 @click.option("--years", default=None, help="e.g. 2021-2023 or 2022,2023 (default: the scenario's year).")
 @click.option("--caps", default=None, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5 (default: the scenario's).")
@@ -264,11 +274,8 @@ def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_set
     """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
     import optimize.batch as b
     from optimize.atomic import check_writable
-    from optimize.scenario import load_scenario
 
-    scen = load_scenario(scenario_name, overrides=list(sets))
-    if baci:
-        scen = scen.model_copy(update={"data": scen.data.model_copy(update={"baci": str(baci)})})
+    scen = _load_scenario(scenario_name, sets, baci)
     check_writable(out_dir)  # before the data are read (the default year needs them)
     grid = b.Grid(
         importers=b.parse_importers(importers) if importers else (",".join(scen.importer.countries),),
@@ -286,9 +293,7 @@ def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_set
 
 
 @main.command()
-@click.option("--scenario", "scenario_name", default="default", show_default=True, help="Scenario name or TOML file.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable).")
-@click.option("--baci", type=click.Path(), default=None, help="BACI zip/CSV/parquet (default: the scenario's data).")
+@scenario_options
 @click.option("--importer", default=None, help="Importer (ISO3, group); comma-separated = one bloc.")
 @click.option("--risk", default=None, help="Risk countries, comma-separated.")
 @click.option("--caps", default="0-10", show_default=True, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5.")
@@ -300,11 +305,8 @@ def sweep(scenario_name, sets, baci, importer, risk, caps, cap_basis, out_dir, c
     """Exposure per risk country against the cap, and the reduction per extra pp (warm-started HiGHS)."""
     import optimize.batch as b
     import optimize.sweep as sw
-    from optimize.scenario import load_scenario
 
-    scen = load_scenario(scenario_name, overrides=list(sets))
-    if baci:
-        scen = scen.model_copy(update={"data": scen.data.model_copy(update={"baci": str(baci)})})
+    scen = _load_scenario(scenario_name, sets, baci)
     res = sw.sweep(scen, b.parse_caps(caps), importer=importer, risk=risk.split(",") if risk else None,
                    cap_basis=cap_basis, warm=not cold, out_dir=out_dir, plot=not no_figures)
     all_rows = res.table[res.table["risk"] == "ALL"]
@@ -417,25 +419,21 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
 
 @main.command()
 @click.argument("kind", type=click.Choice(["frontier", "cost", "binding"]))
-@click.option("--scenario", "scenario_name", default="default", show_default=True, help="Scenario name or TOML file.")
-@click.option("--set", "sets", multiple=True, metavar="KEY=VALUE", help="Override a scenario key (repeatable).")
-@click.option("--baci", "baci_path", type=click.Path(dir_okay=False), default=None,
-              help="BACI file (default: the scenario's, else the embedded synthetic sample).")
+@scenario_options
 @click.option("--points", type=int, default=11, show_default=True, help="frontier: exposure levels.")
 @click.option("--top", type=int, default=10, show_default=True, help="binding: exporters per sector.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the table as CSV.")
-def analyse(kind, scenario_name, sets, baci_path, points, top, out_path):
+def analyse(kind, scenario_name, sets, baci, points, top, out_path):
     """Analyses of a scenario's re-allocation: frontier (exposure vs HHI), cost (of shifting), binding (caps)."""
     from pathlib import Path
 
     from optimize.errors import OutputError
     from optimize.pipeline import prepare, solve_cell
-    from optimize.scenario import load_scenario
 
     if out_path and not Path(out_path).resolve().parent.is_dir():
         raise OutputError(f"folder {Path(out_path).resolve().parent} does not exist", fix="create it or choose another --out")
-    scen = load_scenario(scenario_name, list(sets))
-    prepared = prepare(scen, baci_path)
+    scen = _load_scenario(scenario_name, sets, baci)
+    prepared = prepare(scen)
     result = solve_cell(prepared)
     inst, alloc = result.instance, result.allocation
     if result.synthetic:
