@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.atomic import atomic_dir
+from optimize.basket import sector_name
 from optimize.errors import OutputError
 from optimize.trade import SYNTHETIC_LABEL
 from optimize.units import usd_to_eur
@@ -189,14 +190,14 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     for key, table in (("stage", tables.by_stage), ("sector", tables.by_sector)):
         parts.append(f"## By {key}\n")
         parts.append(_md_table(table, {
-            key: (key, str), "total_usd": ("imports", money), "risk_share_before": ("risk before", _pct),
+            key: (key, sector_name if key == "sector" else str), "total_usd": ("imports", money), "risk_share_before": ("risk before", _pct),
             "risk_share_after": ("risk after", _pct), "hhi_before": ("HHI before", _num),
             "hhi_after": ("HHI after", _num), "shifted_usd": ("shifted", money),
             "n_products": ("products", str), "n_unfixable": ("unfixable", str)}, limit=None))
     parts.append("## Top beneficiaries\n")
     parts.append(_md_table(tables.beneficiaries, {
         "rank": ("rank", str), "name": ("country", str), "exporter": ("ISO3", str),
-        "increase_usd": ("increase", money), "main_sector": ("main sector", str),
+        "increase_usd": ("increase", money), "main_sector": ("main sector", sector_name),
         "share_before": ("share before", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%"),
         "share_after": ("share after", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%")}, limit=None))
     wanted = (((meta.get("scenario_resolved") or {}).get("report") or {}).get("tables")) or []
@@ -215,12 +216,12 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     p = tables.products
     parts.append("## Unfixable products\n")
     parts.append(_md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {
-        "k": ("HS6", str), "description": ("description", str), "sector": ("sector", str),
+        "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
         "risk_share_before": ("risk share", _pct), "total_usd": ("imports", money)}))
     rises = p[p["hhi_after"] > p["hhi_before"] + 1e-12].assign(d=lambda d: d["hhi_after"] - d["hhi_before"])
     parts.append("## Products whose HHI rises\n")
     parts.append(_md_table(rises.sort_values(["d", "k"], ascending=[False, True]), {
-        "k": ("HS6", str), "description": ("description", str), "sector": ("sector", str),
+        "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
         "hhi_before": ("HHI before", _num), "hhi_after": ("HHI after", _num),
         "top_supplier_after": ("top supplier after", str), "top_share_after": ("its share", _pct)}))
 

@@ -81,7 +81,7 @@ def test_summary_md_content(tables):
     assert "Dependence on China (CHN): 30.0% -> 15.0% of basket imports" in md
     assert "USD 30.00 m" in md  # value shifted
     assert "0.480 -> 0.420" in md  # HHI before -> after
-    assert "| 000002 | Pills | health |" in md  # unfixable product listed
+    assert "| 000002 | Pills | Health |" in md  # unfixable product listed, sector by its readable name
     assert "dual simplex" in md and "7 iterations" in md
     assert "![exposure](figures/exposure.png)" in md
     assert SYNTHETIC_LABEL not in render_summary_md(tables, META)
