@@ -59,8 +59,8 @@ def data() -> None:
 @click.option("--cache-dir", type=click.Path(), default=None, help="Parquet cache folder (default $TRADEOPT_CACHE or ~/.cache/tradeopt).")
 def data_info_cmd(path: str | None, cache_dir: str | None) -> None:
     """Years, rows, products, countries and total value of PATH (default: the embedded SYNTHETIC sample)."""
-    from optimize.baci import data_info
-    from optimize.trade import SYNTHETIC_LABEL
+    from optimize.data.baci import data_info
+    from optimize.data.trade import SYNTHETIC_LABEL
 
     info = data_info(path, cache_dir=cache_dir)
     if info["synthetic"]:
@@ -82,7 +82,7 @@ def data_info_cmd(path: str | None, cache_dir: str | None) -> None:
 @click.pass_context
 def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
     """Check a BACI file; print each problem (file, rows, count). Exit 2 on problems, 0 when clean."""
-    from optimize.baci import read_baci
+    from optimize.data.baci import read_baci
     from optimize.errors import DataError
 
     try:
@@ -105,7 +105,7 @@ def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
 @click.option("--out", type=click.Path(path_type=str), default=None, help="Output file (default beside PATH).")
 def data_convert_cmd(path: str, fmt: str, out: str | None) -> None:
     """Write a validated parquet copy of a BACI CSV/CSV.gz/zip (atomic)."""
-    from optimize.baci import convert
+    from optimize.data.baci import convert
 
     click.echo(f"wrote {convert(path, to=fmt, out=out)}")
 
@@ -118,7 +118,7 @@ def data_convert_cmd(path: str, fmt: str, out: str | None) -> None:
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def data_fetch_cmd(hs: str, release: str, base_url: str | None, cache_dir: str | None, quiet: bool) -> None:
     """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""
-    from optimize.fetch import DEFAULT_BASE_URL, fetch_release
+    from optimize.data.fetch import DEFAULT_BASE_URL, fetch_release
 
     path = fetch_release(hs, release, base_url=base_url or DEFAULT_BASE_URL, cache_dir=cache_dir,
                          progress=False if quiet else None)
@@ -139,7 +139,7 @@ def scenario_options(fn):
 
 def _load_scenario(scenario_name: str, sets, baci: str | None, overrides: list[str] = ()):
     """The scenario with the command's options applied as overrides (--baci first, --set last)."""
-    from optimize.scenario import load_scenario, toml_value
+    from optimize.config.scenario import load_scenario, toml_value
 
     first = [f"data.baci={toml_value(str(baci))}"] if baci is not None else []
     return load_scenario(scenario_name, first + list(overrides) + list(sets))
@@ -150,7 +150,7 @@ def _run_overrides(year, importer, risk, friends, cap, cap_basis, products, sect
     """Command-line options -> scenario ``--set`` strings (TOML values)."""
     from pathlib import Path
 
-    from optimize.scenario import toml_value
+    from optimize.config.scenario import toml_value
 
     def tokens(text: str) -> list[str]:
         return [t.strip() for t in text.split(",") if t.strip()]
@@ -213,8 +213,8 @@ def run(scenario_name, sets, baci, year, importer, risk, friends, cap, cap_basis
     from pathlib import Path
 
     from optimize.atomic import check_writable
-    from optimize.pipeline import run as run_pipeline
-    from optimize.trade import SYNTHETIC_LABEL
+    from optimize.runs.pipeline import run as run_pipeline
+    from optimize.data.trade import SYNTHETIC_LABEL
 
     overrides = _run_overrides(year, importer, risk, friends, cap, cap_basis, products, sectors, backend,
                                eur_per_usd, xlsx, no_figures, keep_going)
@@ -241,7 +241,7 @@ def run(scenario_name, sets, baci, year, importer, risk, friends, cap, cap_basis
 @click.argument("name", required=False)
 def scenarios(name):
     """List the shipped scenarios, or print one fully resolved (every key) as TOML."""
-    from optimize.scenario import list_scenarios, load_scenario
+    from optimize.config.scenario import list_scenarios, load_scenario
 
     if name:
         click.echo(load_scenario(name).to_toml(), nl=False)
@@ -272,7 +272,7 @@ def scenarios(name):
 def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_sets, out_dir, workers, dask_address,
           joint, full_outputs, figures, quiet):
     """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
-    import optimize.batch as b
+    import optimize.runs.batch as b
     from optimize.atomic import check_writable
 
     scen = _load_scenario(scenario_name, sets, baci)
@@ -303,8 +303,8 @@ def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_set
 @click.option("--no-figures", is_flag=True, help="Skip sweep.png/svg.")
 def sweep(scenario_name, sets, baci, importer, risk, caps, cap_basis, out_dir, cold, no_figures):
     """Exposure per risk country against the cap, and the reduction per extra pp (warm-started HiGHS)."""
-    import optimize.batch as b
-    import optimize.sweep as sw
+    import optimize.runs.batch as b
+    import optimize.runs.sweep as sw
 
     scen = _load_scenario(scenario_name, sets, baci)
     res = sw.sweep(scen, b.parse_caps(caps), importer=importer, risk=risk.split(",") if risk else None,
@@ -319,11 +319,11 @@ def sweep(scenario_name, sets, baci, importer, risk, caps, cap_basis, out_dir, c
 
 # ---------------------------------------------------------------- screens / analysis
 def _screen_flows(baci_path: str | None, years: list[int] | None):
-    """Flows for the screens: ``optimize.baci.read_baci`` (None = embedded sample)."""
+    """Flows for the screens: ``optimize.data.baci.read_baci`` (None = embedded sample)."""
     from optimize.errors import InputError
 
     try:
-        from optimize.baci import read_baci
+        from optimize.data.baci import read_baci
     except ImportError:
         read_baci = None
     if read_baci is not None:
@@ -335,7 +335,7 @@ def _screen_flows(baci_path: str | None, years: list[int] | None):
         import pandas as pd
 
         return pd.read_parquet(baci_path)
-    raise InputError("the BACI reader (optimize.baci) is not available", file=baci_path,
+    raise InputError("the BACI reader (optimize.data.baci) is not available", file=baci_path,
                      fix="pass a BACI .parquet file with --baci")
 
 
@@ -377,8 +377,8 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
 
     import numpy as np
 
-    from optimize import screens
-    from optimize.countries import resolve_countries, to_iso3
+    from optimize.analysis import screens
+    from optimize.data.countries import resolve_countries, to_iso3
     from optimize.errors import OutputError
 
     if out_path:
@@ -428,7 +428,7 @@ def analyse(kind, scenario_name, sets, baci, points, top, out_path):
     from pathlib import Path
 
     from optimize.errors import OutputError
-    from optimize.pipeline import prepare, solve_cell
+    from optimize.runs.pipeline import prepare, solve_cell
 
     if out_path and not Path(out_path).resolve().parent.is_dir():
         raise OutputError(f"folder {Path(out_path).resolve().parent} does not exist", fix="create it or choose another --out")
@@ -440,7 +440,7 @@ def analyse(kind, scenario_name, sets, baci, points, top, out_path):
         click.echo("NOTE: SYNTHETIC SAMPLE - not real trade data")
     sectors = prepared.product_info[["k", "sector"]] if "sector" in prepared.product_info else None
     if kind == "frontier":
-        from optimize.frontier import frontier, frontier_coupled
+        from optimize.analysis.frontier import frontier, frontier_coupled
 
         coupled = bool(scen.cap.exporter_total_pp)
         if coupled:
@@ -455,7 +455,7 @@ def analyse(kind, scenario_name, sets, baci, points, top, out_path):
             for g, row in first.iterrows():
                 click.echo(f"{g}: HHI rises in {row['n_hhi_rises']} of {row['n_products']} products after the plain run")
     elif kind == "cost":
-        from optimize.cost import shift_cost
+        from optimize.analysis.cost import shift_cost
 
         table, summary = shift_cost(inst, alloc)
         c = summary["extra_cost_usd"]
@@ -463,8 +463,8 @@ def analyse(kind, scenario_name, sets, baci, points, top, out_path):
         click.echo(f"Extra cost (USD): low {c['low']:,.0f}  central {c['central']:,.0f}  high {c['high']:,.0f}"
                    f" ({summary['n_products_without_estimate']} shifted products without an estimate)")
     else:
-        from optimize.binding import binding_caps, top_binding_exporters
-        from optimize.countries import to_iso3
+        from optimize.analysis.binding import binding_caps, top_binding_exporters
+        from optimize.data.countries import to_iso3
 
         per_pair = binding_caps(inst, alloc)
         table = top_binding_exporters(per_pair, sectors, n=top)
@@ -475,7 +475,7 @@ def analyse(kind, scenario_name, sets, baci, points, top, out_path):
         table.to_csv(out_path, index=False)
         click.echo(f"Wrote {out_path}")
         if kind == "frontier" and "group" in table and not coupled:
-            from optimize.plots import plot_frontier
+            from optimize.output.plots import plot_frontier
 
             stem = Path(out_path).with_suffix("")
             paths = plot_frontier(table.loc[table["group"] == "all"], stem, synthetic=result.synthetic)

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 import psutil
 
-from optimize.engine import EngineOptions, reallocate
-from optimize.instance import build_instance
-from optimize.lp import closed_form
+from optimize.model.engine import EngineOptions, reallocate
+from optimize.model.instance import build_instance
+from optimize.model.lp import closed_form
 
 EU27 = [40, 56, 100, 191, 196, 203, 208, 233, 246, 251, 276, 300, 348, 372, 380, 428, 440, 442, 470, 528,
         616, 620, 642, 703, 705, 724, 752]

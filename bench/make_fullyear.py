@@ -11,7 +11,7 @@ by product chunk, so memory stays at a few hundred MB whatever ``--rows`` is.
 
 Outputs ``synthetic_baci_Y<year>_<rows>.csv.gz`` and ``.parquet`` (same rows),
 written atomically. Deterministic for a given (seed, rows, products, year).
-Products include the shipped basket's HS6 codes when ``optimize.basket`` is
+Products include the shipped basket's HS6 codes when ``optimize.data.basket`` is
 available, so basket runs find their products.
 """
 from __future__ import annotations
@@ -62,7 +62,7 @@ def product_codes(n_products: int, rng: np.random.Generator) -> np.ndarray:
     """``n_products`` sorted 6-character HS6 codes: the basket's codes plus synthetic ones."""
     basket: list[str] = []
     try:
-        from optimize.basket import load_basket
+        from optimize.data.basket import load_basket
 
         basket = sorted(set(load_basket()["k"].astype(str)))
     except Exception:  # basket not available: synthetic codes only

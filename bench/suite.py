@@ -44,9 +44,9 @@ TARGETS = {"ingest": ("<=", 2.0), "eu27": ("<=", 5.0), "backend": (">=", 10.0), 
 
 
 def _eu27_instance(parquet: str, products):
-    from optimize import baci
-    from optimize.countries import EU27
-    from optimize.instance import build_instance
+    from optimize.data import baci
+    from optimize.data.countries import EU27
+    from optimize.model.instance import build_instance
 
     t0 = time.perf_counter()
     td = baci.read_baci(parquet, products=products)
@@ -58,13 +58,13 @@ def _eu27_instance(parquet: str, products):
 
 
 def _basket_codes() -> list[str]:
-    from optimize.basket import load_basket
+    from optimize.data.basket import load_basket
 
     return sorted(set(load_basket()["k"].astype(str)))
 
 
 def m_ingest_convert(csv: str) -> dict:
-    from optimize import baci
+    from optimize.data import baci
 
     out = Path(tempfile.mkdtemp()) / "converted.parquet"
     t0 = time.perf_counter()
@@ -81,8 +81,8 @@ def m_ingest_bare(csv: str) -> dict:
 
 
 def m_eu27(parquet: str) -> dict:
-    from optimize.engine import reallocate
-    from optimize.lp import closed_form
+    from optimize.model.engine import reallocate
+    from optimize.model.lp import closed_form
 
     td, inst, read_s, build_s = _eu27_instance(parquet, None)
     t0 = time.perf_counter()
@@ -97,7 +97,7 @@ def m_eu27(parquet: str) -> dict:
 
 
 def m_backend(parquet: str) -> dict:
-    from optimize.engine import EngineOptions, reallocate
+    from optimize.model.engine import EngineOptions, reallocate
 
     _, inst, _, _ = _eu27_instance(parquet, _basket_codes())
     out = {"pairs": inst.n_pairs}
@@ -110,8 +110,8 @@ def m_backend(parquet: str) -> dict:
 
 
 def m_batch(parquet: str, workers: int) -> dict:
-    import optimize.batch as b
-    from optimize.scenario import load_scenario
+    import optimize.runs.batch as b
+    from optimize.config.scenario import load_scenario
 
     scen = load_scenario("default", overrides=[f"data.baci={json.dumps(str(parquet))}"])
     prepared_t0 = time.perf_counter()
@@ -123,10 +123,10 @@ def m_batch(parquet: str, workers: int) -> dict:
 
 
 def m_joint(parquet: str) -> dict:
-    from optimize import baci
-    from optimize.countries import EU27, to_iso3
-    from optimize.instance import build_instance
-    from optimize.lp import build_lp
+    from optimize.data import baci
+    from optimize.data.countries import EU27, to_iso3
+    from optimize.model.instance import build_instance
+    from optimize.model.lp import build_lp
     from optimize.solve.highs import solve_highs
 
     products = _basket_codes()

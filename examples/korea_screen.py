@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 import optimize
-from optimize.screens import count_flags
+from optimize.analysis.screens import count_flags
 
 
 def main(out_dir: str = "korea-out", baci: str | None = None) -> int:

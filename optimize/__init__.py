@@ -29,8 +29,8 @@ from optimize.errors import (
 __version__ = "0.1.0"
 
 _API = ("run", "load_scenario", "load_trade", "screen", "batch_run", "sweep_caps", "figures", "list_scenarios")
-_TYPES = {"Scenario": "optimize.scenario", "TradeData": "optimize.trade", "RunResult": "optimize.pipeline",
-          "BatchResult": "optimize.batch", "Status": "optimize.solve.status"}
+_TYPES = {"Scenario": "optimize.config.scenario", "TradeData": "optimize.data.trade", "RunResult": "optimize.runs.pipeline",
+          "BatchResult": "optimize.runs.batch", "Status": "optimize.solve.status"}
 
 __all__ = [*_API, *_TYPES, "DataError", "InfeasibleError", "InputError", "OutputError", "ScenarioError",
            "SolverError", "TradeoptError", "__version__"]
@@ -38,11 +38,11 @@ __all__ = [*_API, *_TYPES, "DataError", "InfeasibleError", "InputError", "Output
 if TYPE_CHECKING:  # pragma: no cover
     from optimize.api import (  # noqa: F401
         batch_run, figures, list_scenarios, load_scenario, load_trade, run, screen, sweep_caps)
-    from optimize.batch import BatchResult  # noqa: F401
-    from optimize.pipeline import RunResult  # noqa: F401
-    from optimize.scenario import Scenario  # noqa: F401
+    from optimize.runs.batch import BatchResult  # noqa: F401
+    from optimize.runs.pipeline import RunResult  # noqa: F401
+    from optimize.config.scenario import Scenario  # noqa: F401
     from optimize.solve.status import Status  # noqa: F401
-    from optimize.trade import TradeData  # noqa: F401
+    from optimize.data.trade import TradeData  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -18,11 +18,11 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fast
     import pandas as pd
 
-    from optimize.batch import BatchResult
-    from optimize.pipeline import RunResult
-    from optimize.scenario import Scenario
-    from optimize.sweep import SweepResult
-    from optimize.trade import TradeData
+    from optimize.runs.batch import BatchResult
+    from optimize.runs.pipeline import RunResult
+    from optimize.config.scenario import Scenario
+    from optimize.runs.sweep import SweepResult
+    from optimize.data.trade import TradeData
 
 #: Keyword -> dotted scenario key, for ``load_scenario``/``run``/``batch_run`` keywords.
 SCENARIO_KEYWORDS: dict[str, str] = {
@@ -79,7 +79,7 @@ def keyword_overrides(keywords: dict[str, Any]) -> list[str]:
     Unknown keywords raise ``TypeError`` listing the known ones (``SCENARIO_KEYWORDS``).
     Setting ``importer`` without ``label`` clears the label (the report then names the tokens).
     """
-    from optimize.scenario import toml_value
+    from optimize.config.scenario import toml_value
 
     unknown = sorted(set(keywords) - set(SCENARIO_KEYWORDS))
     if unknown:
@@ -117,7 +117,7 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None, *, override
     ``overrides``: ``--set`` strings (``"cap.basis=importer-market"``) applied after
     the keywords. Raises ``ScenarioError`` naming the key on bad values.
     """
-    from optimize import scenario as sc
+    from optimize.config import scenario as sc
 
     sets = keyword_overrides(keywords) + list(overrides)
     if isinstance(name_or_path, sc.Scenario):
@@ -130,7 +130,7 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None, *, override
 
 def list_scenarios() -> list[tuple[str, str]]:
     """(name, one-line description) of every shipped scenario."""
-    from optimize.scenario import list_scenarios as _list
+    from optimize.config.scenario import list_scenarios as _list
 
     return _list()
 
@@ -148,8 +148,8 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
     """
     import pandas as pd
 
-    from optimize import baci
-    from optimize.trade import TradeData
+    from optimize.data import baci
+    from optimize.data.trade import TradeData
 
     if isinstance(source, TradeData):
         data = source
@@ -160,7 +160,7 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
                               cache=cache)
     if all(f is None for f in (years, products, importers, exporters)):
         return data
-    from optimize.countries import resolve_countries
+    from optimize.data.countries import resolve_countries
 
     f = data.flows
     mask = pd.Series(True, index=f.index)
@@ -202,7 +202,7 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     ``write(out_dir)`` and ``summary_md()``. Raises ``InputError`` subclasses on bad
     input, ``InfeasibleError`` (exit 3) or ``SolverError`` (exit 4).
     """
-    from optimize import pipeline
+    from optimize.runs import pipeline
 
     scen = load_scenario(scenario, **keywords)
     if out_dir is not None:
@@ -217,7 +217,7 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
 
 def figures(result: RunResult, out_dir: str | Path) -> list[Path]:
     """Write the run's figures (exposure, beneficiaries, HHI; PNG + SVG) into ``out_dir``; return the paths."""
-    from optimize.plots import plot_all
+    from optimize.output.plots import plot_all
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -237,8 +237,8 @@ def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None,
     ``stage="intermediate"``, ``min_value_kusd=1000``). ``screens.count_flags(df)``
     counts the flagged rows.
     """
-    from optimize import screens
-    from optimize.countries import resolve_countries
+    from optimize.analysis import screens
+    from optimize.data.countries import resolve_countries
     from optimize.errors import InputError
 
     yrs = None if years is None else sorted(int(y) for y in years)
@@ -268,7 +268,7 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     row per cell and risk country plus ``ALL`` (shares 0..1, values USD); it is also
     written to ``out_dir/batch.csv`` and ``batch.parquet``.
     """
-    from optimize import batch as b
+    from optimize.runs import batch as b
 
     scen = load_scenario(scenario, **keywords)
     data = _data_arg(data)
@@ -293,7 +293,7 @@ def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: Iterab
     extra pp of cap). With ``out_dir``: writes ``sweep.csv`` and, with ``plot``,
     ``sweep.png``/``sweep.svg``. ``keywords`` as in ``load_scenario``.
     """
-    from optimize.sweep import sweep
+    from optimize.runs.sweep import sweep
 
     scen = load_scenario(scenario, **keywords)
     return sweep(scen, caps_pp, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm)

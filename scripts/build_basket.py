@@ -28,7 +28,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimize.concordance import UN_TABLES, derive_compact_table  # noqa: E402
+from optimize.data.concordance import UN_TABLES, derive_compact_table  # noqa: E402
 
 PRODUCT_LIST = "baci_codes/product_codes_HS22_V202501.csv"
 MAX_FANOUT = 20  # HS22 codes with more UN targets keep only their UNSD conversion target

@@ -9,7 +9,7 @@ Reads (never copies) from ``shared/data/concordances``:
 ``DERIVED_HS2022_to_BEC5_enduse_via_HS2017.csv`` and ``UNSD_HS2017_to_BEC5_08Nov2018.csv``
 (BEC5 end use, used only to break ties between stages), and writes
 ``data/stages/stages_HS22.csv`` and ``stages_HS17.csv`` (k, bec4, stage, stage_detail, rule)
-with the rule of ``optimize.stages.choose_stage``.
+with the rule of ``optimize.data.stages.choose_stage``.
 """
 from __future__ import annotations
 
@@ -22,7 +22,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimize.stages import derive_stage_table  # noqa: E402
+from optimize.data.stages import derive_stage_table  # noqa: E402
 
 SOURCES = {
     "HS22": ("HS2022_to_BEC4_UNSD.csv", "DERIVED_HS2022_to_BEC5_enduse_via_HS2017.csv", "HS2022",

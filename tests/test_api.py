@@ -39,7 +39,7 @@ def sample_result():
 
 
 def test_import_is_lazy_and_exports_the_api():
-    code = "import sys, optimize; print('optimize.pipeline' in sys.modules, 'pandas' in sys.modules)"
+    code = "import sys, optimize; print('optimize.runs.pipeline' in sys.modules, 'pandas' in sys.modules)"
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout.split()
     assert out == ["False", "False"]
     for name in ("run", "load_scenario", "load_trade", "screen", "batch_run", "sweep_caps", "figures", "Scenario",
@@ -47,8 +47,8 @@ def test_import_is_lazy_and_exports_the_api():
         assert hasattr(optimize, name), name
     with pytest.raises(AttributeError):
         optimize.no_such_thing  # noqa: B018
-    # API names never shadow submodules (``from optimize import batch`` must stay the module)
-    code = "from optimize import batch, screens; import types; print(isinstance(batch, types.ModuleType))"
+    # API names never shadow subpackages (``from optimize import runs`` must stay the package)
+    code = "from optimize import runs, analysis; import types; print(isinstance(runs, types.ModuleType))"
     assert subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout == "True\n"
 
 

@@ -12,7 +12,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.baci import convert, data_info, from_dataframe, parse_name, read_baci
+from optimize.data.baci import convert, data_info, from_dataframe, parse_name, read_baci
 from optimize.errors import DataError
 
 HEADER = "t,i,j,k,v,q\n"

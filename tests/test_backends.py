@@ -6,10 +6,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.instance import CapRule, build_instance
-from optimize.lp import ROW_EXPORTER_TOTAL, ROW_JOINT, ROW_TOTAL, build_lp
+from optimize.model.instance import CapRule, build_instance
+from optimize.model.lp import ROW_EXPORTER_TOTAL, ROW_JOINT, ROW_TOTAL, build_lp
 from optimize.solve.highs import solve_highs
-from optimize.solve.pyomo import solve_pyomo
+from optimize.model.algebraic import solve_pyomo
 
 IMPORTERS = (1000, 1001)
 
@@ -82,7 +82,7 @@ def test_lp_shape_by_hand():
 @given(seed=st.integers(0, 2**31 - 1), n_products=st.integers(1, 5), n_exporters=st.integers(3, 8),
        pp=st.floats(0, 50), spread=st.sampled_from(["proportional", "min-hhi"]))
 def test_engine_flows_agree_across_backends(seed, n_products, n_exporters, pp, spread):
-    from optimize.engine import EngineOptions, reallocate
+    from optimize.model.engine import EngineOptions, reallocate
 
     insts = instances(random_flows(seed, n_products, n_exporters), pp, ban=False)
     if not insts:

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.basket import SECTORS, default_basket_path, load_basket, select_codes
+from optimize.data.basket import SECTORS, default_basket_path, load_basket, select_codes
 from optimize.errors import ScenarioError
 from optimize.resources import data_dir
 

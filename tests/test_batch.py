@@ -14,11 +14,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import optimize.batch as b
-from optimize import pipeline
-from optimize.countries import EU27, to_iso3
+import optimize.runs.batch as b
+from optimize.runs import pipeline
+from optimize.data.countries import EU27, to_iso3
 from optimize.errors import ScenarioError
-from optimize.scenario import load_scenario
+from optimize.config.scenario import load_scenario
 
 ROOT = Path(__file__).resolve().parents[1]
 RISK = ("CHN", "RUS", "USA")

@@ -9,8 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy.optimize import linprog
 
-from optimize.binding import binding_caps, top_binding_exporters
-from optimize.instance import Instance
+from optimize.analysis.binding import binding_caps, top_binding_exporters
+from optimize.model.instance import Instance
 
 CHN, USA, RUS, DEU, JPN, KOR, NOR, GBR = 156, 842, 643, 276, 392, 410, 579, 826
 
@@ -77,7 +77,7 @@ def test_weighted_marginal_uses_highest_remaining_weight():
     inst = make_instance([("000001", CHN, 30, 300, True), ("000001", USA, 30, 300, True),
                           ("000001", DEU, 0, 200, False)], weights={CHN: 2.0, USA: 1.0})
     x_after = np.array([20.0, 10.0, 30.0])  # pairs sorted by exporter: CHN 156, DEU 276, USA 842
-    from optimize.engine import Allocation
+    from optimize.model.engine import Allocation
     from optimize.solve.status import SolverInfo, Status
 
     t = binding_caps(inst, Allocation(inst, x_after, Status.OPTIMAL, SolverInfo("highs", "hand"))).iloc[0]
@@ -133,9 +133,9 @@ def test_engine_marginals_and_exporter_pp_resolve(energy_parquet):
     """Real energy subset, EU27: the engine's duals match the recomputed marginals, and
     re-running build_instance + reallocate with +1 pp for the top binding exporter removes
     exactly the sum of its per-product exact estimates."""
-    from optimize.countries import EU27
-    from optimize.engine import reallocate
-    from optimize.instance import CapRule, build_instance
+    from optimize.data.countries import EU27
+    from optimize.model.engine import reallocate
+    from optimize.model.instance import CapRule, build_instance
 
     flows = pd.read_parquet(energy_parquet)
 

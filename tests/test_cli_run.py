@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from optimize.scenario import list_scenarios
+from optimize.config.scenario import list_scenarios
 
 
 

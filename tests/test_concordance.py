@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.basket import load_basket
-from optimize.concordance import (
+from optimize.data.basket import load_basket
+from optimize.data.concordance import (
     UN_TABLES, concord_basket, derive_compact_table, load_compact_table, normalize_revision, target_basket,
 )
 from optimize.errors import ScenarioError

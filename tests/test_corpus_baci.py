@@ -12,7 +12,7 @@ import pytest
 from click.testing import CliRunner
 
 import optimize.errors as errors
-from optimize.baci import read_baci
+from optimize.data.baci import read_baci
 from optimize.errors import EXIT_INPUT
 from tests.corpus import BACI_CASES, YEAR, check_complete_run_dir, files_below, leftovers
 

@@ -11,8 +11,8 @@ from click.testing import CliRunner
 
 from tests.corpus import NAME, SCENARIO_CASES, base_rows, files_below, leftovers, write_csv
 from optimize.errors import EXIT_INPUT, ScenarioError
-from optimize.pipeline import prepare
-from optimize.scenario import load_scenario
+from optimize.runs.pipeline import prepare
+from optimize.config.scenario import load_scenario
 
 
 

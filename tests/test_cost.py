@@ -7,8 +7,8 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from optimize.cost import cost_lp, shift_cost, winsorise
-from optimize.engine import Allocation
+from optimize.analysis.cost import cost_lp, shift_cost, winsorise
+from optimize.model.engine import Allocation
 from optimize.solve.status import SolverInfo, Status
 from test_binding import make_instance
 
@@ -109,10 +109,10 @@ def test_cost_lp_cheapest_and_budget():
 def test_real_energy_cost_invariants(energy_parquet):
     import pandas as pd
 
-    from optimize.cost import extra_cost_per_kusd
-    from optimize.countries import EU27
-    from optimize.engine import reallocate
-    from optimize.instance import build_instance
+    from optimize.analysis.cost import extra_cost_per_kusd
+    from optimize.data.countries import EU27
+    from optimize.model.engine import reallocate
+    from optimize.model.instance import build_instance
 
     flows = pd.read_parquet(energy_parquet)
     inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,

@@ -6,7 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize import countries as C
+from optimize.data import countries as C
 from optimize.errors import ScenarioError
 
 # Hand-written from the EU treaty list (ISO3) and BACI's France code 251.

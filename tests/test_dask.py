@@ -4,8 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-import optimize.batch as b
-from optimize.scenario import load_scenario
+import optimize.runs.batch as b
+from optimize.config.scenario import load_scenario
 
 distributed = pytest.importorskip("distributed")
 

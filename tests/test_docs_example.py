@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimize.engine import EngineOptions, reallocate
-from optimize.instance import CapRule, build_instance
-from optimize.lp import closed_form
-from optimize.metrics import compute_tables
+from optimize.model.engine import EngineOptions, reallocate
+from optimize.model.instance import CapRule, build_instance
+from optimize.model.lp import closed_form
+from optimize.analysis.metrics import compute_tables
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 J, ROW = 528, 76

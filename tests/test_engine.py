@@ -5,10 +5,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimize.engine import EngineOptions, reallocate
+from optimize.model.engine import EngineOptions, reallocate
 from optimize.errors import InfeasibleError
-from optimize.instance import build_instance
-from optimize.lp import closed_form
+from optimize.model.instance import build_instance
+from optimize.model.lp import closed_form
 
 J, OTHER = 1, 2
 CHN, USA, RUS, DEU, JPN, KOR, NOR, GBR = 156, 842, 643, 276, 392, 410, 579, 826

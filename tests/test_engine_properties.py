@@ -6,10 +6,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.engine import EngineOptions, reallocate
-from optimize.instance import CapRule, build_instance
-from optimize.lp import closed_form
-from optimize.tiebreak import fill_ranked, water_fill
+from optimize.model.engine import EngineOptions, reallocate
+from optimize.model.instance import CapRule, build_instance
+from optimize.model.lp import closed_form
+from optimize.model.tiebreak import fill_ranked, water_fill
 
 IMPORTERS = (1000, 1001)
 RISK = (1, 2)

@@ -9,7 +9,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 import pytest
 
 from optimize.errors import DataError, InputError
-from optimize.fetch import FetchError, fetch_release, release_filename
+from optimize.data.fetch import FetchError, fetch_release, release_filename
 
 
 def make_zip(n_bytes=200_000) -> bytes:

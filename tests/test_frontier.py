@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.frontier import frontier, level_fill
+from optimize.analysis.frontier import frontier, level_fill
 from test_binding import DOC, make_instance
 
 
@@ -116,7 +116,7 @@ def _bisect_min_hhi(inst) -> float:
 
 
 def _check_end_points(inst):
-    from optimize.engine import reallocate
+    from optimize.model.engine import reallocate
 
     f = frontier(inst, n_points=6)
     alloc = reallocate([inst])[0]
@@ -127,8 +127,8 @@ def _check_end_points(inst):
 
 
 def test_end_points_real_energy(energy_parquet):
-    from optimize.countries import EU27
-    from optimize.instance import build_instance
+    from optimize.data.countries import EU27
+    from optimize.model.instance import build_instance
 
     flows = pd.read_parquet(energy_parquet)
     inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,
@@ -141,10 +141,10 @@ def test_end_points_real_energy(energy_parquet):
 
 
 def test_end_points_embedded_sample():
-    from optimize.baci import read_baci
-    from optimize.countries import EU27
+    from optimize.data.baci import read_baci
+    from optimize.data.countries import EU27
     from optimize.errors import DataError
-    from optimize.instance import build_instance
+    from optimize.model.instance import build_instance
 
     try:
         data = read_baci()
@@ -184,7 +184,7 @@ def _min_max_share(inst) -> float:
 
 
 def test_coupled_proxy_worked_example():
-    from optimize.frontier import frontier_coupled
+    from optimize.analysis.frontier import frontier_coupled
 
     f = frontier_coupled([make_instance(DOC)], n_points=4)
     # free end: A's lowest possible largest supplier: level M with clip(M) summing to 100 -> 32.5;
@@ -198,10 +198,10 @@ def test_coupled_proxy_worked_example():
 
 
 def test_coupled_proxy_real_energy(energy_parquet):
-    from optimize.countries import EU27
-    from optimize.engine import EngineOptions, reallocate
-    from optimize.frontier import frontier_coupled
-    from optimize.instance import build_instance
+    from optimize.data.countries import EU27
+    from optimize.model.engine import EngineOptions, reallocate
+    from optimize.analysis.frontier import frontier_coupled
+    from optimize.model.instance import build_instance
 
     flows = pd.read_parquet(energy_parquet)
     inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 
 from optimize.errors import ScenarioError
-from optimize.instance import CapRule, build_instance
+from optimize.model.instance import CapRule, build_instance
 
 J, OTHER = 1, 2
 CHN, USA, DEU, JPN, KOR = 156, 842, 276, 392, 410

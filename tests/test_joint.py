@@ -6,10 +6,10 @@ import pandas as pd
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.engine import EngineOptions, reallocate
-from optimize.instance import CapRule, build_instance
-from optimize.lp import build_lp
-from optimize.tiebreak import check_rows
+from optimize.model.engine import EngineOptions, reallocate
+from optimize.model.instance import CapRule, build_instance
+from optimize.model.lp import build_lp
+from optimize.model.tiebreak import check_rows
 
 from tests.test_backends import IMPORTERS
 from tests.test_backends import random_flows as _random_flows

@@ -1,4 +1,4 @@
-"""Tests of optimize.metrics: hand-computed examples and hypothesis invariants with independent oracles."""
+"""Tests of optimize.analysis.metrics: hand-computed examples and hypothesis invariants with independent oracles."""
 from __future__ import annotations
 
 import math
@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.engine import Allocation
-from optimize.instance import Instance
-from optimize.metrics import compute_tables, country_labels
+from optimize.model.engine import Allocation
+from optimize.model.instance import Instance
+from optimize.analysis.metrics import compute_tables, country_labels
 from optimize.solve.status import SolverInfo, Status
 
 CHN, USA, RUS, DEU, FRA, JPN, NOR, CAN = 156, 842, 643, 276, 251, 392, 579, 124
@@ -289,11 +289,11 @@ def test_stage_rows_in_value_chain_order():
 @pytest.mark.shared
 def test_real_energy_subset_invariants(energy_parquet, tmp_path):
     """EU27 on the real BACI 2023 energy subset, flows from the closed-form re-allocation (lp.closed_form)."""
-    from optimize.baci import read_baci
-    from optimize.countries import EU27, country_table
-    from optimize.instance import build_instance
-    from optimize.lp import closed_form
-    from optimize.stages import stage_table
+    from optimize.data.baci import read_baci
+    from optimize.data.countries import EU27, country_table
+    from optimize.model.instance import build_instance
+    from optimize.model.lp import closed_form
+    from optimize.data.stages import stage_table
 
     trade = read_baci(energy_parquet, cache=False)
     inst = build_instance(trade.flows, importer="EU27", importer_codes=EU27, year=2023, products=None,

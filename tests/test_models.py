@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from optimize.countries import EU27, group_members, resolve_countries
+from optimize.data.countries import EU27, group_members, resolve_countries
 from optimize.resources import models_dir
-from optimize.scenario import list_scenarios, load_scenario, read_toml
+from optimize.config.scenario import list_scenarios, load_scenario, read_toml
 
 SHIPPED = ["default", "eu27-friendshoring", "nl-concentration", "kr-3050", "export-ban", "friends-only"]
 
@@ -58,7 +58,7 @@ def test_export_ban_codes_are_real_hs22_codes(shared_data):
 def test_shipped_scenario_runs_end_to_end_on_the_sample(name, tmp_path):
     import json
 
-    from optimize.pipeline import run
+    from optimize.runs.pipeline import run
 
     scen = load_scenario(name, ["report.figures=false"])
     res = run(scen)
@@ -87,7 +87,7 @@ def test_shipped_scenario_runs_end_to_end_on_the_sample(name, tmp_path):
 
 def test_nl_concentration_report_ranks_products_by_hhi_from_the_flows(tmp_path):
     """The report's concentration table starts with a product of maximal HHI, recomputed here from flows.parquet."""
-    from optimize import pipeline
+    from optimize.runs import pipeline
 
     result = pipeline.run("nl-concentration")
     out = result.write(tmp_path / "nl", figures=False)
@@ -104,7 +104,7 @@ def test_nl_concentration_report_ranks_products_by_hhi_from_the_flows(tmp_path):
 
 def test_kr_3050_report_counts_single_country_dependence(tmp_path):
     """Counts of products above 50% from one supplier, before, recomputed from flows.parquet."""
-    from optimize import pipeline
+    from optimize.runs import pipeline
 
     result = pipeline.run("kr-3050")
     out = result.write(tmp_path / "kr", figures=False)

@@ -11,11 +11,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimize.errors import InfeasibleError, ScenarioError
-from optimize.manifest import build_manifest, file_sha256, versions
-from optimize.pipeline import prepare, run, solve_cell
-from optimize.scenario import validate_scenario
+from optimize.output.manifest import build_manifest, file_sha256, versions
+from optimize.runs.pipeline import prepare, run, solve_cell
+from optimize.config.scenario import validate_scenario
 
-pytest.importorskip("optimize.basket", reason="basket not available")
+pytest.importorskip("optimize.data.basket", reason="basket not available")
 
 A, B = "250410", "850440"  # shipped-basket codes (crm, energy)
 NLD, BRA = 528, 76

@@ -10,9 +10,9 @@ import pytest
 
 from optimize.atomic import atomic_dir, atomic_write_text, check_writable
 from optimize.errors import OutputError
-from optimize.metrics import compute_tables
-from optimize.report import render_summary_md, with_eur, write_outputs
-from optimize.trade import SYNTHETIC_LABEL
+from optimize.analysis.metrics import compute_tables
+from optimize.output.report import render_summary_md, with_eur, write_outputs
+from optimize.data.trade import SYNTHETIC_LABEL
 from test_metrics import CHN, COUNTRIES, DEU, JPN, NOR, PRODUCT_INFO, USA, make_allocation, make_instance
 
 META = {"scenario": "eu-critical", "importer": "EU27", "year": 2023, "data_source": "hand-made test table",

@@ -7,9 +7,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimize.baci import read_baci
-from optimize.countries import EU27, country_table
-from optimize.products import product_table
+from optimize.data.baci import read_baci
+from optimize.data.countries import EU27, country_table
+from optimize.data.products import product_table
 from optimize.resources import data_dir
 
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimize.errors import ScenarioError
-from optimize.scenario import (
+from optimize.config.scenario import (
     Scenario,
     apply_overrides,
     load_scenario,

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.engine import Allocation
-from optimize.instance import Instance
-from optimize.screens import count_flags, ec_screen, fixability, geodep_screen, single_country_screen
+from optimize.model.engine import Allocation
+from optimize.model.instance import Instance
+from optimize.analysis.screens import count_flags, ec_screen, fixability, geodep_screen, single_country_screen
 from optimize.solve.status import SolverInfo, Status
 
 BLOC = (1, 2)  # a two-member bloc; 10, 20, 30 outside exporters; 99 another importer
@@ -201,7 +201,7 @@ def _check_real(flows, importer_codes):
 
 
 def test_screens_on_real_energy_subset(energy_parquet):
-    from optimize.countries import EU27
+    from optimize.data.countries import EU27
 
     flows = pd.read_parquet(energy_parquet)
     ec, geo, single = _check_real(flows, EU27)
@@ -213,7 +213,7 @@ def test_screens_on_real_energy_subset(energy_parquet):
 
 
 def test_screens_on_embedded_sample():
-    baci = pytest.importorskip("optimize.baci")
+    baci = pytest.importorskip("optimize.data.baci")
     from optimize.errors import DataError
 
     try:
@@ -222,15 +222,15 @@ def test_screens_on_embedded_sample():
         if "not found" not in str(exc):
             raise
         pytest.skip(f"embedded sample not generated yet: {exc}")
-    from optimize.countries import EU27
+    from optimize.data.countries import EU27
 
     _check_real(data.flows, EU27)
 
 
 def test_single_country_stage_from_stage_table(energy_parquet):
-    from optimize.countries import EU27
+    from optimize.data.countries import EU27
     from optimize.errors import InputError
-    from optimize.stages import assign_stages
+    from optimize.data.stages import assign_stages
 
     flows = pd.read_parquet(energy_parquet)
     every = single_country_screen(flows, EU27)
@@ -243,9 +243,9 @@ def test_single_country_stage_from_stage_table(energy_parquet):
 
 def test_fixability_on_engine_result(energy_parquet):
     """Screens read beside the engine's re-allocation: risk share never rises, flags consistent."""
-    from optimize.countries import EU27
-    from optimize.engine import reallocate
-    from optimize.instance import build_instance
+    from optimize.data.countries import EU27
+    from optimize.model.engine import reallocate
+    from optimize.model.instance import build_instance
 
     flows = pd.read_parquet(energy_parquet)
     inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,

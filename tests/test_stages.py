@@ -11,7 +11,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimize.errors import ScenarioError
-from optimize.stages import BEC4_STAGE, STAGES, assign_stages, choose_stage, stage_table
+from optimize.data.stages import BEC4_STAGE, STAGES, assign_stages, choose_stage, stage_table
 
 ROOT = Path(__file__).resolve().parents[1]
 # independent restatement of the documented mapping (raw / intermediate / capital / final)

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-import optimize.sweep as sw
-from optimize import pipeline
+import optimize.runs.sweep as sw
+from optimize.runs import pipeline
 
 
 @pytest.fixture(scope="module")

@@ -16,7 +16,7 @@ import highspy
 import numpy as np
 
 from optimize.errors import SolverError
-from optimize.lp import LPArrays
+from optimize.solve.problem import LPArrays
 from optimize.solve.status import LPSolution, SolverInfo, Status
 
 log = logging.getLogger("tradeopt.solve")

@@ -398,7 +398,7 @@ def resolve_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> d
     Uses ``countries.resolve_countries``; an unknown name becomes a ScenarioError
     naming the key. Also checks that no risk country is a friend.
     """
-    from optimize.countries import resolve_countries
+    from optimize.data.countries import resolve_countries
 
     lists = {
         "importer.countries": scen.importer.countries,

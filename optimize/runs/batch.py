@@ -86,7 +86,7 @@ def _split(text: str, sep: str = ",") -> list[str]:
 
 def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
     """``"EU27,DEU,FRA"``; ``all-eu`` = each EU27 member separately; ``@file`` or a file path: one token per line."""
-    from optimize.countries import EU27, to_iso3
+    from optimize.data.countries import EU27, to_iso3
 
     tokens = list(text) if not isinstance(text, str) else _split(text)
     out: list[str] = []
@@ -104,7 +104,7 @@ def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
             out.append(tok.upper())
     if not out:
         raise ScenarioError("no importers given", field="importers", fix="e.g. --importers EU27,DEU or all-eu")
-    from optimize.countries import resolve_countries
+    from optimize.data.countries import resolve_countries
 
     for tok in out:
         resolve_countries(tok)  # unknown names fail here, with close matches
@@ -155,7 +155,7 @@ def parse_cap_bases(text: str) -> tuple[str, ...]:
 
 def parse_risk_sets(text: str) -> tuple[tuple[str, ...], ...]:
     """``"CHN;CHN,RUS;CHN,USA,RUS"`` -> sets separated by ';', countries by ','."""
-    from optimize.countries import resolve_countries
+    from optimize.data.countries import resolve_countries
 
     sets = []
     for part in _split(text, ";"):
@@ -272,7 +272,7 @@ def run_cell(prepared, cell: Cell, cells_dir: str | os.PathLike, digest: str, op
     imports of the basket) are recorded as its status, so one bad cell does not
     stop the batch.
     """
-    from optimize import pipeline
+    from optimize.runs import pipeline
 
     t0 = time.perf_counter()
 
@@ -293,10 +293,10 @@ def run_joint_group(prepared, cells: Sequence[Cell], cells_dir: str | os.PathLik
     """
     from dataclasses import replace
 
-    from optimize import pipeline
-    from optimize.countries import EU27
-    from optimize.engine import reallocate
-    from optimize.metrics import compute_tables
+    from optimize.runs import pipeline
+    from optimize.data.countries import EU27
+    from optimize.model.engine import reallocate
+    from optimize.analysis.metrics import compute_tables
 
     t0 = time.perf_counter()
     first = cells[0]
@@ -463,7 +463,7 @@ def assemble(records: Iterable[dict]) -> pd.DataFrame:
 
 def prepare_years(scenario, years: Sequence[int], data=None) -> dict:
     """``pipeline.prepare`` once per year (reads and selects the data once, shared by all cells)."""
-    from optimize import pipeline
+    from optimize.runs import pipeline
 
     out = {}
     for year in sorted(set(int(y) for y in years)):
@@ -478,7 +478,7 @@ def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int
         return tuple(sorted(set(int(y) for y in years)))
     if scenario.data.year:
         return (int(scenario.data.year),)
-    from optimize import pipeline
+    from optimize.runs import pipeline
 
     prepared = pipeline.prepare(scenario, data)
     return (int(prepared.year),)

@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.errors import ScenarioError, SolverError
-from optimize.instance import Instance
+from optimize.model.instance import Instance
 
 
 # ------------------------------------------------------------------ exact level fill
@@ -158,7 +158,7 @@ def _knee(exposure: np.ndarray, hhi: np.ndarray) -> np.ndarray:
 
 def plain_after(instance: Instance) -> np.ndarray:
     """Flows after the plain re-allocation with the default rules (proportional cut and spread)."""
-    from optimize.binding import _x_after
+    from optimize.analysis.binding import _x_after
 
     return _x_after(instance, None)
 
@@ -273,7 +273,7 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
     import highspy
     import scipy.sparse as sp
 
-    from optimize.lp import ROW_OBJECTIVE, LPArrays, build_lp
+    from optimize.model.lp import ROW_OBJECTIVE, LPArrays, build_lp
     from optimize.solve.highs import make_highs
 
     if n_points < 2:

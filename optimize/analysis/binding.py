@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.instance import Instance
+from optimize.model.instance import Instance
 
 _BASIS = ("world-exports", "importer-market", "rest-of-world")
 

@@ -23,14 +23,14 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optimize.engine import Allocation
-from optimize.instance import Instance
+from optimize.model.engine import Allocation
+from optimize.model.instance import Instance
 from optimize.units import kusd_to_usd
 
 UNCLASSIFIED = "unclassified"
 ALL_RISK = "ALL"
 SINGLE_COUNTRY_THRESHOLDS = (0.5, 0.7)
-#: Value-chain order of stages (``optimize.stages``); other groups follow alphabetically, unclassified last.
+#: Value-chain order of stages (``optimize.data.stages``); other groups follow alphabetically, unclassified last.
 STAGE_ORDER = ("raw", "intermediate", "capital", "final")
 _TOL = 1e-9
 

@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 
 from optimize.errors import DataError
-from optimize.trade import ARROW_SCHEMA, BACI_COLUMNS
+from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 
 MAX_ROWS_SHOWN = 5
 NULL_TOKENS = ("", "NA", "NAN", "NULL", "NONE")

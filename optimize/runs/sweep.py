@@ -68,7 +68,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     ``prepared``: a ``pipeline.Prepared`` to reuse (else ``pipeline.prepare(scenario, data)``).
     With ``out_dir``: writes ``sweep.csv`` and, with ``plot``, ``sweep.png``/``.svg``.
     """
-    from optimize import pipeline
+    from optimize.runs import pipeline
 
     t_start = time.perf_counter()
     caps = sorted({float(c) for c in caps_pp})
@@ -102,7 +102,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
         out.mkdir(parents=True, exist_ok=True)
         atomic_write_text(out / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
         if plot:
-            from optimize.plots import plot_sweep
+            from optimize.output.plots import plot_sweep
 
             figs = list(plot_sweep(table, out / "sweep", synthetic=bool(prepared.trade.synthetic)))
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
@@ -113,12 +113,13 @@ def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
     """One HiGHS model, bounds changed per cap, then the engine's separable tie-break."""
     import highspy
 
-    from optimize import lp as lpmod
-    from optimize import pipeline, tiebreak
-    from optimize.countries import EU27
-    from optimize.engine import Allocation
+    from optimize.model import lp as lpmod
+    from optimize.runs import pipeline
+    from optimize.model import tiebreak
+    from optimize.data.countries import EU27
+    from optimize.model.engine import Allocation
     from optimize.errors import SolverError
-    from optimize.metrics import compute_tables
+    from optimize.analysis.metrics import compute_tables
     from optimize.solve.highs import highs_version, make_highs
     from optimize.solve.status import SolverInfo, Status
 
@@ -171,8 +172,8 @@ def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
 
 def solve_times(prepared, caps_pp: Iterable[float], **cell) -> dict[str, float]:
     """Seconds of HiGHS ``run()`` summed over the caps: warm-started model vs a new model per cap."""
-    from optimize import lp as lpmod
-    from optimize import pipeline
+    from optimize.model import lp as lpmod
+    from optimize.runs import pipeline
     from optimize.solve.highs import make_highs
 
     caps = sorted({float(c) for c in caps_pp})

@@ -13,10 +13,10 @@ from typing import Any
 
 import pandas as pd
 
-from optimize import manifest as _manifest
+from optimize.output import manifest as _manifest
 from optimize.errors import InfeasibleError, InputError, ScenarioError, SolverError
-from optimize.scenario import Scenario, load_scenario, resolve_scenario_countries, validate_scenario
-from optimize.trade import SYNTHETIC_LABEL, TradeData
+from optimize.config.scenario import Scenario, load_scenario, resolve_scenario_countries, validate_scenario
+from optimize.data.trade import SYNTHETIC_LABEL, TradeData
 
 
 @dataclass
@@ -39,9 +39,9 @@ class RunResult:
     """One solved cell: the resolved scenario, the instance, its allocation, tables and run facts."""
 
     scenario: Scenario
-    instance: Any  # optimize.instance.Instance
-    allocation: Any  # optimize.engine.Allocation
-    tables: Any  # optimize.metrics.ResultTables
+    instance: Any  # optimize.model.instance.Instance
+    allocation: Any  # optimize.model.engine.Allocation
+    tables: Any  # optimize.analysis.metrics.ResultTables
     meta: dict
 
     @property
@@ -53,7 +53,7 @@ class RunResult:
         return bool(self.meta.get("synthetic"))
 
     def manifest(self) -> dict:
-        """Versions, input hashes and the resolved scenario (see ``optimize.manifest``)."""
+        """Versions, input hashes and the resolved scenario (see ``optimize.output.manifest``)."""
         run_meta = {k: v for k, v in self.meta.items() if k not in ("scenario_resolved", "scenario_toml")}
         return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
 
@@ -63,7 +63,7 @@ class RunResult:
         Keyword arguments default to the scenario's ``[report]`` section
         (``eur_per_usd``, ``xlsx``, ``figures``).
         """
-        from optimize.report import write_outputs
+        from optimize.output.report import write_outputs
 
         rep = self.scenario.report
         kw.setdefault("eur_per_usd", rep.eur_per_usd or None)
@@ -77,7 +77,7 @@ class RunResult:
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""
-        from optimize.report import render_summary_md
+        from optimize.output.report import render_summary_md
 
         return render_summary_md(self.tables, self.meta, eur_per_usd=self.scenario.report.eur_per_usd or None)
 
@@ -94,7 +94,7 @@ def _as_scenario(scenario: Scenario | str | Path | None) -> Scenario:
 
 
 def _read_data(scen: Scenario, data, products: tuple[str, ...] | None) -> TradeData:
-    from optimize import baci
+    from optimize.data import baci
 
     if isinstance(data, TradeData):
         return data
@@ -116,7 +116,7 @@ def _hs_revision(scen: Scenario, data) -> str | None:
     path = data if isinstance(data, (str, Path)) else (scen.data.baci or None)
     if path is None:
         return "HS22"  # the embedded sample is HS2022
-    from optimize.baci import parse_name
+    from optimize.data.baci import parse_name
 
     hs = parse_name(Path(path).name).get("hs")
     return hs.upper() if hs and hs.upper().startswith("HS") else None
@@ -124,7 +124,7 @@ def _hs_revision(scen: Scenario, data) -> str | None:
 
 def _basket(scen: Scenario, hs_revision: str | None) -> pd.DataFrame:
     """The basket rows [k, sector, ...] in the data's HS revision (``basket.load_basket``)."""
-    from optimize.basket import load_basket
+    from optimize.data.basket import load_basket
 
     rev = hs_revision or "HS22"
     if scen.basket.file:
@@ -134,7 +134,7 @@ def _basket(scen: Scenario, hs_revision: str | None) -> pd.DataFrame:
 
 def load_basket_all(scen: Scenario, hs_revision: str | None) -> pd.DataFrame:
     """Every sector of the scenario's basket (for sector labels of a ``basket.products`` selection)."""
-    from optimize.basket import load_basket
+    from optimize.data.basket import load_basket
 
     return load_basket(scen.basket.file or None, hs_revision=hs_revision or "HS22")
 
@@ -165,7 +165,7 @@ def _product_info(products: tuple[str, ...], basket: pd.DataFrame | None, trade:
     desc = trade.product_table
     if desc is None:
         try:
-            from optimize.products import product_table
+            from optimize.data.products import product_table
 
             desc = product_table(hs_revision)
         except (ImportError, InputError, OSError, ValueError, LookupError) as exc:
@@ -175,7 +175,7 @@ def _product_info(products: tuple[str, ...], basket: pd.DataFrame | None, trade:
         d = desc[["k", "description"]].astype({"k": str}).drop_duplicates("k")
         info = info.merge(d, on="k", how="left")
     try:
-        from optimize.stages import stage_table
+        from optimize.data.stages import stage_table
 
         st = stage_table(hs_revision or "HS22")
         info = info.merge(st[["k", "stage"]].astype({"k": str}).drop_duplicates("k"), on="k", how="left")
@@ -233,7 +233,7 @@ def prepare(scenario: Scenario | str | Path | None = None,
                             field="data.year", fix=f"use one of {years}")
     flows = trade.flows.loc[trade.flows["t"] == year]
     if scen.basket.products:  # a selection among the data's codes; sectors come from the whole basket
-        from optimize.basket import select_codes
+        from optimize.data.basket import select_codes
 
         try:
             chosen = set(select_codes(scen.basket.products, pd.unique(flows["k"]))) | set(scen.ban.products)
@@ -253,7 +253,7 @@ def prepare(scenario: Scenario | str | Path | None = None,
     if trade.country_table is not None:
         countries = trade.country_table
     else:
-        from optimize.countries import country_table
+        from optimize.data.countries import country_table
 
         countries = country_table()
     info = _product_info(products, basket, trade, trade.hs_revision or hs_rev, notes)
@@ -294,7 +294,7 @@ def cell_scenario(base: Scenario, **cell) -> Scenario:
 
 def _codes_by_key(tokens: dict[str, float]) -> dict[int, float]:
     """{"CHN": 2.0, "EU27": 1.0} -> {156: 2.0, <each EU code>: 1.0}; explicit codes win over groups."""
-    from optimize.countries import resolve_countries
+    from optimize.data.countries import resolve_countries
 
     out: dict[int, float] = {}
     for token in sorted(tokens, key=lambda t: (len(resolve_countries(t)), t), reverse=True):
@@ -305,8 +305,8 @@ def _codes_by_key(tokens: dict[str, float]) -> dict[int, float]:
 
 def build_cell_instance(prepared: Prepared, scen: Scenario):
     """The Instance of one cell (``instance.build_instance`` with the scenario's resolved codes)."""
-    from optimize.countries import resolve_countries
-    from optimize.instance import CapRule, build_instance
+    from optimize.data.countries import resolve_countries
+    from optimize.model.instance import CapRule, build_instance
 
     codes = resolve_scenario_countries(scen, file=scen.name)
     label = scen.importer.label or "+".join(scen.importer.countries)
@@ -326,8 +326,8 @@ def build_cell_instance(prepared: Prepared, scen: Scenario):
 
 def engine_options(scen: Scenario, *, save_lp: str | Path | None = None):
     """EngineOptions from the scenario's [risk], [alternatives], [cap] and [solver] sections."""
-    from optimize.countries import resolve_countries
-    from optimize.engine import EngineOptions
+    from optimize.data.countries import resolve_countries
+    from optimize.model.engine import EngineOptions
 
     priority = tuple(int(c) for c in resolve_countries(scen.risk.priority)) if scen.risk.priority else ()
     return EngineOptions(
@@ -360,7 +360,7 @@ def _check_status(allocation, scen: Scenario) -> None:
 def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
     from dataclasses import asdict
 
-    from optimize.countries import to_iso3
+    from optimize.data.countries import to_iso3
 
     trade = prepared.trade
     codes = resolve_scenario_countries(scen, file=scen.name)
@@ -405,14 +405,14 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell)
     ``exporter_total_pp``. ``save_lp`` writes the LP without changing the result.
     Raises ``InfeasibleError`` (unless keep_going) or ``SolverError``.
     """
-    from optimize.engine import reallocate
-    from optimize.metrics import compute_tables
+    from optimize.model.engine import reallocate
+    from optimize.analysis.metrics import compute_tables
 
     scen = cell_scenario(prepared.scenario, **cell) if any(v is not None for v in cell.values()) else prepared.scenario
     instance = build_cell_instance(prepared, scen)
     (allocation,) = reallocate([instance], engine_options(scen, save_lp=save_lp))
     _check_status(allocation, scen)  # under keep_going the engine reports infeasible products and stays ok
-    from optimize.countries import EU27
+    from optimize.data.countries import EU27
 
     tables = compute_tables(instance, allocation, prepared.product_info, prepared.countries,
                             exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,

@@ -16,7 +16,7 @@ import urllib.request
 import zipfile
 from pathlib import Path
 
-from optimize.baci import cache_root
+from optimize.data.baci import cache_root
 from optimize.errors import DataError, InputError
 
 #: CEPII's BACI download location (not contacted by tests).

@@ -20,9 +20,9 @@ import numpy as np
 import pandas as pd
 
 from optimize.atomic import atomic_dir
-from optimize.basket import sector_name
+from optimize.data.basket import sector_name
 from optimize.errors import OutputError
-from optimize.trade import SYNTHETIC_LABEL
+from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.units import usd_to_eur
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
@@ -295,7 +295,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
                     encoding="utf-8")
             fig_rel: list[str] = []
             if figures:
-                from optimize.plots import plot_all
+                from optimize.output.plots import plot_all
 
                 paths = plot_all(tables, tmp / "figures", synthetic=bool(meta.get("synthetic")))
                 fig_rel = [p.relative_to(tmp).as_posix() for p in paths]

@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from optimize.instance import Instance
+from optimize.model.instance import Instance
 
 RISK_SPLITS = ("proportional", "priority", "weights")
 SPREADS = ("proportional", "min-hhi", "vertex")
@@ -157,7 +157,7 @@ def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit
     import scipy.sparse as sp
 
     from optimize.errors import SolverError
-    from optimize.lp import ROW_OBJECTIVE, LPArrays
+    from optimize.model.lp import ROW_OBJECTIVE, LPArrays
     from optimize.solve.highs import solve_highs
 
     n = lp.n_cols

@@ -232,7 +232,7 @@ def single_country_screen(
     ``supplier`` (BACI code) restricts the test to that supplier's share (e.g. China);
     otherwise the top supplier counts (ties: lowest code). ``stage`` keeps products of
     one value-chain stage, from ``stages`` (DataFrame with k, stage) or
-    ``optimize.stages``. Products with imports below ``min_value_kusd`` are dropped.
+    ``optimize.data.stages``. Products with imports below ``min_value_kusd`` are dropped.
     Columns ``above_<pct>`` per threshold and ``flagged`` (above the lowest threshold);
     ``count_flags`` gives the counts.
     """
@@ -286,12 +286,12 @@ def single_country_screen(
 
 
 def _stage_table(products: list[str]) -> tuple[pd.DataFrame, list[str]]:
-    """(DataFrame[k, stage] for ``products``, every stage name) from ``optimize.stages`` (HS22 table)."""
+    """(DataFrame[k, stage] for ``products``, every stage name) from ``optimize.data.stages`` (HS22 table)."""
     try:
-        from optimize import stages as st  # noqa: PLC0415 - optional dependency inside the package
+        from optimize.data import stages as st  # noqa: PLC0415 - optional dependency inside the package
     except ImportError as exc:
         raise InputError(
-            "value-chain stages are not available (optimize.stages is missing)",
+            "value-chain stages are not available (optimize.data.stages is missing)",
             field="stage",
             fix="pass stages=DataFrame[k, stage] or drop --stage",
         ) from exc

@@ -2,7 +2,7 @@
 
 The default basket (``data/basket/critical_goods_HS22.csv``, built by
 ``scripts/build_basket.py``) is defined in HS2022; ``concord_basket`` maps it to
-older revisions (see ``optimize.concordance``). User baskets are CSV files with
+older revisions (see ``optimize.data.concordance``). User baskets are CSV files with
 at least the columns ``k`` (HS6 code, zero-padded) and ``sector``.
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimize.concordance import ConcordanceReport, concord_basket, normalize_revision, target_basket
+from optimize.data.concordance import ConcordanceReport, concord_basket, normalize_revision, target_basket
 from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
 

@@ -10,8 +10,8 @@ from matplotlib import colormaps
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
-from optimize.basket import sector_name
-from optimize.trade import SYNTHETIC_LABEL
+from optimize.data.basket import sector_name
+from optimize.data.trade import SYNTHETIC_LABEL
 
 BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
 

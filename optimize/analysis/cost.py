@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.errors import InfeasibleError, ScenarioError, SolverError
-from optimize.instance import Instance
+from optimize.model.instance import Instance
 from optimize.units import USD_PER_KUSD
 
 #: name -> (lower, upper) percentile of exporters' unit values per product; None = raw
@@ -155,7 +155,7 @@ def cost_lp(instance: Instance, *, mode: str = "cheapest", budget_usd: float | N
     """
     import highspy
 
-    from optimize.lp import ROW_OBJECTIVE, ROW_TOTAL, LPArrays
+    from optimize.model.lp import ROW_OBJECTIVE, ROW_TOTAL, LPArrays
     from optimize.solve.highs import make_highs
 
     if mode not in ("cheapest", "budget"):

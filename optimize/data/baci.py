@@ -28,12 +28,12 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from optimize import countries as _countries
-from optimize import products as _products
+from optimize.data import countries as _countries
+from optimize.data import products as _products
 from optimize.errors import DataError
 from optimize.resources import data_dir
-from optimize.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
-from optimize.validate import (Problem, column_problems, duplicate_problems, merge_problems, raise_for_problems,
+from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
+from optimize.data.validate import (Problem, column_problems, duplicate_problems, merge_problems, raise_for_problems,
                                validate_flows)
 
 SAMPLE_FILE = "BACI_SYNTHETIC_Y2023_sample.parquet"

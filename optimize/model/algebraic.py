@@ -15,8 +15,8 @@ from collections import defaultdict
 import numpy as np
 import pyomo.environ as pyo
 
-from optimize.instance import Instance
-from optimize.lp import SHORTFALL_PENALTY
+from optimize.model.instance import Instance
+from optimize.model.lp import SHORTFALL_PENALTY
 from optimize.solve.status import LPSolution, SolverInfo, Status
 
 log = logging.getLogger("tradeopt.solve")

@@ -17,7 +17,7 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from optimize.concordance import BACI_AGGREGATES, normalize_revision
+from optimize.data.concordance import BACI_AGGREGATES, normalize_revision
 from optimize.errors import ScenarioError
 from optimize.resources import stages_dir
 

@@ -11,10 +11,10 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from optimize import lp as lpmod
-from optimize import tiebreak
+from optimize.model import lp as lpmod
+from optimize.model import tiebreak
 from optimize.errors import InfeasibleError, SolverError
-from optimize.instance import Instance
+from optimize.model.instance import Instance
 from optimize.solve.highs import highs_version, solve_highs
 from optimize.solve.status import SolverInfo, Status
 
@@ -128,7 +128,7 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
 
     t1 = time.perf_counter()
     if options.backend == "pyomo":
-        from optimize.solve.pyomo import solve_pyomo
+        from optimize.model.algebraic import solve_pyomo
 
         sol = solve_pyomo(instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp,
                           time_limit_s=options.time_limit_s)

@@ -1,0 +1,1 @@
+"""Metrics, screens, frontier, cost and binding-cap analyses."""

@@ -1,0 +1,1 @@
+"""Problem building: instances, LP arrays, tie-break, engine."""

@@ -1,0 +1,1 @@
+"""Writers: atomic files, reports, figures, manifests."""

@@ -1,0 +1,1 @@
+"""Orchestration: single runs, batches and sweeps."""
