@@ -111,8 +111,10 @@ def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _number_list(text: str, what: str, cast=float) -> list:
-    """``"0,1,2"``, ``"1-10"`` (step 1) or ``"0-10:2.5"`` (start-stop:step), inclusive."""
+def _number_list(text: str, what: str, cast=float, example: str = "0,1,2 or 1-10 or 0-10:0.5") -> list:
+    """``"0,1,2"``, ``"1-10"`` (step 1) or ``"0-10:2.5"`` (start-stop:step), inclusive.
+
+    Errors name the option ``--<what>`` (the API keyword of the same name) and an example."""
     out = []
     for tok in _split(text):
         m = re.fullmatch(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?", tok)
@@ -126,10 +128,10 @@ def _number_list(text: str, what: str, cast=float) -> list:
             else:
                 out.append(cast(float(tok)))
         except ValueError:
-            raise ScenarioError(f"{what} {tok!r} is not a number or range", field=what,
-                                fix="write e.g. 0,1,2 or 1-10 or 0-10:0.5") from None
+            raise ScenarioError(f"{what} {tok!r} is not a number or range", field=f"--{what}",
+                                fix=f"write e.g. {example}") from None
     if not out:
-        raise ScenarioError(f"no {what} given", field=what, fix="write e.g. 0,1,2 or 1-10")
+        raise ScenarioError(f"no {what} given", field=f"--{what}", fix=f"write e.g. {example}")
     return sorted(set(out))
 
 
@@ -142,7 +144,8 @@ def parse_caps(text: str) -> tuple[float, ...]:
 
 
 def parse_years(text: str) -> tuple[int, ...]:
-    return tuple(int(y) for y in _number_list(text, "years", cast=lambda v: int(round(v))))
+    return tuple(int(y) for y in _number_list(text, "years", cast=lambda v: int(round(v)),
+                                              example="2021-2023 or 2021,2023"))
 
 
 def parse_cap_bases(text: str) -> tuple[str, ...]:
@@ -293,10 +296,9 @@ def run_joint_group(prepared, cells: Sequence[Cell], cells_dir: str | os.PathLik
     """
     from dataclasses import replace
 
-    from optimize.runs import pipeline
-    from optimize.data.countries import EU27
+    from optimize.config.resolve import resolve
     from optimize.model.engine import reallocate
-    from optimize.analysis.metrics import compute_tables
+    from optimize.runs import pipeline
 
     t0 = time.perf_counter()
     first = cells[0]
@@ -305,7 +307,7 @@ def run_joint_group(prepared, cells: Sequence[Cell], cells_dir: str | os.PathLik
         try:
             scen = pipeline.cell_scenario(prepared.scenario, importer=cell.importer, cap_pp=cell.cap_pp,
                                           cap_basis=cell.cap_basis, risk=list(cell.risk_set))
-            built.append((cell, scen, pipeline.build_cell_instance(prepared, scen)))
+            built.append((cell, scen, pipeline.build_cell_instance(prepared, resolve(scen))))
         except TradeoptError as exc:
             failed[cell.key] = exc
     records = []
@@ -316,15 +318,13 @@ def run_joint_group(prepared, cells: Sequence[Cell], cells_dir: str | os.PathLik
     if not built:
         return records
     scen0 = built[0][1]
-    opts = pipeline.engine_options(scen0)
+    opts = pipeline.engine_options(resolve(scen0))
     instances = [inst for _, _, inst in built]
     joint_allocs = reallocate(instances, replace(opts, joint=True))
     alone_allocs = [reallocate([inst], opts)[0] for inst in instances]
 
     def tables_of(inst, alloc, scen):
-        return compute_tables(inst, alloc, prepared.product_info, prepared.countries,
-                              exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                              bloc_codes=EU27)
+        return pipeline.cell_tables(prepared, scen, inst, alloc)
 
     for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs):
         def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):
