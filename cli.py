@@ -239,10 +239,15 @@ def run(scenario_name, sets, baci, year, importer, risk, friends, cap, cap_basis
 
 @main.command()
 @click.argument("name", required=False)
-def scenarios(name):
+@click.option("--schema", is_flag=True, help="Print the JSON Schema of scenario files (for editors and validators).")
+def scenarios(name, schema):
     """List the shipped scenarios, or print one fully resolved (every key) as TOML."""
     from optimize.config.scenario import list_scenarios, load_scenario
+    from optimize.config.schema import scenario_json_schema
 
+    if schema:
+        click.echo(scenario_json_schema(), nl=False)
+        return
     if name:
         click.echo(load_scenario(name).to_toml(), nl=False)
         return
