@@ -173,3 +173,39 @@ def test_every_screen_column_is_documented():
               single_country_screen(flows, IMP, supplier=10, stage="intermediate", stages=stages)]
     missing = [c for t in tables for c in t.columns if f"`{c}`" not in text]
     assert not missing, f"undocumented screen columns: {missing}"
+
+
+def _allocation_2023(x_after):
+    """Importer 1's product 000002 in 2023: 10 -> 90, 20 -> 10 before (as ``_year(.., "conc", ..)``)."""
+    from optimize.model.engine import Allocation
+    from optimize.model.instance import Instance
+    from optimize.solve.status import SolverInfo, Status
+
+    n = 4
+    inst = Instance(
+        importer="X", importer_codes=IMP, year=2023, risk_codes=(10,), products=np.array(["000002"]),
+        total_kusd=np.array([100.0]), pair_product=np.zeros(n, dtype=np.int32),
+        pair_exporter=np.array([10, 20, 30, 40], dtype=np.int32), x0_kusd=np.array([90.0, 10.0, 0.0, 0.0]),
+        cap_kusd=np.full(n, 100.0), upper_kusd=np.full(n, 100.0), is_risk=np.array([True, False, False, False]),
+        risk_weight=np.array([1.0, 0.0, 0.0, 0.0]), world_exports_kusd=np.full(n, 1000.0),
+        row_exports_kusd=np.full(n, 1000.0), x0_tonnes=np.full(n, np.nan), world_tonnes=np.full(n, np.nan),
+    )
+    return Allocation(inst, np.asarray(x_after, dtype=float), Status.OPTIMAL, SolverInfo("highs", "hand"))
+
+
+@pytest.mark.parametrize(("first_year", "fixed"), [("div", True), ("conc", False)])
+def test_geodep_fixability_swaps_the_latest_year(first_year, fixed):
+    """Spreading 2023's imports over four suppliers (HHI .25) removes one joint year: a product
+    flagged on 2022-23 only is fixed; one flagged on all of 2021-23 keeps two years and is not."""
+    rows = _year(2021, "000002", first_year, "high" if first_year == "conc" else "low",
+                 "pass" if first_year == "conc" else "fail") \
+        + _year(2022, "000002", "conc", "high", "pass") + _year(2023, "000002", "conc", "high", "pass")
+    from optimize.analysis.screens import fixability
+
+    scr = geodep_screen(_flows(rows), IMP)
+    assert scr["flagged"].all() and scr["n_years_all_criteria"].iloc[0] == (2 if fixed else 3)
+    out = fixability(scr, _allocation_2023([25.0, 25.0, 25.0, 25.0])).set_index("k")
+    assert out.loc["000002", "hhi_extra_after"] == pytest.approx(0.25)
+    assert bool(out.loc["000002", "fixed"]) is fixed
+    # no change in 2023: nothing is fixed
+    assert not fixability(scr, _allocation_2023([90.0, 10.0, 0.0, 0.0]))["fixed"].any()
