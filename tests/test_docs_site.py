@@ -51,6 +51,8 @@ def test_mkdocs_build_strict(tmp_path):
     analysis = (site / "reference" / "analysis" / "index.html").read_text(encoding="utf-8")
     assert "geodep_screen" in analysis and "n_years_all_criteria" in analysis
     assert "--schema" in (site / "cli" / "scenarios" / "index.html").read_text(encoding="utf-8")
+    for page in (site / "cli").glob("*/index.html"):  # click's own help text, no internal sentinels
+        assert "UNSET" not in page.read_text(encoding="utf-8"), page
     assert json.loads((site / "scenario.schema.json").read_text(encoding="utf-8")) == json.loads(
         SCHEMA_FILE.read_text(encoding="utf-8"))
 
@@ -65,6 +67,8 @@ def test_every_page_command_and_module_is_in_the_site():
     for name in main.commands:
         assert f"cli/{name}.md" in pages, f"command {name} has no page in docs/cli/"
         assert f":command: {name}" in (DOCS / "cli" / f"{name}.md").read_text(encoding="utf-8")
+        assert f"]({name}.md)" in (DOCS / "cli" / "index.md").read_text(encoding="utf-8"), name
+    assert {p.name for p in main.params if p.name != "help"} <= {"version", "debug"}  # those docs/cli/index.md names
     for group in ("config", "data", "model", "solve", "analysis", "runs", "output"):
         page = (DOCS / "reference" / f"{group}.md").read_text(encoding="utf-8")
         for mod in sorted((ROOT / "optimize" / group).glob("*.py")):
