@@ -206,10 +206,14 @@ def run(scenario_name, sets, out_dir, save_lp, quiet, products, sectors, **keywo
 
 @main.command()
 @click.argument("name", required=False)
-def scenarios(name):
+@click.option("--schema", is_flag=True, help="Print the JSON Schema of scenario files (for editors and validators).")
+def scenarios(name, schema):
     """List the shipped scenarios, or print one fully resolved (every key) as TOML."""
-    from optimize.api import list_scenarios, load_scenario
+    from optimize.api import list_scenarios, load_scenario, scenario_schema
 
+    if schema:
+        click.echo(scenario_schema(), nl=False)
+        return
     if name:
         click.echo(load_scenario(name).to_toml(), nl=False)
         return

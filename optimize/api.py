@@ -53,6 +53,13 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None, *, override
     return sc.load_scenario("default" if name_or_path is None else name_or_path, updates)
 
 
+def scenario_schema() -> str:
+    """The JSON Schema of scenario files (text), for editors and validators."""
+    from optimize.config.schema import scenario_json_schema
+
+    return scenario_json_schema()
+
+
 def list_scenarios() -> list[tuple[str, str]]:
     """(name, one-line description) of every shipped scenario."""
     from optimize.config.scenario import list_scenarios as _list
@@ -316,4 +323,4 @@ def _sectors(result: RunResult) -> pd.DataFrame | None:
 
 
 __all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "figures", "frontier", "frontier_figure", "list_scenarios", "load_scenario",
-           "load_trade", "run", "screen", "sweep_caps"]
+           "load_trade", "run", "scenario_schema", "screen", "sweep_caps"]
