@@ -6,7 +6,10 @@ library and prints its result. Errors print one line and exit with the code of
 """
 from __future__ import annotations
 
+import os
+import signal
 import sys
+import threading
 import traceback
 
 import click
@@ -19,8 +22,14 @@ class _Group(click.Group):
     """Click group that turns tradeopt errors into one clear line and an exit code."""
 
     def invoke(self, ctx: click.Context):
+        previous = None
+        if threading.current_thread() is threading.main_thread():  # SIGTERM = Ctrl-C: clean up, exit 143
+            previous = signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
+        except _Terminated:
+            click.echo("Terminated.", err=True)
+            ctx.exit(128 + signal.SIGTERM)
         except TradeoptError as exc:
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -36,6 +45,17 @@ class _Group(click.Group):
                 traceback.print_exc()
             click.echo(f"Internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
             ctx.exit(EXIT_INTERNAL)
+        finally:
+            if previous is not None:
+                signal.signal(signal.SIGTERM, previous)
+
+
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` and temporary-folder cleanup runs."""
+
+
+def _on_sigterm(signum, frame):
+    raise _Terminated()
 
 
 @click.group(cls=_Group)
@@ -102,12 +122,15 @@ def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
 @data.command("convert")
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("--to", "fmt", type=click.Choice(["parquet"]), default="parquet", show_default=True)
-@click.option("--out", type=click.Path(path_type=str), default=None, help="Output file (default beside PATH).")
-def data_convert_cmd(path: str, fmt: str, out: str | None) -> None:
+@click.option("--out", type=click.Path(path_type=str), default=None,
+              help="Output file (default beside PATH, last suffix -> .parquet; BACI* names in <folder>/parquet/).")
+@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
+              "(those are never changed) or replace an existing output file.")
+def data_convert_cmd(path: str, fmt: str, out: str | None, overwrite: bool) -> None:
     """Write a validated parquet copy of a BACI CSV/CSV.gz/zip (atomic)."""
     from optimize.data.baci import convert
 
-    click.echo(f"wrote {convert(path, to=fmt, out=out)}")
+    click.echo(f"wrote {convert(path, to=fmt, out=out, overwrite=overwrite)}")
 
 
 @data.command("fetch")
@@ -180,16 +203,19 @@ def _products_keywords(products: str | None) -> dict:
 @click.option("--no-figures", "figures", flag_value=False, default=None, help="Skip the PNG/SVG figures.")
 @click.option("--keep-going", is_flag=True, default=None, help="Report infeasible products and continue with the rest.")
 @click.option("--quiet", is_flag=True, help="Print only the output path.")
-def run(scenario_name, sets, out_dir, save_lp, quiet, products, sectors, **keywords):
+@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
+              "(those are never changed) or replace an existing output file.")
+def run(scenario_name, sets, out_dir, save_lp, quiet, products, sectors, overwrite, **keywords):
     """Re-allocate the scenario's imports away from risk suppliers and write the report."""
     from pathlib import Path
 
     from optimize.api import run as api_run
+    from optimize.atomic import contained
     from optimize.data.trade import SYNTHETIC_LABEL
 
     scen = _scenario(scenario_name, sets, sectors=list(sectors) or None, **_products_keywords(products), **keywords)
-    out = Path(out_dir) if out_dir else Path("tradeopt-out") / scen.name
-    result = api_run(scen, out_dir=out, save_lp=save_lp)
+    out = Path(out_dir) if out_dir else contained("tradeopt-out", scen.name)
+    result = api_run(scen, out_dir=out, save_lp=save_lp, overwrite=overwrite)
     if not quiet:
         click.echo(result.summary_md())
     if result.synthetic and quiet:
@@ -239,6 +265,8 @@ def scenarios(name, schema):
 @click.option("--full-outputs", is_flag=True, help="Write every report file per cell (default: tables only).")
 @click.option("--figures", is_flag=True, help="With --full-outputs: also the figures per cell.")
 @click.option("--quiet", is_flag=True, help="No progress bar or per-cell lines.")
+@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
+              "(those are never changed) or replace an existing output file.")
 def batch(scenario_name, sets, baci, out_dir, **grid):
     """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
     from optimize.api import batch_run
@@ -260,12 +288,14 @@ def batch(scenario_name, sets, baci, out_dir, **grid):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--cold", is_flag=True, help="Solve each cap from scratch (no warm start).")
 @click.option("--no-figures", is_flag=True, help="Skip sweep.png/svg.")
-def sweep(scenario_name, sets, caps_pp, out_dir, cold, no_figures, **keywords):
+@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
+              "(those are never changed) or replace an existing output file.")
+def sweep(scenario_name, sets, caps_pp, out_dir, cold, no_figures, overwrite, **keywords):
     """Exposure per risk country against the cap, and the reduction per extra pp (warm-started HiGHS)."""
     from optimize.api import sweep_caps
 
     res = sweep_caps(_scenario(scenario_name, sets, **keywords), caps_pp=caps_pp, out_dir=out_dir,
-                     plot=not no_figures, warm=not cold)
+                     plot=not no_figures, warm=not cold, overwrite=overwrite)
     all_rows = res.table[res.table["risk"] == "ALL"]
     for rec in all_rows.to_dict("records"):
         click.echo(f"cap {rec['cap_pp']:>5g} pp: risk share {rec['share_after'] * 100:6.2f} %")
@@ -286,22 +316,30 @@ def _parse_years(year: int | None, years: str | None) -> list[int] | None:
     return list(parse_years(years)) if years else None
 
 
-def _check_out_parent(out_path: str | None) -> None:
-    """``--out FILE``: its folder must exist (exit 5 before any work)."""
+def _check_out_parent(out_path: str | None, overwrite: bool = False, figures: bool = False) -> None:
+    """``--out FILE``: its folder must exist, the file (and with ``figures`` its .png/.svg) not exist
+    unless ``overwrite`` (exit 5 before any work; ``atomic.check_out_file``)."""
     from pathlib import Path
 
+    from optimize.atomic import check_out_file
     from optimize.errors import OutputError
 
     if out_path and not Path(out_path).resolve().parent.is_dir():
         raise OutputError(f"folder {Path(out_path).resolve().parent} does not exist",
                           fix="create it or choose another --out")
-
-
-def _write_table(table, out_path: str | None) -> None:
     if out_path:
-        from optimize.atomic import atomic_write_text
+        stem = Path(out_path).with_suffix("")
+        for p in (out_path, *((stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg"))
+                              if figures else ())):
+            check_out_file(p, overwrite=overwrite)
 
-        atomic_write_text(out_path, table.to_csv(index=False, lineterminator="\n"))
+
+def _write_table(table, out_path: str | None, overwrite: bool = False) -> None:
+    if out_path:
+        from optimize.atomic import atomic_file
+
+        with atomic_file(out_path, overwrite=overwrite) as tmp:
+            table.to_csv(tmp, index=False, lineterminator="\n")
         click.echo(f"Wrote {out_path}")
 
 
@@ -319,12 +357,15 @@ def _write_table(table, out_path: str | None) -> None:
               help="single: supplier-share thresholds (repeatable, default 0.5 0.7); ec/geodep: importer HHI threshold.")
 @click.option("--top", type=int, default=10, show_default=True, help="How many flagged products to print.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the full table as CSV.")
-def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_kusd, thresholds, top, out_path):
+@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
+              "(those are never changed) or replace an existing output file.")
+def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_kusd, thresholds, top, out_path,
+           overwrite):
     """Dependency screens: ec (EC 2021), geodep (CEPII GeoDep) or single (one supplier > 50% / 70%)."""
     from optimize.analysis.screens import count_flags
     from optimize.api import screen as api_screen
 
-    _check_out_parent(out_path)
+    _check_out_parent(out_path, overwrite)
     yrs = _parse_years(year, years)
     last = yrs[-1] if yrs else None
     if kind == "ec":
@@ -351,7 +392,7 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
     if len(flagged):
         cols = [c for c in ("k", "year", "latest_year", value_col, order_col, "top_supplier_iso3") if c in flagged.columns]
         click.echo(flagged[cols].head(top).to_string(index=False))
-    _write_table(res, out_path)
+    _write_table(res, out_path, overwrite)
 
 
 @main.command()
@@ -360,11 +401,13 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
 @click.option("--points", type=int, default=11, show_default=True, help="frontier: exposure levels.")
 @click.option("--top", type=int, default=10, show_default=True, help="binding: exporters per sector.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the table as CSV.")
-def analyse(kind, scenario_name, sets, baci, points, top, out_path):
+@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
+              "(those are never changed) or replace an existing output file.")
+def analyse(kind, scenario_name, sets, baci, points, top, out_path, overwrite):
     """Analyses of a scenario's re-allocation: frontier (exposure vs HHI), cost (of shifting), binding (caps)."""
     from optimize import api
 
-    _check_out_parent(out_path)
+    _check_out_parent(out_path, overwrite, figures=kind == "frontier")
     scen = _scenario(scenario_name, sets, baci=baci)
     if kind == "frontier":
         table, result = api.frontier(scen, points=points)
@@ -387,11 +430,12 @@ def analyse(kind, scenario_name, sets, baci, points, top, out_path):
         click.echo(table.to_string(index=False))
     if result.synthetic:
         click.echo("NOTE: SYNTHETIC SAMPLE - not real trade data")
-    _write_table(table, out_path)
+    _write_table(table, out_path, overwrite)
     if out_path and kind == "frontier" and (table["group"] == "all").any():
         from pathlib import Path
 
-        paths = api.frontier_figure(table, Path(out_path).with_suffix(""), synthetic=result.synthetic)
+        paths = api.frontier_figure(table, Path(out_path).with_suffix(""), synthetic=result.synthetic,
+                                    overwrite=overwrite)
         click.echo("Figure: " + ", ".join(str(p) for p in paths))
 
 

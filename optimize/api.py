@@ -117,7 +117,8 @@ def _data_arg(data):
 
 
 def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.DataFrame | TradeData | None = None,
-        *, out_dir: str | Path | None = None, save_lp: str | Path | None = None, **keywords: Any) -> RunResult:
+        *, out_dir: str | Path | None = None, save_lp: str | Path | None = None, overwrite: bool = False,
+        **keywords: Any) -> RunResult:
     """Run one re-allocation and return its ``RunResult``.
 
     ``scenario``: shipped name, TOML path or ``Scenario`` (None = ``"default"``).
@@ -125,7 +126,9 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     a BACI file path, a BACI-layout DataFrame or ``TradeData``. ``keywords``: scenario
     keys as in ``load_scenario`` (``importer="NLD"``, ``cap_pp=3``, ``risk="CHN"``,
     ``spread="min-hhi"``, ...). ``out_dir``: also write every output there.
-    ``save_lp``: also write the LP file.
+    ``save_lp``: also write the LP file (.lp or .mps). An existing ``out_dir`` holding
+    files tradeopt did not write, or an existing ``save_lp`` file, is refused
+    (``OutputError``) unless ``overwrite``; files tradeopt did not write are never changed.
 
     The result has ``tables`` (``exposure``, ``products``, ``flows``,
     ``beneficiaries``, ``by_sector``, ``by_stage``, ``concentration``,
@@ -137,23 +140,29 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     from optimize.runs import pipeline
 
     scen = load_scenario(scenario, **keywords)
-    if out_dir is not None:
-        from optimize.atomic import check_writable
+    from optimize.atomic import check_out_dir
+    from optimize.model.lp import check_lp_path
 
-        check_writable(Path(out_dir))  # before any reading or solving
+    if out_dir is not None:
+        check_out_dir(out_dir, overwrite=overwrite)  # before any reading or solving
+    if save_lp is not None:
+        check_lp_path(save_lp, overwrite=overwrite)
     result = pipeline.run(scen, _data_arg(data), save_lp=save_lp)
     if out_dir is not None:
-        result.write(out_dir)
+        result.write(out_dir, overwrite=overwrite)
     return result
 
 
-def figures(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write the run's figures (exposure, beneficiaries, HHI; PNG + SVG) into ``out_dir``; return the paths."""
+def figures(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write the run's figures (exposure, beneficiaries, HHI; PNG + SVG) into ``out_dir``; return the paths.
+
+    ``out_dir`` follows ``run``'s rule (``overwrite``; foreign files never changed)."""
+    from optimize.atomic import atomic_dir
     from optimize.output.plots import plot_all
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return plot_all(result.tables, out, synthetic=result.synthetic)
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        paths = plot_all(result.tables, tmp, synthetic=result.synthetic)
+    return [Path(out_dir) / p.relative_to(tmp) for p in paths]
 
 
 def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None, *,
@@ -198,7 +207,7 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
               risk_sets: str | Iterable[Iterable[str]] | None = None,
               data: str | Path | pd.DataFrame | TradeData | None = None, workers: int = 2,
               dask_address: Any = None, joint: bool = False, full_outputs: bool = False, figures: bool = False,
-              quiet: bool = True, **keywords: Any) -> BatchResult:
+              quiet: bool = True, overwrite: bool = False, **keywords: Any) -> BatchResult:
     """Run a grid importer x year x cap x cap basis x risk set (``batch.run_batch``), resumable.
 
     Defaults come from the scenario: its importer, year (0 = latest), ``cap.pp``,
@@ -210,11 +219,11 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     (shares 0..1, values USD); it is also written to ``out_dir/batch.csv`` and
     ``batch.parquet``.
     """
-    from optimize.atomic import check_writable
+    from optimize.atomic import check_out_dir
     from optimize.runs import batch as b
 
     scen = load_scenario(scenario, **keywords)
-    check_writable(out_dir)  # before the data are read (the default year needs them)
+    check_out_dir(out_dir, overwrite=overwrite)  # before the data are read (the default year needs them)
     data = _data_arg(data)
     # default: the scenario's importer as one cell (several tokens = one bloc, as in ``run``)
     imps = b.parse_importers(importers) if importers is not None else (",".join(scen.importer.countries),)
@@ -237,12 +246,12 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
                   caps_pp=caps, cap_bases=bases, risk_sets=risk)
     return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=dask_address, joint=joint,
-                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet)
+                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite)
 
 
 def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | Iterable[float],
                out_dir: str | Path | None = None, data: str | Path | pd.DataFrame | TradeData | None = None,
-               plot: bool = True, warm: bool = True, **keywords: Any) -> SweepResult:
+               plot: bool = True, warm: bool = True, overwrite: bool = False, **keywords: Any) -> SweepResult:
     """Exposure after re-allocation at each cap (pp) of one scenario (``sweep.sweep``, warm-started HiGHS).
 
     ``caps_pp``: numbers or the CLI's text form (``"0-10"``, ``"0,1,2"``, ``"0-10:0.5"``).
@@ -250,14 +259,14 @@ def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | 
     ``ALL`` (``share_before``/``share_after`` 0..1, ``after_usd``, ``shifted_usd``,
     ``hhi_after``, ``reduction_pp_per_pp`` = exposure cut in pp of basket imports per
     extra pp of cap). With ``out_dir``: writes ``sweep.csv`` and, with ``plot``,
-    ``sweep.png``/``sweep.svg``. ``keywords`` as in ``load_scenario``.
+    ``sweep.png``/``sweep.svg`` (``overwrite`` as in ``run``). ``keywords`` as in ``load_scenario``.
     """
     from optimize.runs.batch import parse_caps
     from optimize.runs.sweep import sweep
 
     scen = load_scenario(scenario, **keywords)
     caps = parse_caps(caps_pp) if isinstance(caps_pp, str) else caps_pp
-    return sweep(scen, caps, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm)
+    return sweep(scen, caps, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm, overwrite=overwrite)
 
 
 def frontier(scenario: str | Path | Scenario | None = None, *,
@@ -308,11 +317,27 @@ def binding(scenario: str | Path | Scenario | None = None, *,
     return per_pair, table, result
 
 
-def frontier_figure(table: pd.DataFrame, path_stem: str | Path, *, synthetic: bool = False) -> list[Path]:
-    """The frontier figure (group ``all``) as ``<path_stem>.png``/``.svg``; returns the paths."""
+def frontier_figure(table: pd.DataFrame, path_stem: str | Path, *, synthetic: bool = False,
+                    overwrite: bool = False) -> list[Path]:
+    """The frontier figure (group ``all``) as ``<path_stem>.png``/``.svg``; returns the paths.
+
+    Each file is written atomically; an existing one is replaced only with ``overwrite``."""
+    import os
+    import tempfile
+
+    from optimize.atomic import atomic_file, check_out_file
     from optimize.output.plots import plot_frontier
 
-    return list(plot_frontier(table.loc[table["group"] == "all"], Path(path_stem), synthetic=synthetic))
+    stem = Path(path_stem)
+    paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
+    for p in paths:
+        check_out_file(p, overwrite=overwrite)
+    with tempfile.TemporaryDirectory(prefix=f".{stem.name}.", dir=stem.resolve().parent) as d:
+        made = plot_frontier(table.loc[table["group"] == "all"], Path(d) / stem.name, synthetic=synthetic)
+        for src, dest in zip(made, paths):
+            with atomic_file(dest, overwrite=overwrite) as tmp:
+                os.replace(src, tmp)
+    return paths
 
 
 def _sectors(result: RunResult) -> pd.DataFrame | None:

@@ -215,6 +215,16 @@ class Scenario(_Section):
     report: ReportSection = Field(default_factory=ReportSection)
     _spec: Any = PrivateAttr(default=None)  # the ModelSpec, cached by ``optimize.config.resolve.resolve``
 
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        """One plain path component (it names the default output folder ``tradeopt-out/<name>``)."""
+        bad = [c for c in v if ord(c) < 32 or ord(c) == 127]
+        if "/" in v or "\\" in v or v in (".", "..") or bad or len(v) > 100:
+            raise ValueError("the scenario name must be one plain folder name: no '/' or '\\', not '.' or '..', "
+                             "no control characters, at most 100 characters; write e.g. name = \"eu-chn-5pp\"")
+        return v
+
     def resolved(self) -> dict:
         """Every key with defaults filled, as plain Python values (TOML-writable)."""
         return self.model_dump(mode="python")

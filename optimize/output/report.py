@@ -267,13 +267,15 @@ def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Pa
 # ---------------------------------------------------------------- all outputs
 
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
-                  figures: bool = True, extra_text: dict[str, str] | None = None) -> Path:
+                  figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False) -> Path:
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
 
     Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
     by_stage/concentration/single_country(/binding).csv, scenario.resolved.toml|json when
     meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``; ``extra_text``:
     more {file name: text} written inside the same atomic folder (e.g. manifest.json).
+    An existing ``out_dir`` follows ``atomic.atomic_dir``'s rule: content tradeopt did not
+    write is refused (``OutputError``) unless ``overwrite``, and is never changed.
     """
     out_dir = Path(out_dir)
     if eur_per_usd is not None and not (eur_per_usd > 0):
@@ -281,7 +283,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     frames = {name: with_eur(df, eur_per_usd) for name, df in tables.frames().items() if df is not None}
     summary = summary_dict(tables, meta, eur_per_usd=eur_per_usd)
     try:
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             frames["flows"].to_parquet(tmp / "flows.parquet", index=False, engine="pyarrow")
             for name in CSV_TABLES:

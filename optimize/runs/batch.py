@@ -28,7 +28,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimize.atomic import atomic_dir, atomic_write_bytes, atomic_write_text, check_writable
+from optimize.atomic import atomic_dir, atomic_write_bytes, atomic_write_text, claim_dir, contained
 from optimize.errors import ScenarioError, TradeoptError
 
 log = logging.getLogger(__name__)
@@ -253,7 +253,7 @@ def _write_tables(tables, out: Path) -> None:
 
 def _finish_cell(cell: Cell, cells_dir: Path, digest: str, options: CellOptions, t0: float, make) -> dict:
     """Run ``make() -> (rows, RunResult | None, tables | None)`` and write the cell folder atomically."""
-    with atomic_dir(Path(cells_dir) / cell.key) as tmp:
+    with atomic_dir(contained(cells_dir, cell.key)) as tmp:
         try:
             rows, result, tables = make()
             if options.outputs == "full" and result is not None:
@@ -486,7 +486,7 @@ def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int
 
 def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, workers: int = 2,
               dask_address=None, joint: bool = False, outputs: str = "tables", figures: bool = False,
-              quiet: bool = False) -> BatchResult:
+              quiet: bool = False, overwrite: bool = False) -> BatchResult:
     """Run every cell of ``grid`` not already finished in ``out_dir``; write ``batch.csv``/``.parquet``.
 
     ``scenario``: the base ``Scenario`` (cells override importer, year, cap and risk
@@ -494,10 +494,11 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     ``dask_address``: a scheduler address or a ``distributed.Client``.
     ``joint``: solve all importers of a (year, cap, basis, risk set) group as one
     coupled LP (``run_joint_group``). ``outputs``: "tables" or "full" (see ``CellOptions``).
+    ``out_dir`` must be new, empty or a batch folder of tradeopt (its ``manifest.json``);
+    else ``OutputError`` unless ``overwrite`` (``atomic.claim_dir``; foreign files never changed).
     """
     t_start = time.perf_counter()
-    out = check_writable(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    out = claim_dir(out_dir, owns=("batch.csv", "batch.parquet", "cells/"), overwrite=overwrite)
     cells_dir = out / "cells"
     cells_dir.mkdir(exist_ok=True)
     _remove_stale(cells_dir)

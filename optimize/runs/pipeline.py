@@ -59,11 +59,13 @@ class RunResult:
         run_meta = {k: v for k, v in self.meta.items() if k not in ("scenario_resolved", "scenario_toml")}
         return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
 
-    def write(self, out_dir: str | Path, **kw) -> Path:
+    def write(self, out_dir: str | Path, *, overwrite: bool = False, **kw) -> Path:
         """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
 
         Keyword arguments default to the scenario's ``[report]`` section
-        (``eur_per_usd``, ``xlsx``, ``figures``).
+        (``eur_per_usd``, ``xlsx``, ``figures``). An existing ``out_dir`` holding files
+        tradeopt did not write is refused (``OutputError``) unless ``overwrite``; those
+        files are never changed (``atomic.atomic_dir``).
         """
         from optimize.output.report import write_outputs
 
@@ -75,7 +77,7 @@ class RunResult:
         extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
                  _manifest.RESOLVED_FILE: self.scenario.to_toml()}
         kw["extra_text"] = {**extra, **(kw.get("extra_text") or {})}
-        return Path(write_outputs(self.tables, self.meta, out_dir, **kw))
+        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite, **kw))
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""

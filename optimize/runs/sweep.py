@@ -64,20 +64,22 @@ def _warm_ok(scen, opts, inst) -> bool:
 
 def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, importer: str | Sequence[str] | None = None,
           risk: Sequence[str] | None = None, cap_basis: str | None = None, warm: bool = True,
-          out_dir: str | Path | None = None, plot: bool = True) -> SweepResult:
+          out_dir: str | Path | None = None, plot: bool = True, overwrite: bool = False) -> SweepResult:
     """Solve one scenario at each cap in ``caps_pp`` (pp); warm-started HiGHS where possible.
 
     ``prepared``: a ``pipeline.Prepared`` to reuse (else ``pipeline.prepare(scenario, data)``).
-    With ``out_dir``: writes ``sweep.csv`` and, with ``plot``, ``sweep.png``/``.svg``.
+    With ``out_dir``: writes ``sweep.csv`` and, with ``plot``, ``sweep.png``/``.svg`` as one
+    atomic folder (``atomic.atomic_dir``: content tradeopt did not write is refused unless
+    ``overwrite``, and never changed).
     """
     from optimize.runs import pipeline
 
     t_start = time.perf_counter()
     caps = sorted({float(c) for c in caps_pp})
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
-        from optimize.atomic import check_writable
+        from optimize.atomic import check_out_dir
 
-        check_writable(out_dir)
+        check_out_dir(out_dir, overwrite=overwrite)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
     cell = {"importer": importer, "risk": None if risk is None else list(risk), "cap_basis": cap_basis}
@@ -98,15 +100,15 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     table = _finish(rows)
     figs: list[Path] = []
     if out_dir is not None:
-        from optimize.atomic import atomic_write_text
+        from optimize.atomic import atomic_dir
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
-        if plot:
-            from optimize.output.plots import plot_sweep
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+            table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
+            if plot:
+                from optimize.output.plots import plot_sweep
 
-            figs = list(plot_sweep(table, out / "sweep", synthetic=bool(prepared.trade.synthetic)))
+                figs = [Path(out_dir) / p.relative_to(tmp)
+                        for p in plot_sweep(table, tmp / "sweep", synthetic=bool(prepared.trade.synthetic))]
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
                        figures=figs)
 
