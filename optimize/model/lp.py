@@ -195,7 +195,10 @@ def check_lp_path(path: str | Path, *, overwrite: bool = False) -> Path:
     if Path(path).suffix.lower() not in LP_SUFFIXES:
         raise OutputError(f"cannot write the LP to {path}: unknown format {Path(path).suffix or '(no suffix)'}",
                           fix="name the file *.lp or *.mps")
-    return check_out_file(path, overwrite=overwrite)
+    try:
+        return check_out_file(path, overwrite=overwrite)
+    except OutputError as exc:
+        raise OutputError(f"cannot write the LP to {path}: {exc.message}", fix=exc.fix) from exc
 
 
 def write_lp(lp: LPArrays, path: str | Path) -> Path:
