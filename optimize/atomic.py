@@ -112,7 +112,7 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     tmp.mkdir()
     try:
         yield tmp
-        _stamp_manifest(tmp, _files_under(tmp))
+        _stamp_manifest(tmp, _files_under(tmp))  # manifest.json lists every file written
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
@@ -123,26 +123,31 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Iterat
                           fix="check free disk space and permissions of the output folder") from exc
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return None
 
 
 def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
-    """Bring the finished ``tmp`` into ``target`` by the rules of ``atomic_dir``."""
-    if not target.exists() or (target.is_dir() and not any(target.iterdir())):
-        os.rename(tmp, target)  # absent, or an empty folder (rename replaces it)
+    """Bring the finished ``tmp`` into ``target`` by the rules of ``atomic_dir`` (the current directory, a
+    mount point or a folder that cannot be renamed gets the file-by-file merge, keeping its inode)."""
+    if not target.exists():
+        os.rename(tmp, target)
         return
     old = owned_files(target)
-    if old is None or foreign_entries(target, old):
-        _merge(tmp, target, overwrite)
-        return
-    prev = _sibling(target, "old")  # a tradeopt folder and nothing else: swap whole
-    os.rename(target, prev)
-    try:
-        os.rename(tmp, target)
-    except BaseException:
-        os.rename(prev, target)
-        raise
-    shutil.rmtree(prev, ignore_errors=True)
+    if target != Path.cwd().resolve() and (not any(target.iterdir()) or (old is not None
+                                                                        and not foreign_entries(target, old))):
+        prev = _sibling(target, "old")  # empty, or a tradeopt folder and nothing else: swap whole
+        try:
+            os.rename(target, prev)
+        except OSError:
+            prev = None
+        if prev is not None:
+            try:
+                os.rename(tmp, target)
+            except BaseException:
+                os.rename(prev, target)
+                raise
+            shutil.rmtree(prev, ignore_errors=True)
+            return
+    _merge(tmp, target, overwrite)
 
 
 def claim_dir(out_dir: str | os.PathLike, *, owns: tuple[str, ...], overwrite: bool = False) -> Path:
@@ -223,10 +228,8 @@ def contained(root: str | os.PathLike, *parts: str) -> Path:
 
 
 def owned_files(folder: str | os.PathLike) -> set[str] | None:
-    """Relative paths tradeopt wrote in ``folder`` per its ``manifest.json`` (None: not a tradeopt folder).
-
-    A listed entry ending in '/' owns that whole subfolder (e.g. a batch's ``cells/``).
-    """
+    """Relative paths tradeopt wrote in ``folder`` per its ``manifest.json`` (None: not a tradeopt folder);
+    a listed entry ending in '/' owns that whole subfolder (e.g. a batch's ``cells/``)."""
     path = Path(folder) / OWNER_FILE
     if path.is_symlink() or not path.is_file():
         return None
@@ -245,11 +248,8 @@ def _is_owned(rel: str, owned: set[str]) -> bool:
 
 
 def foreign_entries(folder: str | os.PathLike, owned: set[str] | None) -> list[str]:
-    """Entries of ``folder`` (relative, '/'-separated, sorted) that tradeopt did not write.
-
-    Owned: regular files listed in ``owned``, the manifest itself, and real folders
-    on the way to them. Symlinks and anything else are foreign.
-    """
+    """Entries of ``folder`` (relative, '/'-separated, sorted) that tradeopt did not write: all but regular
+    files listed in ``owned``, the manifest itself and real folders on the way to them (symlinks are foreign)."""
     root = Path(folder)
     owned = owned if owned is not None else set()
     has_manifest = bool(owned) or owned_files(root) is not None
@@ -284,11 +284,8 @@ def _refuse_foreign(target: Path, foreign: list[str]) -> OutputError:
 
 
 def check_out_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Preflight of an output folder: ``check_writable`` plus the ownership rule; the resolved folder.
-
-    An existing folder holding anything tradeopt did not write is refused
-    (``OutputError``, exit 5) unless ``overwrite``. A symlinked folder is followed.
-    """
+    """Preflight of an output folder (``check_writable``; a symlink is followed); the resolved folder.
+    An existing folder holding anything tradeopt did not write is refused (exit 5) unless ``overwrite``."""
     target = check_writable(Path(out_dir).expanduser().resolve())
     if target.is_dir() and not overwrite:
         foreign = foreign_entries(target, owned_files(target))
@@ -327,14 +324,12 @@ def atomic_file(path: str | os.PathLike, *, overwrite: bool = False, suffix: str
         if target.exists() and not overwrite:  # appeared while we wrote
             raise _refuse_foreign(target.parent, [target.name])
         os.replace(tmp, target)
-    except OSError as exc:
+    except BaseException as exc:
         with contextlib.suppress(OSError):
             os.unlink(tmp)
-        raise OutputError(f"cannot write {target}: {exc.strerror or exc}",
-                          fix="check free disk space and permissions, or choose another output path") from exc
-    except BaseException:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
+        if isinstance(exc, OSError):
+            raise OutputError(f"cannot write {target}: {exc.strerror or exc}",
+                              fix="check free disk space and permissions, or choose another output path") from exc
         raise
 
 

@@ -13,7 +13,7 @@ import pytest
 from click.testing import CliRunner
 
 import optimize
-import optimize.atomic as atomic
+from optimize import atomic
 from optimize.errors import OutputError, ScenarioError
 
 OWNER_FILE = "manifest.json"
@@ -235,10 +235,9 @@ def test_write_failure_mid_file_is_exit_5_and_keeps_old_content(cli_main, runner
 
 def test_atomic_dir_failure_leaves_foreign_and_old_files(tmp_path):
     folder, before = precious(tmp_path)
-    with pytest.raises(RuntimeError):
-        with atomic.atomic_dir(folder, overwrite=True) as tmp:
-            (tmp / "a.csv").write_text("x")
-            raise RuntimeError("boom")
+    with pytest.raises(RuntimeError), atomic.atomic_dir(folder, overwrite=True) as tmp:
+        (tmp / "a.csv").write_text("x")
+        raise RuntimeError("boom")
     assert snapshot(folder) == before and beside(folder) == []
 
 
