@@ -157,8 +157,7 @@ def claim_dir(out_dir: str | os.PathLike, *, owns: tuple[str, ...], overwrite: b
     old = owned_files(target) if target.is_dir() else None
     if target.is_dir():
         mine = (old or set()) | ({OWNER_FILE} if old is not None else set())
-        clash = [o for o in (*owns, OWNER_FILE) if o not in mine
-                 and ((target / o.rstrip("/")).is_symlink() or (target / o.rstrip("/")).exists())]
+        clash = [o for o in (*owns, OWNER_FILE) if o not in mine and os.path.lexists(target / o.rstrip("/"))]
         if clash:
             raise OutputError(f"output folder {target} already holds {', '.join(clash)}, which tradeopt did not "
                               "write; it refuses to replace them even with --overwrite",
@@ -176,11 +175,8 @@ def claim_dir(out_dir: str | os.PathLike, *, owns: tuple[str, ...], overwrite: b
 
 
 def check_writable(out_dir: str | os.PathLike, *, min_free_mb: float = MIN_FREE_MB) -> Path:
-    """Preflight before solving: ``out_dir``'s parent can be created and written, with enough free disk.
-
-    Raises ``OutputError`` naming the folder and a fix. Creates missing parents,
-    never ``out_dir`` itself (outputs arrive there atomically later).
-    """
+    """Preflight before solving: ``out_dir``'s parent can be created and written, with enough free disk
+    (else ``OutputError`` naming the folder and a fix). Creates missing parents, never ``out_dir`` itself."""
     target = Path(out_dir).expanduser().absolute()
     if target.exists() and not target.is_dir():
         raise OutputError(f"output path {target} exists and is not a folder",
@@ -243,7 +239,13 @@ def owned_files(folder: str | os.PathLike) -> set[str] | None:
     return set(files)
 
 
+_LEFTOVER = re.compile(r"^(?P<dir>(?:.*/)?)\.(?P<name>[^/]+)\.[^./]+\.tmp$")
+
+
 def _is_owned(rel: str, owned: set[str]) -> bool:
+    m = _LEFTOVER.match(rel)  # a killed atomic_write_bytes' temp file of a listed file is ours too
+    if m and m.group("dir") + m.group("name") in owned:
+        return True
     return rel in owned or any(o.endswith("/") and rel.startswith(o) for o in owned)
 
 

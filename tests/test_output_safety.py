@@ -269,3 +269,19 @@ def test_batch_root_refuses_foreign_files_and_resumes_its_own(tmp_path):
     after = snapshot(folder)
     assert {k: after[k] for k in before} == before and (res.out_dir / "batch.csv").is_file()
     assert json.loads((folder / OWNER_FILE).read_text())["tool"] == "tradeopt"
+
+
+def test_leftover_temp_file_of_a_killed_write_is_not_foreign(tmp_path):
+    out = atomic.claim_dir(tmp_path / "b", owns=("batch.csv", "cells/"))
+    (out / ".batch.csv.k1l2ed_x.tmp").write_text("half")  # a batch killed while writing batch.csv
+    assert atomic.check_out_dir(out) == out
+    (out / ".thesis.txt.k1l2ed_x.tmp").write_text("not a file tradeopt lists")
+    with pytest.raises(OutputError):
+        atomic.check_out_dir(out)
+
+
+@pytest.mark.parametrize("part", ["../x", "/etc", "a/../../x"])
+def test_derived_paths_stay_under_their_root(tmp_path, part):
+    with pytest.raises(OutputError, match="leaves its folder"):
+        atomic.contained(tmp_path / "root", part)
+    assert atomic.contained(tmp_path / "root", "plain") == (tmp_path / "root" / "plain").resolve()
