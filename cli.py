@@ -56,7 +56,7 @@ def data() -> None:
 
 @data.command("info")
 @click.argument("path", required=False, type=click.Path(path_type=str))
-@click.option("--cache-dir", type=click.Path(), default=None, help="Parquet cache folder (default $TRADEOPT_CACHE or ~/.cache/tradeopt).")
+@click.option("--cache-dir", type=click.Path(), default=None, help="Parquet cache folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux).")
 def data_info_cmd(path: str | None, cache_dir: str | None) -> None:
     """Years, rows, products, countries and total value of PATH (default: the embedded SYNTHETIC sample)."""
     from optimize.data.baci import data_info
@@ -114,7 +114,7 @@ def data_convert_cmd(path: str, fmt: str, out: str | None) -> None:
 @click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS17, HS22.")
 @click.option("--release", default="202501", show_default=True, help="BACI release, e.g. 202501.")
 @click.option("--base-url", default=None, help="Download location (default: CEPII's BACI page).")
-@click.option("--cache-dir", type=click.Path(), default=None, help="Target folder (default $TRADEOPT_CACHE or ~/.cache/tradeopt).")
+@click.option("--cache-dir", type=click.Path(), default=None, help="Target folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
 def data_fetch_cmd(hs: str, release: str, base_url: str | None, cache_dir: str | None, quiet: bool) -> None:
     """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""

@@ -2,8 +2,8 @@
 
 Filters (years, products, importers, exporters) are applied batch by batch while
 scanning, never after loading everything. The first read of a CSV or zip member
-writes a validated parquet copy to the cache (``$TRADEOPT_CACHE`` or
-``~/.cache/tradeopt``), keyed on source path, size, mtime and member; later reads
+writes a validated parquet copy to the cache (``$TRADEOPT_CACHE``, else the OS user
+cache folder, e.g. ``~/.cache/tradeopt``), keyed on source path, size, mtime and member; later reads
 scan that parquet with pushed-down filters. All writes are atomic.
 """
 from __future__ import annotations
@@ -44,11 +44,15 @@ _BLOCK = 1 << 24  # 16 MB CSV blocks
 
 # ------------------------------------------------------------------ small helpers
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else ``~/.cache/tradeopt``."""
+    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else the OS user cache (platformdirs)."""
     if cache_dir is not None:
         return Path(cache_dir)
     env = os.environ.get("TRADEOPT_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "tradeopt"
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("tradeopt", appauthor=False)
 
 
 def parse_name(name: str) -> dict:

@@ -244,8 +244,13 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
 
 def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Path:
     """One workbook: a summary sheet then one sheet per table; bold headers, fitted column widths."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    try:
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+    except ImportError as exc:
+        from optimize.errors import missing_extra
+
+        raise missing_extra("xlsx", "results.xlsx (--xlsx)", exc) from exc
 
     flat = pd.DataFrame({"key": list(summary), "value": [json.dumps(v) if isinstance(v, (dict, list)) else v
                                                          for v in summary.values()]})

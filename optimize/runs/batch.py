@@ -419,7 +419,12 @@ def _iter_local(units, prepared_by_year, cells_dir, digest, options, workers):
 
 
 def _iter_dask(units, prepared_by_year, cells_dir, digest, options, address):
-    from distributed import Client, as_completed
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        from optimize.errors import missing_extra
+
+        raise missing_extra("dask", "running batch cells on a dask cluster (--dask)", exc) from exc
 
     client = address if hasattr(address, "submit") else Client(address)
     try:
