@@ -42,6 +42,11 @@ def models_dir() -> Path:
     return _first_existing(_PKG.parent / "models", _PKG / "_bundled" / "models")
 
 
+def bundled_docs_dir() -> Path:
+    """The ``docs/`` folder (``outputs.md`` is the one source of the output column descriptions)."""
+    return _first_existing(_PKG.parent / "docs", _PKG / "_bundled" / "docs")
+
+
 def shared_data_dir() -> Path | None:
     """``../shared/data`` beside the checkout, if present (tests and examples only)."""
     for c in (_PKG.parent.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):

@@ -541,5 +541,8 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
     atomic_write_bytes(out / "batch.parquet", buf.getvalue())
+    from optimize.output.datapackage import write_datapackage
+
+    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}")
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
                        seconds=time.perf_counter() - t_start)
