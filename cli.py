@@ -103,11 +103,24 @@ def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("--to", "fmt", type=click.Choice(["parquet"]), default="parquet", show_default=True)
 @click.option("--out", type=click.Path(path_type=str), default=None, help="Output file (default beside PATH).")
-def data_convert_cmd(path: str, fmt: str, out: str | None) -> None:
-    """Write a validated parquet copy of a BACI CSV/CSV.gz/zip (atomic)."""
-    from optimize.data.baci import convert
+@click.option("--columns", default=None, help="Source column names: t=year,i=ex_id,j=im_id,k=code,v=value,q=quantity.")
+@click.option("--year", type=int, default=None, help="The year of a file without a year column.")
+@click.option("--country-codes", type=click.Choice(["baci", "iso3"]), default="baci", show_default=True)
+@click.option("--value-unit", type=click.Choice(["kusd", "usd"]), default="kusd", show_default=True)
+@click.option("--comtrade", type=click.Choice(["M", "X"]), default=None,
+              help="PATH is a UN Comtrade bulk CSV; keep its imports (M) or exports (X).")
+def data_convert_cmd(path: str, fmt: str, out: str | None, columns: str | None, year: int | None,
+                     country_codes: str, value_unit: str, comtrade: str | None) -> None:
+    """Write a validated BACI-layout parquet copy of PATH (atomic): a BACI CSV/CSV.gz/zip, any layout, or Comtrade."""
+    from optimize.data.layouts import Layout, convert_layout, parse_columns
 
-    click.echo(f"wrote {convert(path, to=fmt, out=out)}")
+    layout = Layout(parse_columns(columns), year, country_codes, value_unit)
+    if layout.is_baci and comtrade is None:
+        from optimize.data.baci import convert
+
+        click.echo(f"wrote {convert(path, to=fmt, out=out)}")
+    else:
+        click.echo(f"wrote {convert_layout(path, layout, out, comtrade_flow=comtrade)}")
 
 
 @data.command("fetch")
