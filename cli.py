@@ -125,17 +125,35 @@ def data_convert_cmd(path: str, fmt: str, out: str | None, columns: str | None, 
 
 @data.command("fetch")
 @click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS17, HS22.")
-@click.option("--release", default="202501", show_default=True, help="BACI release, e.g. 202501.")
+@click.option("--release", default="202501", show_default=True,
+              help="BACI release, e.g. 202501, or 'latest' (the newest on the BACI page offering --hs).")
 @click.option("--base-url", default=None, help="Download location (default: CEPII's BACI page).")
+@click.option("--page-url", default=None, help="The BACI page listing releases (for --release latest).")
 @click.option("--cache-dir", type=click.Path(), default=None, help="Target folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def data_fetch_cmd(hs: str, release: str, base_url: str | None, cache_dir: str | None, quiet: bool) -> None:
+def data_fetch_cmd(hs: str, release: str, base_url: str | None, page_url: str | None, cache_dir: str | None,
+                   quiet: bool) -> None:
     """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""
     from optimize.data.fetch import DEFAULT_BASE_URL, fetch_release
+    from optimize.data.releases import DEFAULT_PAGE_URL, latest_release
+
+    if release.lower() == "latest":
+        release = latest_release(hs, page_url or DEFAULT_PAGE_URL)
+        click.echo(f"latest release offering {hs.upper()}: {release}")
 
     path = fetch_release(hs, release, base_url=base_url or DEFAULT_BASE_URL, cache_dir=cache_dir,
                          progress=False if quiet else None)
     click.echo(f"saved {path}")
+
+
+@data.command("releases")
+@click.option("--page-url", default=None, help="The BACI page listing releases (default: CEPII's).")
+def data_releases_cmd(page_url: str | None) -> None:
+    """List the BACI releases on CEPII's page (newest first) with their HS revisions."""
+    from optimize.data.releases import DEFAULT_PAGE_URL, list_releases
+
+    for r in list_releases(page_url or DEFAULT_PAGE_URL):
+        click.echo(f"{r.version}  {' '.join(r.hs)}")
 
 
 # ---------------------------------------------------------------- run / scenarios

@@ -25,29 +25,9 @@ from optimize.errors import (
     SolverError,
     TradeoptError,
 )
+from optimize.resources import package_version
 
-
-
-def _version() -> str:
-    """The version, from one source: ``pyproject.toml`` in a source checkout, else the installed metadata."""
-    from pathlib import Path
-
-    pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
-    if pyproject.is_file():  # a source checkout (the installed metadata may belong to another checkout)
-        import re
-
-        m = re.search(r'(?m)^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"))
-        if m:
-            return m.group(1)
-    from importlib.metadata import PackageNotFoundError, version
-
-    try:
-        return version("tradeopt")
-    except PackageNotFoundError:  # a source tree without pyproject.toml or metadata
-        return "0+unknown"
-
-
-__version__ = _version()
+__version__ = package_version()
 
 _API = ("run", "load_scenario", "load_trade", "screen", "batch_run", "sweep_caps", "frontier", "cost", "binding",
         "figures", "list_scenarios")

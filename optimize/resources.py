@@ -5,6 +5,7 @@ installed wheel (copies under ``optimize/_bundled``).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
@@ -45,6 +46,23 @@ def models_dir() -> Path:
 def bundled_docs_dir() -> Path:
     """The ``docs/`` folder (``outputs.md`` is the one source of the output column descriptions)."""
     return _first_existing(_PKG.parent / "docs", _PKG / "_bundled" / "docs")
+
+
+def package_version() -> str:
+    """The version, from one source: ``pyproject.toml`` in a source checkout, else the installed metadata."""
+    from pathlib import Path
+
+    pyproject = _PKG.parent / "pyproject.toml"
+    if pyproject.is_file():  # a source checkout (the installed metadata may belong to another checkout)
+        m = re.search(r'(?m)^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"))
+        if m:
+            return m.group(1)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tradeopt")
+    except PackageNotFoundError:  # a source tree without pyproject.toml or metadata
+        return "0+unknown"
 
 
 def shared_data_dir() -> Path | None:

@@ -13,6 +13,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -460,6 +461,11 @@ def read_baci(
     if meta["hs"] is None:
         meta = parse_name(src.name)
     notes = []
+    from optimize.data.releases import mixed_releases_note
+
+    if mixed := mixed_releases_note([m or f.name for f, m, _ in sources]):
+        warnings.warn(mixed, UserWarning, stacklevel=2)
+        notes.append(mixed)
     if synthetic:
         meta = {"hs": "HS22", "release": "SYNTHETIC"}
         extras.setdefault("product_table", _products.product_table())
