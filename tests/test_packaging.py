@@ -65,6 +65,16 @@ def test_installed_package_has_one_version_and_no_top_level_cli(fresh_venv, tmp_
     assert not [r for r in eval(meta) if r.startswith(("pycountry", "openpyxl", "dask")) and "extra" not in r]
 
 
+def test_installed_run_writes_described_datapackage(fresh_venv, tmp_path):
+    """The wheel bundles docs/outputs.md, the one source of the datapackage.json field descriptions."""
+    py = fresh_venv / "bin" / "python"
+    code = ("import json, optimize; optimize.run(importer='NLD', figures=False, out_dir='out'); "
+            "pkg = json.load(open('out/datapackage.json')); "
+            "print(all(f['description'] for r in pkg['resources'] for f in r['schema']['fields']))")
+    res = _run([py, "-c", code], tmp_path)
+    assert res.returncode == 0 and res.stdout.strip().endswith("True"), res.stderr[-2000:]
+
+
 def test_checkout_version_matches_pyproject():
     import optimize
 
