@@ -33,6 +33,11 @@ def basket_dir() -> Path:
     return bundled_data_dir() / "basket"
 
 
+def concordance_dir() -> Path:
+    """``data/concordance``: the full UNSD HS2022 <-> HS17/HS12/HS92 correlation tables (gzipped CSV)."""
+    return bundled_data_dir() / "concordance"
+
+
 def stages_dir() -> Path:
     """``data/stages``: the derived HS6 -> value-chain stage tables."""
     return bundled_data_dir() / "stages"
