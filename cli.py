@@ -83,7 +83,7 @@ def data() -> None:
 
 @data.command("info")
 @click.argument("path", required=False, type=click.Path(path_type=str))
-@click.option("--cache-dir", type=click.Path(), default=None, help="Parquet cache folder (default $TRADEOPT_CACHE or ~/.cache/tradeopt).")
+@click.option("--cache-dir", type=click.Path(), default=None, help="Parquet cache folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux).")
 def data_info_cmd(path: str | None, cache_dir: str | None) -> None:
     """Years, rows, products, countries and total value of PATH (default: the embedded SYNTHETIC sample)."""
     from optimize.data.baci import data_info
@@ -131,28 +131,52 @@ def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
 @click.option("--to", "fmt", type=click.Choice(["parquet"]), default="parquet", show_default=True)
 @click.option("--out", type=click.Path(path_type=str), default=None,
               help="Output file (default beside PATH, last suffix -> .parquet; BACI* names in <folder>/parquet/).")
-@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
-              "(those are never changed) or replace an existing output file.")
-def data_convert_cmd(path: str, fmt: str, out: str | None, overwrite: bool) -> None:
-    """Write a validated parquet copy of a BACI CSV/CSV.gz/zip (atomic)."""
-    from optimize.data.baci import convert
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--columns", default=None, help="Source column names: t=year,i=ex_id,j=im_id,k=code,v=value,q=quantity.")
+@click.option("--year", type=int, default=None, help="The year of a file without a year column.")
+@click.option("--country-codes", type=click.Choice(["baci", "iso3"]), default="baci", show_default=True)
+@click.option("--value-unit", type=click.Choice(["kusd", "usd"]), default="kusd", show_default=True)
+@click.option("--comtrade", type=click.Choice(["M", "X"]), default=None,
+              help="PATH is a UN Comtrade bulk CSV; keep its imports (M) or exports (X).")
+def data_convert_cmd(path: str, fmt: str, out: str | None, overwrite: bool, columns: str | None, year: int | None,
+                     country_codes: str, value_unit: str, comtrade: str | None) -> None:
+    """Write a validated BACI-layout parquet copy of PATH (atomic): a BACI CSV/CSV.gz/zip, any layout, or Comtrade."""
+    from optimize.api import convert_data
 
-    click.echo(f"wrote {convert(path, to=fmt, out=out, overwrite=overwrite)}")
+    click.echo(f"wrote {convert_data(path, out=out, overwrite=overwrite, columns=columns, year=year, country_codes=country_codes, value_unit=value_unit, comtrade=comtrade, to=fmt)}")
 
 
 @data.command("fetch")
 @click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS17, HS22.")
-@click.option("--release", default="202501", show_default=True, help="BACI release, e.g. 202501.")
+@click.option("--release", default="202501", show_default=True,
+              help="BACI release, e.g. 202501, or 'latest' (the newest on the BACI page offering --hs).")
 @click.option("--base-url", default=None, help="Download location (default: CEPII's BACI page).")
-@click.option("--cache-dir", type=click.Path(), default=None, help="Target folder (default $TRADEOPT_CACHE or ~/.cache/tradeopt).")
+@click.option("--page-url", default=None, help="The BACI page listing releases (for --release latest).")
+@click.option("--cache-dir", type=click.Path(), default=None, help="Target folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux).")
 @click.option("--quiet", is_flag=True, help="No progress bar.")
-def data_fetch_cmd(hs: str, release: str, base_url: str | None, cache_dir: str | None, quiet: bool) -> None:
+def data_fetch_cmd(hs: str, release: str, base_url: str | None, page_url: str | None, cache_dir: str | None,
+                   quiet: bool) -> None:
     """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""
     from optimize.data.fetch import DEFAULT_BASE_URL, fetch_release
+    from optimize.data.releases import DEFAULT_PAGE_URL, latest_release
+
+    if release.lower() == "latest":
+        release = latest_release(hs, page_url or DEFAULT_PAGE_URL)
+        click.echo(f"latest release offering {hs.upper()}: {release}")
 
     path = fetch_release(hs, release, base_url=base_url or DEFAULT_BASE_URL, cache_dir=cache_dir,
                          progress=False if quiet else None)
     click.echo(f"saved {path}")
+
+
+@data.command("releases")
+@click.option("--page-url", default=None, help="The BACI page listing releases (default: CEPII's).")
+def data_releases_cmd(page_url: str | None) -> None:
+    """List the BACI releases on CEPII's page (newest first) with their HS revisions."""
+    from optimize.data.releases import DEFAULT_PAGE_URL, list_releases
+
+    for r in list_releases(page_url or DEFAULT_PAGE_URL):
+        click.echo(f"{r.version}  {' '.join(r.hs)}")
 
 
 # ---------------------------------------------------------------- run / scenarios

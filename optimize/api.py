@@ -69,22 +69,39 @@ def list_scenarios() -> list[tuple[str, str]]:
 
 def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
                years: int | Iterable[int] | None = None, products: str | Iterable[str] | None = None,
-               importers: Any = None, exporters: Any = None, cache: bool = True) -> TradeData:
+               importers: Any = None, exporters: Any = None, cache: bool = True, columns: Any = None,
+               year: int | None = None, country_codes: str = "baci", value_unit: str = "kusd") -> TradeData:
     """Validated BACI flows as ``TradeData`` (``.flows``: t, i, j, k, v kUSD, q tonnes).
 
     ``source``: None = the embedded SYNTHETIC sample; a BACI release zip, CSV,
     CSV.gz, parquet or folder (``baci.read_baci``: filters applied while scanning,
     parquet cache); or a pandas DataFrame in BACI layout (same validation, a bad row
     raises ``DataError`` naming it). Filters: ``years``, ``products`` (HS6 codes),
-    ``importers``/``exporters`` (ISO3, BACI codes or groups).
+    ``importers``/``exporters`` (ISO3, BACI codes or groups). Another layout
+    (``optimize.data.layouts``): ``columns`` ("t=year,i=ex_id,..." or a dict), ``year``
+    for a file without a year column, ``country_codes`` "baci"|"iso3", ``value_unit``
+    "kusd"|"usd"; the file is then converted to BACI layout and validated (no cache).
     """
     import pandas as pd
 
     from optimize.data import baci
     from optimize.data.trade import TradeData
 
+    from optimize.data.layouts import Layout, parse_columns, read_layout
+
+    layout = Layout(parse_columns(columns), year, country_codes, value_unit)
     if isinstance(source, TradeData):
         data = source
+    elif not layout.is_baci and isinstance(source, pd.DataFrame):
+        from optimize.data.layouts import to_baci
+
+        data = baci.from_dataframe(to_baci(source, layout, file="DataFrame"), source="DataFrame")
+    elif not layout.is_baci:
+        if source is None:
+            from optimize.errors import InputError
+
+            raise InputError("a layout needs a file", field="source", fix="pass the file to convert")
+        data = read_layout(source, layout)
     elif isinstance(source, pd.DataFrame):
         data = baci.from_dataframe(source, source="DataFrame")
     else:
@@ -151,6 +168,27 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     if out_dir is not None:
         result.write(out_dir, overwrite=overwrite)
     return result
+
+
+def convert_data(path: str | Path, *, out: str | Path | None = None, overwrite: bool = False,
+                 columns: str | None = None, year: int | None = None, country_codes: str = "baci",
+                 value_unit: str = "kusd", comtrade: str | None = None, to: str = "parquet") -> Path:
+    """Write a validated BACI-layout parquet copy of ``path`` (atomic); returns the written path.
+
+    A BACI file (zip, CSV, CSV.gz) is copied as is; any other layout is mapped with
+    ``columns`` (``"t=year,i=ex_id,j=im_id,k=code,v=value,q=quantity"``), ``year`` (files
+    without a year column), ``country_codes`` (``"baci"`` or ``"iso3"``, mapped to the code
+    valid in the year) and ``value_unit`` (``"kusd"`` or ``"usd"``); ``comtrade="M"``/``"X"``
+    reads a UN Comtrade bulk CSV. An existing output is replaced only with ``overwrite``.
+    """
+    from optimize.data.layouts import Layout, convert_layout, parse_columns
+
+    layout = Layout(parse_columns(columns), year, country_codes, value_unit)
+    if layout.is_baci and comtrade is None:
+        from optimize.data.baci import convert
+
+        return convert(path, to=to, out=out, overwrite=overwrite)
+    return convert_layout(path, layout, out, comtrade_flow=comtrade, overwrite=overwrite)
 
 
 def figures(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
@@ -347,5 +385,5 @@ def _sectors(result: RunResult) -> pd.DataFrame | None:
     return info[["k", "sector"]].drop_duplicates("k")
 
 
-__all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "figures", "frontier", "frontier_figure", "list_scenarios", "load_scenario",
+__all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "convert_data", "figures", "frontier", "frontier_figure", "list_scenarios", "load_scenario",
            "load_trade", "run", "scenario_schema", "screen", "sweep_caps"]

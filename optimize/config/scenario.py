@@ -438,39 +438,23 @@ def list_scenarios() -> list[tuple[str, str]]:
     return out
 
 
-# ----------------------------------------------------------------- TOML writer
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+# ----------------------------------------------------------------- TOML writer (tomli-w)
 
 
 def toml_value(v: Any) -> str:
     """A Python value as TOML value text (for building ``--set`` strings)."""
-    return _toml_value(v)
+    import tomli_w
 
-
-def _toml_key(k: Any) -> str:
-    k = str(k)
-    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else _toml_value(k)
+    if isinstance(v, (list, tuple)):  # one line, so it fits a ``--set key=value`` string
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{tomli_w.dumps({str(k): 0}).rsplit('=', 1)[0].strip()} = {toml_value(x)}"
+                               for k, x in v.items()) + "}"
+    return tomli_w.dumps({"v": v}).split("=", 1)[1].strip()
 
 
 def dumps_toml(d: dict) -> str:
-    """A two-level dict (top-level scalars, then one table per section) as TOML text."""
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
-    for k, v in d.items():
-        if isinstance(v, dict):
-            lines.append("")
-            lines.append(f"[{_toml_key(k)}]")
-            lines.extend(f"{_toml_key(sk)} = {_toml_value(sv)}" for sk, sv in v.items())
-    return "\n".join(lines) + "\n"
+    """A scenario dict (top-level scalars, then one table per section) as TOML text."""
+    import tomli_w
+
+    return tomli_w.dumps(d)

@@ -2,8 +2,8 @@
 
 Filters (years, products, importers, exporters) are applied batch by batch while
 scanning, never after loading everything. The first read of a CSV or zip member
-writes a validated parquet copy to the cache (``$TRADEOPT_CACHE`` or
-``~/.cache/tradeopt``), keyed on source path, size, mtime and member; later reads
+writes a validated parquet copy to the cache (``$TRADEOPT_CACHE``, else the OS user
+cache folder, e.g. ``~/.cache/tradeopt``), keyed on source path, size, mtime and member; later reads
 scan that parquet with pushed-down filters. All writes are atomic.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -44,11 +45,15 @@ _BLOCK = 1 << 24  # 16 MB CSV blocks
 
 # ------------------------------------------------------------------ small helpers
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else ``~/.cache/tradeopt``."""
+    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else the OS user cache (platformdirs)."""
     if cache_dir is not None:
         return Path(cache_dir)
     env = os.environ.get("TRADEOPT_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "tradeopt"
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("tradeopt", appauthor=False)
 
 
 def parse_name(name: str) -> dict:
@@ -459,6 +464,11 @@ def read_baci(
     if meta["hs"] is None:
         meta = parse_name(src.name)
     notes = []
+    from optimize.data.releases import mixed_releases_note
+
+    if mixed := mixed_releases_note([m or f.name for f, m, _ in sources]):
+        warnings.warn(mixed, UserWarning, stacklevel=2)
+        notes.append(mixed)
     if synthetic:
         meta = {"hs": "HS22", "release": "SYNTHETIC"}
         extras.setdefault("product_table", _products.product_table())

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.atomic import atomic_dir
+from optimize.output.datapackage import write_datapackage
 from optimize.data.basket import sector_name
 from optimize.errors import OutputError
 from optimize.data.trade import SYNTHETIC_LABEL
@@ -244,8 +245,13 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
 
 def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Path:
     """One workbook: a summary sheet then one sheet per table; bold headers, fitted column widths."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    try:
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+    except ImportError as exc:
+        from optimize.errors import missing_extra
+
+        raise missing_extra("xlsx", "results.xlsx (--xlsx)", exc) from exc
 
     flat = pd.DataFrame({"key": list(summary), "value": [json.dumps(v) if isinstance(v, (dict, list)) else v
                                                          for v in summary.values()]})
@@ -286,9 +292,14 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             frames["flows"].to_parquet(tmp / "flows.parquet", index=False, engine="pyarrow")
+            typed = {"flows.parquet": frames["flows"]}
             for name in CSV_TABLES:
                 if name in frames:
                     frames[name].to_csv(tmp / f"{name}.csv", index=False)
+                    frames[name].to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
+                    typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
+            write_datapackage(tmp, typed, name=f"tradeopt-{meta.get('scenario') or 'run'}",
+                              title=str(meta.get("scenario") or "tradeopt run"), synthetic=bool(meta.get("synthetic")))
             if meta.get("scenario_toml"):
                 (tmp / "scenario.resolved.toml").write_text(str(meta["scenario_toml"]), encoding="utf-8")
             if meta.get("scenario_resolved") is not None:

@@ -419,7 +419,12 @@ def _iter_local(units, prepared_by_year, cells_dir, digest, options, workers):
 
 
 def _iter_dask(units, prepared_by_year, cells_dir, digest, options, address):
-    from distributed import Client, as_completed
+    try:
+        from distributed import Client, as_completed
+    except ImportError as exc:
+        from optimize.errors import missing_extra
+
+        raise missing_extra("dask", "running batch cells on a dask cluster (--dask)", exc) from exc
 
     client = address if hasattr(address, "submit") else Client(address)
     try:
@@ -537,5 +542,8 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
     atomic_write_bytes(out / "batch.parquet", buf.getvalue())
+    from optimize.output.datapackage import write_datapackage
+
+    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}")
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
                        seconds=time.perf_counter() - t_start)
