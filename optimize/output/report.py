@@ -206,7 +206,7 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         cols = {"rank": ("rank", str), "k": ("HS6", str), "description": ("description", str),
                 "top_supplier_name": ("top supplier", str), "top_share": ("its share", _pct), "hhi": ("HHI", _num)}
         if "extra_bloc_share" in tables.concentration:
-            cols["extra_bloc_share"] = ("from outside the EU27", _pct)
+            cols["extra_bloc_share"] = (f"from outside {meta.get('importer') or 'the bloc'}", _pct)
         parts.append(_md_table(tables.concentration, cols))
     if "single_country" in wanted and tables.single_country is not None:
         parts.append("## Single-country dependence (products above the threshold, before -> after)\n")

@@ -287,7 +287,14 @@ def build_cell_instance(prepared: Prepared, spec: ModelSpec):
         products=list(prepared.products), risk_codes=spec.risk_codes,
         risk_weights=dict(spec.risk_weights) or None, friends=list(spec.friends) or None, cap=cap,
         share_limit=spec.share_limit, ban={c: set(p) for c, p in spec.ban.items()} or None,
+        self_supply=spec.self_supply, intra_bloc=spec.intra_bloc,
     )
+
+
+def bloc_codes(instance) -> tuple[int, ...] | None:
+    """The importer's own bloc (its member codes) when it has several members, else None (no extra-bloc share)."""
+    codes = tuple(int(c) for c in instance.importer_codes)
+    return codes if len(codes) > 1 else None
 
 
 def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
@@ -304,11 +311,10 @@ def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
 def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     """The result tables of one solved cell: the one tables path of run, batch and sweep."""
     from optimize.analysis.metrics import compute_tables
-    from optimize.data.countries import EU27
 
     return compute_tables(instance, allocation, prepared.product_info, prepared.countries,
                           exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                          bloc_codes=EU27)
+                          bloc_codes=bloc_codes(instance))
 
 
 def _check_status(allocation, scen: Scenario) -> None:
