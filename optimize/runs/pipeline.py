@@ -372,7 +372,22 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "versions": _manifest.versions(),
         "input_hashes": dict(prepared.input_sha256),
         "notes": list(prepared.notes) + list(allocation.notes),
+        "warnings": _warnings(scen, codes),
+        "intra_bloc": scen.importer.intra_bloc,
+        "self_supply": scen.alternatives.self_supply,
     }
+
+
+def _warnings(scen: Scenario, codes: dict) -> list[str]:
+    """Settings that are allowed but probably not meant (printed by the CLI, listed in summary.md)."""
+    own = sorted(set(codes["importer.countries"]) & set(codes["risk.countries"]))
+    if not own:
+        return []
+    from optimize.data.countries import to_iso3
+
+    names = ", ".join(str(s) for s in to_iso3(own))
+    return [f"the importer is in its own risk set ({names}): its imports from itself count as risk imports; "
+            "remove it from risk.countries (--risk) unless this is meant"]
 
 
 def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell) -> RunResult:
