@@ -346,11 +346,11 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
         files = sorted(p for p in path.iterdir() if p.is_file() and
                        (p.name.endswith((".csv", ".csv.gz", ".parquet", ".zip"))) and p.name.upper().startswith("BACI"))
         ctab = sorted(path.glob("country_codes_*.csv"))
-        ptab = sorted(path.glob("product_codes_*.csv"))
+        ptab = _products.pick_product_file(path.glob("product_codes_*.csv"), _folder_hs(path))
         if ctab:
             extras["country_table"] = _countries.country_table(ctab[-1])
-        if ptab:
-            extras["product_table"] = _products.product_table(path=ptab[-1])
+        if ptab is not None:
+            extras["product_table"] = _products.product_table(path=ptab)
         out = []
         for f in files:
             if f.suffix == ".zip":
@@ -390,7 +390,16 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
         if pt is not None:
             extras["product_table"] = pt
         return [(path, n, f"{path}!{n}") for n in flows], extras
+    beside = _products.pick_product_file(path.parent.glob("product_codes_*.csv"), parse_name(path.name)["hs"])
+    if beside is not None:  # the release's own names beside a single flow file
+        extras["product_table"] = _products.product_table(path=beside)
     return [(path, None, str(path))], extras
+
+
+def _folder_hs(path: Path) -> str | None:
+    """The HS revision of a folder's BACI files, when they name one."""
+    revs = {parse_name(p.name)["hs"] for p in path.glob("BACI_*")} - {None}
+    return revs.pop() if len(revs) == 1 else None
 
 
 def _read_table(src: Path, *, years, products, importers, exporters, cache: bool, cache_dir, validate: bool,
