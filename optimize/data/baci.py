@@ -460,6 +460,8 @@ def read_baci(
                                        exporters=exporters, cache=cache, cache_dir=cache_dir, validate=validate,
                                        expect_single_year=expect_single_year)
     flows = _to_frame(tbl)
+    if years is not None and flows.empty:
+        _raise_for_absent_years(src, years, cache=cache, cache_dir=cache_dir)
     first_file, first_member, _ = sources[0]
     meta = parse_name(first_member or first_file.name)
     if meta["hs"] is None:
@@ -472,6 +474,18 @@ def read_baci(
     return TradeData(flows=flows, source=str(src), synthetic=synthetic, hs_revision=meta["hs"],
                      release=meta["release"], country_table=extras.get("country_table"),
                      product_table=extras.get("product_table"), notes=notes)
+
+
+def _raise_for_absent_years(src: Path, years, *, cache: bool, cache_dir) -> None:
+    """``DataError`` naming the years the source holds when none of ``years`` is among them."""
+    wanted = sorted({int(years)} if isinstance(years, (int, np.integer)) else {int(y) for y in years})
+    tbl, _, _ = _read_table(src, years=None, products=None, importers=None, exporters=None, cache=cache,
+                            cache_dir=cache_dir, validate=False, expect_single_year=False)
+    present = sorted(int(y) for y in pc.unique(tbl["t"]).to_pylist()) if tbl.num_rows else []
+    if present and not set(wanted) & set(present):
+        listed = ", ".join(map(str, present))
+        raise DataError(f"no flows for year(s) {', '.join(map(str, wanted))}; the file holds {listed}",
+                        file=str(src), field="t", fix=f"choose a year among {listed} (--year / data.year)")
 
 
 def _to_frame(tbl: pa.Table) -> pd.DataFrame:
