@@ -23,8 +23,8 @@ import pandas as pd
 def exposure(flows: pd.DataFrame, importer_codes, risk_codes, *, pp: float = 5.0, intra_bloc: str = "include",
              self_supply: bool = False) -> tuple[pd.DataFrame, dict]:
     """(per risk country [baci_code, before_usd, after_usd, share_before, share_after], totals dict)."""
-    J = set(int(c) for c in importer_codes)
-    R = set(int(c) for c in risk_codes)
+    J = {int(c) for c in importer_codes}
+    R = {int(c) for c in risk_codes}
     f = flows[["i", "j", "k", "v"]].copy()
     f["k"] = f["k"].astype(str)
     into_all = f[f["j"].isin(J)]

@@ -20,7 +20,7 @@ def kr(tmp_path_factory):
 
 
 def test_summary_md_json_and_xlsx_state_every_setting(kr):
-    res, out = kr
+    _, out = kr
     md = (out / "summary.md").read_text()
     for needle in ("HS revision: HS22", "Cap: 5 pp of world-exports", "per exporter: USA 3", "friends only: DEU, JPN, USA",
                    "Spread: min-hhi", "Supplier-share limit: 50%", "Export ban: none", "Self-supply: excluded",
