@@ -372,15 +372,15 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "versions": _manifest.versions(),
         "input_hashes": dict(prepared.input_sha256),
         "notes": list(prepared.notes) + list(allocation.notes),
-        "warnings": _warnings(scen, codes),
+        "warnings": _warnings(spec),
         "intra_bloc": scen.importer.intra_bloc,
         "self_supply": scen.alternatives.self_supply,
     }
 
 
-def _warnings(scen: Scenario, codes: dict) -> list[str]:
+def _warnings(spec: ModelSpec) -> list[str]:
     """Settings that are allowed but probably not meant (printed by the CLI, listed in summary.md)."""
-    own = sorted(set(codes["importer.countries"]) & set(codes["risk.countries"]))
+    own = sorted(set(spec.importer_codes) & set(spec.risk_codes))
     if not own:
         return []
     from optimize.data.countries import to_iso3
