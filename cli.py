@@ -40,6 +40,9 @@ class _Group(click.Group):
         except KeyboardInterrupt:
             click.echo("Interrupted.", err=True)
             ctx.exit(130)
+        except BrokenPipeError:  # `tradeopt screen ... | head`: the reader left; stop quietly
+            _quiet_stdout()
+            ctx.exit(0)
         except Exception as exc:  # a bug: say so, keep the traceback behind --debug
             if ctx.obj and ctx.obj.get("debug"):
                 traceback.print_exc()
@@ -63,6 +66,28 @@ def _on_sigterm(signum, frame):
         os.kill(os.getpid(), signal.SIGTERM)
         return
     raise _Terminated()
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot raise on a closed pipe."""
+    import os
+
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError):  # no real file descriptor (e.g. under a test runner)
+        pass
+
+
+def _usd_columns(df):
+    """User-facing tables in USD: every ``*_kusd`` column becomes ``*_usd`` (x 1000), in place of it."""
+    cols = [c for c in df.columns if str(c).endswith("_kusd")]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = out[c] * 1000.0
+    return out.rename(columns={c: c[: -len("_kusd")] + "_usd" for c in cols})
 
 
 @click.group(cls=_Group)
@@ -188,8 +213,28 @@ def _choices(dotted: str) -> click.Choice:
     return click.Choice(literal_choices(Scenario, dotted))
 
 
+def _remember_intra_bloc(ctx: click.Context, _param, value):
+    if value is not None:
+        ctx.meta["tradeopt.intra_bloc"] = value
+    return value
+
+
+def intra_bloc_option(fn):
+    """--intra-bloc include|exclude (scenario key importer.intra_bloc), the same on every command."""
+    return click.option("--intra-bloc", type=_choices("importer.intra_bloc"), default=None, expose_value=False,
+                        callback=_remember_intra_bloc,
+                        help="Trade between members of the importer set: include (study; default) or exclude "
+                             "(EC 2021: totals, shares and caps on imports from outside the set).")(fn)
+
+
+def _intra_bloc() -> str | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get("tradeopt.intra_bloc") if ctx is not None else None
+
+
 def scenario_options(fn):
-    """The options every scenario-driven command shares: --scenario, --set, --baci."""
+    """The options every scenario-driven command shares: --scenario, --set, --baci, --intra-bloc."""
+    fn = intra_bloc_option(fn)
     fn = click.option("--baci", type=click.Path(), default=None,
                       help="BACI zip/CSV/parquet or a folder of them (default: the scenario's data, "
                            "else the embedded SYNTHETIC sample).")(fn)
@@ -203,6 +248,8 @@ def _scenario(scenario_name: str, sets, **keywords):
     """The scenario with the command's options (API keywords, ``ALIASES``) and then ``--set`` applied."""
     from optimize.api import load_scenario
 
+    if _intra_bloc() is not None:
+        keywords["intra_bloc"] = _intra_bloc()
     return load_scenario(scenario_name, overrides=sets, **keywords)
 
 
@@ -247,6 +294,8 @@ def run(scenario_name, sets, out_dir, save_lp, quiet, products, sectors, overwri
     scen = _scenario(scenario_name, sets, sectors=list(sectors) or None, **_products_keywords(products), **keywords)
     out = Path(out_dir) if out_dir else contained("tradeopt-out", scen.name)
     result = api_run(scen, out_dir=out, save_lp=save_lp, overwrite=overwrite)
+    for warning in result.meta.get("warnings") or []:
+        click.echo(f"Warning: {warning}", err=True)
     if not quiet:
         click.echo(result.summary_md())
     if result.synthetic and quiet:
@@ -390,6 +439,7 @@ def _write_table(table, out_path: str | None, overwrite: bool = False) -> None:
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the full table as CSV.")
 @click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
               "(those are never changed) or replace an existing output file.")
+@intra_bloc_option
 def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_kusd, thresholds, top, out_path,
            overwrite):
     """Dependency screens: ec (EC 2021), geodep (CEPII GeoDep) or single (one supplier > 50% / 70%)."""
@@ -410,8 +460,13 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
         click.echo(f"GeoDep: {res['note'].iloc[0] if len(res) else 'no products'}")
     else:
         res = api_screen("single", baci_path, importer=importer, year=last, supplier=supplier,
-                         thresholds=thresholds or (0.5, 0.7), stage=stage, min_value_kusd=min_value_kusd)
-        value_col, order_col = "total_kusd", "supplier_share" if supplier else "top_share"
+                         thresholds=thresholds or (0.5, 0.7), stage=stage, min_value_kusd=min_value_kusd,
+                         intra_bloc=_intra_bloc() or "include")
+        value_col, order_col = "total_usd", "supplier_share" if supplier else "top_share"
+        # ISO3 as in every output (the run's concentration.csv), the BACI code beside it
+        res = res.rename(columns={"top_supplier": "top_supplier_code", "top_supplier_iso3": "top_supplier"})
+    res = _usd_columns(res)  # screens compute in BACI kUSD; every table shown or written is USD
+    value_col = value_col.replace("_kusd", "_usd")
     if res.attrs.get("synthetic"):
         click.echo(f"Data: {res.attrs['data_label']}")
     counts = count_flags(res)
@@ -421,7 +476,7 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
             click.echo(f"  {key.replace('above_', 'above ')}%: {n}")
     flagged = res[res["flagged"]].sort_values([order_col, value_col, "k"], ascending=[False, False, True])
     if len(flagged):
-        cols = [c for c in ("k", "year", "latest_year", value_col, order_col, "top_supplier_iso3") if c in flagged.columns]
+        cols = [c for c in ("k", "year", "latest_year", value_col, order_col, "top_supplier") if c in flagged.columns]
         click.echo(flagged[cols].head(top).to_string(index=False))
     _write_table(res, out_path, overwrite)
 
@@ -444,19 +499,38 @@ def analyse(kind, scenario_name, sets, baci, points, top, out_path, overwrite):
         table, result = api.frontier(scen, points=points)
         if (table.get("group") == "coupled-proxy").any():
             click.echo("Coupled caps: linear proxy (value-weighted largest supplier share).")
-        cols = [c for c in ("group", "point", "exposure_share", "hhi", "max_share", "is_knee") if c in table]
-        click.echo(table[cols].to_string(index=False))
+        table = _usd_columns(table)
+        cols = [c for c in ("group", "point", "exposure_level_usd", "exposure_usd", "exposure_share", "hhi",
+                            "max_share", "is_knee") if c in table]
+        shown = table[cols]
+        # each reached exposure level once: later levels that reach the same point repeat no information
+        key = [c for c in ("group", "exposure_share", "hhi", "max_share") if c in shown]
+        keep = ~shown[key].round({c: 12 for c in key if c != "group"}).duplicated(keep="first")
+        click.echo(shown[keep.to_numpy()].to_string(index=False))
+        if (~keep).any():
+            click.echo(f"({int((~keep).sum())} further levels reach the same exposure and HHI; all in --out)")
         if "n_hhi_rises" in table:
             for g, row in table.groupby("group", sort=True).first().iterrows():
                 click.echo(f"{g}: HHI rises in {row['n_hhi_rises']} of {row['n_products']} products after the plain run")
     elif kind == "cost":
         table, summary, result = api.cost(scen)
         c = summary["extra_cost_usd"]
-        click.echo(f"Shifted {summary['shifted_usd']:,.0f} USD; quantities usable for {summary['coverage']:.1%} of it")
-        click.echo(f"Extra cost (USD): low {c['low']:,.0f}  central {c['central']:,.0f}  high {c['high']:,.0f}"
-                   f" ({summary['n_products_without_estimate']} shifted products without an estimate)")
+        cov = summary["coverage"]
+        click.echo(f"Shifted {summary['shifted_usd']:,.0f} USD; quantities usable for "
+                   f"{'none' if cov != cov else f'{cov:.1%}'} of it")
+        if c["central"] is None:
+            click.echo("Extra cost (USD): no estimate (no usable quantities for the shifted flows)")
+        else:
+            click.echo(f"Extra cost (USD): low {c['low']:,.0f}  central {c['central']:,.0f}  high {c['high']:,.0f}"
+                       f" on {summary['covered_shifted_usd']:,.0f} USD shifted"
+                       f" ({summary['n_products_without_estimate']} shifted products without an estimate)")
+        click.echo(f"Outliers (price ratio beyond {summary['outlier_ratio']:g}x, left out): {summary['n_outliers']} "
+                   f"products, {summary['outlier_shifted_usd']:,.0f} USD shifted")
+        click.echo(f"Method: {summary['method']}")
     else:
         per_pair, table, result = api.binding(scen, top=top)
+        # the same vocabulary as the run's binding.csv: exporter = ISO3, exporter_code = BACI code, USD
+        table = _usd_columns(table.rename(columns={"exporter": "exporter_code", "iso3": "exporter"}))
         click.echo(f"{int(per_pair['binds'].sum())} binding caps in {per_pair.loc[per_pair['binds'], 'k'].nunique()} products")
         click.echo(table.to_string(index=False))
     if result.synthetic:

@@ -132,3 +132,41 @@ def test_real_energy_cost_invariants(energy_parquet):
     assert info["exposure_kusd"] == pytest.approx(exposure, rel=1e-8)
     c = extra_cost_per_kusd(inst)
     assert info["extra_cost_usd"] <= float(np.sum(c * (alloc.x_after_kusd - inst.x0_kusd))) * 1000.0 + 1e-3
+
+
+def test_outlier_ratio_is_excluded_from_the_central_figure_and_counted():
+    # product C: China 10 kUSD at 1 kUSD/t; the only alternative (USA) at 20 kUSD/t: ratio 20 > 3 -> outlier
+    rows = ROWS + [("00000C", 842, 5, 100, False), ("00000C", CHN, 10, 50, True)]
+    tonnes = {**TONNES, ("00000C", CHN): 50, ("00000C", 842): 5}
+    inst = _with_tonnes(make_instance(rows), tonnes)
+    after = {**AFTER, ("00000C", CHN): 5, ("00000C", 842): 10}
+    per, summary = shift_cost(inst, _alloc(inst, after))
+    c = per.set_index("k").loc["00000C"]
+    # central treatment (5-95 winsorised over 1 and 20): 19.05 / 1.95
+    assert c["price_ratio"] == pytest.approx(19.05 / 1.95) and bool(c["outlier"]) and c["estimate"] == "outlier"
+    assert c["extra_cost_usd_raw"] == pytest.approx(5_000 * 19)  # 5 kUSD shifted x (20 - 1), reported per product
+    assert summary["n_outliers"] == 1 and summary["outlier_shifted_usd"] == pytest.approx(5_000)
+    # the central figure is the same as without product C (hand numbers of test_hand_cost_and_range)
+    assert summary["extra_cost_usd"]["central"] == pytest.approx(13_500 + 10_000 * (5.25 / 9.75 - 1))
+    assert summary["extra_cost_usd"]["high"] == pytest.approx(15_000 - 5_000)
+
+
+def test_no_quantities_gives_no_estimate_never_zero():
+    inst = make_instance(ROWS)  # a file without quantities
+    per, summary = shift_cost(inst, _alloc(inst, AFTER))
+    assert summary["extra_cost_usd"] == {"low": None, "central": None, "high": None}
+    assert set(per["estimate"]) == {"no quantities"}
+
+
+def test_cli_prints_no_estimate_without_quantities(cli_main, tmp_path):
+    import pandas as pd
+    from click.testing import CliRunner
+
+    from optimize.data.baci import read_baci
+
+    flows = read_baci(None).flows.assign(q=np.nan)  # the sample without quantities
+    path = tmp_path / "BACI_HS22_Y2023_V202501.parquet"
+    pd.DataFrame(flows).to_parquet(path, index=False)
+    res = CliRunner().invoke(cli_main, ["analyse", "cost", "--baci", str(path), "--set", "basket.sectors=[\"energy\"]"])
+    assert res.exit_code == 0, res.output
+    assert "no estimate" in res.output and "central 0" not in res.output

@@ -108,7 +108,7 @@ def test_geodep_single_year_note():
 
 
 def test_single_country_hand_case():
-    out = single_country_screen(HAND, BLOC).set_index("k")
+    out = single_country_screen(HAND, BLOC, intra_bloc="exclude").set_index("k")
     # product 1: top supplier 10 with 60/100 = 0.6 -> above 50, not above 70
     assert out.loc["000001", "top_supplier"] == 10
     assert out.loc["000001", "top_share"] == pytest.approx(0.6)
@@ -117,10 +117,21 @@ def test_single_country_hand_case():
     assert out.loc["000002", "top_supplier"] == 10 and not out.loc["000002", "flagged"]
     assert count_flags(out.reset_index())["above_50"] == 1
     # restricted to supplier 20: 40/100 = 0.4 -> not flagged
-    sup = single_country_screen(HAND, BLOC, supplier=20).set_index("k")
+    sup = single_country_screen(HAND, BLOC, supplier=20, intra_bloc="exclude").set_index("k")
     assert sup.loc["000001", "supplier_share"] == pytest.approx(0.4) and not sup["flagged"].any()
     # min value 120 kUSD drops product 1 (100 kUSD extra imports), keeps product 2 (150)
-    assert single_country_screen(HAND, BLOC, min_value_kusd=120)["k"].tolist() == ["000002"]
+    assert single_country_screen(HAND, BLOC, min_value_kusd=120, intra_bloc="exclude")["k"].tolist() == ["000002"]
+    assert out.loc["000002", "total_usd"] == pytest.approx(150_000.0)  # USD, as every user-facing table
+
+
+def test_single_country_intra_bloc_include_counts_members():
+    # include (the run's default): member 2 supplies 25 of product 1 -> total 125, top share 60/125 = 0.48
+    out = single_country_screen(HAND, BLOC).set_index("k")
+    assert out.loc["000001", "total_usd"] == pytest.approx(125_000.0)
+    assert out.loc["000001", "top_share"] == pytest.approx(0.48) and not out.loc["000001", "flagged"]
+    # product 2: 50/50/50 from outside + 10 from member 1 -> 160; top (10, lowest code) 50/160
+    assert out.loc["000002", "top_share"] == pytest.approx(50 / 160)
+    assert out.attrs["intra_bloc"] == "include"
 
 
 def test_single_country_stage_filter():
@@ -146,7 +157,7 @@ def _hand_allocation(x_after):
 def test_fixability_hand_case():
     # after: 10 -> 10, 20 -> 50, 30 -> 40: extra shares 0.1, 0.5, 0.4; HHI .01+.25+.16 = 0.42
     alloc = _hand_allocation([25.0, 10.0, 50.0, 40.0])
-    single = fixability(single_country_screen(HAND, BLOC), alloc).set_index("k")
+    single = fixability(single_country_screen(HAND, BLOC, intra_bloc="exclude"), alloc).set_index("k")
     assert single.loc["000001", "top_share_after"] == pytest.approx(0.5)
     assert single.loc["000001", "risk_share_after"] == pytest.approx(10 / 125)
     assert bool(single.loc["000001", "fixed"])  # 0.5 is not > 0.5

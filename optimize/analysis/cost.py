@@ -1,21 +1,27 @@
 """Cost of shifting: what buying the shifted volume from the alternatives costs compared
-with the risk suppliers, from BACI unit values (value / quantity).
+with the risk suppliers, from BACI unit values (value / quantity). Method and limits:
+docs/model.md "Cost of shifting".
 
-Unit value of exporter e for product k: e's world exports of k in kUSD divided by its
-world export quantity in tonnes (all destinations), usable where both are positive.
-Per product, with dV_r = x0_r - x_r (value cut from risk supplier r) and
-dX_a = x_a - x0_a (value added by alternative a), all kUSD:
+Comparable unit value of a pair (kUSD per tonne): the importer's own imports from that
+supplier today (x0 / x0 tonnes) where both are positive, so both sides of a price gap
+are prices paid by the same importer; else the supplier's world export unit value
+(W / world tonnes; a new supplier has no importer-side price). Per product, with
+dV_r = x0_r - x_r (value cut from risk supplier r) and dX_a = x_a - x0_a (value added
+by alternative a), all kUSD:
 
     tonnes shifted    Q_k   = sum_r dV_r / uv_r
     risk unit value   ur_k  = sum_r dV_r / Q_k       (value-weighted harmonic mean)
     alt. unit value   ua_k  = sum_a dX_a uv_a / sum_a dX_a
-    extra cost        C_k   = D_k (ua_k / ur_k - 1),  D_k = sum_r dV_r
+    price ratio       rho_k = ua_k / ur_k
+    extra cost        C_k   = D_k (rho_k - 1),  D_k = sum_r dV_r
 
-i.e. Q_k tonnes bought at ua_k instead of ur_k. Pairs without a usable unit value are
+Unit values mix price, quality and product mix inside one HS6 code, so a product whose
+ratio lies outside [1/OUTLIER_RATIO, OUTLIER_RATIO] is an *outlier*: reported, counted,
+and kept out of the low/central/high figures. Pairs without a usable unit value are
 left out of ur_k / ua_k; ``coverage`` is the share of shifted value (risk cuts plus
 alternative additions) whose pairs have one. Unit values are winsorised per product
-across the instance's exporters; the range comes from three treatments: raw, 5-95th
-and 25-75th percentile winsorising (central = 5-95).
+across the instance's exporters: raw, 5-95th and 25-75th percentiles give the range
+(central = 5-95). Without any usable quantity there is no estimate (None, never 0).
 """
 from __future__ import annotations
 
@@ -29,6 +35,8 @@ from optimize.units import USD_PER_KUSD
 #: name -> (lower, upper) percentile of exporters' unit values per product; None = raw
 TREATMENTS: dict[str, tuple[float, float] | None] = {"raw": None, "w05_95": (0.05, 0.95), "w25_75": (0.25, 0.75)}
 CENTRAL = "w05_95"
+#: A product's price ratio (alternatives / risk suppliers) beyond this factor either way is an outlier.
+OUTLIER_RATIO = 3.0
 
 
 def unit_values_kusd_per_t(instance: Instance) -> np.ndarray:
@@ -37,6 +45,15 @@ def unit_values_kusd_per_t(instance: Instance) -> np.ndarray:
     q = np.asarray(instance.world_tonnes, dtype=float)
     ok = np.isfinite(v) & np.isfinite(q) & (v > 0) & (q > 0)
     return np.where(ok, v / np.where(ok, q, 1.0), np.nan)
+
+
+def comparable_unit_values(instance: Instance) -> np.ndarray:
+    """(N,) kUSD per tonne: the importer's own import unit value from the pair's supplier where
+    today's flow has a quantity, else the supplier's world export unit value (NaN when neither)."""
+    v0 = np.asarray(instance.x0_kusd, dtype=float)
+    q0 = np.asarray(instance.x0_tonnes, dtype=float)
+    own = np.isfinite(q0) & (v0 > 0) & (q0 > 0)
+    return np.where(own, v0 / np.where(own, q0, 1.0), unit_values_kusd_per_t(instance))
 
 
 def winsorise(pair_product: np.ndarray, uv: np.ndarray, lower_q: float, upper_q: float) -> np.ndarray:
@@ -69,15 +86,17 @@ def _product_cost(instance: Instance, x_after: np.ndarray, uv: np.ndarray) -> pd
     with np.errstate(divide="ignore", invalid="ignore"):
         ur = np.where(tonnes_ok > 0, dv_ok / tonnes_ok, np.nan)
         ua = np.where(dx_ok > 0, alt_val / dx_ok, np.nan)
-        extra = shifted * (ua / ur - 1.0)
+        ratio = ua / ur
+        extra = shifted * (ratio - 1.0)
         cov = np.where(shifted + added > 0, (dv_ok + dx_ok) / (shifted + added), np.nan)
     extra = np.where(shifted > 0, extra, 0.0)
     return pd.DataFrame({
         "k": np.asarray(instance.products),
-        "shifted_kusd": shifted,
+        "shifted_usd": shifted * USD_PER_KUSD,
         "tonnes_shifted": np.where(dv_ok > 0, shifted / ur, np.nan),
         "uv_risk_usd_per_t": ur * USD_PER_KUSD,
         "uv_alt_usd_per_t": ua * USD_PER_KUSD,
+        "price_ratio": np.where(shifted > 0, ratio, np.nan),
         "extra_cost_usd": extra * USD_PER_KUSD,
         "coverage": cov,
     })
@@ -86,14 +105,17 @@ def _product_cost(instance: Instance, x_after: np.ndarray, uv: np.ndarray) -> pd
 def shift_cost(instance: Instance, allocation) -> tuple[pd.DataFrame, dict]:
     """Extra cost of buying the shifted volume from the alternatives (USD).
 
-    Returns a per-product DataFrame (k, shifted_kusd, tonnes_shifted, uv_risk_usd_per_t,
-    uv_alt_usd_per_t, extra_cost_usd [central], extra_cost_usd_<treatment>, coverage)
-    and a summary dict: shifted_usd, coverage (value share with usable quantities),
-    extra_cost_usd {low, central, high} over covered products, the same per treatment,
-    extra_cost_share (central / shifted value covered), n_products_without_estimate.
+    Returns a per-product DataFrame (k, shifted_usd, tonnes_shifted, uv_risk_usd_per_t,
+    uv_alt_usd_per_t, price_ratio, extra_cost_usd [central treatment],
+    extra_cost_usd_<treatment>, coverage, outlier, estimate) and a summary dict:
+    shifted_usd, coverage, covered_shifted_usd, extra_cost_usd {low, central, high}
+    over covered non-outlier products (all None = "no estimate"), the same per
+    treatment, extra_cost_share, n_products_without_estimate, n_outliers,
+    outlier_shifted_usd, extra_cost_usd_with_outliers, outlier_ratio, method.
+    ``estimate`` per product: "central", "outlier", "no quantities" or "nothing shifted".
     """
     x_after = np.asarray(allocation.x_after_kusd, dtype=float)
-    raw = unit_values_kusd_per_t(instance)
+    raw = comparable_unit_values(instance)
     tables = {}
     for name, q in TREATMENTS.items():
         uv = raw if q is None else winsorise(instance.pair_product, raw, *q)
@@ -101,34 +123,49 @@ def shift_cost(instance: Instance, allocation) -> tuple[pd.DataFrame, dict]:
     out = tables[CENTRAL].copy()
     for name, t in tables.items():
         out[f"extra_cost_usd_{name}"] = t["extra_cost_usd"].to_numpy()
-    totals = {name: float(np.nansum(t["extra_cost_usd"])) for name, t in tables.items()}
-    shifted = out["shifted_kusd"].to_numpy()
+    shifted = out["shifted_usd"].to_numpy()
+    ratio = out["price_ratio"].to_numpy()
+    has = (shifted > 0) & np.isfinite(out["extra_cost_usd"].to_numpy())
+    outlier = has & ((ratio > OUTLIER_RATIO) | (ratio < 1.0 / OUTLIER_RATIO))
+    used = has & ~outlier
+    out["outlier"] = outlier
+    out["estimate"] = np.select([shifted <= 0, ~has, outlier], ["nothing shifted", "no quantities", "outlier"],
+                                "central")
+    totals = {name: float(t["extra_cost_usd"].to_numpy()[used].sum()) for name, t in tables.items()}
     touched = (shifted > 0) | (out["coverage"].notna())
     cov_num = float(np.nansum(out["coverage"].to_numpy() * np.where(touched, shifted, 0.0)))
     shifted_total = float(shifted.sum())
-    covered_value = float(shifted[np.isfinite(out["extra_cost_usd"].to_numpy()) & (shifted > 0)].sum())
+    covered_value = float(shifted[used].sum())
+    estimate = bool(used.any())
     summary = {
-        "shifted_usd": shifted_total * USD_PER_KUSD,
+        "shifted_usd": shifted_total,
         "coverage": cov_num / shifted_total if shifted_total > 0 else float("nan"),
-        "covered_shifted_usd": covered_value * USD_PER_KUSD,
-        "extra_cost_usd": {"low": min(totals.values()), "central": totals[CENTRAL], "high": max(totals.values())},
-        "extra_cost_usd_by_treatment": totals,
-        "extra_cost_share": totals[CENTRAL] / (covered_value * USD_PER_KUSD) if covered_value > 0 else float("nan"),
-        "n_products_without_estimate": int(np.sum((shifted > 0) & ~np.isfinite(out["extra_cost_usd"].to_numpy()))),
-        "method": "world unit values v/q per exporter; winsorised per product across exporters",
+        "covered_shifted_usd": covered_value,
+        "extra_cost_usd": ({"low": min(totals.values()), "central": totals[CENTRAL], "high": max(totals.values())}
+                           if estimate else {"low": None, "central": None, "high": None}),
+        "extra_cost_usd_by_treatment": totals if estimate else {name: None for name in totals},
+        "extra_cost_share": totals[CENTRAL] / covered_value if covered_value > 0 else float("nan"),
+        "n_products_without_estimate": int(np.sum((shifted > 0) & ~has)),
+        "n_outliers": int(outlier.sum()),
+        "outlier_shifted_usd": float(shifted[outlier].sum()),
+        "extra_cost_usd_with_outliers": float(out["extra_cost_usd"].to_numpy()[has].sum()) if has.any() else None,
+        "outlier_ratio": OUTLIER_RATIO,
+        "method": "importer-side unit values v/q per supplier (world export unit values for new suppliers), "
+                  f"winsorised per product across suppliers; price ratios beyond {OUTLIER_RATIO:g}x either way "
+                  "are outliers, kept out of low/central/high",
     }
     return out.sort_values("k", kind="stable").reset_index(drop=True), summary
 
 
 # ------------------------------------------------------------------ cost-aware LP (highspy)
 def extra_cost_per_kusd(instance: Instance, *, treatment: str = CENTRAL) -> np.ndarray:
-    """(N,) linear extra cost (kUSD) per kUSD moved onto each alternative pair:
+    """(N,) linear extra cost (kUSD) per kUSD moved onto each alternative pair (comparable unit values):
     uv_a / ur_k - 1, with ur_k the product's value-weighted harmonic mean unit value of
     its risk suppliers today (the proportional cut's reference). Alternatives without a
     unit value get the product's median alternative unit value; products without a
     usable risk unit value cost 0 (uncovered)."""
     q = TREATMENTS[treatment]
-    raw = unit_values_kusd_per_t(instance)
+    raw = comparable_unit_values(instance)
     uv = raw if q is None else winsorise(instance.pair_product, raw, *q)
     p, n_p = instance.pair_product, instance.n_products
     risk = np.asarray(instance.is_risk, dtype=bool)

@@ -283,6 +283,9 @@ def compute_tables(
         "n_cap_binds": int(cap_binds.sum()), "n_hhi_rises": int((hhi1 > hhi0 + 1e-12).sum()),
         "status": getattr(allocation.status, "value", str(allocation.status)),
     }
+    if "banned_kusd" in (instance.meta or {}):  # isolated export ban: banned imports = replaced + shortfall
+        summary["banned_usd"] = float(kusd_to_usd(instance.meta["banned_kusd"]))
+        summary["replaced_usd"] = float(shifted.sum())
     return ResultTables(exposure=exposure, flows=flows, products=products, beneficiaries=beneficiaries,
                         by_sector=by_sector, by_stage=by_stage, summary=summary, concentration=concentration,
                         single_country=single, binding=binding, risk_iso3=[str(s) for s in risk_iso3])

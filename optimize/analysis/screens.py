@@ -232,9 +232,15 @@ def single_country_screen(
     min_value_kusd: float = 0.0,
     year: int | None = None,
     stages: pd.DataFrame | None = None,
+    intra_bloc: str = "include",
 ) -> pd.DataFrame:
     """Korea-style screen: products where one supplier holds more than each threshold
-    of the importer's (extra-set) imports, one row per (product, year).
+    of the importer's imports (``total_usd``), one row per (product, year).
+
+    The same definition as the run's ``single_country`` table: with
+    ``intra_bloc="include"`` (default) a set's imports include trade between its
+    members (members are suppliers); ``"exclude"`` counts imports from outside
+    the set only (EC 2021).
 
     ``supplier`` (BACI code) restricts the test to that supplier's share (e.g. China);
     otherwise the top supplier counts (ties: lowest code). ``stage`` keeps products of
@@ -248,9 +254,12 @@ def single_country_screen(
     ths = sorted(float(x) for x in thresholds)
     if not ths or any(not (0.0 < x < 1.0) for x in ths):
         raise InputError(f"thresholds {list(thresholds)}", field="thresholds", fix="give shares strictly between 0 and 1")
-    extra_in, _, _ = _importer_side(flows, codes)
+    if intra_bloc not in ("include", "exclude"):
+        raise InputError(f"unknown intra-bloc choice {intra_bloc!r}", field="intra_bloc", fix="use include or exclude")
+    extra_in, all_in, _ = _importer_side(flows, codes)
     keys = ["k", "t"]
-    per = extra_in.groupby(keys + ["i"], sort=True, observed=True)["v"].sum().reset_index()
+    per = (all_in if intra_bloc == "include" else extra_in).groupby(keys + ["i"], sort=True, observed=True)["v"].sum()
+    per = per.reset_index()
     per["total_kusd"] = per.groupby(keys, sort=True, observed=True)["v"].transform("sum")
     per = per[per["total_kusd"] > 0]
     per["share"] = per["v"] / per["total_kusd"]
@@ -270,6 +279,8 @@ def single_country_screen(
         out[f"above_{round(th * 100):d}"] = tested.to_numpy() > th
     out["flagged"] = tested.to_numpy() > ths[0]
     out = out[out["total_kusd"] >= min_value_kusd]
+    out.insert(out.columns.get_loc("total_kusd"), "total_usd", out["total_kusd"].to_numpy() * 1000.0)
+    out = out.drop(columns="total_kusd")
     if stage is not None:
         if stages is not None:
             table = stages
@@ -288,6 +299,7 @@ def single_country_screen(
         thresholds={"share": ths},
         supplier=supplier,
         importer_codes=tuple(int(c) for c in codes),
+        intra_bloc=intra_bloc,
     )
     return out
 
@@ -348,7 +360,8 @@ def fixability(screen: pd.DataFrame, allocation) -> pd.DataFrame:
     inst = allocation.instance
     members = np.asarray(inst.importer_codes, dtype=np.int64)
     pairs = allocation_supplier_table(allocation)
-    pairs = pairs[~pairs["i"].isin(members)]
+    if not (kind == "single" and screen.attrs.get("intra_bloc") == "include"):
+        pairs = pairs[~pairs["i"].isin(members)]
     total_b = pairs.groupby("k")["v_before"].transform("sum")
     total_a = pairs.groupby("k")["v_after"].transform("sum")
     pairs = pairs.assign(

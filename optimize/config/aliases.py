@@ -26,6 +26,8 @@ ALIASES: dict[str, str] = {
     "priority": "risk.priority",
     "friends": "alternatives.friends",
     "spread": "alternatives.spread",
+    "self_supply": "alternatives.self_supply",
+    "intra_bloc": "importer.intra_bloc",
     "cap_pp": "cap.pp",
     "cap_basis": "cap.basis",
     "exporter_pp": "cap.exporter_pp",

@@ -43,6 +43,8 @@ class ModelSpec:
     time_limit_s: float | None
     keep_going: bool
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # dotted key -> the user's tokens
+    intra_bloc: str = "include"  # "include" | "exclude": trade between members of the importer set
+    self_supply: bool = False  # the importer may divert its own exports to itself
 
 
 def _codes(tokens, key: str, file: str) -> tuple[int, ...]:
@@ -124,6 +126,8 @@ def _build(scen: Scenario, file: str) -> ModelSpec:
         algorithm=scen.solver.algorithm,
         time_limit_s=scen.solver.time_limit_s or None,
         keep_going=scen.solver.keep_going,
+        intra_bloc=scen.importer.intra_bloc,
+        self_supply=scen.alternatives.self_supply,
         labels=MappingProxyType({"importer.countries": tuple(scen.importer.countries),
                                  "risk.countries": tuple(scen.risk.countries),
                                  "alternatives.friends": tuple(scen.alternatives.friends)}),

@@ -59,6 +59,8 @@ class ImporterSection(_Section):
 
     countries: list[str] = Field(default_factory=lambda: ["EU27"], min_length=1)
     label: str = ""
+    # "include" (the reference study): intra-bloc trade counts; "exclude" (EC 2021): imports from outside the set only
+    intra_bloc: Literal["include", "exclude"] = "include"
 
     _split = field_validator("countries", mode="before")(_as_list)
 
@@ -112,6 +114,7 @@ class AlternativesSection(_Section):
 
     friends: list[str] = Field(default_factory=list)
     spread: Literal["proportional", "min-hhi", "vertex"] = "proportional"
+    self_supply: bool = False  # true: the importer may divert its own exports to itself (domestic diversion)
 
     _split = field_validator("friends", mode="before")(_as_list)
 

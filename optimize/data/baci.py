@@ -351,11 +351,11 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
         files = sorted(p for p in path.iterdir() if p.is_file() and
                        (p.name.endswith((".csv", ".csv.gz", ".parquet", ".zip"))) and p.name.upper().startswith("BACI"))
         ctab = sorted(path.glob("country_codes_*.csv"))
-        ptab = sorted(path.glob("product_codes_*.csv"))
+        ptab = _products.pick_product_file(path.glob("product_codes_*.csv"), _folder_hs(path))
         if ctab:
             extras["country_table"] = _countries.country_table(ctab[-1])
-        if ptab:
-            extras["product_table"] = _products.product_table(path=ptab[-1])
+        if ptab is not None:
+            extras["product_table"] = _products.product_table(path=ptab)
         out = []
         for f in files:
             if f.suffix == ".zip":
@@ -398,7 +398,16 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
         if pt is not None:
             extras["product_table"] = pt
         return [(path, n, f"{path}!{n}") for n in flows], extras
+    beside = _products.pick_product_file(path.parent.glob("product_codes_*.csv"), parse_name(path.name)["hs"])
+    if beside is not None:  # the release's own names beside a single flow file
+        extras["product_table"] = _products.product_table(path=beside)
     return [(path, None, str(path))], extras
+
+
+def _folder_hs(path: Path) -> str | None:
+    """The HS revision of a folder's BACI files, when they name one."""
+    revs = {parse_name(p.name)["hs"] for p in path.glob("BACI_*")} - {None}
+    return revs.pop() if len(revs) == 1 else None
 
 
 def _read_table(src: Path, *, years, products, importers, exporters, cache: bool, cache_dir, validate: bool,
@@ -459,6 +468,8 @@ def read_baci(
                                        exporters=exporters, cache=cache, cache_dir=cache_dir, validate=validate,
                                        expect_single_year=expect_single_year)
     flows = _to_frame(tbl)
+    if years is not None and flows.empty:
+        _raise_for_absent_years(src, years, cache=cache, cache_dir=cache_dir)
     first_file, first_member, _ = sources[0]
     meta = parse_name(first_member or first_file.name)
     if meta["hs"] is None:
@@ -476,6 +487,18 @@ def read_baci(
     return TradeData(flows=flows, source=str(src), synthetic=synthetic, hs_revision=meta["hs"],
                      release=meta["release"], country_table=extras.get("country_table"),
                      product_table=extras.get("product_table"), notes=notes)
+
+
+def _raise_for_absent_years(src: Path, years, *, cache: bool, cache_dir) -> None:
+    """``DataError`` naming the years the source holds when none of ``years`` is among them."""
+    wanted = sorted({int(years)} if isinstance(years, (int, np.integer)) else {int(y) for y in years})
+    tbl, _, _ = _read_table(src, years=None, products=None, importers=None, exporters=None, cache=cache,
+                            cache_dir=cache_dir, validate=False, expect_single_year=False)
+    present = sorted(int(y) for y in pc.unique(tbl["t"]).to_pylist()) if tbl.num_rows else []
+    if present and not set(wanted) & set(present):
+        listed = ", ".join(map(str, present))
+        raise DataError(f"no flows for year(s) {', '.join(map(str, wanted))}; the file holds {listed}",
+                        file=str(src), field="t", fix=f"choose a year among {listed} (--year / data.year)")
 
 
 def _to_frame(tbl: pa.Table) -> pd.DataFrame:

@@ -22,8 +22,17 @@ from optimize.resources import data_dir
 #: (e.g. 280 Fed. Rep. of Germany vs 276 Germany); ISO3 lookups never pick them.
 HISTORICAL_CODES = frozenset({58, 200, 278, 280, 530, 711, 736, 810, 891})
 
-#: ISO3 spellings accepted on input that the BACI table does not carry itself.
-ISO3_ALIASES = {"TWN": 490}  # BACI reports Taiwan as 490 "Other Asia, nes" (ISO3 'S19')
+#: ISO3 shown in outputs where BACI's own code is not an ISO3 code: Taiwan is BACI 490
+#: "Other Asia, nes" with ISO3 'S19' in CEPII's tables; outputs say ``TWN``.
+OUTPUT_ISO3 = {490: "TWN"}
+
+#: ISO3 spellings accepted on input that the (output) table does not carry itself.
+ISO3_ALIASES = {"TWN": 490, "S19": 490}
+
+#: Common English names accepted on input besides the table's own names (lower case).
+NAME_ALIASES = {"korea": 410, "republic of korea": 410, "united states": 842, "united states of america": 842,
+                "us": 842, "russia": 643, "taiwan": 490, "uk": 826, "great britain": 826, "britain": 826,
+                "czech republic": 203, "czechia": 203, "holland": 528, "viet nam": 704}
 
 _COLUMNS = ("baci_code", "iso3", "iso2", "name")
 
@@ -61,6 +70,8 @@ def _read_table(path: Path) -> pd.DataFrame:
                         field="country_code", fix="country codes must be integers")
     df["baci_code"] = codes.astype("int64")
     df["iso3"] = df["iso3"].str.strip().str.upper()
+    for code, iso3 in OUTPUT_ISO3.items():
+        df.loc[df["baci_code"] == code, "iso3"] = iso3
     df["iso2"] = df["iso2"].str.strip().str.upper()
     df["name"] = df["name"].map(_repair_mojibake)
     return df.sort_values("baci_code", kind="stable").reset_index(drop=True)
@@ -102,6 +113,21 @@ def _iso3_index(table: pd.DataFrame) -> dict[str, int]:
     return index
 
 
+def _name_index(table: pd.DataFrame) -> dict[str, int]:
+    """Lower-case English names -> BACI code (current codes; the table's names, then ``NAME_ALIASES``)."""
+    current = table[~table["baci_code"].isin(HISTORICAL_CODES)]
+    index: dict[str, int] = {}
+    for name, code in zip(current["name"].astype(str), current["baci_code"].astype(int)):
+        key = " ".join(name.lower().split())
+        if key:
+            index.setdefault(key, code)
+    known = set(current["baci_code"].astype(int))
+    for alias, code in NAME_ALIASES.items():
+        if code in known:
+            index.setdefault(alias, code)
+    return index
+
+
 def group_members(name: str, table: pd.DataFrame | None = None) -> tuple[int, ...]:
     """BACI codes of a named group (``EU27``, ``G7``, ``G7+allies``, ``OECD``), sorted."""
     g = _groups()
@@ -122,10 +148,11 @@ EU27: tuple[int, ...] = group_members("EU27")
 
 
 def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFrame | None = None) -> list[int]:
-    """Turn ISO3 codes, BACI codes and group names into BACI codes.
+    """Turn ISO3 codes, BACI codes, English names and group names into BACI codes.
 
-    ``tokens``: a comma-separated string (``"CHN, usa, 643, EU27"``), one int, or
-    an iterable of such. Case-insensitive; deduplicated keeping first order.
+    ``tokens``: a comma-separated string (``"CHN, usa, 643, EU27, Germany, korea"``),
+    one int, or an iterable of such. Case-insensitive; deduplicated keeping first
+    order. Names: the country table's English names and ``NAME_ALIASES``.
     Unknown token -> ``ScenarioError`` naming it with close matches.
     """
     table = country_table() if table is None else table
@@ -137,6 +164,7 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
     codes_known = set(table["baci_code"].astype(int))
     index = _iso3_index(table)
     groups = {k: g for k, g in zip(_groups()["key"], _groups()["group"])}
+    names: dict[str, int] | None = None
     out: list[int] = []
     for tok in flat:
         up = tok.upper()
@@ -150,6 +178,8 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
             found = list(group_members(groups[up], table))
         elif up in index:
             found = [index[up]]
+        elif (names := names if names is not None else _name_index(table)).get(" ".join(tok.lower().split())):
+            found = [names[" ".join(tok.lower().split())]]
         else:
             choices = sorted(set(index) | set(groups.values()) | set(groups))
             close = difflib.get_close_matches(up, [c.upper() for c in choices], n=5, cutoff=0.5)

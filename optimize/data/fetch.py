@@ -12,6 +12,7 @@ import os
 import re
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 import zipfile
 from pathlib import Path
@@ -87,6 +88,12 @@ def fetch_release(hs: str = "HS22", release: str = "202501", *, base_url: str = 
                              fix="check --base-url, --hs and --release") from exc
         except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
             last_error = exc  # connection dropped: retry and resume
+    if not part.exists() and last_error is not None:  # never connected: say so, not "bad zip"
+        host = urllib.parse.urlsplit(url).netloc or url
+        reason = getattr(last_error, "reason", last_error)
+        raise FetchError(f"could not reach {host} ({reason}); nothing was downloaded", file=url,
+                         fix="check the network connection (or proxy) and --base-url, then run the fetch again; "
+                             "or download the zip by hand and pass it with --baci")
     size = part.stat().st_size if part.exists() else 0
     if total is not None and size != total:
         raise FetchError(f"incomplete download: {size} of {total} bytes ({last_error})", file=str(part),

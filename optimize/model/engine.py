@@ -172,6 +172,8 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
             nonrisk_after = np.maximum(inst.total_kusd - shortfall - risk_after, 0.0)
             x_after = tiebreak.distribute(inst, nonrisk_after, risk_after, risk_split=options.risk_split,
                                           spread=options.spread, priority=options.priority)
+        fixed = inst.lower() == inst.upper_kusd
+        x_after = np.where(fixed, inst.upper_kusd, x_after)  # fixed pairs (bans) keep their bound bit for bit
         marginal = None
         if sol.col_duals is not None:
             rc = lp.pair_values(sol.col_duals, i)

@@ -17,6 +17,7 @@ import pandas as pd
 from optimize.errors import ScenarioError
 
 CAP_BASES = ("world-exports", "importer-market", "rest-of-world")
+INTRA_BLOC = ("include", "exclude")
 
 
 @dataclass(frozen=True)
@@ -154,15 +155,27 @@ def build_instance(
     cap: CapRule = CapRule(),
     share_limit: float | None = None,
     ban: dict[int, set[str]] | None = None,
+    self_supply: bool = False,
+    intra_bloc: str = "include",
 ) -> Instance:
     """Select the flows of importer set J in ``year`` into pair arrays (kUSD).
 
     Pairs are every (product, exporter) with exports of the product anywhere,
     for products J imports (T > 0). Caps follow ``cap`` (see ``CapRule``); the
-    share limit ``s`` lowers every upper bound to ``s * T``; banned risk pairs get
-    upper bound 0 and their products may end short (``shortfall_allowed``).
+    share limit ``s`` lowers every upper bound to ``s * T``.
+
+    Conventions (docs/model.md): ``intra_bloc="exclude"`` drops flows between
+    members of J (totals, shares, caps on imports from outside J); members of J
+    are alternatives only when J is a bloc (>1 code) with ``intra_bloc="include"``,
+    or when ``self_supply`` allows domestic diversion. ``ban`` is an isolated
+    shock: banned pairs go to 0, their products may end short
+    (``shortfall_allowed``), only alternatives of banned products may grow and
+    every other pair is fixed at today's flow.
     """
     _validate(importer_codes, risk_codes, risk_weights, friends, cap, share_limit, ban)
+    if intra_bloc not in INTRA_BLOC:
+        raise ScenarioError(f"unknown intra-bloc choice {intra_bloc!r}", field="importer.intra_bloc",
+                            fix="use \"include\" or \"exclude\"")
     j_codes = np.unique(np.asarray(list(importer_codes), dtype=np.int64))
     r_codes = np.unique(np.asarray(list(risk_codes), dtype=np.int64))
     df = flows.loc[flows["t"] == year, ["i", "j", "k", "v", "q"]]
@@ -173,12 +186,19 @@ def build_instance(
     keys = ["k", "i"]
     world = df.groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
     world.columns = ["world_kusd", "world_tonnes"]
-    into = df.loc[to_j].groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
+    into_all = df.loc[to_j].groupby(keys, sort=True)["v"].sum().rename("into_j_kusd")
+    counted = to_j & ~df["i"].isin(j_codes).to_numpy() if intra_bloc == "exclude" else to_j
+    into = df.loc[counted].groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
     into.columns = ["x0_kusd", "x0_tonnes"]
-    pairs = world.join(into, how="left")
+    pairs = world.join(into, how="left").join(into_all, how="left")
     pairs["x0_kusd"] = pairs["x0_kusd"].fillna(0.0)
+    pairs["into_j_kusd"] = pairs["into_j_kusd"].fillna(0.0)
     pairs = pairs.reset_index()
     pairs = pairs.loc[pairs["world_kusd"] > 0]
+    member_alt = bool(self_supply) or (j_codes.shape[0] > 1 and intra_bloc == "include")
+    if not member_alt:  # members of J that may not supply J and do not today: not pairs at all
+        idle_member = pairs["i"].isin(j_codes) & ~pairs["i"].isin(r_codes) & (pairs["x0_kusd"] <= 0)
+        pairs = pairs.loc[~idle_member]
     total = pairs.groupby("k", sort=True)["x0_kusd"].sum()
     present = set(total.index)
     kept = total.index[total.to_numpy() > 0]
@@ -186,6 +206,8 @@ def build_instance(
         "cap_basis": cap.basis,
         "cap_pp": float(cap.pp),
         "share_limit": share_limit,
+        "intra_bloc": intra_bloc,
+        "self_supply": bool(self_supply),
         "dropped_products": sorted(str(k) for k in total.index[total.to_numpy() <= 0]),
         "absent_products": [] if requested is None else sorted(set(requested) - present),
     }
@@ -199,7 +221,7 @@ def build_instance(
     hs6 = prod[pair_product]
     x0 = pairs["x0_kusd"].to_numpy(dtype=float)
     world_kusd = pairs["world_kusd"].to_numpy(dtype=float)
-    row_kusd = np.maximum(world_kusd - x0, 0.0)
+    row_kusd = np.maximum(world_kusd - pairs["into_j_kusd"].to_numpy(dtype=float), 0.0)  # exports outside J
     total_kusd = np.bincount(pair_product, weights=x0, minlength=prod.shape[0])
 
     is_risk = np.isin(exporter, r_codes)
@@ -207,6 +229,8 @@ def build_instance(
         is_alt = ~is_risk
     else:
         is_alt = np.isin(exporter, np.asarray(list(friends), dtype=np.int64)) & ~is_risk
+    if not member_alt:
+        is_alt &= ~np.isin(exporter, j_codes)  # the importer is never its own alternative
     pp = _pair_pp(cap, exporter, hs6)
     basis = {"world-exports": world_kusd, "importer-market": total_kusd[pair_product], "rest-of-world": row_kusd}[cap.basis]
     cap_kusd = np.where(is_alt, np.minimum(pp / 100.0 * basis, row_kusd), 0.0)
@@ -222,9 +246,15 @@ def build_instance(
         banned = np.zeros(exporter.shape[0], dtype=bool)
         for code in sorted(ban):
             banned |= (exporter == int(code)) & np.isin(hs6, sorted(str(k) for k in ban[code]))
-        upper_base = np.where(banned, 0.0, upper_base)
         shortfall_allowed = np.bincount(pair_product, weights=banned.astype(float), minlength=prod.shape[0]) > 0
+        # isolated shock: banned pairs -> 0; alternatives of banned products may grow; everything else is fixed
+        grows = is_alt & shortfall_allowed[pair_product]
+        lower = np.where(banned, 0.0, x0)
+        upper_base = np.where(banned, 0.0, np.where(grows, upper_base, x0))
+        cap_kusd = np.where(grows, cap_kusd, 0.0)
+        is_alt = grows
         meta["banned_pairs"] = int(banned.sum())
+        meta["banned_kusd"] = float(x0[banned].sum())
 
     upper = upper_base
     share_infeasible = np.zeros(prod.shape[0], dtype=bool)

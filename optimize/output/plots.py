@@ -28,9 +28,10 @@ def _label(name, iso3) -> str:
     return str(iso3) if str(name) == str(iso3) else f"{name} ({iso3})"
 
 
-def _save(fig: Figure, stem, synthetic: bool, title: str) -> list[Path]:
-    """Title (+ synthetic banner), PNG and SVG beside ``stem``; returns both paths."""
-    fig.suptitle(f"{title}\n[{SYNTHETIC_LABEL}]" if synthetic else title, fontsize=12,
+def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") -> list[Path]:
+    """Title (+ the run's settings ``subtitle``, + synthetic banner), PNG and SVG beside ``stem``; returns both paths."""
+    text = f"{title}\n{subtitle}" if subtitle else title
+    fig.suptitle(f"{text}\n[{SYNTHETIC_LABEL}]" if synthetic else text, fontsize=12 if not subtitle else 10,
                  color="#b00020" if synthetic else "black")
     if synthetic:
         fig.supxlabel(SYNTHETIC_LABEL, fontsize=8, color="#b00020", x=0.01, ha="left")
@@ -59,7 +60,7 @@ def _empty(ax, text: str) -> None:
     ax.set_axis_off()
 
 
-def plot_exposure(tables, stem, *, synthetic: bool = False) -> list[Path]:
+def plot_exposure(tables, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
     """Exposure per risk country (grouped bars, % of basket imports), and risk share by sector and by stage."""
     fig = Figure(figsize=(11, 8.5), layout="constrained")
     grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.2])
@@ -86,17 +87,17 @@ def plot_exposure(tables, stem, *, synthetic: bool = False) -> list[Path]:
         _grouped_barh(sub, labels, table["risk_share_before"], table["risk_share_after"],
                       "risk countries, % of imports", 100.0)
         sub.set_title(f"Risk share by {key}")
-    return _save(fig, stem, synthetic, "Dependence on risk countries, before and after re-allocation")
+    return _save(fig, stem, synthetic, "Dependence on risk countries, before and after re-allocation", subtitle)
 
 
-def plot_beneficiaries(tables, stem, *, synthetic: bool = False) -> list[Path]:
+def plot_beneficiaries(tables, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
     """Top beneficiaries: extra exports to the importer (USD bn), bars coloured by main sector."""
     b = tables.beneficiaries
     fig = Figure(figsize=(9, max(3.0, 0.32 * len(b) + 1.6)), layout="constrained")
     ax = fig.add_subplot()
     if b.empty:
         _empty(ax, "no exporter gains")
-        return _save(fig, stem, synthetic, "Top beneficiaries")
+        return _save(fig, stem, synthetic, "Top beneficiaries", subtitle)
     sectors = sorted(b["main_sector"].astype(str).unique())
     cmap = colormaps["tab10"]
     colour = {s: cmap(i % 10) for i, s in enumerate(sectors)}
@@ -110,10 +111,10 @@ def plot_beneficiaries(tables, stem, *, synthetic: bool = False) -> list[Path]:
     ax.grid(axis="x", alpha=0.3)
     handles = [Patch(color=colour[s], label=sector_name(s)) for s in sectors]
     ax.legend(handles=handles, title="main sector", fontsize=8, loc="lower right")
-    return _save(fig, stem, synthetic, "Top beneficiaries of the re-allocation")
+    return _save(fig, stem, synthetic, "Top beneficiaries of the re-allocation", subtitle)
 
 
-def plot_hhi(tables, stem, *, synthetic: bool = False) -> list[Path]:
+def plot_hhi(tables, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
     """Supplier concentration (value-weighted HHI, 0..1) per sector, before and after."""
     s = tables.by_sector
     fig = Figure(figsize=(8, max(3.0, 0.5 * len(s) + 1.6)), layout="constrained")
@@ -124,10 +125,10 @@ def plot_hhi(tables, stem, *, synthetic: bool = False) -> list[Path]:
         _grouped_barh(ax, s["sector"].astype(str).map(sector_name), s["hhi_before"], s["hhi_after"],
                       "HHI (0..1, value-weighted)")
         ax.set_xlim(0, 1)
-    return _save(fig, stem, synthetic, "Supplier concentration (HHI) by sector")
+    return _save(fig, stem, synthetic, "Supplier concentration (HHI) by sector", subtitle)
 
 
-def plot_sweep(df: pd.DataFrame, stem, *, synthetic: bool = False) -> list[Path]:
+def plot_sweep(df: pd.DataFrame, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
     """Exposure per risk country vs cap (line) and the reduction each extra pp of cap buys (bars).
 
     ``df`` columns: cap_pp, risk (ISO3), share_after (0..1).
@@ -157,10 +158,10 @@ def plot_sweep(df: pd.DataFrame, stem, *, synthetic: bool = False) -> list[Path]
     ax2.grid(axis="y", alpha=0.3)
     if len(risks):
         ax2.legend(title="risk country")
-    return _save(fig, stem, synthetic, "Cap sweep")
+    return _save(fig, stem, synthetic, "Cap sweep", subtitle)
 
 
-def plot_frontier(df: pd.DataFrame, stem, *, synthetic: bool = False) -> list[Path]:
+def plot_frontier(df: pd.DataFrame, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
     """Exposure (x, % of imports) vs HHI (y) frontier with the knee marked.
 
     ``df`` columns: exposure_share (0..1), hhi (0..1), is_knee (bool).
@@ -181,14 +182,15 @@ def plot_frontier(df: pd.DataFrame, stem, *, synthetic: bool = False) -> list[Pa
     ax.set_ylabel("HHI of suppliers (0..1, value-weighted)")
     ax.grid(alpha=0.3)
     ax.legend()
-    return _save(fig, stem, synthetic, "Exposure vs concentration frontier")
+    return _save(fig, stem, synthetic, "Exposure vs concentration frontier", subtitle)
 
 
-def plot_all(tables, fig_dir, *, synthetic: bool = False) -> list[Path]:
-    """The run figures (exposure, beneficiaries, HHI) into ``fig_dir``; returns all paths."""
+def plot_all(tables, fig_dir, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
+    """The run figures (exposure, beneficiaries, HHI) into ``fig_dir``; ``subtitle``: the run's
+    settings (``output.settings.settings_caption``) under every title. Returns all paths."""
     fig_dir = Path(fig_dir)
     out: list[Path] = []
-    out += plot_exposure(tables, fig_dir / "exposure", synthetic=synthetic)
-    out += plot_beneficiaries(tables, fig_dir / "beneficiaries", synthetic=synthetic)
-    out += plot_hhi(tables, fig_dir / "hhi_by_sector", synthetic=synthetic)
+    out += plot_exposure(tables, fig_dir / "exposure", synthetic=synthetic, subtitle=subtitle)
+    out += plot_beneficiaries(tables, fig_dir / "beneficiaries", synthetic=synthetic, subtitle=subtitle)
+    out += plot_hhi(tables, fig_dir / "hhi_by_sector", synthetic=synthetic, subtitle=subtitle)
     return out

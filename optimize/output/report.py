@@ -23,6 +23,7 @@ from optimize.atomic import atomic_dir
 from optimize.output.datapackage import write_datapackage
 from optimize.data.basket import sector_name
 from optimize.errors import OutputError
+from optimize.output.settings import run_settings, settings_caption, settings_lines
 from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.units import usd_to_eur
 
@@ -125,6 +126,7 @@ def summary_dict(tables, meta: dict, *, eur_per_usd: float | None = None) -> dic
     }
     out = dict(meta)
     out.update({
+        "settings": run_settings(meta),
         "units": dict(UNITS, currency="USD"),
         "exposure": exposure,
         "shifted_usd": s["shifted_usd"],
@@ -164,6 +166,11 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         f"- Risk countries: {', '.join(map(str, risk)) or 'none'}",
         f"- Cap: {cap if cap is not None else 'n/a'} pp" + (f" of {meta['cap_basis']}" if meta.get("cap_basis") else ""),
     ]
+    if meta.get("scenario_resolved"):  # every setting the run assumed (optimize.output.settings)
+        settings = run_settings(meta)
+        lines = lines[:2] + [ln for ln in settings_lines(settings)
+                             if not ln.startswith(("- Importer:", "- Year:", "- Data:"))]
+    lines += [f"- WARNING: {w}" for w in meta.get("warnings") or []]
     parts.append("\n".join(lines) + "\n")
 
     head = ["## Headline\n"]
@@ -174,7 +181,10 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     if eur_per_usd:
         shifted += f" (≈ {fmt_money(usd_to_eur(s['shifted_usd'], eur_per_usd), 'EUR')} at {eur_per_usd} EUR per USD)"
     head.append(f"- Value shifted to alternative suppliers: {shifted}")
-    if s.get("shortfall_usd"):
+    if "banned_usd" in s:  # isolated export ban: banned imports = replaced + shortfall
+        head.append(f"- Banned imports: {fmt_money(s['banned_usd'])}; replaced by alternatives "
+                    f"{fmt_money(s['replaced_usd'])}; shortfall {fmt_money(s['shortfall_usd'])}")
+    elif s.get("shortfall_usd"):
         head.append(f"- Imports left unmet (bans): {fmt_money(s['shortfall_usd'])}")
     head.append(f"- Supplier concentration (value-weighted HHI): {_num(s['hhi_before'])} -> {_num(s['hhi_after'])}; "
                 f"HHI rises for {s['n_hhi_rises']} of {s['n_products']} products")
@@ -207,7 +217,7 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         cols = {"rank": ("rank", str), "k": ("HS6", str), "description": ("description", str),
                 "top_supplier_name": ("top supplier", str), "top_share": ("its share", _pct), "hhi": ("HHI", _num)}
         if "extra_bloc_share" in tables.concentration:
-            cols["extra_bloc_share"] = ("from outside the EU27", _pct)
+            cols["extra_bloc_share"] = (f"from outside {meta.get('importer') or 'the bloc'}", _pct)
         parts.append(_md_table(tables.concentration, cols))
     if "single_country" in wanted and tables.single_country is not None:
         parts.append("## Single-country dependence (products above the threshold, before -> after)\n")
@@ -215,6 +225,18 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
             "threshold": ("one supplier above", _pct), "supplier": ("supplier", str),
             "n_before": ("products before", str), "n_after": ("products after", str)}, limit=None))
     p = tables.products
+    share_limit = meta.get("share_limit")
+    if share_limit:
+        bad = set(meta.get("infeasible_products") or [])
+        parts.append(f"## Products that cannot meet the supplier-share limit of {_pct(share_limit)}\n")
+        if bad:
+            parts.append("Solved without the limit (reported, not dropped):\n")
+            parts.append(_md_table(p[p["k"].isin(bad)].sort_values("k"), {
+                "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
+                "top_supplier_before": ("top supplier", str), "top_share_before": ("its share", _pct),
+                "total_usd": ("imports", money)}, limit=None))
+        else:
+            parts.append("None: every product meets the limit.\n")
     parts.append("## Unfixable products\n")
     parts.append(_md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {
         "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
@@ -310,12 +332,14 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
             if figures:
                 from optimize.output.plots import plot_all
 
-                paths = plot_all(tables, tmp / "figures", synthetic=bool(meta.get("synthetic")))
+                paths = plot_all(tables, tmp / "figures", synthetic=bool(meta.get("synthetic")),
+                                 subtitle=settings_caption(run_settings(meta)) if meta.get("scenario_resolved") else "")
                 fig_rel = [p.relative_to(tmp).as_posix() for p in paths]
             md = render_summary_md(tables, meta, eur_per_usd=eur_per_usd, figures=fig_rel)
             (tmp / "summary.md").write_text(md, encoding="utf-8")
             if xlsx:
-                write_xlsx(frames, summary["totals"], tmp / "results.xlsx")
+                write_xlsx(frames, {**{f"setting: {k}": v for k, v in summary["settings"].items()},
+                                    **summary["totals"]}, tmp / "results.xlsx")
             for name, text in sorted((extra_text or {}).items()):
                 (tmp / name).write_text(text, encoding="utf-8")
     except OSError as exc:

@@ -503,7 +503,7 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     else ``OutputError`` unless ``overwrite`` (``atomic.claim_dir``; foreign files never changed).
     """
     t_start = time.perf_counter()
-    out = claim_dir(out_dir, owns=("batch.csv", "batch.parquet", "cells/"), overwrite=overwrite)
+    out = claim_dir(out_dir, owns=("batch.csv", "batch.parquet", "datapackage.json", "cells/"), overwrite=overwrite)
     cells_dir = out / "cells"
     cells_dir.mkdir(exist_ok=True)
     _remove_stale(cells_dir)

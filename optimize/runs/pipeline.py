@@ -289,7 +289,14 @@ def build_cell_instance(prepared: Prepared, spec: ModelSpec):
         products=list(prepared.products), risk_codes=spec.risk_codes,
         risk_weights=dict(spec.risk_weights) or None, friends=list(spec.friends) or None, cap=cap,
         share_limit=spec.share_limit, ban={c: set(p) for c, p in spec.ban.items()} or None,
+        self_supply=spec.self_supply, intra_bloc=spec.intra_bloc,
     )
+
+
+def bloc_codes(instance) -> tuple[int, ...] | None:
+    """The importer's own bloc (its member codes) when it has several members, else None (no extra-bloc share)."""
+    codes = tuple(int(c) for c in instance.importer_codes)
+    return codes if len(codes) > 1 else None
 
 
 def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
@@ -306,11 +313,10 @@ def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
 def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     """The result tables of one solved cell: the one tables path of run, batch and sweep."""
     from optimize.analysis.metrics import compute_tables
-    from optimize.data.countries import EU27
 
     return compute_tables(instance, allocation, prepared.product_info, prepared.countries,
                           exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                          bloc_codes=EU27)
+                          bloc_codes=bloc_codes(instance))
 
 
 def _check_status(allocation, scen: Scenario) -> None:
@@ -368,7 +374,22 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "versions": _manifest.versions(),
         "input_hashes": dict(prepared.input_sha256),
         "notes": list(prepared.notes) + list(allocation.notes),
+        "warnings": _warnings(spec),
+        "intra_bloc": scen.importer.intra_bloc,
+        "self_supply": scen.alternatives.self_supply,
     }
+
+
+def _warnings(spec: ModelSpec) -> list[str]:
+    """Settings that are allowed but probably not meant (printed by the CLI, listed in summary.md)."""
+    own = sorted(set(spec.importer_codes) & set(spec.risk_codes))
+    if not own:
+        return []
+    from optimize.data.countries import to_iso3
+
+    names = ", ".join(str(s) for s in to_iso3(own))
+    return [f"the importer is in its own risk set ({names}): its imports from itself count as risk imports; "
+            "remove it from risk.countries (--risk) unless this is meant"]
 
 
 def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell) -> RunResult:

@@ -105,10 +105,17 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
             if plot:
+                from optimize.data.countries import to_iso3
                 from optimize.output.plots import plot_sweep
+                from optimize.output.settings import run_settings, settings_caption
 
+                meta = {"scenario_resolved": scen0.resolved(), "importer": inst0.importer, "year": prepared.year,
+                        "hs_revision": prepared.trade.hs_revision, "data_label": prepared.trade.label(),
+                        "importer_iso3": [str(c) for c in to_iso3(list(inst0.importer_codes))]}
+                caption = settings_caption(run_settings(meta)).replace(f"cap {scen0.cap.pp:g} pp", "cap swept, pp")
                 figs = [Path(out_dir) / p.relative_to(tmp)
-                        for p in plot_sweep(table, tmp / "sweep", synthetic=bool(prepared.trade.synthetic))]
+                        for p in plot_sweep(table, tmp / "sweep", synthetic=bool(prepared.trade.synthetic),
+                                            subtitle=caption)]
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
                        figures=figs)
 

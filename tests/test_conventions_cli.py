@@ -1,0 +1,55 @@
+"""The conventions on the command line: --intra-bloc everywhere, the own-risk-set warning."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+from click.testing import CliRunner
+
+
+@pytest.mark.parametrize("command", [["run"], ["batch"], ["sweep"], ["screen"], ["analyse"]])
+def test_every_command_takes_intra_bloc(cli_main, command):
+    res = CliRunner().invoke(cli_main, command + ["--help"])
+    assert res.exit_code == 0 and "--intra-bloc [include|exclude]" in res.output
+
+
+def test_run_intra_bloc_exclude_reaches_the_model(cli_main, energy_parquet, tmp_path):
+    runner = CliRunner()
+    out = {}
+    for mode in ("include", "exclude"):
+        res = runner.invoke(cli_main, ["run", "--baci", str(energy_parquet), "--importer", "EU27", "--risk", "CHN",
+                                       "--intra-bloc", mode, "--no-figures", "--quiet", "--out", str(tmp_path / mode)])
+        assert res.exit_code == 0, res.output
+        out[mode] = json.loads((tmp_path / mode / "summary.json").read_text())
+        assert out[mode]["settings"]["intra_bloc"].startswith(mode)
+    # excluding intra-EU trade shrinks the basket and raises China's share
+    assert out["exclude"]["totals"]["total_usd"] < out["include"]["totals"]["total_usd"]
+    assert out["exclude"]["exposure"]["CHN"]["before"] > out["include"]["exposure"]["CHN"]["before"]
+
+
+def test_screen_single_and_run_agree_on_single_supplier_counts(cli_main, energy_parquet, tmp_path):
+    """One definition: the run's single_country 'any' counts = screen single's flagged products (same basket)."""
+    runner = CliRunner()
+    for mode in ("include", "exclude"):
+        res = runner.invoke(cli_main, ["run", "--baci", str(energy_parquet), "--importer", "EU27", "--risk", "CHN",
+                                       "--products", "all", "--intra-bloc", mode, "--no-figures", "--quiet",
+                                       "--out", str(tmp_path / f"run-{mode}")])
+        assert res.exit_code == 0, res.output
+        single = pd.read_csv(tmp_path / f"run-{mode}" / "single_country.csv")
+        n_run = int(single.query("threshold == 0.5 and supplier == 'any'")["n_before"].iloc[0])
+        csv = tmp_path / f"screen-{mode}.csv"
+        res = runner.invoke(cli_main, ["screen", "single", "--baci", str(energy_parquet), "--importer", "EU27",
+                                       "--intra-bloc", mode, "--out", str(csv)])
+        assert res.exit_code == 0, res.output
+        scr = pd.read_csv(csv, dtype={"k": str})
+        assert int(scr["flagged"].sum()) == n_run, mode
+        assert "total_usd" in scr.columns
+
+
+def test_importer_in_own_risk_set_warns(cli_main, energy_parquet, tmp_path):
+    res = CliRunner().invoke(cli_main, ["run", "--baci", str(energy_parquet), "--importer", "DEU", "--risk", "CHN,DEU",
+                                        "--no-figures", "--quiet", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert "importer is in its own risk set (DEU)" in res.output
+    assert "WARNING: the importer is in its own risk set" in (tmp_path / "o" / "summary.md").read_text()

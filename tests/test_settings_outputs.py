@@ -1,0 +1,68 @@
+"""Every output states the run's settings (summary.md, summary.json, xlsx summary sheet, figure titles)."""
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+from optimize.output.settings import LABELS, run_settings, settings_caption
+
+
+@pytest.fixture(scope="module")
+def kr(tmp_path_factory):
+    from optimize.api import run
+
+    res = run("kr-3050", None, overrides=['alternatives.friends=["USA", "JPN", "DEU"]', "cap.exporter_pp.USA=3.0",
+                                          'alternatives.spread="min-hhi"', "report.xlsx=true", "report.figures=false"])
+    out = res.write(tmp_path_factory.mktemp("kr") / "run")
+    return res, out
+
+
+def test_summary_md_json_and_xlsx_state_every_setting(kr):
+    _, out = kr
+    md = (out / "summary.md").read_text()
+    for needle in ("HS revision: HS22", "Cap: 5 pp of world-exports", "per exporter: USA 3", "friends only: DEU, JPN, USA",
+                   "Spread: min-hhi", "Supplier-share limit: 50%", "Export ban: none", "Self-supply: excluded",
+                   "Intra-bloc trade: include", "Risk countries: CHN"):
+        assert needle in md, needle
+    summary = json.loads((out / "summary.json").read_text())
+    assert set(summary["settings"]) == set(LABELS)
+    sheet = pd.read_excel(out / "results.xlsx", sheet_name="summary")
+    keys = set(sheet["key"])
+    assert {f"setting: {k}" for k in LABELS} <= keys
+    assert sheet.set_index("key").loc["setting: share_limit", "value"].startswith("50%")
+
+
+def test_share_limit_run_lists_products_that_cannot_meet_it(kr):
+    res, out = kr
+    md = (out / "summary.md").read_text()
+    assert "cannot meet the supplier-share limit of 50.0%" in md
+    bad = list(res.allocation.infeasible_products)
+    assert bad, "kr-3050 on the sample has products that cannot meet 50%"
+    section = md.split("cannot meet the supplier-share limit", 1)[1].split("\n## ", 1)[0]
+    assert all(f"| {k} |" in section for k in bad)
+
+
+def test_figure_caption_names_importer_year_cap_and_conventions(kr):
+    res, _ = kr
+    cap = settings_caption(run_settings(res.meta))
+    for needle in ("KOR", str(res.meta["year"]), "HS22", "cap 5 pp of world-exports", "risk CHN", "cap overrides",
+                   "share limit 50%", "intra-bloc include", "self-supply excluded", "spread min-hhi"):
+        assert needle in cap, needle
+
+
+def test_ban_headline_gives_banned_replaced_and_shortfall(tmp_path):
+    from optimize.api import run
+
+    res = run("export-ban", None, overrides=["report.figures=false"])
+    s = res.tables.summary
+    assert s["banned_usd"] > 0
+    assert s["replaced_usd"] + s["shortfall_usd"] == pytest.approx(s["banned_usd"], rel=1e-9)
+    md = res.summary_md()
+    assert "Banned imports:" in md and "Export ban: CHN stops exporting 10 products" in md
+    # only banned products move: non-banned products keep every flow
+    p = res.tables.products.set_index("k")
+    others = sorted(set(p.index) - set(res.scenario.ban.products))
+    assert (p.loc[others, "shifted_usd"] == 0).all()
+    assert (p.loc[others, "residual_risk_usd"] == p.loc[others, "risk_before_usd"]).all()
