@@ -349,6 +349,7 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "hs_revision": trade.hs_revision,
         "release": trade.release,
         "year": prepared.year,
+        "year_source": "data.year" if scen.data.year else "latest year in the data",
         "importer": instance.importer,
         "importer_codes": [int(c) for c in instance.importer_codes],
         "importer_iso3": [str(s) for s in to_iso3(list(instance.importer_codes))],
