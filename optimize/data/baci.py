@@ -109,7 +109,7 @@ def _int_tuple(vals) -> tuple[int, ...] | None:
     return tuple(sorted({int(float(v)) for v in vals}))
 
 
-def _check_read_args(years, products) -> None:
+def check_read_args(years, products) -> None:
     """``InputError`` for years that are not whole numbers and products that are not HS6 code strings."""
     vals = [years] if isinstance(years, (int, np.integer, str)) else years
     if years is not None:
@@ -117,6 +117,8 @@ def _check_read_args(years, products) -> None:
             bad = [y for y in vals if isinstance(y, bool) or float(y) != int(float(y))]
         except (TypeError, ValueError):
             bad = [years]
+        if not bad and not list(vals):
+            raise InputError("years is an empty list", field="years", fix="pass years=None for every year, or list them")
         if bad:
             raise InputError(f"years must be whole numbers, got {bad[0]!r}", field="years",
                              fix="pass a year or a list of years, e.g. years=2023 or years=[2022, 2023]")
@@ -243,7 +245,7 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
                                 field="t", fix=f"choose years among {have}")
             flows = [n for n in flows if parse_name(n)["year"] is None or parse_name(n)["year"] in years]
         try:
-            ct = _read_zip_table(path, names, "country_codes", lambda b, lbl: _countries._read_table(b))
+            ct = _read_zip_table(path, names, "country_codes", lambda b, lbl: _countries._read_table(b, lbl))
             pt = _read_zip_table(path, names, "product_codes", lambda b, lbl: _products.read_product_csv(b, lbl))
         except _READ_ERRORS as exc:
             raise DataError(f"cannot read code tables in zip: {exc}", file=str(path), fix="fetch the zip again") from exc
@@ -365,7 +367,7 @@ def read_baci(
     """
     synthetic = path is None
     src = data_dir() / SAMPLE_FILE if synthetic else Path(path).expanduser()
-    _check_read_args(years, products)
+    check_read_args(years, products)
     tbl, sources, extras, hashes = _read_table(src, years=years, products=products, importers=importers,
                                                exporters=exporters, cache=cache, cache_dir=cache_dir,
                                                validate=validate, expect_single_year=expect_single_year)

@@ -121,7 +121,11 @@ def column_problems(names: list[str], file: str) -> list[Problem]:
     """Missing and unexpected columns of a BACI table (names already stripped)."""
     missing = [c for c in BACI_COLUMNS if c not in names]
     extra = [c for c in names if c not in BACI_COLUMNS]
+    twice = sorted({c for c in names if names.count(c) > 1})
     problems = []
+    if twice:
+        problems.append(Problem("duplicate_column", file, ",".join(twice), 1, (), f"column(s) {twice} appear twice",
+                                "keep one column of each name"))
     if missing:
         problems.append(Problem("missing_column", file, ",".join(missing), 1, (), f"missing column(s) {missing}",
                                 f"BACI files need the columns {','.join(BACI_COLUMNS)}"))

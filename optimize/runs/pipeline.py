@@ -276,10 +276,26 @@ def cell_scenario(base: Scenario, **cell) -> Scenario:
     return base.update(updates, source=f"{base.name} (cell)") if updates else base
 
 
+def risk_importer_note(spec: ModelSpec) -> str | None:
+    """A warning when risk countries are also the importer (no country imports from itself: their share is 0)."""
+    from optimize.data.countries import to_iso3
+
+    inside = sorted(set(spec.risk_codes) & set(spec.importer_codes))
+    if not inside:
+        return None
+    return (f"risk countries {', '.join(map(str, to_iso3(inside)))} are also the importer: imports from oneself "
+            f"do not exist, so their share is 0; check risk.countries and importer.countries")
+
+
 def build_cell_instance(prepared: Prepared, spec: ModelSpec):
     """The Instance of one cell (``instance.build_instance`` with the resolved spec)."""
     from optimize.model.instance import CapRule, build_instance
 
+    note = risk_importer_note(spec)
+    if note:
+        import logging
+
+        logging.getLogger("tradeopt.run").warning("%s", note)
     cap = CapRule(pp=spec.cap_pp, basis=spec.cap_basis, exporter_pp=dict(spec.exporter_pp),
                   product_pp=dict(spec.product_pp))
     return build_instance(
@@ -366,7 +382,7 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "n_products": len(prepared.products),
         "versions": _manifest.versions(),
         "input_hashes": dict(prepared.input_sha256),
-        "notes": list(prepared.notes) + list(allocation.notes),
+        "notes": list(prepared.notes) + [n for n in [risk_importer_note(spec)] if n] + list(allocation.notes),
     }
 
 
