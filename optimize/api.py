@@ -83,7 +83,7 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
     from optimize.data import baci
     from optimize.data.trade import TradeData
 
-    baci.check_read_args(years, products)
+    years, products = baci.check_read_args(years, products)
     if isinstance(source, TradeData):
         data = source
     elif isinstance(source, pd.DataFrame):

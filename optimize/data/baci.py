@@ -109,8 +109,13 @@ def _int_tuple(vals) -> tuple[int, ...] | None:
     return tuple(sorted({int(float(v)) for v in vals}))
 
 
-def check_read_args(years, products) -> None:
-    """``InputError`` for years that are not whole numbers and products that are not HS6 code strings."""
+def check_read_args(years, products) -> tuple:
+    """(years, products) with iterables made tuples; ``InputError`` for years that are not whole numbers
+    and products that are not HS6 code strings."""
+    if years is not None and not isinstance(years, (int, np.integer, str)) and isinstance(years, Iterable):
+        years = tuple(years)
+    if products is not None and not isinstance(products, str) and isinstance(products, Iterable):
+        products = tuple(products)
     vals = [years] if isinstance(years, (int, np.integer, str)) else years
     if years is not None:
         try:
@@ -128,6 +133,7 @@ def check_read_args(years, products) -> None:
         if bad:
             raise InputError(f"HS6 codes must be strings, got {bad[0]!r} ({type(bad[0]).__name__})", field="products",
                              fix="pass codes as text, e.g. products=['850440'] (an integer loses leading zeros)")
+    return years, products
 
 
 def _make_filters(years, products, importers, exporters) -> _Filters:
@@ -367,7 +373,7 @@ def read_baci(
     """
     synthetic = path is None
     src = data_dir() / SAMPLE_FILE if synthetic else Path(path).expanduser()
-    check_read_args(years, products)
+    years, products = check_read_args(years, products)
     tbl, sources, extras, hashes = _read_table(src, years=years, products=products, importers=importers,
                                                exporters=exporters, cache=cache, cache_dir=cache_dir,
                                                validate=validate, expect_single_year=expect_single_year)

@@ -258,6 +258,12 @@ SCENARIO_CASES: tuple[ScenarioCase, ...] = (
     ScenarioCase("basket_unknown_sector", _basket("k,sector\n850440,weapons\n"), "sector", "weapons"),
     ScenarioCase("products_match_nothing", lambda tmp: ["--products", "999999"], "basket", "none of",
                  names_file=False),
+    ScenarioCase("year_beyond_any_integer", _toml("[data]\nyear = 99999999999999999999\n"), "data.year", "2100"),
+    ScenarioCase("year_option_huge", lambda tmp: ["--year", "99999999999999999999"], "data.year", "2100",
+                 names_file=False),
+    ScenarioCase("eur_rate_infinite", _toml("[report]\neur_per_usd = inf\n"), "report.eur_per_usd", "finite"),
+    ScenarioCase("eur_rate_option_nan", lambda tmp: ["--eur-per-usd", "nan"], "report.eur_per_usd", "finite",
+                 names_file=False),
     ScenarioCase("products_range_matches_nothing", lambda tmp: ["--products", "01-03"], "basket.products", "matches no",
                  names_file=False),
 )
