@@ -12,7 +12,13 @@ from click.testing import CliRunner
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.errors import EXIT_INPUT, EXIT_OUTPUT, InputError, ScenarioError, TradeoptError
+from optimize.errors import (
+    EXIT_INPUT,
+    EXIT_OUTPUT,
+    InputError,
+    ScenarioError,
+    TradeoptError,
+)
 from tests.corpus import NAME, base_rows, csv_text, files_below, leftovers, write_csv
 
 
@@ -120,7 +126,7 @@ API_CALLS = {
 
 @pytest.mark.parametrize("case", sorted(API_CALLS))
 def test_api_bad_arguments_raise_tradeopt_input_errors(case):
-    import optimize.api as api
+    from optimize import api
 
     with pytest.raises(TradeoptError) as info:
         API_CALLS[case](api)

@@ -23,7 +23,16 @@ from hypothesis import strategies as st
 
 from optimize.data.baci import read_baci
 from optimize.errors import DataError
-from tests.corpus import CLI_FILE, NAME, PRODUCTS, YEAR, base_rows, csv_text, files_below, write_csv
+from tests.corpus import (
+    CLI_FILE,
+    NAME,
+    PRODUCTS,
+    YEAR,
+    base_rows,
+    csv_text,
+    files_below,
+    write_csv,
+)
 
 
 def _total(rows, k=None) -> float:
@@ -98,8 +107,8 @@ def _small_latest_year(tmp: Path) -> Path:
 
 
 def test_small_latest_year_is_reported_and_the_year_chosen_is_in_the_metadata(tmp_path, caplog, monkeypatch):
-    from optimize.runs.pipeline import run
     from optimize.config.scenario import load_scenario
+    from optimize.runs.pipeline import run
 
     monkeypatch.setenv("TRADEOPT_CACHE", str(tmp_path / "cache"))
     p = _small_latest_year(tmp_path)
@@ -130,7 +139,7 @@ def test_200mb_member_without_newline_exits_2_without_aborting(tmp_path):
     z = _long_line_member(tmp_path, line_mb=200)
     env = {**os.environ, "TRADEOPT_CACHE": str(tmp_path / "cache"), "PYTHONPATH": str(CLI_FILE.parent)}
     res = subprocess.run([sys.executable, str(CLI_FILE), "run", "--baci", str(z), "--out", str(tmp_path / "out"),
-                          "--no-figures", "--quiet"], capture_output=True, text=True, env=env, timeout=300)
+                          "--no-figures", "--quiet"], capture_output=True, text=True, env=env, timeout=300, check=False)
     assert res.returncode == 2, res.stderr[-2000:]
     assert "line break" in res.stderr and "Fatal Python error" not in res.stderr
     assert not (tmp_path / "out").exists()
@@ -185,8 +194,8 @@ def test_cache_entry_is_revalidated_for_a_single_year_read(tmp_path):
 
 def test_trade_data_carries_the_hash_of_the_bytes_read_and_the_manifest_records_it(tmp_path, monkeypatch):
     """The manifest records the data used, not the file as it is when the outputs are written."""
-    from optimize.runs.pipeline import prepare
     from optimize.config.scenario import load_scenario
+    from optimize.runs.pipeline import prepare
 
     monkeypatch.setenv("TRADEOPT_CACHE", str(tmp_path / "cache"))
     p = write_csv(tmp_path / NAME, base_rows())

@@ -21,8 +21,15 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
-from optimize.data.validate import (Problem, column_problems, duplicate_problems, merge_problems,
-                                    normalise_table, raise_for_problems, validate_flows)
+from optimize.data.validate import (
+    Problem,
+    column_problems,
+    duplicate_problems,
+    merge_problems,
+    normalise_table,
+    raise_for_problems,
+    validate_flows,
+)
 from optimize.errors import DataError
 
 BLOCK = 1 << 24  # 16 MB read blocks
