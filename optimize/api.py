@@ -87,6 +87,8 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
     from optimize.data import baci
     from optimize.data.trade import TradeData
 
+    years, products = baci.check_read_args(years, products)
+
     from optimize.data.layouts import Layout, parse_columns, read_layout
 
     layout = Layout(parse_columns(columns), year, country_codes, value_unit)
@@ -128,8 +130,16 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
 
 def _data_arg(data):
     """Pass paths/TradeData/None through (the pipeline filters while reading); validate DataFrames once."""
+    import os
+
     import pandas as pd
 
+    from optimize.data.trade import TradeData
+    from optimize.errors import InputError
+
+    if data is not None and not isinstance(data, (str, os.PathLike, pd.DataFrame, TradeData)):
+        raise InputError(f"data must be a path, a DataFrame or TradeData, got {type(data).__name__}", field="data",
+                         fix="pass data='BACI_....csv', a BACI-layout DataFrame, load_trade(...) or None")
     return load_trade(data) if isinstance(data, pd.DataFrame) else data
 
 

@@ -25,6 +25,8 @@ from optimize.errors import OutputError
 
 #: Minimum free disk space (MB) ``check_writable`` asks for by default.
 MIN_FREE_MB = 50.0
+#: Longest folder/file name (bytes) ``check_writable`` accepts in an output path.
+MAX_NAME_BYTES = 200
 
 
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
@@ -178,7 +180,16 @@ def check_writable(out_dir: str | os.PathLike, *, min_free_mb: float = MIN_FREE_
     """Preflight before solving: ``out_dir``'s parent can be created and written, with enough free disk
     (else ``OutputError`` naming the folder and a fix). Creates missing parents, never ``out_dir`` itself."""
     target = Path(out_dir).expanduser().absolute()
-    if target.exists() and not target.is_dir():
+    longest = max((len(part.encode()) for part in target.parts), default=0)
+    if longest > MAX_NAME_BYTES:  # temporary siblings add ~50 bytes to the name; most file systems allow 255
+        raise OutputError(f"output path {str(target)[:80]}... has a folder name of {longest} bytes",
+                          fix=f"choose an --out path whose folder names are at most {MAX_NAME_BYTES} bytes")
+    try:
+        is_file = target.exists() and not target.is_dir()
+    except OSError as exc:  # e.g. the whole path is longer than the system allows
+        raise OutputError(f"cannot use the output path {str(target)[:80]}...: {exc.strerror or exc}",
+                          fix="choose a shorter --out path") from exc
+    if is_file:
         raise OutputError(f"output path {target} exists and is not a folder",
                           fix="choose another --out path or remove the file")
     parent = target.parent

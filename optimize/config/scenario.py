@@ -50,7 +50,7 @@ class DataSection(_Section):
     """Which trade data: ``baci`` path ("" = embedded synthetic sample), ``year`` (0 = latest in the data)."""
 
     baci: str = ""
-    year: int = Field(0, ge=0)
+    year: int = Field(0, ge=0, le=2100)
     hs_revision: str = ""  # "" = from the file name / release; else e.g. "HS22"
 
 
@@ -184,7 +184,7 @@ class SolverSection(_Section):
 class ReportSection(_Section):
     """What to write: EUR rate (0 = USD only), top-N beneficiaries, tables, figures, xlsx."""
 
-    eur_per_usd: float = Field(0.0, ge=0)
+    eur_per_usd: float = Field(0.0, ge=0, allow_inf_nan=False)
     top_n: int = Field(25, ge=1)
     exclude_bloc_members: bool = True
     tables: list[str] = Field(default_factory=list)  # empty = all tables
@@ -233,8 +233,13 @@ class Scenario(_Section):
         return self.model_dump(mode="python")
 
     def to_toml(self) -> str:
-        """The resolved scenario as TOML text (loads back to an equal Scenario)."""
-        return dumps_toml(self.resolved())
+        """The resolved scenario as TOML text (loads back to an equal Scenario); file paths (``data.baci``,
+        ``basket.file``) are made absolute so the text can be run again from any folder."""
+        d = self.resolved()
+        for section, key in (("data", "baci"), ("basket", "file")):
+            if d[section][key]:
+                d[section][key] = str(Path(d[section][key]).expanduser().absolute())
+        return dumps_toml(d)
 
     def update(self, updates: Mapping[str, Any], *, source: str | None = None) -> "Scenario":
         """A validated copy with ``{dotted key: value}`` set (``{"cap.pp": 3, "risk.countries": ["CHN"]}``).
@@ -299,6 +304,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
         value = tomllib.loads(f"v = {raw}")["v"]
     except tomllib.TOMLDecodeError:
         value = raw  # bare string: importer.countries=NLD
+    except RecursionError:
+        raise ScenarioError(f"override {key!r}: the value is nested too deeply", file="--set", field=key,
+                            fix="give a number, a string or a flat list") from None
     return path, value
 
 
@@ -389,12 +397,26 @@ def scenario_path(name_or_path: str | Path) -> Path:
 
 
 def read_toml(path: Path) -> dict:
-    """Parse a TOML file; syntax errors become ScenarioError with the line."""
+    """Parse a UTF-8 TOML file (a UTF-8 BOM is skipped); syntax errors, another encoding or nesting too deep
+    become ScenarioError with the line or byte."""
     try:
-        with open(path, "rb") as fh:
-            return tomllib.load(fh)
+        data = Path(path).read_bytes()
+    except OSError as exc:
+        raise ScenarioError(f"cannot read the scenario file: {exc}", file=str(path), fix="check the path") from None
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")) or b"\x00" in data[:4096]:
+        raise ScenarioError("the file is UTF-16 (or holds NUL bytes), not UTF-8 text", file=str(path),
+                            fix="save the file as UTF-8")
+    try:
+        return tomllib.loads(data.decode("utf-8-sig"))
+    except UnicodeDecodeError as exc:
+        line = data[:exc.start].count(b"\n") + 1
+        raise ScenarioError(f"not UTF-8 text: byte {exc.start} (line {line}) cannot be decoded", file=str(path),
+                            fix="save the file as UTF-8") from None
     except tomllib.TOMLDecodeError as exc:
         raise ScenarioError(f"not valid TOML: {exc}", file=str(path), fix="fix the TOML syntax at that line") from None
+    except RecursionError:
+        raise ScenarioError("arrays or tables are nested too deeply", file=str(path),
+                            fix="a scenario needs at most two levels: [section] and key = value") from None
 
 
 def validate_scenario(raw: dict, *, file: str = "<dict>", check_countries: bool = True) -> Scenario:

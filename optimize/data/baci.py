@@ -1,61 +1,52 @@
 """Read CEPII BACI flows (release zip, CSV, CSV.gz, parquet, directory) into ``TradeData``.
 
 Filters (years, products, importers, exporters) are applied batch by batch while
-scanning, never after loading everything. The first read of a CSV or zip member
-writes a validated parquet copy to the cache (``$TRADEOPT_CACHE``, else the OS user
-cache folder, e.g. ``~/.cache/tradeopt``), keyed on source path, size, mtime and member; later reads
-scan that parquet with pushed-down filters. All writes are atomic.
+scanning, after every field is normalised (codes trimmed and zero-padded), never
+after loading everything. The first validated read of a CSV or zip member writes a
+parquet copy to the cache (``optimize.data.cache``: keyed on the SHA-256 of the
+source's bytes, the member and the reader version); later reads scan that parquet
+with pushed-down filters. The SHA-256 is kept on ``TradeData.sha256`` (the manifest
+records it). All writes are atomic.
 """
 from __future__ import annotations
 
 import hashlib
 import io
+import logging
 import os
 import re
 import tempfile
 import warnings
 import zipfile
-import zlib
 from collections.abc import Iterable
 from contextlib import contextmanager
-from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
-import pyarrow.compute as pc
-import pyarrow.csv as pacsv
-import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from optimize.data import countries as _countries
 from optimize.data import products as _products
+from optimize.data.cache import CacheWriter, cache_file, cache_root, drop_entry, file_sha256
+from optimize.data.csvread import READ_ERRORS as _READ_ERRORS
+from optimize.data.csvread import scan_csv
+from optimize.data.filters import check_read_args, make_filters, scan_parquet
 from optimize.errors import DataError
 from optimize.resources import data_dir
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
-from optimize.data.validate import (Problem, column_problems, duplicate_problems, merge_problems, raise_for_problems,
-                               validate_flows)
+from optimize.data.validate import duplicate_problems, normalise_table, raise_for_problems, validate_flows
 
 SAMPLE_FILE = "BACI_SYNTHETIC_Y2023_sample.parquet"
 _NAME_RE = re.compile(r"BACI_(?P<hs>HS\d\d|SYNTHETIC)(?:_Y(?P<year>\d{4}))?(?:_(?P<release>V\d{6}))?", re.I)
-_READ_ERRORS = (pa.ArrowException, OSError, EOFError, zlib.error, zipfile.BadZipFile, UnicodeDecodeError, ValueError)
-_BLOCK = 1 << 24  # 16 MB CSV blocks
+#: A latest year holding fewer rows than this share of the median year's is reported when no year is asked.
+SMALL_YEAR_SHARE = 0.10
+__all__ = ["cache_root", "convert", "data_info", "from_dataframe", "parse_name", "read_baci"]
+log = logging.getLogger("tradeopt.data")
 
 
 # ------------------------------------------------------------------ small helpers
-def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else the OS user cache (platformdirs)."""
-    if cache_dir is not None:
-        return Path(cache_dir)
-    env = os.environ.get("TRADEOPT_CACHE")
-    if env:
-        return Path(env)
-    from platformdirs import user_cache_path
-
-    return user_cache_path("tradeopt", appauthor=False)
-
-
 def parse_name(name: str) -> dict:
     """``BACI_HS22_Y2023_V202501.csv`` -> {hs: 'HS22', year: 2023, release: 'V202501'} (missing parts None)."""
     m = _NAME_RE.search(Path(str(name)).name)
@@ -78,251 +69,6 @@ def atomic_path(final: Path):
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
         raise
-
-
-def _cache_file(source: Path, member: str | None, root: Path) -> Path:
-    st = source.stat()
-    key = f"{source.resolve()}|{st.st_size}|{st.st_mtime_ns}|{member or ''}"
-    digest = hashlib.sha256(key.encode()).hexdigest()[:20]
-    stem = Path(member or source.name).name.split(".")[0]
-    return root / f"{stem}-{digest}.parquet"
-
-
-@dataclass(frozen=True)
-class _Filters:
-    years: tuple[int, ...] | None
-    products: tuple[str, ...] | None
-    importers: tuple[int, ...] | None
-    exporters: tuple[int, ...] | None
-
-    def mask(self, tbl: pa.Table):
-        m = None
-        for col, vals in (("t", self.years), ("k", self.products), ("j", self.importers), ("i", self.exporters)):
-            if vals is not None:
-                arr = pa.array(vals, type=ARROW_SCHEMA.field(col).type)
-                cond = pc.is_in(tbl[col], value_set=arr)
-                m = cond if m is None else pc.and_(m, cond)
-        return m
-
-    def expression(self):
-        e = None
-        for col, vals in (("t", self.years), ("k", self.products), ("j", self.importers), ("i", self.exporters)):
-            if vals is not None:
-                cond = ds.field(col).isin(list(vals))
-                e = cond if e is None else e & cond
-        return e
-
-    def apply(self, tbl: pa.Table) -> pa.Table:
-        m = self.mask(tbl)
-        return tbl if m is None else tbl.filter(m)
-
-
-def _int_tuple(vals) -> tuple[int, ...] | None:
-    if vals is None:
-        return None
-    if isinstance(vals, (int, np.integer, str)):
-        vals = [vals]
-    return tuple(sorted({int(v) for v in vals}))
-
-
-def _make_filters(years, products, importers, exporters) -> _Filters:
-    prods = None
-    if products is not None:
-        if isinstance(products, str):
-            products = [p for p in re.split(r"[,\s]+", products) if p]
-        prods = tuple(sorted({str(p).strip().zfill(6) for p in products}))
-    imp = None if importers is None else tuple(sorted(_countries.resolve_countries(importers)))
-    exp = None if exporters is None else tuple(sorted(_countries.resolve_countries(exporters)))
-    return _Filters(_int_tuple(years), prods, imp, exp)
-
-
-# ------------------------------------------------------------------ normalising arrow tables
-def _normalise(tbl: pa.Table) -> pa.Table:
-    """Cast a raw table to ``ARROW_SCHEMA``: k zero-padded to 6, q null for NA/blank. Raises ArrowInvalid."""
-    cols = []
-    for f in ARROW_SCHEMA:
-        col = tbl[f.name]
-        if f.name == "k":
-            col = pc.utf8_trim_whitespace(col.cast(pa.string()))
-            col = pc.replace_substring_regex(col, pattern=r"\.0$", replacement="")
-            col = pc.utf8_lpad(col, width=6, padding="0")
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            col = pc.utf8_trim_whitespace(col)
-            is_null = pc.is_in(pc.utf8_upper(col), value_set=pa.array(["", "NA", "NAN", "NULL"]))
-            col = pc.if_else(is_null, pa.scalar(None, pa.string()), col).cast(f.type)
-        else:
-            col = col.cast(f.type)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, schema=ARROW_SCHEMA)
-
-
-def _convert_options(all_strings: bool = False) -> pacsv.ConvertOptions:
-    if all_strings:
-        types = {c: pa.string() for c in BACI_COLUMNS}
-    else:
-        types = {"t": pa.int64(), "i": pa.int64(), "j": pa.int64(), "k": pa.string(), "v": pa.float64(), "q": pa.string()}
-    return pacsv.ConvertOptions(column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
-                                null_values=["", "NA", "nan", "NaN"])
-
-
-# ------------------------------------------------------------------ CSV scanning
-def _open_stream(source: Path, member: str | None):
-    """A binary file object for a CSV, CSV.gz or zip member."""
-    if member is not None:
-        return zipfile.ZipFile(source).open(member)
-    if source.suffix == ".gz":
-        return pa.input_stream(str(source), compression="gzip")
-    return pa.input_stream(str(source))
-
-
-def _csv_reader(stream, all_strings=False):
-    return pacsv.open_csv(stream, read_options=pacsv.ReadOptions(block_size=_BLOCK),
-                          convert_options=_convert_options(all_strings))
-
-
-def _check_header(reader, label: str) -> None:
-    names = [n.strip() for n in reader.schema.names]
-    if names != list(BACI_COLUMNS):
-        probs = column_problems(names, label)
-        if not probs:
-            probs.append(Problem("column_order", label, None, 1, (), f"columns are {names}",
-                                 f"use the column order {','.join(BACI_COLUMNS)}"))
-        raise_for_problems(probs)
-
-
-def _diagnose_raw(source: Path, member: str | None, label: str, known, expect_single_year, arrow_msg: str):
-    """Slow path after a typed read failed: read everything as strings and report exact rows."""
-    problems: list[Problem] = []
-    try:
-        with _open_stream(source, member) as fh:
-            reader = _csv_reader(fh, all_strings=True)
-            offset = 0
-            for batch in reader:
-                tbl = pa.Table.from_batches([batch])
-                rows = np.arange(offset + 1, offset + tbl.num_rows + 1)
-                problems += validate_flows(tbl, file=label, countries=known, expect_single_year=False,
-                                           row_numbers=rows, check_duplicates=False)
-                offset += tbl.num_rows
-    except _READ_ERRORS as exc:
-        raise DataError(f"cannot read as a BACI CSV: {exc}", file=label,
-                        fix="the file may be truncated or not CSV; download it again") from exc
-    raise_for_problems(merge_problems(problems))
-    raise DataError(f"cannot convert values: {arrow_msg}", file=label, fix="check the file is a BACI CSV")
-
-
-def _progress(batches, label: str):
-    """Iterate CSV record batches with a rows-read progress bar on an interactive
-    terminal (stderr), so reading a multi-GB release shows it is moving."""
-    import sys
-
-    from tqdm import tqdm
-
-    quiet = not sys.stderr.isatty() or os.environ.get("TRADEOPT_QUIET")
-    with tqdm(desc=f"reading {Path(label).name}", unit=" rows", unit_scale=True, disable=bool(quiet),
-              leave=False) as bar:
-        for batch in batches:
-            yield batch
-            bar.update(batch.num_rows)
-
-
-def _scan_csv(source: Path, member: str | None, label: str, filters: _Filters, *, validate: bool, known,
-              expect_single_year: bool, cache_to: Path | None) -> pa.Table:
-    """Stream a CSV (or zip member) once: validate, optionally write the cache, keep filtered rows."""
-    kept: list[pa.Table] = []
-    problems: list[Problem] = []
-    keys = {c: [] for c in ("t", "i", "j", "k")}
-    writer = None
-    tmp_ctx = atomic_path(cache_to) if cache_to is not None else None
-    tmp = tmp_ctx.__enter__() if tmp_ctx else None
-    try:
-        try:
-            with _open_stream(source, member) as fh:
-                reader = _csv_reader(fh)
-                _check_header(reader, label)
-                if tmp is not None:
-                    writer = pq.ParquetWriter(str(tmp), ARROW_SCHEMA, compression="zstd")
-                offset = 0
-                for batch in _progress(reader, label):
-                    tbl = _normalise(pa.Table.from_batches([batch]))
-                    n = tbl.num_rows
-                    if validate:
-                        rows = np.arange(offset + 1, offset + n + 1)
-                        problems += validate_flows(tbl, file=label, countries=known, row_numbers=rows,
-                                                   check_duplicates=False)
-                        for c in ("t", "i", "j"):
-                            keys[c].append(tbl[c].to_numpy(zero_copy_only=False))
-                        keys["k"].append(tbl["k"])  # stays Arrow: cast to int64 for the duplicate check
-                    if writer is not None:
-                        writer.write_table(tbl)
-                    kept.append(filters.apply(tbl))
-                    offset += n
-        except DataError:
-            raise
-        except pa.ArrowInvalid as exc:
-            if "Empty CSV file" in str(exc):
-                raise DataError("file is empty (no header, no rows)", file=label, fix="use a complete BACI file") from exc
-            _diagnose_raw(source, member, label, known, expect_single_year, str(exc))
-        except _READ_ERRORS as exc:
-            raise DataError(f"cannot read as a BACI CSV: {type(exc).__name__}: {exc}", file=label,
-                            fix="the file may be truncated or corrupted; download it again") from exc
-        if validate:
-            if offset == 0:
-                problems.append(Problem("empty", label, None, 1, (), "no data rows (header only)",
-                                        "use a complete BACI file"))
-            else:
-                cat = {c: np.concatenate(keys[c]) for c in ("t", "i", "j")}
-                cat["k"] = pa.chunked_array(keys["k"], type=pa.string())
-                rows = np.arange(1, offset + 1)
-                problems += duplicate_problems(cat["t"], cat["i"], cat["j"], cat["k"], rows, label)
-                if expect_single_year:
-                    uniq = np.unique(cat["t"])
-                    if uniq.size > 1:
-                        problems += validate_flows(pd.DataFrame({c: cat[c] for c in ("t", "i", "j", "k")} |
-                                                                {"v": 0.0, "q": 0.0}), file=label,
-                                                   expect_single_year=True, check_duplicates=False)
-            raise_for_problems(merge_problems(problems))
-        if writer is not None:
-            writer.close()
-            writer = None
-    except BaseException as exc:
-        if writer is not None:
-            writer.close()
-        if tmp_ctx:
-            tmp_ctx.__exit__(type(exc), exc, exc.__traceback__)
-        raise
-    if tmp_ctx:
-        tmp_ctx.__exit__(None, None, None)
-    return pa.concat_tables(kept) if kept else ARROW_SCHEMA.empty_table()
-
-
-# ------------------------------------------------------------------ parquet scanning
-def _scan_parquet(path: Path, label: str, filters: _Filters, *, validate: bool, known,
-                  expect_single_year: bool) -> pa.Table:
-    try:
-        dataset = ds.dataset(str(path), format="parquet")
-        names = dataset.schema.names
-        if validate and sorted(names) != sorted(BACI_COLUMNS):
-            raise_for_problems(validate_flows(pd.DataFrame(columns=names), file=label))
-        # products filter must see padded codes: when k is not a string, filter after normalising
-        k_is_str = pa.types.is_string(dataset.schema.field("k").type) or pa.types.is_large_string(dataset.schema.field("k").type)
-        pushdown = filters if k_is_str else _Filters(filters.years, None, filters.importers, filters.exporters)
-        parts = []
-        for batch in dataset.to_batches(filter=pushdown.expression(), columns=list(BACI_COLUMNS)):
-            parts.append(_normalise(pa.Table.from_batches([batch])))
-        tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
-    except DataError:
-        raise
-    except _READ_ERRORS as exc:
-        raise DataError(f"cannot read parquet: {type(exc).__name__}: {exc}", file=label,
-                        fix="the file may be truncated or not parquet") from exc
-    if not k_is_str:
-        tbl = filters.apply(tbl)
-    if validate:
-        if tbl.num_rows == 0 and filters.expression() is None:
-            raise_for_problems([Problem("empty", label, None, 1, (), "no data rows", "use a complete BACI file")])
-        if tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole
-            raise_for_problems(validate_flows(tbl, file=label, countries=known, expect_single_year=expect_single_year))
-    return tbl
 
 
 # ------------------------------------------------------------------ sources
@@ -389,7 +135,7 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
                                 field="t", fix=f"choose years among {have}")
             flows = [n for n in flows if parse_name(n)["year"] is None or parse_name(n)["year"] in years]
         try:
-            ct = _read_zip_table(path, names, "country_codes", lambda b, lbl: _countries._read_table(b))
+            ct = _read_zip_table(path, names, "country_codes", lambda b, lbl: _countries._read_table(b, lbl))
             pt = _read_zip_table(path, names, "product_codes", lambda b, lbl: _products.read_product_csv(b, lbl))
         except _READ_ERRORS as exc:
             raise DataError(f"cannot read code tables in zip: {exc}", file=str(path), fix="fetch the zip again") from exc
@@ -410,37 +156,93 @@ def _folder_hs(path: Path) -> str | None:
     return revs.pop() if len(revs) == 1 else None
 
 
+def _stat_key(path: Path) -> tuple:
+    st = path.stat()
+    return st.st_size, st.st_mtime_ns, st.st_ino
+
+
 def _read_table(src: Path, *, years, products, importers, exporters, cache: bool, cache_dir, validate: bool,
-                expect_single_year: bool) -> tuple[pa.Table, list, dict]:
-    """Scan, filter and validate ``src`` into one Arrow table (ARROW_SCHEMA, file order);
-    also returns the flow sources and the release's extra tables."""
-    filters = _make_filters(years, products, importers, exporters)
+                expect_single_year: bool) -> tuple[pa.Table, list, dict, dict[str, str]]:
+    """Scan, filter and validate ``src`` into one Arrow table (ARROW_SCHEMA, file order); also returns
+    the flow sources, the release's extra tables and {file: sha256 of the bytes read}.
+
+    The cache is used only by key of the file's content hash; it is written only from validated reads,
+    and not when the file changed while it was read (size, mtime or inode differ after the read)."""
+    filters = make_filters(years, products, importers, exporters)
     sources, extras = _flow_sources(src, filters.years)
     known = extras.get("country_table")
     known = _countries.country_table() if known is None else known
     root = cache_root(cache_dir)
+    single = expect_single_year and filters.years is None
     parts = []
+    hashes: dict[str, str] = {}
+    stats: dict[str, tuple] = {}
     for file, member, label in sources:
-        is_parquet = member is None and file.suffix == ".parquet"
-        if is_parquet:
-            parts.append(_scan_parquet(file, label, filters, validate=validate, known=known,
-                                       expect_single_year=expect_single_year and filters.years is None))
-            continue
-        target = _cache_file(file, member, root) if cache else None
-        if target is not None and target.exists():
+        if str(file) not in hashes:
             try:
-                parts.append(_scan_parquet(target, label, filters, validate=False, known=known,
-                                           expect_single_year=False))
+                stats[str(file)] = _stat_key(file)
+                hashes[str(file)] = file_sha256(file)
+            except OSError as exc:
+                raise DataError(f"cannot read: {exc}", file=str(file), fix="check the path and its permissions") from exc
+        if member is None and file.suffix == ".parquet":
+            parts.append(scan_parquet(file, label, filters, validate=validate, known=known, expect_single_year=single))
+            continue
+        target = cache_file(hashes[str(file)], file.name, member, root) if cache else None
+        if target is not None and target.is_file():
+            try:
+                parts.append(scan_parquet(target, label, filters, validate=validate, known=known,
+                                           expect_single_year=single, trusted=True))
                 continue
-            except DataError:
-                target.unlink(missing_ok=True)  # unreadable cache: rebuild
-        parts.append(_scan_csv(file, member, label, filters, validate=validate, known=known,
-                               expect_single_year=expect_single_year and filters.years is None, cache_to=target))
+            except DataError as exc:
+                if getattr(exc, "problems", None):
+                    raise  # the entry is readable: its data (same content, same reader) are at fault
+                drop_entry(target)  # unreadable cache: rebuild
+        writer = CacheWriter(target) if target is not None and validate else None
+        try:
+            parts.append(scan_csv(file, member, label, filters, validate=validate, known=known,
+                                  expect_single_year=single, cache=writer))
+            if writer is not None:
+                if _stat_key(file) == stats[str(file)]:
+                    writer.commit()
+                else:
+                    raise DataError("the file changed while it was read", file=str(file),
+                                    fix="wait until the file is complete (download or copy finished) and run again")
+        finally:
+            if writer is not None:
+                writer.discard()
+    for file, before in stats.items():
+        if _stat_key(Path(file)) != before:
+            raise DataError("the file changed while it was read", file=file,
+                            fix="wait until the file is complete (download or copy finished) and run again")
     tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
     if len(sources) > 1 and validate:
         raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
                                               tbl["k"], np.arange(1, tbl.num_rows + 1), str(src)))
-    return tbl, sources, extras
+    return tbl, sources, extras, hashes
+
+
+def _combined_sha256(hashes: dict[str, str]) -> str | None:
+    """The one file's SHA-256, or for several files the SHA-256 of their sorted 'name sha256' lines."""
+    if len(hashes) == 1:
+        return next(iter(hashes.values()))
+    if not hashes:
+        return None
+    lines = "".join(f"{Path(f).name} {h}\n" for f, h in sorted(hashes.items()))
+    return hashlib.sha256(lines.encode()).hexdigest()
+
+
+def _small_latest_year(flows: pd.DataFrame) -> str | None:
+    """A note when the latest year holds fewer than ``SMALL_YEAR_SHARE`` of the median year's rows."""
+    counts = flows["t"].value_counts().sort_index()
+    if len(counts) < 2:
+        return None
+    latest, n_latest = int(counts.index[-1]), int(counts.iloc[-1])
+    median = float(counts.iloc[:-1].median())
+    if n_latest >= SMALL_YEAR_SHARE * median:
+        return None
+    return (f"the latest year {latest} holds only {n_latest} rows, against a median of {median:,.0f} in the other "
+            f"years ({', '.join(str(int(y)) for y in counts.index[:-1])}); it may be incomplete: without a year "
+            f"(--year / data.year) it is the year analysed")
 
 
 def read_baci(
@@ -464,9 +266,10 @@ def read_baci(
     """
     synthetic = path is None
     src = data_dir() / SAMPLE_FILE if synthetic else Path(path).expanduser()
-    tbl, sources, extras = _read_table(src, years=years, products=products, importers=importers,
-                                       exporters=exporters, cache=cache, cache_dir=cache_dir, validate=validate,
-                                       expect_single_year=expect_single_year)
+    years, products = check_read_args(years, products)
+    tbl, sources, extras, hashes = _read_table(src, years=years, products=products, importers=importers,
+                                               exporters=exporters, cache=cache, cache_dir=cache_dir,
+                                               validate=validate, expect_single_year=expect_single_year)
     flows = _to_frame(tbl)
     if years is not None and flows.empty:
         _raise_for_absent_years(src, years, cache=cache, cache_dir=cache_dir)
@@ -484,7 +287,12 @@ def read_baci(
         meta = {"hs": "HS22", "release": "SYNTHETIC"}
         extras.setdefault("product_table", _products.product_table())
         notes.append("Embedded synthetic sample: values are invented, not real trade data.")
-    return TradeData(flows=flows, source=str(src), synthetic=synthetic, hs_revision=meta["hs"],
+    small = _small_latest_year(flows) if years is None else None
+    if small:
+        log.warning("%s: %s", src, small)
+        notes.append(small)
+    return TradeData(flows=flows, source=str(src), sha256=_combined_sha256(hashes), synthetic=synthetic,
+                     hs_revision=meta["hs"],
                      release=meta["release"], country_table=extras.get("country_table"),
                      product_table=extras.get("product_table"), notes=notes)
 
@@ -526,7 +334,7 @@ def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=Non
 
     tbl = pa.table({c: pa.array(df[c].astype(str)) if c == "k" else pa.array(numbers(df[c]), from_pandas=True)
                     for c in BACI_COLUMNS})
-    return TradeData(flows=_to_frame(_normalise(tbl)), source=source)
+    return TradeData(flows=_to_frame(normalise_table(tbl)), source=source)
 
 
 def data_info(path: str | Path | None = None, **read_kwargs) -> dict:
@@ -593,7 +401,7 @@ def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None
         raise DataError("output would overwrite the input", file=str(src), fix="pass out=<another file>")
     check_out_file(target, overwrite=overwrite)  # fail before reading a large file (exit 5)
     read_kwargs.setdefault("cache", False)
-    tbl, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None, "exporters": None,
+    tbl, _, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None, "exporters": None,
                                     "cache_dir": None, "validate": True, "expect_single_year": False, **read_kwargs})
     with atomic_file(target, overwrite=overwrite) as tmp:
         pq.write_table(tbl, str(tmp), compression="zstd")

@@ -46,11 +46,13 @@ def _repair_mojibake(name: str) -> str:
     return fixed
 
 
-def _read_table(path: Path) -> pd.DataFrame:
+def _read_table(path, label: str | None = None) -> pd.DataFrame:
+    """Parse a country table from a path or a binary stream; errors name ``label`` (default: the path)."""
+    name = label or str(path)
     try:
         raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read country table: {exc}", file=str(path),
+        raise DataError(f"cannot read country table: {exc}", file=name,
                         fix="pass a CEPII country_codes_*.csv or the project's data/baci/country_codes.csv") from exc
     cols = set(raw.columns)
     if {"country_code", "country_iso3"} <= cols:  # CEPII layout
@@ -61,12 +63,12 @@ def _read_table(path: Path) -> pd.DataFrame:
     elif set(_COLUMNS) <= cols:
         df = raw[list(_COLUMNS)].copy()
     else:
-        raise DataError(f"country table has columns {sorted(cols)}", file=str(path), field="country_code",
+        raise DataError(f"country table has columns {sorted(cols)}", file=name, field="country_code",
                         fix="expected CEPII columns country_code,country_name,country_iso2,country_iso3")
     codes = pd.to_numeric(df["baci_code"].str.strip(), errors="coerce")
     bad = np.flatnonzero(codes.isna().to_numpy())
     if bad.size:
-        raise DataError("non-numeric country code", file=str(path), rows=(bad + 1).tolist(), count=int(bad.size),
+        raise DataError("non-numeric country code", file=name, rows=(bad + 1).tolist(), count=int(bad.size),
                         field="country_code", fix="country codes must be integers")
     df["baci_code"] = codes.astype("int64")
     df["iso3"] = df["iso3"].str.strip().str.upper()

@@ -18,6 +18,8 @@ from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 
 MAX_ROWS_SHOWN = 5
 NULL_TOKENS = ("", "NA", "NAN", "NULL", "NONE")
+#: Largest plausible single flow: v in kUSD (1e12 kUSD = 1,000 trillion USD, ~40x world trade) and q in tonnes.
+MAX_FLOW = 1e12
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,11 @@ def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
     return list(out.values())
 
 
+_UNIT = {"v": "kUSD", "q": "tonnes"}
+_BOUND_FIX = {"v": "column v holds thousands of USD; check the units or the row (world trade is ~25e9 kUSD a year)",
+              "q": "column q holds metric tonnes; check the units or the row"}
+
+
 def _as_frame(table) -> pd.DataFrame:
     if isinstance(table, pa.Table):
         return table.to_pandas()
@@ -80,16 +87,45 @@ def _numeric(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def normalise_hs6(col: pd.Series) -> pd.Series:
-    """HS codes as 6-character strings: strip, drop a trailing '.0', left-pad with zeros."""
+    """HS codes as 6-character strings: strip, drop a trailing '.0', left-pad with zeros; empty -> NA."""
     s = col.astype("string").str.strip().str.replace(r"\.0$", "", regex=True)
+    s = s.mask(s.str.upper().isin(NULL_TOKENS))
     return s.str.pad(6, side="left", fillchar="0")
+
+
+def normalise_table(tbl: pa.Table) -> pa.Table:
+    """Cast a raw table to ``ARROW_SCHEMA`` before any filter: k trimmed, '.0' dropped and zero-padded to 6
+    (empty or a null token -> null, reported as missing), text q trimmed with null tokens -> null. Raises ArrowInvalid."""
+    import pyarrow.compute as pc
+
+    tokens = pa.array(list(NULL_TOKENS))
+    cols = []
+    for f in ARROW_SCHEMA:
+        col = tbl[f.name]
+        if f.name == "k":
+            col = pc.utf8_trim_whitespace(col.cast(pa.string()))
+            col = pc.replace_substring_regex(col, pattern=r"\.0$", replacement="")
+            col = pc.if_else(pc.is_in(pc.utf8_upper(col), value_set=tokens), pa.scalar(None, pa.string()), col)
+            col = pc.utf8_lpad(col, width=6, padding="0")
+        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
+            col = pc.utf8_trim_whitespace(col)
+            is_null = pc.is_in(pc.utf8_upper(col), value_set=tokens)
+            col = pc.if_else(is_null, pa.scalar(None, pa.string()), col).cast(f.type)
+        else:
+            col = col.cast(f.type)
+        cols.append(col)
+    return pa.Table.from_arrays(cols, schema=ARROW_SCHEMA)
 
 
 def column_problems(names: list[str], file: str) -> list[Problem]:
     """Missing and unexpected columns of a BACI table (names already stripped)."""
     missing = [c for c in BACI_COLUMNS if c not in names]
     extra = [c for c in names if c not in BACI_COLUMNS]
+    twice = sorted({c for c in names if names.count(c) > 1})
     problems = []
+    if twice:
+        problems.append(Problem("duplicate_column", file, ",".join(twice), 1, (), f"column(s) {twice} appear twice",
+                                "keep one column of each name"))
     if missing:
         problems.append(Problem("missing_column", file, ",".join(missing), 1, (), f"missing column(s) {missing}",
                                 f"BACI files need the columns {','.join(BACI_COLUMNS)}"))
@@ -131,6 +167,8 @@ def _validate_typed(tbl: pa.Table, *, file: str, countries, expect_single_year: 
             add("missing_value", missing, c, "value is missing", f"column {c} may not be empty")
         if floats:
             add("non_finite", pc.is_inf(col), c, "value is infinite", f"column {c} must be finite")
+            add("implausible", pc.and_(pc.greater(col, MAX_FLOW), pc.invert(pc.is_inf(col))), c,
+                f"value above {MAX_FLOW:g} ({_UNIT[c]}) for one flow", _BOUND_FIX[c])
         add("negative", pc.less(col, 0), c, "value is negative", f"column {c} must be >= 0")
     add("self_trade", pc.equal(tbl["i"], tbl["j"]), "i,j", "exporter equals importer",
         "drop flows from a country to itself")
@@ -211,6 +249,9 @@ def validate_flows(
             add("missing_value", null, c, "value is missing", f"column {c} may not be empty")
         with np.errstate(invalid="ignore"):
             add("non_finite", np.isinf(vals), c, "value is infinite", f"column {c} must be finite")
+            if c in _UNIT:
+                add("implausible", np.isfinite(vals) & (vals > MAX_FLOW), c,
+                    f"value above {MAX_FLOW:g} ({_UNIT[c]}) for one flow", _BOUND_FIX[c])
             add("negative", vals < 0, c, "value is negative", f"column {c} must be >= 0")
         if c in ("t", "i", "j"):
             frac = np.isfinite(vals) & (vals != np.floor(np.nan_to_num(vals)))

@@ -60,7 +60,8 @@ class Cell:
     @property
     def key(self) -> str:
         """Stable, filesystem-safe name: ``DEU__2023__world-exports__cap5__CHN+RUS``."""
-        parts = [self.importer, str(self.year), self.cap_basis, f"cap{self.cap_pp:g}", "+".join(self.risk_set)]
+        cap = f"{self.cap_pp:g}" if float(f"{self.cap_pp:g}") == self.cap_pp else repr(self.cap_pp)  # exact, short
+        parts = [self.importer, str(self.year), self.cap_basis, f"cap{cap}", "+".join(self.risk_set)]
         return "__".join(_SAFE.sub("-", p) for p in parts)
 
 

@@ -357,6 +357,7 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "hs_revision": trade.hs_revision,
         "release": trade.release,
         "year": prepared.year,
+        "year_source": "data.year" if scen.data.year else "latest year in the data",
         "importer": instance.importer,
         "importer_codes": [int(c) for c in instance.importer_codes],
         "importer_iso3": [str(s) for s in to_iso3(list(instance.importer_codes))],
@@ -373,23 +374,28 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "n_products": len(prepared.products),
         "versions": _manifest.versions(),
         "input_hashes": dict(prepared.input_sha256),
-        "notes": list(prepared.notes) + list(allocation.notes),
-        "warnings": _warnings(spec),
+        "notes": list(prepared.notes) + list(allocation.notes) + (warnings := _warnings(spec)),
+        "warnings": warnings,
         "intra_bloc": scen.importer.intra_bloc,
         "self_supply": scen.alternatives.self_supply,
     }
 
 
 def _warnings(spec: ModelSpec) -> list[str]:
-    """Settings that are allowed but probably not meant (printed by the CLI, listed in summary.md)."""
+    """Settings that are allowed but probably not meant (logged, printed by the CLI, listed in summary.md)."""
     own = sorted(set(spec.importer_codes) & set(spec.risk_codes))
     if not own:
         return []
+    import logging
+
     from optimize.data.countries import to_iso3
 
     names = ", ".join(str(s) for s in to_iso3(own))
-    return [f"the importer is in its own risk set ({names}): its imports from itself count as risk imports; "
-            "remove it from risk.countries (--risk) unless this is meant"]
+    text = (f"the importer is in its own risk set ({names}): risk countries {names} are also the importer, and "
+            "imports from oneself do not exist, so their share is 0; remove them from risk.countries (--risk) "
+            "unless this is meant")
+    logging.getLogger("tradeopt.run").warning("%s", text)
+    return [text]
 
 
 def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell) -> RunResult:

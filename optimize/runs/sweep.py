@@ -76,6 +76,10 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
 
     t_start = time.perf_counter()
     caps = sorted({float(c) for c in caps_pp})
+    if not caps:
+        from optimize.errors import InputError
+
+        raise InputError("no caps to sweep", field="caps_pp", fix="pass at least one cap in pp, e.g. caps_pp=[1, 5, 10]")
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
         from optimize.atomic import check_out_dir
 

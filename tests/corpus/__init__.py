@@ -140,6 +140,24 @@ def _hs92_file(tmp: Path) -> Path:
     return write_csv(tmp / "BACI_HS92_Y2023_V202501.csv", rows)
 
 
+def _long_line_member(tmp: Path, line_mb: int = 20) -> Path:
+    """A release zip whose member is a header and then ``line_mb`` MB without a line break."""
+    z = tmp / "BACI_HS22_V202501.zip"
+    with zipfile.ZipFile(z, "w", compression=zipfile.ZIP_DEFLATED) as zf:
+        zf.writestr(NAME, (HEADER + "\n").encode() + b"1" * (line_mb << 20))
+    return z
+
+
+def _spaced_header(tmp: Path) -> Path:
+    return write_csv(tmp / NAME, base_rows(), header="t, i, j, k, v, q")
+
+
+def _bom_header(tmp: Path) -> Path:
+    p = tmp / NAME
+    p.write_bytes(b"\xef\xbb\xbf" + csv_text(base_rows()).encode())
+    return p
+
+
 def _dup(rows):
     return rows + [list(rows[4])]
 
@@ -174,6 +192,14 @@ BACI_CASES: tuple[BadCase, ...] = (
     _rows_case("importer_equals_exporter", _set(1, "j", "156"), "exporter equals importer", row=1),
     _rows_case("year_not_integer", _set(3, "t", "2023.5"), "integer", row=3, field="t"),
     _rows_case("year_out_of_range", _set(11, "t", "20233"), "year outside", row=11, field="t"),
+    _rows_case("empty_hs_code", _set(4, "k", ""), "empty", row=4, field="k"),
+    _rows_case("blank_hs_code", _set(6, "k", "   "), "empty", row=6, field="k"),
+    _rows_case("value_1e308", _set(5, "v", "1e308"), "above 1e+12", row=5, field="v"),
+    _rows_case("value_1e20", _set(9, "v", "1e20"), "above 1e+12", row=9, field="v"),
+    _rows_case("quantity_1e300", _set(2, "q", "1e300"), "above 1e+12", row=2, field="q"),
+    BadCase("line_without_break_in_zip", _long_line_member, "DataError", "line break", row=1),
+    BadCase("header_with_spaces", _spaced_header, None, ""),
+    BadCase("header_with_utf8_bom", _bom_header, None, ""),
     BadCase("hs92_file_with_hs22_codes", _hs92_file, None, "data.hs_revision", field="basket",
             run_error="ScenarioError"),
 )
@@ -231,6 +257,12 @@ SCENARIO_CASES: tuple[ScenarioCase, ...] = (
     ScenarioCase("basket_bad_code", _basket("k,sector\n85044A,energy\n"), "k", "hs6"),
     ScenarioCase("basket_unknown_sector", _basket("k,sector\n850440,weapons\n"), "sector", "weapons"),
     ScenarioCase("products_match_nothing", lambda tmp: ["--products", "999999"], "basket", "none of",
+                 names_file=False),
+    ScenarioCase("year_beyond_any_integer", _toml("[data]\nyear = 99999999999999999999\n"), "data.year", "2100"),
+    ScenarioCase("year_option_huge", lambda tmp: ["--year", "99999999999999999999"], "data.year", "2100",
+                 names_file=False),
+    ScenarioCase("eur_rate_infinite", _toml("[report]\neur_per_usd = inf\n"), "report.eur_per_usd", "finite"),
+    ScenarioCase("eur_rate_option_nan", lambda tmp: ["--eur-per-usd", "nan"], "report.eur_per_usd", "finite",
                  names_file=False),
     ScenarioCase("products_range_matches_nothing", lambda tmp: ["--products", "01-03"], "basket.products", "matches no",
                  names_file=False),

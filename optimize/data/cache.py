@@ -1,0 +1,127 @@
+"""The optional parquet cache of parsed BACI CSVs, keyed on the source's content.
+
+A cache entry is named from the SHA-256 of the source file's bytes (hashed in
+1 MB chunks), the zip member and ``READER_VERSION``: an edit that keeps the size
+and the mtime still changes the key, and a reader change that alters what a CSV
+parses to bumps the version. Entries are written only from validated reads, into
+a temporary sibling renamed on success. The cache is optional: a folder that is
+read-only, a file, or full gives one warning and the run goes on without it.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import logging
+import os
+import tempfile
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from optimize.data.trade import ARROW_SCHEMA
+
+#: Bump when the reader changes what a CSV parses to (normalising, validation): old entries are then ignored.
+READER_VERSION = 2
+HASH_CHUNK = 1 << 20
+
+log = logging.getLogger("tradeopt.cache")
+
+
+def cache_root(cache_dir: str | Path | None = None) -> Path:
+    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else the OS user cache (platformdirs)."""
+    if cache_dir is not None:
+        return Path(cache_dir)
+    env = os.environ.get("TRADEOPT_CACHE")
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("tradeopt", appauthor=False)
+
+
+def file_sha256(path: str | Path) -> str:
+    """SHA-256 hex digest of a file's bytes, streamed in 1 MB chunks (~0.75 GB/s here; faster than blake2b)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(HASH_CHUNK), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
+def cache_file(digest: str, source_name: str, member: str | None, root: Path) -> Path:
+    """Cache path of one flow file: ``<stem>-<key>.parquet``; key = reader version, content hash, member."""
+    key = f"v{READER_VERSION}|{digest}|{member or ''}"
+    stem = Path(member or source_name).name.split(".")[0]
+    return root / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
+
+
+def _warn(target: Path, exc: BaseException) -> None:
+    log.warning("the parquet cache cannot be written at %s (%s: %s); continuing without a cache. "
+                "Fix: set TRADEOPT_CACHE to a writable folder with free space", target.parent,
+                type(exc).__name__, exc)
+
+
+class CacheWriter:
+    """Writes one cache entry batch by batch; any write failure (read-only, not a folder,
+    disk full) warns once and turns the writer off, never failing the read."""
+
+    def __init__(self, target: Path):
+        self.target = target
+        self._tmp: Path | None = None
+        self._writer = None
+        try:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            os.close(fd)
+            self._tmp = Path(tmp)
+            self._writer = pq.ParquetWriter(str(self._tmp), ARROW_SCHEMA, compression="zstd")
+        except (OSError, pa.ArrowException) as exc:
+            self._fail(exc)
+
+    @property
+    def active(self) -> bool:
+        return self._writer is not None
+
+    def _fail(self, exc: BaseException) -> None:
+        _warn(self.target, exc)
+        self.discard()
+
+    def write(self, tbl: pa.Table) -> None:
+        if self._writer is None:
+            return
+        try:
+            self._writer.write_table(tbl)
+        except (OSError, pa.ArrowException) as exc:
+            self._fail(exc)
+
+    def commit(self) -> Path | None:
+        """Close and rename the entry into place; None when writing failed."""
+        if self._writer is None:
+            return None
+        try:
+            self._writer.close()
+            self._writer = None
+            os.replace(self._tmp, self.target)
+            self._tmp = None
+            return self.target
+        except (OSError, pa.ArrowException) as exc:
+            self._fail(exc)
+            return None
+
+    def discard(self) -> None:
+        """Drop the partial entry (on errors, unvalidated or changed data)."""
+        if self._writer is not None:
+            with contextlib.suppress(OSError, pa.ArrowException):
+                self._writer.close()
+            self._writer = None
+        if self._tmp is not None:
+            with contextlib.suppress(OSError):
+                self._tmp.unlink()
+            self._tmp = None
+
+
+def drop_entry(target: Path) -> None:
+    """Remove an unreadable cache entry; a read-only cache folder is not an error."""
+    with contextlib.suppress(OSError):
+        target.unlink()

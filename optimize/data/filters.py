@@ -1,0 +1,147 @@
+"""Filters of a BACI read (years, HS6 codes, importers, exporters) and the filtered Parquet scan.
+
+Every filter sees normalised values: a user's Parquet gets only filters on integer
+t/i/j columns pushed down to the file; HS codes are compared after trimming and
+zero-padding (``validate.normalise_table``). Only our own cache files (already
+normalised) get every filter pushed down.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.dataset as ds
+
+from optimize.data import countries as _countries
+from optimize.data.csvread import READ_ERRORS
+from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
+from optimize.data.validate import (
+    Problem,
+    normalise_table,
+    raise_for_problems,
+    validate_flows,
+)
+from optimize.errors import DataError, InputError
+
+
+@dataclass(frozen=True)
+class Filters:
+    years: tuple[int, ...] | None
+    products: tuple[str, ...] | None
+    importers: tuple[int, ...] | None
+    exporters: tuple[int, ...] | None
+
+    def mask(self, tbl: pa.Table):
+        m = None
+        for col, vals in (("t", self.years), ("k", self.products), ("j", self.importers), ("i", self.exporters)):
+            if vals is not None:
+                arr = pa.array(vals, type=ARROW_SCHEMA.field(col).type)
+                cond = pc.is_in(tbl[col], value_set=arr)
+                m = cond if m is None else pc.and_(m, cond)
+        return m
+
+    def expression(self):
+        e = None
+        for col, vals in (("t", self.years), ("k", self.products), ("j", self.importers), ("i", self.exporters)):
+            if vals is not None:
+                cond = ds.field(col).isin(list(vals))
+                e = cond if e is None else e & cond
+        return e
+
+    def apply(self, tbl: pa.Table) -> pa.Table:
+        m = self.mask(tbl)
+        return tbl if m is None else tbl.filter(m)
+
+
+def _int_tuple(vals) -> tuple[int, ...] | None:
+    if vals is None:
+        return None
+    if isinstance(vals, (int, np.integer, str)):
+        vals = [vals]
+    return tuple(sorted({int(float(v)) for v in vals}))
+
+
+def check_read_args(years, products) -> tuple:
+    """(years, products) with iterables made tuples; ``InputError`` for years that are not whole numbers
+    and products that are not HS6 code strings."""
+    if years is not None and not isinstance(years, (int, np.integer, str)) and isinstance(years, Iterable):
+        years = tuple(years)
+    if products is not None and not isinstance(products, str) and isinstance(products, Iterable):
+        products = tuple(products)
+    vals = [years] if isinstance(years, (int, np.integer, str)) else years
+    if years is not None:
+        try:
+            bad = [y for y in vals if isinstance(y, bool) or float(y) != int(float(y))]
+        except (TypeError, ValueError):
+            bad = [years]
+        if not bad and not list(vals):
+            raise InputError("years is an empty list", field="years", fix="pass years=None for every year, or list them")
+        if bad:
+            raise InputError(f"years must be whole numbers, got {bad[0]!r}", field="years",
+                             fix="pass a year or a list of years, e.g. years=2023 or years=[2022, 2023]")
+    if products is not None and not isinstance(products, str):
+        items = products if isinstance(products, Iterable) else [products]
+        bad = [p for p in items if not isinstance(p, str)]
+        if bad:
+            raise InputError(f"HS6 codes must be strings, got {bad[0]!r} ({type(bad[0]).__name__})", field="products",
+                             fix="pass codes as text, e.g. products=['850440'] (an integer loses leading zeros)")
+    return years, products
+
+
+def make_filters(years, products, importers, exporters) -> Filters:
+    prods = None
+    if products is not None:
+        if isinstance(products, str):
+            products = [p for p in re.split(r"[,\s]+", products) if p]
+        prods = tuple(sorted({str(p).strip().zfill(6) for p in products}))
+    imp = None if importers is None else tuple(sorted(_countries.resolve_countries(importers)))
+    exp = None if exporters is None else tuple(sorted(_countries.resolve_countries(exporters)))
+    return Filters(_int_tuple(years), prods, imp, exp)
+
+
+def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, known,
+                  expect_single_year: bool, trusted: bool = False) -> pa.Table:
+    """Scan a parquet file. Only ``trusted`` files (our cache: already normalised) get every filter pushed
+    down; a user's file gets only the integer-typed t/i/j filters pushed down, the rest after normalising."""
+    try:
+        dataset = ds.dataset(str(path), format="parquet")
+        raw_names = dataset.schema.names
+        names = [str(n).strip() for n in raw_names]
+        if sorted(names) != sorted(BACI_COLUMNS):
+            raise_for_problems(validate_flows(pd.DataFrame(columns=names), file=label))
+        raw_of = dict(zip(names, raw_names))
+        if trusted:
+            pushdown = filters
+        else:
+            def integer(c):
+                return pa.types.is_integer(dataset.schema.field(raw_of[c]).type)
+            pushdown = Filters(filters.years if integer("t") else None, None,
+                                filters.importers if integer("j") else None, filters.exporters if integer("i") else None)
+        expr = None
+        for col, vals in (("t", pushdown.years), ("j", pushdown.importers), ("i", pushdown.exporters),
+                          ("k", pushdown.products)):
+            if vals is not None:
+                cond = ds.field(raw_of[col]).isin(list(vals))
+                expr = cond if expr is None else expr & cond
+        parts = []
+        for batch in dataset.to_batches(filter=expr, columns=[raw_of[c] for c in BACI_COLUMNS]):
+            raw = pa.Table.from_batches([batch]).rename_columns(list(BACI_COLUMNS))
+            parts.append(filters.apply(normalise_table(raw)))
+        tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
+    except DataError:
+        raise
+    except READ_ERRORS as exc:
+        raise DataError(f"cannot read parquet: {type(exc).__name__}: {exc}", file=label,
+                        fix="the file may be truncated or not parquet") from exc
+    if validate:
+        if tbl.num_rows == 0 and filters.expression() is None:
+            raise_for_problems([Problem("empty", label, None, 1, (), "no data rows", "use a complete BACI file")])
+        if tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole
+            raise_for_problems(validate_flows(tbl, file=label, countries=known, expect_single_year=expect_single_year))
+    return tbl
