@@ -14,8 +14,6 @@ import pandas as pd
 
 from optimize.model.instance import Instance
 
-_BASIS = ("world-exports", "importer-market", "rest-of-world")
-
 
 def cap_basis_kusd(instance: Instance) -> np.ndarray:
     """(N,) the quantity the cap's percentage points apply to (kUSD), from ``meta['cap_basis']``."""

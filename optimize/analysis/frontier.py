@@ -18,8 +18,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.errors import ScenarioError, SolverError
+from optimize.errors import ScenarioError
 from optimize.model.instance import Instance
+from optimize.solve.status import raise_for_status
 
 
 # ------------------------------------------------------------------ exact level fill
@@ -270,11 +271,10 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
     value-weighted mean largest share, 0..1), hhi (of the LP's solution, vertex-dependent,
     for information), is_knee (on max_share).
     """
-    import highspy
     import scipy.sparse as sp
 
     from optimize.model.lp import ROW_OBJECTIVE, LPArrays, build_lp
-    from optimize.solve.highs import make_highs
+    from optimize.solve.highs import HighsModel
 
     if n_points < 2:
         raise ScenarioError(f"n_points={n_points}", field="n_points", fix="use at least 2 points")
@@ -291,15 +291,14 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
     w = base.c.copy()
     x0 = np.concatenate([np.asarray(inst.x0_kusd, dtype=float) for inst in instances])
 
-    def solve(h) -> np.ndarray:
-        h.run()
-        st = h.getModelStatus()
-        if st != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"HiGHS ended with {h.modelStatusToString(st)} in the frontier LP",
-                              fix="check the instance (the plain run must be feasible)")
-        return np.asarray(h.getSolution().col_value, dtype=float)
+    def solve(model: HighsModel) -> np.ndarray:
+        sol = model.run()
+        raise_for_status(sol.status, what="the frontier LP", detail=sol.info.message,
+                         fix_infeasible="check the instance (the plain run must be feasible)",
+                         fix="check the instance (the plain run must be feasible)")
+        return sol.x
 
-    x_min = solve(make_highs(base, verbose=False))
+    x_min = solve(HighsModel(base, algorithm=None, verbose=False, label="frontier"))
     e_min = float(w @ x_min)
     e_today = float(w @ x0)
 
@@ -321,14 +320,14 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
         row_kind=np.r_[base.row_kind, np.full(n + 1, ROW_OBJECTIVE, dtype=np.int8)],
         instance_col_start=base.instance_col_start,
     )
-    h = make_highs(lp, verbose=False)
+    model = HighsModel(lp, algorithm=None, verbose=False, label="frontier")
     exp_row_idx = base.n_rows + n
     levels = np.linspace(e_min, e_today, n_points)
     slack = 1e-9 * max(grand, 1.0)
     rows = []
     for e in levels:
-        h.changeRowBounds(exp_row_idx, -highspy.kHighsInf, float(e) + slack)
-        sol = solve(h)
+        model.set_row_bounds([exp_row_idx], [-np.inf], [float(e) + slack])
+        sol = solve(model)
         x = sol[:n]
         rows.append((float(w @ x), float(sol[n:] @ totals) / grand, weighted_hhi(gprod, x, totals)))
     ex, ms, hh = (np.array(v) for v in zip(*rows))

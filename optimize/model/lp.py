@@ -25,8 +25,17 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimize.model.instance import Instance
+from optimize.model.tiebreak import distribute
+from optimize.solve.highs import HighsModel
 from optimize.solve.problem import (  # noqa: F401  (re-exported for model users)
-    ROW_EXPORTER_TOTAL, ROW_JOINT, ROW_KIND_NAMES, ROW_OBJECTIVE, ROW_TOTAL, SHORTFALL_PENALTY, LPArrays)
+    ROW_EXPORTER_TOTAL,
+    ROW_JOINT,
+    ROW_OBJECTIVE,
+    ROW_TOTAL,
+    SHORTFALL_PENALTY,
+    LPArrays,
+)
+
 
 def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_pp: float | None = None) -> LPArrays:
     """The exposure LP over ``instances`` (kUSD), with optional coupling rows."""
@@ -185,14 +194,8 @@ def merge_nonrisk(instance: Instance) -> Instance:
 
 
 def write_lp(lp: LPArrays, path: str | Path) -> Path:
-    """Write the LP to ``path`` (format from the suffix: .mps or .lp) through highspy."""
-    from optimize.solve.highs import make_highs
-
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    h = make_highs(lp)
-    h.writeModel(str(path))
-    return path
+    """Write the LP to ``path`` (format from the suffix: .mps or .lp) through HiGHS."""
+    return HighsModel(lp, algorithm=None).write(path)
 
 
 def separable_totals(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -225,7 +228,5 @@ def closed_form(
     Risk after per product is ``max(0, R_k - C_k)`` (generalised to the bounds
     of bans and share limits); ties are broken by ``optimize.model.tiebreak``.
     """
-    from optimize.model.tiebreak import distribute
-
     nonrisk_after, risk_after, _ = separable_totals(instance)
     return distribute(instance, nonrisk_after, risk_after, risk_split=risk_split, spread=spread, priority=priority)

@@ -28,8 +28,13 @@ utilisation z over alternatives (extra_a <= z * cap_a), then check every row.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
+from optimize.errors import SolverError
 from optimize.model.instance import Instance
+from optimize.solve.highs import solve_highs
+from optimize.solve.problem import ROW_OBJECTIVE, LPArrays
+from optimize.solve.status import LPSolution
 
 RISK_SPLITS = ("proportional", "priority", "weights")
 SPREADS = ("proportional", "min-hhi", "vertex")
@@ -150,16 +155,16 @@ def distribute(instance: Instance, nonrisk_after: np.ndarray, risk_after: np.nda
     return split_risk(instance, risk_after, risk_split, priority) + spread_nonrisk(instance, nonrisk_after, spread)
 
 
-def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit_s: float | None = None) -> np.ndarray:
+def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit_s: float | None = None) -> LPSolution:
     """Coupled models: among solutions with exposure <= the optimum (1e-9 relative +
     1e-7 kUSD), minimise the maximum cap utilisation z of the alternatives.
-    Returns the new column vector (same order as ``lp``); rows are re-checked."""
-    import scipy.sparse as sp
+    Returns the stage-2 solution: its first ``lp.n_cols`` values are the new column
+    vector (same order as ``lp``); the caller checks the status and the rows."""
+    return solve_highs(_stage2_lp(lp, x_opt, instances), algorithm="auto", time_limit_s=time_limit_s)
 
-    from optimize.errors import SolverError
-    from optimize.model.lp import ROW_OBJECTIVE, LPArrays
-    from optimize.solve.highs import solve_highs
 
+def _stage2_lp(lp: LPArrays, x_opt: np.ndarray, instances: list[Instance]) -> LPArrays:
+    """``lp`` plus the exposure row (<= optimum) and the utilisation rows x_a - z cap_a <= x0_a; min z."""
     n = lp.n_cols
     opt = float(lp.c @ x_opt)
     grow = np.zeros(n, dtype=bool)
@@ -178,7 +183,7 @@ def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit
                           shape=(a2.shape[0], 1))
     a2 = sp.hstack([a2, z_col]).tocsr()
     a2.sort_indices()
-    stage2 = LPArrays(
+    return LPArrays(
         c=np.concatenate([np.zeros(n), [1.0]]),
         col_lower=np.concatenate([lp.col_lower, [0.0]]), col_upper=np.concatenate([lp.col_upper, [1.0]]),
         indptr=a2.indptr.astype(np.int32), indices=a2.indices.astype(np.int32), data=a2.data.astype(float),
@@ -189,18 +194,10 @@ def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit
         row_kind=np.concatenate([lp.row_kind, [ROW_OBJECTIVE], np.full(g.shape[0], ROW_OBJECTIVE, np.int8)]),
         instance_col_start=lp.instance_col_start,
     )
-    sol = solve_highs(stage2, algorithm="auto", time_limit_s=time_limit_s)
-    if not sol.status.is_ok:
-        raise SolverError(f"tie-break stage 2 failed: {sol.info.message}", fix="use spread='vertex' for coupled models")
-    x = sol.x[:n]
-    check_rows(lp, x)
-    return x
 
 
 def check_rows(lp, x: np.ndarray, rel: float = 1e-7) -> None:
     """Raise ``SolverError`` when x breaks a row or bound of ``lp`` beyond tolerance."""
-    from optimize.errors import SolverError
-
     ax = lp.matrix() @ x
     tol = rel * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lp.row_upper), lp.row_upper, 0)),
                                            np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, 0))))

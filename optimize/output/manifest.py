@@ -59,15 +59,6 @@ def manifest_text(manifest: dict) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_manifest(out_dir: str | Path, manifest: dict, scenario_toml: str) -> list[Path]:
-    """Write ``manifest.json`` and ``scenario.resolved.toml`` into ``out_dir`` atomically."""
-    from optimize.atomic import atomic_write_text
-
-    out = Path(out_dir)
-    text = manifest_text(manifest)
-    return [atomic_write_text(out / MANIFEST_FILE, text), atomic_write_text(out / RESOLVED_FILE, scenario_toml)]
-
-
 def _jsonable(v):
     """Plain JSON values: tuples -> lists, numpy scalars -> Python, enums -> value, paths -> str."""
     if isinstance(v, dict):

@@ -328,7 +328,6 @@ def run_joint_group(prepared, cells: Sequence[Cell], cells_dir: str | os.PathLik
 
     for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs):
         def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):
-            pipeline._check_status(ja, scen)
             joint_tables = tables_of(inst, ja, scen)
             alone_tables = tables_of(inst, aa, scen)
             return _cell_rows(cell, joint_tables, alone_tables), None, joint_tables

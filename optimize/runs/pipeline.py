@@ -14,7 +14,7 @@ from typing import Any
 import pandas as pd
 
 from optimize.output import manifest as _manifest
-from optimize.errors import InfeasibleError, InputError, ScenarioError, SolverError
+from optimize.errors import InputError, ScenarioError
 from optimize.config.scenario import Scenario, load_scenario, resolve_scenario_countries, validate_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
 
@@ -338,25 +338,6 @@ def engine_options(scen: Scenario, *, save_lp: str | Path | None = None):
     )
 
 
-def _check_status(allocation, scen: Scenario) -> None:
-    from optimize.solve.status import Status
-
-    status = allocation.status
-    if status is Status.OPTIMAL or getattr(status, "is_ok", False):
-        return
-    if status is Status.INFEASIBLE:
-        hints = []
-        if scen.cap.share_limit:
-            hints.append(f"raise cap.share_limit (now {scen.cap.share_limit})")
-        hints.append("set solver.keep_going = true (--keep-going) to report infeasible products and continue")
-        raise InfeasibleError(f"the model for {scen.importer.label or '+'.join(scen.importer.countries)} is "
-                              f"infeasible: {allocation.solver.message or 'no allocation meets every limit'}",
-                              fix="; or ".join(hints))
-    raise SolverError(f"the solver stopped with status '{getattr(status, 'value', status)}': "
-                      f"{allocation.solver.message}",
-                      fix="raise solver.time_limit_s, or try solver.algorithm = \"simplex\" or backend \"pyomo\"")
-
-
 def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
     from dataclasses import asdict
 
@@ -411,7 +392,6 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell)
     scen = cell_scenario(prepared.scenario, **cell) if any(v is not None for v in cell.values()) else prepared.scenario
     instance = build_cell_instance(prepared, scen)
     (allocation,) = reallocate([instance], engine_options(scen, save_lp=save_lp))
-    _check_status(allocation, scen)  # under keep_going the engine reports infeasible products and stays ok
     from optimize.data.countries import EU27
 
     tables = compute_tables(instance, allocation, prepared.product_info, prepared.countries,
