@@ -9,7 +9,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.analysis.frontier import frontier, level_fill
+from optimize.analysis.frontier import frontier
+from optimize.model.tiebreak import water_fill
 from test_binding import DOC, make_instance
 
 
@@ -160,8 +161,8 @@ def test_end_points_embedded_sample():
 def test_level_fill_hits_targets():
     # two products; product 0: bounds [0,10],[5,6], shift 0 -> target 12: nu = 6 -> (6, 6)
     # product 1: one pair [2, 2] (fixed) target 2
-    x = level_fill(np.array([0, 0, 1]), np.array([0.0, 5.0, 2.0]), np.array([10.0, 6.0, 2.0]),
-                   np.zeros(3), np.array([12.0, 2.0]))
+    x = water_fill(np.array([0, 0, 1]), np.array([0.0, 5.0, 2.0]), np.array([10.0, 6.0, 2.0]),
+                   np.array([12.0, 2.0]), shift=np.zeros(3))
     np.testing.assert_allclose(x, [6.0, 6.0, 2.0])
 
 

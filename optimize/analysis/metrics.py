@@ -35,6 +35,17 @@ STAGE_ORDER = ("raw", "intermediate", "capital", "final")
 _TOL = 1e-9
 
 
+def hhi(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
+    """(G,) Herfindahl-Hirschman index (0..1) of each group's supplier values ``x`` (any unit):
+    the sum of squared shares of the group's total; NaN where the total is not positive.
+    The one HHI of the package (metrics, frontier, screens)."""
+    g = np.asarray(group, dtype=np.int64)
+    v = np.asarray(x, dtype=float)
+    tot = np.bincount(g, weights=v, minlength=n_groups)
+    sq = np.bincount(g, weights=v * v, minlength=n_groups)
+    return np.divide(sq, tot * tot, out=np.full(n_groups, np.nan), where=tot > 0)
+
+
 @dataclass
 class ResultTables:
     """Tables of one run; DataFrames in USD and shares 0..1 (``*_pp`` in percentage points)."""
@@ -177,8 +188,7 @@ def compute_tables(
     tot0, tot1 = psum(x0), psum(x1)
     risk0, risk1 = psum(np.where(is_risk, x0, 0.0)), psum(np.where(is_risk, x1, 0.0))
     s0, s1 = _safe_div(x0, tot0[p]), _safe_div(x1, tot1[p])
-    hhi0 = np.where(tot0 > 0, psum(np.nan_to_num(s0) ** 2), np.nan)
-    hhi1 = np.where(tot1 > 0, psum(np.nan_to_num(s1) ** 2), np.nan)
+    hhi0, hhi1 = hhi(p, x0, n_prod), hhi(p, x1, n_prod)
     alt = ~is_risk
     gain = np.where(alt, np.maximum(x1 - x0, 0.0), 0.0)
     shifted = psum(gain)
