@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimize.data.countries import lookup
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
 from optimize.units import kusd_to_usd
@@ -75,19 +76,13 @@ class ResultTables:
 
 
 def country_labels(codes, countries: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-    """(iso3, name) arrays for BACI ``codes``; codes missing from ``countries`` get "C<code>"."""
+    """(iso3, name) arrays for BACI ``codes`` from ``countries`` (``countries.lookup``); codes
+    missing from it get "C<code>", missing names the ISO3."""
     codes = np.asarray(codes, dtype=np.int64)
-    fallback = np.char.add("C", codes.astype(str)).astype(object)
-    if countries is None or len(countries) == 0:
-        return fallback, fallback.copy()
-    table = countries.drop_duplicates("baci_code")
-    table = table.set_index(table["baci_code"].astype(np.int64))
-    idx = pd.Index(codes)
-    iso3 = table["iso3"].reindex(idx).to_numpy(dtype=object)
-    name = table["name"].reindex(idx).to_numpy(dtype=object) if "name" in table else iso3.copy()
-    iso3 = np.where(pd.isna(iso3) | (iso3 == ""), fallback, iso3)
-    name = np.where(pd.isna(name) | (name == ""), iso3, name)
-    return iso3.astype(object), name.astype(object)
+    table = countries if countries is not None else pd.DataFrame({"baci_code": [], "iso3": []})
+    iso3 = lookup(codes, "iso3", "C", table).astype(object)
+    name = lookup(codes, "name", None, table)
+    return iso3, np.where(pd.isna(name), iso3, name).astype(object)
 
 
 def _product_frame(instance: Instance, product_info: pd.DataFrame | None) -> pd.DataFrame:

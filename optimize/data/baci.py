@@ -12,11 +12,9 @@ import hashlib
 import io
 import os
 import re
-import tempfile
 import zipfile
 import zlib
 from collections.abc import Iterable
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,6 +27,7 @@ import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from optimize.data import countries as _countries
+from optimize.atomic import atomic_path
 from optimize.data import products as _products
 from optimize.errors import DataError
 from optimize.resources import data_dir
@@ -59,20 +58,6 @@ def parse_name(name: str) -> dict:
     hs = m.group("hs").upper()
     return {"hs": None if hs == "SYNTHETIC" else hs, "year": int(m.group("year")) if m.group("year") else None,
             "release": m.group("release").upper() if m.group("release") else None}
-
-
-@contextmanager
-def atomic_path(final: Path):
-    """Yield a temp path beside ``final``; ``os.replace`` it into place on success, delete on error."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _cache_file(source: Path, member: str | None, root: Path) -> Path:
