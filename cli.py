@@ -1,7 +1,7 @@
 """The ``tradeopt`` command: argument parsing and printing over the ``optimize`` API.
 
-No analysis logic lives here: every command calls a public function of the
-library and prints its result. Errors print one line and exit with the code of
+Commands parse their options, call the library (``optimize.api`` and the modules
+it exposes) and print the result. Errors print one line and exit with the code of
 ``optimize.errors`` (2 input, 3 infeasible, 4 solver, 5 output, 1 internal).
 """
 from __future__ import annotations
@@ -10,6 +10,9 @@ import sys
 import traceback
 
 import click
+
+from optimize.tokens import parse_years, split_tokens
+from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
 
 from optimize import __version__
 from optimize.errors import EXIT_INTERNAL, TradeoptError
@@ -152,8 +155,7 @@ def _run_overrides(year, importer, risk, friends, cap, cap_basis, products, sect
 
     from optimize.config.scenario import toml_value
 
-    def tokens(text: str) -> list[str]:
-        return [t.strip() for t in text.split(",") if t.strip()]
+    tokens = split_tokens
 
     out: list[str] = []
     if year is not None:
@@ -195,7 +197,7 @@ def _run_overrides(year, importer, risk, friends, cap, cap_basis, products, sect
 @click.option("--risk", default=None, help="Risk countries, comma-separated (e.g. CHN,USA,RUS).")
 @click.option("--friends", default=None, help="Allowed alternatives, comma-separated or a group (G7+allies).")
 @click.option("--cap", type=float, default=None, help="Cap in percentage points (0-100).")
-@click.option("--cap-basis", type=click.Choice(["world-exports", "importer-market", "rest-of-world"]), default=None)
+@click.option("--cap-basis", type=click.Choice(CAP_BASES), default=None)
 @click.option("--products", default=None, help="'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated.")
 @click.option("--sector", "sectors", multiple=True, help="Basket sector(s): health, ict, energy, crm.")
 @click.option("--backend", type=click.Choice(["highs", "pyomo"]), default=None)
@@ -259,8 +261,8 @@ def scenarios(name):
 @click.option("--importers", default=None, help="EU27,DEU,FRA / all-eu (each EU member) / @file (one per line).")
 @click.option("--years", default=None, help="e.g. 2021-2023 or 2022,2023 (default: the scenario's year).")
 @click.option("--caps", default=None, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5 (default: the scenario's).")
-@click.option("--cap-basis", "cap_bases", default="world-exports", show_default=True,
-              help="Comma-separated: world-exports, importer-market, rest-of-world.")
+@click.option("--cap-basis", "cap_bases", default=DEFAULT_CAP_BASIS, show_default=True,
+              help=f"Comma-separated: {', '.join(CAP_BASES)}.")
 @click.option("--risk-sets", default=None, help="Risk sets separated by ';', e.g. 'CHN;CHN,RUS;CHN,USA,RUS'.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Local worker processes.")
@@ -297,7 +299,7 @@ def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_set
 @click.option("--importer", default=None, help="Importer (ISO3, group); comma-separated = one bloc.")
 @click.option("--risk", default=None, help="Risk countries, comma-separated.")
 @click.option("--caps", default="0-10", show_default=True, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5.")
-@click.option("--cap-basis", default=None, type=click.Choice(["world-exports", "importer-market", "rest-of-world"]))
+@click.option("--cap-basis", default=None, type=click.Choice(CAP_BASES))
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--cold", is_flag=True, help="Solve each cap from scratch (no warm start).")
 @click.option("--no-figures", is_flag=True, help="Skip sweep.png/svg.")
@@ -307,7 +309,7 @@ def sweep(scenario_name, sets, baci, importer, risk, caps, cap_basis, out_dir, c
     import optimize.runs.sweep as sw
 
     scen = _load_scenario(scenario_name, sets, baci)
-    res = sw.sweep(scen, b.parse_caps(caps), importer=importer, risk=risk.split(",") if risk else None,
+    res = sw.sweep(scen, b.parse_caps(caps), importer=importer, risk=split_tokens(risk) or None,
                    cap_basis=cap_basis, warm=not cold, out_dir=out_dir, plot=not no_figures)
     all_rows = res.table[res.table["risk"] == "ALL"]
     for rec in all_rows.to_dict("records"):
@@ -348,13 +350,7 @@ def _parse_years(year: int | None, years: str | None) -> list[int] | None:
         return [int(year)]
     if not years:
         return None
-    try:
-        if "-" in years:
-            lo, hi = (int(x) for x in years.split("-", 1))
-            return list(range(lo, hi + 1))
-        return sorted(int(x) for x in years.split(","))
-    except ValueError as exc:
-        raise InputError(f"cannot read years {years!r}", field="--years", fix="write e.g. 2021-2023 or 2021,2023") from exc
+    return list(parse_years(years, field="--years"))
 
 
 @main.command()
@@ -386,7 +382,7 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
         if not parent.is_dir():
             raise OutputError(f"folder {parent} does not exist", fix="create it or choose another --out")
     yrs = _parse_years(year, years)
-    codes = resolve_countries([t.strip() for t in importer.split(",") if t.strip()])
+    codes = resolve_countries(split_tokens(importer))
     flows = _screen_flows(baci_path, yrs)
     if kind == "ec":
         kw = {"hhi_threshold": thresholds[0]} if thresholds else {}

@@ -15,6 +15,8 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optimize.tokens import split_tokens as _tokens
+
 if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fast
     import pandas as pd
 
@@ -61,16 +63,6 @@ SCENARIO_KEYWORDS: dict[str, str] = {
 _LIST_KEYS = {"importer.countries", "basket.sectors", "risk.countries", "risk.priority", "alternatives.friends",
               "ban.products"}
 _FLOAT_KEYS = {"cap.pp", "cap.share_limit", "cap.exporter_total_pp", "solver.time_limit_s", "report.eur_per_usd"}
-
-
-def _tokens(value: Any) -> list:
-    """``"CHN,USA"`` / ``"CHN"`` / ``156`` / ``["CHN", 842]`` -> list of str tokens."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]
-    out: list[str] = []
-    for v in value:
-        out += [t.strip() for t in str(v).split(",") if t.strip()]
-    return out
 
 
 def keyword_overrides(keywords: dict[str, Any]) -> list[str]:

@@ -27,10 +27,10 @@ from optimize.data.countries import lookup
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
 from optimize.units import kusd_to_usd
+from optimize.vocab import SINGLE_COUNTRY_THRESHOLDS
 
 UNCLASSIFIED = "unclassified"
 ALL_RISK = "ALL"
-SINGLE_COUNTRY_THRESHOLDS = (0.5, 0.7)
 #: Value-chain order of stages (``optimize.data.stages``); other groups follow alphabetically, unclassified last.
 STAGE_ORDER = ("raw", "intermediate", "capital", "final")
 _TOL = 1e-9

@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from optimize.errors import ScenarioError
+from optimize.vocab import CAP_BASES
 
-CAP_BASES = ("world-exports", "importer-market", "rest-of-world")
 
 
 @dataclass(frozen=True)

@@ -17,6 +17,7 @@ from optimize.output import manifest as _manifest
 from optimize.errors import InputError, ScenarioError
 from optimize.config.scenario import Scenario, load_scenario, resolve_scenario_countries, validate_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
+from optimize.tokens import split_tokens
 
 
 @dataclass
@@ -143,8 +144,7 @@ def _product_filter(scen: Scenario, basket: pd.DataFrame) -> tuple[str, ...] | N
     """HS6 codes to read (None = every product: ``basket.products`` selects among the data's codes)."""
     spec = scen.basket.products
     if spec:
-        tokens = spec if isinstance(spec, list) else spec.split(",")
-        tokens = [t.strip() for t in tokens if t.strip()]
+        tokens = split_tokens(spec)
         if not all(len(t) == 6 and t.isdigit() for t in tokens):
             return None
         return tuple(sorted(set(tokens) | set(scen.ban.products)))
