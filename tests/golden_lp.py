@@ -39,7 +39,7 @@ JOINT = [
 
 
 def _frame(flows) -> pd.DataFrame:
-    i, j, k, v = zip(*flows)
+    i, j, k, v = zip(*flows, strict=True)
     return pd.DataFrame({"t": YEAR, "i": i, "j": j, "k": k, "v": v, "q": np.nan})
 
 

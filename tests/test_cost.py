@@ -6,24 +6,24 @@ from dataclasses import replace
 
 import numpy as np
 import pytest
+from test_binding import make_instance
 
 from optimize.analysis.cost import shift_cost, winsorise
 from optimize.model.engine import Allocation
 from optimize.solve.status import SolverInfo, Status
-from test_binding import make_instance
 
 CHN, RUS, DEU, JPN, NOR, GBR = 156, 643, 276, 392, 579, 826
 
 
 def _with_tonnes(inst, tonnes_by_exporter_product):
     t = np.array([tonnes_by_exporter_product.get((str(inst.products[pp]), int(e)), np.nan)
-                  for pp, e in zip(inst.pair_product, inst.pair_exporter)])  # test set-up only (8 pairs)
+                  for pp, e in zip(inst.pair_product, inst.pair_exporter, strict=True)])  # test set-up only (8 pairs)
     return replace(inst, world_tonnes=t)
 
 
 def _alloc(inst, after_by_exporter):
     x = np.array([after_by_exporter[(str(inst.products[pp]), int(e))]
-                  for pp, e in zip(inst.pair_product, inst.pair_exporter)], dtype=float)
+                  for pp, e in zip(inst.pair_product, inst.pair_exporter, strict=True)], dtype=float)
     return Allocation(inst, x, Status.OPTIMAL, SolverInfo("highs", "hand"))
 
 

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_binding import DOC, make_instance
 
 from optimize.analysis.frontier import frontier
 from optimize.model.tiebreak import water_fill
-from test_binding import DOC, make_instance
 
 
 def test_worked_example_end_points():
@@ -135,7 +135,8 @@ def test_end_points_real_energy(energy_parquet):
     inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,
                           risk_codes=[156, 842, 643])
     _check_end_points(inst)
-    sectors = pd.DataFrame({"k": inst.products, "sector": np.where(pd.Series(inst.products).str[:2] == "85", "ICT", "energy")})
+    sectors = pd.DataFrame({"k": inst.products,
+                            "sector": np.where(pd.Series(inst.products).str[:2] == "85", "ICT", "energy")})
     f = frontier(inst, n_points=4, sectors=sectors)
     assert set(f["group"]) == {"all", "ICT", "energy"}
     assert f.groupby("group")["n_products"].first().to_dict() == {"all": 32, "ICT": 10, "energy": 22}
@@ -199,9 +200,9 @@ def test_coupled_proxy_worked_example():
 
 
 def test_coupled_proxy_real_energy(energy_parquet):
+    from optimize.analysis.frontier import frontier_coupled
     from optimize.data.countries import EU27
     from optimize.model.engine import EngineOptions, reallocate
-    from optimize.analysis.frontier import frontier_coupled
     from optimize.model.instance import build_instance
 
     flows = pd.read_parquet(energy_parquet)

@@ -14,11 +14,12 @@ import pandas as pd
 
 from optimize.model.instance import Instance
 from optimize.model.lp import closed_form
+from optimize.vocab import DEFAULT_CAP_BASIS
 
 
 def cap_basis_kusd(instance: Instance) -> np.ndarray:
     """(N,) the quantity the cap's percentage points apply to (kUSD), from ``meta['cap_basis']``."""
-    basis = instance.meta.get("cap_basis", "world-exports")
+    basis = instance.meta.get("cap_basis", DEFAULT_CAP_BASIS)
     if basis == "importer-market":
         return np.asarray(instance.total_kusd, dtype=float)[instance.pair_product]
     if basis == "rest-of-world":

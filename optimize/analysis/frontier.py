@@ -43,7 +43,8 @@ def _arrays(instance: Instance, mask_products: np.ndarray | None = None, x_min: 
         "products": np.asarray(instance.products)[old],
         "total": np.asarray(instance.total_kusd, dtype=float)[old],
         "lo": np.asarray(instance.lower(), dtype=float)[keep],
-        "hi": np.maximum(np.asarray(instance.upper_kusd, dtype=float)[keep], np.asarray(instance.lower(), dtype=float)[keep]),
+        "hi": np.maximum(np.asarray(instance.upper_kusd, dtype=float)[keep],
+                         np.asarray(instance.lower(), dtype=float)[keep]),
         "x0": np.asarray(instance.x0_kusd, dtype=float)[keep],
         # a minimum-exposure allocation: the plain run's closed form
         "x_min": (closed_form(instance) if x_min is None else x_min)[keep],
@@ -90,7 +91,8 @@ def plain_after(instance: Instance) -> np.ndarray:
 
 
 # ------------------------------------------------------------------ the frontier
-def frontier_points(a: dict, exposure_levels: np.ndarray, *, rel_tol: float = 1e-10, max_iter: int = 200) -> list[np.ndarray]:
+def frontier_points(a: dict, exposure_levels: np.ndarray, *, rel_tol: float = 1e-10,
+                    max_iter: int = 200) -> list[np.ndarray]:
     """Min-HHI flows (kUSD) for each exposure level (kUSD) by bisection on theta."""
     total = float(a["total"].sum())
     x_free = _solve_theta(a, 0.0)
@@ -256,7 +258,7 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
         sol = solve(model)
         x = sol[:n]
         rows.append((float(w @ x), float(sol[n:] @ totals) / grand, weighted_hhi(gprod, x, totals)))
-    ex, ms, hh = (np.array(v) for v in zip(*rows))
+    ex, ms, hh = (np.array(v) for v in zip(*rows, strict=True))
     return pd.DataFrame({
         "point": np.arange(n_points),
         "exposure_level_kusd": levels,

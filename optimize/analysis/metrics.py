@@ -303,7 +303,7 @@ def _breakdown(products: pd.DataFrame, key: str, per_risk0: dict, per_risk1: dic
         "shifted_usd": products["shifted_usd"], "unfixable": products["unfixable"].astype(int),
         "cap_binds": products["cap_binds"].astype(int),
     })
-    for c, iso in zip(risk_codes, risk_iso3):
+    for c, iso in zip(risk_codes, risk_iso3, strict=True):
         df[f"r0_{iso}"], df[f"r1_{iso}"] = per_risk0[c], per_risk1[c]
     g = df.groupby(key, sort=True)
     agg = g.sum(numeric_only=True)
@@ -338,7 +338,7 @@ def _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3) -> pd.Da
     np.maximum.at(max0, p, np.nan_to_num(s0))
     np.maximum.at(max1, p, np.nan_to_num(s1))
     suppliers = [("any", max0, max1)]
-    for c, iso in zip(risk_codes, risk_iso3):
+    for c, iso in zip(risk_codes, risk_iso3, strict=True):
         m = exp_code == c
         suppliers.append((str(iso), np.bincount(p[m], weights=np.nan_to_num(s0[m]), minlength=n_prod),
                           np.bincount(p[m], weights=np.nan_to_num(s1[m]), minlength=n_prod)))

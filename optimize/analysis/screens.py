@@ -17,6 +17,7 @@ import pandas as pd
 
 from optimize.analysis.metrics import hhi
 from optimize.errors import DataError, InputError
+from optimize.vocab import SINGLE_COUNTRY_THRESHOLDS
 
 _REQUIRED = ("t", "i", "j", "k", "v")
 
@@ -218,7 +219,7 @@ def single_country_screen(
     flows: pd.DataFrame,
     importer_codes: Iterable[int],
     *,
-    thresholds: Sequence[float] = (0.5, 0.7),
+    thresholds: Sequence[float] = SINGLE_COUNTRY_THRESHOLDS,
     supplier: int | None = None,
     stage: str | None = None,
     min_value_kusd: float = 0.0,

@@ -26,14 +26,20 @@ import pyarrow.csv as pacsv
 import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
-from optimize.data import countries as _countries
 from optimize.atomic import atomic_path
+from optimize.data import countries as _countries
 from optimize.data import products as _products
+from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
+from optimize.data.validate import (
+    Problem,
+    column_problems,
+    duplicate_problems,
+    merge_problems,
+    raise_for_problems,
+    validate_flows,
+)
 from optimize.errors import DataError
 from optimize.resources import data_dir
-from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
-from optimize.data.validate import (Problem, column_problems, duplicate_problems, merge_problems, raise_for_problems,
-                               validate_flows)
 
 SAMPLE_FILE = "BACI_SYNTHETIC_Y2023_sample.parquet"
 _NAME_RE = re.compile(r"BACI_(?P<hs>HS\d\d|SYNTHETIC)(?:_Y(?P<year>\d{4}))?(?:_(?P<release>V\d{6}))?", re.I)

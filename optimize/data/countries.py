@@ -95,7 +95,7 @@ def group_names() -> list[str]:
 
 def _iso3_index(table: pd.DataFrame) -> dict[str, int]:
     current = table[~table["baci_code"].isin(HISTORICAL_CODES)]
-    index = dict(zip(current["iso3"], current["baci_code"].astype(int)))
+    index = dict(zip(current["iso3"], current["baci_code"].astype(int), strict=True))
     for iso3, code in ISO3_ALIASES.items():
         if code in set(table["baci_code"]):
             index.setdefault(iso3, code)
@@ -136,7 +136,7 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
         flat += [p.strip() for p in re.split(r"[,;]", str(tok)) if p.strip()]
     codes_known = set(table["baci_code"].astype(int))
     index = _iso3_index(table)
-    groups = {k: g for k, g in zip(_groups()["key"], _groups()["group"])}
+    groups = dict(zip(_groups()["key"], _groups()["group"], strict=True))
     out: list[int] = []
     for tok in flat:
         up = tok.upper()

@@ -12,9 +12,9 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize.errors import InfeasibleError
 from optimize.model import lp as lpmod
 from optimize.model import tiebreak
-from optimize.errors import InfeasibleError
 from optimize.model.instance import Instance
 from optimize.solve.highs import highs_version, solve_highs
 from optimize.solve.status import LPSolution, SolverInfo, Status, raise_for_status
@@ -53,8 +53,10 @@ class Allocation:
     status: Status
     solver: SolverInfo
     shortfall_kusd: np.ndarray | None = None  # (P,) unmet demand per product (export bans), else None
-    cap_marginal: np.ndarray | None = None  # (N,) exposure (kUSD) removed per extra kUSD of cap; 0 where the cap does not bind
-    infeasible_products: list[str] = field(default_factory=list)  # hs6 codes dropped/relaxed under keep_going, with reasons in notes
+    #: (N,) exposure (kUSD) removed per extra kUSD of cap; 0 where the cap does not bind
+    cap_marginal: np.ndarray | None = None
+    #: hs6 codes dropped/relaxed under keep_going, with reasons in notes
+    infeasible_products: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -78,7 +80,8 @@ def _check_options(options: EngineOptions) -> None:
                             field="exporter_total_pp", fix="give percentage points between 0 and 100")
 
 
-def _share_policy(instances: list[Instance], keep_going: bool) -> tuple[list[Instance], list[list[str]], list[list[str]]]:
+def _share_policy(instances: list[Instance],
+                  keep_going: bool) -> tuple[list[Instance], list[list[str]], list[list[str]]]:
     """Products where the share limit cannot hold: raise, or (keep_going) drop the limit for them."""
     out, bad_lists, notes = [], [], []
     for inst in instances:

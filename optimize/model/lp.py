@@ -17,7 +17,6 @@ every instance's own bound valid as well.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -66,7 +65,8 @@ def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_p
     sf_inst = np.concatenate(sf_inst) if sf_inst else np.zeros(0, np.int32)
     sf_prod = np.concatenate(sf_prod) if sf_prod else np.zeros(0, np.int32)
     n_sf = sf_inst.shape[0]
-    sf_total = np.concatenate([inst.total_kusd for inst in instances])[prod_start[sf_inst] + sf_prod] if n_sf else np.zeros(0)
+    all_totals = np.concatenate([inst.total_kusd for inst in instances])
+    sf_total = all_totals[prod_start[sf_inst] + sf_prod] if n_sf else np.zeros(0)
 
     c = np.concatenate([c, np.full(n_sf, penalty)])
     lo = np.concatenate([lo, np.zeros(n_sf)])
@@ -166,7 +166,8 @@ def merge_nonrisk(instance: Instance) -> Instance:
         return np.bincount(pp[nonrisk], weights=values[nonrisk], minlength=P)[merged_prod]
 
     keep = np.flatnonzero(risk)
-    alt_any = np.bincount(pp[nonrisk], weights=instance.alternatives()[nonrisk].astype(float), minlength=P)[merged_prod] > 0
+    alt_weights = instance.alternatives()[nonrisk].astype(float)
+    alt_any = np.bincount(pp[nonrisk], weights=alt_weights, minlength=P)[merged_prod] > 0
 
     def cat(risk_part: np.ndarray, merged_part: np.ndarray) -> np.ndarray:
         return np.concatenate([risk_part[keep], merged_part])

@@ -16,14 +16,13 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from optimize.atomic import atomic_dir
 from optimize.data.basket import sector_name
+from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.errors import OutputError
 from optimize.output.manifest import jsonable
-from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.units import usd_to_eur
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",

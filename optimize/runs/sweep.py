@@ -150,7 +150,8 @@ def _warm_tables(prepared, scen, inst, lp, sol, opts):
     risk_after = np.bincount(inst.pair_product, weights=np.where(inst.is_risk, xi, 0.0), minlength=inst.n_products)
     x_after = flows_after(inst, xi, shortfall, risk_after, opts, coupled=False)
     marginal = None if sol.col_duals is None else cap_marginal(inst, inst, lp.pair_values(sol.col_duals, 0), False)
-    info = replace(sol.info, algorithm=f"{sol.info.algorithm} (warm start)", objective=float(inst.risk_weight @ x_after))
+    info = replace(sol.info, algorithm=f"{sol.info.algorithm} (warm start)",
+                   objective=float(inst.risk_weight @ x_after))
     alloc = Allocation(instance=inst, x_after_kusd=x_after, status=sol.status, solver=info,
                        shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
                        cap_marginal=marginal)

@@ -101,7 +101,8 @@ def _new_highs(*, quiet: bool) -> highspy.Highs:
 def _inf(values: np.ndarray) -> np.ndarray:
     """Infinite sides as HiGHS's infinity, contiguous float64."""
     v = np.asarray(values, dtype=np.float64)
-    return np.ascontiguousarray(np.where(np.isposinf(v), highspy.kHighsInf, np.where(np.isneginf(v), -highspy.kHighsInf, v)))
+    v = np.where(np.isposinf(v), highspy.kHighsInf, np.where(np.isneginf(v), -highspy.kHighsInf, v))
+    return np.ascontiguousarray(v)
 
 
 def _highs_lp(lp: LPArrays) -> highspy.HighsLp:
