@@ -43,8 +43,10 @@ def hhi(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
     g = np.asarray(group, dtype=np.int64)
     v = np.asarray(x, dtype=float)
     tot = np.bincount(g, weights=v, minlength=n_groups)
-    sq = np.bincount(g, weights=v * v, minlength=n_groups)
-    return np.divide(sq, tot * tot, out=np.full(n_groups, np.nan), where=tot > 0)
+    share = np.divide(v, tot[g], out=np.zeros_like(v), where=tot[g] > 0)  # shares first: no under/overflow
+    out = np.bincount(g, weights=share * share, minlength=n_groups)
+    out[~(tot > 0)] = np.nan
+    return out
 
 
 @dataclass
