@@ -60,6 +60,11 @@ def test_hhi_is_the_sum_of_squared_shares(values):
             assert math.isnan(got[g])
 
 
+def test_hhi_of_no_flows_is_an_empty_float_array():
+    out = hhi(np.zeros(0, dtype=np.int64), np.zeros(0), 2)
+    assert out.dtype == float and np.isnan(out).all()
+
+
 def test_split_tokens_every_form():
     assert split_tokens(" CHN, USA ,,RUS") == ["CHN", "USA", "RUS"]
     assert split_tokens(156) == ["156"] and split_tokens(None) == []

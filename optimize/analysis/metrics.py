@@ -44,7 +44,7 @@ def hhi(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
     v = np.asarray(x, dtype=float)
     tot = np.bincount(g, weights=v, minlength=n_groups)
     share = np.divide(v, tot[g], out=np.zeros_like(v), where=tot[g] > 0)  # shares first: no under/overflow
-    out = np.bincount(g, weights=share * share, minlength=n_groups)
+    out = np.bincount(g, weights=share * share, minlength=n_groups).astype(float)  # float also when empty
     out[~(tot > 0)] = np.nan
     return out
 

@@ -58,7 +58,9 @@ def hhi_by(values: pd.DataFrame, keys: list[str], supplier: str = "i") -> pd.Dat
     per = values.groupby(keys + [supplier], sort=True, observed=True)["v"].sum().reset_index()
     groups = per.groupby(keys, sort=True, observed=True)
     out = groups.agg(total_kusd=("v", "sum")).reset_index()
-    out["hhi"] = hhi(groups.ngroup().to_numpy(), per["v"].to_numpy(), len(out))
+    code = groups.ngroup().to_numpy(dtype=float)  # NaN for rows whose key is missing (dropped by groupby)
+    kept = ~np.isnan(code)
+    out["hhi"] = hhi(code[kept].astype(np.int64), per["v"].to_numpy(dtype=float)[kept], len(out))
     return out
 
 
@@ -348,7 +350,8 @@ def fixability(screen: pd.DataFrame, allocation) -> pd.DataFrame:
         sb=np.where(total_b > 0, pairs["v_before"] / total_b.where(total_b > 0, 1), 0.0),
         sa=np.where(total_a > 0, pairs["v_after"] / total_a.where(total_a > 0, 1), 0.0),
     )
-    g = pairs.assign(rb=pairs["v_before"].where(pairs["is_risk"], 0.0), ra=pairs["v_after"].where(pairs["is_risk"], 0.0))
+    g = pairs.assign(rb=pairs["v_before"].where(pairs["is_risk"], 0.0),
+                     ra=pairs["v_after"].where(pairs["is_risk"], 0.0))
     by_k = g.groupby("k", sort=True)
     agg = by_k.agg(
         extra_imports_before_kusd=("v_before", "sum"), extra_imports_after_kusd=("v_after", "sum"),
