@@ -1,7 +1,7 @@
 """The ``tradeopt`` command: argument parsing and printing over the ``optimize`` API.
 
-No analysis logic lives here: every command calls a public function of the
-library and prints its result. Errors print one line and exit with the code of
+Commands parse their options, call the library (``optimize.api`` and the modules
+it exposes) and print the result. Errors print one line and exit with the code of
 ``optimize.errors`` (2 input, 3 infeasible, 4 solver, 5 output, 1 internal).
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import threading
 import traceback
 
 import click
+
 
 from optimize import __version__
 from optimize.errors import EXIT_INTERNAL, TradeoptError

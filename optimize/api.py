@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from optimize.config.aliases import ALIASES
-from optimize.config.aliases import tokens as _tokens
+from optimize.tokens import split_tokens as _tokens
 
 if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fast
     import pandas as pd

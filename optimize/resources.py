@@ -55,7 +55,6 @@ def bundled_docs_dir() -> Path:
 
 def package_version() -> str:
     """The version, from one source: ``pyproject.toml`` in a source checkout, else the installed metadata."""
-    from pathlib import Path
 
     pyproject = _PKG.parent / "pyproject.toml"
     if pyproject.is_file():  # a source checkout (the installed metadata may belong to another checkout)

@@ -8,9 +8,10 @@ import pandas as pd
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-from optimize.analysis.frontier import frontier, level_fill
 from test_binding import DOC, make_instance
+
+from optimize.analysis.frontier import frontier
+from optimize.model.tiebreak import water_fill
 
 
 def test_worked_example_end_points():
@@ -134,7 +135,8 @@ def test_end_points_real_energy(energy_parquet):
     inst = build_instance(flows, importer="EU27", importer_codes=EU27, year=2023, products=None,
                           risk_codes=[156, 842, 643])
     _check_end_points(inst)
-    sectors = pd.DataFrame({"k": inst.products, "sector": np.where(pd.Series(inst.products).str[:2] == "85", "ICT", "energy")})
+    sectors = pd.DataFrame({"k": inst.products,
+                            "sector": np.where(pd.Series(inst.products).str[:2] == "85", "ICT", "energy")})
     f = frontier(inst, n_points=4, sectors=sectors)
     assert set(f["group"]) == {"all", "ICT", "energy"}
     assert f.groupby("group")["n_products"].first().to_dict() == {"all": 32, "ICT": 10, "energy": 22}
@@ -160,8 +162,8 @@ def test_end_points_embedded_sample():
 def test_level_fill_hits_targets():
     # two products; product 0: bounds [0,10],[5,6], shift 0 -> target 12: nu = 6 -> (6, 6)
     # product 1: one pair [2, 2] (fixed) target 2
-    x = level_fill(np.array([0, 0, 1]), np.array([0.0, 5.0, 2.0]), np.array([10.0, 6.0, 2.0]),
-                   np.zeros(3), np.array([12.0, 2.0]))
+    x = water_fill(np.array([0, 0, 1]), np.array([0.0, 5.0, 2.0]), np.array([10.0, 6.0, 2.0]),
+                   np.array([12.0, 2.0]), shift=np.zeros(3))
     np.testing.assert_allclose(x, [6.0, 6.0, 2.0])
 
 
@@ -198,9 +200,9 @@ def test_coupled_proxy_worked_example():
 
 
 def test_coupled_proxy_real_energy(energy_parquet):
+    from optimize.analysis.frontier import frontier_coupled
     from optimize.data.countries import EU27
     from optimize.model.engine import EngineOptions, reallocate
-    from optimize.analysis.frontier import frontier_coupled
     from optimize.model.instance import build_instance
 
     flows = pd.read_parquet(energy_parquet)

@@ -47,8 +47,3 @@ def test_cold_fallback_matches_warm(prepared):
     cold = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False, warm=False)
     assert warm.warm and not cold.warm
     np.testing.assert_allclose(warm.table["share_after"], cold.table["share_after"], atol=1e-9)
-
-
-def test_warm_start_timing_reports_both(prepared):
-    t = sw.solve_times(prepared, [0, 1, 2, 3], importer="EU27")
-    assert t["caps"] == 4 and t["cold_s"] > 0 and t["warm_s"] > 0

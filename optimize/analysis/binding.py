@@ -13,13 +13,13 @@ import numpy as np
 import pandas as pd
 
 from optimize.model.instance import Instance
-
-_BASIS = ("world-exports", "importer-market", "rest-of-world")
+from optimize.model.lp import closed_form
+from optimize.vocab import DEFAULT_CAP_BASIS
 
 
 def cap_basis_kusd(instance: Instance) -> np.ndarray:
     """(N,) the quantity the cap's percentage points apply to (kUSD), from ``meta['cap_basis']``."""
-    basis = instance.meta.get("cap_basis", "world-exports")
+    basis = instance.meta.get("cap_basis", DEFAULT_CAP_BASIS)
     if basis == "importer-market":
         return np.asarray(instance.total_kusd, dtype=float)[instance.pair_product]
     if basis == "rest-of-world":
@@ -28,22 +28,10 @@ def cap_basis_kusd(instance: Instance) -> np.ndarray:
 
 
 def _x_after(instance: Instance, allocation) -> np.ndarray:
-    """Flows after (kUSD): the allocation's, or a closed-form optimum (proportional cut and spread)."""
+    """Flows after (kUSD): the allocation's, or the closed-form optimum (``lp.closed_form``, default rules)."""
     if allocation is not None:
         return np.asarray(allocation.x_after_kusd, dtype=float)
-    up = np.asarray(instance.upper_kusd, dtype=float)
-    x0 = np.asarray(instance.x0_kusd, dtype=float)
-    p = instance.pair_product
-    n_p = instance.n_products
-    risk = np.asarray(instance.is_risk, dtype=bool)
-    alt = np.asarray(instance.alternatives(), dtype=bool) & ~risk
-    room = np.where(alt, np.maximum(up - x0, 0.0), 0.0)
-    r_k = np.bincount(p, weights=np.where(risk, x0, 0.0), minlength=n_p)
-    c_k = np.bincount(p, weights=room, minlength=n_p)
-    d_k = np.minimum(r_k, c_k)
-    cut = np.divide(d_k, r_k, out=np.zeros(n_p), where=r_k > 0)[p]
-    fill = np.divide(d_k, c_k, out=np.zeros(n_p), where=c_k > 0)[p]
-    return np.where(risk, x0 * (1.0 - cut), x0 + room * fill)
+    return closed_form(instance)
 
 
 def binding_caps(instance: Instance, allocation=None, *, rel_tol: float = 1e-9) -> pd.DataFrame:

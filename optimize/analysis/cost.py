@@ -28,7 +28,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.errors import InfeasibleError, ScenarioError, SolverError
 from optimize.model.instance import Instance
 from optimize.units import USD_PER_KUSD
 
@@ -155,95 +154,3 @@ def shift_cost(instance: Instance, allocation) -> tuple[pd.DataFrame, dict]:
                   "are outliers, kept out of low/central/high",
     }
     return out.sort_values("k", kind="stable").reset_index(drop=True), summary
-
-
-# ------------------------------------------------------------------ cost-aware LP (highspy)
-def extra_cost_per_kusd(instance: Instance, *, treatment: str = CENTRAL) -> np.ndarray:
-    """(N,) linear extra cost (kUSD) per kUSD moved onto each alternative pair (comparable unit values):
-    uv_a / ur_k - 1, with ur_k the product's value-weighted harmonic mean unit value of
-    its risk suppliers today (the proportional cut's reference). Alternatives without a
-    unit value get the product's median alternative unit value; products without a
-    usable risk unit value cost 0 (uncovered)."""
-    q = TREATMENTS[treatment]
-    raw = comparable_unit_values(instance)
-    uv = raw if q is None else winsorise(instance.pair_product, raw, *q)
-    p, n_p = instance.pair_product, instance.n_products
-    risk = np.asarray(instance.is_risk, dtype=bool)
-    x0 = np.asarray(instance.x0_kusd, dtype=float)
-    ok = np.isfinite(uv)
-    rv = np.bincount(p, weights=np.where(risk & ok, x0, 0.0), minlength=n_p)
-    rt = np.bincount(p, weights=np.where(risk & ok, x0 / np.where(ok, uv, 1.0), 0.0), minlength=n_p)
-    ur = np.where(rt > 0, rv / np.where(rt > 0, rt, 1.0), np.nan)
-    med = pd.Series(np.where(~risk, uv, np.nan)).groupby(p).median().reindex(np.arange(n_p)).to_numpy()
-    ua = np.where(ok, uv, med[p])
-    c = np.where(~risk & np.isfinite(ua) & np.isfinite(ur[p]), ua / np.where(np.isfinite(ur[p]), ur[p], 1.0) - 1.0, 0.0)
-    return c
-
-
-def cost_lp(instance: Instance, *, mode: str = "cheapest", budget_usd: float | None = None,
-            treatment: str = CENTRAL, rel_tol: float = 1e-9) -> tuple[np.ndarray, dict]:
-    """Cost-aware re-allocation with highspy (separable instance, no bans/coupling).
-
-    ``mode="cheapest"``: among exposure-optimal allocations the one with the lowest linear
-    extra cost (two stages: minimise exposure, then cost with exposure held at its
-    optimum). ``mode="budget"``: minimise exposure subject to extra cost <= ``budget_usd``.
-    Extra cost is linear: sum_a c_a (x_a - x0_a) kUSD with c from ``extra_cost_per_kusd``.
-    Returns (x_after_kusd, info with exposure_kusd and extra_cost_usd).
-    """
-    import highspy
-
-    from optimize.model.lp import ROW_OBJECTIVE, ROW_TOTAL, LPArrays
-    from optimize.solve.highs import make_highs
-
-    if mode not in ("cheapest", "budget"):
-        raise ScenarioError(f"unknown cost mode {mode!r}", field="mode", fix="use 'cheapest' or 'budget'")
-    if mode == "budget" and (budget_usd is None or budget_usd < 0):
-        raise ScenarioError("budget mode needs budget_usd >= 0", field="budget_usd", fix="give a budget in USD")
-    n, n_p = instance.n_pairs, instance.n_products
-    p = instance.pair_product.astype(np.int64)
-    x0 = np.asarray(instance.x0_kusd, dtype=float)
-    w = np.asarray(instance.risk_weight, dtype=float)
-    c_alt = extra_cost_per_kusd(instance, treatment=treatment)
-    const = float(np.sum(c_alt * x0))  # cost row: sum c x - sum c x0 <= B
-    order = np.argsort(p, kind="stable")
-    counts = np.bincount(p, minlength=n_p)
-    starts = np.r_[0, np.cumsum(counts)]  # totals rows (CSR), then the cost row and the exposure row
-    indptr = np.r_[starts, n + np.array([n, 2 * n])]
-    indices = np.r_[order, np.arange(n), np.arange(n)]
-    data = np.r_[np.ones(n), c_alt, w]
-    tot = np.asarray(instance.total_kusd, dtype=float)
-    inf = np.inf
-    cost_hi = (budget_usd / USD_PER_KUSD + const) if mode == "budget" else inf
-    lp = LPArrays(
-        c=w.copy(),
-        col_lower=np.asarray(instance.lower(), dtype=float), col_upper=np.asarray(instance.upper_kusd, dtype=float),
-        indptr=indptr.astype(np.int64), indices=indices.astype(np.int64), data=data,
-        row_lower=np.r_[tot, -inf, -inf], row_upper=np.r_[tot, cost_hi, inf],
-        col_instance=np.zeros(n, dtype=np.int64), col_pair=np.arange(n), col_product=p,
-        row_kind=np.r_[np.full(n_p, ROW_TOTAL), np.full(2, ROW_OBJECTIVE)], instance_col_start=np.array([0, n]),
-    )
-    h = make_highs(lp, verbose=False)
-
-    def run():
-        h.run()
-        st = h.getModelStatus()
-        if st == highspy.HighsModelStatus.kInfeasible:
-            raise InfeasibleError("no allocation meets the cost budget", fix="raise budget_usd")
-        if st != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"HiGHS ended with {h.modelStatusToString(st)}", fix="check the instance")
-        return np.asarray(h.getSolution().col_value, dtype=float)
-
-    x = run()
-    if mode == "cheapest":
-        e_opt = float(np.sum(w * x))
-        h.changeRowBounds(n_p + 1, -inf, e_opt + rel_tol * max(float(tot.sum()), 1.0))
-        h.changeColsCost(n, np.arange(n, dtype=np.int32), c_alt)
-        x = run()
-    info = {
-        "mode": mode,
-        "exposure_kusd": float(np.sum(w * x)),
-        "extra_cost_usd": float(np.sum(c_alt * (x - x0))) * USD_PER_KUSD,
-        "budget_usd": budget_usd,
-        "treatment": treatment,
-    }
-    return x, info

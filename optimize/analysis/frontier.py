@@ -18,65 +18,16 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.errors import ScenarioError, SolverError
+from optimize.analysis.metrics import hhi
+from optimize.errors import ScenarioError
 from optimize.model.instance import Instance
-
-
-# ------------------------------------------------------------------ exact level fill
-def level_fill(pair_product: np.ndarray, lower: np.ndarray, upper: np.ndarray, shift: np.ndarray,
-               target: np.ndarray) -> np.ndarray:
-    """x = clip(nu_k - shift, lower, upper) with nu_k chosen so that sum_k x = target_k.
-
-    Exact: f_k(nu) = sum clip(nu - shift_e, lo_e, hi_e) is piecewise linear with
-    breakpoints lo+shift (slope +1) and hi+shift (slope -1); it is evaluated at every
-    sorted breakpoint with group-wise cumulative sums and inverted by interpolation.
-    Targets outside [sum lo, sum hi] give the nearest bound. All arrays (N,) / (P,).
-    """
-    p = np.asarray(pair_product, dtype=np.int64)
-    n = p.shape[0]
-    n_p = target.shape[0]
-    if n == 0:
-        return np.zeros(0)
-    bp = np.concatenate([lower + shift, upper + shift])
-    dslope = np.concatenate([np.ones(n), -np.ones(n)])
-    grp = np.concatenate([p, p])
-    order = np.lexsort((dslope, bp, grp))
-    bp, dslope, grp = bp[order], dslope[order], grp[order]
-    m = bp.shape[0]
-    start = np.r_[True, grp[1:] != grp[:-1]]
-    first_idx = np.flatnonzero(start)
-    group_first = np.maximum.accumulate(np.where(start, np.arange(m), 0))
-    cs_slope = np.cumsum(dslope)
-    slope_after = cs_slope - np.r_[0.0, cs_slope][group_first]
-    slope_before = np.r_[0.0, slope_after[:-1]]
-    slope_before[start] = 0.0
-    gap = np.r_[0.0, np.diff(bp)]
-    gap[start] = 0.0
-    inc = slope_before * gap
-    cs_inc = np.cumsum(inc)
-    sum_lo = np.bincount(p, weights=lower, minlength=n_p)
-    f = sum_lo[grp] + cs_inc - np.r_[0.0, cs_inc][group_first]
-    tgt = np.asarray(target, dtype=float)
-    ok = f >= tgt[grp] - 1e-12 * np.maximum(np.abs(tgt[grp]), 1.0)
-    last_idx = np.r_[first_idx[1:] - 1, m - 1]
-    groups_present = grp[first_idx]
-    hit = np.full(n_p, -1, dtype=np.int64)
-    hit[groups_present] = last_idx
-    pos = np.flatnonzero(ok)
-    np.minimum.at(hit, grp[pos], pos)
-    nu = np.zeros(n_p)
-    at_first = np.zeros(n_p, dtype=bool)
-    at_first[groups_present] = hit[groups_present] == first_idx
-    mid = (~at_first) & (hit >= 0)
-    nu[at_first] = bp[hit[at_first]]
-    h = hit[mid]
-    sb = slope_before[h]
-    nu[mid] = np.where(sb > 0, bp[h - 1] + (tgt[mid] - f[h - 1]) / np.where(sb > 0, sb, 1.0), bp[h])
-    return np.clip(nu[p] - shift, lower, upper)
+from optimize.model.lp import closed_form
+from optimize.model.tiebreak import water_fill
+from optimize.solve.status import raise_for_status
 
 
 # ------------------------------------------------------------------ helpers on an instance
-def _arrays(instance: Instance, mask_products: np.ndarray | None = None) -> dict:
+def _arrays(instance: Instance, mask_products: np.ndarray | None = None, x_min: np.ndarray | None = None) -> dict:
     if instance.shortfall_allowed is not None and np.any(instance.shortfall_allowed):
         raise ScenarioError("the frontier does not support export bans (products may end short)", field="ban",
                             fix="run the frontier without bans")
@@ -92,51 +43,29 @@ def _arrays(instance: Instance, mask_products: np.ndarray | None = None) -> dict
         "products": np.asarray(instance.products)[old],
         "total": np.asarray(instance.total_kusd, dtype=float)[old],
         "lo": np.asarray(instance.lower(), dtype=float)[keep],
-        "hi": np.maximum(np.asarray(instance.upper_kusd, dtype=float)[keep], np.asarray(instance.lower(), dtype=float)[keep]),
+        "hi": np.maximum(np.asarray(instance.upper_kusd, dtype=float)[keep],
+                         np.asarray(instance.lower(), dtype=float)[keep]),
         "x0": np.asarray(instance.x0_kusd, dtype=float)[keep],
+        # a minimum-exposure allocation: the plain run's closed form
+        "x_min": (closed_form(instance) if x_min is None else x_min)[keep],
         "risk": risk,
         "w": w,
     }
 
 
-def product_hhi(p: np.ndarray, x: np.ndarray, total: np.ndarray) -> np.ndarray:
-    """(P,) HHI of each product's suppliers (0..1) for flows x (kUSD)."""
-    sq = np.bincount(p, weights=x * x, minlength=total.shape[0])
-    return np.divide(sq, total * total, out=np.full(total.shape[0], np.nan), where=total > 0)
-
-
 def weighted_hhi(p: np.ndarray, x: np.ndarray, total: np.ndarray) -> float:
     """Value-weighted mean HHI: sum_k (T_k / T) HHI_k."""
     tot = float(total.sum())
-    return float(np.nansum(product_hhi(p, x, total) * total) / tot) if tot > 0 else float("nan")
+    return float(np.nansum(hhi(p, x, total.shape[0]) * total) / tot) if tot > 0 else float("nan")
 
 
 def _solve_theta(a: dict, theta: float) -> np.ndarray:
     shift = theta * a["total"][a["p"]] * a["w"]
-    return level_fill(a["p"], a["lo"], a["hi"], shift, a["total"])
+    return water_fill(a["p"], a["lo"], a["hi"], a["total"], shift=shift)
 
 
 def _exposure(a: dict, x: np.ndarray) -> float:
     return float(np.sum(a["w"] * x))
-
-
-def min_exposure_kusd(a: dict) -> float:
-    """Plain run's minimum weighted risk imports: per product cut D = min(R, C) from the
-    highest-weight risk pairs first (exact, vectorised)."""
-    p, risk = a["p"], a["risk"]
-    n_p = a["total"].shape[0]
-    room = np.where(~risk, a["hi"] - a["lo"], 0.0)
-    c_k = np.bincount(p, weights=room, minlength=n_p)
-    r_idx = np.flatnonzero(risk)
-    order = r_idx[np.lexsort((-a["w"][r_idx], p[r_idx]))]
-    vol = a["hi"][order]
-    pg = p[order]
-    cs = np.cumsum(vol)
-    start = np.r_[True, pg[1:] != pg[:-1]] if pg.size else np.zeros(0, dtype=bool)
-    gf = np.maximum.accumulate(np.where(start, np.arange(pg.size), 0)) if pg.size else np.zeros(0, dtype=np.int64)
-    before = cs - vol - np.r_[0.0, cs][gf]
-    cut = np.clip(c_k[pg] - before, 0.0, vol)
-    return float(np.sum(a["w"][order] * (vol - cut)))
 
 
 def _knee(exposure: np.ndarray, hhi: np.ndarray) -> np.ndarray:
@@ -157,19 +86,18 @@ def _knee(exposure: np.ndarray, hhi: np.ndarray) -> np.ndarray:
 
 
 def plain_after(instance: Instance) -> np.ndarray:
-    """Flows after the plain re-allocation with the default rules (proportional cut and spread)."""
-    from optimize.analysis.binding import _x_after
-
-    return _x_after(instance, None)
+    """Flows after the plain re-allocation with the default rules (``lp.closed_form``)."""
+    return closed_form(instance)
 
 
 # ------------------------------------------------------------------ the frontier
-def frontier_points(a: dict, exposure_levels: np.ndarray, *, rel_tol: float = 1e-10, max_iter: int = 200) -> list[np.ndarray]:
+def frontier_points(a: dict, exposure_levels: np.ndarray, *, rel_tol: float = 1e-10,
+                    max_iter: int = 200) -> list[np.ndarray]:
     """Min-HHI flows (kUSD) for each exposure level (kUSD) by bisection on theta."""
     total = float(a["total"].sum())
     x_free = _solve_theta(a, 0.0)
     e_free = _exposure(a, x_free)
-    e_min = min_exposure_kusd(a)
+    e_min = _exposure(a, a["x_min"])
     tol = rel_tol * max(total, 1.0)
     theta_hi = 1.0
     x_hi = _solve_theta(a, theta_hi)
@@ -222,23 +150,24 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
         smap = sectors.drop_duplicates("k").set_index("k")["sector"].astype(str)
         sec = pd.Series(np.asarray(instance.products)).map(smap).fillna("other").to_numpy()
         groups += [(str(s), sec == s) for s in sorted(pd.unique(sec))]
-    x_plain_all = np.asarray(allocation.x_after_kusd, dtype=float) if allocation is not None else plain_after(instance)
+    x_closed = plain_after(instance)
+    x_plain_all = np.asarray(allocation.x_after_kusd, dtype=float) if allocation is not None else x_closed
     frames = []
     for name, mask in groups:
-        a = _arrays(instance, mask)
+        a = _arrays(instance, mask, x_closed)
         keep = np.ones(instance.n_pairs, dtype=bool) if mask is None else mask[instance.pair_product]
         x_plain = x_plain_all[keep]
         total = float(a["total"].sum())
         e_today = _exposure(a, a["x0"])
-        e_min = min_exposure_kusd(a)
+        e_min = _exposure(a, a["x_min"])
         e_free = _exposure(a, _solve_theta(a, 0.0))
         grid = np.linspace(e_min, e_today, n_points)
         levels = np.unique(np.r_[grid, e_free]) if e_min < e_free < e_today else grid
         xs = frontier_points(a, levels)
         ex = np.array([_exposure(a, x) for x in xs])
         hh = np.array([weighted_hhi(a["p"], x, a["total"]) for x in xs])
-        h0 = product_hhi(a["p"], a["x0"], a["total"])
-        h_plain = product_hhi(a["p"], x_plain, a["total"])
+        n_p = a["total"].shape[0]
+        h0, h_plain = hhi(a["p"], a["x0"], n_p), hhi(a["p"], x_plain, n_p)
         frames.append(pd.DataFrame({
             "group": name,
             "point": np.arange(levels.shape[0]),
@@ -270,11 +199,10 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
     value-weighted mean largest share, 0..1), hhi (of the LP's solution, vertex-dependent,
     for information), is_knee (on max_share).
     """
-    import highspy
     import scipy.sparse as sp
 
     from optimize.model.lp import ROW_OBJECTIVE, LPArrays, build_lp
-    from optimize.solve.highs import make_highs
+    from optimize.solve.highs import HighsModel
 
     if n_points < 2:
         raise ScenarioError(f"n_points={n_points}", field="n_points", fix="use at least 2 points")
@@ -291,15 +219,14 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
     w = base.c.copy()
     x0 = np.concatenate([np.asarray(inst.x0_kusd, dtype=float) for inst in instances])
 
-    def solve(h) -> np.ndarray:
-        h.run()
-        st = h.getModelStatus()
-        if st != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"HiGHS ended with {h.modelStatusToString(st)} in the frontier LP",
-                              fix="check the instance (the plain run must be feasible)")
-        return np.asarray(h.getSolution().col_value, dtype=float)
+    def solve(model: HighsModel) -> np.ndarray:
+        sol = model.run()
+        raise_for_status(sol.status, what="the frontier LP", detail=sol.info.message,
+                         fix_infeasible="check the instance (the plain run must be feasible)",
+                         fix="check the instance (the plain run must be feasible)")
+        return sol.x
 
-    x_min = solve(make_highs(base, verbose=False))
+    x_min = solve(HighsModel(base, algorithm=None, verbose=False, label="frontier"))
     e_min = float(w @ x_min)
     e_today = float(w @ x0)
 
@@ -321,17 +248,17 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
         row_kind=np.r_[base.row_kind, np.full(n + 1, ROW_OBJECTIVE, dtype=np.int8)],
         instance_col_start=base.instance_col_start,
     )
-    h = make_highs(lp, verbose=False)
+    model = HighsModel(lp, algorithm=None, verbose=False, label="frontier")
     exp_row_idx = base.n_rows + n
     levels = np.linspace(e_min, e_today, n_points)
     slack = 1e-9 * max(grand, 1.0)
     rows = []
     for e in levels:
-        h.changeRowBounds(exp_row_idx, -highspy.kHighsInf, float(e) + slack)
-        sol = solve(h)
+        model.set_row_bounds([exp_row_idx], [-np.inf], [float(e) + slack])
+        sol = solve(model)
         x = sol[:n]
         rows.append((float(w @ x), float(sol[n:] @ totals) / grand, weighted_hhi(gprod, x, totals)))
-    ex, ms, hh = (np.array(v) for v in zip(*rows))
+    ex, ms, hh = (np.array(v) for v in zip(*rows, strict=True))
     return pd.DataFrame({
         "point": np.arange(n_points),
         "exposure_level_kusd": levels,

@@ -23,16 +23,30 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimize.data.countries import lookup
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
 from optimize.units import kusd_to_usd
+from optimize.vocab import SINGLE_COUNTRY_THRESHOLDS
 
 UNCLASSIFIED = "unclassified"
 ALL_RISK = "ALL"
-SINGLE_COUNTRY_THRESHOLDS = (0.5, 0.7)
 #: Value-chain order of stages (``optimize.data.stages``); other groups follow alphabetically, unclassified last.
 STAGE_ORDER = ("raw", "intermediate", "capital", "final")
 _TOL = 1e-9
+
+
+def hhi(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
+    """(G,) Herfindahl-Hirschman index (0..1) of each group's supplier values ``x`` (any unit):
+    the sum of squared shares of the group's total; NaN where the total is not positive.
+    The one HHI of the package (metrics, frontier, screens)."""
+    g = np.asarray(group, dtype=np.int64)
+    v = np.asarray(x, dtype=float)
+    tot = np.bincount(g, weights=v, minlength=n_groups)
+    share = np.divide(v, tot[g], out=np.zeros_like(v), where=tot[g] > 0)  # shares first: no under/overflow
+    out = np.bincount(g, weights=share * share, minlength=n_groups).astype(float)  # float also when empty
+    out[~(tot > 0)] = np.nan
+    return out
 
 
 @dataclass
@@ -64,19 +78,13 @@ class ResultTables:
 
 
 def country_labels(codes, countries: pd.DataFrame | None) -> tuple[np.ndarray, np.ndarray]:
-    """(iso3, name) arrays for BACI ``codes``; codes missing from ``countries`` get "C<code>"."""
+    """(iso3, name) arrays for BACI ``codes`` from ``countries`` (``countries.lookup``); codes
+    missing from it get "C<code>", missing names the ISO3."""
     codes = np.asarray(codes, dtype=np.int64)
-    fallback = np.char.add("C", codes.astype(str)).astype(object)
-    if countries is None or len(countries) == 0:
-        return fallback, fallback.copy()
-    table = countries.drop_duplicates("baci_code")
-    table = table.set_index(table["baci_code"].astype(np.int64))
-    idx = pd.Index(codes)
-    iso3 = table["iso3"].reindex(idx).to_numpy(dtype=object)
-    name = table["name"].reindex(idx).to_numpy(dtype=object) if "name" in table else iso3.copy()
-    iso3 = np.where(pd.isna(iso3) | (iso3 == ""), fallback, iso3)
-    name = np.where(pd.isna(name) | (name == ""), iso3, name)
-    return iso3.astype(object), name.astype(object)
+    table = countries if countries is not None else pd.DataFrame({"baci_code": [], "iso3": []})
+    iso3 = lookup(codes, "iso3", "C", table).astype(object)
+    name = lookup(codes, "name", None, table)
+    return iso3, np.where(pd.isna(name), iso3, name).astype(object)
 
 
 def _product_frame(instance: Instance, product_info: pd.DataFrame | None) -> pd.DataFrame:
@@ -177,8 +185,7 @@ def compute_tables(
     tot0, tot1 = psum(x0), psum(x1)
     risk0, risk1 = psum(np.where(is_risk, x0, 0.0)), psum(np.where(is_risk, x1, 0.0))
     s0, s1 = _safe_div(x0, tot0[p]), _safe_div(x1, tot1[p])
-    hhi0 = np.where(tot0 > 0, psum(np.nan_to_num(s0) ** 2), np.nan)
-    hhi1 = np.where(tot1 > 0, psum(np.nan_to_num(s1) ** 2), np.nan)
+    hhi0, hhi1 = hhi(p, x0, n_prod), hhi(p, x1, n_prod)
     alt = ~is_risk
     gain = np.where(alt, np.maximum(x1 - x0, 0.0), 0.0)
     shifted = psum(gain)
@@ -301,7 +308,7 @@ def _breakdown(products: pd.DataFrame, key: str, per_risk0: dict, per_risk1: dic
         "shifted_usd": products["shifted_usd"], "unfixable": products["unfixable"].astype(int),
         "cap_binds": products["cap_binds"].astype(int),
     })
-    for c, iso in zip(risk_codes, risk_iso3):
+    for c, iso in zip(risk_codes, risk_iso3, strict=True):
         df[f"r0_{iso}"], df[f"r1_{iso}"] = per_risk0[c], per_risk1[c]
     g = df.groupby(key, sort=True)
     agg = g.sum(numeric_only=True)
@@ -336,7 +343,7 @@ def _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3) -> pd.Da
     np.maximum.at(max0, p, np.nan_to_num(s0))
     np.maximum.at(max1, p, np.nan_to_num(s1))
     suppliers = [("any", max0, max1)]
-    for c, iso in zip(risk_codes, risk_iso3):
+    for c, iso in zip(risk_codes, risk_iso3, strict=True):
         m = exp_code == c
         suppliers.append((str(iso), np.bincount(p[m], weights=np.nan_to_num(s0[m]), minlength=n_prod),
                           np.bincount(p[m], weights=np.nan_to_num(s1[m]), minlength=n_prod)))

@@ -15,7 +15,9 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
+from optimize.analysis.metrics import hhi
 from optimize.errors import DataError, InputError
+from optimize.vocab import SINGLE_COUNTRY_THRESHOLDS
 
 _REQUIRED = ("t", "i", "j", "k", "v")
 #: GeoDep's import/export ratio when the importer exports none of k (CEPII: "we impose the value of 9999").
@@ -56,11 +58,11 @@ def _select_years(flows: pd.DataFrame, years: Sequence[int] | int | None) -> pd.
 def hhi_by(values: pd.DataFrame, keys: list[str], supplier: str = "i") -> pd.DataFrame:
     """HHI (0..1) and total (kUSD) of ``v`` per ``keys``, over ``supplier`` shares."""
     per = values.groupby(keys + [supplier], sort=True, observed=True)["v"].sum().reset_index()
-    tot = per.groupby(keys, sort=True, observed=True)["v"].transform("sum")
-    share = np.where(tot > 0, per["v"] / tot.where(tot > 0, 1.0), 0.0)
-    per = per.assign(sq=share**2, share=share)
-    out = per.groupby(keys, sort=True, observed=True).agg(total_kusd=("v", "sum"), hhi=("sq", "sum")).reset_index()
-    out.loc[out["total_kusd"] <= 0, "hhi"] = np.nan
+    groups = per.groupby(keys, sort=True, observed=True)
+    out = groups.agg(total_kusd=("v", "sum")).reset_index()
+    code = groups.ngroup().to_numpy(dtype=float)  # NaN for rows whose key is missing (dropped by groupby)
+    kept = ~np.isnan(code)
+    out["hhi"] = hhi(code[kept].astype(np.int64), per["v"].to_numpy(dtype=float)[kept], len(out))
     return out
 
 
@@ -226,7 +228,7 @@ def single_country_screen(
     flows: pd.DataFrame,
     importer_codes: Iterable[int],
     *,
-    thresholds: Sequence[float] = (0.5, 0.7),
+    thresholds: Sequence[float] = SINGLE_COUNTRY_THRESHOLDS,
     supplier: int | None = None,
     stage: str | None = None,
     min_value_kusd: float = 0.0,
@@ -368,14 +370,18 @@ def fixability(screen: pd.DataFrame, allocation) -> pd.DataFrame:
         sb=np.where(total_b > 0, pairs["v_before"] / total_b.where(total_b > 0, 1), 0.0),
         sa=np.where(total_a > 0, pairs["v_after"] / total_a.where(total_a > 0, 1), 0.0),
     )
-    g = pairs.assign(sb2=pairs["sb"] ** 2, sa2=pairs["sa"] ** 2,
-                     rb=pairs["v_before"].where(pairs["is_risk"], 0.0), ra=pairs["v_after"].where(pairs["is_risk"], 0.0))
-    agg = g.groupby("k", sort=True).agg(
+    g = pairs.assign(rb=pairs["v_before"].where(pairs["is_risk"], 0.0),
+                     ra=pairs["v_after"].where(pairs["is_risk"], 0.0))
+    by_k = g.groupby("k", sort=True)
+    agg = by_k.agg(
         extra_imports_before_kusd=("v_before", "sum"), extra_imports_after_kusd=("v_after", "sum"),
-        hhi_extra_before=("sb2", "sum"), hhi_extra_after=("sa2", "sum"),
         top_share_before=("sb", "max"), top_share_after=("sa", "max"),
         risk_before_kusd=("rb", "sum"), risk_after_kusd=("ra", "sum"),
     )
+    codes = by_k.ngroup().to_numpy()
+    for col, v in (("hhi_extra_before", "v_before"), ("hhi_extra_after", "v_after")):  # 0 without extra-bloc imports
+        agg.insert(agg.columns.get_loc("top_share_before"), col,
+                   np.nan_to_num(hhi(codes, g[v].to_numpy(), len(agg)), nan=0.0))
     tot_all = pd.Series(np.asarray(inst.total_kusd, dtype=float), index=np.asarray(inst.products), name="total_kusd")
     agg = agg.join(tot_all, how="left")
     agg["risk_share_before"] = agg["risk_before_kusd"] / agg["total_kusd"]

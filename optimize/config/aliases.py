@@ -7,8 +7,10 @@ everything else is validated by the scenario schema.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal, get_args, get_origin
+
+from optimize.tokens import split_tokens as tokens
 
 #: Keyword -> dotted scenario key (the only such table in tradeopt).
 ALIASES: dict[str, str] = {
@@ -50,18 +52,6 @@ ALIASES: dict[str, str] = {
 #: Keys whose value is a list of tokens (a comma-separated string is split).
 LIST_KEYS = frozenset({"importer.countries", "basket.sectors", "risk.countries", "risk.priority",
                        "alternatives.friends", "ban.products"})
-
-
-def tokens(value: Any) -> list[str]:
-    """``"CHN, USA"`` / ``"CHN"`` / ``156`` / ``["CHN", 842]`` -> ``["CHN", "USA"]`` (str tokens, blanks dropped)."""
-    if value is None:
-        return []
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]
-    out: list[str] = []
-    for v in value:
-        out += [t.strip() for t in str(v).split(",") if t.strip()]
-    return out
 
 
 def _normalise(key: str, value: Any) -> Any:

@@ -15,26 +15,23 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
-from optimize.errors import InputError, ScenarioError
+from optimize.errors import ScenarioError
 from optimize.resources import models_dir
+from optimize.tokens import split_tokens
+from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
+from optimize.vocab import SECTORS as KNOWN_SECTORS
+from optimize.vocab import TABLES as KNOWN_TABLES
 
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
     import tomli as tomllib
 
-#: Result tables a scenario may name in ``report.tables`` (``metrics.ResultTables.frames()``).
-KNOWN_TABLES = ("exposure", "flows", "products", "beneficiaries", "by_sector", "by_stage", "concentration",
-                "single_country", "binding")
-
-#: Sectors of the shipped basket (``data/basket``); ``basket.sectors`` must name these.
-KNOWN_SECTORS = ("health", "ict", "energy", "crm")
-
 
 def _as_list(value: Any) -> Any:
     """A bare string ``"CHN"`` or ``"CHN,USA"`` -> list of tokens (for ``--set`` and hand edits)."""
     if isinstance(value, str):
-        return [t.strip() for t in value.split(",") if t.strip()]
+        return split_tokens(value)
     if isinstance(value, int) and not isinstance(value, bool):
         return [str(value)]
     if isinstance(value, list):
@@ -123,7 +120,7 @@ class CapSection(_Section):
     """Extra supply per alternative exporter, in percentage points (0..100) of ``basis``."""
 
     pp: float = Field(5.0, ge=0, le=100)
-    basis: Literal["world-exports", "importer-market", "rest-of-world"] = "world-exports"
+    basis: Literal[CAP_BASES] = DEFAULT_CAP_BASIS
     exporter_pp: dict[str, float] = Field(default_factory=dict)
     product_pp: dict[str, float] = Field(default_factory=dict)
     share_limit: float = Field(0.0, ge=0, le=1)  # 0 = off; else x[k,e] <= share_limit * T[k]
@@ -155,7 +152,7 @@ class BanSection(_Section):
     @field_validator("products", mode="before")
     @classmethod
     def _split(cls, v: Any) -> Any:
-        return [t.strip() for t in v.split(",") if t.strip()] if isinstance(v, str) else v
+        return split_tokens(v) if isinstance(v, str) else v
 
     @field_validator("products")
     @classmethod

@@ -13,18 +13,16 @@ from __future__ import annotations
 import hashlib
 import io
 import logging
-import os
 import re
-import tempfile
 import warnings
 import zipfile
 from collections.abc import Iterable
-from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from optimize.data import countries as _countries
@@ -55,20 +53,6 @@ def parse_name(name: str) -> dict:
     hs = m.group("hs").upper()
     return {"hs": None if hs == "SYNTHETIC" else hs, "year": int(m.group("year")) if m.group("year") else None,
             "release": m.group("release").upper() if m.group("release") else None}
-
-
-@contextmanager
-def atomic_path(final: Path):
-    """Yield a temp path beside ``final``; ``os.replace`` it into place on success, delete on error."""
-    final.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{final.name}.", suffix=".tmp", dir=final.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.replace(tmp, final)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 # ------------------------------------------------------------------ sources

@@ -16,20 +16,12 @@ import pandas as pd
 from optimize.data.concordance import ConcordanceReport, concord_basket, normalize_revision, target_basket
 from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
+from optimize.tokens import split_tokens
+from optimize.vocab import SECTOR_NAMES, SECTORS, sector_name  # noqa: F401  (re-exported)
 
 __all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket", "select_codes",
            "concord_basket", "target_basket", "ConcordanceReport", "basket_to_revision"]
 
-#: Sectors of the basket: health, ICT, energy, critical raw materials.
-SECTORS: tuple[str, ...] = ("health", "ict", "energy", "crm")
-#: Readable sector names for reports and figures.
-SECTOR_NAMES: dict[str, str] = {"health": "Health", "ict": "ICT", "energy": "Energy",
-                                "crm": "Critical raw materials"}
-
-
-def sector_name(code: str) -> str:
-    """'crm' -> 'Critical raw materials'; unknown codes are returned as given."""
-    return SECTOR_NAMES.get(str(code), str(code))
 BASKET_COLUMNS = ["k", "sector", "subsector", "description", "source"]
 
 
@@ -45,8 +37,7 @@ def _rows(mask: np.ndarray) -> list[int]:
 def _parse_sectors(sectors: str | Iterable[str] | None) -> list[str] | None:
     if sectors is None:
         return None
-    items = sectors.split(",") if isinstance(sectors, str) else list(sectors)
-    items = [str(s).strip().lower() for s in items if str(s).strip()]
+    items = [s.lower() for s in split_tokens(sectors)]
     bad = sorted(set(items) - set(SECTORS))
     if bad:
         raise ScenarioError(f"unknown sector(s) {', '.join(bad)}", field="sectors",
@@ -140,8 +131,7 @@ def select_codes(spec: str | Iterable[str], available_codes: Iterable[str]) -> l
         tokens = [t for t in text.iloc[:, 0].astype(str).str.strip() if t]
         source = str(p)
     else:
-        tokens = spec.split(",") if isinstance(spec, str) else [str(t) for t in spec]
-        tokens = [t.strip() for t in tokens if t.strip()]
+        tokens = split_tokens(spec)
         source = None
     if any(t.lower() == "all" for t in tokens):
         return avail.tolist()

@@ -108,7 +108,7 @@ def group_names() -> list[str]:
 
 def _iso3_index(table: pd.DataFrame) -> dict[str, int]:
     current = table[~table["baci_code"].isin(HISTORICAL_CODES)]
-    index = dict(zip(current["iso3"], current["baci_code"].astype(int)))
+    index = dict(zip(current["iso3"], current["baci_code"].astype(int), strict=True))
     for iso3, code in ISO3_ALIASES.items():
         if code in set(table["baci_code"]):
             index.setdefault(iso3, code)
@@ -165,7 +165,7 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
         flat += [p.strip() for p in re.split(r"[,;]", str(tok)) if p.strip()]
     codes_known = set(table["baci_code"].astype(int))
     index = _iso3_index(table)
-    groups = {k: g for k, g in zip(_groups()["key"], _groups()["group"])}
+    groups = dict(zip(_groups()["key"], _groups()["group"], strict=True))
     names: dict[str, int] | None = None
     out: list[int] = []
     for tok in flat:
@@ -191,13 +191,23 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
     return out
 
 
-def _lookup(codes, column: str, missing_prefix: str, table: pd.DataFrame | None) -> np.ndarray:
-    """``column`` of the country table for BACI ``codes`` (vectorised); unknown codes get the prefix."""
+def lookup(codes, column: str, missing_prefix: str | None, table: pd.DataFrame | None = None) -> np.ndarray:
+    """``column`` of the country table (default: the shipped one) for BACI ``codes``, vectorised;
+    codes absent from the table (or with an empty entry) get ``missing_prefix`` + code (None: an
+    object array with None there). The one code -> ISO3/name lookup (``to_iso3``,
+    ``country_names``, ``metrics.country_labels``)."""
     table = country_table() if table is None else table
     arr = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes).astype("int64")
-    s = pd.Series(table[column].to_numpy(), index=table["baci_code"].to_numpy())
-    out = s.reindex(arr).to_numpy(dtype=object)
-    miss = pd.isna(out)
+    if column in table and len(table):
+        table = table.drop_duplicates("baci_code")
+        s = pd.Series(table[column].to_numpy(), index=table["baci_code"].to_numpy().astype("int64"))
+        out = s.reindex(arr).to_numpy(dtype=object)
+    else:
+        out = np.full(arr.shape, None, dtype=object)
+    miss = pd.isna(out) | (out == "")
+    if missing_prefix is None:
+        out[miss] = None
+        return out
     if miss.any():
         out[miss] = np.char.add(missing_prefix, arr[miss].astype(str))
     return out.astype(str)
@@ -205,9 +215,9 @@ def _lookup(codes, column: str, missing_prefix: str, table: pd.DataFrame | None)
 
 def to_iso3(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
     """ISO3 strings for BACI codes (vectorised); unknown codes become ``'?<code>'``."""
-    return _lookup(codes, "iso3", "?", table)
+    return lookup(codes, "iso3", "?", table)
 
 
 def country_names(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:
     """Country names for BACI codes (vectorised); unknown codes become ``'code <n>'``."""
-    return _lookup(codes, "name", "code ", table)
+    return lookup(codes, "name", "code ", table)

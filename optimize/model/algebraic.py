@@ -111,8 +111,9 @@ def solve_pyomo(instances: list[Instance], *, joint: bool = False, exporter_tota
     tc = res.termination_condition
     from pyomo.contrib.appsi.base import TerminationCondition as TC
 
-    status = {TC.optimal: Status.OPTIMAL, TC.infeasible: Status.INFEASIBLE, TC.infeasibleOrUnbounded: Status.INFEASIBLE,
-              TC.unbounded: Status.UNBOUNDED, TC.maxTimeLimit: Status.TIME_LIMIT}.get(tc, Status.ERROR)
+    status = {TC.optimal: Status.OPTIMAL, TC.infeasible: Status.INFEASIBLE,
+              TC.infeasibleOrUnbounded: Status.INFEASIBLE_OR_UNBOUNDED, TC.unbounded: Status.UNBOUNDED,
+              TC.maxTimeLimit: Status.TIME_LIMIT, TC.maxIterations: Status.ITERATION_LIMIT}.get(tc, Status.ERROR)
     from optimize.solve.highs import highs_version
 
     info = SolverInfo(backend="pyomo", algorithm="highs via pyomo appsi", build_s=build_s, solve_s=solve_s,

@@ -1,7 +1,8 @@
 """Named optimisation steps: build the LP, solve it, break ties deterministically.
 
-CONTRACT (implemented by the engine work): ``reallocate(instances, options)``
-returns one ``Allocation`` per instance, in the same order.
+``reallocate(instances, options)`` returns one ``Allocation`` per instance, in the
+same order. The engine is where a solve's non-optimal status becomes an exception
+(``solve.status.raise_for_status``): an ``Allocation``'s status is always ok.
 """
 from __future__ import annotations
 
@@ -11,12 +12,12 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize.errors import InfeasibleError
 from optimize.model import lp as lpmod
 from optimize.model import tiebreak
-from optimize.errors import InfeasibleError, SolverError
 from optimize.model.instance import Instance
 from optimize.solve.highs import highs_version, solve_highs
-from optimize.solve.status import SolverInfo, Status
+from optimize.solve.status import LPSolution, SolverInfo, Status, raise_for_status
 
 
 @dataclass(frozen=True)
@@ -52,8 +53,10 @@ class Allocation:
     status: Status
     solver: SolverInfo
     shortfall_kusd: np.ndarray | None = None  # (P,) unmet demand per product (export bans), else None
-    cap_marginal: np.ndarray | None = None  # (N,) exposure (kUSD) removed per extra kUSD of cap; 0 where the cap does not bind
-    infeasible_products: list[str] = field(default_factory=list)  # hs6 codes dropped/relaxed under keep_going, with reasons in notes
+    #: (N,) exposure (kUSD) removed per extra kUSD of cap; 0 where the cap does not bind
+    cap_marginal: np.ndarray | None = None
+    #: hs6 codes dropped/relaxed under keep_going, with reasons in notes
+    infeasible_products: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
 
 
@@ -77,7 +80,8 @@ def _check_options(options: EngineOptions) -> None:
                             field="exporter_total_pp", fix="give percentage points between 0 and 100")
 
 
-def _share_policy(instances: list[Instance], keep_going: bool) -> tuple[list[Instance], list[list[str]], list[list[str]]]:
+def _share_policy(instances: list[Instance],
+                  keep_going: bool) -> tuple[list[Instance], list[list[str]], list[list[str]]]:
     """Products where the share limit cannot hold: raise, or (keep_going) drop the limit for them."""
     out, bad_lists, notes = [], [], []
     for inst in instances:
@@ -126,6 +130,42 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
         path = lpmod.write_lp(lp, options.save_lp)
         log.info("build: LP written to %s", path)
 
+    sol = _solve(lp, instances, options, build_s)
+    x = sol.x
+    tiebreak.check_rows(lp, x)
+
+    t2 = time.perf_counter()
+    if coupled and options.spread != "vertex":
+        x = _second_stage(lp, x, instances, options)
+    log.info("tie-break: risk split %s, spread %s in %.3fs", options.risk_split, options.spread,
+             time.perf_counter() - t2)
+
+    results = []
+    for i, inst in enumerate(instances):
+        lp_inst = lp_instances[i]
+        xi = lp.pair_values(x, i)
+        shortfall = lp.shortfall_values(x, i, inst.n_products)
+        risk_after = np.bincount(lp_inst.pair_product, weights=np.where(lp_inst.is_risk, xi, 0.0),
+                                 minlength=inst.n_products)
+        x_after = flows_after(inst, xi, shortfall, risk_after, options, coupled)
+        fixed = inst.lower() == inst.upper_kusd
+        x_after = np.where(fixed, inst.upper_kusd, x_after)  # fixed pairs (bans) keep their bound bit for bit
+        marginal = None
+        if sol.col_duals is not None:
+            marginal = cap_marginal(inst, lp_inst, lp.pair_values(sol.col_duals, i), merged)
+        info = replace(sol.info, build_s=build_s, objective=float(inst.risk_weight @ x_after),
+                       solver_version=sol.info.solver_version or highs_version())
+        results.append(Allocation(
+            instance=inst, x_after_kusd=x_after, status=sol.status, solver=info,
+            shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
+            cap_marginal=marginal, infeasible_products=infeasible[i], notes=list(notes[i]),
+        ))
+    log.info("assemble: %d allocation(s)", len(results))
+    return results
+
+
+def _solve(lp, instances: list[Instance], options: EngineOptions, build_s: float) -> LPSolution:
+    """First stage with the chosen backend; a non-optimal status raises here (exit 3 or 4)."""
     t1 = time.perf_counter()
     if options.backend == "pyomo":
         from optimize.model.algebraic import solve_pyomo
@@ -136,60 +176,44 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
         sol = solve_highs(lp, algorithm=options.algorithm, time_limit_s=options.time_limit_s, build_s=build_s)
     log.info("solve: %s %s in %.3fs, status %s", sol.info.backend, sol.info.algorithm, time.perf_counter() - t1,
              sol.status.value)
-    if sol.status is Status.INFEASIBLE:
-        raise InfeasibleError(f"the LP over {len(instances)} instance(s) is infeasible ({sol.info.message})",
-                              fix="relax the share limit (cap.share_limit), the exporter total (cap.exporter_total_pp) or bans "
-                                  "(ban.products), or run with keep_going (--keep-going)")
-    if not sol.status.is_ok:
-        raise SolverError(f"the solver stopped with status {sol.status.value} ({sol.info.message})",
-                          fix="raise time_limit_s (solver.time_limit_s) or try algorithm='simplex' (solver.algorithm)")
-    x = sol.x
-    tiebreak.check_rows(lp, x)
+    raise_for_status(sol.status, what=f"the LP over {len(instances)} instance(s)", detail=sol.info.message,
+                     fix_infeasible="relax the share limit (cap.share_limit), the exporter total "
+                                    "(cap.exporter_total_pp) or bans (ban.products), or run with keep_going "
+                                    "(--keep-going)",
+                     fix="raise time_limit_s (solver.time_limit_s) or try algorithm='simplex' (solver.algorithm)")
+    return sol
 
-    t2 = time.perf_counter()
-    if coupled and options.spread != "vertex":
-        x = tiebreak.second_stage(lp, x, instances, time_limit_s=options.time_limit_s)
-    log.info("tie-break: risk split %s, spread %s in %.3fs", options.risk_split, options.spread,
-             time.perf_counter() - t2)
 
-    results = []
-    for i, inst in enumerate(instances):
-        lp_inst = lp_instances[i]
-        xi = lp.pair_values(x, i)
-        shortfall = lp.shortfall_values(x, i, inst.n_products)
-        P = inst.n_products
-        risk_after = np.bincount(lp_inst.pair_product, weights=np.where(lp_inst.is_risk, xi, 0.0), minlength=P)
-        if coupled:
-            nonrisk = np.where(inst.is_risk, 0.0, xi)
-            if options.spread == "vertex":
-                x_after = xi.copy()
-            else:
-                x_after = tiebreak.split_risk(inst, risk_after, options.risk_split, options.priority) + nonrisk
-        elif options.spread == "vertex":
-            x_after = tiebreak.split_risk(inst, risk_after, options.risk_split, options.priority) \
-                + np.where(inst.is_risk, 0.0, xi)
-        else:
-            nonrisk_after = np.maximum(inst.total_kusd - shortfall - risk_after, 0.0)
-            x_after = tiebreak.distribute(inst, nonrisk_after, risk_after, risk_split=options.risk_split,
-                                          spread=options.spread, priority=options.priority)
-        fixed = inst.lower() == inst.upper_kusd
-        x_after = np.where(fixed, inst.upper_kusd, x_after)  # fixed pairs (bans) keep their bound bit for bit
-        marginal = None
-        if sol.col_duals is not None:
-            rc = lp.pair_values(sol.col_duals, i)
-            if merged:  # every alternative of a product shares its merged column's reduced cost
-                rc_by_product = np.zeros(P)
-                m = ~lp_inst.is_risk
-                rc_by_product[lp_inst.pair_product[m]] = rc[m]
-                rc = np.where(inst.is_risk, 0.0, rc_by_product[inst.pair_product])
-            marginal = np.where(inst.alternatives() & (inst.cap_kusd > 0), np.maximum(-rc, 0.0), 0.0)
-            marginal[np.abs(marginal) < 1e-9] = 0.0
-        info = replace(sol.info, build_s=build_s, objective=float(inst.risk_weight @ x_after),
-                       solver_version=sol.info.solver_version or highs_version())
-        results.append(Allocation(
-            instance=inst, x_after_kusd=x_after, status=sol.status, solver=info,
-            shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
-            cap_marginal=marginal, infeasible_products=infeasible[i], notes=list(notes[i]),
-        ))
-    log.info("assemble: %d allocation(s)", len(results))
-    return results
+def _second_stage(lp, x: np.ndarray, instances: list[Instance], options: EngineOptions) -> np.ndarray:
+    sol = tiebreak.second_stage(lp, x, instances, time_limit_s=options.time_limit_s)
+    raise_for_status(sol.status, what="the tie-break stage 2 LP", detail=sol.info.message,
+                     fix_infeasible="use spread='vertex' for coupled models (report this as a bug)",
+                     fix="raise time_limit_s (solver.time_limit_s) or use spread='vertex' for coupled models")
+    x2 = sol.x[:lp.n_cols]
+    tiebreak.check_rows(lp, x2)
+    return x2
+
+
+def flows_after(inst: Instance, xi: np.ndarray, shortfall: np.ndarray, risk_after: np.ndarray,
+                 options: EngineOptions, coupled: bool) -> np.ndarray:
+    """(N,) flows after (kUSD) from the LP's pair values and per-product risk totals, by the tie-break rules."""
+    if coupled and options.spread == "vertex":
+        return xi.copy()
+    if coupled or options.spread == "vertex":  # xi in the instance's own pair order (no merged columns)
+        return tiebreak.split_risk(inst, risk_after, options.risk_split, options.priority) \
+            + np.where(inst.is_risk, 0.0, xi)
+    nonrisk_after = np.maximum(inst.total_kusd - shortfall - risk_after, 0.0)
+    return tiebreak.distribute(inst, nonrisk_after, risk_after, risk_split=options.risk_split,
+                               spread=options.spread, priority=options.priority)
+
+
+def cap_marginal(inst: Instance, lp_inst: Instance, rc: np.ndarray, merged: bool) -> np.ndarray:
+    """(N,) exposure removed per extra kUSD of cap, from the pair columns' reduced costs."""
+    if merged:  # every alternative of a product shares its merged column's reduced cost
+        rc_by_product = np.zeros(inst.n_products)
+        m = ~lp_inst.is_risk
+        rc_by_product[lp_inst.pair_product[m]] = rc[m]
+        rc = np.where(inst.is_risk, 0.0, rc_by_product[inst.pair_product])
+    marginal = np.where(inst.alternatives() & (inst.cap_kusd > 0), np.maximum(-rc, 0.0), 0.0)
+    marginal[np.abs(marginal) < 1e-9] = 0.0
+    return marginal

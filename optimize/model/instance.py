@@ -15,8 +15,8 @@ import numpy as np
 import pandas as pd
 
 from optimize.errors import ScenarioError
+from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
 
-CAP_BASES = ("world-exports", "importer-market", "rest-of-world")
 INTRA_BLOC = ("include", "exclude")
 
 
@@ -33,7 +33,7 @@ class CapRule:
     """
 
     pp: float = 5.0
-    basis: str = "world-exports"
+    basis: str = DEFAULT_CAP_BASIS
     exporter_pp: dict[int, float] = field(default_factory=dict)
     product_pp: dict[str, float] = field(default_factory=dict)
 

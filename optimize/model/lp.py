@@ -17,7 +17,6 @@ every instance's own bound valid as well.
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -25,8 +24,17 @@ import pandas as pd
 import scipy.sparse as sp
 
 from optimize.model.instance import Instance
+from optimize.model.tiebreak import distribute
+from optimize.solve.highs import HighsModel
 from optimize.solve.problem import (  # noqa: F401  (re-exported for model users)
-    ROW_EXPORTER_TOTAL, ROW_JOINT, ROW_KIND_NAMES, ROW_OBJECTIVE, ROW_TOTAL, SHORTFALL_PENALTY, LPArrays)
+    ROW_EXPORTER_TOTAL,
+    ROW_JOINT,
+    ROW_OBJECTIVE,
+    ROW_TOTAL,
+    SHORTFALL_PENALTY,
+    LPArrays,
+)
+
 
 def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_pp: float | None = None) -> LPArrays:
     """The exposure LP over ``instances`` (kUSD), with optional coupling rows."""
@@ -57,7 +65,8 @@ def build_lp(instances: list[Instance], *, joint: bool = False, exporter_total_p
     sf_inst = np.concatenate(sf_inst) if sf_inst else np.zeros(0, np.int32)
     sf_prod = np.concatenate(sf_prod) if sf_prod else np.zeros(0, np.int32)
     n_sf = sf_inst.shape[0]
-    sf_total = np.concatenate([inst.total_kusd for inst in instances])[prod_start[sf_inst] + sf_prod] if n_sf else np.zeros(0)
+    all_totals = np.concatenate([inst.total_kusd for inst in instances])
+    sf_total = all_totals[prod_start[sf_inst] + sf_prod] if n_sf else np.zeros(0)
 
     c = np.concatenate([c, np.full(n_sf, penalty)])
     lo = np.concatenate([lo, np.zeros(n_sf)])
@@ -157,7 +166,8 @@ def merge_nonrisk(instance: Instance) -> Instance:
         return np.bincount(pp[nonrisk], weights=values[nonrisk], minlength=P)[merged_prod]
 
     keep = np.flatnonzero(risk)
-    alt_any = np.bincount(pp[nonrisk], weights=instance.alternatives()[nonrisk].astype(float), minlength=P)[merged_prod] > 0
+    alt_weights = instance.alternatives()[nonrisk].astype(float)
+    alt_any = np.bincount(pp[nonrisk], weights=alt_weights, minlength=P)[merged_prod] > 0
 
     def cat(risk_part: np.ndarray, merged_part: np.ndarray) -> np.ndarray:
         return np.concatenate([risk_part[keep], merged_part])
@@ -202,23 +212,19 @@ def check_lp_path(path: str | Path, *, overwrite: bool = False) -> Path:
 
 
 def write_lp(lp: LPArrays, path: str | Path) -> Path:
-    """Write the LP to ``path`` (format from the suffix: .mps or .lp) through highspy, atomically.
+    """Write the LP to ``path`` (format from the suffix: .mps or .lp) through HiGHS, atomically.
 
     A failure (unknown suffix, unwritable folder, HiGHS error) is ``OutputError`` naming the path.
     ``path`` itself is replaced if it exists (``check_lp_path`` is the caller's preflight).
     """
-    import highspy
-
     from optimize.atomic import atomic_file
     from optimize.errors import OutputError
-    from optimize.solve.highs import make_highs
 
     check_lp_path(path, overwrite=True)
-    h = make_highs(lp)
     with atomic_file(path, overwrite=True, suffix=Path(path).suffix.lower()) as tmp:
-        status = h.writeModel(str(tmp))
-        if status == highspy.HighsStatus.kError or not tmp.stat().st_size:
-            raise OutputError(f"HiGHS could not write the LP to {path} (status {status})",
+        HighsModel(lp, algorithm=None).write(tmp)
+        if not tmp.exists() or not tmp.stat().st_size:
+            raise OutputError(f"HiGHS could not write the LP to {path}",
                               fix="check the folder and free disk space, or name the file *.lp or *.mps")
     return Path(path)
 
@@ -253,7 +259,5 @@ def closed_form(
     Risk after per product is ``max(0, R_k - C_k)`` (generalised to the bounds
     of bans and share limits); ties are broken by ``optimize.model.tiebreak``.
     """
-    from optimize.model.tiebreak import distribute
-
     nonrisk_after, risk_after, _ = separable_totals(instance)
     return distribute(instance, nonrisk_after, risk_after, risk_split=risk_split, spread=spread, priority=priority)

@@ -28,8 +28,13 @@ utilisation z over alternatives (extra_a <= z * cap_a), then check every row.
 from __future__ import annotations
 
 import numpy as np
+import scipy.sparse as sp
 
+from optimize.errors import SolverError
 from optimize.model.instance import Instance
+from optimize.solve.highs import solve_highs
+from optimize.solve.problem import ROW_OBJECTIVE, LPArrays
+from optimize.solve.status import LPSolution
 
 RISK_SPLITS = ("proportional", "priority", "weights")
 SPREADS = ("proportional", "min-hhi", "vertex")
@@ -61,37 +66,58 @@ def fill_ranked(group: np.ndarray, rank: np.ndarray, room: np.ndarray, amount: n
     return out
 
 
-def water_fill(group: np.ndarray, lower: np.ndarray, upper: np.ndarray, amount: np.ndarray) -> np.ndarray:
-    """x = clip(L[g], lower, upper) with sum over group g equal to ``amount[g]``
-    (clamped to [sum lower, sum upper]); L found exactly from sorted breakpoints."""
-    n = group.shape[0]
+def water_fill(group: np.ndarray, lower: np.ndarray, upper: np.ndarray, amount: np.ndarray,
+               shift: np.ndarray | None = None) -> np.ndarray:
+    """x = clip(L[g] - shift, lower, upper) with the sum over group g equal to ``amount[g]``
+    (clamped to [sum lower, sum upper]); all (N,) except ``amount`` (G,), kUSD.
+
+    The one water-filling routine (min-HHI spread: shift 0; the frontier's Lagrangian
+    step: shift = theta T_k w_e). Exact: f_g(L) = sum clip(L - shift_e, lo_e, hi_e) is
+    piecewise linear with breakpoints lo+shift (slope +1) and hi+shift (slope -1); it is
+    evaluated at every sorted breakpoint with group-wise cumulative sums and inverted by
+    interpolation.
+    """
+    p = np.asarray(group, dtype=np.int64)
+    n = p.shape[0]
+    n_p = amount.shape[0]
     if n == 0:
         return np.zeros(0)
-    G = amount.shape[0]
-    t = np.concatenate([lower, upper])
-    delta = np.concatenate([np.ones(n), -np.ones(n)])
-    grp = np.concatenate([group, group])
-    order = np.lexsort((-delta, t, grp))  # at equal t, +1 before -1
-    t, delta, grp = t[order], delta[order], grp[order]
-    slope_after = np.cumsum(delta)  # groups start and end at slope 0, so a global cumsum is per group
-    f0 = np.bincount(group, weights=lower, minlength=G)
-    dt = np.zeros_like(t)
-    same = grp[1:] == grp[:-1]
-    dt[:-1] = np.where(same, t[1:] - t[:-1], 0.0)
-    inc = slope_after * dt
-    cum_inc = np.cumsum(inc)
-    start = np.searchsorted(grp, np.arange(G), side="left")
-    base = np.where(start > 0, cum_inc[np.maximum(start - 1, 0)], 0.0)
-    f_at = f0[grp] + (np.concatenate([[0.0], cum_inc[:-1]]) - base[grp])  # f at each event
-    target = np.clip(amount, f0, np.bincount(group, weights=upper, minlength=G))
-    tol = 1e-12 * np.maximum(np.abs(target), 1.0)
-    ok = f_at <= target[grp] + tol[grp]
-    count = np.bincount(grp, weights=ok.astype(float), minlength=G).astype(np.int64)
-    last = start + np.maximum(count, 1) - 1
-    last = np.minimum(last, t.shape[0] - 1)
-    s_last = slope_after[last]
-    level = t[last] + np.divide(target - f_at[last], s_last, out=np.zeros(G), where=s_last > 0)
-    return np.clip(level[group], lower, upper)
+    shift = np.zeros(n) if shift is None else np.asarray(shift, dtype=float)
+    bp = np.concatenate([lower + shift, upper + shift])
+    dslope = np.concatenate([np.ones(n), -np.ones(n)])
+    grp = np.concatenate([p, p])
+    order = np.lexsort((dslope, bp, grp))
+    bp, dslope, grp = bp[order], dslope[order], grp[order]
+    m = bp.shape[0]
+    start = np.r_[True, grp[1:] != grp[:-1]]
+    first_idx = np.flatnonzero(start)
+    group_first = np.maximum.accumulate(np.where(start, np.arange(m), 0))
+    cs_slope = np.cumsum(dslope)
+    slope_after = cs_slope - np.r_[0.0, cs_slope][group_first]
+    slope_before = np.r_[0.0, slope_after[:-1]]
+    slope_before[start] = 0.0
+    gap = np.r_[0.0, np.diff(bp)]
+    gap[start] = 0.0
+    cs_inc = np.cumsum(slope_before * gap)
+    sum_lo = np.bincount(p, weights=lower, minlength=n_p)
+    f = sum_lo[grp] + cs_inc - np.r_[0.0, cs_inc][group_first]
+    tgt = np.asarray(amount, dtype=float)
+    ok = f >= tgt[grp] - 1e-12 * np.maximum(np.abs(tgt[grp]), 1.0)
+    last_idx = np.r_[first_idx[1:] - 1, m - 1]
+    groups_present = grp[first_idx]
+    hit = np.full(n_p, -1, dtype=np.int64)
+    hit[groups_present] = last_idx
+    pos = np.flatnonzero(ok)
+    np.minimum.at(hit, grp[pos], pos)
+    level = np.zeros(n_p)
+    at_first = np.zeros(n_p, dtype=bool)
+    at_first[groups_present] = hit[groups_present] == first_idx
+    mid = (~at_first) & (hit >= 0)
+    level[at_first] = bp[hit[at_first]]
+    h = hit[mid]
+    sb = slope_before[h]
+    level[mid] = np.where(sb > 0, bp[h - 1] + (tgt[mid] - f[h - 1]) / np.where(sb > 0, sb, 1.0), bp[h])
+    return np.clip(level[p] - shift, lower, upper)
 
 
 def _risk_rank(instance: Instance, mode: str, priority: tuple[int, ...]) -> np.ndarray:
@@ -150,16 +176,16 @@ def distribute(instance: Instance, nonrisk_after: np.ndarray, risk_after: np.nda
     return split_risk(instance, risk_after, risk_split, priority) + spread_nonrisk(instance, nonrisk_after, spread)
 
 
-def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit_s: float | None = None) -> np.ndarray:
+def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit_s: float | None = None) -> LPSolution:
     """Coupled models: among solutions with exposure <= the optimum (1e-9 relative +
     1e-7 kUSD), minimise the maximum cap utilisation z of the alternatives.
-    Returns the new column vector (same order as ``lp``); rows are re-checked."""
-    import scipy.sparse as sp
+    Returns the stage-2 solution: its first ``lp.n_cols`` values are the new column
+    vector (same order as ``lp``); the caller checks the status and the rows."""
+    return solve_highs(_stage2_lp(lp, x_opt, instances), algorithm="auto", time_limit_s=time_limit_s)
 
-    from optimize.errors import SolverError
-    from optimize.model.lp import ROW_OBJECTIVE, LPArrays
-    from optimize.solve.highs import solve_highs
 
+def _stage2_lp(lp: LPArrays, x_opt: np.ndarray, instances: list[Instance]) -> LPArrays:
+    """``lp`` plus the exposure row (<= optimum) and the utilisation rows x_a - z cap_a <= x0_a; min z."""
     n = lp.n_cols
     opt = float(lp.c @ x_opt)
     grow = np.zeros(n, dtype=bool)
@@ -178,7 +204,7 @@ def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit
                           shape=(a2.shape[0], 1))
     a2 = sp.hstack([a2, z_col]).tocsr()
     a2.sort_indices()
-    stage2 = LPArrays(
+    return LPArrays(
         c=np.concatenate([np.zeros(n), [1.0]]),
         col_lower=np.concatenate([lp.col_lower, [0.0]]), col_upper=np.concatenate([lp.col_upper, [1.0]]),
         indptr=a2.indptr.astype(np.int32), indices=a2.indices.astype(np.int32), data=a2.data.astype(float),
@@ -189,18 +215,10 @@ def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit
         row_kind=np.concatenate([lp.row_kind, [ROW_OBJECTIVE], np.full(g.shape[0], ROW_OBJECTIVE, np.int8)]),
         instance_col_start=lp.instance_col_start,
     )
-    sol = solve_highs(stage2, algorithm="auto", time_limit_s=time_limit_s)
-    if not sol.status.is_ok:
-        raise SolverError(f"tie-break stage 2 failed: {sol.info.message}", fix="use spread='vertex' for coupled models")
-    x = sol.x[:n]
-    check_rows(lp, x)
-    return x
 
 
 def check_rows(lp, x: np.ndarray, rel: float = 1e-7) -> None:
     """Raise ``SolverError`` when x breaks a row or bound of ``lp`` beyond tolerance."""
-    from optimize.errors import SolverError
-
     ax = lp.matrix() @ x
     tol = rel * np.maximum(1.0, np.maximum(np.abs(np.where(np.isfinite(lp.row_upper), lp.row_upper, 0)),
                                            np.abs(np.where(np.isfinite(lp.row_lower), lp.row_lower, 0))))

@@ -8,9 +8,12 @@ from __future__ import annotations
 
 import hashlib
 import json
+import math
 import platform
 from importlib import metadata
 from pathlib import Path
+
+import numpy as np
 
 MANIFEST_FILE = "manifest.json"
 RESOLVED_FILE = "scenario.resolved.toml"
@@ -54,9 +57,9 @@ def build_manifest(resolved_scenario: dict, *, inputs: dict[str, str | None], me
         "tool": "tradeopt",
         "versions": versions(),
         "inputs": {k: inputs[k] for k in sorted(inputs)},
-        "data": {k: _jsonable((meta or {}).get(k)) for k in ("data_source", "hs_revision", "release")},
-        "run": _jsonable(meta or {}),
-        "scenario": _jsonable(resolved_scenario),
+        "data": {k: jsonable((meta or {}).get(k)) for k in ("data_source", "hs_revision", "release")},
+        "run": jsonable(meta or {}),
+        "scenario": jsonable(resolved_scenario),
     }
 
 
@@ -65,28 +68,24 @@ def manifest_text(manifest: dict) -> str:
     return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
-def write_manifest(out_dir: str | Path, manifest: dict, scenario_toml: str) -> list[Path]:
-    """Write ``manifest.json`` and ``scenario.resolved.toml`` into ``out_dir`` atomically."""
-    from optimize.atomic import atomic_write_text
-
-    out = Path(out_dir)
-    text = manifest_text(manifest)
-    return [atomic_write_text(out / MANIFEST_FILE, text), atomic_write_text(out / RESOLVED_FILE, scenario_toml)]
-
-
-def _jsonable(v):
-    """Plain JSON values: tuples -> lists, numpy scalars -> Python, enums -> value, paths -> str."""
+def jsonable(v):
+    """Plain JSON values, recursively (the one sanitiser for manifest, summary and report files):
+    tuples/arrays -> lists, sets -> sorted lists, numpy scalars -> Python, NaN/inf -> None,
+    enums and statuses -> their string value, paths and anything else -> str."""
     if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if isinstance(v, (list, tuple, set, frozenset)):
-        items = [_jsonable(x) for x in v]
-        return sorted(items, key=str) if isinstance(v, (set, frozenset)) else items
-    if hasattr(v, "value") and v.__class__.__module__ != "builtins" and hasattr(v.__class__, "__members__"):
-        return v.value
-    if hasattr(v, "item") and callable(v.item):  # numpy scalar
-        return v.item()
-    if isinstance(v, Path):
-        return str(v)
+        return {str(k): jsonable(x) for k, x in v.items()}
+    if isinstance(v, (set, frozenset)):
+        return sorted((jsonable(x) for x in v), key=str)
+    if isinstance(v, (list, tuple)):
+        return [jsonable(x) for x in v]
+    if isinstance(v, np.ndarray):
+        return [jsonable(x) for x in v.tolist()]
+    if isinstance(v, np.generic):
+        v = v.item()
+    if isinstance(v, float) and not math.isfinite(v):
+        return None
     if v is None or isinstance(v, (str, int, float, bool)):
         return v
+    if isinstance(getattr(v, "value", None), str):  # enums such as SolverStatus, and Status
+        return v.value
     return str(v)

@@ -16,7 +16,6 @@ import json
 import math
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from optimize.atomic import atomic_dir
@@ -25,6 +24,7 @@ from optimize.data.basket import sector_name
 from optimize.errors import OutputError
 from optimize.output.settings import run_settings, settings_caption, settings_lines
 from optimize.data.trade import SYNTHETIC_LABEL
+from optimize.output.manifest import jsonable
 from optimize.units import usd_to_eur
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
@@ -39,27 +39,6 @@ MD_ROWS = 20  # rows shown per long table in summary.md
 
 
 # ---------------------------------------------------------------- helpers
-
-def _jsonable(obj):
-    """numpy/pandas scalars -> Python; NaN/inf -> None; Paths -> str; recursive."""
-    if isinstance(obj, dict):
-        return {str(k): _jsonable(v) for k, v in obj.items()}
-    if isinstance(obj, (list, tuple, set)):
-        return [_jsonable(v) for v in obj]
-    if isinstance(obj, np.ndarray):
-        return [_jsonable(v) for v in obj.tolist()]
-    if isinstance(obj, np.generic):
-        obj = obj.item()
-    if isinstance(obj, float) and not math.isfinite(obj):
-        return None
-    if isinstance(obj, Path):
-        return str(obj)
-    if hasattr(obj, "value") and isinstance(getattr(obj, "value"), str):  # enums such as Status
-        return obj.value
-    if obj is None or isinstance(obj, (str, int, float, bool)):
-        return obj
-    return str(obj)
-
 
 def with_eur(df: pd.DataFrame, eur_per_usd: float | None) -> pd.DataFrame:
     """Copy of ``df`` with a ``*_eur`` column after each ``*_usd`` column (unchanged without a rate)."""
@@ -142,7 +121,7 @@ def summary_dict(tables, meta: dict, *, eur_per_usd: float | None = None) -> dic
         for v in out["exposure"].values():
             v["before_eur"] = usd_to_eur(v["before_usd"], eur_per_usd)
             v["after_eur"] = usd_to_eur(v["after_usd"], eur_per_usd)
-    return _jsonable(out)
+    return jsonable(out)
 
 
 # ---------------------------------------------------------------- summary.md
@@ -252,7 +231,7 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     if sv:
         t = sum(float(sv.get(k) or 0.0) for k in ("build_s", "solve_s"))
         parts.append("## Solver\n")
-        parts.append(f"Backend {sv.get('backend', 'n/a')}, status {_jsonable(sv.get('status', 'n/a'))}, algorithm "
+        parts.append(f"Backend {sv.get('backend', 'n/a')}, status {jsonable(sv.get('status', 'n/a'))}, algorithm "
                      f"{sv.get('algorithm', 'n/a')}, {sv.get('iterations', 'n/a')} iterations, {t:.2f} s "
                      f"(build {float(sv.get('build_s') or 0):.2f} s, solve {float(sv.get('solve_s') or 0):.2f} s)\n")
     if figures:
@@ -326,7 +305,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
                 (tmp / "scenario.resolved.toml").write_text(str(meta["scenario_toml"]), encoding="utf-8")
             if meta.get("scenario_resolved") is not None:
                 (tmp / "scenario.resolved.json").write_text(
-                    json.dumps(_jsonable(meta["scenario_resolved"]), indent=2, sort_keys=True) + "\n",
+                    json.dumps(jsonable(meta["scenario_resolved"]), indent=2, sort_keys=True) + "\n",
                     encoding="utf-8")
             fig_rel: list[str] = []
             if figures:

@@ -30,13 +30,16 @@ import pandas as pd
 
 from optimize.atomic import atomic_dir, atomic_write_bytes, atomic_write_text, claim_dir, contained
 from optimize.errors import ScenarioError, TradeoptError
+from optimize.tokens import number_list as _number_list
+from optimize.tokens import parse_years  # noqa: F401  (re-exported: batch grids take years as text)
+from optimize.tokens import split_tokens as _split
+from optimize.vocab import CAP_BASES
 
 log = logging.getLogger(__name__)
 
 CELL_FILE = "cell.json"
 TABLE_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "risk", "share_before", "share_after",
                  "before_usd", "after_usd", "shifted_usd", "hhi_before", "hhi_after", "status", "cell_key")
-CAP_BASES = ("world-exports", "importer-market", "rest-of-world")
 _SAFE = re.compile(r"[^A-Za-z0-9.+-]+")
 
 
@@ -81,10 +84,6 @@ class Grid:
         return sorted(out)
 
 
-def _split(text: str, sep: str = ",") -> list[str]:
-    return [t.strip() for t in str(text).split(sep) if t.strip()]
-
-
 def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
     """``"EU27,DEU,FRA"``; ``all-eu`` = each EU27 member separately; ``@file`` or a file path: one token per line."""
     from optimize.data.countries import EU27, to_iso3
@@ -112,41 +111,12 @@ def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
-def _number_list(text: str, what: str, cast=float, example: str = "0,1,2 or 1-10 or 0-10:0.5") -> list:
-    """``"0,1,2"``, ``"1-10"`` (step 1) or ``"0-10:2.5"`` (start-stop:step), inclusive.
-
-    Errors name the option ``--<what>`` (the API keyword of the same name) and an example."""
-    out = []
-    for tok in _split(text):
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?", tok)
-        try:
-            if m:
-                lo, hi, step = float(m.group(1)), float(m.group(2)), float(m.group(3) or 1)
-                if step <= 0 or hi < lo:
-                    raise ValueError
-                n = int(round((hi - lo) / step))
-                out += [cast(round(lo + i * step, 9)) for i in range(n + 1) if lo + i * step <= hi + 1e-9]
-            else:
-                out.append(cast(float(tok)))
-        except ValueError:
-            raise ScenarioError(f"{what} {tok!r} is not a number or range", field=f"--{what}",
-                                fix=f"write e.g. {example}") from None
-    if not out:
-        raise ScenarioError(f"no {what} given", field=f"--{what}", fix=f"write e.g. {example}")
-    return sorted(set(out))
-
-
 def parse_caps(text: str) -> tuple[float, ...]:
     caps = _number_list(text, "caps")
     bad = [c for c in caps if not 0 <= c <= 100]
     if bad:
         raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field="caps", fix="give caps in percentage points")
     return tuple(float(c) for c in caps)
-
-
-def parse_years(text: str) -> tuple[int, ...]:
-    return tuple(int(y) for y in _number_list(text, "years", cast=lambda v: int(round(v)),
-                                              example="2021-2023 or 2021,2023"))
 
 
 def parse_cap_bases(text: str) -> tuple[str, ...]:
@@ -329,7 +299,6 @@ def run_joint_group(prepared, cells: Sequence[Cell], cells_dir: str | os.PathLik
 
     for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs):
         def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):
-            pipeline._check_status(ja, scen)
             joint_tables = tables_of(inst, ja, scen)
             alone_tables = tables_of(inst, aa, scen)
             return _cell_rows(cell, joint_tables, alone_tables), None, joint_tables

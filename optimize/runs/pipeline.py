@@ -14,11 +14,12 @@ from typing import Any
 import pandas as pd
 
 from optimize.output import manifest as _manifest
-from optimize.errors import InfeasibleError, InputError, ScenarioError, SolverError
+from optimize.errors import InputError, ScenarioError
 from optimize.config.aliases import updates_from_keywords
 from optimize.config.resolve import ModelSpec, resolve
 from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
+from optimize.tokens import split_tokens
 
 
 @dataclass
@@ -147,8 +148,7 @@ def _product_filter(scen: Scenario, basket: pd.DataFrame) -> tuple[str, ...] | N
     """HS6 codes to read (None = every product: ``basket.products`` selects among the data's codes)."""
     spec = scen.basket.products
     if spec:
-        tokens = spec if isinstance(spec, list) else spec.split(",")
-        tokens = [t.strip() for t in tokens if t.strip()]
+        tokens = split_tokens(spec)
         if not all(len(t) == 6 and t.isdigit() for t in tokens):
             return None
         return tuple(sorted(set(tokens) | set(scen.ban.products)))
@@ -319,25 +319,6 @@ def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
                           bloc_codes=bloc_codes(instance))
 
 
-def _check_status(allocation, scen: Scenario) -> None:
-    from optimize.solve.status import Status
-
-    status = allocation.status
-    if status is Status.OPTIMAL or getattr(status, "is_ok", False):
-        return
-    if status is Status.INFEASIBLE:
-        hints = []
-        if scen.cap.share_limit:
-            hints.append(f"raise cap.share_limit (now {scen.cap.share_limit})")
-        hints.append("set solver.keep_going = true (--keep-going) to report infeasible products and continue")
-        raise InfeasibleError(f"the model for {scen.importer.label or '+'.join(scen.importer.countries)} is "
-                              f"infeasible: {allocation.solver.message or 'no allocation meets every limit'}",
-                              fix="; or ".join(hints))
-    raise SolverError(f"the solver stopped with status '{getattr(status, 'value', status)}': "
-                      f"{allocation.solver.message}",
-                      fix="raise solver.time_limit_s, or try solver.algorithm = \"simplex\" or backend \"pyomo\"")
-
-
 def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
     from dataclasses import asdict
 
@@ -413,7 +394,6 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell)
     spec = resolve(scen)
     instance = build_cell_instance(prepared, spec)
     (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
-    _check_status(allocation, scen)  # under keep_going the engine reports infeasible products and stays ok
     return RunResult(scenario=scen, instance=instance, allocation=allocation,
                      tables=cell_tables(prepared, scen, instance, allocation),
                      meta=_meta(prepared, scen, instance, allocation))

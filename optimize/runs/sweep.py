@@ -18,13 +18,15 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
 from optimize.config.resolve import resolve
+from optimize.errors import SolverError
+from optimize.solve.status import raise_for_status
 
 log = logging.getLogger(__name__)
 
@@ -126,19 +128,12 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
 
 def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
     """One HiGHS model, bounds changed per cap, then the engine's separable tie-break."""
-    import highspy
-
     from optimize.model import lp as lpmod
     from optimize.runs import pipeline
-    from optimize.model import tiebreak
-    from optimize.model.engine import Allocation
-    from optimize.errors import SolverError
-    from optimize.solve.highs import highs_version, make_highs
-    from optimize.solve.status import SolverInfo, Status
+    from optimize.solve.highs import HighsModel
 
     lp = lpmod.build_lp([inst0])
-    h = make_highs(lp, verbose=False)
-    h.setOptionValue("solver", "simplex")
+    model = HighsModel(lp, algorithm="simplex", verbose=False, label="sweep")
     rows, times = [], []
     n_pairs = inst0.n_pairs
     idx = np.arange(n_pairs, dtype=np.int32)
@@ -148,67 +143,32 @@ def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
         if inst.n_pairs != n_pairs or not np.array_equal(inst.pair_exporter, inst0.pair_exporter):
             raise SolverError("pairs changed between caps in a sweep", fix="report this as a bug")
         if cap != caps[0]:
-            h.changeColsBounds(n_pairs, idx, np.ascontiguousarray(inst.lower(), dtype=float),
-                               np.ascontiguousarray(inst.upper_kusd, dtype=float))
-        t0 = time.perf_counter()
-        h.run()
-        times.append(time.perf_counter() - t0)
-        if h.getModelStatus() != highspy.HighsModelStatus.kOptimal:
-            raise SolverError(f"HiGHS stopped with {h.modelStatusToString(h.getModelStatus())} at cap {cap:g} pp",
-                              fix="run the cap on its own with `tradeopt run --cap` to see the details")
-        sol = h.getSolution()
-        x = np.asarray(sol.col_value, dtype=float)
-        xi = lp.pair_values(x, 0)
-        shortfall = lp.shortfall_values(x, 0, inst.n_products)
-        risk_after = np.bincount(inst.pair_product, weights=np.where(inst.is_risk, xi, 0.0),
-                                 minlength=inst.n_products)
-        nonrisk_after = np.maximum(inst.total_kusd - shortfall - risk_after, 0.0)
-        x_after = tiebreak.distribute(inst, nonrisk_after, risk_after, risk_split=opts.risk_split,
-                                      spread=opts.spread, priority=opts.priority)
-        marginal = None
-        if sol.dual_valid:
-            rc = lp.pair_values(np.asarray(sol.col_dual, dtype=float), 0)
-            marginal = np.where(inst.alternatives() & (inst.cap_kusd > 0), np.maximum(-rc, 0.0), 0.0)
-            marginal[np.abs(marginal) < 1e-9] = 0.0
-        info = SolverInfo(backend="highs", algorithm="simplex (warm start)",
-                          iterations=int(h.getInfo().simplex_iteration_count), solve_s=times[-1],
-                          objective=float(inst.risk_weight @ x_after), solver_version=highs_version())
-        alloc = Allocation(instance=inst, x_after_kusd=x_after, status=Status.OPTIMAL, solver=info,
-                           shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
-                           cap_marginal=marginal)
-        tables = pipeline.cell_tables(prepared, scen, inst, alloc)
-        rows += _rows(cap, tables)
+            model.set_col_bounds(idx, inst.lower(), inst.upper_kusd)
+        sol = model.run()
+        times.append(sol.info.solve_s)
+        raise_for_status(sol.status, what=f"the sweep LP at cap {cap:g} pp", detail=sol.info.message,
+                         fix_infeasible="run the cap on its own with `tradeopt run --cap` to see the details",
+                         fix="run the cap on its own with `tradeopt run --cap` to see the details")
+        rows += _rows(cap, _warm_tables(prepared, scen, inst, lp, sol, opts))
     return rows, times
 
 
-def solve_times(prepared, caps_pp: Iterable[float], **cell) -> dict[str, float]:
-    """Seconds of HiGHS ``run()`` summed over the caps: warm-started model vs a new model per cap."""
-    from optimize.model import lp as lpmod
+def _warm_tables(prepared, scen, inst, lp, sol, opts):
+    """The engine's separable post-solve steps on a warm-started solution, then the tables."""
     from optimize.runs import pipeline
-    from optimize.solve.highs import make_highs
+    from optimize.model.engine import Allocation, cap_marginal, flows_after
 
-    caps = sorted({float(c) for c in caps_pp})
-    insts = [pipeline.build_cell_instance(prepared, resolve(pipeline.cell_scenario(prepared.scenario, cap_pp=c, **cell)))
-             for c in caps]
-    cold = 0.0
-    for inst in insts:
-        h = make_highs(lpmod.build_lp([inst]), verbose=False)
-        h.setOptionValue("solver", "simplex")
-        t0 = time.perf_counter()
-        h.run()
-        cold += time.perf_counter() - t0
-    h = make_highs(lpmod.build_lp([insts[0]]), verbose=False)
-    h.setOptionValue("solver", "simplex")
-    idx = np.arange(insts[0].n_pairs, dtype=np.int32)
-    warm = 0.0
-    for i, inst in enumerate(insts):
-        if i:
-            h.changeColsBounds(inst.n_pairs, idx, np.ascontiguousarray(inst.lower(), dtype=float),
-                               np.ascontiguousarray(inst.upper_kusd, dtype=float))
-        t0 = time.perf_counter()
-        h.run()
-        warm += time.perf_counter() - t0
-    return {"cold_s": cold, "warm_s": warm, "speedup": cold / warm if warm > 0 else float("nan"), "caps": len(caps)}
+    xi = lp.pair_values(sol.x, 0)
+    shortfall = lp.shortfall_values(sol.x, 0, inst.n_products)
+    risk_after = np.bincount(inst.pair_product, weights=np.where(inst.is_risk, xi, 0.0), minlength=inst.n_products)
+    x_after = flows_after(inst, xi, shortfall, risk_after, opts, coupled=False)
+    marginal = None if sol.col_duals is None else cap_marginal(inst, inst, lp.pair_values(sol.col_duals, 0), False)
+    info = replace(sol.info, algorithm=f"{sol.info.algorithm} (warm start)",
+                   objective=float(inst.risk_weight @ x_after))
+    alloc = Allocation(instance=inst, x_after_kusd=x_after, status=sol.status, solver=info,
+                       shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
+                       cap_marginal=marginal)
+    return pipeline.cell_tables(prepared, scen, inst, alloc)
 
 
-__all__ = ["SweepResult", "solve_times", "sweep"]
+__all__ = ["SweepResult", "sweep"]

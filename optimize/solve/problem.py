@@ -11,7 +11,6 @@ import numpy as np
 import scipy.sparse as sp
 
 ROW_TOTAL, ROW_JOINT, ROW_EXPORTER_TOTAL, ROW_OBJECTIVE = 0, 1, 2, 3
-ROW_KIND_NAMES = {ROW_TOTAL: "total", ROW_JOINT: "joint", ROW_EXPORTER_TOTAL: "exporter_total", ROW_OBJECTIVE: "objective"}
 #: Shortfall cost per kUSD, as a multiple of the largest risk weight (so shortfall is minimised first).
 SHORTFALL_PENALTY = 1000.0
 

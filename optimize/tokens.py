@@ -1,0 +1,62 @@
+"""User lists as text: the one comma-list (token) parser and the one number/range parser.
+
+``split_tokens("CHN, USA")`` -> ``["CHN", "USA"]`` for every list a user writes (CLI
+options, ``--set`` values, API keywords, scenario fields); ``number_list("0-10:2.5")``
+for caps and years.
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Callable
+from typing import Any
+
+from optimize.errors import ScenarioError
+
+_RANGE = re.compile(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?")
+
+
+def split_tokens(value: Any, sep: str = ",") -> list[str]:
+    """``"CHN, USA"`` / ``"CHN"`` / ``156`` / ``["CHN", "USA,RUS"]`` / None -> stripped tokens
+    (empty ones dropped), in order."""
+    if value is None:
+        return []
+    if isinstance(value, (str, int, float)) and not isinstance(value, bool):
+        value = [value]
+    out: list[str] = []
+    for v in value:
+        out += [t.strip() for t in str(v).split(sep) if t.strip()]
+    return out
+
+
+def _expand(tok: str, cast: Callable) -> list:
+    """One token: a number, ``lo-hi`` (step 1) or ``lo-hi:step``, inclusive. Raises ValueError."""
+    m = _RANGE.fullmatch(tok)
+    if not m:
+        return [cast(float(tok))]
+    lo, hi, step = float(m.group(1)), float(m.group(2)), float(m.group(3) or 1)
+    if step <= 0 or hi < lo:
+        raise ValueError(tok)
+    n = int(round((hi - lo) / step))
+    return [cast(round(lo + i * step, 9)) for i in range(n + 1) if lo + i * step <= hi + 1e-9]
+
+
+def number_list(text: Any, what: str, cast: Callable = float, *, field: str | None = None,
+                example: str = "0,1,2 or 1-10 or 0-10:0.5") -> list:
+    """``"0,1,2"``, ``"1-10"`` (step 1) or ``"0-10:2.5"`` (start-stop:step), inclusive -> sorted
+    unique numbers. ``ScenarioError`` (``field``, default ``what``) on anything else or nothing."""
+    out: list = []
+    for tok in split_tokens(text):
+        try:
+            out += _expand(tok, cast)
+        except ValueError:
+            raise ScenarioError(f"{what} {tok!r} is not a number or range", field=field or what,
+                                fix=f"write e.g. {example}") from None
+    if not out:
+        raise ScenarioError(f"no {what} given", field=field or what, fix=f"write e.g. {example}")
+    return sorted(set(out))
+
+
+def parse_years(text: Any, *, field: str = "--years") -> tuple[int, ...]:
+    """``"2021-2023"`` or ``"2021,2023"`` -> sorted unique years (errors name ``field``, the CLI option)."""
+    return tuple(int(y) for y in number_list(text, "years", cast=lambda v: int(round(v)), field=field,
+                                             example="2021-2023 or 2021,2023"))
