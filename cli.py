@@ -1,7 +1,7 @@
 """The ``tradeopt`` command: argument parsing and printing over the ``optimize`` API.
 
-Commands parse their options, call the library (``optimize.api`` and the modules
-it exposes) and print the result. Errors print one line and exit with the code of
+Commands parse their options, call ``optimize.api`` and print the text that
+``optimize.output.console`` makes of the result. Errors print one line and exit with the code of
 ``optimize.errors`` (2 input, 3 infeasible, 4 solver, 5 output, 1 internal).
 """
 from __future__ import annotations
@@ -13,7 +13,6 @@ import threading
 import traceback
 
 import click
-
 
 from optimize import __version__
 from optimize.errors import EXIT_INTERNAL, TradeoptError
@@ -71,24 +70,11 @@ def _on_sigterm(signum, frame):
 
 def _quiet_stdout() -> None:
     """Point stdout at /dev/null so the interpreter's final flush cannot raise on a closed pipe."""
-    import os
-
     try:
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
     except (OSError, ValueError):  # no real file descriptor (e.g. under a test runner)
         pass
-
-
-def _usd_columns(df):
-    """User-facing tables in USD: every ``*_kusd`` column becomes ``*_usd`` (x 1000), in place of it."""
-    cols = [c for c in df.columns if str(c).endswith("_kusd")]
-    if not cols:
-        return df
-    out = df.copy()
-    for c in cols:
-        out[c] = out[c] * 1000.0
-    return out.rename(columns={c: c[: -len("_kusd")] + "_usd" for c in cols})
 
 
 @click.group(cls=_Group)
@@ -101,117 +87,18 @@ def main(ctx: click.Context, debug: bool) -> None:
     ctx.obj["debug"] = debug
 
 
-# ---------------------------------------------------------------- data commands
-@main.group()
-def data() -> None:
-    """Inspect, validate, convert and download BACI data."""
-
-
-@data.command("info")
-@click.argument("path", required=False, type=click.Path(path_type=str))
-@click.option("--cache-dir", type=click.Path(), default=None, help="Parquet cache folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux).")
-def data_info_cmd(path: str | None, cache_dir: str | None) -> None:
-    """Years, rows, products, countries and total value of PATH (default: the embedded SYNTHETIC sample)."""
-    from optimize.data.baci import data_info
-    from optimize.data.trade import SYNTHETIC_LABEL
-
-    info = data_info(path, cache_dir=cache_dir)
-    if info["synthetic"]:
-        click.echo(f"*** {SYNTHETIC_LABEL} ***")
-    click.echo(f"source:      {info['source']}")
-    click.echo(f"hs revision: {info['hs_revision'] or 'unknown'}  release: {info['release'] or 'unknown'}")
-    click.echo(f"years:       {', '.join(map(str, info['years']))}")
-    click.echo(f"rows:        {info['rows']:,}")
-    click.echo(f"products:    {info['products']:,}")
-    click.echo(f"exporters:   {info['exporters']:,}")
-    click.echo(f"importers:   {info['importers']:,}")
-    click.echo(f"total value: {info['total_value_usd']:,.0f} USD")
-    click.echo(f"missing q:   {info['missing_quantity_share']:.1%}")
-
-
-@data.command("validate")
-@click.argument("path", type=click.Path(path_type=str))
-@click.option("--single-year", is_flag=True, help="Treat several years in one file as a problem.")
-@click.pass_context
-def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
-    """Check a BACI file; print each problem (file, rows, count). Exit 2 on problems, 0 when clean."""
-    from optimize.data.baci import read_baci
-    from optimize.errors import DataError
-
-    try:
-        td = read_baci(path, cache=False, expect_single_year=single_year)
-    except DataError as exc:
-        problems = getattr(exc, "problems", None)
-        if problems:
-            for p in problems:
-                click.echo(str(p))
-            click.echo(f"{len(problems)} problem(s) found.", err=True)
-        else:
-            click.echo(f"problem: {exc}")
-        ctx.exit(2)
-    click.echo(f"OK: {len(td.flows):,} rows, years {', '.join(map(str, td.years))}, no problems found.")
-
-
-@data.command("convert")
-@click.argument("path", type=click.Path(path_type=str))
-@click.option("--to", "fmt", type=click.Choice(["parquet"]), default="parquet", show_default=True)
-@click.option("--out", type=click.Path(path_type=str), default=None,
-              help="Output file (default beside PATH, last suffix -> .parquet; BACI* names in <folder>/parquet/).")
-@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
-@click.option("--columns", default=None, help="Source column names: t=year,i=ex_id,j=im_id,k=code,v=value,q=quantity.")
-@click.option("--year", type=int, default=None, help="The year of a file without a year column.")
-@click.option("--country-codes", type=click.Choice(["baci", "iso3"]), default="baci", show_default=True)
-@click.option("--value-unit", type=click.Choice(["kusd", "usd"]), default="kusd", show_default=True)
-@click.option("--comtrade", type=click.Choice(["M", "X"]), default=None,
-              help="PATH is a UN Comtrade bulk CSV; keep its imports (M) or exports (X).")
-def data_convert_cmd(path: str, fmt: str, out: str | None, overwrite: bool, columns: str | None, year: int | None,
-                     country_codes: str, value_unit: str, comtrade: str | None) -> None:
-    """Write a validated BACI-layout parquet copy of PATH (atomic): a BACI CSV/CSV.gz/zip, any layout, or Comtrade."""
-    from optimize.api import convert_data
-
-    click.echo(f"wrote {convert_data(path, out=out, overwrite=overwrite, columns=columns, year=year, country_codes=country_codes, value_unit=value_unit, comtrade=comtrade, to=fmt)}")
-
-
-@data.command("fetch")
-@click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS17, HS22.")
-@click.option("--release", default="202501", show_default=True,
-              help="BACI release, e.g. 202501, or 'latest' (the newest on the BACI page offering --hs).")
-@click.option("--base-url", default=None, help="Download location (default: CEPII's BACI page).")
-@click.option("--page-url", default=None, help="The BACI page listing releases (for --release latest).")
-@click.option("--cache-dir", type=click.Path(), default=None, help="Target folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux).")
-@click.option("--quiet", is_flag=True, help="No progress bar.")
-def data_fetch_cmd(hs: str, release: str, base_url: str | None, page_url: str | None, cache_dir: str | None,
-                   quiet: bool) -> None:
-    """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""
-    from optimize.data.fetch import DEFAULT_BASE_URL, fetch_release
-    from optimize.data.releases import DEFAULT_PAGE_URL, latest_release
-
-    if release.lower() == "latest":
-        release = latest_release(hs, page_url or DEFAULT_PAGE_URL)
-        click.echo(f"latest release offering {hs.upper()}: {release}")
-
-    path = fetch_release(hs, release, base_url=base_url or DEFAULT_BASE_URL, cache_dir=cache_dir,
-                         progress=False if quiet else None)
-    click.echo(f"saved {path}")
-
-
-@data.command("releases")
-@click.option("--page-url", default=None, help="The BACI page listing releases (default: CEPII's).")
-def data_releases_cmd(page_url: str | None) -> None:
-    """List the BACI releases on CEPII's page (newest first) with their HS revisions."""
-    from optimize.data.releases import DEFAULT_PAGE_URL, list_releases
-
-    for r in list_releases(page_url or DEFAULT_PAGE_URL):
-        click.echo(f"{r.version}  {' '.join(r.hs)}")
-
-
-# ---------------------------------------------------------------- run / scenarios
+# ---------------------------------------------------------------- shared options
 def _choices(dotted: str) -> click.Choice:
     """The allowed values of a scenario key, from the schema's ``Literal``."""
     from optimize.config.aliases import literal_choices
     from optimize.config.scenario import Scenario
 
     return click.Choice(literal_choices(Scenario, dotted))
+
+
+def overwrite_option(fn):
+    return click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not "
+                        "write (those are never changed) or replace an existing output file.")(fn)
 
 
 def _remember_intra_bloc(ctx: click.Context, _param, value):
@@ -247,26 +134,112 @@ def scenario_options(fn):
 
 def _scenario(scenario_name: str, sets, **keywords):
     """The scenario with the command's options (API keywords, ``ALIASES``) and then ``--set`` applied."""
+    from pathlib import Path
+
     from optimize.api import load_scenario
 
     if _intra_bloc() is not None:
         keywords["intra_bloc"] = _intra_bloc()
+    products = keywords.pop("products", None)  # a basket CSV file, or codes/chapters/ranges/'all'
+    if products is not None:
+        keywords["basket_file" if Path(products).is_file() else "products"] = products
     return load_scenario(scenario_name, overrides=sets, **keywords)
 
 
-def _products_keywords(products: str | None) -> dict:
-    """``--products``: a basket CSV file (``basket_file``) or codes/chapters/ranges/'all' (``products``)."""
-    from pathlib import Path
-
-    if products is None:
-        return {}
-    return {"basket_file": products} if Path(products).is_file() else {"products": products}
+# ---------------------------------------------------------------- data commands
+@main.group()
+def data() -> None:
+    """Inspect, validate, convert and download BACI data."""
 
 
+_CACHE_HELP = "cache folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux)."
+
+
+@data.command("info")
+@click.argument("path", required=False, type=click.Path(path_type=str))
+@click.option("--cache-dir", type=click.Path(), default=None, help="Parquet " + _CACHE_HELP)
+def data_info_cmd(path: str | None, cache_dir: str | None) -> None:
+    """Years, rows, products, countries and total value of PATH (default: the embedded SYNTHETIC sample)."""
+    from optimize.api import data_info
+    from optimize.data.trade import SYNTHETIC_LABEL
+    from optimize.output.console import data_info_text
+
+    click.echo(data_info_text(data_info(path, cache_dir=cache_dir), SYNTHETIC_LABEL))
+
+
+@data.command("validate")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--single-year", is_flag=True, help="Treat several years in one file as a problem.")
+@click.pass_context
+def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
+    """Check a BACI file; print each problem (file, rows, count). Exit 2 on problems, 0 when clean."""
+    from optimize.data.baci import read_baci
+    from optimize.errors import DataError
+
+    try:
+        td = read_baci(path, cache=False, expect_single_year=single_year)
+    except DataError as exc:
+        problems = getattr(exc, "problems", None) or []
+        click.echo("\n".join(str(p) for p in problems) if problems else f"problem: {exc}")
+        if problems:
+            click.echo(f"{len(problems)} problem(s) found.", err=True)
+        ctx.exit(2)
+    click.echo(f"OK: {len(td.flows):,} rows, years {', '.join(map(str, td.years))}, no problems found.")
+
+
+@data.command("convert")
+@click.argument("path", type=click.Path(path_type=str))
+@click.option("--to", type=click.Choice(["parquet"]), default="parquet", show_default=True)
+@click.option("--out", type=click.Path(path_type=str), default=None,
+              help="Output file (default beside PATH, last suffix -> .parquet; BACI* names in <folder>/parquet/).")
+@click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
+@click.option("--columns", default=None, help="Source column names: t=year,i=ex_id,j=im_id,k=code,v=value,q=quantity.")
+@click.option("--year", type=int, default=None, help="The year of a file without a year column.")
+@click.option("--country-codes", type=click.Choice(["baci", "iso3"]), default="baci", show_default=True)
+@click.option("--value-unit", type=click.Choice(["kusd", "usd"]), default="kusd", show_default=True)
+@click.option("--comtrade", type=click.Choice(["M", "X"]), default=None,
+              help="PATH is a UN Comtrade bulk CSV; keep its imports (M) or exports (X).")
+def data_convert_cmd(path: str, **options) -> None:
+    """Write a validated BACI-layout parquet copy of PATH (atomic): a BACI CSV/CSV.gz/zip, any layout, or Comtrade."""
+    from optimize.api import convert_data
+
+    click.echo(f"wrote {convert_data(path, **options)}")
+
+
+@data.command("fetch")
+@click.option("--hs", default="HS22", show_default=True, help="HS revision of the release, e.g. HS17, HS22.")
+@click.option("--release", default="202501", show_default=True,
+              help="BACI release, e.g. 202501, or 'latest' (the newest on the BACI page offering --hs).")
+@click.option("--base-url", default=None, help="Download location (default: CEPII's BACI page).")
+@click.option("--page-url", default=None, help="The BACI page listing releases (for --release latest).")
+@click.option("--cache-dir", type=click.Path(), default=None, help="Target " + _CACHE_HELP)
+@click.option("--quiet", is_flag=True, help="No progress bar.")
+def data_fetch_cmd(hs: str, release: str, quiet: bool, **where) -> None:
+    """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""
+    from optimize.api import fetch
+
+    got, path = fetch(hs, release, progress=False if quiet else None, **where)
+    if release.lower() == "latest":
+        click.echo(f"latest release offering {hs.upper()}: {got}")
+    click.echo(f"saved {path}")
+
+
+@data.command("releases")
+@click.option("--page-url", default=None, help="The BACI page listing releases (default: CEPII's).")
+def data_releases_cmd(page_url: str | None) -> None:
+    """List the BACI releases on CEPII's page (newest first) with their HS revisions."""
+    from optimize.api import releases
+
+    for r in releases(page_url):
+        click.echo(f"{r.version}  {' '.join(r.hs)}")
+
+
+# ---------------------------------------------------------------- run / scenarios
 @main.command()
 @scenario_options
 @click.option("--year", type=int, default=None, help="Year to analyse (default: the scenario's, else the latest).")
-@click.option("--importer", default=None, help="Importer: ISO3, BACI codes or group (EU27, NLD, KOR), comma-separated = one bloc.")
+@click.option("--importer", default=None,
+              help="Importer: ISO3, BACI code, English name or group (EU27, NLD, KOR); comma-separated = one bloc.")
 @click.option("--risk", default=None, help="Risk countries, comma-separated (e.g. CHN,USA,RUS).")
 @click.option("--friends", default=None, help="Allowed alternatives, comma-separated or a group (G7+allies).")
 @click.option("--cap", "cap_pp", type=float, default=None, help="Cap in percentage points (0-100).")
@@ -282,30 +255,25 @@ def _products_keywords(products: str | None) -> dict:
 @click.option("--no-figures", "figures", flag_value=False, default=None, help="Skip the PNG/SVG figures.")
 @click.option("--keep-going", is_flag=True, default=None, help="Report infeasible products and continue with the rest.")
 @click.option("--quiet", is_flag=True, help="Print only the output path.")
-@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
-              "(those are never changed) or replace an existing output file.")
-def run(scenario_name, sets, out_dir, save_lp, quiet, products, sectors, overwrite, **keywords):
+@overwrite_option
+def run(scenario_name, sets, out_dir, save_lp, quiet, sectors, overwrite, **keywords):
     """Re-allocate the scenario's imports away from risk suppliers and write the report."""
     from pathlib import Path
 
     from optimize.api import run as api_run
     from optimize.atomic import contained
     from optimize.data.trade import SYNTHETIC_LABEL
+    from optimize.output.console import run_messages
 
-    scen = _scenario(scenario_name, sets, sectors=list(sectors) or None, **_products_keywords(products), **keywords)
+    scen = _scenario(scenario_name, sets, sectors=list(sectors) or None, **keywords)
     out = Path(out_dir) if out_dir else contained("tradeopt-out", scen.name)
     result = api_run(scen, out_dir=out, save_lp=save_lp, overwrite=overwrite)
-    for warning in result.meta.get("warnings") or []:
-        click.echo(f"Warning: {warning}", err=True)
     if not quiet:
         click.echo(result.summary_md())
     if result.synthetic and quiet:
         click.echo(f"NOTE: {SYNTHETIC_LABEL}", err=True)
-    infeasible = list(result.allocation.infeasible_products)
-    if infeasible:
-        shown = ", ".join(infeasible[:10]) + (" ..." if len(infeasible) > 10 else "")
-        click.echo(f"{len(infeasible)} product(s) could not meet every limit (reported, not dropped): {shown}",
-                   err=True)
+    for line in run_messages(result):
+        click.echo(line, err=True)
     if save_lp:
         click.echo(f"LP written to {save_lp}")
     click.echo(f"Outputs written to {out}")
@@ -318,11 +286,8 @@ def scenarios(name, schema):
     """List the shipped scenarios, or print one fully resolved (every key) as TOML."""
     from optimize.api import list_scenarios, load_scenario, scenario_schema
 
-    if schema:
-        click.echo(scenario_schema(), nl=False)
-        return
-    if name:
-        click.echo(load_scenario(name).to_toml(), nl=False)
+    if schema or name:
+        click.echo(scenario_schema() if schema else load_scenario(name).to_toml(), nl=False)
         return
     rows = list_scenarios()
     width = max((len(n) for n, _ in rows), default=0)
@@ -346,8 +311,7 @@ def scenarios(name, schema):
 @click.option("--full-outputs", is_flag=True, help="Write every report file per cell (default: tables only).")
 @click.option("--figures", is_flag=True, help="With --full-outputs: also the figures per cell.")
 @click.option("--quiet", is_flag=True, help="No progress bar or per-cell lines.")
-@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
-              "(those are never changed) or replace an existing output file.")
+@overwrite_option
 def batch(scenario_name, sets, baci, out_dir, **grid):
     """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
     from optimize.api import batch_run
@@ -369,8 +333,7 @@ def batch(scenario_name, sets, baci, out_dir, **grid):
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--cold", is_flag=True, help="Solve each cap from scratch (no warm start).")
 @click.option("--no-figures", is_flag=True, help="Skip sweep.png/svg.")
-@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
-              "(those are never changed) or replace an existing output file.")
+@overwrite_option
 def sweep(scenario_name, sets, caps_pp, out_dir, cold, no_figures, overwrite, **keywords):
     """Exposure per risk country against the cap, and the reduction per extra pp (warm-started HiGHS)."""
     from optimize.api import sweep_caps
@@ -385,45 +348,6 @@ def sweep(scenario_name, sets, caps_pp, out_dir, cold, no_figures, overwrite, **
 
 
 # ---------------------------------------------------------------- screens / analysis
-def _parse_years(year: int | None, years: str | None) -> list[int] | None:
-    """``--year`` or ``--years`` (``2021-2023``, ``2021,2023``) -> a list of years (None = the data's latest)."""
-    from optimize.errors import InputError
-    from optimize.runs.batch import parse_years
-
-    if year is not None and years:
-        raise InputError("give --year or --years, not both", field="--years", fix="drop one of them")
-    if year is not None:
-        return [int(year)]
-    return list(parse_years(years)) if years else None
-
-
-def _check_out_parent(out_path: str | None, overwrite: bool = False, figures: bool = False) -> None:
-    """``--out FILE``: its folder must exist, the file (and with ``figures`` its .png/.svg) not exist
-    unless ``overwrite`` (exit 5 before any work; ``atomic.check_out_file``)."""
-    from pathlib import Path
-
-    from optimize.atomic import check_out_file
-    from optimize.errors import OutputError
-
-    if out_path and not Path(out_path).resolve().parent.is_dir():
-        raise OutputError(f"folder {Path(out_path).resolve().parent} does not exist",
-                          fix="create it or choose another --out")
-    if out_path:
-        stem = Path(out_path).with_suffix("")
-        for p in (out_path, *((stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg"))
-                              if figures else ())):
-            check_out_file(p, overwrite=overwrite)
-
-
-def _write_table(table, out_path: str | None, overwrite: bool = False) -> None:
-    if out_path:
-        from optimize.atomic import atomic_file
-
-        with atomic_file(out_path, overwrite=overwrite) as tmp:
-            table.to_csv(tmp, index=False, lineterminator="\n")
-        click.echo(f"Wrote {out_path}")
-
-
 @main.command()
 @click.argument("kind", type=click.Choice(["ec", "geodep", "single"]), default="single")
 @click.option("--baci", "baci_path", type=click.Path(dir_okay=False), default=None,
@@ -438,48 +362,25 @@ def _write_table(table, out_path: str | None, overwrite: bool = False) -> None:
               help="single: supplier-share thresholds (repeatable, default 0.5 0.7); ec/geodep: importer HHI threshold.")
 @click.option("--top", type=int, default=10, show_default=True, help="How many flagged products to print.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the full table as CSV.")
-@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
-              "(those are never changed) or replace an existing output file.")
+@overwrite_option
 @intra_bloc_option
 def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_kusd, thresholds, top, out_path,
            overwrite):
     """Dependency screens: ec (EC 2021), geodep (CEPII GeoDep) or single (one supplier > 50% / 70%)."""
-    from optimize.analysis.screens import count_flags
     from optimize.api import screen as api_screen
+    from optimize.output.console import check_out_file, screen_view, write_csv
 
-    _check_out_parent(out_path, overwrite)
-    yrs = _parse_years(year, years)
-    last = yrs[-1] if yrs else None
-    if kind == "ec":
-        opts = {"hhi_threshold": thresholds[0]} if thresholds else {}
-        res = api_screen("ec", baci_path, importer=importer, year=last, **opts)
-        value_col, order_col = "extra_imports_kusd", "hhi_extra"
-    elif kind == "geodep":
-        opts = {"hhi_importer": thresholds[0]} if thresholds else {}
-        res = api_screen("geodep", baci_path, importer=importer, years=yrs, **opts)
-        value_col, order_col = "imports_kusd", "hhi_importer"
-        click.echo(f"GeoDep: {res['note'].iloc[0] if len(res) else 'no products'}")
-    else:
-        res = api_screen("single", baci_path, importer=importer, year=last, supplier=supplier,
-                         thresholds=thresholds or (0.5, 0.7), stage=stage, min_value_kusd=min_value_kusd,
-                         intra_bloc=_intra_bloc() or "include")
-        value_col, order_col = "total_usd", "supplier_share" if supplier else "top_share"
-        # ISO3 as in every output (the run's concentration.csv), the BACI code beside it
-        res = res.rename(columns={"top_supplier": "top_supplier_code", "top_supplier_iso3": "top_supplier"})
-    res = _usd_columns(res)  # screens compute in BACI kUSD; every table shown or written is USD
-    value_col = value_col.replace("_kusd", "_usd")
-    if res.attrs.get("synthetic"):
-        click.echo(f"Data: {res.attrs['data_label']}")
-    counts = count_flags(res)
-    click.echo(f"{kind} screen, importer {importer}: {counts['flagged']} of {counts['rows']} rows flagged")
-    for key, n in counts.items():
-        if key.startswith("above_"):
-            click.echo(f"  {key.replace('above_', 'above ')}%: {n}")
-    flagged = res[res["flagged"]].sort_values([order_col, value_col, "k"], ascending=[False, False, True])
-    if len(flagged):
-        cols = [c for c in ("k", "year", "latest_year", value_col, order_col, "top_supplier") if c in flagged.columns]
-        click.echo(flagged[cols].head(top).to_string(index=False))
-    _write_table(res, out_path, overwrite)
+    check_out_file(out_path, overwrite=overwrite)
+    options = {"single": {"supplier": supplier, "thresholds": thresholds or (0.5, 0.7), "stage": stage,
+                          "min_value_kusd": min_value_kusd, "intra_bloc": _intra_bloc() or "include"},
+               "ec": {"hhi_threshold": thresholds[0]} if thresholds else {},
+               "geodep": {"hhi_importer": thresholds[0]} if thresholds else {}}[kind]
+    res = api_screen(kind, baci_path, importer=importer, year=year, years=years, **options)
+    text, table = screen_view(kind, res, importer=importer, supplier=supplier, top=top)
+    click.echo(text)
+    if out_path:
+        write_csv(table, out_path, overwrite=overwrite)
+        click.echo(f"Wrote {out_path}")
 
 
 @main.command()
@@ -488,58 +389,32 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
 @click.option("--points", type=int, default=11, show_default=True, help="frontier: exposure levels.")
 @click.option("--top", type=int, default=10, show_default=True, help="binding: exporters per sector.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the table as CSV.")
-@click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt did not write "
-              "(those are never changed) or replace an existing output file.")
+@overwrite_option
 def analyse(kind, scenario_name, sets, baci, points, top, out_path, overwrite):
     """Analyses of a scenario's re-allocation: frontier (exposure vs HHI), cost (of shifting), binding (caps)."""
-    from optimize import api
+    from pathlib import Path
 
-    _check_out_parent(out_path, overwrite, figures=kind == "frontier")
+    from optimize import api
+    from optimize.output import console
+
+    console.check_out_file(out_path, overwrite=overwrite, figures=kind == "frontier")
     scen = _scenario(scenario_name, sets, baci=baci)
     if kind == "frontier":
         table, result = api.frontier(scen, points=points)
-        if (table.get("group") == "coupled-proxy").any():
-            click.echo("Coupled caps: linear proxy (value-weighted largest supplier share).")
-        table = _usd_columns(table)
-        cols = [c for c in ("group", "point", "exposure_level_usd", "exposure_usd", "exposure_share", "hhi",
-                            "max_share", "is_knee") if c in table]
-        shown = table[cols]
-        # each reached exposure level once: later levels that reach the same point repeat no information
-        key = [c for c in ("group", "exposure_share", "hhi", "max_share") if c in shown]
-        keep = ~shown[key].round({c: 12 for c in key if c != "group"}).duplicated(keep="first")
-        click.echo(shown[keep.to_numpy()].to_string(index=False))
-        if (~keep).any():
-            click.echo(f"({int((~keep).sum())} further levels reach the same exposure and HHI; all in --out)")
-        if "n_hhi_rises" in table:
-            for g, row in table.groupby("group", sort=True).first().iterrows():
-                click.echo(f"{g}: HHI rises in {row['n_hhi_rises']} of {row['n_products']} products after the plain run")
+        text, table = console.frontier_view(table)
     elif kind == "cost":
         table, summary, result = api.cost(scen)
-        c = summary["extra_cost_usd"]
-        cov = summary["coverage"]
-        click.echo(f"Shifted {summary['shifted_usd']:,.0f} USD; quantities usable for "
-                   f"{'none' if cov != cov else f'{cov:.1%}'} of it")
-        if c["central"] is None:
-            click.echo("Extra cost (USD): no estimate (no usable quantities for the shifted flows)")
-        else:
-            click.echo(f"Extra cost (USD): low {c['low']:,.0f}  central {c['central']:,.0f}  high {c['high']:,.0f}"
-                       f" on {summary['covered_shifted_usd']:,.0f} USD shifted"
-                       f" ({summary['n_products_without_estimate']} shifted products without an estimate)")
-        click.echo(f"Outliers (price ratio beyond {summary['outlier_ratio']:g}x, left out): {summary['n_outliers']} "
-                   f"products, {summary['outlier_shifted_usd']:,.0f} USD shifted")
-        click.echo(f"Method: {summary['method']}")
+        text = console.cost_text(summary)
     else:
         per_pair, table, result = api.binding(scen, top=top)
-        # the same vocabulary as the run's binding.csv: exporter = ISO3, exporter_code = BACI code, USD
-        table = _usd_columns(table.rename(columns={"exporter": "exporter_code", "iso3": "exporter"}))
-        click.echo(f"{int(per_pair['binds'].sum())} binding caps in {per_pair.loc[per_pair['binds'], 'k'].nunique()} products")
-        click.echo(table.to_string(index=False))
+        text, table = console.binding_view(per_pair, table)
+    click.echo(text)
     if result.synthetic:
         click.echo("NOTE: SYNTHETIC SAMPLE - not real trade data")
-    _write_table(table, out_path, overwrite)
+    if out_path:
+        console.write_csv(table, out_path, overwrite=overwrite)
+        click.echo(f"Wrote {out_path}")
     if out_path and kind == "frontier" and (table["group"] == "all").any():
-        from pathlib import Path
-
         paths = api.frontier_figure(table, Path(out_path).with_suffix(""), synthetic=result.synthetic,
                                     overwrite=overwrite)
         click.echo("Figure: " + ", ".join(str(p) for p in paths))

@@ -180,6 +180,32 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     return result
 
 
+def data_info(path: str | Path | None = None, *, cache_dir: str | Path | None = None) -> dict:
+    """Years, rows, products, countries, total value (USD) and missing-quantity share of a BACI source."""
+    from optimize.data.baci import data_info as _info
+
+    return _info(path, cache_dir=cache_dir)
+
+
+def fetch(hs: str = "HS22", release: str = "latest", *, base_url: str | None = None, page_url: str | None = None,
+          cache_dir: str | Path | None = None, progress: bool | None = None) -> tuple[str, Path]:
+    """Download ``BACI_{hs}_V{release}.zip`` (``"latest"`` = newest on CEPII's page); returns (release, path)."""
+    from optimize.data.fetch import DEFAULT_BASE_URL, fetch_release
+    from optimize.data.releases import DEFAULT_PAGE_URL, latest_release
+
+    if release.lower() == "latest":
+        release = latest_release(hs, page_url or DEFAULT_PAGE_URL)
+    return release, fetch_release(hs, release, base_url=base_url or DEFAULT_BASE_URL, cache_dir=cache_dir,
+                                  progress=progress)
+
+
+def releases(page_url: str | None = None) -> list:
+    """CEPII's BACI releases (newest first), each with ``version`` and the ``hs`` revisions it offers."""
+    from optimize.data.releases import DEFAULT_PAGE_URL, list_releases
+
+    return list_releases(page_url or DEFAULT_PAGE_URL)
+
+
 def convert_data(path: str | Path, *, out: str | Path | None = None, overwrite: bool = False,
                  columns: str | None = None, year: int | None = None, country_codes: str = "baci",
                  value_unit: str = "kusd", comtrade: str | None = None, to: str = "parquet") -> Path:
@@ -215,7 +241,8 @@ def figures(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) 
 
 def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None, *,
            importer: str | int | Sequence[str | int] = "EU27", year: int | None = None,
-           years: Iterable[int] | None = None, supplier: str | int | None = None, **options: Any) -> pd.DataFrame:
+           years: str | Iterable[int] | None = None, supplier: str | int | None = None,
+           **options: Any) -> pd.DataFrame:
     """A dependency screen as a DataFrame (values kUSD, shares 0..1), one row per product (and year).
 
     ``kind``: ``"ec"`` (European Commission 2021: extra-bloc HHI > 0.4, extra share
@@ -223,14 +250,21 @@ def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None,
     or ``"single"`` (one supplier above 50% / 70%, Korea's screen; ``supplier`` tests
     one country, e.g. ``"CHN"``). ``options`` go to ``screens.ec_screen``,
     ``geodep_screen`` or ``single_country_screen`` (e.g. ``thresholds=(0.5, 0.7)``,
-    ``stage="intermediate"``, ``min_value_kusd=1000``). ``screens.count_flags(df)``
-    counts the flagged rows.
+    ``stage="intermediate"``, ``min_value_kusd=1000``). ``years``: a list or text
+    (``"2021-2023"``); EC and single-country screens use the last year given.
+    ``screens.count_flags(df)`` counts the flagged rows.
     """
     from optimize.analysis import screens
     from optimize.data.countries import resolve_countries, to_iso3
     from optimize.errors import InputError
 
-    yrs = None if years is None else sorted(int(y) for y in years)
+    from optimize.tokens import parse_years
+
+    if year is not None and years:
+        raise InputError("give year or years, not both", field="--years", fix="drop one of them")
+    yrs = None if not years else list(parse_years(years) if isinstance(years, str) else sorted(int(y) for y in years))
+    if kind != "geodep" and yrs:
+        year = yrs[-1]  # EC and single-country screens read one year: the last one given
     trade = load_trade(data, years=yrs if yrs else ([year] if year is not None else None))
     flows = trade.flows
     codes = resolve_countries(importer)
@@ -395,5 +429,5 @@ def _sectors(result: RunResult) -> pd.DataFrame | None:
     return info[["k", "sector"]].drop_duplicates("k")
 
 
-__all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "convert_data", "figures", "frontier", "frontier_figure", "list_scenarios", "load_scenario",
-           "load_trade", "run", "scenario_schema", "screen", "sweep_caps"]
+__all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "convert_data", "data_info", "fetch", "figures", "frontier", "frontier_figure", "list_scenarios", "load_scenario",
+           "load_trade", "releases", "run", "scenario_schema", "screen", "sweep_caps"]

@@ -1,0 +1,152 @@
+"""Text for the terminal: what the ``tradeopt`` commands print, built from library results.
+
+Every money column shown or written by a command is USD (``usd_columns``: BACI
+``*_kusd`` -> ``*_usd``); countries are ISO3 with the BACI code beside them.
+Functions return text (and the table to write); ``cli.py`` only echoes it.
+"""
+from __future__ import annotations
+
+import pandas as pd
+
+from optimize.units import USD_PER_KUSD
+
+
+def usd_columns(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy with every ``*_kusd`` column as ``*_usd`` (x 1000), in place of it."""
+    cols = [c for c in df.columns if str(c).endswith("_kusd")]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = out[c] * USD_PER_KUSD
+    return out.rename(columns={c: c[: -len("_kusd")] + "_usd" for c in cols})
+
+
+def data_info_text(info: dict, synthetic_label: str) -> str:
+    """``tradeopt data info``: one line per fact of ``baci.data_info``."""
+    lines = [f"*** {synthetic_label} ***"] if info["synthetic"] else []
+    lines += [
+        f"source:      {info['source']}",
+        f"hs revision: {info['hs_revision'] or 'unknown'}  release: {info['release'] or 'unknown'}",
+        f"years:       {', '.join(map(str, info['years']))}",
+        f"rows:        {info['rows']:,}",
+        f"products:    {info['products']:,}",
+        f"exporters:   {info['exporters']:,}",
+        f"importers:   {info['importers']:,}",
+        f"total value: {info['total_value_usd']:,.0f} USD",
+        f"missing q:   {info['missing_quantity_share']:.1%}",
+    ]
+    return "\n".join(lines)
+
+
+_SCREEN_COLUMNS = {"ec": ("extra_imports_usd", "hhi_extra"), "geodep": ("imports_usd", "hhi_importer")}
+
+
+def screen_view(kind: str, res: pd.DataFrame, *, importer: str, supplier: str | None,
+                top: int) -> tuple[str, pd.DataFrame]:
+    """``tradeopt screen``: (text with counts and the top flagged products, the full table in USD)."""
+    from optimize.analysis.screens import count_flags
+
+    lines = []
+    if kind == "geodep":
+        lines.append(f"GeoDep: {res['note'].iloc[0] if len(res) else 'no products'}")
+    if kind == "single":  # ISO3 as in every output (the run's concentration.csv), the BACI code beside it
+        res = res.rename(columns={"top_supplier": "top_supplier_code", "top_supplier_iso3": "top_supplier"})
+        value_col, order_col = "total_usd", "supplier_share" if supplier else "top_share"
+    else:
+        value_col, order_col = _SCREEN_COLUMNS[kind]
+    attrs = dict(res.attrs)
+    res = usd_columns(res)  # screens compute in BACI kUSD; every table shown or written is USD
+    if attrs.get("synthetic"):
+        lines.append(f"Data: {attrs['data_label']}")
+    counts = count_flags(res)
+    lines.append(f"{kind} screen, importer {importer}: {counts['flagged']} of {counts['rows']} rows flagged")
+    lines += [f"  {key.replace('above_', 'above ')}%: {n}" for key, n in counts.items() if key.startswith("above_")]
+    flagged = res[res["flagged"]].sort_values([order_col, value_col, "k"], ascending=[False, False, True])
+    if len(flagged):
+        cols = [c for c in ("k", "year", "latest_year", value_col, order_col, "top_supplier") if c in flagged.columns]
+        lines.append(flagged[cols].head(top).to_string(index=False))
+    return "\n".join(lines), res
+
+
+def frontier_view(table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """``tradeopt analyse frontier``: each reached exposure level once, and the HHI-rise counts."""
+    lines = []
+    if (table.get("group") == "coupled-proxy").any():
+        lines.append("Coupled caps: linear proxy (value-weighted largest supplier share).")
+    table = usd_columns(table)
+    cols = [c for c in ("group", "point", "exposure_level_usd", "exposure_usd", "exposure_share", "hhi",
+                        "max_share", "is_knee") if c in table]
+    shown = table[cols]
+    # later levels that reach the same point repeat no information
+    key = [c for c in ("group", "exposure_share", "hhi", "max_share") if c in shown]
+    keep = ~shown[key].round({c: 12 for c in key if c != "group"}).duplicated(keep="first")
+    lines.append(shown[keep.to_numpy()].to_string(index=False))
+    if (~keep).any():
+        lines.append(f"({int((~keep).sum())} further levels reach the same exposure and HHI; all in --out)")
+    if "n_hhi_rises" in table:
+        for g, row in table.groupby("group", sort=True).first().iterrows():
+            lines.append(f"{g}: HHI rises in {row['n_hhi_rises']} of {row['n_products']} products after the plain run")
+    return "\n".join(lines), table
+
+
+def cost_text(summary: dict) -> str:
+    """``tradeopt analyse cost``: shifted value, the low/central/high range (or "no estimate"), outliers."""
+    c, cov = summary["extra_cost_usd"], summary["coverage"]
+    lines = [f"Shifted {summary['shifted_usd']:,.0f} USD; quantities usable for "
+             f"{'none' if cov != cov else f'{cov:.1%}'} of it"]
+    if c["central"] is None:
+        lines.append("Extra cost (USD): no estimate (no usable quantities for the shifted flows)")
+    else:
+        lines.append(f"Extra cost (USD): low {c['low']:,.0f}  central {c['central']:,.0f}  high {c['high']:,.0f}"
+                     f" on {summary['covered_shifted_usd']:,.0f} USD shifted"
+                     f" ({summary['n_products_without_estimate']} shifted products without an estimate)")
+    lines.append(f"Outliers (price ratio beyond {summary['outlier_ratio']:g}x, left out): {summary['n_outliers']} "
+                 f"products, {summary['outlier_shifted_usd']:,.0f} USD shifted")
+    lines.append(f"Method: {summary['method']}")
+    return "\n".join(lines)
+
+
+def binding_view(per_pair: pd.DataFrame, table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+    """``tradeopt analyse binding``: the run's binding.csv vocabulary (exporter = ISO3, exporter_code, USD)."""
+    table = usd_columns(table.rename(columns={"exporter": "exporter_code", "iso3": "exporter"}))
+    binds = per_pair["binds"]
+    head = f"{int(binds.sum())} binding caps in {per_pair.loc[binds, 'k'].nunique()} products"
+    return head + "\n" + table.to_string(index=False), table
+
+
+def run_messages(result) -> list[str]:
+    """Warnings and the products that could not meet every limit, for stderr after ``tradeopt run``."""
+    out = [f"Warning: {w}" for w in result.meta.get("warnings") or []]
+    infeasible = list(result.allocation.infeasible_products)
+    if infeasible:
+        shown = ", ".join(infeasible[:10]) + (" ..." if len(infeasible) > 10 else "")
+        out.append(f"{len(infeasible)} product(s) could not meet every limit (reported, not dropped): {shown}")
+    return out
+
+
+def check_out_file(out_path: str | None, *, overwrite: bool = False, figures: bool = False) -> None:
+    """``--out FILE``: its folder must exist and the file (with ``figures`` also its .png/.svg) must not,
+    unless ``overwrite`` (``OutputError``, exit 5, before any work)."""
+    from pathlib import Path
+
+    from optimize.atomic import check_out_file as _check
+    from optimize.errors import OutputError
+
+    if not out_path:
+        return
+    if not Path(out_path).resolve().parent.is_dir():
+        raise OutputError(f"folder {Path(out_path).resolve().parent} does not exist",
+                          fix="create it or choose another --out")
+    stem = Path(out_path).with_suffix("")
+    for p in (out_path, *((stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg"))
+                          if figures else ())):
+        _check(p, overwrite=overwrite)
+
+
+def write_csv(table: pd.DataFrame, out_path: str, *, overwrite: bool = False) -> None:
+    """Write ``table`` as CSV atomically (an existing file only with ``overwrite``)."""
+    from optimize.atomic import atomic_file
+
+    with atomic_file(out_path, overwrite=overwrite) as tmp:
+        table.to_csv(tmp, index=False, lineterminator="\n")
