@@ -97,35 +97,49 @@ def _check_pp(value: float, field_name: str) -> None:
         raise ScenarioError(f"cap of {value} pp is outside [0, 100]", field=field_name, fix="give percentage points between 0 and 100")
 
 
-def _validate(importer_codes, risk_codes, risk_weights, friends, cap: CapRule, share_limit, ban) -> None:
-    if len(importer_codes) == 0:
-        raise ScenarioError("the importer set is empty", field="importer_codes", fix="name at least one importer country")
-    if len(risk_codes) == 0:
-        raise ScenarioError("the risk-country set is empty", field="risk_codes", fix="name at least one risk country")
+def _validate_cap(cap: CapRule, share_limit) -> None:
+    """Cap basis, every pp in [0, 100], share limit in (0, 1]."""
     if cap.basis not in CAP_BASES:
-        raise ScenarioError(f"unknown cap basis {cap.basis!r}", field="cap.basis", fix=f"use one of {', '.join(CAP_BASES)}")
+        raise ScenarioError(f"unknown cap basis {cap.basis!r}", field="cap.basis",
+                            fix=f"use one of {', '.join(CAP_BASES)}")
     _check_pp(cap.pp, "cap.pp")
     for code, pp in cap.exporter_pp.items():
         _check_pp(pp, f"cap.exporter_pp[{code}]")
     for hs6, pp in cap.product_pp.items():
         _check_pp(pp, f"cap.product_pp[{hs6}]")
     if share_limit is not None and not (0.0 < float(share_limit) <= 1.0):
-        raise ScenarioError(f"share limit {share_limit} is outside (0, 1]", field="share_limit", fix="give a share such as 0.5")
-    if friends is not None:
-        both = sorted(set(int(f) for f in friends) & set(int(r) for r in risk_codes))
-        if both:
-            raise ScenarioError(f"countries {both} are both risk countries and friends", field="friends",
-                                fix="remove them from one of the two lists")
+        raise ScenarioError(f"share limit {share_limit} is outside (0, 1]", field="share_limit",
+                            fix="give a share such as 0.5")
+
+
+def _validate_countries(risk_codes, risk_weights, friends, ban) -> None:
+    """Friends are no risk countries; weights and bans name risk countries; weights are positive."""
+    risk = {int(r) for r in risk_codes}
+    both = sorted({int(f) for f in friends or ()} & risk)
+    if both:
+        raise ScenarioError(f"countries {both} are both risk countries and friends", field="friends",
+                            fix="remove them from one of the two lists")
     for code, w in (risk_weights or {}).items():
-        if int(code) not in set(int(r) for r in risk_codes):
+        if int(code) not in risk:
             raise ScenarioError(f"risk weight given for {code}, which is not a risk country", field="risk_weights",
                                 fix="give weights only for risk countries")
         if not (float(w) > 0 and np.isfinite(w)):
-            raise ScenarioError(f"risk weight {w} of {code} must be positive", field="risk_weights", fix="use weights > 0")
+            raise ScenarioError(f"risk weight {w} of {code} must be positive", field="risk_weights",
+                                fix="use weights > 0")
     for code in (ban or {}):
-        if int(code) not in set(int(r) for r in risk_codes):
+        if int(code) not in risk:
             raise ScenarioError(f"export ban for {code}, which is not a risk country", field="ban",
                                 fix="ban only risk countries' exports, or add the country to the risk list")
+
+
+def _validate(importer_codes, risk_codes, risk_weights, friends, cap: CapRule, share_limit, ban) -> None:
+    if len(importer_codes) == 0:
+        raise ScenarioError("the importer set is empty", field="importer_codes",
+                            fix="name at least one importer country")
+    if len(risk_codes) == 0:
+        raise ScenarioError("the risk-country set is empty", field="risk_codes", fix="name at least one risk country")
+    _validate_cap(cap, share_limit)
+    _validate_countries(risk_codes, risk_weights, friends, ban)
 
 
 def _pair_pp(cap: CapRule, exporter: np.ndarray, hs6: np.ndarray) -> np.ndarray:
@@ -140,6 +154,39 @@ def _pair_pp(cap: CapRule, exporter: np.ndarray, hs6: np.ndarray) -> np.ndarray:
         found = pd.Series(hs6).map(pr).to_numpy(dtype=float)
         pp = np.where(np.isnan(found), pp, found)
     return pp
+
+
+def _apply_ban(ban: dict, exporter, hs6, pair_product, n_prod: int, x0, is_alt, upper_base, cap_kusd, meta: dict):
+    """An isolated export ban: banned pairs -> 0; alternatives of banned products may grow; every other pair
+    is fixed at today's flow. Returns (shortfall_allowed per product, lower, upper, cap, is_alt)."""
+    banned = np.zeros(exporter.shape[0], dtype=bool)
+    for code in sorted(ban):
+        banned |= (exporter == int(code)) & np.isin(hs6, sorted(str(k) for k in ban[code]))
+    shortfall_allowed = np.bincount(pair_product, weights=banned.astype(float), minlength=n_prod) > 0
+    grows = is_alt & shortfall_allowed[pair_product]
+    lower = np.where(banned, 0.0, x0)
+    upper = np.where(banned, 0.0, np.where(grows, upper_base, x0))
+    meta["banned_pairs"] = int(banned.sum())
+    meta["banned_kusd"] = float(x0[banned].sum())
+    return shortfall_allowed, lower, upper, np.where(grows, cap_kusd, 0.0), grows
+
+
+def _apply_share_limit(share_limit, lower, upper_base, total_kusd, pair_product, shortfall_allowed, prod, meta):
+    """Upper bounds lowered to ``share_limit * T`` and the products that cannot meet the limit."""
+    n_prod = prod.shape[0]
+    if share_limit is None:
+        return upper_base, np.zeros(n_prod, dtype=bool)
+    limit = float(share_limit) * total_kusd[pair_product]
+    upper = np.minimum(upper_base, limit)
+    too_high = (lower > upper + 1e-9 * np.maximum(limit, 1.0)).astype(float)
+    too_high_lower = np.bincount(pair_product, weights=too_high, minlength=n_prod) > 0
+    reach = np.bincount(pair_product, weights=upper, minlength=n_prod)
+    short = reach < total_kusd * (1 - 1e-12)
+    if shortfall_allowed is not None:
+        short &= ~shortfall_allowed
+    share_infeasible = too_high_lower | short
+    meta["share_infeasible_products"] = sorted(str(k) for k in prod[share_infeasible])
+    return upper, share_infeasible
 
 
 def build_instance(
@@ -243,32 +290,11 @@ def build_instance(
 
     shortfall_allowed = None
     if ban:
-        banned = np.zeros(exporter.shape[0], dtype=bool)
-        for code in sorted(ban):
-            banned |= (exporter == int(code)) & np.isin(hs6, sorted(str(k) for k in ban[code]))
-        shortfall_allowed = np.bincount(pair_product, weights=banned.astype(float), minlength=prod.shape[0]) > 0
-        # isolated shock: banned pairs -> 0; alternatives of banned products may grow; everything else is fixed
-        grows = is_alt & shortfall_allowed[pair_product]
-        lower = np.where(banned, 0.0, x0)
-        upper_base = np.where(banned, 0.0, np.where(grows, upper_base, x0))
-        cap_kusd = np.where(grows, cap_kusd, 0.0)
-        is_alt = grows
-        meta["banned_pairs"] = int(banned.sum())
-        meta["banned_kusd"] = float(x0[banned].sum())
+        shortfall_allowed, lower, upper_base, cap_kusd, is_alt = _apply_ban(
+            ban, exporter, hs6, pair_product, prod.shape[0], x0, is_alt, upper_base, cap_kusd, meta)
 
-    upper = upper_base
-    share_infeasible = np.zeros(prod.shape[0], dtype=bool)
-    if share_limit is not None:
-        limit = float(share_limit) * total_kusd[pair_product]
-        upper = np.minimum(upper_base, limit)
-        too_high_lower = np.bincount(pair_product, weights=(lower > upper + 1e-9 * np.maximum(limit, 1.0)).astype(float),
-                                     minlength=prod.shape[0]) > 0
-        reach = np.bincount(pair_product, weights=upper, minlength=prod.shape[0])
-        short = reach < total_kusd * (1 - 1e-12)
-        if shortfall_allowed is not None:
-            short &= ~shortfall_allowed
-        share_infeasible = too_high_lower | short
-        meta["share_infeasible_products"] = sorted(str(k) for k in prod[share_infeasible])
+    upper, share_infeasible = _apply_share_limit(share_limit, lower, upper_base, total_kusd, pair_product,
+                                                 shortfall_allowed, prod, meta)
 
     return Instance(
         importer=str(importer),

@@ -126,16 +126,9 @@ def summary_dict(tables, meta: dict, *, eur_per_usd: float | None = None) -> dic
 
 # ---------------------------------------------------------------- summary.md
 
-def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
-                      figures: list[str] | None = None) -> str:
-    """Readable markdown report of one run; ``figures`` are paths relative to the report to link."""
-    s = tables.summary
-    importer = meta.get("importer", s.get("importer", "?"))
-    year = meta.get("year", s.get("year", "?"))
-    parts = [f"# tradeopt: {meta.get('scenario', 'run')} — {importer}, {year}\n"]
-    if meta.get("synthetic"):
-        parts.append(f"> **WARNING: {SYNTHETIC_LABEL}.** These numbers come from an invented sample and say "
-                     "nothing about real trade.\n")
+def _md_settings(tables, meta: dict, s: dict, importer, year) -> list[str]:
+    """The settings list: data, importer, year, risk, cap and every setting the run assumed."""
+    parts: list[str] = []
     risk = meta.get("risk_iso3") or tables.risk_iso3
     cap = meta.get("cap_pp")
     lines = [
@@ -152,6 +145,12 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     lines += [f"- WARNING: {w}" for w in meta.get("warnings") or []]
     parts.append("\n".join(lines) + "\n")
 
+    return parts
+
+
+def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
+    """The headline: exposure per risk country, value shifted, ban, HHI, unfixable products."""
+    parts: list[str] = []
     head = ["## Headline\n"]
     for r in tables.exposure.itertuples(index=False):
         who = "all risk countries together" if r.iso3 == "ALL" else f"{r.name} ({r.iso3})"
@@ -171,6 +170,12 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
                 f"products where a cap binds: {s['n_cap_binds']}")
     parts.append("\n".join(head) + "\n")
 
+    return parts
+
+
+def _md_breakdowns(tables) -> list[str]:
+    """Exposure per risk country, by stage and sector, top beneficiaries."""
+    parts: list[str] = []
     money = fmt_money
     parts.append("## Exposure per risk country\n")
     parts.append(_md_table(tables.exposure, {
@@ -190,6 +195,12 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         "increase_usd": ("increase", money), "main_sector": ("main sector", sector_name),
         "share_before": ("share before", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%"),
         "share_after": ("share after", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%")}, limit=None))
+    return parts
+
+
+def _md_requested(tables, meta: dict) -> list[str]:
+    """The tables a scenario lists in ``report.tables`` (concentration, single-country)."""
+    parts: list[str] = []
     wanted = (((meta.get("scenario_resolved") or {}).get("report") or {}).get("tables")) or []
     if "concentration" in wanted and tables.concentration is not None:
         parts.append("## Concentration of imports per product (ranked by HHI)\n")
@@ -203,6 +214,12 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         parts.append(_md_table(tables.single_country, {
             "threshold": ("one supplier above", _pct), "supplier": ("supplier", str),
             "n_before": ("products before", str), "n_after": ("products after", str)}, limit=None))
+    return parts
+
+
+def _md_products(tables, meta: dict) -> list[str]:
+    """Products that cannot meet a share limit, unfixable products, products whose HHI rises."""
+    parts: list[str] = []
     p = tables.products
     share_limit = meta.get("share_limit")
     if share_limit:
@@ -213,13 +230,13 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
             parts.append(_md_table(p[p["k"].isin(bad)].sort_values("k"), {
                 "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
                 "top_supplier_before": ("top supplier", str), "top_share_before": ("its share", _pct),
-                "total_usd": ("imports", money)}, limit=None))
+                "total_usd": ("imports", fmt_money)}, limit=None))
         else:
             parts.append("None: every product meets the limit.\n")
     parts.append("## Unfixable products\n")
     parts.append(_md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {
         "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
-        "risk_share_before": ("risk share", _pct), "total_usd": ("imports", money)}))
+        "risk_share_before": ("risk share", _pct), "total_usd": ("imports", fmt_money)}))
     rises = p[p["hhi_after"] > p["hhi_before"] + 1e-12].assign(d=lambda d: d["hhi_after"] - d["hhi_before"])
     parts.append("## Products whose HHI rises\n")
     parts.append(_md_table(rises.sort_values(["d", "k"], ascending=[False, True]), {
@@ -227,6 +244,12 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         "hhi_before": ("HHI before", _num), "hhi_after": ("HHI after", _num),
         "top_supplier_after": ("top supplier after", str), "top_share_after": ("its share", _pct)}))
 
+    return parts
+
+
+def _md_solver_figures(meta: dict, figures) -> list[str]:
+    """The solver line and the figure links."""
+    parts: list[str] = []
     sv = _solver(meta)
     if sv:
         t = sum(float(sv.get(k) or 0.0) for k in ("build_s", "solve_s"))
@@ -237,6 +260,25 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     if figures:
         parts.append("## Figures\n")
         parts.append("\n".join(f"![{Path(f).stem}]({f})" for f in figures if str(f).endswith(".png")) + "\n")
+    return parts
+
+
+def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
+                      figures: list[str] | None = None) -> str:
+    """Readable markdown report of one run; ``figures`` are paths relative to the report to link."""
+    s = tables.summary
+    importer = meta.get("importer", s.get("importer", "?"))
+    year = meta.get("year", s.get("year", "?"))
+    parts = [f"# tradeopt: {meta.get('scenario', 'run')} — {importer}, {year}\n"]
+    if meta.get("synthetic"):
+        parts.append(f"> **WARNING: {SYNTHETIC_LABEL}.** These numbers come from an invented sample and say "
+                     "nothing about real trade.\n")
+    parts += _md_settings(tables, meta, s, importer, year)
+    parts += _md_headline(tables, s, eur_per_usd)
+    parts += _md_breakdowns(tables)
+    parts += _md_requested(tables, meta)
+    parts += _md_products(tables, meta)
+    parts += _md_solver_figures(meta, figures)
     parts.append("Values in USD (BACI kUSD x 1000, FOB); shares are of the basket's total imports; "
                  "HHI = sum of squared supplier shares (0..1).\n")
     return "\n".join(parts)
