@@ -27,30 +27,33 @@ class _Group(click.Group):
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
         try:
             return super().invoke(ctx)
-        except _Terminated:
-            click.echo("Terminated.", err=True)
-            ctx.exit(128 + signal.SIGTERM)
-        except TradeoptError as exc:
-            if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
-            click.echo(f"Error: {exc}", err=True)
-            ctx.exit(exc.exit_code)
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
-        except KeyboardInterrupt:
-            click.echo("Interrupted.", err=True)
-            ctx.exit(130)
-        except BrokenPipeError:  # `tradeopt screen ... | head`: the reader left; stop quietly
-            _quiet_stdout()
-            ctx.exit(0)
-        except Exception as exc:  # a bug: say so, keep the traceback behind --debug
-            if ctx.obj and ctx.obj.get("debug"):
-                traceback.print_exc()
-            click.echo(f"Internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
-            ctx.exit(EXIT_INTERNAL)
+        except (Exception, KeyboardInterrupt) as exc:
+            ctx.exit(_report(exc, debug=bool(ctx.obj and ctx.obj.get("debug"))))
         finally:
             if previous is not None:
                 signal.signal(signal.SIGTERM, previous)
+
+
+def _report(exc: BaseException, *, debug: bool) -> int:
+    """Print one line for ``exc`` (a traceback only with --debug) and return the exit code."""
+    if isinstance(exc, _Terminated):
+        click.echo("Terminated.", err=True)
+        return 128 + signal.SIGTERM
+    if isinstance(exc, KeyboardInterrupt):
+        click.echo("Interrupted.", err=True)
+        return 130
+    if isinstance(exc, BrokenPipeError):  # `tradeopt screen ... | head`: the reader left; stop quietly
+        _quiet_stdout()
+        return 0
+    if debug:
+        traceback.print_exception(exc)
+    if isinstance(exc, TradeoptError):
+        click.echo(f"Error: {exc}", err=True)
+        return exc.exit_code
+    click.echo(f"Internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)", err=True)
+    return EXIT_INTERNAL  # a bug: say so
 
 
 class _Terminated(KeyboardInterrupt):

@@ -22,7 +22,7 @@ if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fa
     import pandas as pd
 
     from optimize.runs.batch import BatchResult
-    from optimize.runs.pipeline import RunResult
+    from optimize.runs.result import RunResult
     from optimize.config.scenario import Scenario
     from optimize.runs.sweep import SweepResult
     from optimize.data.trade import TradeData
@@ -82,35 +82,46 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
     for a file without a year column, ``country_codes`` "baci"|"iso3", ``value_unit``
     "kusd"|"usd"; the file is then converted to BACI layout and validated (no cache).
     """
+    from optimize.data import baci
+    from optimize.data.layouts import Layout, parse_columns
+
+    years, products = baci.check_read_args(years, products)
+    layout = Layout(parse_columns(columns), year, country_codes, value_unit)
+    if layout.is_baci and (source is None or isinstance(source, (str, Path))):
+        return baci.read_baci(source, years=years, products=products, importers=importers, exporters=exporters,
+                              cache=cache)
+    data = _trade_in_memory(source, layout)
+    if all(f is None for f in (years, products, importers, exporters)):
+        return data
+    return _filtered(data, years, products, importers, exporters)
+
+
+def _trade_in_memory(source, layout) -> TradeData:
+    """``TradeData`` as given, a DataFrame validated (after mapping a non-BACI ``layout``), or a converted file."""
     import pandas as pd
 
     from optimize.data import baci
+    from optimize.data.layouts import read_layout, to_baci
     from optimize.data.trade import TradeData
 
-    years, products = baci.check_read_args(years, products)
-
-    from optimize.data.layouts import Layout, parse_columns, read_layout
-
-    layout = Layout(parse_columns(columns), year, country_codes, value_unit)
     if isinstance(source, TradeData):
-        data = source
-    elif not layout.is_baci and isinstance(source, pd.DataFrame):
-        from optimize.data.layouts import to_baci
+        return source
+    if isinstance(source, pd.DataFrame):
+        frame = source if layout.is_baci else to_baci(source, layout, file="DataFrame")
+        return baci.from_dataframe(frame, source="DataFrame")
+    if source is None:
+        from optimize.errors import InputError
 
-        data = baci.from_dataframe(to_baci(source, layout, file="DataFrame"), source="DataFrame")
-    elif not layout.is_baci:
-        if source is None:
-            from optimize.errors import InputError
+        raise InputError("a layout needs a file", field="source", fix="pass the file to convert")
+    return read_layout(source, layout)
 
-            raise InputError("a layout needs a file", field="source", fix="pass the file to convert")
-        data = read_layout(source, layout)
-    elif isinstance(source, pd.DataFrame):
-        data = baci.from_dataframe(source, source="DataFrame")
-    else:
-        return baci.read_baci(source, years=years, products=products, importers=importers, exporters=exporters,
-                              cache=cache)
-    if all(f is None for f in (years, products, importers, exporters)):
-        return data
+
+def _filtered(data: TradeData, years, products, importers, exporters) -> TradeData:
+    """``data`` with only the rows of the given years, HS6 codes, importers and exporters."""
+    from dataclasses import replace
+
+    import pandas as pd
+
     from optimize.data.countries import resolve_countries
 
     f = data.flows
@@ -123,8 +134,6 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
         mask &= f["j"].isin(resolve_countries(importers))
     if exporters is not None:
         mask &= f["i"].isin(resolve_countries(exporters))
-    from dataclasses import replace
-
     return replace(data, flows=f.loc[mask].reset_index(drop=True))
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
 
 import pandas as pd
 
@@ -19,6 +18,7 @@ from optimize.config.aliases import updates_from_keywords
 from optimize.config.resolve import ModelSpec, resolve
 from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
+from optimize.runs.result import RunResult
 from optimize.tokens import split_tokens
 
 
@@ -35,56 +35,6 @@ class Prepared:
     countries: pd.DataFrame  # [baci_code, iso3, iso2, name]
     input_sha256: dict[str, str | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
-
-
-@dataclass
-class RunResult:
-    """One solved cell: the resolved scenario, the instance, its allocation, tables and run facts."""
-
-    scenario: Scenario
-    instance: Any  # optimize.model.instance.Instance
-    allocation: Any  # optimize.model.engine.Allocation
-    tables: Any  # optimize.analysis.metrics.ResultTables
-    meta: dict
-
-    @property
-    def resolved(self) -> dict:
-        return self.scenario.resolved()
-
-    @property
-    def synthetic(self) -> bool:
-        return bool(self.meta.get("synthetic"))
-
-    def manifest(self) -> dict:
-        """Versions, input hashes and the resolved scenario (see ``optimize.output.manifest``)."""
-        run_meta = {k: v for k, v in self.meta.items() if k not in ("scenario_resolved", "scenario_toml")}
-        return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
-
-    def write(self, out_dir: str | Path, *, overwrite: bool = False, **kw) -> Path:
-        """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
-
-        Keyword arguments default to the scenario's ``[report]`` section
-        (``eur_per_usd``, ``xlsx``, ``figures``). An existing ``out_dir`` holding files
-        tradeopt did not write is refused (``OutputError``) unless ``overwrite``; those
-        files are never changed (``atomic.atomic_dir``).
-        """
-        from optimize.output.report import write_outputs
-
-        rep = self.scenario.report
-        kw.setdefault("eur_per_usd", rep.eur_per_usd or None)
-        kw.setdefault("xlsx", rep.xlsx)
-        kw.setdefault("figures", rep.figures)
-        # manifest and resolved scenario inside the same atomic folder: a killed run leaves all or nothing
-        extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
-                 _manifest.RESOLVED_FILE: self.scenario.to_toml()}
-        kw["extra_text"] = {**extra, **(kw.get("extra_text") or {})}
-        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite, **kw))
-
-    def summary_md(self) -> str:
-        """The Markdown summary (``report.render_summary_md``)."""
-        from optimize.output.report import render_summary_md
-
-        return render_summary_md(self.tables, self.meta, eur_per_usd=self.scenario.report.eur_per_usd or None)
 
 
 # ------------------------------------------------------------------ prepare
@@ -201,6 +151,36 @@ def _input_hashes(trade: TradeData, scen: Scenario) -> dict[str, str | None]:
     return out
 
 
+def _no_flows_error(scen: Scenario, hs_rev: str | None, wanted, trade: TradeData) -> ScenarioError:
+    """The error when none of the selected products has flows: names the key, the revision and a fix."""
+    rev = hs_rev or "HS22"
+    asked = f" in {scen.data.year}" if scen.data.year else ""
+    fix = "check basket.sectors / basket.file / basket.products against the data file"
+    if scen.data.year:
+        fix = f"check that data.year {scen.data.year} is in the file, and " + fix
+    if rev != "HS22":
+        origin = "data.hs_revision" if scen.data.hs_revision else "the file name"
+        fix += (f"; the data were taken as {rev} (from {origin}) and the basket concorded HS22 -> {rev}: if the "
+                f"file holds codes of another revision, set it, e.g. --set data.hs_revision=HS22")
+    origin_b = f", basket file {scen.basket.file}" if scen.basket.file else ""
+    count = f"{len(wanted)} " if wanted else ""
+    return ScenarioError(f"none of the {count}selected products ({rev} codes{origin_b}) has flows in the data{asked}",
+                         file=trade.source, field="data.year" if scen.data.year else "basket", fix=fix)
+
+
+def _select_products(scen: Scenario, flows: pd.DataFrame, trade: TradeData, year: int, hs_rev: str | None):
+    """``basket.products`` matched against the year's codes (plus banned codes); the whole basket for sectors."""
+    from optimize.data.basket import select_codes
+
+    try:
+        chosen = set(select_codes(scen.basket.products, pd.unique(flows["k"]))) | set(scen.ban.products)
+    except ScenarioError as exc:  # name the scenario key and the data it was matched against
+        exc.field = "basket.products" if exc.field == "products" else exc.field
+        exc.file = exc.file or f"{trade.source} ({year})"
+        raise
+    return tuple(sorted(chosen)), load_basket_all(scen, trade.hs_revision or hs_rev)
+
+
 def prepare(scenario: Scenario | str | Path | None = None,
             data: TradeData | pd.DataFrame | str | Path | None = None) -> Prepared:
     """Read the data once and select the scenario's year and products.
@@ -218,35 +198,14 @@ def prepare(scenario: Scenario | str | Path | None = None,
     notes: list[str] = []
     years = trade.years
     if not years:
-        rev = hs_rev or "HS22"
-        asked = f" in {scen.data.year}" if scen.data.year else ""
-        fix = "check basket.sectors / basket.file / basket.products against the data file"
-        if scen.data.year:
-            fix = f"check that data.year {scen.data.year} is in the file, and " + fix
-        if rev != "HS22":
-            origin = "data.hs_revision" if scen.data.hs_revision else "the file name"
-            fix += (f"; the data were taken as {rev} (from {origin}) and the basket concorded HS22 -> {rev}: if the "
-                    f"file holds codes of another revision, set it, e.g. --set data.hs_revision=HS22")
-        origin_b = f", basket file {scen.basket.file}" if scen.basket.file else ""
-        raise ScenarioError(f"none of the {f'{len(wanted)} ' if wanted else ''}selected products ({rev} codes{origin_b}) "
-                            f"has flows in the data{asked}", file=trade.source,
-                            field="data.year" if scen.data.year else "basket", fix=fix)
+        raise _no_flows_error(scen, hs_rev, wanted, trade)
     year = scen.data.year or years[-1]
     if year not in years:
         raise ScenarioError(f"year {year} is not in the data (years: {years})", file=trade.source,
                             field="data.year", fix=f"use one of {years}")
     flows = trade.flows.loc[trade.flows["t"] == year]
     if scen.basket.products:  # a selection among the data's codes; sectors come from the whole basket
-        from optimize.data.basket import select_codes
-
-        try:
-            chosen = set(select_codes(scen.basket.products, pd.unique(flows["k"]))) | set(scen.ban.products)
-        except ScenarioError as exc:  # name the scenario key and the data it was matched against
-            exc.field = "basket.products" if exc.field == "products" else exc.field
-            exc.file = exc.file or f"{trade.source} ({year})"
-            raise
-        wanted = tuple(sorted(chosen))
-        basket = load_basket_all(scen, trade.hs_revision or hs_rev)
+        wanted, basket = _select_products(scen, flows, trade, year, hs_rev)
     if wanted is not None:
         flows = flows.loc[flows["k"].isin(wanted)]
     flows = flows.reset_index(drop=True)

@@ -1,0 +1,59 @@
+"""``RunResult``: one solved cell with its scenario, instance, allocation, tables and run facts; writes its outputs."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from optimize.config.scenario import Scenario
+from optimize.output import manifest as _manifest
+
+
+@dataclass
+class RunResult:
+    """One solved cell: the resolved scenario, the instance, its allocation, tables and run facts."""
+
+    scenario: Scenario
+    instance: Any  # optimize.model.instance.Instance
+    allocation: Any  # optimize.model.engine.Allocation
+    tables: Any  # optimize.analysis.metrics.ResultTables
+    meta: dict
+
+    @property
+    def resolved(self) -> dict:
+        return self.scenario.resolved()
+
+    @property
+    def synthetic(self) -> bool:
+        return bool(self.meta.get("synthetic"))
+
+    def manifest(self) -> dict:
+        """Versions, input hashes and the resolved scenario (see ``optimize.output.manifest``)."""
+        run_meta = {k: v for k, v in self.meta.items() if k not in ("scenario_resolved", "scenario_toml")}
+        return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
+
+    def write(self, out_dir: str | Path, *, overwrite: bool = False, **kw) -> Path:
+        """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
+
+        Keyword arguments default to the scenario's ``[report]`` section
+        (``eur_per_usd``, ``xlsx``, ``figures``). An existing ``out_dir`` holding files
+        tradeopt did not write is refused (``OutputError``) unless ``overwrite``; those
+        files are never changed (``atomic.atomic_dir``).
+        """
+        from optimize.output.report import write_outputs
+
+        rep = self.scenario.report
+        kw.setdefault("eur_per_usd", rep.eur_per_usd or None)
+        kw.setdefault("xlsx", rep.xlsx)
+        kw.setdefault("figures", rep.figures)
+        # manifest and resolved scenario inside the same atomic folder: a killed run leaves all or nothing
+        extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
+                 _manifest.RESOLVED_FILE: self.scenario.to_toml()}
+        kw["extra_text"] = {**extra, **(kw.get("extra_text") or {})}
+        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite, **kw))
+
+    def summary_md(self) -> str:
+        """The Markdown summary (``report.render_summary_md``)."""
+        from optimize.output.report import render_summary_md
+
+        return render_summary_md(self.tables, self.meta, eur_per_usd=self.scenario.report.eur_per_usd or None)
