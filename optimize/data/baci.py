@@ -31,10 +31,10 @@ from optimize.data.cache import CacheWriter, cache_file, cache_root, drop_entry,
 from optimize.data.csvread import READ_ERRORS as _READ_ERRORS
 from optimize.data.csvread import scan_csv
 from optimize.data.filters import check_read_args, make_filters, scan_parquet
-from optimize.errors import DataError
-from optimize.resources import data_dir
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
 from optimize.data.validate import duplicate_problems, normalise_table, raise_for_problems, validate_flows
+from optimize.errors import DataError
+from optimize.resources import data_dir
 
 SAMPLE_FILE = "BACI_SYNTHETIC_Y2023_sample.parquet"
 _NAME_RE = re.compile(r"BACI_(?P<hs>HS\d\d|SYNTHETIC)(?:_Y(?P<year>\d{4}))?(?:_(?P<release>V\d{6}))?", re.I)
@@ -76,62 +76,79 @@ def _read_zip_table(path: Path, names: list[str], prefix: str, reader):
 
 def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]], dict]:
     """[(file, zip member or None, label)] of flow files and {country_table, product_table} found beside them."""
-    extras: dict = {}
     if path.is_dir():
-        files = sorted(p for p in path.iterdir() if p.is_file() and
-                       (p.name.endswith((".csv", ".csv.gz", ".parquet", ".zip"))) and p.name.upper().startswith("BACI"))
-        ctab = sorted(path.glob("country_codes_*.csv"))
-        ptab = _products.pick_product_file(path.glob("product_codes_*.csv"), _folder_hs(path))
-        if ctab:
-            extras["country_table"] = _countries.country_table(ctab[-1])
-        if ptab is not None:
-            extras["product_table"] = _products.product_table(path=ptab)
-        out = []
-        for f in files:
-            if f.suffix == ".zip":
-                sub, sub_extras = _flow_sources(f, years)
-                out += sub
-                extras = sub_extras | extras
-            else:
-                y = parse_name(f.name)["year"]
-                if years is None or y is None or y in years:
-                    out.append((f, None, str(f)))
-        if not out:
-            raise DataError("no BACI flow files in folder", file=str(path),
-                            fix="the folder should hold BACI_*.csv, .csv.gz, .parquet or a release zip")
-        return out, extras
+        return _folder_sources(path, years)
     if not path.exists():
         raise DataError("file not found", file=str(path), fix="check the path")
     if not path.is_file():  # a FIFO, socket or device would block or read garbage
         raise DataError("not a regular file (a pipe, socket or device?)", file=str(path),
                         fix="pass a BACI zip, CSV, CSV.gz or parquet file, or a folder of them")
     if path.suffix.lower() == ".zip":
-        names = _zip_members(path)
-        flows = sorted(n for n in names if Path(n).name.upper().startswith("BACI") and n.lower().endswith(".csv"))
-        if not flows:
-            raise DataError("zip holds no BACI_*.csv flow file", file=str(path), fix="use a CEPII BACI release zip")
-        if years is not None:
-            found = {parse_name(n)["year"]: n for n in flows}
-            missing = [y for y in years if y not in found]
-            if missing and not all(parse_name(n)["year"] is None for n in flows):
-                have = sorted(y for y in found if y is not None)
-                raise DataError(f"zip has no flows for year(s) {missing}; it holds {have}", file=str(path),
-                                field="t", fix=f"choose years among {have}")
-            flows = [n for n in flows if parse_name(n)["year"] is None or parse_name(n)["year"] in years]
-        try:
-            ct = _read_zip_table(path, names, "country_codes", lambda b, lbl: _countries._read_table(b, lbl))
-            pt = _read_zip_table(path, names, "product_codes", lambda b, lbl: _products.read_product_csv(b, lbl))
-        except _READ_ERRORS as exc:
-            raise DataError(f"cannot read code tables in zip: {exc}", file=str(path), fix="fetch the zip again") from exc
-        if ct is not None:
-            extras["country_table"] = ct
-        if pt is not None:
-            extras["product_table"] = pt
-        return [(path, n, f"{path}!{n}") for n in flows], extras
+        return _zip_sources(path, years)
+    extras: dict = {}
     beside = _products.pick_product_file(path.parent.glob("product_codes_*.csv"), parse_name(path.name)["hs"])
     if beside is not None:  # the release's own names beside a single flow file
         extras["product_table"] = _products.product_table(path=beside)
     return [(path, None, str(path))], extras
+
+
+def _folder_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]], dict]:
+    """``_flow_sources`` of a folder: its BACI files (zips expanded) and the code tables in it (they win)."""
+    extras: dict = {}
+    files = sorted(p for p in path.iterdir() if p.is_file() and
+                   (p.name.endswith((".csv", ".csv.gz", ".parquet", ".zip"))) and p.name.upper().startswith("BACI"))
+    ctab = sorted(path.glob("country_codes_*.csv"))
+    ptab = _products.pick_product_file(path.glob("product_codes_*.csv"), _folder_hs(path))
+    if ctab:
+        extras["country_table"] = _countries.country_table(ctab[-1])
+    if ptab is not None:
+        extras["product_table"] = _products.product_table(path=ptab)
+    out = []
+    for f in files:
+        if f.suffix == ".zip":
+            sub, sub_extras = _flow_sources(f, years)
+            out += sub
+            extras = sub_extras | extras
+        else:
+            y = parse_name(f.name)["year"]
+            if years is None or y is None or y in years:
+                out.append((f, None, str(f)))
+    if not out:
+        raise DataError("no BACI flow files in folder", file=str(path),
+                        fix="the folder should hold BACI_*.csv, .csv.gz, .parquet or a release zip")
+    return out, extras
+
+
+def _zip_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]], dict]:
+    """``_flow_sources`` of a release zip: its BACI flow members for ``years`` and the code tables in it."""
+    names = _zip_members(path)
+    flows = sorted(n for n in names if Path(n).name.upper().startswith("BACI") and n.lower().endswith(".csv"))
+    if not flows:
+        raise DataError("zip holds no BACI_*.csv flow file", file=str(path), fix="use a CEPII BACI release zip")
+    if years is not None:
+        flows = _zip_year_members(path, flows, years)
+    try:
+        ct = _read_zip_table(path, names, "country_codes", lambda b, lbl: _countries._read_table(b, lbl))
+        pt = _read_zip_table(path, names, "product_codes", lambda b, lbl: _products.read_product_csv(b, lbl))
+    except _READ_ERRORS as exc:
+        raise DataError(f"cannot read code tables in zip: {exc}", file=str(path), fix="fetch the zip again") from exc
+    extras: dict = {}
+    if ct is not None:
+        extras["country_table"] = ct
+    if pt is not None:
+        extras["product_table"] = pt
+    return [(path, n, f"{path}!{n}") for n in flows], extras
+
+
+def _zip_year_members(path: Path, flows: list[str], years) -> list[str]:
+    """The flow members for ``years`` (undated members kept); DataError when a dated zip lacks an asked year."""
+    found = {parse_name(n)["year"]: n for n in flows}
+    missing = [y for y in years if y not in found]
+    if missing and not all(parse_name(n)["year"] is None for n in flows):
+        have = sorted(y for y in found if y is not None)
+        raise DataError(f"zip has no flows for year(s) {missing}; it holds {have}", file=str(path),
+                        field="t", fix=f"choose years among {have}")
+    return [n for n in flows if parse_name(n)["year"] is None or parse_name(n)["year"] in years]
 
 
 def _folder_hs(path: Path) -> str | None:
@@ -162,47 +179,72 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
     hashes: dict[str, str] = {}
     stats: dict[str, tuple] = {}
     for file, member, label in sources:
-        if str(file) not in hashes:
-            try:
-                stats[str(file)] = _stat_key(file)
-                hashes[str(file)] = file_sha256(file)
-            except OSError as exc:
-                raise DataError(f"cannot read: {exc}", file=str(file), fix="check the path and its permissions") from exc
+        _record_file(file, hashes, stats)
         if member is None and file.suffix == ".parquet":
             parts.append(scan_parquet(file, label, filters, validate=validate, known=known, expect_single_year=single))
             continue
         target = cache_file(hashes[str(file)], file.name, member, root) if cache else None
-        if target is not None and target.is_file():
-            try:
-                parts.append(scan_parquet(target, label, filters, validate=validate, known=known,
-                                           expect_single_year=single, trusted=True))
-                continue
-            except DataError as exc:
-                if getattr(exc, "problems", None):
-                    raise  # the entry is readable: its data (same content, same reader) are at fault
-                drop_entry(target)  # unreadable cache: rebuild
-        writer = CacheWriter(target) if target is not None and validate else None
-        try:
-            parts.append(scan_csv(file, member, label, filters, validate=validate, known=known,
-                                  expect_single_year=single, cache=writer))
-            if writer is not None:
-                if _stat_key(file) == stats[str(file)]:
-                    writer.commit()
-                else:
-                    raise DataError("the file changed while it was read", file=str(file),
-                                    fix="wait until the file is complete (download or copy finished) and run again")
-        finally:
-            if writer is not None:
-                writer.discard()
+        cached = _scan_cache_entry(target, label, filters, validate=validate, known=known, single=single)
+        if cached is not None:
+            parts.append(cached)
+            continue
+        parts.append(_scan_csv_to_cache(file, member, label, filters, target, stats[str(file)], validate=validate,
+                                        known=known, single=single))
     for file, before in stats.items():
         if _stat_key(Path(file)) != before:
-            raise DataError("the file changed while it was read", file=file,
-                            fix="wait until the file is complete (download or copy finished) and run again")
+            raise DataError("the file changed while it was read", file=file, fix=_CHANGED_FIX)
     tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
     if len(sources) > 1 and validate:
         raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
                                               tbl["k"], np.arange(1, tbl.num_rows + 1), str(src)))
     return tbl, sources, extras, hashes
+
+
+_CHANGED_FIX = "wait until the file is complete (download or copy finished) and run again"
+
+
+def _record_file(file: Path, hashes: dict[str, str], stats: dict[str, tuple]) -> None:
+    """Record ``file``'s stat key and SHA-256 the first time it is seen (DataError when it cannot be read)."""
+    if str(file) in hashes:
+        return
+    try:
+        stats[str(file)] = _stat_key(file)
+        hashes[str(file)] = file_sha256(file)
+    except OSError as exc:
+        raise DataError(f"cannot read: {exc}", file=str(file), fix="check the path and its permissions") from exc
+
+
+def _scan_cache_entry(target: Path | None, label: str, filters, *, validate: bool, known,
+                      single: bool) -> pa.Table | None:
+    """Scan the cache entry ``target`` if there is one; None when absent or unreadable (then it is dropped)."""
+    if target is None or not target.is_file():
+        return None
+    try:
+        return scan_parquet(target, label, filters, validate=validate, known=known, expect_single_year=single,
+                            trusted=True)
+    except DataError as exc:
+        if getattr(exc, "problems", None):
+            raise  # the entry is readable: its data (same content, same reader) are at fault
+        drop_entry(target)  # unreadable cache: rebuild
+        return None
+
+
+def _scan_csv_to_cache(file: Path, member: str | None, label: str, filters, target: Path | None, before: tuple, *,
+                       validate: bool, known, single: bool) -> pa.Table:
+    """Scan a CSV (or zip member); when validating, write ``target`` and commit it only if ``file`` is unchanged."""
+    writer = CacheWriter(target) if target is not None and validate else None
+    try:
+        tbl = scan_csv(file, member, label, filters, validate=validate, known=known, expect_single_year=single,
+                       cache=writer)
+        if writer is not None:
+            if _stat_key(file) == before:
+                writer.commit()
+            else:
+                raise DataError("the file changed while it was read", file=str(file), fix=_CHANGED_FIX)
+    finally:
+        if writer is not None:
+            writer.discard()
+    return tbl
 
 
 def _combined_sha256(hashes: dict[str, str]) -> str | None:

@@ -53,7 +53,8 @@ def _convert_options(all_strings: bool = False) -> pacsv.ConvertOptions:
     if all_strings:
         types = {c: pa.string() for c in BACI_COLUMNS}
     else:
-        types = {"t": pa.int64(), "i": pa.int64(), "j": pa.int64(), "k": pa.string(), "v": pa.float64(), "q": pa.string()}
+        types = {"t": pa.int64(), "i": pa.int64(), "j": pa.int64(), "k": pa.string(), "v": pa.float64(),
+                 "q": pa.string()}
     return pacsv.ConvertOptions(column_types=types, strings_can_be_null=False, quoted_strings_can_be_null=False,
                                 null_values=["", "NA", "nan", "NaN"])
 
@@ -181,17 +182,24 @@ def scan_csv(source: Path, member: str | None, label: str, filters, *, validate:
         raise DataError(f"cannot read as a BACI CSV: {type(exc).__name__}: {exc}", file=label,
                         fix="the file may be truncated or corrupted; download it again") from exc
     if validate:
-        if offset == 0:
-            problems.append(Problem("empty", label, None, 1, (), "no data rows (header only)",
-                                    "use a complete BACI file"))
-        else:
-            cat = {c: np.concatenate(keys[c]) for c in ("t", "i", "j")}
-            cat["k"] = pa.chunked_array(keys["k"], type=pa.string())
-            rows = np.arange(1, offset + 1)
-            problems += duplicate_problems(cat["t"], cat["i"], cat["j"], cat["k"], rows, label)
-            if expect_single_year and np.unique(cat["t"]).size > 1:
-                problems += validate_flows(pd.DataFrame({c: cat[c] for c in ("t", "i", "j", "k")} |
-                                                        {"v": 0.0, "q": 0.0}), file=label,
-                                           expect_single_year=True, check_duplicates=False)
+        problems += _whole_file_problems(keys, offset, label, expect_single_year)
         raise_for_problems(merge_problems(problems))
     return pa.concat_tables(kept) if kept else ARROW_SCHEMA.empty_table()
+
+
+def _whole_file_problems(keys: dict, offset: int, label: str, expect_single_year: bool) -> list[Problem]:
+    """Problems visible only across all chunks: no data rows, duplicate keys, more than one year."""
+    problems: list[Problem] = []
+    if offset == 0:
+        problems.append(Problem("empty", label, None, 1, (), "no data rows (header only)",
+                                "use a complete BACI file"))
+        return problems
+    cat = {c: np.concatenate(keys[c]) for c in ("t", "i", "j")}
+    cat["k"] = pa.chunked_array(keys["k"], type=pa.string())
+    rows = np.arange(1, offset + 1)
+    problems += duplicate_problems(cat["t"], cat["i"], cat["j"], cat["k"], rows, label)
+    if expect_single_year and np.unique(cat["t"]).size > 1:
+        problems += validate_flows(pd.DataFrame({c: cat[c] for c in ("t", "i", "j", "k")} |
+                                                {"v": 0.0, "q": 0.0}), file=label,
+                                   expect_single_year=True, check_duplicates=False)
+    return problems

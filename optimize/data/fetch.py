@@ -88,6 +88,14 @@ def fetch_release(hs: str = "HS22", release: str = "202501", *, base_url: str = 
                              fix="check --base-url, --hs and --release") from exc
         except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
             last_error = exc  # connection dropped: retry and resume
+    _check_download(part, url, total, last_error)
+    _check_zip(part, url)
+    os.replace(part, final)
+    return final
+
+
+def _check_download(part: Path, url: str, total: int | None, last_error: Exception | None) -> None:
+    """Raise ``FetchError`` if the server was never reached or the partial file is short."""
     if not part.exists() and last_error is not None:  # never connected: say so, not "bad zip"
         host = urllib.parse.urlsplit(url).netloc or url
         reason = getattr(last_error, "reason", last_error)
@@ -98,6 +106,10 @@ def fetch_release(hs: str = "HS22", release: str = "202501", *, base_url: str = 
     if total is not None and size != total:
         raise FetchError(f"incomplete download: {size} of {total} bytes ({last_error})", file=str(part),
                          fix="run the fetch again; it resumes from the partial file")
+
+
+def _check_zip(part: Path, url: str) -> None:
+    """Delete ``part`` and raise ``DataError`` unless it is a readable zip whose members pass ``testzip``."""
     try:
         with zipfile.ZipFile(part) as zf:
             bad = zf.testzip()
@@ -107,8 +119,6 @@ def fetch_release(hs: str = "HS22", release: str = "202501", *, base_url: str = 
     if bad is not None:
         part.unlink(missing_ok=True)
         raise DataError(f"zip member {bad} is corrupted", file=url, fix="run the fetch again")
-    os.replace(part, final)
-    return final
 
 
 def _copy(resp, part: Path, start: int, total: int | None, show: bool, label: str) -> None:

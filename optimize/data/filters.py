@@ -81,7 +81,8 @@ def check_read_args(years, products) -> tuple:
         except (TypeError, ValueError):
             bad = [years]
         if not bad and not list(vals):
-            raise InputError("years is an empty list", field="years", fix="pass years=None for every year, or list them")
+            raise InputError("years is an empty list", field="years",
+                             fix="pass years=None for every year, or list them")
         if bad:
             raise InputError(f"years must be whole numbers, got {bad[0]!r}", field="years",
                              fix="pass a year or a list of years, e.g. years=2023 or years=[2022, 2023]")
@@ -89,7 +90,8 @@ def check_read_args(years, products) -> tuple:
         items = products if isinstance(products, Iterable) else [products]
         bad = [p for p in items if not isinstance(p, str)]
         if bad:
-            raise InputError(f"HS6 codes must be strings, got {bad[0]!r} ({type(bad[0]).__name__})", field="products",
+            raise InputError(f"HS6 codes must be strings, got {bad[0]!r} ({type(bad[0]).__name__})",
+                             field="products",
                              fix="pass codes as text, e.g. products=['850440'] (an integer loses leading zeros)")
     return years, products
 
@@ -115,20 +117,9 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
         names = [str(n).strip() for n in raw_names]
         if sorted(names) != sorted(BACI_COLUMNS):
             raise_for_problems(validate_flows(pd.DataFrame(columns=names), file=label))
-        raw_of = dict(zip(names, raw_names))
-        if trusted:
-            pushdown = filters
-        else:
-            def integer(c):
-                return pa.types.is_integer(dataset.schema.field(raw_of[c]).type)
-            pushdown = Filters(filters.years if integer("t") else None, None,
-                                filters.importers if integer("j") else None, filters.exporters if integer("i") else None)
-        expr = None
-        for col, vals in (("t", pushdown.years), ("j", pushdown.importers), ("i", pushdown.exporters),
-                          ("k", pushdown.products)):
-            if vals is not None:
-                cond = ds.field(raw_of[col]).isin(list(vals))
-                expr = cond if expr is None else expr & cond
+        raw_of = dict(zip(names, raw_names, strict=True))
+        pushdown = filters if trusted else _untrusted_pushdown(filters, dataset, raw_of)
+        expr = _pushdown_expression(pushdown, raw_of)
         parts = []
         for batch in dataset.to_batches(filter=expr, columns=[raw_of[c] for c in BACI_COLUMNS]):
             raw = pa.Table.from_batches([batch]).rename_columns(list(BACI_COLUMNS))
@@ -143,5 +134,25 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
         if tbl.num_rows == 0 and filters.expression() is None:
             raise_for_problems([Problem("empty", label, None, 1, (), "no data rows", "use a complete BACI file")])
         if tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole
-            raise_for_problems(validate_flows(tbl, file=label, countries=known, expect_single_year=expect_single_year))
+            raise_for_problems(validate_flows(tbl, file=label, countries=known,
+                                              expect_single_year=expect_single_year))
     return tbl
+
+
+def _untrusted_pushdown(filters: Filters, dataset, raw_of: dict) -> Filters:
+    """The part of ``filters`` safe to push down into a user's file: t/i/j filters on integer-typed columns only."""
+    def integer(c):
+        return pa.types.is_integer(dataset.schema.field(raw_of[c]).type)
+    return Filters(filters.years if integer("t") else None, None,
+                   filters.importers if integer("j") else None, filters.exporters if integer("i") else None)
+
+
+def _pushdown_expression(pushdown: Filters, raw_of: dict):
+    """A dataset filter expression (``isin`` on each set filter, ANDed) over the raw column names, or None."""
+    expr = None
+    for col, vals in (("t", pushdown.years), ("j", pushdown.importers), ("i", pushdown.exporters),
+                      ("k", pushdown.products)):
+        if vals is not None:
+            cond = ds.field(raw_of[col]).isin(list(vals))
+            expr = cond if expr is None else expr & cond
+    return expr

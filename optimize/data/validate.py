@@ -13,8 +13,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
-from optimize.errors import DataError
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
+from optimize.errors import DataError
 
 MAX_ROWS_SHOWN = 5
 NULL_TOKENS = ("", "NA", "NAN", "NULL", "NONE")
@@ -95,7 +95,8 @@ def normalise_hs6(col: pd.Series) -> pd.Series:
 
 def normalise_table(tbl: pa.Table) -> pa.Table:
     """Cast a raw table to ``ARROW_SCHEMA`` before any filter: k trimmed, '.0' dropped and zero-padded to 6
-    (empty or a null token -> null, reported as missing), text q trimmed with null tokens -> null. Raises ArrowInvalid."""
+    (empty or a null token -> null, reported as missing), text q trimmed with null tokens -> null.
+    Raises ArrowInvalid."""
     import pyarrow.compute as pc
 
     tokens = pa.array(list(NULL_TOKENS))
@@ -151,14 +152,54 @@ def _validate_typed(tbl: pa.Table, *, file: str, countries, expect_single_year: 
     def add(kind, mask, field, message, fix):
         idx = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
         if idx.size:
-            problems.append(Problem(kind, file, field, int(idx.size), tuple(int(r) for r in rows_of[idx[:MAX_ROWS_SHOWN]]),
-                                    message, fix))
+            problems.append(Problem(kind, file, field, int(idx.size), _rows_shown(rows_of, idx), message, fix))
 
     k = tbl["k"]
     add("missing_value", pc.is_null(k), "k", "HS6 code is empty", "every row needs a product code")
     good_k = pc.and_(pc.equal(pc.utf8_length(k), 6), pc.ascii_is_decimal(k))
     add("malformed_hs6", pc.invert(good_k), "k", "HS6 code is not 6 digits after zero-padding",
         "use 6-digit HS codes like 010121")
+    _check_typed_columns(tbl, add)
+    add("self_trade", pc.equal(tbl["i"], tbl["j"]), "i,j", "exporter equals importer",
+        "drop flows from a country to itself")
+    if countries is not None:
+        known = pa.array(_known_codes(countries), type=pa.int32())
+        for c in ("i", "j"):
+            add("unknown_country", pc.invert(pc.is_in(tbl[c], value_set=known)), c,
+                "country code not in the country table",
+                "use BACI country codes (see the release's country_codes_*.csv)")
+    years = tbl["t"]
+    add("bad_year", pc.or_(pc.less(years, 1900), pc.greater(years, 2100)), "t", "year outside 1900-2100",
+        "column t holds the year, e.g. 2023")
+    t = years.to_numpy(zero_copy_only=False).astype("float64")
+    several = _several_years(t) if expect_single_year else None
+    if several is not None:
+        add("several_years", pa.array(several[0]), "t", several[1], "pass years=[...] to pick one, or split the file")
+    if check_duplicates:
+        problems += duplicate_problems(t, tbl["i"].to_numpy(zero_copy_only=False),
+                                       tbl["j"].to_numpy(zero_copy_only=False), k, rows_of, file)
+    return problems
+
+
+def _rows_shown(rows_of: np.ndarray, idx: np.ndarray) -> tuple[int, ...]:
+    """The first ``MAX_ROWS_SHOWN`` 1-based file rows of the flagged positions ``idx``."""
+    return tuple(int(r) for r in rows_of[idx[:MAX_ROWS_SHOWN]])
+
+
+def _several_years(years: np.ndarray) -> tuple[np.ndarray, str] | None:
+    """(rows whose year differs from the first finite year, message) when there are several years, else None."""
+    uniq = np.unique(years[np.isfinite(years)])
+    if uniq.size <= 1:
+        return None
+    first_year = years[np.flatnonzero(np.isfinite(years))[0]]
+    return (np.isfinite(years) & (years != first_year),
+            f"several years in one file: {', '.join(str(int(y)) for y in uniq)}")
+
+
+def _check_typed_columns(tbl: pa.Table, add) -> None:
+    """Per-column checks of a typed table: missing (q may be), infinite, implausibly large, negative."""
+    import pyarrow.compute as pc
+
     for c in ("t", "i", "j", "v", "q"):  # q may be missing (null or NaN); the others may not
         col = tbl[c]
         floats = c in ("v", "q")
@@ -170,28 +211,37 @@ def _validate_typed(tbl: pa.Table, *, file: str, countries, expect_single_year: 
             add("implausible", pc.and_(pc.greater(col, MAX_FLOW), pc.invert(pc.is_inf(col))), c,
                 f"value above {MAX_FLOW:g} ({_UNIT[c]}) for one flow", _BOUND_FIX[c])
         add("negative", pc.less(col, 0), c, "value is negative", f"column {c} must be >= 0")
-    add("self_trade", pc.equal(tbl["i"], tbl["j"]), "i,j", "exporter equals importer",
-        "drop flows from a country to itself")
-    if countries is not None:
-        known = pa.array(_known_codes(countries), type=pa.int32())
-        for c in ("i", "j"):
-            add("unknown_country", pc.invert(pc.is_in(tbl[c], value_set=known)), c,
-                "country code not in the country table", "use BACI country codes (see the release's country_codes_*.csv)")
-    years = tbl["t"]
-    add("bad_year", pc.or_(pc.less(years, 1900), pc.greater(years, 2100)), "t", "year outside 1900-2100",
-        "column t holds the year, e.g. 2023")
-    t = years.to_numpy(zero_copy_only=False).astype("float64")
-    if expect_single_year:
-        uniq = np.unique(t[np.isfinite(t)])
-        if uniq.size > 1:
-            first_year = t[np.flatnonzero(np.isfinite(t))[0]]
-            add("several_years", pa.array(np.isfinite(t) & (t != first_year)), "t",
-                f"several years in one file: {', '.join(str(int(y)) for y in uniq)}",
-                "pass years=[...] to pick one, or split the file")
-    if check_duplicates:
-        problems += duplicate_problems(t, tbl["i"].to_numpy(zero_copy_only=False), tbl["j"].to_numpy(zero_copy_only=False),
-                                       k, rows_of, file)
-    return problems
+
+
+def _check_frame_columns(df: pd.DataFrame, add) -> dict[str, np.ndarray]:
+    """Per-column checks of a raw frame (numeric, missing, finite, plausible, >= 0, integer codes); parsed floats."""
+    parsed = {}
+    for c in ("t", "i", "j", "v", "q"):
+        vals, null, unparse = _numeric(df[c])
+        parsed[c] = vals
+        add("non_numeric", unparse, c, "value is not a number", f"column {c} must be numeric")
+        if c != "q":
+            add("missing_value", null, c, "value is missing", f"column {c} may not be empty")
+        with np.errstate(invalid="ignore"):
+            add("non_finite", np.isinf(vals), c, "value is infinite", f"column {c} must be finite")
+            if c in _UNIT:
+                add("implausible", np.isfinite(vals) & (vals > MAX_FLOW), c,
+                    f"value above {MAX_FLOW:g} ({_UNIT[c]}) for one flow", _BOUND_FIX[c])
+            add("negative", vals < 0, c, "value is negative", f"column {c} must be >= 0")
+        if c in ("t", "i", "j"):
+            frac = np.isfinite(vals) & (vals != np.floor(np.nan_to_num(vals)))
+            add("non_integer", frac, c, "value is not an integer", f"column {c} holds integer codes")
+    return parsed
+
+
+def _check_frame_countries(parsed: dict[str, np.ndarray], countries, add) -> None:
+    """Flag exporter and importer codes that are not in ``countries``."""
+    known = np.asarray(sorted(set(countries["baci_code"]) if isinstance(countries, pd.DataFrame) else set(countries)),
+                       dtype="float64")
+    for c in ("i", "j"):
+        v = parsed[c]
+        add("unknown_country", np.isfinite(v) & ~np.isin(v, known), c, "country code not in the country table",
+            "use BACI country codes (see the release's country_codes_*.csv)")
 
 
 def validate_flows(
@@ -221,8 +271,7 @@ def validate_flows(
     def add(kind, mask, field, message, fix):
         idx = np.flatnonzero(mask)
         if idx.size:
-            problems.append(Problem(kind, file, field, int(idx.size), tuple(int(r) for r in rows_of[idx[:MAX_ROWS_SHOWN]]),
-                                    message, fix))
+            problems.append(Problem(kind, file, field, int(idx.size), _rows_shown(rows_of, idx), message, fix))
 
     cols = [str(c).strip() for c in df.columns]
     problems += column_problems(cols, file)
@@ -237,46 +286,23 @@ def validate_flows(
     k = normalise_hs6(df["k"])
     add("missing_value", k.isna().to_numpy(), "k", "HS6 code is empty", "every row needs a product code")
     bad_k = (~k.str.fullmatch(r"\d{6}").fillna(True)).to_numpy()
-    add("malformed_hs6", bad_k, "k", "HS6 code is not 6 digits after zero-padding", "use 6-digit HS codes like 010121")
+    add("malformed_hs6", bad_k, "k", "HS6 code is not 6 digits after zero-padding",
+        "use 6-digit HS codes like 010121")
 
     # numeric columns
-    parsed = {}
-    for c in ("t", "i", "j", "v", "q"):
-        vals, null, unparse = _numeric(df[c])
-        parsed[c] = vals
-        add("non_numeric", unparse, c, "value is not a number", f"column {c} must be numeric")
-        if c != "q":
-            add("missing_value", null, c, "value is missing", f"column {c} may not be empty")
-        with np.errstate(invalid="ignore"):
-            add("non_finite", np.isinf(vals), c, "value is infinite", f"column {c} must be finite")
-            if c in _UNIT:
-                add("implausible", np.isfinite(vals) & (vals > MAX_FLOW), c,
-                    f"value above {MAX_FLOW:g} ({_UNIT[c]}) for one flow", _BOUND_FIX[c])
-            add("negative", vals < 0, c, "value is negative", f"column {c} must be >= 0")
-        if c in ("t", "i", "j"):
-            frac = np.isfinite(vals) & (vals != np.floor(np.nan_to_num(vals)))
-            add("non_integer", frac, c, "value is not an integer", f"column {c} holds integer codes")
+    parsed = _check_frame_columns(df, add)
     ok = np.isfinite(parsed["i"]) & np.isfinite(parsed["j"])
     add("self_trade", ok & (parsed["i"] == parsed["j"]), "i,j", "exporter equals importer",
         "drop flows from a country to itself")
     if countries is not None:
-        known = np.asarray(sorted(set(countries["baci_code"]) if isinstance(countries, pd.DataFrame) else set(countries)),
-                           dtype="float64")
-        for c in ("i", "j"):
-            v = parsed[c]
-            add("unknown_country", np.isfinite(v) & ~np.isin(v, known), c, "country code not in the country table",
-                "use BACI country codes (see the release's country_codes_*.csv)")
+        _check_frame_countries(parsed, countries, add)
     years = parsed["t"]
     with np.errstate(invalid="ignore"):
         add("bad_year", np.isfinite(years) & ((years < 1900) | (years > 2100)), "t", "year outside 1900-2100",
             "column t holds the year, e.g. 2023")
-    if expect_single_year:
-        uniq = np.unique(years[np.isfinite(years)])
-        if uniq.size > 1:
-            first_year = years[np.flatnonzero(np.isfinite(years))[0]]
-            add("several_years", np.isfinite(years) & (years != first_year), "t",
-                f"several years in one file: {', '.join(str(int(y)) for y in uniq)}",
-                "pass years=[...] to pick one, or split the file")
+    several = _several_years(years) if expect_single_year else None
+    if several is not None:
+        add("several_years", several[0], "t", several[1], "pass years=[...] to pick one, or split the file")
     if check_duplicates:
         problems += duplicate_problems(years, parsed["i"], parsed["j"], k, rows_of, file)
     return problems
@@ -305,7 +331,7 @@ def _duplicated(t: np.ndarray, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> n
         radix = [int(t.max()) - base[0] + 1, int(i.max()) + 1, int(j.max()) + 1, int(k.max()) + 1]
         if float(np.prod(np.array(radix, dtype="float64"))) < 2.0 ** 62:
             packed = np.zeros(len(t), dtype=np.int64)
-            for col, b, r in zip(cols, base, radix):
+            for col, b, r in zip(cols, base, radix, strict=True):
                 packed = packed * r + (col.astype(np.int64) - b)
             return pd.Series(packed).duplicated(keep="first").to_numpy()
     return pd.DataFrame({"t": t, "i": i, "j": j, "k": k}).duplicated(keep="first").to_numpy()
@@ -320,7 +346,8 @@ def duplicate_problems(t, i, j, k, rows_of, file: str) -> list[Problem]:
         return []
     return [Problem("duplicate_key", file, "t,i,j,k", int(idx.size),
                     tuple(int(r) for r in np.asarray(rows_of)[idx[:MAX_ROWS_SHOWN]]),
-                    "duplicate (year, exporter, importer, product) key", "keep one row per key (sum or dedupe upstream)")]
+                    "duplicate (year, exporter, importer, product) key",
+                    "keep one row per key (sum or dedupe upstream)")]
 
 
 def raise_for_problems(problems: list[Problem]) -> None:
