@@ -326,7 +326,7 @@ def read_baci(
 def _raise_for_absent_years(src: Path, years, *, cache: bool, cache_dir) -> None:
     """``DataError`` naming the years the source holds when none of ``years`` is among them."""
     wanted = sorted({int(years)} if isinstance(years, (int, np.integer)) else {int(y) for y in years})
-    tbl, _, _ = _read_table(src, years=None, products=None, importers=None, exporters=None, cache=cache,
+    tbl, _, _, _ = _read_table(src, years=None, products=None, importers=None, exporters=None, cache=cache,
                             cache_dir=cache_dir, validate=False, expect_single_year=False)
     present = sorted(int(y) for y in pc.unique(tbl["t"]).to_pylist()) if tbl.num_rows else []
     if present and not set(wanted) & set(present):
