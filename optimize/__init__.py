@@ -31,20 +31,20 @@ __version__ = package_version()
 
 _API = ("run", "load_scenario", "load_trade", "screen", "batch_run", "sweep_caps", "frontier", "cost", "binding",
         "figures", "list_scenarios")
-_TYPES = {"Scenario": "optimize.config.scenario", "TradeData": "optimize.data.trade", "RunResult": "optimize.runs.result",
+_TYPES = {"Scenario": "optimize.config.scenario", "TradeData": "optimize.data.trade",
+          "RunResult": "optimize.runs.result",
           "BatchResult": "optimize.runs.batch", "Status": "optimize.solve.status"}
 
 __all__ = [*_API, *_TYPES, "DataError", "InfeasibleError", "InputError", "OutputError", "ScenarioError",
            "SolverError", "TradeoptError", "__version__"]
 
 if TYPE_CHECKING:  # pragma: no cover
-    from optimize.api import (  # noqa: F401
-        batch_run, figures, list_scenarios, load_scenario, load_trade, run, screen, sweep_caps)
+    from optimize.api import batch_run, figures, list_scenarios, load_scenario, load_trade, run, screen, sweep_caps  # noqa: F401
+    from optimize.config.scenario import Scenario  # noqa: F401
+    from optimize.data.trade import TradeData  # noqa: F401
     from optimize.runs.batch import BatchResult  # noqa: F401
     from optimize.runs.result import RunResult  # noqa: F401
-    from optimize.config.scenario import Scenario  # noqa: F401
     from optimize.solve.status import Status  # noqa: F401
-    from optimize.data.trade import TradeData  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -57,7 +57,8 @@ class InputError(TradeoptError):
             where.append(self.file)
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:5])
-            more = f" (+{self.count - len(self.rows[:5])} more)" if self.count and self.count > len(self.rows[:5]) else ""
+            shown = len(self.rows[:5])
+            more = f" (+{self.count - shown} more)" if self.count and self.count > shown else ""
             where.append(f"row {shown}{more}")
         if self.field:
             where.append(f"field '{self.field}'")

@@ -155,7 +155,7 @@ def build_basket(product_list: Path) -> pd.DataFrame:
                 claimed.add(k)
                 rows.append((k, sector, subsector, source))
     basket = pd.DataFrame(rows, columns=["k", "sector", "subsector", "source"])
-    desc = dict(zip(codes, products["description"]))
+    desc = dict(zip(codes, products["description"], strict=False))
     basket.insert(3, "description", basket["k"].map(desc))
     return basket.sort_values("k", kind="mergesort").reset_index(drop=True)
 

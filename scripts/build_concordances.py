@@ -22,7 +22,7 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimize.data.concordance import UN_TABLES, _un_columns
+from optimize.data.concordance import UN_TABLES, _un_columns  # noqa: E402  (after the sys.path line)
 
 
 def build(shared: Path, out_dir: Path) -> list[Path]:

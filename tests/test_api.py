@@ -29,7 +29,7 @@ def repo_cli():
 
 def _frame(rows, year=2023) -> pd.DataFrame:
     """(exporter, importer, hs6, value kUSD) tuples -> BACI-layout DataFrame."""
-    i, j, k, v = zip(*rows)
+    i, j, k, v = zip(*rows, strict=False)
     return pd.DataFrame({"t": year, "i": i, "j": j, "k": k, "v": v, "q": np.nan})
 
 

@@ -44,7 +44,7 @@ def lp_exposure(inst: Instance, upper=None) -> float:
     a_eq = np.zeros((inst.n_products, n))
     a_eq[inst.pair_product, np.arange(n)] = 1.0
     lo = np.where(inst.is_risk, 0.0, inst.x0_kusd)
-    res = linprog(inst.risk_weight, A_eq=a_eq, b_eq=inst.total_kusd, bounds=list(zip(lo, up)), method="highs")
+    res = linprog(inst.risk_weight, A_eq=a_eq, b_eq=inst.total_kusd, bounds=list(zip(lo, up, strict=False)), method="highs")
     assert res.status == 0
     return float(res.fun)
 

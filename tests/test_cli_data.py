@@ -7,9 +7,8 @@ import pandas as pd
 import pytest
 from click.testing import CliRunner
 
-from tests.test_fetch import NAME, Server, make_zip
-
 from cli import main
+from tests.test_fetch import NAME, Server, make_zip
 
 HEADER = "t,i,j,k,v,q\n"
 

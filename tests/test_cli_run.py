@@ -10,9 +10,6 @@ from click.testing import CliRunner
 from optimize.config.scenario import list_scenarios
 
 
-
-
-
 def test_run_without_options_runs_default_on_synthetic_sample(cli_main, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(cli_main, ["run"], catch_exceptions=False)

@@ -1,13 +1,9 @@
 """`tradeopt screen`: exit codes, printed counts and the CSV it writes (click's CliRunner)."""
 from __future__ import annotations
 
-
 import pandas as pd
 import pytest
 from click.testing import CliRunner
-
-
-
 
 
 def test_screen_single_writes_csv(cli_main, energy_parquet, tmp_path):

@@ -8,7 +8,12 @@ from hypothesis import strategies as st
 
 from optimize.data.basket import load_basket
 from optimize.data.concordance import (
-    UN_TABLES, concord_basket, derive_compact_table, load_compact_table, normalize_revision, target_basket,
+    UN_TABLES,
+    concord_basket,
+    derive_compact_table,
+    load_compact_table,
+    normalize_revision,
+    target_basket,
 )
 from optimize.errors import ScenarioError
 
@@ -77,7 +82,7 @@ def test_shipped_compact_table_is_current(shared_data, rev):
 
 def test_hand_checked_pairs():
     out, _ = concord_basket(load_basket(), "HS17")
-    pairs = set(zip(out["k_source"], out["k_target"]))
+    pairs = set(zip(out["k_source"], out["k_target"], strict=False))
     # 850440 static converters unchanged since HS2017; 271000 is BACI's aggregate of heading 2710
     assert ("850440", "850440") in pairs and ("271000", "271000") in pairs
     # HS2022 split semiconductor transducers 854151 out of HS2017 codes; capped to the conversion target
@@ -130,6 +135,6 @@ def test_synthetic_tables_classification(rows, basket_codes):
     assert rep.many_to_many == sum("n:n" in rels[k] for k in inb)
     assert rep.split == sum(len(targets[k]) > 1 and "n:n" not in rels[k] for k in inb)
     assert rep.n_target == len(set().union(*[targets[k] for k in inb])) if inb else rep.n_target == 0
-    assert set(zip(out["k_source"], out["k_target"])) == {(k, t) for k in inb for t in targets[k]}
+    assert set(zip(out["k_source"], out["k_target"], strict=False)) == {(k, t) for k in inb for t in targets[k]}
     extra = {t: len({s for s, tt, _ in rows if tt == t and s not in basket_codes}) for _, t, _ in rows}
-    assert all(extra[t] == e for t, e in zip(out["k_target"], out["extra_sources"]))
+    assert all(extra[t] == e for t, e in zip(out["k_target"], out["extra_sources"], strict=False))

@@ -23,8 +23,8 @@ def un_tables(shared_data):
 @pytest.mark.parametrize("rev", REVS)
 def test_bundled_tables_are_the_un_tables(rev, un_tables):
     un = un_tables[rev]
-    want = set(zip(un.iloc[:, 0].str.zfill(6), un.iloc[:, 1].str.zfill(6)))
-    assert set(zip(full_pairs(rev)["hs22"], full_pairs(rev)["other"])) == want
+    want = set(zip(un.iloc[:, 0].str.zfill(6), un.iloc[:, 1].str.zfill(6), strict=False))
+    assert set(zip(full_pairs(rev)["hs22"], full_pairs(rev)["other"], strict=False)) == want
 
 
 @pytest.mark.shared
@@ -35,8 +35,8 @@ def test_targets_match_the_un_table_both_ways(rev, un_tables):
     narrow = un[un["a"].map(fan) <= MAX_FANOUT]
     sample = sorted(set(narrow["a"]))[::97]
     got = concord_codes(sample, "HS22", rev).pairs
-    assert set(zip(got["k_from"], got["k_to"])) == set(zip(narrow["a"], narrow["b"])) & {
-        (a, b) for a, b in zip(narrow["a"], narrow["b"]) if a in sample}
+    assert set(zip(got["k_from"], got["k_to"], strict=False)) == set(zip(narrow["a"], narrow["b"], strict=False)) & {
+        (a, b) for a, b in zip(narrow["a"], narrow["b"], strict=False) if a in sample}
     back = sorted(set(narrow["b"]))[::89]
     got = concord_codes(back, rev, "HS22").pairs
     for k, g in got.groupby("k_from"):  # wide links only where a code has no other

@@ -30,7 +30,7 @@ def flows(rows):
 def after_by_exporter(inst, alloc, product="00000A"):
     p = int(np.flatnonzero(inst.products == product)[0])
     m = inst.pair_product == p
-    return dict(zip(inst.pair_exporter[m].tolist(), alloc.x_after_kusd[m].tolist()))
+    return dict(zip(inst.pair_exporter[m].tolist(), alloc.x_after_kusd[m].tolist(), strict=False))
 
 
 # DEU imports A: CHN 60, USA 40 (USA world exports 100 -> cap 5). DEU exports A to others: 1000 (cap would be 50).

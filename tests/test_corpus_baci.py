@@ -17,7 +17,6 @@ from optimize.errors import EXIT_INPUT
 from tests.corpus import BACI_CASES, YEAR, check_complete_run_dir, files_below, leftovers
 
 
-
 def _names_row(msg: str, row: int) -> bool:
     return f"row {row}" in msg or f"rows {row}" in msg or f"row {row}," in msg
 

@@ -9,11 +9,10 @@ from __future__ import annotations
 import pytest
 from click.testing import CliRunner
 
-from tests.corpus import NAME, SCENARIO_CASES, base_rows, files_below, leftovers, write_csv
+from optimize.config.scenario import load_scenario
 from optimize.errors import EXIT_INPUT, ScenarioError
 from optimize.runs.pipeline import prepare
-from optimize.config.scenario import load_scenario
-
+from tests.corpus import NAME, SCENARIO_CASES, base_rows, files_below, leftovers, write_csv
 
 
 @pytest.mark.parametrize("case", SCENARIO_CASES, ids=[c.name for c in SCENARIO_CASES])

@@ -13,10 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from optimize.analysis.metrics import compute_tables
 from optimize.model.engine import EngineOptions, reallocate
 from optimize.model.instance import CapRule, build_instance
 from optimize.model.lp import closed_form
-from optimize.analysis.metrics import compute_tables
 
 DOC = Path(__file__).resolve().parents[1] / "docs" / "model.md"
 J, ROW = 528, 76
@@ -38,7 +38,7 @@ _FLOWS = [
 
 def example_frame() -> pd.DataFrame:
     """The example as a BACI-layout DataFrame (t, i, j, k, v, q)."""
-    i, j, k, v = zip(*_FLOWS)
+    i, j, k, v = zip(*_FLOWS, strict=False)
     return pd.DataFrame({"t": YEAR, "i": i, "j": j, "k": k, "v": v, "q": np.nan})
 
 
@@ -93,7 +93,7 @@ def test_closed_form_agrees():
     inst, alloc = _solve("proportional")
     xc = closed_form(inst)
     risk_after = np.bincount(inst.pair_product, weights=np.where(inst.is_risk, xc, 0.0), minlength=2)
-    by_product = dict(zip(inst.products, risk_after))
+    by_product = dict(zip(inst.products, risk_after, strict=False))
     assert by_product[A] == pytest.approx(35.0) and by_product[B] == pytest.approx(0.0, abs=1e-9)
 
 

@@ -5,8 +5,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimize.model.engine import EngineOptions, reallocate
 from optimize.errors import InfeasibleError
+from optimize.model.engine import EngineOptions, reallocate
 from optimize.model.instance import build_instance
 from optimize.model.lp import closed_form
 
@@ -42,7 +42,7 @@ def example(**kw):
 
 
 def flows_by(inst, x):
-    return {(str(inst.products[p]), int(e)): float(v) for p, e, v in zip(inst.pair_product, inst.pair_exporter, x)}
+    return {(str(inst.products[p]), int(e)): float(v) for p, e, v in zip(inst.pair_product, inst.pair_exporter, x, strict=False)}
 
 
 @pytest.mark.parametrize("backend", ["highs", "pyomo"])

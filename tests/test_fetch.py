@@ -8,8 +8,8 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from optimize.errors import DataError, InputError
 from optimize.data.fetch import FetchError, fetch_release, release_filename
+from optimize.errors import DataError, InputError
 
 
 def make_zip(n_bytes=200_000) -> bytes:

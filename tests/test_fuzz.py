@@ -16,11 +16,11 @@ import pandas as pd
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from optimize.config.scenario import validate_scenario
 from optimize.data.baci import from_dataframe, read_baci
+from optimize.data.trade import BACI_COLUMNS
 from optimize.errors import TradeoptError
 from optimize.runs.pipeline import run
-from optimize.config.scenario import validate_scenario
-from optimize.data.trade import BACI_COLUMNS
 
 # real BACI codes: CHN, USA, RUS (risk), JPN, KOR, CAN, FRA, DEU, NLD (EU importers); 999 is unknown
 COUNTRIES = (156, 842, 643, 392, 410, 124, 251, 276, 528)

@@ -10,7 +10,6 @@ from optimize.model.engine import EngineOptions, reallocate
 from optimize.model.instance import CapRule, build_instance
 from optimize.model.lp import build_lp
 from optimize.model.tiebreak import check_rows
-
 from tests.test_backends import IMPORTERS
 from tests.test_backends import random_flows as _random_flows
 
@@ -39,7 +38,7 @@ def test_joint_reduction_not_above_standalone(seed, n_products, n_exporters, pp,
     before_all = sum(float(a.instance.risk_weight @ a.instance.x0_kusd) for a in alone)
     tol = 1e-6 * max(1.0, before_all)
     if total_pp is None:  # per importer: sharing caps can only take reduction away
-        for a, j in zip(alone, joint):
+        for a, j in zip(alone, joint, strict=False):
             assert j.solver.objective >= a.solver.objective - tol
     # pooled exporter totals may move reduction between importers, but never add to the sum
     assert sum(j.solver.objective for j in joint) >= sum(a.solver.objective for a in alone) - tol

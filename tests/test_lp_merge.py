@@ -5,8 +5,8 @@ import numpy as np
 from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
-from optimize.model.engine import EngineOptions, reallocate
 from optimize.errors import ScenarioError
+from optimize.model.engine import EngineOptions, reallocate
 from optimize.model.lp import build_lp, merge_nonrisk
 from optimize.solve.highs import solve_highs
 from tests.test_engine_properties import make, random_flows

@@ -9,9 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optimize.analysis.metrics import compute_tables, country_labels
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
-from optimize.analysis.metrics import compute_tables, country_labels
 from optimize.solve.status import SolverInfo, Status
 
 CHN, USA, RUS, DEU, FRA, JPN, NOR, CAN = 156, 842, 643, 276, 251, 392, 579, 124
@@ -60,7 +60,7 @@ def hand():
         ("000002", USA, 50, 0), ("000002", JPN, 50, 0),
     ])
     order = {("000001", CHN): 30, ("000001", DEU): 40, ("000001", NOR): 30, ("000002", USA): 50, ("000002", JPN): 50}
-    x1 = [order[(k, e)] for k, e in zip(df["k"], df["e"])]
+    x1 = [order[(k, e)] for k, e in zip(df["k"], df["e"], strict=False)]
     return inst, make_allocation(inst, x1)
 
 
@@ -218,7 +218,7 @@ def test_prop_hhi_matches_hand_formula(data):
     by_k = t.products.set_index("k")
     for label, x, col in (("before", inst.x0_kusd, "hhi_before"), ("after", x1, "hhi_after")):
         flows: dict[str, list[float]] = {}
-        for k, v in zip(inst.products[inst.pair_product], x):
+        for k, v in zip(inst.products[inst.pair_product], x, strict=False):
             flows.setdefault(k, []).append(float(v))
         num = den = 0.0
         for k, vals in flows.items():
@@ -291,9 +291,9 @@ def test_real_energy_subset_invariants(energy_parquet, tmp_path):
     """EU27 on the real BACI 2023 energy subset, flows from the closed-form re-allocation (lp.closed_form)."""
     from optimize.data.baci import read_baci
     from optimize.data.countries import EU27, country_table
+    from optimize.data.stages import stage_table
     from optimize.model.instance import build_instance
     from optimize.model.lp import closed_form
-    from optimize.data.stages import stage_table
 
     trade = read_baci(energy_parquet, cache=False)
     inst = build_instance(trade.flows, importer="EU27", importer_codes=EU27, year=2023, products=None,

@@ -4,9 +4,9 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
+from optimize.config.scenario import list_scenarios, load_scenario, read_toml
 from optimize.data.countries import EU27, group_members, resolve_countries
 from optimize.resources import models_dir
-from optimize.config.scenario import list_scenarios, load_scenario, read_toml
 
 SHIPPED = ["default", "eu27-friendshoring", "nl-concentration", "kr-3050", "export-ban", "friends-only"]
 
@@ -45,7 +45,7 @@ def test_reference_setups():
 
 def test_export_ban_codes_are_real_hs22_codes(shared_data):
     table = pd.read_csv(shared_data / "baci_codes" / "product_codes_HS22_V202501.csv", dtype=str)
-    desc = dict(zip(table["code"], table["description"].str.lower()))
+    desc = dict(zip(table["code"], table["description"].str.lower(), strict=False))
     ban = load_scenario("export-ban").ban
     assert resolve_countries(ban.country) == [156]
     assert ban.products and all(code in desc for code in ban.products)

@@ -10,10 +10,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
+from optimize.config.scenario import validate_scenario
 from optimize.errors import InfeasibleError, ScenarioError
 from optimize.output.manifest import build_manifest, file_sha256, versions
 from optimize.runs.pipeline import prepare, run, solve_cell
-from optimize.config.scenario import validate_scenario
 
 pytest.importorskip("optimize.data.basket", reason="basket not available")
 

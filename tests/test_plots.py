@@ -6,12 +6,19 @@ import xml.etree.ElementTree as ET
 import numpy as np
 import pandas as pd
 import pytest
+from test_metrics import CAN, CHN, COUNTRIES, DEU, JPN, NOR, PRODUCT_INFO, RUS, USA, make_allocation, make_instance
 
 from optimize.analysis.metrics import compute_tables
-from optimize.output.plots import (plot_all, plot_beneficiaries, plot_exposure, plot_frontier, plot_hhi, plot_sweep,
-                            usd_scale)
 from optimize.data.trade import SYNTHETIC_LABEL
-from test_metrics import CAN, CHN, COUNTRIES, DEU, JPN, NOR, PRODUCT_INFO, RUS, USA, make_allocation, make_instance
+from optimize.output.plots import (
+    plot_all,
+    plot_beneficiaries,
+    plot_exposure,
+    plot_frontier,
+    plot_hhi,
+    plot_sweep,
+    usd_scale,
+)
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 

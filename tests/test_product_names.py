@@ -23,7 +23,7 @@ def test_bundled_table_for_every_revision(hs):
     expected = _cepii(path)
     table = product_table(hs)
     assert len(table) == len(expected) > 5000
-    assert dict(zip(table["k"], table["description"])) == expected
+    assert dict(zip(table["k"], table["description"], strict=False)) == expected
     assert (table["description"] != "").all()
 
 
@@ -45,7 +45,7 @@ def test_table_beside_the_file_wins(tmp_path):
     (tmp_path / "product_codes_HS22_V202501.csv").write_text('code,description\n284410,"wrong revision"\n',
                                                               encoding="utf-8")
     td = read_baci(path, cache=False)
-    assert dict(zip(td.product_table["k"], td.product_table["description"]))["284410"] == "release name of 284410"
+    assert dict(zip(td.product_table["k"], td.product_table["description"], strict=False))["284410"] == "release name of 284410"
 
 
 def test_hs17_run_without_a_table_uses_the_bundled_one(tmp_path):

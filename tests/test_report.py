@@ -7,13 +7,13 @@ import os
 import numpy as np
 import pandas as pd
 import pytest
-
-from optimize.atomic import atomic_dir, atomic_write_text, check_writable
-from optimize.errors import OutputError
-from optimize.analysis.metrics import compute_tables
-from optimize.output.report import render_summary_md, with_eur, write_outputs
-from optimize.data.trade import SYNTHETIC_LABEL
 from test_metrics import CHN, COUNTRIES, DEU, JPN, NOR, PRODUCT_INFO, USA, make_allocation, make_instance
+
+from optimize.analysis.metrics import compute_tables
+from optimize.atomic import atomic_dir, atomic_write_text, check_writable
+from optimize.data.trade import SYNTHETIC_LABEL
+from optimize.errors import OutputError
+from optimize.output.report import render_summary_md, with_eur, write_outputs
 
 META = {"scenario": "eu-critical", "importer": "EU27", "year": 2023, "data_source": "hand-made test table",
         "synthetic": False, "risk_iso3": ["CHN", "USA", "RUS"], "cap_pp": 5.0, "cap_basis": "world-exports",
@@ -110,12 +110,12 @@ def test_failure_mid_write_leaves_out_dir_untouched(tables, tmp_path):
     (target / "keep.txt").write_text("previous run")
     bad_flows = tables.flows.assign(exporter=[1, "x", 2.5, None, object()])  # pyarrow cannot serialise this
     bad = type(tables)(**{**tables.__dict__, "flows": bad_flows})
-    with pytest.raises(Exception):
+    with pytest.raises((TypeError, ValueError, OutputError)):
         write_outputs(bad, META, target, figures=False)
     assert listing(target) == ["keep.txt"] and (target / "keep.txt").read_text() == "previous run"
     assert listing(tmp_path) == ["run"]
     fresh = tmp_path / "fresh"
-    with pytest.raises(Exception):
+    with pytest.raises((TypeError, ValueError, OutputError)):
         write_outputs(bad, META, fresh, figures=False)
     assert not fresh.exists() and listing(tmp_path) == ["run"]
 

@@ -1,14 +1,13 @@
 """Scenario schema, TOML loading, overrides, errors naming the file and the dotted key."""
 from __future__ import annotations
 
-import tomllib
 from pathlib import Path
 
 import pytest
+import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.errors import ScenarioError
 from optimize.config.scenario import (
     Scenario,
     apply_overrides,
@@ -16,6 +15,7 @@ from optimize.config.scenario import (
     parse_override,
     validate_scenario,
 )
+from optimize.errors import ScenarioError
 
 
 def _write(tmp_path: Path, text: str) -> Path:

@@ -8,9 +8,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from optimize.analysis.screens import count_flags, ec_screen, fixability, geodep_screen, single_country_screen
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
-from optimize.analysis.screens import count_flags, ec_screen, fixability, geodep_screen, single_country_screen
 from optimize.solve.status import SolverInfo, Status
 
 BLOC = (1, 2)  # a two-member bloc; 10, 20, 30 outside exporters; 99 another importer
@@ -244,8 +244,8 @@ def test_screens_on_embedded_sample():
 
 def test_single_country_stage_from_stage_table(energy_parquet):
     from optimize.data.countries import EU27
-    from optimize.errors import InputError
     from optimize.data.stages import assign_stages
+    from optimize.errors import InputError
 
     flows = pd.read_parquet(energy_parquet)
     every = single_country_screen(flows, EU27)

@@ -10,8 +10,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.errors import ScenarioError
 from optimize.data.stages import BEC4_STAGE, STAGES, assign_stages, choose_stage, stage_table
+from optimize.errors import ScenarioError
 
 ROOT = Path(__file__).resolve().parents[1]
 # independent restatement of the documented mapping (raw / intermediate / capital / final)
@@ -21,7 +21,7 @@ ORDER = ["raw", "intermediate", "capital", "final"]
 
 
 def _stage_of(bec: str) -> str:
-    for name, group in zip(ORDER, (RAW, INTER, CAP, FINAL)):
+    for name, group in zip(ORDER, (RAW, INTER, CAP, FINAL), strict=False):
         if bec in group:
             return name
     return "unclassified"
@@ -58,10 +58,10 @@ def test_counts_per_stage_recomputed_from_un_file(shared_data, rev, bec_file, us
     un = un[(un[hs] != "") & (un[bec] != "")]
     uses = pd.read_csv(shared_data / "concordances" / use_file, dtype=str, keep_default_na=False)
     enduse = {}
-    for code, use in zip(uses[code_col], uses[use_col]):
+    for code, use in zip(uses[code_col], uses[use_col], strict=False):
         enduse.setdefault(code, use.split("/")[0].strip() or None)
     cands: dict[str, set[str]] = {}
-    for code, b in zip(un[hs], un[bec]):
+    for code, b in zip(un[hs], un[bec], strict=False):
         cands.setdefault(code, set()).add(b)
     expected = {code: _oracle(c, enduse.get(code)) for code, c in cands.items()}
     table = stage_table(rev).set_index("k")
@@ -123,7 +123,7 @@ def test_choose_stage_matches_oracle_and_ignores_row_order(rows, enduse, rnd):
     shuffled = pairs.sample(frac=1, random_state=rnd.randint(0, 10_000))
     pd.testing.assert_frame_equal(out, choose_stage(shuffled, pd.Series(enduse, dtype=object)))
     assert out["k"].is_unique
-    for k, b, stage in zip(out["k"], out["bec4"], out["stage"]):
+    for k, b, stage in zip(out["k"], out["bec4"], out["stage"], strict=False):
         cands = set(pairs.loc[pairs["k"] == k, "bec4"])
         assert b in cands and BEC4_STAGE[b] == stage
         assert stage == _oracle(cands, enduse.get(k))

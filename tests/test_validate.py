@@ -7,8 +7,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.errors import DataError
 from optimize.data.validate import raise_for_problems, validate_flows
+from optimize.errors import DataError
 
 KNOWN = {4, 56, 76, 156, 842}
 

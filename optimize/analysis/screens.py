@@ -255,7 +255,8 @@ def single_country_screen(
     codes = _codes(importer_codes, "importer_codes")
     ths = sorted(float(x) for x in thresholds)
     if not ths or any(not (0.0 < x < 1.0) for x in ths):
-        raise InputError(f"thresholds {list(thresholds)}", field="thresholds", fix="give shares strictly between 0 and 1")
+        raise InputError(f"thresholds {list(thresholds)}", field="thresholds",
+                         fix="give shares strictly between 0 and 1")
     if intra_bloc not in ("include", "exclude"):
         raise InputError(f"unknown intra-bloc choice {intra_bloc!r}", field="intra_bloc", fix="use include or exclude")
     extra_in, all_in, _ = _importer_side(flows, codes)
@@ -268,7 +269,8 @@ def single_country_screen(
     # top supplier: largest value, ties broken by lowest exporter code (deterministic)
     top = per.sort_values(keys + ["v", "i"], ascending=[True, True, False, True], kind="stable")
     top = top.groupby(keys, sort=True).head(1)
-    out = top.rename(columns={"i": "top_supplier", "share": "top_share"})[keys + ["total_kusd", "top_supplier", "top_share"]]
+    out = top.rename(columns={"i": "top_supplier", "share": "top_share"})
+    out = out[keys + ["total_kusd", "top_supplier", "top_share"]]
     if supplier is not None:
         sup = per[per["i"] == int(supplier)][keys + ["share"]].rename(columns={"share": "supplier_share"})
         out = out.merge(sup, on=keys, how="left")

@@ -279,7 +279,8 @@ def _error_from_validation(exc: ValidationError, file: str) -> ScenarioError:
         return ScenarioError(f"unknown key '{key}'", file=file, field=key, fix=hint)
     if kind == "literal_error":
         expected = err.get("ctx", {}).get("expected", "")
-        return ScenarioError(f"value {err['input']!r} is not allowed", file=file, field=key, fix=f"use one of {expected}")
+        return ScenarioError(f"value {err['input']!r} is not allowed", file=file, field=key,
+                             fix=f"use one of {expected}")
     msg = err["msg"].removeprefix("Value error, ")
     got = err.get("input")
     got_text = "" if isinstance(got, dict) else f" (got {got!r})"
@@ -319,7 +320,8 @@ def _check_override_key(path: list[str]) -> None:
         if part not in fields:
             close = difflib.get_close_matches(part, list(fields), n=1)
             key = ".".join(path[: depth + 1])
-            hint = f"did you mean '{'.'.join(path[:depth] + [close[0]])}'?" if close else f"allowed: {', '.join(fields)}"
+            suggestion = ".".join(path[:depth] + [close[0]]) if close else ""
+            hint = f"did you mean '{suggestion}'?" if close else f"allowed: {', '.join(fields)}"
             raise ScenarioError(f"unknown key '{key}' in override", file="--set", field=key, fix=hint)
         model = fields[part].annotation
     else:

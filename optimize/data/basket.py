@@ -19,7 +19,8 @@ from optimize.resources import basket_dir
 from optimize.tokens import split_tokens
 from optimize.vocab import SECTOR_NAMES, SECTORS, sector_name  # noqa: F401  (re-exported)
 
-__all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket", "select_codes",
+__all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket",
+           "select_codes",
            "concord_basket", "target_basket", "ConcordanceReport", "basket_to_revision"]
 
 BASKET_COLUMNS = ["k", "sector", "subsector", "description", "source"]

@@ -119,7 +119,7 @@ def _name_index(table: pd.DataFrame) -> dict[str, int]:
     """Lower-case English names -> BACI code (current codes; the table's names, then ``NAME_ALIASES``)."""
     current = table[~table["baci_code"].isin(HISTORICAL_CODES)]
     index: dict[str, int] = {}
-    for name, code in zip(current["name"].astype(str), current["baci_code"].astype(int)):
+    for name, code in zip(current["name"].astype(str), current["baci_code"].astype(int), strict=False):
         key = " ".join(name.lower().split())
         if key:
             index.setdefault(key, code)

@@ -77,7 +77,7 @@ def _country_index(table: pd.DataFrame) -> tuple[dict[str, int], dict[str, list[
 
     current: dict[str, int] = {}
     historical: dict[str, list[tuple[int, int]]] = {}
-    for code, iso3, name in zip(table["baci_code"].astype(int), table["iso3"], table["name"].astype(str)):
+    for code, iso3, name in zip(table["baci_code"].astype(int), table["iso3"], table["name"].astype(str), strict=False):
         if m := _UNTIL.search(name):
             historical.setdefault(iso3, []).append((int(m.group(1)), int(code)))
         else:
@@ -238,7 +238,9 @@ def _named(data: TradeData, path: Path) -> TradeData:
 
 
 def write_parquet(data: TradeData, out: str | Path, *, overwrite: bool = False) -> Path:
-    """Write validated BACI flows as parquet (atomic; the BACI arrow schema); an existing file only with ``overwrite``."""
+    """Write validated BACI flows as parquet (atomic; the BACI arrow schema).
+
+    An existing file is replaced only with ``overwrite``."""
     import pyarrow as pa
     import pyarrow.parquet as pq
 

@@ -18,7 +18,8 @@ def read_product_csv(source, label: str | None = None) -> pd.DataFrame:
     try:
         raw = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
     except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"cannot read product table: {exc}", file=label, fix="pass a CEPII product_codes_*.csv") from exc
+        raise DataError(f"cannot read product table: {exc}", file=label,
+                        fix="pass a CEPII product_codes_*.csv") from exc
     code_col = "code" if "code" in raw.columns else "k" if "k" in raw.columns else None
     if code_col is None or "description" not in raw.columns:
         raise DataError(f"product table has columns {list(raw.columns)}", file=label, field="code",

@@ -72,7 +72,7 @@ def choose_stage(pairs: pd.DataFrame, enduse: pd.Series | None = None) -> pd.Dat
     p["rule"] = rule
     if enduse is not None:
         allowed = p["k"].map(enduse).map(ENDUSE_STAGES)
-        ok = [isinstance(a, tuple) and s in a for a, s in zip(allowed, p["stage"])]
+        ok = [isinstance(a, tuple) and s in a for a, s in zip(allowed, p["stage"], strict=False)]
         p["ok"] = ok
         multi = n_stage > 1
         any_ok = p.groupby("k")["ok"].transform("any")

@@ -56,7 +56,8 @@ class Instance:
     pair_exporter: np.ndarray  # (N,) int32 BACI exporter code
     x0_kusd: np.ndarray  # (N,) imports today
     cap_kusd: np.ndarray  # (N,) extra supply allowed (0 for risk pairs)
-    upper_kusd: np.ndarray  # (N,) upper bound of x after (x0 for risk, x0+cap for alternatives; lower under bans/share limits)
+    # (N,) upper bound of x after (x0 for risk, x0+cap for alternatives; lower under bans/share limits)
+    upper_kusd: np.ndarray
     is_risk: np.ndarray  # (N,) bool
     risk_weight: np.ndarray  # (N,) objective weight w[r] (0 for alternatives)
     world_exports_kusd: np.ndarray  # (N,) e's exports of k to every destination
@@ -68,7 +69,8 @@ class Instance:
     # Added by build_instance (None when an Instance is made by hand; see the accessors below).
     lower_kusd: np.ndarray | None = None  # (N,) lower bound of x after: 0 for risk pairs, x0 otherwise
     upper_base_kusd: np.ndarray | None = None  # (N,) upper bound without the share limit (bans included)
-    is_alternative: np.ndarray | None = None  # (N,) bool: non-risk pair allowed to grow (a friend when a friend list is given)
+    # (N,) bool: non-risk pair allowed to grow (a friend when a friend list is given)
+    is_alternative: np.ndarray | None = None
     share_infeasible: np.ndarray | None = None  # (P,) bool: the share limit cannot hold for this product
 
     def lower(self) -> np.ndarray:
@@ -94,7 +96,8 @@ class Instance:
 
 def _check_pp(value: float, field_name: str) -> None:
     if not (0.0 <= float(value) <= 100.0) or not np.isfinite(value):
-        raise ScenarioError(f"cap of {value} pp is outside [0, 100]", field=field_name, fix="give percentage points between 0 and 100")
+        raise ScenarioError(f"cap of {value} pp is outside [0, 100]", field=field_name,
+                            fix="give percentage points between 0 and 100")
 
 
 def _validate_cap(cap: CapRule, share_limit) -> None:
@@ -279,7 +282,8 @@ def build_instance(
     if not member_alt:
         is_alt &= ~np.isin(exporter, j_codes)  # the importer is never its own alternative
     pp = _pair_pp(cap, exporter, hs6)
-    basis = {"world-exports": world_kusd, "importer-market": total_kusd[pair_product], "rest-of-world": row_kusd}[cap.basis]
+    basis = {"world-exports": world_kusd, "importer-market": total_kusd[pair_product],
+             "rest-of-world": row_kusd}[cap.basis]
     cap_kusd = np.where(is_alt, np.minimum(pp / 100.0 * basis, row_kusd), 0.0)
     lower = np.where(is_risk, 0.0, x0)
     upper_base = x0 + cap_kusd

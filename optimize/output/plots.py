@@ -29,7 +29,9 @@ def _label(name, iso3) -> str:
 
 
 def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") -> list[Path]:
-    """Title (+ the run's settings ``subtitle``, + synthetic banner), PNG and SVG beside ``stem``; returns both paths."""
+    """Title (+ the run's settings ``subtitle``, + synthetic banner), PNG and SVG beside ``stem``.
+
+    Returns both paths."""
     text = f"{title}\n{subtitle}" if subtitle else title
     fig.suptitle(f"{text}\n[{SYNTHETIC_LABEL}]" if synthetic else text, fontsize=12 if not subtitle else 10,
                  color="#b00020" if synthetic else "black")
@@ -66,7 +68,7 @@ def plot_exposure(tables, stem, *, synthetic: bool = False, subtitle: str = "") 
     grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.2])
     ax = fig.add_subplot(grid[0, :])
     e = tables.exposure
-    labels = [_label(n, i) if i != "ALL" else "All risk countries" for i, n in zip(e["iso3"], e["name"])]
+    labels = [_label(n, i) if i != "ALL" else "All risk countries" for i, n in zip(e["iso3"], e["name"], strict=False)]
     x = np.arange(len(e))
     w = 0.38
     bars0 = ax.bar(x - w / 2, e["share_before"] * 100, w, label="before", color=BEFORE_COLOR)
@@ -106,7 +108,7 @@ def plot_beneficiaries(tables, stem, *, synthetic: bool = False, subtitle: str =
     bars = ax.barh(y, b["increase_usd"] / div, color=[colour[s] for s in b["main_sector"].astype(str)])
     top = float(b["increase_usd"].max()) / div
     ax.bar_label(bars, fmt="%.2f" if top < 10 else "%.1f" if top < 100 else "%.0f", fontsize=8, padding=2)
-    ax.set_yticks(y, labels=[_label(n, i) for n, i in zip(b["name"], b["exporter"])])
+    ax.set_yticks(y, labels=[_label(n, i) for n, i in zip(b["name"], b["exporter"], strict=False)])
     ax.set_xlabel(f"extra exports to the importer, {unit}")
     ax.grid(axis="x", alpha=0.3)
     handles = [Patch(color=colour[s], label=sector_name(s)) for s in sectors]
@@ -174,7 +176,7 @@ def plot_frontier(df: pd.DataFrame, stem, *, synthetic: bool = False, subtitle: 
     if not knee.empty:
         ax.scatter(knee["exposure_share"] * 100, knee["hhi"], s=180, marker="*", color="#d62728", zorder=3,
                    label="knee")
-        for xv, yv in zip(knee["exposure_share"] * 100, knee["hhi"]):
+        for xv, yv in zip(knee["exposure_share"] * 100, knee["hhi"], strict=False):
             right_half = xv > float(d["exposure_share"].mean()) * 100
             ax.annotate(f"knee: {xv:.1f}%, HHI {yv:.3f}", (xv, yv), xytext=(-8 if right_half else 8, 10),
                         textcoords="offset points", ha="right" if right_half else "left")

@@ -19,12 +19,12 @@ from pathlib import Path
 import pandas as pd
 
 from optimize.atomic import atomic_dir
-from optimize.output.datapackage import write_datapackage
 from optimize.data.basket import sector_name
-from optimize.errors import OutputError
-from optimize.output.settings import run_settings, settings_caption, settings_lines
 from optimize.data.trade import SYNTHETIC_LABEL
+from optimize.errors import OutputError
+from optimize.output.datapackage import write_datapackage
 from optimize.output.manifest import jsonable
+from optimize.output.settings import run_settings, settings_caption, settings_lines
 from optimize.units import usd_to_eur
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
@@ -79,7 +79,7 @@ def _md_table(df: pd.DataFrame, columns: dict[str, tuple[str, callable]], limit:
              for src, (_, fn) in columns.items()}
     headers = [h for h, _ in columns.values()]
     lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in zip(*cells.values())]
+    lines += ["| " + " | ".join(row) + " |" for row in zip(*cells.values(), strict=False)]
     if limit is not None and len(df) > limit:
         lines.append(f"\n_... and {len(df) - limit} more rows (see the CSV)._")
     return "\n".join(lines) + "\n"
@@ -136,7 +136,8 @@ def _md_settings(tables, meta: dict, s: dict, importer, year) -> list[str]:
         f"- Importer: {importer}; year {year}; {s['n_products']} products, basket imports "
         f"{fmt_money(s['total_usd'])}",
         f"- Risk countries: {', '.join(map(str, risk)) or 'none'}",
-        f"- Cap: {cap if cap is not None else 'n/a'} pp" + (f" of {meta['cap_basis']}" if meta.get("cap_basis") else ""),
+        f"- Cap: {cap if cap is not None else 'n/a'} pp"
+        + (f" of {meta['cap_basis']}" if meta.get("cap_basis") else ""),
     ]
     if meta.get("scenario_resolved"):  # every setting the run assumed (optimize.output.settings)
         settings = run_settings(meta)
@@ -185,7 +186,8 @@ def _md_breakdowns(tables) -> list[str]:
     for key, table in (("stage", tables.by_stage), ("sector", tables.by_sector)):
         parts.append(f"## By {key}\n")
         parts.append(_md_table(table, {
-            key: (key, sector_name if key == "sector" else str), "total_usd": ("imports", money), "risk_share_before": ("risk before", _pct),
+            key: (key, sector_name if key == "sector" else str), "total_usd": ("imports", money),
+            "risk_share_before": ("risk before", _pct),
             "risk_share_after": ("risk after", _pct), "hhi_before": ("HHI before", _num),
             "hhi_after": ("HHI after", _num), "shifted_usd": ("shifted", money),
             "n_products": ("products", str), "n_unfixable": ("unfixable", str)}, limit=None))

@@ -49,7 +49,8 @@ def run_settings(meta: dict) -> dict:
         "year": str(meta.get("year", "")),
         "hs_revision": str(meta.get("hs_revision") or "unknown"),
         "data_source": str(meta.get("data_label") or meta.get("data_source") or "n/a"),
-        "cap": f"{float(cap.get('pp', meta.get('cap_pp', 0)) or 0):g} pp of {cap.get('basis') or meta.get('cap_basis')}",
+        "cap": (f"{float(cap.get('pp', meta.get('cap_pp', 0)) or 0):g} pp of "
+                f"{cap.get('basis') or meta.get('cap_basis')}"),
         "cap_overrides": "; ".join(overrides) or "none",
         "exporter_total_pp": f"{cap['exporter_total_pp']:g} pp" if cap.get("exporter_total_pp") else "off",
         "risk": ", ".join(map(str, meta.get("risk_iso3") or risk.get("countries") or [])),

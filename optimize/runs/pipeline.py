@@ -12,12 +12,12 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimize.output import manifest as _manifest
-from optimize.errors import InputError, ScenarioError
 from optimize.config.aliases import updates_from_keywords
 from optimize.config.resolve import ModelSpec, resolve
 from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
+from optimize.errors import InputError, ScenarioError
+from optimize.output import manifest as _manifest
 from optimize.runs.result import RunResult
 from optimize.tokens import split_tokens
 

@@ -81,7 +81,8 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     if not caps:
         from optimize.errors import InputError
 
-        raise InputError("no caps to sweep", field="caps_pp", fix="pass at least one cap in pp, e.g. caps_pp=[1, 5, 10]")
+        raise InputError("no caps to sweep", field="caps_pp",
+                         fix="pass at least one cap in pp, e.g. caps_pp=[1, 5, 10]")
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
         from optimize.atomic import check_out_dir
 
@@ -155,8 +156,8 @@ def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
 
 def _warm_tables(prepared, scen, inst, lp, sol, opts):
     """The engine's separable post-solve steps on a warm-started solution, then the tables."""
-    from optimize.runs import pipeline
     from optimize.model.engine import Allocation, cap_marginal, flows_after
+    from optimize.runs import pipeline
 
     xi = lp.pair_values(sol.x, 0)
     shortfall = lp.shortfall_values(sol.x, 0, inst.n_products)
