@@ -21,11 +21,11 @@ from optimize.tokens import split_tokens as _tokens
 if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fast
     import pandas as pd
 
+    from optimize.config.scenario import Scenario
+    from optimize.data.trade import TradeData
     from optimize.runs.batch import BatchResult
     from optimize.runs.result import RunResult
-    from optimize.config.scenario import Scenario
     from optimize.runs.sweep import SweepResult
-    from optimize.data.trade import TradeData
 
 #: Keyword -> dotted scenario key, for ``load_scenario``/``run``/``batch_run`` keywords (one table for
 #: the API, the CLI and batch/sweep axes).
@@ -45,9 +45,10 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None, *, override
     """
     from optimize.config import scenario as sc
     from optimize.config.aliases import updates_from_keywords
+    from optimize.config.overrides import parse_sets
 
     updates = updates_from_keywords(keywords)
-    updates.update(sc.parse_sets(overrides))  # --set strings are applied after the keywords
+    updates.update(parse_sets(overrides))  # --set strings are applied after the keywords
     if isinstance(name_or_path, sc.Scenario):
         return name_or_path.update(updates, source=f"{name_or_path.name} (overridden)")
     return sc.load_scenario("default" if name_or_path is None else name_or_path, updates)
@@ -266,7 +267,6 @@ def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None,
     from optimize.analysis import screens
     from optimize.data.countries import resolve_countries, to_iso3
     from optimize.errors import InputError
-
     from optimize.tokens import parse_years
 
     if year is not None and years:
@@ -370,7 +370,8 @@ def frontier(scenario: str | Path | Scenario | None = None, *,
     (coupled): the linear max-share proxy (``frontier.frontier_coupled``, ``group`` =
     ``"coupled-proxy"``). Shares 0..1.
     """
-    from optimize.analysis.frontier import frontier as exact, frontier_coupled
+    from optimize.analysis.frontier import frontier as exact
+    from optimize.analysis.frontier import frontier_coupled
 
     result = run(scenario, data, **keywords)
     if result.scenario.cap.exporter_total_pp:

@@ -8,13 +8,8 @@ import tomllib
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.config.scenario import (
-    Scenario,
-    apply_overrides,
-    load_scenario,
-    parse_override,
-    validate_scenario,
-)
+from optimize.config.overrides import apply_overrides, parse_override
+from optimize.config.scenario import Scenario, load_scenario, validate_scenario
 from optimize.errors import ScenarioError
 
 

@@ -1,4 +1,4 @@
-"""Scenario files: the pydantic schema, TOML loading, ``--set`` overrides.
+"""Scenario files: the pydantic schema and TOML loading (overrides: ``optimize.config.overrides``).
 
 A scenario only chooses parameters for the pipeline steps; it holds no data.
 Every section and key is documented in ``models/README.md``. Errors are
@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import difflib
 import sys
-import typing
 from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
@@ -245,6 +244,8 @@ class Scenario(_Section):
         """
         if not updates:
             return self
+        from optimize.config.overrides import apply_overrides
+
         return validate_scenario(apply_overrides(self.resolved(), updates), file=source or f"{self.name} (updated)")
 
 
@@ -285,95 +286,6 @@ def _error_from_validation(exc: ValidationError, file: str) -> ScenarioError:
     got = err.get("input")
     got_text = "" if isinstance(got, dict) else f" (got {got!r})"
     return ScenarioError(f"{msg}{got_text}", file=file, field=key, fix="see models/README.md for the schema")
-
-
-# ----------------------------------------------------------------- overrides
-
-
-def parse_override(text: str) -> tuple[list[str], Any]:
-    """``"cap.pp=3"`` -> (["cap", "pp"], 3). Values are TOML values; bare words are strings."""
-    if "=" not in text:
-        raise ScenarioError(f"override {text!r} has no '='", file="--set", fix="write KEY=VALUE, e.g. cap.pp=3")
-    key, raw = (s.strip() for s in text.split("=", 1))
-    path = [p for p in key.split(".") if p]
-    if not path:
-        raise ScenarioError(f"override {text!r} has an empty key", file="--set", fix="write KEY=VALUE, e.g. cap.pp=3")
-    try:
-        value = tomllib.loads(f"v = {raw}")["v"]
-    except tomllib.TOMLDecodeError:
-        value = raw  # bare string: importer.countries=NLD
-    except RecursionError:
-        raise ScenarioError(f"override {key!r}: the value is nested too deeply", file="--set", field=key,
-                            fix="give a number, a string or a flat list") from None
-    return path, value
-
-
-def _check_override_key(path: list[str]) -> None:
-    """Unknown override keys fail here, naming the key (dict-valued keys may take a sub-key)."""
-    model: Any = Scenario
-    for depth, part in enumerate(path):
-        fields = getattr(model, "model_fields", None)
-        if fields is None:  # inside a dict-valued field (cap.exporter_pp.CHN) or below a scalar
-            if depth == len(path) - 1 and typing.get_origin(model) is dict:
-                return
-            break
-        if part not in fields:
-            close = difflib.get_close_matches(part, list(fields), n=1)
-            key = ".".join(path[: depth + 1])
-            suggestion = ".".join(path[:depth] + [close[0]]) if close else ""
-            hint = f"did you mean '{suggestion}'?" if close else f"allowed: {', '.join(fields)}"
-            raise ScenarioError(f"unknown key '{key}' in override", file="--set", field=key, fix=hint)
-        model = fields[part].annotation
-    else:
-        return
-    key = ".".join(path)
-    raise ScenarioError(f"override key '{key}' is too deep", file="--set", field=key, fix="see models/README.md")
-
-
-def _set_dotted(raw: dict, path: list[str], value: Any) -> None:
-    """Set ``raw[a][b]... = value`` in place after checking the key against the schema."""
-    _check_override_key(path)
-    node = raw
-    for part in path[:-1]:
-        child = node.get(part)
-        if not isinstance(child, dict):
-            child = {}
-            node[part] = child
-        node = child
-    node[path[-1]] = value
-
-
-def parse_sets(overrides: Iterable[str]) -> dict[str, Any]:
-    """``--set`` strings -> ``{dotted key: value}`` (parsed once; later strings win)."""
-    out: dict[str, Any] = {}
-    for text in overrides:
-        path, value = parse_override(text)
-        _check_override_key(path)
-        out[".".join(path)] = value
-    return out
-
-
-def apply_overrides(raw: dict, overrides: Iterable[str] | Mapping[str, Any]) -> dict:
-    """Apply ``--set`` strings or a ``{dotted key: value}`` mapping to a raw scenario dict (a copy).
-
-    A new ``importer.countries`` without a new ``importer.label`` clears the label, so
-    reports never name the old importer.
-    """
-    out = _deep_copy(raw)
-    updates = dict(overrides) if isinstance(overrides, Mapping) else parse_sets(overrides)
-    if "importer.countries" in updates and "importer.label" not in updates:
-        updates["importer.label"] = ""
-    for dotted, value in updates.items():
-        _set_dotted(out, [p for p in str(dotted).split(".") if p], value)
-    return out
-
-
-def _deep_copy(d: Any) -> Any:
-    if isinstance(d, dict):
-        return {k: _deep_copy(v) for k, v in d.items()}
-    if isinstance(d, list):
-        return [_deep_copy(v) for v in d]
-    return d
 
 
 # ----------------------------------------------------------------- loading
@@ -437,6 +349,8 @@ def load_scenario(name_or_path: str | Path = "default",
 
     ``overrides``: ``--set`` strings (``"cap.pp=3"``) or a ``{dotted key: value}`` mapping.
     """
+    from optimize.config.overrides import apply_overrides, parse_sets
+
     path = scenario_path(name_or_path)
     updates = overrides if isinstance(overrides, Mapping) else parse_sets(overrides)
     raw = apply_overrides(read_toml(path), updates)
