@@ -22,6 +22,7 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from optimize.errors import OutputError
+from optimize.ownership import OWNER_FILE, OWNER_TOOL, foreign_entries, is_owned, owned_files  # noqa: F401
 
 #: Minimum free disk space (MB) ``check_writable`` asks for by default.
 MIN_FREE_MB = 50.0
@@ -218,8 +219,6 @@ def check_writable(out_dir: str | os.PathLike, *, min_free_mb: float = MIN_FREE_
     return target
 
 
-OWNER_FILE = "manifest.json"
-OWNER_TOOL = "tradeopt"
 _OVERWRITE_FIX = ("choose a new or empty output folder, or pass --overwrite (API: overwrite=True) to add tradeopt's "
                   "files beside them (files tradeopt did not write are never changed)")
 
@@ -232,59 +231,6 @@ def contained(root: str | os.PathLike, *parts: str) -> Path:
         raise OutputError(f"output path {base.joinpath(*parts)} leaves its folder {base}",
                           fix="use a plain name without '/', '\\' or '..'")
     return path
-
-
-def owned_files(folder: str | os.PathLike) -> set[str] | None:
-    """Relative paths tradeopt wrote in ``folder`` per its ``manifest.json`` (None: not a tradeopt folder);
-    a listed entry ending in '/' owns that whole subfolder (e.g. a batch's ``cells/``)."""
-    path = Path(folder) / OWNER_FILE
-    if path.is_symlink() or not path.is_file():
-        return None
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    files = data.get("files") if isinstance(data, dict) else None
-    if data.get("tool") != OWNER_TOOL or not isinstance(files, list) or not all(isinstance(f, str) for f in files):
-        return None
-    return set(files)
-
-
-_LEFTOVER = re.compile(r"^(?P<dir>(?:.*/)?)\.(?P<name>[^/]+)\.[^./]+\.tmp$")
-
-
-def _is_owned(rel: str, owned: set[str]) -> bool:
-    m = _LEFTOVER.match(rel)  # a killed atomic_write_bytes' temp file of a listed file is ours too
-    if m and m.group("dir") + m.group("name") in owned:
-        return True
-    return rel in owned or any(o.endswith("/") and rel.startswith(o) for o in owned)
-
-
-def foreign_entries(folder: str | os.PathLike, owned: set[str] | None) -> list[str]:
-    """Entries of ``folder`` (relative, '/'-separated, sorted) that tradeopt did not write: all but regular
-    files listed in ``owned``, the manifest itself and real folders on the way to them (symlinks are foreign)."""
-    root = Path(folder)
-    owned = owned if owned is not None else set()
-    has_manifest = bool(owned) or owned_files(root) is not None
-    out: list[str] = []
-
-    def walk(d: Path, prefix: str) -> None:
-        for p in sorted(d.iterdir(), key=lambda q: q.name):
-            rel = prefix + p.name
-            if p.is_symlink():
-                out.append(rel)
-            elif p.is_dir():
-                if _is_owned(rel + "/", owned):
-                    continue
-                if any(o.startswith(rel + "/") for o in owned):
-                    walk(p, rel + "/")
-                else:
-                    out.append(rel + "/")
-            elif not (p.is_file() and (_is_owned(rel, owned) or (rel == OWNER_FILE and has_manifest))):
-                out.append(rel)
-
-    walk(root, "")
-    return out
 
 
 def _shown(names: list[str]) -> str:
@@ -373,7 +319,7 @@ def _conflicts(target: Path, new: list[str], old: set[str] | None) -> list[str]:
         else:
             dest = target / rel
             if dest.is_symlink() or dest.exists():
-                ours = old is not None and (rel == OWNER_FILE or _is_owned(rel, old))
+                ours = old is not None and (rel == OWNER_FILE or is_owned(rel, old))
                 if not ours or dest.is_symlink() or not dest.is_file():
                     bad.append(rel)
     return sorted(set(bad))

@@ -8,7 +8,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.analysis.screens import count_flags, ec_screen, fixability, geodep_screen, single_country_screen
+from optimize.analysis.fixability import fixability
+from optimize.analysis.screens import count_flags, ec_screen, geodep_screen, single_country_screen
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
 from optimize.solve.status import SolverInfo, Status

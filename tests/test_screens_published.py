@@ -200,7 +200,7 @@ def test_geodep_fixability_swaps_the_latest_year(first_year, fixed):
     rows = _year(2021, "000002", first_year, "high" if first_year == "conc" else "low",
                  "pass" if first_year == "conc" else "fail") \
         + _year(2022, "000002", "conc", "high", "pass") + _year(2023, "000002", "conc", "high", "pass")
-    from optimize.analysis.screens import fixability
+    from optimize.analysis.fixability import fixability
 
     scr = geodep_screen(_flows(rows), IMP)
     assert scr["flagged"].all() and scr["n_years_all_criteria"].iloc[0] == (2 if fixed else 3)
