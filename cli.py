@@ -256,7 +256,9 @@ def scenarios(name):
 # ---------------------------------------------------------------- batch / sweep
 @main.command()
 @scenario_options
-@click.option("--importers", default=None, help="EU27,DEU,FRA / all-eu (each EU member) / @file (one per line).")
+@click.option("--importers", default=None,
+              help="EU27,DEU,FRA (groups EU27, G7 are one bloc) / all-eu (each EU member) / all (every importer in the "
+                   "data, single countries) / @file (one per line).")
 @click.option("--years", default=None, help="e.g. 2021-2023 or 2022,2023 (default: the scenario's year).")
 @click.option("--caps", default=None, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5 (default: the scenario's).")
 @click.option("--cap-basis", "cap_bases", default="world-exports", show_default=True,

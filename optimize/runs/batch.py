@@ -30,141 +30,18 @@ import pandas as pd
 
 from optimize.atomic import atomic_dir, atomic_write_bytes, atomic_write_text, check_writable
 from optimize.errors import ScenarioError, TradeoptError
+from optimize.runs.grid import (  # noqa: F401  (re-exported)
+    ALL_IMPORTERS, CAP_BASES, Cell, Grid, expand_all, importer_tokens, parse_cap_bases, parse_caps, parse_importers,
+    parse_risk_sets, parse_years)
 
 log = logging.getLogger(__name__)
 
 CELL_FILE = "cell.json"
 TABLE_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "risk", "share_before", "share_after",
                  "before_usd", "after_usd", "shifted_usd", "hhi_before", "hhi_after", "status", "cell_key")
-CAP_BASES = ("world-exports", "importer-market", "rest-of-world")
-_SAFE = re.compile(r"[^A-Za-z0-9.+-]+")
 
 
 # ------------------------------------------------------------------ grid
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    """One run of the grid. ``importer``: a country or group token (``DEU``, ``EU27``)."""
-
-    year: int
-    importer: str
-    cap_basis: str
-    cap_pp: float
-    risk_set: tuple[str, ...]  # risk country tokens, sorted, upper case
-
-    @property
-    def risk_label(self) -> str:
-        return ",".join(self.risk_set)
-
-    @property
-    def key(self) -> str:
-        """Stable, filesystem-safe name: ``DEU__2023__world-exports__cap5__CHN+RUS``."""
-        parts = [self.importer, str(self.year), self.cap_basis, f"cap{self.cap_pp:g}", "+".join(self.risk_set)]
-        return "__".join(_SAFE.sub("-", p) for p in parts)
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Axes of a batch; ``cells()`` is their product in a fixed order."""
-
-    importers: tuple[str, ...]
-    years: tuple[int, ...]
-    caps_pp: tuple[float, ...]
-    cap_bases: tuple[str, ...] = ("world-exports",)
-    risk_sets: tuple[tuple[str, ...], ...] = (("CHN", "RUS", "USA"),)
-
-    def cells(self) -> list[Cell]:
-        out = {Cell(y, imp, basis, float(cap), rs) for y in self.years for imp in self.importers
-               for basis in self.cap_bases for cap in self.caps_pp for rs in self.risk_sets}
-        return sorted(out)
-
-
-def _split(text: str, sep: str = ",") -> list[str]:
-    return [t.strip() for t in str(text).split(sep) if t.strip()]
-
-
-def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
-    """``"EU27,DEU,FRA"``; ``all-eu`` = each EU27 member separately; ``@file`` or a file path: one token per line."""
-    from optimize.data.countries import EU27, to_iso3
-
-    tokens = list(text) if not isinstance(text, str) else _split(text)
-    out: list[str] = []
-    for tok in tokens:
-        if tok.lower() == "all-eu":
-            out += [str(s) for s in to_iso3(EU27)]
-        elif tok.startswith("@") or Path(tok).is_file():
-            path = Path(tok.lstrip("@"))
-            if not path.is_file():
-                raise ScenarioError(f"importer list file {str(path)!r} not found", file=str(path),
-                                    fix="give an existing file with one importer per line")
-            lines = [ln.split("#", 1)[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-            out += [ln.upper() for ln in lines if ln]
-        else:
-            out.append(tok.upper())
-    if not out:
-        raise ScenarioError("no importers given", field="importers", fix="e.g. --importers EU27,DEU or all-eu")
-    from optimize.data.countries import resolve_countries
-
-    for tok in out:
-        resolve_countries(tok)  # unknown names fail here, with close matches
-    return tuple(dict.fromkeys(out))
-
-
-def _number_list(text: str, what: str, cast=float) -> list:
-    """``"0,1,2"``, ``"1-10"`` (step 1) or ``"0-10:2.5"`` (start-stop:step), inclusive."""
-    out = []
-    for tok in _split(text):
-        m = re.fullmatch(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?", tok)
-        try:
-            if m:
-                lo, hi, step = float(m.group(1)), float(m.group(2)), float(m.group(3) or 1)
-                if step <= 0 or hi < lo:
-                    raise ValueError
-                n = int(round((hi - lo) / step))
-                out += [cast(round(lo + i * step, 9)) for i in range(n + 1) if lo + i * step <= hi + 1e-9]
-            else:
-                out.append(cast(float(tok)))
-        except ValueError:
-            raise ScenarioError(f"{what} {tok!r} is not a number or range", field=what,
-                                fix="write e.g. 0,1,2 or 1-10 or 0-10:0.5") from None
-    if not out:
-        raise ScenarioError(f"no {what} given", field=what, fix="write e.g. 0,1,2 or 1-10")
-    return sorted(set(out))
-
-
-def parse_caps(text: str) -> tuple[float, ...]:
-    caps = _number_list(text, "caps")
-    bad = [c for c in caps if not 0 <= c <= 100]
-    if bad:
-        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field="caps", fix="give caps in percentage points")
-    return tuple(float(c) for c in caps)
-
-
-def parse_years(text: str) -> tuple[int, ...]:
-    return tuple(int(y) for y in _number_list(text, "years", cast=lambda v: int(round(v))))
-
-
-def parse_cap_bases(text: str) -> tuple[str, ...]:
-    bases = _split(text)
-    for b in bases:
-        if b not in CAP_BASES:
-            raise ScenarioError(f"unknown cap basis {b!r}", field="cap-basis", fix=f"use {', '.join(CAP_BASES)}")
-    return tuple(dict.fromkeys(bases))
-
-
-def parse_risk_sets(text: str) -> tuple[tuple[str, ...], ...]:
-    """``"CHN;CHN,RUS;CHN,USA,RUS"`` -> sets separated by ';', countries by ','."""
-    from optimize.data.countries import resolve_countries
-
-    sets = []
-    for part in _split(text, ";"):
-        tokens = tuple(sorted({t.upper() for t in _split(part)}))
-        resolve_countries(list(tokens))
-        sets.append(tokens)
-    if not sets:
-        raise ScenarioError("no risk sets given", field="risk-sets", fix="e.g. 'CHN;CHN,RUS'")
-    return tuple(dict.fromkeys(sets))
 
 
 # ------------------------------------------------------------------ cells
@@ -503,6 +380,9 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     _remove_stale(cells_dir)
     options = CellOptions(outputs=outputs, figures=figures, joint=joint)
     digest = scenario_hash(scenario, options)
+    if ALL_IMPORTERS in grid.importers:  # every importer of the data: known once the years are read
+        prepared_all = prepare_years(scenario, grid.years, data)
+        grid = expand_all(grid, sorted({int(c) for p in prepared_all.values() for c in pd.unique(p.flows["j"])}))
     cells = grid.cells()
     records: dict[str, dict] = {}
     for cell in cells:
