@@ -266,19 +266,35 @@ def scenarios(name):
 @click.option("--risk-sets", default=None, help="Risk sets separated by ';', e.g. 'CHN;CHN,RUS;CHN,USA,RUS'.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Local worker processes.")
-@click.option("--dask", "dask_address", default=None, help="Run the cells on this dask.distributed scheduler.")
+@click.option("--dask", "dask_address", default=None,
+              help="local / local:N (start a LocalCluster of N worker processes) or a scheduler address tcp://HOST:8786.")
 @click.option("--joint", is_flag=True, help="Solve the importers of each cap/risk set as one coupled LP.")
 @click.option("--full-outputs", is_flag=True, help="Write every report file per cell (default: tables only).")
 @click.option("--figures", is_flag=True, help="With --full-outputs: also the figures per cell.")
+@click.option("--dask-timeout", "dask_timeout", type=float, default=10.0, show_default=True,
+              help="Seconds to wait for the --dask scheduler (unreachable: exit 2 before any data are read).")
+@click.option("--per-cell", is_flag=True, help="Solve every cell through the full pipeline (no batched closed form).")
 @click.option("--quiet", is_flag=True, help="No progress bar or per-cell lines.")
 def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_sets, out_dir, workers, dask_address,
-          joint, full_outputs, figures, quiet):
+          joint, full_outputs, figures, dask_timeout, per_cell, quiet):
     """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
     import optimize.runs.batch as b
     from optimize.atomic import check_writable
+    from optimize.runs.executors import close_dask, connect_dask
 
     scen = _load_scenario(scenario_name, sets, baci)
     check_writable(out_dir)  # before the data are read (the default year needs them)
+    client = connect_dask(dask_address, dask_timeout, quiet)[0] if dask_address else None  # before reading too
+    try:
+        _batch_grid_and_run(b, scen, importers, years, caps, cap_bases, risk_sets, out_dir, workers, client, joint,
+                            full_outputs, figures, per_cell, quiet)
+    finally:
+        if client is not None:
+            close_dask(client)
+
+
+def _batch_grid_and_run(b, scen, importers, years, caps, cap_bases, risk_sets, out_dir, workers, client, joint,
+                        full_outputs, figures, per_cell, quiet):
     grid = b.Grid(
         importers=b.parse_importers(importers) if importers else (",".join(scen.importer.countries),),
         years=b.resolve_years(scen, b.parse_years(years) if years else None),
@@ -286,12 +302,12 @@ def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_set
         cap_bases=b.parse_cap_bases(cap_bases),
         risk_sets=b.parse_risk_sets(risk_sets) if risk_sets else (tuple(sorted({t.upper() for t in scen.risk.countries})),),
     )
-    res = b.run_batch(scen, grid, out_dir, workers=workers, dask_address=dask_address, joint=joint,
-                      outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet)
+    res = b.run_batch(scen, grid, out_dir, workers=workers, dask_address=client, joint=joint,
+                      outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, fast=not per_cell)
     n_err = int(res.table["status"].astype(str).str.startswith("error").sum()) if len(res.table) else 0
     click.echo(f"{len(res.computed)} cell(s) computed, {len(res.skipped)} already finished, "
                f"{len(grid.cells())} in the grid; {n_err} error row(s); {res.seconds:.1f}s")
-    click.echo(f"Table written to {res.out_dir / 'batch.csv'}")
+    click.echo(f"Table written to {res.out_dir / 'batch.csv'}; dataset in {res.out_dir / 'dataset'}")
 
 
 @main.command()
