@@ -34,7 +34,7 @@ from optimize.runs.cells import (  # noqa: F401  (re-exported)
     CELL_COLUMNS, TABLE_COLUMNS, Block, CellOptions, Task, make_tasks, run_task)
 from optimize.runs.grid import (  # noqa: F401  (re-exported)
     ALL_IMPORTERS, CAP_BASES, Cell, Grid, expand_all, importer_tokens, parse_cap_bases, parse_caps, parse_importers,
-    parse_risk_sets, parse_years)
+    parse_risk_sets, parse_years, resolve_many)
 from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)

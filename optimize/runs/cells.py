@@ -109,31 +109,34 @@ def _error_message(exc: BaseException) -> str:
 
 def run_fast(prepared, task: Task) -> Block:
     """Every cell of ``task`` (one year, basis, risk set) by the batched closed form."""
-    from optimize.data.countries import resolve_countries
     from optimize.runs.fastcells import solve_block
+    from optimize.runs.grid import resolve_many
 
     t0 = time.perf_counter()
     cells = task.cells
     first = cells[0]
     importers = sorted({c.importer for c in cells})
     caps = sorted({c.cap_pp for c in cells})
-    risk_codes = [int(resolve_countries(r)[0]) for r in first.risk_set]
+    from optimize.data.countries import to_iso3
+
+    risk_codes = sorted({int(c) for found in resolve_many(first.risk_set) for c in found})
+    risk_iso3 = [str(s) for s in to_iso3(risk_codes)]
     codes, bad = [], {}
-    for imp in importers:
-        try:
-            codes.append(tuple(int(x) for x in resolve_countries(imp)))
-        except TradeoptError as exc:
+    for imp, found in zip(importers, resolve_many(importers)):
+        if isinstance(found, TradeoptError):
             codes.append(())
-            bad[imp] = _error_message(exc)
-    res = solve_block(prepared.flows, importers, codes, risk_codes, first.risk_set, first.cap_basis, caps)
-    G, C, nr = len(importers), len(caps), len(first.risk_set)
+            bad[imp] = _error_message(found)
+        else:
+            codes.append(found)
+    res = solve_block(prepared.flows, importers, codes, risk_codes, risk_iso3, first.cap_basis, caps)
+    G, C, nr = len(importers), len(caps), len(risk_codes)
     # keep the cells asked for (a resumed batch may need only some of the importer x cap product)
     index = {(importers[g], caps[c]): g * C + c for g in range(G) for c in range(C)}
     rows = np.asarray([index[(c.importer, c.cap_pp)] for c in cells], dtype=np.int64)
     n = rows.shape[0]
     ok = res["n_products"][rows] > 0
     basket = res["basket_usd"][rows]
-    labels = list(first.risk_set) + ["ALL"]
+    labels = risk_iso3 + ["ALL"]
     before, after = res["before_usd"][rows], res["after_usd"][rows]
     bsafe = np.where(basket > 0, basket, np.nan)
     status = np.where(ok, "optimal", [bad.get(c.importer) or f"error: ScenarioError: {c.importer} imports none of "

@@ -94,25 +94,42 @@ def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
     return tuple(dict.fromkeys(out))
 
 
+def resolve_many(tokens: Sequence[str], table=None) -> list[tuple[int, ...] | ScenarioError]:
+    """BACI codes of each token (``countries.resolve_countries``), with one country index for all tokens;
+    an unknown token gives its ``ScenarioError`` in place of the codes."""
+    from optimize.data.countries import _iso3_index, country_table, resolve_countries
+
+    table = country_table() if table is None else table
+    index = _iso3_index(table)
+    known = set(table["baci_code"].astype(int))
+    out: list = []
+    for tok in tokens:
+        t = str(tok).strip()
+        if t.isdigit() and int(t) in known:
+            out.append((int(t),))
+        elif t.upper() in index:
+            out.append((int(index[t.upper()]),))
+        else:
+            try:
+                out.append(tuple(int(c) for c in resolve_countries(t, table)))
+            except ScenarioError as exc:
+                out.append(exc)
+    return out
+
+
 def importer_tokens(codes: Sequence[int] | np.ndarray, countries=None) -> tuple[str, ...]:
     """One token per BACI importer code (ISO3 when it resolves back to that code, else the code), sorted.
 
     Codes absent from the country table are left out (they cannot be named in a scenario).
     """
-    from optimize.data.countries import country_table, resolve_countries, to_iso3
+    from optimize.data.countries import country_table, to_iso3
 
     table = country_table() if countries is None else countries
     codes = np.unique(np.asarray(codes, dtype=np.int64))
-    known = set(table["baci_code"].astype(int))
-    out = []
-    for code, iso in zip(codes, to_iso3(codes, table)):
-        if int(code) not in known:
-            continue
-        try:
-            same = resolve_countries(str(iso), table) == [int(code)]
-        except ScenarioError:
-            same = False
-        out.append(str(iso) if same else str(int(code)))
+    codes = codes[np.isin(codes, table["baci_code"].astype(int).to_numpy())]
+    iso = [str(s) for s in to_iso3(codes, table)]
+    back = resolve_many(iso, table)
+    out = [s if r == (int(c),) else str(int(c)) for c, s, r in zip(codes, iso, back)]
     return tuple(sorted(dict.fromkeys(out)))
 
 
