@@ -30,9 +30,18 @@ def risk_codes(iso3: list[str]) -> dict[str, int]:
     return {s: int(t.loc[t["iso3"] == s, "baci_code"].iloc[0]) for s in iso3}
 
 
+def eu27_codes() -> list[int]:
+    """BACI codes of the EU27 members (shipped group table)."""
+    g = pd.read_csv(ROOT / "data" / "baci" / "country_groups.csv", dtype=str)
+    return list(risk_codes(sorted(g.loc[g["group"] == "EU27", "iso3"])).values())
+
+
 def floor(parquet: str | Path, *, risk: tuple[str, ...] = ("CHN", "RUS", "USA"), cap_pp: float = 5.0,
-          products: list[str] | None = None, year: int | None = None) -> pd.DataFrame:
-    """One row per (importer code j, risk country or ALL): before/after USD and shares of j's basket."""
+          products: list[str] | None = None, year: int | None = None, bloc: list[int] | None = None) -> pd.DataFrame:
+    """One row per (importer code j, risk country or ALL): before/after USD and shares of j's basket.
+
+    ``bloc``: only this set of importer codes, as one importer (j = -1; flows between members count as imports).
+    """
     df = pd.read_parquet(parquet, columns=["t", "i", "j", "k", "v"])
     year = int(df["t"].max()) if year is None else year
     df = df.loc[df["t"] == year, ["i", "j", "k", "v"]]
@@ -42,6 +51,8 @@ def floor(parquet: str | Path, *, risk: tuple[str, ...] = ("CHN", "RUS", "USA"),
     codes = risk_codes(list(risk))
     p = cap_pp / 100.0
     world = df.groupby(["k", "i"], sort=False)["v"].sum().rename("w")
+    if bloc is not None:
+        df = df.loc[df["j"].isin(bloc)].assign(j=-1).groupby(["k", "i", "j"], as_index=False)["v"].sum()
     df = df.join(world, on=["k", "i"])
     df["risk"] = df["i"].isin(list(codes.values()))
     w_nonrisk = world[~world.index.get_level_values("i").isin(list(codes.values()))].groupby(level="k").sum()

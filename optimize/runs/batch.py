@@ -143,7 +143,7 @@ class _Writer:
         self.risk.append(block.risk)
         self.cells.append(block.cells)
         self.n_buffered += len(block.cells)
-        if self.n_buffered >= FLUSH_CELLS or time.monotonic() - self.last >= FLUSH_S:
+        if block.files or self.n_buffered >= FLUSH_CELLS or time.monotonic() - self.last >= FLUSH_S:
             self.flush()
 
     def flush(self) -> None:
