@@ -84,8 +84,9 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
     ``hhi_before``, ``hhi_after``, ``n_products`` (products the importer imports).
     """
     G, C, nr = len(importers), len(caps_pp), len(risk_codes)
-    k_codes, kidx = np.unique(flows["k"].to_numpy().astype(str), return_inverse=True)
-    P = k_codes.shape[0]
+    kidx, k_codes = pd.factorize(flows["k"], sort=True)  # hashing: much faster than sorting the strings
+    kidx = kidx.astype(np.int64)
+    P = len(k_codes)
     i = flows["i"].to_numpy(dtype=np.int64)
     j = flows["j"].to_numpy(dtype=np.int64)
     v = flows["v"].to_numpy(dtype=float)
@@ -129,7 +130,7 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
             continue
         # today's flows into each importer, summed per (importer, product, exporter)
         key = (gj[sel] * P + kidx[sel]) * M + i[sel]
-        ukey, inv = np.unique(key, return_inverse=True)
+        inv, ukey = pd.factorize(key)  # group by hashing (order does not matter below)
         x0 = np.bincount(inv, weights=v[sel])
         fe = ukey % M
         fgk = ukey // M
@@ -137,7 +138,7 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
         fw = W[fk, fe]
         keep = fw > 0
         x0, fe, fgk, fk, fw = x0[keep], fe[keep], fgk[keep], fk[keep], fw[keep]
-        gk, gk_inv = np.unique(fgk, return_inverse=True)  # (importer, product) with flows
+        gk_inv, gk = pd.factorize(fgk)  # (importer, product) with flows
         n_gk = gk.shape[0]
         T = np.bincount(gk_inv, weights=x0, minlength=n_gk)
         live = T > 0
