@@ -286,27 +286,16 @@ def batch(scenario_name, sets, baci, importers, years, caps, cap_bases, risk_set
     check_writable(out_dir)  # before the data are read (the default year needs them)
     client = connect_dask(dask_address, dask_timeout, quiet)[0] if dask_address else None  # before reading too
     try:
-        _batch_grid_and_run(b, scen, importers, years, caps, cap_bases, risk_sets, out_dir, workers, client, joint,
-                            full_outputs, figures, per_cell, quiet)
+        grid = b.grid_from_options(scen, importers, years, caps, cap_bases, risk_sets)
+        res = b.run_batch(scen, grid, out_dir, workers=workers, dask_address=client, joint=joint, quiet=quiet,
+                          outputs="full" if full_outputs else "tables", figures=figures, fast=not per_cell)
     finally:
         if client is not None:
             close_dask(client)
-
-
-def _batch_grid_and_run(b, scen, importers, years, caps, cap_bases, risk_sets, out_dir, workers, client, joint,
-                        full_outputs, figures, per_cell, quiet):
-    grid = b.Grid(
-        importers=b.parse_importers(importers) if importers else (",".join(scen.importer.countries),),
-        years=b.resolve_years(scen, b.parse_years(years) if years else None),
-        caps_pp=b.parse_caps(caps) if caps else (float(scen.cap.pp),),
-        cap_bases=b.parse_cap_bases(cap_bases),
-        risk_sets=b.parse_risk_sets(risk_sets) if risk_sets else (tuple(sorted({t.upper() for t in scen.risk.countries})),),
-    )
-    res = b.run_batch(scen, grid, out_dir, workers=workers, dask_address=client, joint=joint,
-                      outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, fast=not per_cell)
     n_err = int(res.table["status"].astype(str).str.startswith("error").sum()) if len(res.table) else 0
     click.echo(f"{len(res.computed)} cell(s) computed, {len(res.skipped)} already finished, "
-               f"{len(grid.cells())} in the grid; {n_err} error row(s); {res.seconds:.1f}s")
+               f"{len(grid.cells()) if b.ALL_IMPORTERS not in grid.importers else len(res.cells)} in the grid; "
+               f"{n_err} error row(s); {res.seconds:.1f}s")
     click.echo(f"Table written to {res.out_dir / 'batch.csv'}; dataset in {res.out_dir / 'dataset'}")
 
 

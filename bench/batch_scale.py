@@ -91,8 +91,8 @@ def compare(floor_out: dict, batch_table: str, parquet: str) -> float:
     """Largest absolute difference of the risk shares, batch vs floor."""
     import numpy as np
     import pandas as pd
-
     from floor import floor
+
     from optimize.runs.grid import resolve_many
 
     fl = floor(parquet, cap_pp=5.0)

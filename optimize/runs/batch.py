@@ -28,13 +28,36 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimize.atomic import atomic_dir, atomic_write_bytes, atomic_write_text, check_writable
+from optimize.atomic import (
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_writable,
+)
 from optimize.runs import resume
 from optimize.runs.cells import (  # noqa: F401  (re-exported)
-    CELL_COLUMNS, TABLE_COLUMNS, Block, CellOptions, Task, make_tasks, run_task)
+    CELL_COLUMNS,
+    TABLE_COLUMNS,
+    Block,
+    CellOptions,
+    Task,
+    make_tasks,
+    run_task,
+)
 from optimize.runs.grid import (  # noqa: F401  (re-exported)
-    ALL_IMPORTERS, CAP_BASES, Cell, Grid, expand_all, importer_tokens, parse_cap_bases, parse_caps, parse_importers,
-    parse_risk_sets, parse_years, resolve_many)
+    ALL_IMPORTERS,
+    CAP_BASES,
+    Cell,
+    Grid,
+    expand_all,
+    importer_tokens,
+    parse_cap_bases,
+    parse_caps,
+    parse_importers,
+    parse_risk_sets,
+    parse_years,
+    resolve_many,
+)
 from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
@@ -90,6 +113,19 @@ def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int
 
     prepared = pipeline.prepare(scenario, data)
     return (int(prepared.year),)
+
+
+def grid_from_options(scenario, importers=None, years=None, caps=None, cap_bases="world-exports",
+                      risk_sets=None) -> Grid:
+    """The grid of the ``batch`` command's text options (None = the scenario's value; the year may read the data)."""
+    return Grid(
+        importers=parse_importers(importers) if importers else (",".join(scenario.importer.countries),),
+        years=resolve_years(scenario, parse_years(years) if years else None),
+        caps_pp=parse_caps(caps) if caps else (float(scenario.cap.pp),),
+        cap_bases=parse_cap_bases(cap_bases),
+        risk_sets=(parse_risk_sets(risk_sets) if risk_sets
+                   else (tuple(sorted({t.upper() for t in scenario.risk.countries})),)),
+    )
 
 
 def _slim(prepared):

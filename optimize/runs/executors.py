@@ -19,7 +19,14 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 
 from optimize.errors import InputError
-from optimize.runs.cells import WORKER_ERROR, Block, CellOptions, Task, error_block, run_task
+from optimize.runs.cells import (
+    WORKER_ERROR,
+    Block,
+    CellOptions,
+    Task,
+    error_block,
+    run_task,
+)
 
 log = logging.getLogger(__name__)
 
