@@ -228,6 +228,9 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     from optimize.runs import executors
 
     resume.remove_stale(out)
+    if isinstance(data, (str, os.PathLike)):  # a path: read where the cells run (Dask workers read it themselves)
+        scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"baci": str(data)})})
+        data = None
     scenario = _absolute_paths(scenario)
     options = CellOptions(outputs=outputs, figures=figures, joint=joint, fast=fast)
     digest = resume.scenario_hash(scenario, options, data)

@@ -96,6 +96,7 @@ def iter_local(tasks: Sequence[Task], prepared_by_year: dict, options: CellOptio
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
                                initargs=(prepared_by_year,))
+    pending: dict = {}
     try:
         pending = {pool.submit(_pool_task, t, options): t for t in tasks}
         while pending:
@@ -103,10 +104,10 @@ def iter_local(tasks: Sequence[Task], prepared_by_year: dict, options: CellOptio
             for fut in done:
                 task = pending.pop(fut)
                 yield task, fut.result()
-    finally:
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) or a task raised: do not wait for running tasks, end the workers now
         for fut in list(pending):
             fut.cancel()
-        # on an interrupt do not wait for running tasks: end the workers now
         procs = list(getattr(pool, "_processes", {}).values())
         pool.shutdown(wait=False, cancel_futures=True)
         for p in procs:
@@ -114,6 +115,8 @@ def iter_local(tasks: Sequence[Task], prepared_by_year: dict, options: CellOptio
                 p.kill()
         for p in procs:
             p.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)
 
 
 # ------------------------------------------------------------------ dask
