@@ -25,10 +25,12 @@ from optimize.errors import (
     SolverError,
     TradeoptError,
 )
+from optimize.resources import package_version
 
-__version__ = "0.1.0"
+__version__ = package_version()
 
-_API = ("run", "load_scenario", "load_trade", "screen", "batch_run", "sweep_caps", "figures", "list_scenarios")
+_API = ("run", "load_scenario", "load_trade", "screen", "batch_run", "sweep_caps", "frontier", "cost", "binding",
+        "figures", "list_scenarios")
 _TYPES = {"Scenario": "optimize.config.scenario", "TradeData": "optimize.data.trade", "RunResult": "optimize.runs.pipeline",
           "BatchResult": "optimize.runs.batch", "Status": "optimize.solve.status"}
 

@@ -15,6 +15,9 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optimize.config.aliases import ALIASES
+from optimize.config.aliases import tokens as _tokens
+
 if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fast
     import pandas as pd
 
@@ -24,86 +27,9 @@ if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fa
     from optimize.runs.sweep import SweepResult
     from optimize.data.trade import TradeData
 
-#: Keyword -> dotted scenario key, for ``load_scenario``/``run``/``batch_run`` keywords.
-SCENARIO_KEYWORDS: dict[str, str] = {
-    "baci": "data.baci",
-    "year": "data.year",
-    "hs_revision": "data.hs_revision",
-    "importer": "importer.countries",
-    "label": "importer.label",
-    "sectors": "basket.sectors",
-    "basket_file": "basket.file",
-    "products": "basket.products",
-    "risk": "risk.countries",
-    "risk_weights": "risk.weights",
-    "split": "risk.split",
-    "priority": "risk.priority",
-    "friends": "alternatives.friends",
-    "spread": "alternatives.spread",
-    "cap_pp": "cap.pp",
-    "cap_basis": "cap.basis",
-    "exporter_pp": "cap.exporter_pp",
-    "product_pp": "cap.product_pp",
-    "share_limit": "cap.share_limit",
-    "exporter_total_pp": "cap.exporter_total_pp",
-    "ban_country": "ban.country",
-    "ban_products": "ban.products",
-    "backend": "solver.backend",
-    "algorithm": "solver.algorithm",
-    "time_limit_s": "solver.time_limit_s",
-    "keep_going": "solver.keep_going",
-    "eur_per_usd": "report.eur_per_usd",
-    "top_n": "report.top_n",
-    "exclude_bloc_members": "report.exclude_bloc_members",
-    "figures": "report.figures",
-    "xlsx": "report.xlsx",
-}
-_LIST_KEYS = {"importer.countries", "basket.sectors", "risk.countries", "risk.priority", "alternatives.friends",
-              "ban.products"}
-_FLOAT_KEYS = {"cap.pp", "cap.share_limit", "cap.exporter_total_pp", "solver.time_limit_s", "report.eur_per_usd"}
-
-
-def _tokens(value: Any) -> list:
-    """``"CHN,USA"`` / ``"CHN"`` / ``156`` / ``["CHN", 842]`` -> list of str tokens."""
-    if isinstance(value, (str, int)) and not isinstance(value, bool):
-        value = [value]
-    out: list[str] = []
-    for v in value:
-        out += [t.strip() for t in str(v).split(",") if t.strip()]
-    return out
-
-
-def keyword_overrides(keywords: dict[str, Any]) -> list[str]:
-    """Keywords (``importer="NLD", cap_pp=3``) -> ``--set`` override strings (``cap.pp=3.0``).
-
-    Unknown keywords raise ``TypeError`` listing the known ones (``SCENARIO_KEYWORDS``).
-    Setting ``importer`` without ``label`` clears the label (the report then names the tokens).
-    """
-    from optimize.config.scenario import toml_value
-
-    unknown = sorted(set(keywords) - set(SCENARIO_KEYWORDS))
-    if unknown:
-        raise TypeError(f"unknown scenario keyword(s) {unknown}; known: {', '.join(sorted(SCENARIO_KEYWORDS))}")
-    out: list[str] = []
-    for name in sorted(keywords):  # sorted: the result never depends on argument order
-        value = keywords[name]
-        if value is None:
-            continue
-        key = SCENARIO_KEYWORDS[name]
-        if key in _LIST_KEYS:
-            value = _tokens(value)
-        elif key in _FLOAT_KEYS:
-            value = float(value)
-        elif key == "basket.products" and not isinstance(value, str):
-            value = _tokens(value)
-        elif key in ("data.baci", "basket.file"):
-            value = str(value)
-        elif isinstance(value, dict):
-            value = {str(k): float(v) for k, v in value.items()}
-        out.append(f"{key}={toml_value(value)}")
-    if "importer" in keywords and keywords["importer"] is not None and keywords.get("label") is None:
-        out.append('importer.label=""')
-    return out
+#: Keyword -> dotted scenario key, for ``load_scenario``/``run``/``batch_run`` keywords (one table for
+#: the API, the CLI and batch/sweep axes).
+SCENARIO_KEYWORDS = ALIASES
 
 
 def load_scenario(name_or_path: str | Path | Scenario | None = None, *, overrides: Iterable[str] = (),
@@ -118,14 +44,20 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None, *, override
     the keywords. Raises ``ScenarioError`` naming the key on bad values.
     """
     from optimize.config import scenario as sc
+    from optimize.config.aliases import updates_from_keywords
 
-    sets = keyword_overrides(keywords) + list(overrides)
+    updates = updates_from_keywords(keywords)
+    updates.update(sc.parse_sets(overrides))  # --set strings are applied after the keywords
     if isinstance(name_or_path, sc.Scenario):
-        if not sets:
-            return name_or_path
-        raw = sc.apply_overrides(name_or_path.resolved(), sets)
-        return sc.validate_scenario(raw, file=f"{name_or_path.name} (overridden)")
-    return sc.load_scenario("default" if name_or_path is None else name_or_path, sets)
+        return name_or_path.update(updates, source=f"{name_or_path.name} (overridden)")
+    return sc.load_scenario("default" if name_or_path is None else name_or_path, updates)
+
+
+def scenario_schema() -> str:
+    """The JSON Schema of scenario files (text), for editors and validators."""
+    from optimize.config.schema import scenario_json_schema
+
+    return scenario_json_schema()
 
 
 def list_scenarios() -> list[tuple[str, str]]:
@@ -137,22 +69,39 @@ def list_scenarios() -> list[tuple[str, str]]:
 
 def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
                years: int | Iterable[int] | None = None, products: str | Iterable[str] | None = None,
-               importers: Any = None, exporters: Any = None, cache: bool = True) -> TradeData:
+               importers: Any = None, exporters: Any = None, cache: bool = True, columns: Any = None,
+               year: int | None = None, country_codes: str = "baci", value_unit: str = "kusd") -> TradeData:
     """Validated BACI flows as ``TradeData`` (``.flows``: t, i, j, k, v kUSD, q tonnes).
 
     ``source``: None = the embedded SYNTHETIC sample; a BACI release zip, CSV,
     CSV.gz, parquet or folder (``baci.read_baci``: filters applied while scanning,
     parquet cache); or a pandas DataFrame in BACI layout (same validation, a bad row
     raises ``DataError`` naming it). Filters: ``years``, ``products`` (HS6 codes),
-    ``importers``/``exporters`` (ISO3, BACI codes or groups).
+    ``importers``/``exporters`` (ISO3, BACI codes or groups). Another layout
+    (``optimize.data.layouts``): ``columns`` ("t=year,i=ex_id,..." or a dict), ``year``
+    for a file without a year column, ``country_codes`` "baci"|"iso3", ``value_unit``
+    "kusd"|"usd"; the file is then converted to BACI layout and validated (no cache).
     """
     import pandas as pd
 
     from optimize.data import baci
     from optimize.data.trade import TradeData
 
+    from optimize.data.layouts import Layout, parse_columns, read_layout
+
+    layout = Layout(parse_columns(columns), year, country_codes, value_unit)
     if isinstance(source, TradeData):
         data = source
+    elif not layout.is_baci and isinstance(source, pd.DataFrame):
+        from optimize.data.layouts import to_baci
+
+        data = baci.from_dataframe(to_baci(source, layout, file="DataFrame"), source="DataFrame")
+    elif not layout.is_baci:
+        if source is None:
+            from optimize.errors import InputError
+
+            raise InputError("a layout needs a file", field="source", fix="pass the file to convert")
+        data = read_layout(source, layout)
     elif isinstance(source, pd.DataFrame):
         data = baci.from_dataframe(source, source="DataFrame")
     else:
@@ -185,7 +134,8 @@ def _data_arg(data):
 
 
 def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.DataFrame | TradeData | None = None,
-        *, out_dir: str | Path | None = None, save_lp: str | Path | None = None, **keywords: Any) -> RunResult:
+        *, out_dir: str | Path | None = None, save_lp: str | Path | None = None, overwrite: bool = False,
+        **keywords: Any) -> RunResult:
     """Run one re-allocation and return its ``RunResult``.
 
     ``scenario``: shipped name, TOML path or ``Scenario`` (None = ``"default"``).
@@ -193,7 +143,9 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     a BACI file path, a BACI-layout DataFrame or ``TradeData``. ``keywords``: scenario
     keys as in ``load_scenario`` (``importer="NLD"``, ``cap_pp=3``, ``risk="CHN"``,
     ``spread="min-hhi"``, ...). ``out_dir``: also write every output there.
-    ``save_lp``: also write the LP file.
+    ``save_lp``: also write the LP file (.lp or .mps). An existing ``out_dir`` holding
+    files tradeopt did not write, or an existing ``save_lp`` file, is refused
+    (``OutputError``) unless ``overwrite``; files tradeopt did not write are never changed.
 
     The result has ``tables`` (``exposure``, ``products``, ``flows``,
     ``beneficiaries``, ``by_sector``, ``by_stage``, ``concentration``,
@@ -205,23 +157,50 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     from optimize.runs import pipeline
 
     scen = load_scenario(scenario, **keywords)
-    if out_dir is not None:
-        from optimize.atomic import check_writable
+    from optimize.atomic import check_out_dir
+    from optimize.model.lp import check_lp_path
 
-        check_writable(Path(out_dir))  # before any reading or solving
+    if out_dir is not None:
+        check_out_dir(out_dir, overwrite=overwrite)  # before any reading or solving
+    if save_lp is not None:
+        check_lp_path(save_lp, overwrite=overwrite)
     result = pipeline.run(scen, _data_arg(data), save_lp=save_lp)
     if out_dir is not None:
-        result.write(out_dir)
+        result.write(out_dir, overwrite=overwrite)
     return result
 
 
-def figures(result: RunResult, out_dir: str | Path) -> list[Path]:
-    """Write the run's figures (exposure, beneficiaries, HHI; PNG + SVG) into ``out_dir``; return the paths."""
+def convert_data(path: str | Path, *, out: str | Path | None = None, overwrite: bool = False,
+                 columns: str | None = None, year: int | None = None, country_codes: str = "baci",
+                 value_unit: str = "kusd", comtrade: str | None = None, to: str = "parquet") -> Path:
+    """Write a validated BACI-layout parquet copy of ``path`` (atomic); returns the written path.
+
+    A BACI file (zip, CSV, CSV.gz) is copied as is; any other layout is mapped with
+    ``columns`` (``"t=year,i=ex_id,j=im_id,k=code,v=value,q=quantity"``), ``year`` (files
+    without a year column), ``country_codes`` (``"baci"`` or ``"iso3"``, mapped to the code
+    valid in the year) and ``value_unit`` (``"kusd"`` or ``"usd"``); ``comtrade="M"``/``"X"``
+    reads a UN Comtrade bulk CSV. An existing output is replaced only with ``overwrite``.
+    """
+    from optimize.data.layouts import Layout, convert_layout, parse_columns
+
+    layout = Layout(parse_columns(columns), year, country_codes, value_unit)
+    if layout.is_baci and comtrade is None:
+        from optimize.data.baci import convert
+
+        return convert(path, to=to, out=out, overwrite=overwrite)
+    return convert_layout(path, layout, out, comtrade_flow=comtrade, overwrite=overwrite)
+
+
+def figures(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
+    """Write the run's figures (exposure, beneficiaries, HHI; PNG + SVG) into ``out_dir``; return the paths.
+
+    ``out_dir`` follows ``run``'s rule (``overwrite``; foreign files never changed)."""
+    from optimize.atomic import atomic_dir
     from optimize.output.plots import plot_all
 
-    out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
-    return plot_all(result.tables, out, synthetic=result.synthetic)
+    with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        paths = plot_all(result.tables, tmp, synthetic=result.synthetic)
+    return [Path(out_dir) / p.relative_to(tmp) for p in paths]
 
 
 def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None, *,
@@ -238,66 +217,196 @@ def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None,
     counts the flagged rows.
     """
     from optimize.analysis import screens
-    from optimize.data.countries import resolve_countries
+    from optimize.data.countries import resolve_countries, to_iso3
     from optimize.errors import InputError
 
     yrs = None if years is None else sorted(int(y) for y in years)
-    flows = load_trade(data, years=yrs if yrs else ([year] if year is not None else None)).flows
+    trade = load_trade(data, years=yrs if yrs else ([year] if year is not None else None))
+    flows = trade.flows
     codes = resolve_countries(importer)
     if kind == "ec":
-        return screens.ec_screen(flows, codes, year=year, **options)
-    if kind == "geodep":
-        return screens.geodep_screen(flows, codes, years=yrs or ([year] if year is not None else None), **options)
-    if kind == "single":
+        res = screens.ec_screen(flows, codes, year=year, **options)
+    elif kind == "geodep":
+        res = screens.geodep_screen(flows, codes, years=yrs or ([year] if year is not None else None), **options)
+    elif kind == "single":
         sup = None if supplier is None else resolve_countries(supplier)[0]
-        return screens.single_country_screen(flows, codes, supplier=sup, year=year, **options)
-    raise InputError(f"unknown screen kind {kind!r}", field="kind", fix="use 'ec', 'geodep' or 'single'")
+        res = screens.single_country_screen(flows, codes, supplier=sup, year=year, **options)
+        if "top_supplier" in res:
+            res["top_supplier_iso3"] = to_iso3(res["top_supplier"].to_numpy()) if len(res) else []
+    else:
+        raise InputError(f"unknown screen kind {kind!r}", field="kind", fix="use 'ec', 'geodep' or 'single'")
+    res.attrs.update(data_label=trade.label(), synthetic=bool(trade.synthetic))
+    return res
 
 
 def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | Path,
-          importers: str | Sequence[str] | None = None, years: Iterable[int] | None = None,
-          caps_pp: Iterable[float] | None = None, cap_bases: Iterable[str] = ("world-exports",),
-          risk_sets: Iterable[Iterable[str]] | None = None,
-          data: str | Path | pd.DataFrame | TradeData | None = None, workers: int = 2,
-          dask_address: Any = None, quiet: bool = True, **keywords: Any) -> BatchResult:
+              importers: str | Sequence[str] | None = None, years: str | Iterable[int] | None = None,
+              caps_pp: str | Iterable[float] | None = None, cap_bases: str | Iterable[str] | None = None,
+              risk_sets: str | Iterable[Iterable[str]] | None = None,
+              data: str | Path | pd.DataFrame | TradeData | None = None, workers: int = 2,
+              dask_address: Any = None, joint: bool = False, full_outputs: bool = False, figures: bool = False,
+              quiet: bool = True, overwrite: bool = False, dask_timeout: float | None = None,
+              per_cell: bool = False, **keywords: Any) -> BatchResult:
     """Run a grid importer x year x cap x cap basis x risk set (``batch.run_batch``), resumable.
 
-    Defaults come from the scenario: its importer, year (0 = latest), ``cap.pp`` and
-    risk countries. ``importers``: tokens or ``"EU27,DEU"`` / ``"all-eu"``. Finished
-    cells in ``out_dir`` are reused. Returns ``BatchResult`` whose ``table`` has one
-    row per cell and risk country plus ``ALL`` (shares 0..1, values USD); it is also
-    written to ``out_dir/batch.csv`` and ``batch.parquet``.
+    Defaults come from the scenario: its importer, year (0 = latest), ``cap.pp``,
+    ``cap.basis`` and risk countries. Axes accept lists or the CLI's text forms:
+    ``importers="EU27,DEU"`` / ``"all-eu"`` / ``"@file"``; ``years="2021-2023"``;
+    ``caps_pp="0-10:0.5"`` (pp); ``cap_bases="world-exports,rest-of-world"``;
+    ``risk_sets="CHN;CHN,RUS"``. Finished cells in ``out_dir`` are reused. Returns
+    ``BatchResult`` whose ``table`` has one row per cell and risk country plus ``ALL``
+    (shares 0..1, values USD); it is also written to ``out_dir/batch.csv`` and
+    ``batch.parquet``, and as the hive-partitioned Parquet dataset ``out_dir/dataset``.
+
+    ``importers="all"``: every importer of the data. ``dask_address``: ``"local"`` /
+    ``"local:N"`` (a LocalCluster of N worker processes), a scheduler address or a
+    ``distributed.Client``; an unreachable scheduler is an ``InputError`` within
+    ``dask_timeout`` seconds (default 10), before any data are read. ``per_cell``:
+    solve every cell through the full pipeline (no batched closed form).
     """
+    from optimize.atomic import check_out_dir
     from optimize.runs import batch as b
+    from optimize.runs.executors import DASK_TIMEOUT_S, close_dask, connect_dask
 
     scen = load_scenario(scenario, **keywords)
+    check_out_dir(out_dir, overwrite=overwrite)  # before the data are read (the default year needs them)
+    client, owned = (None, False)
+    if dask_address is not None:  # an unreachable scheduler fails before any data are read
+        client, owned = connect_dask(dask_address, dask_timeout or DASK_TIMEOUT_S, quiet)
+    try:
+        return _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk_sets, data, workers,
+                               client, joint, full_outputs, figures, quiet, overwrite, dask_timeout, per_cell)
+    finally:
+        if owned:
+            close_dask(client)
+
+
+def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk_sets, data, workers, client,
+                    joint, full_outputs, figures, quiet, overwrite, dask_timeout, per_cell) -> BatchResult:
+    """The grid of ``batch_run``'s axes (scenario defaults), run by ``batch.run_batch``."""
     data = _data_arg(data)
     # default: the scenario's importer as one cell (several tokens = one bloc, as in ``run``)
     imps = b.parse_importers(importers) if importers is not None else (",".join(scen.importer.countries),)
-    caps = tuple(float(c) for c in caps_pp) if caps_pp is not None else (float(scen.cap.pp),)
-    risk = (tuple(tuple(sorted({t.upper() for t in _tokens(rs)})) for rs in risk_sets) if risk_sets is not None
-            else (tuple(sorted({t.upper() for t in scen.risk.countries})),))
+    if isinstance(years, str):
+        years = b.parse_years(years)
+    if isinstance(caps_pp, str):
+        caps = b.parse_caps(caps_pp)
+    else:
+        caps = tuple(float(c) for c in caps_pp) if caps_pp is not None else (float(scen.cap.pp),)
+    if cap_bases is None:
+        bases = (scen.cap.basis,)
+    else:
+        bases = b.parse_cap_bases(cap_bases if isinstance(cap_bases, str) else ",".join(cap_bases))
+    if isinstance(risk_sets, str):
+        risk = b.parse_risk_sets(risk_sets)
+    elif risk_sets is not None:
+        risk = tuple(tuple(sorted({t.upper() for t in _tokens(rs)})) for rs in risk_sets)
+    else:
+        risk = (tuple(sorted({t.upper() for t in scen.risk.countries})),)
     grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
-                  caps_pp=caps, cap_bases=tuple(cap_bases), risk_sets=risk)
-    return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=dask_address, quiet=quiet)
+                  caps_pp=caps, cap_bases=bases, risk_sets=risk)
+    return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=client, joint=joint,
+                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite,
+                       fast=not per_cell, dask_timeout_s=dask_timeout)
 
 
-def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: Iterable[float],
+def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | Iterable[float],
                out_dir: str | Path | None = None, data: str | Path | pd.DataFrame | TradeData | None = None,
-               plot: bool = True, warm: bool = True, **keywords: Any) -> SweepResult:
+               plot: bool = True, warm: bool = True, overwrite: bool = False, **keywords: Any) -> SweepResult:
     """Exposure after re-allocation at each cap (pp) of one scenario (``sweep.sweep``, warm-started HiGHS).
 
+    ``caps_pp``: numbers or the CLI's text form (``"0-10"``, ``"0,1,2"``, ``"0-10:0.5"``).
     Returns ``SweepResult``: ``table`` has one row per cap and risk country plus
     ``ALL`` (``share_before``/``share_after`` 0..1, ``after_usd``, ``shifted_usd``,
     ``hhi_after``, ``reduction_pp_per_pp`` = exposure cut in pp of basket imports per
     extra pp of cap). With ``out_dir``: writes ``sweep.csv`` and, with ``plot``,
-    ``sweep.png``/``sweep.svg``. ``keywords`` as in ``load_scenario``.
+    ``sweep.png``/``sweep.svg`` (``overwrite`` as in ``run``). ``keywords`` as in ``load_scenario``.
     """
+    from optimize.runs.batch import parse_caps
     from optimize.runs.sweep import sweep
 
     scen = load_scenario(scenario, **keywords)
-    return sweep(scen, caps_pp, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm)
+    caps = parse_caps(caps_pp) if isinstance(caps_pp, str) else caps_pp
+    return sweep(scen, caps, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm, overwrite=overwrite)
 
 
-__all__ = ["SCENARIO_KEYWORDS", "batch_run", "figures", "keyword_overrides", "list_scenarios", "load_scenario",
-           "load_trade", "run", "screen", "sweep_caps"]
+def frontier(scenario: str | Path | Scenario | None = None, *,
+             data: str | Path | pd.DataFrame | TradeData | None = None, points: int = 11,
+             **keywords: Any) -> tuple[pd.DataFrame, RunResult]:
+    """Exposure-vs-HHI frontier of a scenario's re-allocation, and the plain run it starts from.
+
+    Separable scenarios: the exact frontier (``frontier.frontier``), one row per group
+    (``all`` and each sector) and exposure level. Scenarios with an exporter-total cap
+    (coupled): the linear max-share proxy (``frontier.frontier_coupled``, ``group`` =
+    ``"coupled-proxy"``). Shares 0..1.
+    """
+    from optimize.analysis.frontier import frontier as exact, frontier_coupled
+
+    result = run(scenario, data, **keywords)
+    if result.scenario.cap.exporter_total_pp:
+        table = frontier_coupled([result.instance], n_points=points,
+                                 exporter_total_pp=float(result.scenario.cap.exporter_total_pp))
+        if "group" not in table:
+            table.insert(0, "group", "coupled-proxy")
+        return table, result
+    return exact(result.instance, n_points=points, sectors=_sectors(result),
+                 allocation=result.allocation), result
+
+
+def cost(scenario: str | Path | Scenario | None = None, *,
+         data: str | Path | pd.DataFrame | TradeData | None = None,
+         **keywords: Any) -> tuple[pd.DataFrame, dict, RunResult]:
+    """Cost of shifting of a scenario's re-allocation (``cost.shift_cost``): per-product table, summary (USD)."""
+    from optimize.analysis.cost import shift_cost
+
+    result = run(scenario, data, **keywords)
+    table, summary = shift_cost(result.instance, result.allocation)
+    return table, summary, result
+
+
+def binding(scenario: str | Path | Scenario | None = None, *,
+            data: str | Path | pd.DataFrame | TradeData | None = None, top: int = 10,
+            **keywords: Any) -> tuple[pd.DataFrame, pd.DataFrame, RunResult]:
+    """Binding caps of a scenario's re-allocation: (per-pair table, top ``top`` exporters per sector with ISO3)."""
+    from optimize.analysis.binding import binding_caps, top_binding_exporters
+    from optimize.data.countries import to_iso3
+
+    result = run(scenario, data, **keywords)
+    per_pair = binding_caps(result.instance, result.allocation)
+    table = top_binding_exporters(per_pair, _sectors(result), n=top)
+    table.insert(2, "iso3", to_iso3(table["exporter"].to_numpy()) if len(table) else [])
+    return per_pair, table, result
+
+
+def frontier_figure(table: pd.DataFrame, path_stem: str | Path, *, synthetic: bool = False,
+                    overwrite: bool = False) -> list[Path]:
+    """The frontier figure (group ``all``) as ``<path_stem>.png``/``.svg``; returns the paths.
+
+    Each file is written atomically; an existing one is replaced only with ``overwrite``."""
+    import os
+    import tempfile
+
+    from optimize.atomic import atomic_file, check_out_file
+    from optimize.output.plots import plot_frontier
+
+    stem = Path(path_stem)
+    paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
+    for p in paths:
+        check_out_file(p, overwrite=overwrite)
+    with tempfile.TemporaryDirectory(prefix=f".{stem.name}.", dir=stem.resolve().parent) as d:
+        made = plot_frontier(table.loc[table["group"] == "all"], Path(d) / stem.name, synthetic=synthetic)
+        for src, dest in zip(made, paths):
+            with atomic_file(dest, overwrite=overwrite) as tmp:
+                os.replace(src, tmp)
+    return paths
+
+
+def _sectors(result: RunResult) -> pd.DataFrame | None:
+    info = result.tables.products if hasattr(result.tables, "products") else None
+    if info is None or "sector" not in info or "k" not in info:
+        return None
+    return info[["k", "sector"]].drop_duplicates("k")
+
+
+__all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "convert_data", "figures", "frontier", "frontier_figure", "list_scenarios", "load_scenario",
+           "load_trade", "run", "scenario_schema", "screen", "sweep_caps"]

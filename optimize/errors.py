@@ -89,3 +89,9 @@ class OutputError(TradeoptError):
     """The output location cannot be written (checked before solving)."""
 
     exit_code = EXIT_OUTPUT
+
+
+def missing_extra(extra: str, feature: str, exc: ImportError) -> InputError:
+    """The error for an optional feature whose extra is not installed (``pip install 'tradeopt[extra]'``)."""
+    return InputError(f"{feature} needs the optional package {exc.name or extra!r}, which is not installed",
+                      field=extra, fix=f"pip install 'tradeopt[{extra}]'")

@@ -5,6 +5,7 @@ installed wheel (copies under ``optimize/_bundled``).
 """
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
@@ -32,6 +33,11 @@ def basket_dir() -> Path:
     return bundled_data_dir() / "basket"
 
 
+def concordance_dir() -> Path:
+    """``data/concordance``: the full UNSD HS2022 <-> HS17/HS12/HS92 correlation tables (gzipped CSV)."""
+    return bundled_data_dir() / "concordance"
+
+
 def stages_dir() -> Path:
     """``data/stages``: the derived HS6 -> value-chain stage tables."""
     return bundled_data_dir() / "stages"
@@ -40,6 +46,28 @@ def stages_dir() -> Path:
 def models_dir() -> Path:
     """The folder with the shipped scenario TOML files."""
     return _first_existing(_PKG.parent / "models", _PKG / "_bundled" / "models")
+
+
+def bundled_docs_dir() -> Path:
+    """The ``docs/`` folder (``outputs.md`` is the one source of the output column descriptions)."""
+    return _first_existing(_PKG.parent / "docs", _PKG / "_bundled" / "docs")
+
+
+def package_version() -> str:
+    """The version, from one source: ``pyproject.toml`` in a source checkout, else the installed metadata."""
+    from pathlib import Path
+
+    pyproject = _PKG.parent / "pyproject.toml"
+    if pyproject.is_file():  # a source checkout (the installed metadata may belong to another checkout)
+        m = re.search(r'(?m)^version\s*=\s*"([^"]+)"', pyproject.read_text(encoding="utf-8"))
+        if m:
+            return m.group(1)
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("tradeopt")
+    except PackageNotFoundError:  # a source tree without pyproject.toml or metadata
+        return "0+unknown"
 
 
 def shared_data_dir() -> Path | None:

@@ -16,7 +16,7 @@ import pandas as pd
 import pytest
 
 import optimize.runs.batch as b
-from optimize.atomic import _HOST
+from optimize.atomic import _HOST, claim_dir
 from optimize.config.scenario import load_scenario
 from optimize.data.baci import SAMPLE_FILE
 from optimize.errors import OutputError
@@ -97,8 +97,7 @@ def _dead_pid() -> int:
 
 def test_one_writer_per_folder_and_stale_lock_taken_over(tmp_path):
     scen = load_scenario("default")
-    out = tmp_path / "out"
-    out.mkdir()
+    out = claim_dir(tmp_path / "out", owns=b.BATCH_OWNS)  # a batch folder (manifest.json), as a running batch made it
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         (out / ".tradeopt-batch.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": sleeper.pid,
@@ -116,8 +115,8 @@ def test_one_writer_per_folder_and_stale_lock_taken_over(tmp_path):
 
 def test_stale_temp_folders_removed_only_when_their_owner_is_dead(tmp_path):
     scen = load_scenario("default")
-    out = tmp_path / "out"
-    (out / "cells").mkdir(parents=True)
+    out = claim_dir(tmp_path / "out", owns=b.BATCH_OWNS)  # a batch folder (manifest.json) of a killed batch
+    (out / "cells").mkdir()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         dead = out / "cells" / f".K1.tmp-{_HOST}-{_dead_pid()}-0123456789"

@@ -89,8 +89,7 @@ def test_summary_md_content(tables):
 
 def test_replace_existing_and_figures_and_xlsx(tables, tmp_path):
     target = tmp_path / "run"
-    target.mkdir()
-    (target / "stale.txt").write_text("old")
+    write_outputs(tables, META, target, figures=False, extra_text={"stale.txt": "old"})  # an earlier run's file
     write_outputs(tables, dict(META, synthetic=True), target, xlsx=True, figures=True)
     names = listing(target)
     assert "stale.txt" not in names and "results.xlsx" in names

@@ -191,7 +191,11 @@ def _check_real(flows, importer_codes):
     for col in ("hhi_importer", "hhi_world_exports"):
         v = geo[col].dropna()
         assert ((v >= 0) & (v <= 1 + 1e-12)).all()
-    assert (geo["flagged"] == (geo["pass_hhi_importer"] & geo["pass_hhi_world_exports"] & geo["pass_ratio"])).all()
+    # joint rule: flagged iff all three criteria hold together in enough years; never more such years than
+    # years where any single criterion holds
+    assert (geo["flagged"] == (geo["n_years_all_criteria"] >= geo.attrs["min_years"])).all()
+    for col in ("n_hhi_importer", "n_hhi_world_exports", "n_ratio"):
+        assert (geo["n_years_all_criteria"] <= geo[col]).all()
     single = single_country_screen(flows, importer_codes)
     assert ((single["top_share"] > 0) & (single["top_share"] <= 1 + 1e-12)).all()
     assert (single["above_50"] == (single["top_share"] > 0.5)).all()

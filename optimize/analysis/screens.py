@@ -18,6 +18,8 @@ import pandas as pd
 from optimize.errors import DataError, InputError
 
 _REQUIRED = ("t", "i", "j", "k", "v")
+#: GeoDep's import/export ratio when the importer exports none of k (CEPII: "we impose the value of 9999").
+GEODEP_ZERO_EXPORT_RATIO = 9999.0
 
 
 # ------------------------------------------------------------------ helpers
@@ -62,13 +64,13 @@ def hhi_by(values: pd.DataFrame, keys: list[str], supplier: str = "i") -> pd.Dat
     return out
 
 
-def _ratio(num: pd.Series, den: pd.Series) -> np.ndarray:
-    """num / den with +inf where den is 0 and num > 0, NaN where both are 0."""
+def _ratio(num: pd.Series, den: pd.Series, zero_den: float = np.inf) -> np.ndarray:
+    """num / den with ``zero_den`` where den is 0 and num > 0 (+inf; GeoDep: 9999), NaN where both are 0."""
     n = num.to_numpy(dtype=float)
     d = den.to_numpy(dtype=float)
     with np.errstate(divide="ignore", invalid="ignore"):
         r = n / d
-    r[(d <= 0) & (n > 0)] = np.inf
+    r[(d <= 0) & (n > 0)] = zero_den
     r[(d <= 0) & (n <= 0)] = np.nan
     return r
 
@@ -133,7 +135,8 @@ def ec_screen(
 # ------------------------------------------------------------------ CEPII GeoDep
 def geodep_yearly(flows: pd.DataFrame, importer_codes: Iterable[int]) -> pd.DataFrame:
     """GeoDep criteria values per (k, year): importer HHI (extra-set suppliers), world-export
-    HHI (all exporters of k), importer's imports / exports of k (extra-set), all in kUSD."""
+    HHI (all exporters of k), importer's imports / exports of k (extra-set; 9999 when it exports
+    none of k, NaN when it neither imports nor exports k), values in kUSD."""
     flows = _check_flows(flows)
     codes = _codes(importer_codes, "importer_codes")
     extra_in, _, extra_out = _importer_side(flows, codes)
@@ -144,7 +147,7 @@ def geodep_yearly(flows: pd.DataFrame, importer_codes: Iterable[int]) -> pd.Data
     exp = _sum_by(extra_out, keys, "exports_kusd")
     out = grid.merge(h_imp, on=keys, how="left").merge(h_world, on=keys, how="left").merge(exp, on=keys, how="left")
     out[["imports_kusd", "exports_kusd"]] = out[["imports_kusd", "exports_kusd"]].fillna(0.0)
-    out["import_export_ratio"] = _ratio(out["imports_kusd"], out["exports_kusd"])
+    out["import_export_ratio"] = _ratio(out["imports_kusd"], out["exports_kusd"], GEODEP_ZERO_EXPORT_RATIO)
     return out.rename(columns={"t": "year"}).sort_values(["k", "year"], kind="stable").reset_index(drop=True)
 
 
@@ -161,12 +164,15 @@ def geodep_screen(
 ) -> pd.DataFrame:
     """CEPII GeoDep screen, one row per product over the last ``window`` years of the data.
 
-    Each criterion (strict ``>``) must hold in at least ``min_years`` of the ``window``
-    consecutive years ending with the latest year selected; a year without imports of k
-    fails every criterion. Columns: the latest year's values, ``n_<criterion>`` (years
-    passing), ``pass_<criterion>``, ``flagged`` and ``note``. With fewer years than
-    ``window`` the rule is applied to the years present (at least ``min(min_years, n)``
-    years) and ``note`` says the persistence rule could not be fully checked.
+    Per year, ``all_criteria`` = importer HHI > ``hhi_importer`` and world-export HHI >
+    ``hhi_world_exports`` and imports / exports > ``ratio`` (strict ``>``; no exports:
+    ratio 9999). A product is ``flagged`` when ``all_criteria`` holds in at least
+    ``min_years`` of the ``window`` consecutive years ending with the latest year selected
+    (CEPII's criterion 4: the three criteria together, in the same years). A year without
+    imports of k fails. Columns: the latest year's values, ``n_<criterion>`` (years passing
+    each criterion on its own, information only), ``n_years_all_criteria``, ``flagged``,
+    ``years`` and ``note``. With fewer years than ``window`` the rule is applied to the
+    years present (at least ``min(min_years, n)``) and ``note`` says so.
     """
     if min_years < 1 or window < 1 or min_years > window:
         raise InputError(
@@ -185,23 +191,24 @@ def geodep_screen(
         c_world=yearly["hhi_world_exports"].fillna(0.0) > hhi_world_exports,
         c_ratio=yearly["import_export_ratio"].fillna(0.0) > ratio,
     )
-    counts = yearly.groupby("k", sort=True)[["c_importer", "c_world", "c_ratio"]].sum()
+    yearly["c_all"] = yearly["c_importer"] & yearly["c_world"] & yearly["c_ratio"]
+    counts = yearly.groupby("k", sort=True)[["c_importer", "c_world", "c_ratio", "c_all"]].sum()
     latest = yearly.sort_values(["k", "year"]).groupby("k", sort=True).tail(1).set_index("k")
     out = latest[["year", "imports_kusd", "exports_kusd", "world_exports_kusd", "hhi_importer", "hhi_world_exports",
                   "import_export_ratio"]].copy()
     out = out.rename(columns={"year": "latest_year"})
-    for c, name in (("c_importer", "hhi_importer"), ("c_world", "hhi_world_exports"), ("c_ratio", "ratio")):
-        out[f"n_{name}"] = counts[c].astype(int)
-        out[f"pass_{name}"] = counts[c] >= need
-    out["flagged"] = out["pass_hhi_importer"] & out["pass_hhi_world_exports"] & out["pass_ratio"]
+    for c, name in (("c_importer", "n_hhi_importer"), ("c_world", "n_hhi_world_exports"), ("c_ratio", "n_ratio"),
+                    ("c_all", "n_years_all_criteria")):
+        out[name] = counts[c].astype(int)
+    out["flagged"] = out["n_years_all_criteria"] >= need
     used = sorted(set(win_years) & set(present))
     out["years"] = ",".join(str(y) for y in used)
     if n_avail == 1:
         note = "single year: persistence rule (min_years of window) not checked; criteria applied to one year"
     elif n_avail < window:
-        note = f"only {n_avail} of {window} years present: criteria must hold in {need} of {n_avail}"
+        note = f"only {n_avail} of {window} years present: all three criteria must hold together in {need} of {n_avail}"
     else:
-        note = f"criteria hold in >= {need} of {window} years"
+        note = f"all three criteria hold together in >= {need} of {window} years"
     out["note"] = note
     out = out.reset_index().sort_values("k", kind="stable").reset_index(drop=True)
     out.attrs.update(
@@ -376,7 +383,13 @@ def fixability(screen: pd.DataFrame, allocation) -> pd.DataFrame:
         ratio_after = _ratio(out["extra_imports_after_kusd"], out["extra_exports_kusd"])
         still = (out["hhi_extra_after"] > th["hhi"]) & (share_after > th["extra_share"]) & (ratio_after > th["ratio"])
     else:
-        ratio_after = _ratio(out["extra_imports_after_kusd"], out["exports_kusd"])
-        still = (out["hhi_extra_after"] > th["hhi_importer"]) & out["pass_hhi_world_exports"] & (ratio_after > th["ratio"])
+        # the re-allocation changes the latest year only: swap that year's all-criteria outcome
+        world = out["hhi_world_exports"].fillna(0.0) > th["hhi_world_exports"]
+        before = (out["hhi_importer"].fillna(0.0) > th["hhi_importer"]) & world & (
+            out["import_export_ratio"].fillna(0.0) > th["ratio"])
+        ratio_after = _ratio(out["extra_imports_after_kusd"], out["exports_kusd"], GEODEP_ZERO_EXPORT_RATIO)
+        after = (out["hhi_extra_after"] > th["hhi_importer"]) & world & (ratio_after > th["ratio"])
+        n_after = out["n_years_all_criteria"] - before.astype(int) + after.astype(int)
+        still = n_after >= screen.attrs["min_years"]
     out["fixed"] = out["in_allocation"] & ~still.fillna(True).astype(bool)
     return out.sort_values("k", kind="stable").reset_index(drop=True)

@@ -9,10 +9,11 @@ from __future__ import annotations
 import difflib
 import sys
 import typing
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from optimize.errors import InputError, ScenarioError
 from optimize.resources import models_dir
@@ -212,6 +213,17 @@ class Scenario(_Section):
     ban: BanSection = Field(default_factory=BanSection)
     solver: SolverSection = Field(default_factory=SolverSection)
     report: ReportSection = Field(default_factory=ReportSection)
+    _spec: Any = PrivateAttr(default=None)  # the ModelSpec, cached by ``optimize.config.resolve.resolve``
+
+    @field_validator("name")
+    @classmethod
+    def _plain_name(cls, v: str) -> str:
+        """One plain path component (it names the default output folder ``tradeopt-out/<name>``)."""
+        bad = [c for c in v if ord(c) < 32 or ord(c) == 127]
+        if "/" in v or "\\" in v or v in (".", "..") or bad or len(v) > 100:
+            raise ValueError("the scenario name must be one plain folder name: no '/' or '\\', not '.' or '..', "
+                             "no control characters, at most 100 characters; write e.g. name = \"eu-chn-5pp\"")
+        return v
 
     def resolved(self) -> dict:
         """Every key with defaults filled, as plain Python values (TOML-writable)."""
@@ -220,6 +232,15 @@ class Scenario(_Section):
     def to_toml(self) -> str:
         """The resolved scenario as TOML text (loads back to an equal Scenario)."""
         return dumps_toml(self.resolved())
+
+    def update(self, updates: Mapping[str, Any], *, source: str | None = None) -> "Scenario":
+        """A validated copy with ``{dotted key: value}`` set (``{"cap.pp": 3, "risk.countries": ["CHN"]}``).
+
+        Unknown keys and bad values raise ``ScenarioError`` naming the key and ``source``.
+        """
+        if not updates:
+            return self
+        return validate_scenario(apply_overrides(self.resolved(), updates), file=source or f"{self.name} (updated)")
 
 
 # ----------------------------------------------------------------- errors
@@ -299,20 +320,41 @@ def _check_override_key(path: list[str]) -> None:
     raise ScenarioError(f"override key '{key}' is too deep", file="--set", field=key, fix="see models/README.md")
 
 
-def apply_overrides(raw: dict, overrides: tuple[str, ...] | list[str]) -> dict:
-    """Apply ``--set`` strings to a raw scenario dict (a copy); later overrides win."""
-    out = _deep_copy(raw)
+def _set_dotted(raw: dict, path: list[str], value: Any) -> None:
+    """Set ``raw[a][b]... = value`` in place after checking the key against the schema."""
+    _check_override_key(path)
+    node = raw
+    for part in path[:-1]:
+        child = node.get(part)
+        if not isinstance(child, dict):
+            child = {}
+            node[part] = child
+        node = child
+    node[path[-1]] = value
+
+
+def parse_sets(overrides: Iterable[str]) -> dict[str, Any]:
+    """``--set`` strings -> ``{dotted key: value}`` (parsed once; later strings win)."""
+    out: dict[str, Any] = {}
     for text in overrides:
         path, value = parse_override(text)
         _check_override_key(path)
-        node = out
-        for part in path[:-1]:
-            child = node.get(part)
-            if not isinstance(child, dict):
-                child = {}
-                node[part] = child
-            node = child
-        node[path[-1]] = value
+        out[".".join(path)] = value
+    return out
+
+
+def apply_overrides(raw: dict, overrides: Iterable[str] | Mapping[str, Any]) -> dict:
+    """Apply ``--set`` strings or a ``{dotted key: value}`` mapping to a raw scenario dict (a copy).
+
+    A new ``importer.countries`` without a new ``importer.label`` clears the label, so
+    reports never name the old importer.
+    """
+    out = _deep_copy(raw)
+    updates = dict(overrides) if isinstance(overrides, Mapping) else parse_sets(overrides)
+    if "importer.countries" in updates and "importer.label" not in updates:
+        updates["importer.label"] = ""
+    for dotted, value in updates.items():
+        _set_dotted(out, [p for p in str(dotted).split(".") if p], value)
     return out
 
 
@@ -358,22 +400,29 @@ def validate_scenario(raw: dict, *, file: str = "<dict>", check_countries: bool 
         scen = Scenario.model_validate(raw)
     except ValidationError as exc:
         raise _error_from_validation(exc, file) from None
-    if check_countries:
-        check_scenario_countries(scen, file=file)
+    if check_countries:  # every country name resolves (cached on the scenario: resolved once)
+        from optimize.config.resolve import resolve
+
+        resolve(scen, file=file)
     return scen
 
 
-def load_scenario(name_or_path: str | Path = "default", overrides: tuple[str, ...] | list[str] = ()) -> Scenario:
-    """Load a shipped scenario by name (``models_dir()``) or a TOML file; apply ``--set`` overrides; validate."""
+def load_scenario(name_or_path: str | Path = "default",
+                  overrides: Iterable[str] | Mapping[str, Any] = ()) -> Scenario:
+    """Load a shipped scenario by name (``models_dir()``) or a TOML file; apply overrides; validate.
+
+    ``overrides``: ``--set`` strings (``"cap.pp=3"``) or a ``{dotted key: value}`` mapping.
+    """
     path = scenario_path(name_or_path)
-    raw = apply_overrides(read_toml(path), tuple(overrides))
+    updates = overrides if isinstance(overrides, Mapping) else parse_sets(overrides)
+    raw = apply_overrides(read_toml(path), updates)
     raw.setdefault("name", path.stem)
     try:
         return validate_scenario(raw, file=str(path))
     except ScenarioError as exc:  # name the override that set the bad key, not only the file
-        hits = [t for t in overrides if exc.field and t.split("=", 1)[0].strip().startswith(exc.field)]
+        hits = [k for k in updates if exc.field and str(k).startswith(exc.field)]
         if hits:
-            exc.file = f"{path} with override {hits[-1]!r}"
+            exc.file = f"{path} with override {hits[-1]}={updates[hits[-1]]!r}"
         raise
 
 
@@ -389,93 +438,23 @@ def list_scenarios() -> list[tuple[str, str]]:
     return out
 
 
-# ----------------------------------------------------------------- countries
-
-
-def resolve_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> dict[str, tuple[int, ...]]:
-    """BACI codes of every country list in the scenario, keyed by dotted key (sorted codes).
-
-    Uses ``countries.resolve_countries``; an unknown name becomes a ScenarioError
-    naming the key. Also checks that no risk country is a friend.
-    """
-    from optimize.data.countries import resolve_countries
-
-    lists = {
-        "importer.countries": scen.importer.countries,
-        "risk.countries": scen.risk.countries,
-        "risk.priority": scen.risk.priority,
-        "risk.weights": list(scen.risk.weights),
-        "alternatives.friends": scen.alternatives.friends,
-        "cap.exporter_pp": list(scen.cap.exporter_pp),
-        "ban.country": [scen.ban.country] if scen.ban.country else [],
-    }
-    codes: dict[str, tuple[int, ...]] = {}
-    for key, tokens in lists.items():
-        if not tokens:
-            codes[key] = ()
-            continue
-        try:
-            codes[key] = tuple(sorted({int(c) for c in resolve_countries(list(tokens))}))
-        except (InputError, ValueError, KeyError, LookupError) as exc:
-            raise ScenarioError(
-                str(getattr(exc, "message", exc)), file=file, field=key,
-                fix=getattr(exc, "fix", None) or "use ISO3 codes (CHN), BACI codes (156) or groups (EU27, G7+allies)",
-            ) from None
-    both = set(codes["risk.countries"]) & set(codes["alternatives.friends"])
-    if both:
-        raise ScenarioError(
-            f"risk countries also listed as friends: BACI codes {sorted(both)}", file=file,
-            field="alternatives.friends", fix="remove them from alternatives.friends or from risk.countries",
-        )
-    risk = set(codes["risk.countries"])
-    for key in ("risk.weights", "risk.priority", "ban.country"):
-        extra = sorted(set(codes[key]) - risk)
-        if extra:
-            raise ScenarioError(
-                f"names countries that are not risk countries: BACI codes {extra}", file=file, field=key,
-                fix="add them to risk.countries or remove them here",
-            )
-    return codes
-
-
-def check_scenario_countries(scen: Scenario, *, file: str = "<scenario>") -> None:
-    """Validate the scenario's country names against the country tables."""
-    resolve_scenario_countries(scen, file=file)
-
-
-# ----------------------------------------------------------------- TOML writer
-
-
-def _toml_value(v: Any) -> str:
-    if isinstance(v, bool):
-        return "true" if v else "false"
-    if isinstance(v, (int, float)):
-        return repr(v)
-    if isinstance(v, str):
-        return '"' + v.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n") + '"'
-    if isinstance(v, (list, tuple)):
-        return "[" + ", ".join(_toml_value(x) for x in v) + "]"
-    if isinstance(v, dict):
-        return "{" + ", ".join(f"{_toml_key(k)} = {_toml_value(x)}" for k, x in v.items()) + "}"
-    raise TypeError(f"cannot write {type(v).__name__} to TOML")
+# ----------------------------------------------------------------- TOML writer (tomli-w)
 
 
 def toml_value(v: Any) -> str:
     """A Python value as TOML value text (for building ``--set`` strings)."""
-    return _toml_value(v)
+    import tomli_w
 
-
-def _toml_key(k: Any) -> str:
-    k = str(k)
-    return k if k.replace("_", "").replace("-", "").isalnum() and k.isascii() else _toml_value(k)
+    if isinstance(v, (list, tuple)):  # one line, so it fits a ``--set key=value`` string
+        return "[" + ", ".join(toml_value(x) for x in v) + "]"
+    if isinstance(v, dict):
+        return "{" + ", ".join(f"{tomli_w.dumps({str(k): 0}).rsplit('=', 1)[0].strip()} = {toml_value(x)}"
+                               for k, x in v.items()) + "}"
+    return tomli_w.dumps({"v": v}).split("=", 1)[1].strip()
 
 
 def dumps_toml(d: dict) -> str:
-    """A two-level dict (top-level scalars, then one table per section) as TOML text."""
-    lines = [f"{_toml_key(k)} = {_toml_value(v)}" for k, v in d.items() if not isinstance(v, dict)]
-    for k, v in d.items():
-        if isinstance(v, dict):
-            lines.append("")
-            lines.append(f"[{_toml_key(k)}]")
-            lines.extend(f"{_toml_key(sk)} = {_toml_value(sv)}" for sk, sv in v.items())
-    return "\n".join(lines) + "\n"
+    """A scenario dict (top-level scalars, then one table per section) as TOML text."""
+    import tomli_w
+
+    return tomli_w.dumps(d)

@@ -2,8 +2,8 @@
 
 Filters (years, products, importers, exporters) are applied batch by batch while
 scanning, never after loading everything. The first read of a CSV or zip member
-writes a validated parquet copy to the cache (``$TRADEOPT_CACHE`` or
-``~/.cache/tradeopt``), keyed on source path, size, mtime and member; later reads
+writes a validated parquet copy to the cache (``$TRADEOPT_CACHE``, else the OS user
+cache folder, e.g. ``~/.cache/tradeopt``), keyed on source path, size, mtime and member; later reads
 scan that parquet with pushed-down filters. All writes are atomic.
 """
 from __future__ import annotations
@@ -13,6 +13,7 @@ import io
 import os
 import re
 import tempfile
+import warnings
 import zipfile
 import zlib
 from collections.abc import Iterable
@@ -44,11 +45,15 @@ _BLOCK = 1 << 24  # 16 MB CSV blocks
 
 # ------------------------------------------------------------------ small helpers
 def cache_root(cache_dir: str | Path | None = None) -> Path:
-    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else ``~/.cache/tradeopt``."""
+    """Cache folder: ``cache_dir``, else ``$TRADEOPT_CACHE``, else the OS user cache (platformdirs)."""
     if cache_dir is not None:
         return Path(cache_dir)
     env = os.environ.get("TRADEOPT_CACHE")
-    return Path(env) if env else Path.home() / ".cache" / "tradeopt"
+    if env:
+        return Path(env)
+    from platformdirs import user_cache_path
+
+    return user_cache_path("tradeopt", appauthor=False)
 
 
 def parse_name(name: str) -> dict:
@@ -367,6 +372,9 @@ def _flow_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str]]
         return out, extras
     if not path.exists():
         raise DataError("file not found", file=str(path), fix="check the path")
+    if not path.is_file():  # a FIFO, socket or device would block or read garbage
+        raise DataError("not a regular file (a pipe, socket or device?)", file=str(path),
+                        fix="pass a BACI zip, CSV, CSV.gz or parquet file, or a folder of them")
     if path.suffix.lower() == ".zip":
         names = _zip_members(path)
         flows = sorted(n for n in names if Path(n).name.upper().startswith("BACI") and n.lower().endswith(".csv"))
@@ -456,6 +464,11 @@ def read_baci(
     if meta["hs"] is None:
         meta = parse_name(src.name)
     notes = []
+    from optimize.data.releases import mixed_releases_note
+
+    if mixed := mixed_releases_note([m or f.name for f, m, _ in sources]):
+        warnings.warn(mixed, UserWarning, stacklevel=2)
+        notes.append(mixed)
     if synthetic:
         meta = {"hs": "HS22", "release": "SYNTHETIC"}
         extras.setdefault("product_table", _products.product_table())
@@ -507,24 +520,58 @@ def data_info(path: str | Path | None = None, **read_kwargs) -> dict:
     }
 
 
-def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None, **read_kwargs) -> Path:
-    """Write a validated copy of a BACI source as parquet (atomic); returns the output path."""
+def convert_target(src: Path, out: str | Path | None = None) -> Path:
+    """Where ``convert`` writes: ``out``, else beside ``src`` with its last suffix(es) -> ``.parquet``.
+
+    ``flows.2022.csv`` -> ``flows.2022.parquet``, ``x.csv.gz`` -> ``x.parquet``. A default
+    that ``read_baci(<its folder>)`` would read together with ``src`` (a ``BACI*`` name in the
+    folder holding ``src``) goes to ``<folder>/parquet/`` instead; an explicit ``out`` there
+    is refused (``OutputError``): the folder would hold every row twice.
+    """
+    from optimize.errors import OutputError
+
+    folder = src if src.is_dir() else src.parent
+    if out is None:
+        name = src.name
+        for suffix in (".csv.gz", ".csv", ".zip", ".parquet", ".gz"):
+            if name.lower().endswith(suffix) and len(name) > len(suffix):
+                name = name[: -len(suffix)]
+                break
+        target = folder / f"{name}.parquet"
+        return folder / "parquet" / target.name if _read_together(target, folder) else target
+    target = Path(out).expanduser()
+    if _read_together(target, folder):
+        raise OutputError(f"{target} would sit in {folder} beside its source {src.name}: reading that folder "
+                          "(--baci) would then see every row twice", fix=f"write it elsewhere, e.g. "
+                          f"--out {folder / 'parquet' / target.name}")
+    return target
+
+
+def _read_together(target: Path, folder: Path) -> bool:
+    """True when ``read_baci(folder)`` would read ``target`` as one more flow file."""
+    return (target.name.upper().startswith("BACI") and target.name.endswith(".parquet")
+            and target.parent.resolve() == folder.resolve())
+
+
+def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None, *, overwrite: bool = False,
+            **read_kwargs) -> Path:
+    """Write a validated copy of a BACI source as parquet (atomic); returns the output path.
+
+    Output path: ``convert_target``. An existing output file is replaced only with
+    ``overwrite`` (``OutputError`` otherwise, before the source is read).
+    """
+    from optimize.atomic import atomic_file, check_out_file
+
     if to != "parquet":
         raise DataError(f"unsupported output format '{to}'", field="to", fix="use to='parquet'")
-    src = Path(path)
-    if out is not None and not Path(out).exists():  # fail before reading a large file (exit 5)
-        from optimize.atomic import check_writable
-
-        check_writable(out)
+    src = Path(path).expanduser()
+    target = convert_target(src, out)
+    if target.resolve() == src.resolve():
+        raise DataError("output would overwrite the input", file=str(src), fix="pass out=<another file>")
+    check_out_file(target, overwrite=overwrite)  # fail before reading a large file (exit 5)
     read_kwargs.setdefault("cache", False)
     tbl, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None, "exporters": None,
                                     "cache_dir": None, "validate": True, "expect_single_year": False, **read_kwargs})
-    if out is None:
-        base = src.name.split(".")[0] if not src.is_dir() else src.name
-        out = (src.parent if not src.is_dir() else src) / f"{base}.parquet"
-    out = Path(out)
-    if out.resolve() == src.resolve():
-        raise DataError("output would overwrite the input", file=str(src), fix="pass out=<another file>")
-    with atomic_path(out) as tmp:
+    with atomic_file(target, overwrite=overwrite) as tmp:
         pq.write_table(tbl, str(tmp), compression="zstd")
-    return out
+    return target

@@ -18,7 +18,7 @@ from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
 
 __all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket", "select_codes",
-           "concord_basket", "target_basket", "ConcordanceReport"]
+           "concord_basket", "target_basket", "ConcordanceReport", "basket_to_revision"]
 
 #: Sectors of the basket: health, ICT, energy, critical raw materials.
 SECTORS: tuple[str, ...] = ("health", "ict", "energy", "crm")
@@ -166,3 +166,25 @@ def select_codes(spec: str | Iterable[str], available_codes: Iterable[str]) -> l
                                 field="products", fix="check the code against the data's HS revision")
         chosen |= hit
     return arr[chosen].tolist()
+
+
+def basket_to_revision(basket, from_revision: str, to_revision: str, *, weights=None):
+    """A user basket or ``--products`` list written in ``from_revision``, expressed in ``to_revision``.
+
+    ``basket``: DataFrame with ``k`` (other columns such as ``sector`` are carried to every
+    target code; ``k_source``, ``weight``, ``split``, ``merged`` are added) or a list of
+    HS6 codes (returns the sorted target codes). ``weights``: target code -> trade value
+    for splitting (``concordance.concord_codes``). Returns ``(basket, notes)``; the notes
+    say what was split, merged or lost.
+    """
+    from optimize.data.concordance import concord_codes
+
+    if isinstance(basket, pd.DataFrame):
+        b = basket.assign(k=basket["k"].astype(str).str.strip().str.zfill(6))
+        m = concord_codes(b["k"], from_revision, to_revision, weights=weights)
+        out = (b.drop_duplicates("k").rename(columns={"k": "k_source"})
+               .merge(m.pairs.rename(columns={"k_from": "k_source", "k_to": "k"}), on="k_source"))
+        cols = ["k"] + [c for c in out.columns if c != "k"]
+        return out[cols].sort_values(["k", "k_source"], kind="mergesort").reset_index(drop=True), list(m.notes)
+    m = concord_codes([str(c) for c in basket], from_revision, to_revision, weights=weights)
+    return m.codes, list(m.notes)

@@ -13,13 +13,14 @@ pair) or ``lost`` (no target).
 """
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from optimize.errors import ScenarioError
-from optimize.resources import basket_dir
+from optimize.resources import basket_dir, concordance_dir
 
 #: UNSD HS2022 correlation tables (in ``shared/data/concordances``) by target revision.
 UN_TABLES: dict[str, str] = {
@@ -226,3 +227,113 @@ def target_basket(basket: pd.DataFrame, to_revision: str, *, table: pd.DataFrame
         "relationships": g["relationship"].agg(lambda s: ",".join(sorted(set(s), key=_REL_ORDER.index))),
     }).rename_axis("k").reset_index()
     return out, report
+
+
+# ------------------------------------------------------------ any code list, both directions
+
+
+@dataclass(frozen=True)
+class CodeMapping:
+    """HS6 codes mapped from one revision to another.
+
+    ``pairs``: DataFrame[k_from, k_to, weight, split, merged]: ``weight`` is the share of
+    ``k_from`` assigned to ``k_to`` (1.0 unless split; equal, or by ``weights`` trade);
+    ``split``: ``k_from`` has several targets; ``merged``: ``k_to`` also covers other
+    ``from`` codes. ``lost``: codes with no target. ``notes``: one line per split or merge.
+    """
+
+    from_revision: str
+    to_revision: str
+    pairs: pd.DataFrame
+    lost: tuple[str, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    @property
+    def codes(self) -> list[str]:
+        """The target codes, sorted and unique."""
+        return sorted(set(self.pairs["k_to"]))
+
+
+@functools.lru_cache(maxsize=4)
+def full_pairs(revision: str) -> pd.DataFrame:
+    """Every UNSD pair HS2022 <-> ``revision`` (HS17, HS12, HS92): DataFrame[hs22, other, pair_relationship]."""
+    rev = normalize_revision(revision)
+    path = concordance_dir() / f"HS22_{rev}.csv.gz"
+    if not path.is_file():
+        raise ScenarioError(f"no HS2022 <-> {rev} correlation table ({path.name})", field="hs_revision",
+                            fix="use HS92, HS12, HS17 or HS22 (UNSD HS2022 tables are bundled only for those)")
+    return pd.read_csv(path, dtype=str, keep_default_na=False)
+
+
+#: An HS2022 code linked to more older codes than this (new headings such as 8549 e-waste, 8524
+#: displays, that merely contain goods of hundreds of older codes) is a "wide" link.
+MAX_FANOUT = 20
+
+
+def _wide_pairs(revision: str) -> pd.DataFrame:
+    t = full_pairs(revision)
+    return t.assign(wide=t.groupby("hs22")["other"].transform("nunique") > MAX_FANOUT)
+
+
+def _revision_pairs(from_rev: str, to_rev: str) -> tuple[pd.DataFrame, str]:
+    """DataFrame[k_from, k_to, wide] for any two of HS22/HS17/HS12/HS92 (two older ones go via HS2022)."""
+    if from_rev == "HS22":
+        t = _wide_pairs(to_rev)
+        return pd.DataFrame({"k_from": t["hs22"], "k_to": t["other"], "wide": t["wide"]}), ""
+    if to_rev == "HS22":
+        t = _wide_pairs(from_rev)
+        return pd.DataFrame({"k_from": t["other"], "k_to": t["hs22"], "wide": t["wide"]}), ""
+    a, b = _wide_pairs(from_rev), _wide_pairs(to_rev)
+    m = a.merge(b, on="hs22", suffixes=("_a", "_b"))
+    out = pd.DataFrame({"k_from": m["other_a"], "k_to": m["other_b"], "wide": m["wide_a"] | m["wide_b"]})
+    out = out.sort_values("wide", kind="mergesort").drop_duplicates(["k_from", "k_to"])
+    return out, f" (via HS2022: {from_rev} -> HS22 -> {to_rev}; may over-split)"
+
+
+def _listed(codes, limit: int = 8) -> str:
+    codes = list(codes)
+    return ", ".join(codes[:limit]) + (f" (+{len(codes) - limit} more)" if len(codes) > limit else "")
+
+
+def concord_codes(codes, from_revision: str, to_revision: str, *, weights=None) -> CodeMapping:
+    """Map HS6 ``codes`` from ``from_revision`` to ``to_revision`` (HS22, HS17, HS12, HS92; both directions).
+
+    One-to-many splits are flagged and weighted: equally, or by ``weights`` (a mapping or
+    Series of target code -> trade value, e.g. world imports in USD; a split whose targets
+    have no trade falls back to equal weights). Targets that absorb other codes are flagged
+    ``merged``. Codes absent from the UN table are ``lost``. Wide links (an HS2022 code
+    with more than ``MAX_FANOUT`` older partners) are used only for codes with no other link.
+    """
+    fr, to = normalize_revision(from_revision), normalize_revision(to_revision)
+    want = sorted(set(pd.Series(list(codes), dtype=str).str.strip().str.zfill(6)))
+    if fr == to:
+        pairs = pd.DataFrame({"k_from": want, "k_to": want, "weight": 1.0, "split": False, "merged": False})
+        return CodeMapping(fr, to, pairs)
+    allp, via = _revision_pairs(fr, to)
+    narrow_sources = set(allp.loc[~allp["wide"], "k_from"])
+    allp = allp[~allp["wide"] | ~allp["k_from"].isin(narrow_sources)]  # wide links only where nothing else
+    sources_per_target = allp.groupby("k_to")["k_from"].nunique()
+    sel = allp[allp["k_from"].isin(want)].sort_values(["k_from", "k_to"], kind="mergesort").reset_index(drop=True)
+    n_to = sel.groupby("k_from")["k_to"].transform("nunique")
+    sel["split"] = n_to > 1
+    sel["merged"] = sel["k_to"].map(sources_per_target).fillna(1).gt(1)
+    w = pd.Series(1.0, index=sel.index)
+    if weights is not None:
+        trade = sel["k_to"].map(pd.Series(weights, dtype="float64")).fillna(0.0).clip(lower=0.0)
+        total = trade.groupby(sel["k_from"]).transform("sum")
+        w = (trade / total).where(total > 0, 1.0 / n_to)
+    else:
+        w = 1.0 / n_to
+    sel["weight"] = w.astype(float)
+    lost = tuple(sorted(set(want) - set(sel["k_from"])))
+    notes = []
+    for k, g in sel[sel["split"]].groupby("k_from", sort=True):
+        notes.append(f"{k} ({fr}) split into {_listed(g['k_to'])} ({to}){via}")
+    for k, g in sel[sel["merged"]].groupby("k_to", sort=True):
+        others = int(sources_per_target[k]) - g["k_from"].nunique()
+        joined = f"{_listed(g['k_from'])} ({fr}) merged into {k} ({to})"
+        notes.append(joined + (f" with {others} other {fr} code(s)" if others else ""))
+    if lost:
+        notes.append(f"no {to} code for {', '.join(lost)} ({fr})")
+    cols = ["k_from", "k_to", "weight", "split", "merged"]
+    return CodeMapping(fr, to, sel[cols], lost, tuple(notes))

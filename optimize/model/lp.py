@@ -184,15 +184,43 @@ def merge_nonrisk(instance: Instance) -> Instance:
     )
 
 
+LP_SUFFIXES = (".lp", ".mps")
+
+
+def check_lp_path(path: str | Path, *, overwrite: bool = False) -> Path:
+    """Preflight of ``--save-lp``: a .lp/.mps file in a writable folder, not replacing a file unless ``overwrite``."""
+    from optimize.atomic import check_out_file
+    from optimize.errors import OutputError
+
+    if Path(path).suffix.lower() not in LP_SUFFIXES:
+        raise OutputError(f"cannot write the LP to {path}: unknown format {Path(path).suffix or '(no suffix)'}",
+                          fix="name the file *.lp or *.mps")
+    try:
+        return check_out_file(path, overwrite=overwrite)
+    except OutputError as exc:
+        raise OutputError(f"cannot write the LP to {path}: {exc.message}", fix=exc.fix) from exc
+
+
 def write_lp(lp: LPArrays, path: str | Path) -> Path:
-    """Write the LP to ``path`` (format from the suffix: .mps or .lp) through highspy."""
+    """Write the LP to ``path`` (format from the suffix: .mps or .lp) through highspy, atomically.
+
+    A failure (unknown suffix, unwritable folder, HiGHS error) is ``OutputError`` naming the path.
+    ``path`` itself is replaced if it exists (``check_lp_path`` is the caller's preflight).
+    """
+    import highspy
+
+    from optimize.atomic import atomic_file
+    from optimize.errors import OutputError
     from optimize.solve.highs import make_highs
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    check_lp_path(path, overwrite=True)
     h = make_highs(lp)
-    h.writeModel(str(path))
-    return path
+    with atomic_file(path, overwrite=True, suffix=Path(path).suffix.lower()) as tmp:
+        status = h.writeModel(str(tmp))
+        if status == highspy.HighsStatus.kError or not tmp.stat().st_size:
+            raise OutputError(f"HiGHS could not write the LP to {path} (status {status})",
+                              fix="check the folder and free disk space, or name the file *.lp or *.mps")
+    return Path(path)
 
 
 def separable_totals(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -23,6 +23,11 @@ def versions() -> dict[str, str]:
     """Installed version of Python and of each package in ``VERSIONED`` ("absent" if not installed)."""
     out = {"python": platform.python_version()}
     for dist in VERSIONED:
+        if dist == "tradeopt":  # this code's version (the installed metadata may belong to another checkout)
+            from optimize.resources import package_version
+
+            out[dist] = package_version()
+            continue
         try:
             out[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
@@ -49,6 +54,7 @@ def build_manifest(resolved_scenario: dict, *, inputs: dict[str, str | None], me
         "tool": "tradeopt",
         "versions": versions(),
         "inputs": {k: inputs[k] for k in sorted(inputs)},
+        "data": {k: _jsonable((meta or {}).get(k)) for k in ("data_source", "hs_revision", "release")},
         "run": _jsonable(meta or {}),
         "scenario": _jsonable(resolved_scenario),
     }

@@ -20,6 +20,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.atomic import atomic_dir
+from optimize.output.datapackage import write_datapackage
 from optimize.data.basket import sector_name
 from optimize.errors import OutputError
 from optimize.data.trade import SYNTHETIC_LABEL
@@ -244,8 +245,13 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
 
 def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Path:
     """One workbook: a summary sheet then one sheet per table; bold headers, fitted column widths."""
-    from openpyxl.styles import Font
-    from openpyxl.utils import get_column_letter
+    try:
+        from openpyxl.styles import Font
+        from openpyxl.utils import get_column_letter
+    except ImportError as exc:
+        from optimize.errors import missing_extra
+
+        raise missing_extra("xlsx", "results.xlsx (--xlsx)", exc) from exc
 
     flat = pd.DataFrame({"key": list(summary), "value": [json.dumps(v) if isinstance(v, (dict, list)) else v
                                                          for v in summary.values()]})
@@ -267,13 +273,15 @@ def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Pa
 # ---------------------------------------------------------------- all outputs
 
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
-                  figures: bool = True, extra_text: dict[str, str] | None = None) -> Path:
+                  figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False) -> Path:
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
 
     Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
     by_stage/concentration/single_country(/binding).csv, scenario.resolved.toml|json when
     meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``; ``extra_text``:
     more {file name: text} written inside the same atomic folder (e.g. manifest.json).
+    An existing ``out_dir`` follows ``atomic.atomic_dir``'s rule: content tradeopt did not
+    write is refused (``OutputError``) unless ``overwrite``, and is never changed.
     """
     out_dir = Path(out_dir)
     if eur_per_usd is not None and not (eur_per_usd > 0):
@@ -281,12 +289,17 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     frames = {name: with_eur(df, eur_per_usd) for name, df in tables.frames().items() if df is not None}
     summary = summary_dict(tables, meta, eur_per_usd=eur_per_usd)
     try:
-        with atomic_dir(out_dir) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             frames["flows"].to_parquet(tmp / "flows.parquet", index=False, engine="pyarrow")
+            typed = {"flows.parquet": frames["flows"]}
             for name in CSV_TABLES:
                 if name in frames:
                     frames[name].to_csv(tmp / f"{name}.csv", index=False)
+                    frames[name].to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
+                    typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
+            write_datapackage(tmp, typed, name=f"tradeopt-{meta.get('scenario') or 'run'}",
+                              title=str(meta.get("scenario") or "tradeopt run"), synthetic=bool(meta.get("synthetic")))
             if meta.get("scenario_toml"):
                 (tmp / "scenario.resolved.toml").write_text(str(meta["scenario_toml"]), encoding="utf-8")
             if meta.get("scenario_resolved") is not None:

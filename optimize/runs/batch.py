@@ -32,7 +32,9 @@ from optimize.atomic import (
     atomic_dir,
     atomic_write_bytes,
     atomic_write_text,
-    check_writable,
+    check_out_dir,
+    claim_dir,
+    contained,
 )
 from optimize.runs import resume
 from optimize.runs.cells import (  # noqa: F401  (re-exported)
@@ -61,6 +63,8 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
 from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
+#: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells, lock.
+BATCH_OWNS = ("batch.csv", "batch.parquet", "datapackage.json", "cells/", "dataset/", resume.LOCK_FILE)
 #: Flush finished rows to a dataset part at least this often (seconds) or every this many cells.
 FLUSH_S, FLUSH_CELLS = 5.0, 5000
 
@@ -115,14 +119,14 @@ def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int
     return (int(prepared.year),)
 
 
-def grid_from_options(scenario, importers=None, years=None, caps=None, cap_bases="world-exports",
+def grid_from_options(scenario, importers=None, years=None, caps=None, cap_bases=None,
                       risk_sets=None) -> Grid:
     """The grid of the ``batch`` command's text options (None = the scenario's value; the year may read the data)."""
     return Grid(
         importers=parse_importers(importers) if importers else (",".join(scenario.importer.countries),),
         years=resolve_years(scenario, parse_years(years) if years else None),
         caps_pp=parse_caps(caps) if caps else (float(scenario.cap.pp),),
-        cap_bases=parse_cap_bases(cap_bases),
+        cap_bases=parse_cap_bases(cap_bases) if cap_bases else (scenario.cap.basis,),
         risk_sets=(parse_risk_sets(risk_sets) if risk_sets
                    else (tuple(sorted({t.upper() for t in scenario.risk.countries})),)),
     )
@@ -172,7 +176,7 @@ class _Writer:
 
     def add(self, block: Block) -> None:
         for key, files in block.files.items():
-            with atomic_dir(self.out / "cells" / key) as tmp:
+            with atomic_dir(contained(self.out / "cells", key)) as tmp:
                 for rel, data in files.items():
                     (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                     (tmp / rel).write_bytes(data)
@@ -192,7 +196,8 @@ class _Writer:
 
 def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, workers: int = 2,
               dask_address=None, joint: bool = False, outputs: str = "tables", figures: bool = False,
-              quiet: bool = False, fast: bool = True, dask_timeout_s: float | None = None) -> BatchResult:
+              quiet: bool = False, fast: bool = True, dask_timeout_s: float | None = None,
+              overwrite: bool = False) -> BatchResult:
     """Run every cell of ``grid`` not already finished in ``out_dir``; write the dataset and ``batch.csv``.
 
     ``scenario``: the base ``Scenario`` (cells override importer, year, cap and risk
@@ -201,16 +206,18 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     (connected before any data are read). ``joint``: solve all importers of a (year,
     cap, basis, risk set) group as one coupled LP. ``outputs``: "tables" or "full".
     ``fast``: use the batched closed form when the scenario allows it (``fastcells.eligible``).
+    ``out_dir`` must be new, empty or a batch folder of tradeopt (its ``manifest.json``);
+    else ``OutputError`` unless ``overwrite`` (``atomic.claim_dir``; foreign files never changed).
     """
     from optimize.runs import executors, fastcells
 
     t_start = time.perf_counter()
-    out = check_writable(out_dir)
+    check_out_dir(out_dir, overwrite=overwrite)  # refuse a foreign folder before connecting or reading
     client, owned = (None, False)
-    if dask_address is not None:
+    if dask_address is not None:  # an unreachable scheduler fails before any data are read or folder claimed
         client, owned = executors.connect_dask(dask_address, dask_timeout_s or executors.DASK_TIMEOUT_S, quiet)
     try:
-        out.mkdir(parents=True, exist_ok=True)
+        out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite)
         run_id = resume.new_run_id()
         lock = resume.acquire_lock(out, run_id)
         try:
@@ -284,5 +291,8 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
     atomic_write_bytes(out / "batch.parquet", buf.getvalue())
+    from optimize.output.datapackage import write_datapackage
+
+    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}")
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
                        seconds=time.perf_counter() - t_start, cells=done, run_id=run_id)

@@ -256,8 +256,7 @@ def _run_joint_group(prepared, cells: Sequence[Cell], options: CellOptions, t0: 
     ``share_after_alone`` (the same importer solved on its own)."""
     from dataclasses import replace
 
-    from optimize.analysis.metrics import compute_tables
-    from optimize.data.countries import EU27
+    from optimize.config.resolve import resolve
     from optimize.model.engine import reallocate
     from optimize.runs import pipeline
 
@@ -266,19 +265,17 @@ def _run_joint_group(prepared, cells: Sequence[Cell], options: CellOptions, t0: 
         try:
             scen = pipeline.cell_scenario(prepared.scenario, importer=cell.importer, cap_pp=cell.cap_pp,
                                           cap_basis=cell.cap_basis, risk=list(cell.risk_set))
-            built.append((cell, scen, pipeline.build_cell_instance(prepared, scen)))
+            built.append((cell, scen, pipeline.build_cell_instance(prepared, resolve(scen))))
         except TradeoptError as exc:
             col.add(cell, lambda exc=exc: _reraise(exc), options)
     if built:
-        opts = pipeline.engine_options(built[0][1])
+        opts = pipeline.engine_options(resolve(built[0][1]))
         instances = [inst for _, _, inst in built]
         joint_allocs = reallocate(instances, replace(opts, joint=True))
         alone_allocs = [reallocate([inst], opts)[0] for inst in instances]
 
         def tables_of(inst, alloc, scen):
-            return compute_tables(inst, alloc, prepared.product_info, prepared.countries,
-                                  exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                                  bloc_codes=EU27)
+            return pipeline.cell_tables(prepared, scen, inst, alloc)
 
         for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs):
             def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):

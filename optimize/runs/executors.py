@@ -133,8 +133,10 @@ def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
         return spec, False
     try:
         from distributed import Client, LocalCluster
-    except ImportError as exc:  # pragma: no cover - distributed is a dependency
-        raise InputError("--dask needs the 'distributed' package", fix="pip install distributed") from exc
+    except ImportError as exc:  # distributed is an optional extra
+        from optimize.errors import missing_extra
+
+        raise missing_extra("dask", "running batch cells on a dask cluster (--dask)", exc) from exc
     text = str(spec).strip()
     if text == "local" or text.startswith("local:"):
         n_text = text.partition(":")[2] or "2"

@@ -145,8 +145,10 @@ def expand_all(grid: Grid, importer_codes: Sequence[int]) -> Grid:
     return replace(grid, importers=tuple(dict.fromkeys(imps)))
 
 
-def _number_list(text: str, what: str, cast=float) -> list:
-    """``"0,1,2"``, ``"1-10"`` (step 1) or ``"0-10:2.5"`` (start-stop:step), inclusive."""
+def _number_list(text: str, what: str, cast=float, example: str = "0,1,2 or 1-10 or 0-10:0.5") -> list:
+    """``"0,1,2"``, ``"1-10"`` (step 1) or ``"0-10:2.5"`` (start-stop:step), inclusive.
+
+    Errors name the option ``--<what>`` (the API keyword of the same name) and an example."""
     out = []
     for tok in _split(text):
         m = re.fullmatch(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?", tok)
@@ -160,10 +162,10 @@ def _number_list(text: str, what: str, cast=float) -> list:
             else:
                 out.append(cast(float(tok)))
         except ValueError:
-            raise ScenarioError(f"{what} {tok!r} is not a number or range", field=what,
-                                fix="write e.g. 0,1,2 or 1-10 or 0-10:0.5") from None
+            raise ScenarioError(f"{what} {tok!r} is not a number or range", field=f"--{what}",
+                                fix=f"write e.g. {example}") from None
     if not out:
-        raise ScenarioError(f"no {what} given", field=what, fix="write e.g. 0,1,2 or 1-10")
+        raise ScenarioError(f"no {what} given", field=f"--{what}", fix=f"write e.g. {example}")
     return sorted(set(out))
 
 
@@ -176,7 +178,8 @@ def parse_caps(text: str) -> tuple[float, ...]:
 
 
 def parse_years(text: str) -> tuple[int, ...]:
-    return tuple(int(y) for y in _number_list(text, "years", cast=lambda v: int(round(v))))
+    return tuple(int(y) for y in _number_list(text, "years", cast=lambda v: int(round(v)),
+                                              example="2021-2023 or 2021,2023"))
 
 
 def parse_cap_bases(text: str) -> tuple[str, ...]:

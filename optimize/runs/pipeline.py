@@ -15,7 +15,9 @@ import pandas as pd
 
 from optimize.output import manifest as _manifest
 from optimize.errors import InfeasibleError, InputError, ScenarioError, SolverError
-from optimize.config.scenario import Scenario, load_scenario, resolve_scenario_countries, validate_scenario
+from optimize.config.aliases import updates_from_keywords
+from optimize.config.resolve import ModelSpec, resolve
+from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
 
 
@@ -57,11 +59,13 @@ class RunResult:
         run_meta = {k: v for k, v in self.meta.items() if k not in ("scenario_resolved", "scenario_toml")}
         return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
 
-    def write(self, out_dir: str | Path, **kw) -> Path:
+    def write(self, out_dir: str | Path, *, overwrite: bool = False, **kw) -> Path:
         """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
 
         Keyword arguments default to the scenario's ``[report]`` section
-        (``eur_per_usd``, ``xlsx``, ``figures``).
+        (``eur_per_usd``, ``xlsx``, ``figures``). An existing ``out_dir`` holding files
+        tradeopt did not write is refused (``OutputError``) unless ``overwrite``; those
+        files are never changed (``atomic.atomic_dir``).
         """
         from optimize.output.report import write_outputs
 
@@ -73,7 +77,7 @@ class RunResult:
         extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
                  _manifest.RESOLVED_FILE: self.scenario.to_toml()}
         kw["extra_text"] = {**extra, **(kw.get("extra_text") or {})}
-        return Path(write_outputs(self.tables, self.meta, out_dir, **kw))
+        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite, **kw))
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""
@@ -206,7 +210,7 @@ def prepare(scenario: Scenario | str | Path | None = None,
     HS revision when it is known.
     """
     scen = _as_scenario(scenario)
-    resolve_scenario_countries(scen, file=scen.name)  # unknown names fail before any reading
+    resolve(scen)  # unknown names fail before any reading (and the spec is cached for the run)
     hs_rev = _hs_revision(scen, data)
     basket = _basket(scen, hs_rev)
     wanted = _product_filter(scen, basket)
@@ -267,75 +271,46 @@ def prepare(scenario: Scenario | str | Path | None = None,
 # ------------------------------------------------------------------ solve
 
 
-_CELL_KEYS = {
-    "importer": "importer.countries", "cap_pp": "cap.pp", "cap_basis": "cap.basis", "risk": "risk.countries",
-    "friends": "alternatives.friends", "share_limit": "cap.share_limit", "spread": "alternatives.spread",
-    "split": "risk.split", "backend": "solver.backend", "algorithm": "solver.algorithm",
-    "keep_going": "solver.keep_going", "exporter_total_pp": "cap.exporter_total_pp",
-}
-
-
 def cell_scenario(base: Scenario, **cell) -> Scenario:
-    """``base`` with cell parameters (see ``solve_cell``) set and re-validated; None leaves a key as is."""
-    raw = base.resolved()
-    for name, value in cell.items():
-        if value is None:
-            continue
-        if name not in _CELL_KEYS:
-            raise TypeError(f"unknown cell parameter {name!r}; known: {', '.join(sorted(_CELL_KEYS))}")
-        section, key = _CELL_KEYS[name].split(".")
-        if isinstance(value, tuple):
-            value = list(value)
-        raw[section][key] = value
-        if name == "importer":
-            raw["importer"]["label"] = ""
-    return validate_scenario(raw, file=f"{base.name} (cell)")
+    """``base`` with cell keywords (``optimize.config.aliases.ALIASES``: ``cap_pp``, ``importer``, ...) set;
+    None leaves a key as is. Unknown keywords raise ``TypeError``."""
+    updates = updates_from_keywords(cell)
+    return base.update(updates, source=f"{base.name} (cell)") if updates else base
 
 
-def _codes_by_key(tokens: dict[str, float]) -> dict[int, float]:
-    """{"CHN": 2.0, "EU27": 1.0} -> {156: 2.0, <each EU code>: 1.0}; explicit codes win over groups."""
-    from optimize.data.countries import resolve_countries
-
-    out: dict[int, float] = {}
-    for token in sorted(tokens, key=lambda t: (len(resolve_countries(t)), t), reverse=True):
-        for code in resolve_countries(token):
-            out[int(code)] = float(tokens[token])
-    return out
-
-
-def build_cell_instance(prepared: Prepared, scen: Scenario):
-    """The Instance of one cell (``instance.build_instance`` with the scenario's resolved codes)."""
-    from optimize.data.countries import resolve_countries
+def build_cell_instance(prepared: Prepared, spec: ModelSpec):
+    """The Instance of one cell (``instance.build_instance`` with the resolved spec)."""
     from optimize.model.instance import CapRule, build_instance
 
-    codes = resolve_scenario_countries(scen, file=scen.name)
-    label = scen.importer.label or "+".join(scen.importer.countries)
-    cap = CapRule(pp=float(scen.cap.pp), basis=scen.cap.basis, exporter_pp=_codes_by_key(scen.cap.exporter_pp),
-                  product_pp={str(k): float(v) for k, v in scen.cap.product_pp.items()})
-    ban = None
-    if scen.ban.country:
-        ban = {int(c): set(scen.ban.products) for c in resolve_countries(scen.ban.country)}
+    cap = CapRule(pp=spec.cap_pp, basis=spec.cap_basis, exporter_pp=dict(spec.exporter_pp),
+                  product_pp=dict(spec.product_pp))
     return build_instance(
-        prepared.flows, importer=label, importer_codes=codes["importer.countries"], year=prepared.year,
-        products=list(prepared.products), risk_codes=codes["risk.countries"],
-        risk_weights=_codes_by_key(scen.risk.weights) or None,
-        friends=list(codes["alternatives.friends"]) or None, cap=cap,
-        share_limit=scen.cap.share_limit or None, ban=ban,
+        prepared.flows, importer=spec.importer_label, importer_codes=spec.importer_codes, year=prepared.year,
+        products=list(prepared.products), risk_codes=spec.risk_codes,
+        risk_weights=dict(spec.risk_weights) or None, friends=list(spec.friends) or None, cap=cap,
+        share_limit=spec.share_limit, ban={c: set(p) for c, p in spec.ban.items()} or None,
     )
 
 
-def engine_options(scen: Scenario, *, save_lp: str | Path | None = None):
-    """EngineOptions from the scenario's [risk], [alternatives], [cap] and [solver] sections."""
-    from optimize.data.countries import resolve_countries
+def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
+    """EngineOptions from the resolved spec (risk split, spread, solver settings)."""
     from optimize.model.engine import EngineOptions
 
-    priority = tuple(int(c) for c in resolve_countries(scen.risk.priority)) if scen.risk.priority else ()
     return EngineOptions(
-        backend=scen.solver.backend, algorithm=scen.solver.algorithm, risk_split=scen.risk.split,
-        priority=priority, spread=scen.alternatives.spread,
-        exporter_total_pp=scen.cap.exporter_total_pp or None, time_limit_s=scen.solver.time_limit_s or None,
-        keep_going=scen.solver.keep_going, save_lp=None if save_lp is None else str(save_lp),
+        backend=spec.backend, algorithm=spec.algorithm, risk_split=spec.risk_split, priority=spec.priority,
+        spread=spec.spread, exporter_total_pp=spec.exporter_total_pp, time_limit_s=spec.time_limit_s,
+        keep_going=spec.keep_going, save_lp=None if save_lp is None else str(save_lp),
     )
+
+
+def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
+    """The result tables of one solved cell: the one tables path of run, batch and sweep."""
+    from optimize.analysis.metrics import compute_tables
+    from optimize.data.countries import EU27
+
+    return compute_tables(instance, allocation, prepared.product_info, prepared.countries,
+                          exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
+                          bloc_codes=EU27)
 
 
 def _check_status(allocation, scen: Scenario) -> None:
@@ -363,7 +338,7 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
     from optimize.data.countries import to_iso3
 
     trade = prepared.trade
-    codes = resolve_scenario_countries(scen, file=scen.name)
+    spec = resolve(scen)
     return {
         "scenario": scen.name,
         "description": scen.description,
@@ -379,9 +354,9 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "importer": instance.importer,
         "importer_codes": [int(c) for c in instance.importer_codes],
         "importer_iso3": [str(s) for s in to_iso3(list(instance.importer_codes))],
-        "risk_codes": [int(c) for c in codes["risk.countries"]],
-        "risk_iso3": [str(s) for s in to_iso3(list(codes["risk.countries"]))],
-        "friends_iso3": [str(s) for s in to_iso3(list(codes["alternatives.friends"]))],
+        "risk_codes": [int(c) for c in spec.risk_codes],
+        "risk_iso3": [str(s) for s in to_iso3(list(spec.risk_codes))],
+        "friends_iso3": [str(s) for s in to_iso3(list(spec.friends))],
         "cap_pp": scen.cap.pp,
         "cap_basis": scen.cap.basis,
         "share_limit": scen.cap.share_limit,
@@ -406,18 +381,14 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell)
     Raises ``InfeasibleError`` (unless keep_going) or ``SolverError``.
     """
     from optimize.model.engine import reallocate
-    from optimize.analysis.metrics import compute_tables
 
-    scen = cell_scenario(prepared.scenario, **cell) if any(v is not None for v in cell.values()) else prepared.scenario
-    instance = build_cell_instance(prepared, scen)
-    (allocation,) = reallocate([instance], engine_options(scen, save_lp=save_lp))
+    scen = cell_scenario(prepared.scenario, **cell)
+    spec = resolve(scen)
+    instance = build_cell_instance(prepared, spec)
+    (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
     _check_status(allocation, scen)  # under keep_going the engine reports infeasible products and stays ok
-    from optimize.data.countries import EU27
-
-    tables = compute_tables(instance, allocation, prepared.product_info, prepared.countries,
-                            exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                            bloc_codes=EU27)
-    return RunResult(scenario=scen, instance=instance, allocation=allocation, tables=tables,
+    return RunResult(scenario=scen, instance=instance, allocation=allocation,
+                     tables=cell_tables(prepared, scen, instance, allocation),
                      meta=_meta(prepared, scen, instance, allocation))
 
 

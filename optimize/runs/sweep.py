@@ -24,6 +24,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimize.config.resolve import resolve
+
 log = logging.getLogger(__name__)
 
 
@@ -62,26 +64,28 @@ def _warm_ok(scen, opts, inst) -> bool:
 
 def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, importer: str | Sequence[str] | None = None,
           risk: Sequence[str] | None = None, cap_basis: str | None = None, warm: bool = True,
-          out_dir: str | Path | None = None, plot: bool = True) -> SweepResult:
+          out_dir: str | Path | None = None, plot: bool = True, overwrite: bool = False) -> SweepResult:
     """Solve one scenario at each cap in ``caps_pp`` (pp); warm-started HiGHS where possible.
 
     ``prepared``: a ``pipeline.Prepared`` to reuse (else ``pipeline.prepare(scenario, data)``).
-    With ``out_dir``: writes ``sweep.csv`` and, with ``plot``, ``sweep.png``/``.svg``.
+    With ``out_dir``: writes ``sweep.csv`` and, with ``plot``, ``sweep.png``/``.svg`` as one
+    atomic folder (``atomic.atomic_dir``: content tradeopt did not write is refused unless
+    ``overwrite``, and never changed).
     """
     from optimize.runs import pipeline
 
     t_start = time.perf_counter()
     caps = sorted({float(c) for c in caps_pp})
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
-        from optimize.atomic import check_writable
+        from optimize.atomic import check_out_dir
 
-        check_writable(out_dir)
+        check_out_dir(out_dir, overwrite=overwrite)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
     cell = {"importer": importer, "risk": None if risk is None else list(risk), "cap_basis": cap_basis}
     scen0 = pipeline.cell_scenario(prepared.scenario, cap_pp=caps[0], **cell)
-    inst0 = pipeline.build_cell_instance(prepared, scen0)
-    opts = pipeline.engine_options(scen0)
+    inst0 = pipeline.build_cell_instance(prepared, resolve(scen0))
+    opts = pipeline.engine_options(resolve(scen0))
     use_warm = warm and _warm_ok(scen0, opts, inst0)
     rows: list[dict] = []
     times: list[float] = []
@@ -96,15 +100,15 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     table = _finish(rows)
     figs: list[Path] = []
     if out_dir is not None:
-        from optimize.atomic import atomic_write_text
+        from optimize.atomic import atomic_dir
 
-        out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        atomic_write_text(out / "sweep.csv", table.to_csv(index=False, lineterminator="\n"))
-        if plot:
-            from optimize.output.plots import plot_sweep
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+            table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
+            if plot:
+                from optimize.output.plots import plot_sweep
 
-            figs = list(plot_sweep(table, out / "sweep", synthetic=bool(prepared.trade.synthetic)))
+                figs = [Path(out_dir) / p.relative_to(tmp)
+                        for p in plot_sweep(table, tmp / "sweep", synthetic=bool(prepared.trade.synthetic))]
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
                        figures=figs)
 
@@ -116,10 +120,8 @@ def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
     from optimize.model import lp as lpmod
     from optimize.runs import pipeline
     from optimize.model import tiebreak
-    from optimize.data.countries import EU27
     from optimize.model.engine import Allocation
     from optimize.errors import SolverError
-    from optimize.analysis.metrics import compute_tables
     from optimize.solve.highs import highs_version, make_highs
     from optimize.solve.status import SolverInfo, Status
 
@@ -131,7 +133,7 @@ def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
     idx = np.arange(n_pairs, dtype=np.int32)
     for cap in caps:
         scen = scen0 if cap == caps[0] else pipeline.cell_scenario(prepared.scenario, cap_pp=cap, **cell)
-        inst = inst0 if cap == caps[0] else pipeline.build_cell_instance(prepared, scen)
+        inst = inst0 if cap == caps[0] else pipeline.build_cell_instance(prepared, resolve(scen))
         if inst.n_pairs != n_pairs or not np.array_equal(inst.pair_exporter, inst0.pair_exporter):
             raise SolverError("pairs changed between caps in a sweep", fix="report this as a bug")
         if cap != caps[0]:
@@ -163,9 +165,7 @@ def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
         alloc = Allocation(instance=inst, x_after_kusd=x_after, status=Status.OPTIMAL, solver=info,
                            shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
                            cap_marginal=marginal)
-        tables = compute_tables(inst, alloc, prepared.product_info, prepared.countries,
-                                exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                                bloc_codes=EU27)
+        tables = pipeline.cell_tables(prepared, scen, inst, alloc)
         rows += _rows(cap, tables)
     return rows, times
 
@@ -177,7 +177,7 @@ def solve_times(prepared, caps_pp: Iterable[float], **cell) -> dict[str, float]:
     from optimize.solve.highs import make_highs
 
     caps = sorted({float(c) for c in caps_pp})
-    insts = [pipeline.build_cell_instance(prepared, pipeline.cell_scenario(prepared.scenario, cap_pp=c, **cell))
+    insts = [pipeline.build_cell_instance(prepared, resolve(pipeline.cell_scenario(prepared.scenario, cap_pp=c, **cell)))
              for c in caps]
     cold = 0.0
     for inst in insts:

@@ -1,0 +1,137 @@
+"""Resolve a scenario once: every country name to BACI codes, every rule to plain values.
+
+``resolve(scenario) -> ModelSpec`` is the one place where country tokens of a
+scenario become codes and where cross-field rules are checked (a risk country is
+no friend; weights, priority and a ban name risk countries). Instance building,
+engine options and report metadata all read the ``ModelSpec``; nothing resolves a
+scenario's countries again. The spec is cached on the scenario object (a
+``Scenario`` is never changed in place: ``Scenario.update`` returns a copy).
+"""
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+
+from optimize.config.scenario import Scenario
+from optimize.errors import InputError, ScenarioError
+
+_FIX = "use ISO3 codes (CHN), BACI codes (156), English names or groups (EU27, G7+allies)"
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """Everything a cell needs from its scenario, resolved. Countries are BACI codes, caps in pp (0..100)."""
+
+    importer_label: str
+    importer_codes: tuple[int, ...]
+    risk_codes: tuple[int, ...]
+    risk_weights: Mapping[int, float]  # BACI code -> weight (explicit codes win over groups); empty = all 1
+    priority: tuple[int, ...]  # cut first -> last
+    friends: tuple[int, ...]  # empty = any non-risk exporter
+    cap_pp: float
+    cap_basis: str
+    exporter_pp: Mapping[int, float]  # BACI code -> pp
+    product_pp: Mapping[str, float]  # HS6 -> pp
+    share_limit: float | None  # 0..1, None = off
+    exporter_total_pp: float | None  # None = off
+    ban: Mapping[int, frozenset[str]]  # BACI code -> banned HS6 codes
+    risk_split: str
+    spread: str
+    backend: str
+    algorithm: str
+    time_limit_s: float | None
+    keep_going: bool
+    labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # dotted key -> the user's tokens
+
+
+def _codes(tokens, key: str, file: str) -> tuple[int, ...]:
+    """Sorted unique BACI codes of ``tokens``; an unknown name is a ScenarioError naming ``key``."""
+    from optimize.data.countries import resolve_countries
+
+    if not tokens:
+        return ()
+    try:
+        return tuple(sorted({int(c) for c in resolve_countries(list(tokens))}))
+    except (InputError, ValueError, KeyError, LookupError) as exc:
+        raise ScenarioError(str(getattr(exc, "message", exc)), file=file, field=key,
+                            fix=getattr(exc, "fix", None) or _FIX) from None
+
+
+def _codes_by_key(values: Mapping[str, float], key: str, file: str) -> dict[int, float]:
+    """``{"CHN": 2.0, "EU27": 1.0}`` -> ``{156: 2.0, <each EU code>: 1.0}``; explicit codes win over groups."""
+    resolved = {token: _codes([token], key, file) for token in values}
+    out: dict[int, float] = {}
+    for token in sorted(values, key=lambda t: (len(resolved[t]), t), reverse=True):
+        for code in resolved[token]:
+            out[code] = float(values[token])
+    return out
+
+
+def _check_cross_fields(spec_lists: dict[str, tuple[int, ...]], file: str) -> None:
+    both = set(spec_lists["risk.countries"]) & set(spec_lists["alternatives.friends"])
+    if both:
+        raise ScenarioError(f"risk countries also listed as friends: BACI codes {sorted(both)}", file=file,
+                            field="alternatives.friends",
+                            fix="remove them from alternatives.friends or from risk.countries")
+    risk = set(spec_lists["risk.countries"])
+    for key in ("risk.weights", "risk.priority", "ban.country"):
+        extra = sorted(set(spec_lists[key]) - risk)
+        if extra:
+            raise ScenarioError(f"names countries that are not risk countries: BACI codes {extra}", file=file,
+                                field=key, fix="add them to risk.countries or remove them here")
+
+
+def _priority(tokens, file: str) -> tuple[int, ...]:
+    """Priority order kept as written (first cut first), groups expanded in place."""
+    from optimize.data.countries import resolve_countries
+
+    try:
+        return tuple(int(c) for c in resolve_countries(list(tokens))) if tokens else ()
+    except (InputError, ValueError, KeyError, LookupError) as exc:
+        raise ScenarioError(str(getattr(exc, "message", exc)), file=file, field="risk.priority",
+                            fix=getattr(exc, "fix", None) or _FIX) from None
+
+
+def _build(scen: Scenario, file: str) -> ModelSpec:
+    lists = {
+        "importer.countries": _codes(scen.importer.countries, "importer.countries", file),
+        "risk.countries": _codes(scen.risk.countries, "risk.countries", file),
+        "alternatives.friends": _codes(scen.alternatives.friends, "alternatives.friends", file),
+        "ban.country": _codes([scen.ban.country] if scen.ban.country else [], "ban.country", file),
+    }
+    weights = _codes_by_key(scen.risk.weights, "risk.weights", file)
+    priority = _priority(scen.risk.priority, file)
+    _check_cross_fields({**lists, "risk.weights": tuple(weights), "risk.priority": priority}, file)
+    ban = {c: frozenset(scen.ban.products) for c in lists["ban.country"]}
+    return ModelSpec(
+        importer_label=scen.importer.label or "+".join(scen.importer.countries),
+        importer_codes=lists["importer.countries"],
+        risk_codes=lists["risk.countries"],
+        risk_weights=MappingProxyType(weights),
+        priority=priority,
+        friends=lists["alternatives.friends"],
+        cap_pp=float(scen.cap.pp),
+        cap_basis=scen.cap.basis,
+        exporter_pp=MappingProxyType(_codes_by_key(scen.cap.exporter_pp, "cap.exporter_pp", file)),
+        product_pp=MappingProxyType({str(k): float(v) for k, v in scen.cap.product_pp.items()}),
+        share_limit=scen.cap.share_limit or None,
+        exporter_total_pp=scen.cap.exporter_total_pp or None,
+        ban=MappingProxyType(ban),
+        risk_split=scen.risk.split,
+        spread=scen.alternatives.spread,
+        backend=scen.solver.backend,
+        algorithm=scen.solver.algorithm,
+        time_limit_s=scen.solver.time_limit_s or None,
+        keep_going=scen.solver.keep_going,
+        labels=MappingProxyType({"importer.countries": tuple(scen.importer.countries),
+                                 "risk.countries": tuple(scen.risk.countries),
+                                 "alternatives.friends": tuple(scen.alternatives.friends)}),
+    )
+
+
+def resolve(scen: Scenario, *, file: str | None = None) -> ModelSpec:
+    """The scenario's ``ModelSpec`` (computed on first use, then cached on the scenario object)."""
+    if scen._spec is None:
+        scen._spec = _build(scen, file or scen.name)
+    return scen._spec
