@@ -301,7 +301,9 @@ def scenarios(name, schema):
 # ---------------------------------------------------------------- batch / sweep
 @main.command()
 @scenario_options
-@click.option("--importers", default=None, help="EU27,DEU,FRA / all-eu (each EU member) / @file (one per line).")
+@click.option("--importers", default=None,
+              help="EU27,DEU,FRA (groups EU27, G7 are one bloc) / all-eu (each EU member) / all (every importer in the "
+                   "data, single countries) / @file (one per line).")
 @click.option("--years", default=None, help="e.g. 2021-2023 or 2022,2023 (default: the scenario's year).")
 @click.option("--caps", "caps_pp", default=None, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5 (default: the scenario's).")
 @click.option("--cap-basis", "cap_bases", default=None,
@@ -309,10 +311,14 @@ def scenarios(name, schema):
 @click.option("--risk-sets", default=None, help="Risk sets separated by ';', e.g. 'CHN;CHN,RUS;CHN,USA,RUS'.")
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), required=True, help="Output folder.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Local worker processes.")
-@click.option("--dask", "dask_address", default=None, help="Run the cells on this dask.distributed scheduler.")
+@click.option("--dask", "dask_address", default=None,
+              help="local / local:N (start a LocalCluster of N worker processes) or a scheduler address tcp://HOST:8786.")
 @click.option("--joint", is_flag=True, help="Solve the importers of each cap/risk set as one coupled LP.")
 @click.option("--full-outputs", is_flag=True, help="Write every report file per cell (default: tables only).")
 @click.option("--figures", is_flag=True, help="With --full-outputs: also the figures per cell.")
+@click.option("--dask-timeout", "dask_timeout", type=float, default=10.0, show_default=True,
+              help="Seconds to wait for the --dask scheduler (unreachable: exit 2 before any data are read).")
+@click.option("--per-cell", is_flag=True, help="Solve every cell through the full pipeline (no batched closed form).")
 @click.option("--quiet", is_flag=True, help="No progress bar or per-cell lines.")
 @overwrite_option
 def batch(scenario_name, sets, baci, out_dir, **grid):
@@ -324,7 +330,7 @@ def batch(scenario_name, sets, baci, out_dir, **grid):
     n_cells = len(res.computed) + len(res.skipped)
     click.echo(f"{len(res.computed)} cell(s) computed, {len(res.skipped)} already finished, "
                f"{n_cells} in the grid; {n_err} error row(s); {res.seconds:.1f}s")
-    click.echo(f"Table written to {res.out_dir / 'batch.csv'}")
+    click.echo(f"Table written to {res.out_dir / 'batch.csv'}; dataset in {res.out_dir / 'dataset'}")
 
 
 @main.command()

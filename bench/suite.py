@@ -132,7 +132,7 @@ def m_joint(parquet: str) -> dict:
     products = _basket_codes()
     td = baci.read_baci(parquet, products=products)
     year = int(td.years[-1])
-    sets = [("EU27", EU27)] + [(str(iso), (code,)) for iso, code in zip(to_iso3(EU27), EU27)]
+    sets = [("EU27", EU27)] + [(str(iso), (code,)) for iso, code in zip(to_iso3(EU27), EU27, strict=False)]
     sets = sets[:int(os.environ.get("TRADEOPT_BENCH_IMPORTERS", "28"))]
     insts = []
     for label, codes in sets:

@@ -298,7 +298,8 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
               risk_sets: str | Iterable[Iterable[str]] | None = None,
               data: str | Path | pd.DataFrame | TradeData | None = None, workers: int = 2,
               dask_address: Any = None, joint: bool = False, full_outputs: bool = False, figures: bool = False,
-              quiet: bool = True, overwrite: bool = False, **keywords: Any) -> BatchResult:
+              quiet: bool = True, overwrite: bool = False, dask_timeout: float | None = None,
+              per_cell: bool = False, **keywords: Any) -> BatchResult:
     """Run a grid importer x year x cap x cap basis x risk set (``batch.run_batch``), resumable.
 
     Defaults come from the scenario: its importer, year (0 = latest), ``cap.pp``,
@@ -308,13 +309,34 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     ``risk_sets="CHN;CHN,RUS"``. Finished cells in ``out_dir`` are reused. Returns
     ``BatchResult`` whose ``table`` has one row per cell and risk country plus ``ALL``
     (shares 0..1, values USD); it is also written to ``out_dir/batch.csv`` and
-    ``batch.parquet``.
+    ``batch.parquet``, and as the hive-partitioned Parquet dataset ``out_dir/dataset``.
+
+    ``importers="all"``: every importer of the data. ``dask_address``: ``"local"`` /
+    ``"local:N"`` (a LocalCluster of N worker processes), a scheduler address or a
+    ``distributed.Client``; an unreachable scheduler is an ``InputError`` within
+    ``dask_timeout`` seconds (default 10), before any data are read. ``per_cell``:
+    solve every cell through the full pipeline (no batched closed form).
     """
     from optimize.atomic import check_out_dir
     from optimize.runs import batch as b
+    from optimize.runs.executors import DASK_TIMEOUT_S, close_dask, connect_dask
 
     scen = load_scenario(scenario, **keywords)
     check_out_dir(out_dir, overwrite=overwrite)  # before the data are read (the default year needs them)
+    client, owned = (None, False)
+    if dask_address is not None:  # an unreachable scheduler fails before any data are read
+        client, owned = connect_dask(dask_address, dask_timeout or DASK_TIMEOUT_S, quiet)
+    try:
+        return _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk_sets, data, workers,
+                               client, joint, full_outputs, figures, quiet, overwrite, dask_timeout, per_cell)
+    finally:
+        if owned:
+            close_dask(client)
+
+
+def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk_sets, data, workers, client,
+                    joint, full_outputs, figures, quiet, overwrite, dask_timeout, per_cell) -> BatchResult:
+    """The grid of ``batch_run``'s axes (scenario defaults), run by ``batch.run_batch``."""
     data = _data_arg(data)
     # default: the scenario's importer as one cell (several tokens = one bloc, as in ``run``)
     imps = b.parse_importers(importers) if importers is not None else (",".join(scen.importer.countries),)
@@ -336,8 +358,9 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
         risk = (tuple(sorted({t.upper() for t in scen.risk.countries})),)
     grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
                   caps_pp=caps, cap_bases=bases, risk_sets=risk)
-    return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=dask_address, joint=joint,
-                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite)
+    return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=client, joint=joint,
+                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite,
+                       fast=not per_cell, dask_timeout_s=dask_timeout)
 
 
 def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | Iterable[float],
@@ -426,7 +449,7 @@ def frontier_figure(table: pd.DataFrame, path_stem: str | Path, *, synthetic: bo
         check_out_file(p, overwrite=overwrite)
     with tempfile.TemporaryDirectory(prefix=f".{stem.name}.", dir=stem.resolve().parent) as d:
         made = plot_frontier(table.loc[table["group"] == "all"], Path(d) / stem.name, synthetic=synthetic)
-        for src, dest in zip(made, paths):
+        for src, dest in zip(made, paths, strict=False):
             with atomic_file(dest, overwrite=overwrite) as tmp:
                 os.replace(src, tmp)
     return paths

@@ -1,414 +1,72 @@
 """Batch runs over a grid of cells (importer x year x cap x cap basis x risk set), resumable.
 
-Each *cell* is one pipeline run. Data are read and selected once per year
-(``pipeline.prepare``) and shared by every cell of that year; a cell only builds
-and solves its own instance. Every finished cell writes its outputs atomically
-to ``<out>/cells/<key>/`` together with ``cell.json`` (its result rows and the
-hash of the resolved scenario), so an interrupted batch loses nothing already
-finished and a re-run computes only the missing cells. ``batch.csv`` /
-``batch.parquet`` are assembled from the finished cells: one row per cell and
-risk country (plus an ``ALL`` row), shares 0..1, values in USD.
+The grid and its parsers are in ``grid``; tasks (groups of cells) and the blocks
+of rows they return in ``cells``; the batched closed form in ``fastcells``; where
+tasks run in ``executors``; the folder's lock, content key and Parquet dataset in
+``resume``. Only this client process writes into the output folder:
 
-Cells run on a local process pool (``workers``) or on an existing
-``dask.distributed`` cluster (``dask_address``).
+- ``dataset/cells`` and ``dataset/risk``: hive-partitioned (year, cap_basis)
+  Parquet tables, appended part by part as tasks finish (the resume record);
+- ``batch.csv`` / ``batch.parquet``: the per-risk-country rows of the grid's cells
+  (``TABLE_COLUMNS``; shares 0..1, values USD);
+- ``cells/<key>/``: every report file of a cell, only with ``outputs="full"``.
+
+A re-run computes only the cells without a finished row of the same content key
+(scenario, cell options and data identity).
 """
 from __future__ import annotations
 
-import hashlib
-import io
-import json
 import logging
 import os
-import re
+import signal
+import threading
 import time
-from collections.abc import Iterable, Sequence
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from dataclasses import dataclass, field
+from collections.abc import Sequence
+from contextlib import contextmanager
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
-from optimize.atomic import atomic_dir, atomic_write_bytes, atomic_write_text, claim_dir, contained
-from optimize.errors import ScenarioError, TradeoptError
-from optimize.tokens import number_list as _number_list
-from optimize.tokens import parse_years  # noqa: F401  (re-exported: batch grids take years as text)
-from optimize.tokens import split_tokens as _split
-from optimize.vocab import CAP_BASES
+from optimize.atomic import (
+    atomic_dir,
+    atomic_write_bytes,
+    atomic_write_text,
+    check_out_dir,
+    claim_dir,
+    contained,
+)
+from optimize.runs import resume
+from optimize.runs.cells import (  # noqa: F401  (re-exported)
+    CELL_COLUMNS,
+    TABLE_COLUMNS,
+    Block,
+    CellOptions,
+    Task,
+    make_tasks,
+    run_task,
+)
+from optimize.runs.grid import (  # noqa: F401  (re-exported)
+    ALL_IMPORTERS,
+    CAP_BASES,
+    Cell,
+    Grid,
+    expand_all,
+    importer_tokens,
+    parse_cap_bases,
+    parse_caps,
+    parse_importers,
+    parse_risk_sets,
+    parse_years,
+    resolve_many,
+)
+from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
-
-CELL_FILE = "cell.json"
-TABLE_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "risk", "share_before", "share_after",
-                 "before_usd", "after_usd", "shifted_usd", "hhi_before", "hhi_after", "status", "cell_key")
-_SAFE = re.compile(r"[^A-Za-z0-9.+-]+")
-
-
-# ------------------------------------------------------------------ grid
-
-
-@dataclass(frozen=True, order=True)
-class Cell:
-    """One run of the grid. ``importer``: a country or group token (``DEU``, ``EU27``)."""
-
-    year: int
-    importer: str
-    cap_basis: str
-    cap_pp: float
-    risk_set: tuple[str, ...]  # risk country tokens, sorted, upper case
-
-    @property
-    def risk_label(self) -> str:
-        return ",".join(self.risk_set)
-
-    @property
-    def key(self) -> str:
-        """Stable, filesystem-safe name: ``DEU__2023__world-exports__cap5__CHN+RUS``."""
-        cap = f"{self.cap_pp:g}" if float(f"{self.cap_pp:g}") == self.cap_pp else repr(self.cap_pp)  # exact, short
-        parts = [self.importer, str(self.year), self.cap_basis, f"cap{cap}", "+".join(self.risk_set)]
-        return "__".join(_SAFE.sub("-", p) for p in parts)
-
-
-@dataclass(frozen=True)
-class Grid:
-    """Axes of a batch; ``cells()`` is their product in a fixed order."""
-
-    importers: tuple[str, ...]
-    years: tuple[int, ...]
-    caps_pp: tuple[float, ...]
-    cap_bases: tuple[str, ...] = ("world-exports",)
-    risk_sets: tuple[tuple[str, ...], ...] = (("CHN", "RUS", "USA"),)
-
-    def cells(self) -> list[Cell]:
-        out = {Cell(y, imp, basis, float(cap), rs) for y in self.years for imp in self.importers
-               for basis in self.cap_bases for cap in self.caps_pp for rs in self.risk_sets}
-        return sorted(out)
-
-
-def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
-    """``"EU27,DEU,FRA"``; ``all-eu`` = each EU27 member separately; ``@file`` or a file path: one token per line."""
-    from optimize.data.countries import EU27, to_iso3
-
-    tokens = list(text) if not isinstance(text, str) else _split(text)
-    out: list[str] = []
-    for tok in tokens:
-        if tok.lower() == "all-eu":
-            out += [str(s) for s in to_iso3(EU27)]
-        elif tok.startswith("@") or Path(tok).is_file():
-            path = Path(tok.lstrip("@"))
-            if not path.is_file():
-                raise ScenarioError(f"importer list file {str(path)!r} not found", file=str(path),
-                                    fix="give an existing file with one importer per line")
-            lines = [ln.split("#", 1)[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
-            out += [ln.upper() for ln in lines if ln]
-        else:
-            out.append(tok.upper())
-    if not out:
-        raise ScenarioError("no importers given", field="importers", fix="e.g. --importers EU27,DEU or all-eu")
-    from optimize.data.countries import resolve_countries
-
-    for tok in out:
-        resolve_countries(tok)  # unknown names fail here, with close matches
-    return tuple(dict.fromkeys(out))
-
-
-def parse_caps(text: str) -> tuple[float, ...]:
-    caps = _number_list(text, "caps")
-    bad = [c for c in caps if not 0 <= c <= 100]
-    if bad:
-        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field="caps", fix="give caps in percentage points")
-    return tuple(float(c) for c in caps)
-
-
-def parse_cap_bases(text: str) -> tuple[str, ...]:
-    bases = _split(text)
-    for b in bases:
-        if b not in CAP_BASES:
-            raise ScenarioError(f"unknown cap basis {b!r}", field="cap-basis", fix=f"use {', '.join(CAP_BASES)}")
-    return tuple(dict.fromkeys(bases))
-
-
-def parse_risk_sets(text: str) -> tuple[tuple[str, ...], ...]:
-    """``"CHN;CHN,RUS;CHN,USA,RUS"`` -> sets separated by ';', countries by ','."""
-    from optimize.data.countries import resolve_countries
-
-    sets = []
-    for part in _split(text, ";"):
-        tokens = tuple(sorted({t.upper() for t in _split(part)}))
-        resolve_countries(list(tokens))
-        sets.append(tokens)
-    if not sets:
-        raise ScenarioError("no risk sets given", field="risk-sets", fix="e.g. 'CHN;CHN,RUS'")
-    return tuple(dict.fromkeys(sets))
-
-
-# ------------------------------------------------------------------ cells
-
-
-@dataclass(frozen=True)
-class CellOptions:
-    """What each cell writes and how it is solved.
-
-    ``outputs``: "tables" (default; exposure/products/beneficiaries CSV and
-    summary.json, cheap) or "full" (``RunResult.write``: every report file).
-    ``joint``: the importers of a (year, cap, basis, risk set) group are solved as
-    one coupled LP, and each row also carries the stand-alone result.
-    """
-
-    outputs: str = "tables"
-    figures: bool = False
-    joint: bool = False
-
-
-def scenario_hash(scenario, options: CellOptions) -> str:
-    """sha256 (16 hex) of the resolved scenario, the data file's identity and the cell options."""
-    resolved = scenario.resolved()
-    data_id = ""
-    baci = resolved.get("data", {}).get("baci", "")
-    if baci and Path(baci).exists():
-        st = Path(baci).stat()
-        data_id = f"{Path(baci).resolve()}:{st.st_size}:{int(st.st_mtime)}"
-    blob = json.dumps({"scenario": resolved, "data": data_id, "options": options.__dict__}, sort_keys=True,
-                      default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
-
-
-def _cell_rows(cell: Cell, tables, alone=None) -> list[dict]:
-    """Result rows of one cell from its ResultTables (exposure per risk country + ALL).
-
-    ``alone``: the stand-alone ResultTables of the same importer (joint mode).
-    """
-    summary = tables.summary
-    exp = tables.exposure
-    alone_after = (dict(zip(alone.exposure["iso3"].astype(str), alone.exposure["share_after"].astype(float)))
-                   if alone is not None else {})
-    rows = []
-    for rec in exp.to_dict("records"):
-        row = {
-            "importer": cell.importer, "year": cell.year, "cap_pp": cell.cap_pp, "cap_basis": cell.cap_basis,
-            "risk_set": cell.risk_label, "risk": str(rec["iso3"]),
-            "share_before": float(rec["share_before"]), "share_after": float(rec["share_after"]),
-            "before_usd": float(rec["before_usd"]), "after_usd": float(rec["after_usd"]),
-            "shifted_usd": float(summary["shifted_usd"]),
-            "hhi_before": float(summary["hhi_before"]), "hhi_after": float(summary["hhi_after"]),
-            "status": str(summary.get("status", "optimal")), "cell_key": cell.key,
-        }
-        if alone is not None:
-            row["share_after_alone"] = alone_after.get(row["risk"], float("nan"))
-        rows.append(row)
-    return rows
-
-
-def _error_rows(cell: Cell, exc: BaseException) -> list[dict]:
-    nan = float("nan")
-    return [{"importer": cell.importer, "year": cell.year, "cap_pp": cell.cap_pp, "cap_basis": cell.cap_basis,
-             "risk_set": cell.risk_label, "risk": "ALL", "share_before": nan, "share_after": nan,
-             "before_usd": nan, "after_usd": nan, "shifted_usd": nan, "hhi_before": nan, "hhi_after": nan,
-             "status": f"error: {type(exc).__name__}: {exc}"[:300], "cell_key": cell.key}]
-
-
-def _reraise(exc: BaseException):
-    raise exc
-
-
-def _write_tables(tables, out: Path) -> None:
-    """The cheap cell outputs: summary.json and the main tables as CSV (USD, shares 0..1).
-
-    Plain writes: ``out`` is the cell's temporary folder, made visible by one rename.
-    """
-    (out / "summary.json").write_text(json.dumps(tables.summary, indent=1, default=float), encoding="utf-8")
-    for name in ("exposure", "products", "beneficiaries", "by_sector", "by_stage"):
-        frame = getattr(tables, name, None)
-        if frame is not None:
-            frame.to_csv(out / f"{name}.csv", index=False, lineterminator="\n")
-
-
-def _finish_cell(cell: Cell, cells_dir: Path, digest: str, options: CellOptions, t0: float, make) -> dict:
-    """Run ``make() -> (rows, RunResult | None, tables | None)`` and write the cell folder atomically."""
-    with atomic_dir(contained(cells_dir, cell.key)) as tmp:
-        try:
-            rows, result, tables = make()
-            if options.outputs == "full" and result is not None:
-                result.write(tmp, figures=options.figures)
-            elif tables is not None:
-                _write_tables(tables, tmp)
-        except TradeoptError as exc:
-            rows = _error_rows(cell, exc)
-        record = {"key": cell.key, "scenario_hash": digest, "seconds": round(time.perf_counter() - t0, 4),
-                  "pid": os.getpid(), "rows": rows}
-        (tmp / CELL_FILE).write_text(json.dumps(record, indent=1, default=float), encoding="utf-8")
-    return record
-
-
-def run_cell(prepared, cell: Cell, cells_dir: str | os.PathLike, digest: str, options: CellOptions) -> dict:
-    """Solve one cell, write ``cells_dir/<key>/`` atomically; return its cell.json record.
-
-    Input, infeasibility and solver errors of a cell (e.g. an importer without
-    imports of the basket) are recorded as its status, so one bad cell does not
-    stop the batch.
-    """
-    from optimize.runs import pipeline
-
-    t0 = time.perf_counter()
-
-    def make():
-        result = pipeline.solve_cell(prepared, importer=cell.importer, cap_pp=cell.cap_pp,
-                                     cap_basis=cell.cap_basis, risk=list(cell.risk_set))
-        return _cell_rows(cell, result.tables), result, result.tables
-
-    return _finish_cell(cell, Path(cells_dir), digest, options, t0, make)
-
-
-def run_joint_group(prepared, cells: Sequence[Cell], cells_dir: str | os.PathLike, digest: str,
-                    options: CellOptions) -> list[dict]:
-    """Solve the importers of ``cells`` (same year, cap, basis, risk set) as one coupled LP.
-
-    Each importer's rows carry the joint result and ``share_after_alone`` (the
-    same importer solved on its own), so the two reductions can be compared.
-    """
-    from dataclasses import replace
-
-    from optimize.config.resolve import resolve
-    from optimize.model.engine import reallocate
-    from optimize.runs import pipeline
-
-    t0 = time.perf_counter()
-    first = cells[0]
-    built, failed = [], {}
-    for cell in cells:
-        try:
-            scen = pipeline.cell_scenario(prepared.scenario, importer=cell.importer, cap_pp=cell.cap_pp,
-                                          cap_basis=cell.cap_basis, risk=list(cell.risk_set))
-            built.append((cell, scen, pipeline.build_cell_instance(prepared, resolve(scen))))
-        except TradeoptError as exc:
-            failed[cell.key] = exc
-    records = []
-    for cell in cells:
-        if cell.key in failed:
-            exc = failed[cell.key]
-            records.append(_finish_cell(cell, Path(cells_dir), digest, options, t0, lambda exc=exc: _reraise(exc)))
-    if not built:
-        return records
-    scen0 = built[0][1]
-    opts = pipeline.engine_options(resolve(scen0))
-    instances = [inst for _, _, inst in built]
-    joint_allocs = reallocate(instances, replace(opts, joint=True))
-    alone_allocs = [reallocate([inst], opts)[0] for inst in instances]
-
-    def tables_of(inst, alloc, scen):
-        return pipeline.cell_tables(prepared, scen, inst, alloc)
-
-    for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs):
-        def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):
-            joint_tables = tables_of(inst, ja, scen)
-            alone_tables = tables_of(inst, aa, scen)
-            return _cell_rows(cell, joint_tables, alone_tables), None, joint_tables
-        records.append(_finish_cell(cell, Path(cells_dir), digest, options, t0, make))
-    log.debug("joint group %s/%s/%s/%s: %d importers", first.year, first.cap_basis, first.cap_pp,
-              first.risk_label, len(cells))
-    return records
-
-
-def run_unit(prepared, unit: Sequence[Cell], cells_dir, digest: str, options: CellOptions) -> list[dict]:
-    """One unit of work: a single cell, or a joint group of cells."""
-    if options.joint:
-        return run_joint_group(prepared, unit, cells_dir, digest, options)
-    return [run_cell(prepared, cell, cells_dir, digest, options) for cell in unit]
-
-
-def make_units(todo: Sequence[Cell], joint: bool) -> list[tuple[Cell, ...]]:
-    """Cells grouped into units: one per cell, or one per (year, basis, cap, risk set) when joint."""
-    if not joint:
-        return [(c,) for c in todo]
-    groups: dict[tuple, list[Cell]] = {}
-    for c in todo:
-        groups.setdefault((c.year, c.cap_basis, c.cap_pp, c.risk_set), []).append(c)
-    return [tuple(sorted(g)) for _, g in sorted(groups.items())]
-
-
-def _remove_stale(cells_dir: Path) -> None:
-    """Delete temporary cell folders left by a killed run (``.<key>.tmp-*`` / ``.<key>.old-*``)."""
-    import shutil
-
-    for p in sorted(cells_dir.glob(".*.tmp-*")) + sorted(cells_dir.glob(".*.old-*")):
-        shutil.rmtree(p, ignore_errors=True)
-
-
-def read_cell(cells_dir: str | os.PathLike, key: str, digest: str) -> dict | None:
-    """The finished record of a cell, or None when absent, unreadable or from another scenario."""
-    path = Path(cells_dir) / key / CELL_FILE
-    try:
-        record = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return record if record.get("scenario_hash") == digest else None
-
-
-# ------------------------------------------------------------------ executors
-
-_WORKER_PREPARED: dict = {}
-
-
-def _init_worker(prepared_by_year: dict) -> None:
-    """Process-pool initializer: the per-year prepared data (inherited under fork, pickled once under spawn)."""
-    global _WORKER_PREPARED
-    _WORKER_PREPARED = prepared_by_year
-    # One process per core: BLAS and Arrow thread pools in every worker would oversubscribe the
-    # cores (idle OpenBLAS threads spin). Measured on 2 cores: per-cell time 0.10 s alone,
-    # 0.16 s with two workers before, 0.115 s after. (Dask's nanny sets the same limits.)
-    import pyarrow as pa
-    from threadpoolctl import threadpool_limits
-
-    threadpool_limits(1)
-    pa.set_cpu_count(1)
-
-
-def _pool_task(unit, cells_dir: str, digest: str, options: CellOptions) -> list[dict]:
-    return run_unit(_WORKER_PREPARED[unit[0].year], unit, cells_dir, digest, options)
-
-
-def _iter_local(units, prepared_by_year, cells_dir, digest, options, workers):
-    if workers <= 1 or len(units) <= 1:
-        for unit in units:
-            yield from run_unit(prepared_by_year[unit[0].year], unit, cells_dir, digest, options)
-        return
-    import multiprocessing as mp
-
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    with ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                             initargs=(prepared_by_year,)) as pool:
-        pending = {pool.submit(_pool_task, unit, str(cells_dir), digest, options) for unit in units}
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    yield from fut.result()
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
-
-
-def _iter_dask(units, prepared_by_year, cells_dir, digest, options, address):
-    try:
-        from distributed import Client, as_completed
-    except ImportError as exc:
-        from optimize.errors import missing_extra
-
-        raise missing_extra("dask", "running batch cells on a dask cluster (--dask)", exc) from exc
-
-    client = address if hasattr(address, "submit") else Client(address)
-    try:
-        shared = {y: client.scatter(p, broadcast=True) for y, p in sorted(prepared_by_year.items())}
-        futures = [client.submit(run_unit, shared[unit[0].year], unit, str(cells_dir), digest, options,
-                                 key=f"tradeopt-{digest}-{unit[0].key}", pure=False) for unit in units]
-        for fut in as_completed(futures):
-            yield from fut.result()
-    finally:
-        if client is not address:
-            client.close()
-
-
-# ------------------------------------------------------------------ batch
+#: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells, lock.
+BATCH_OWNS = ("batch.csv", "batch.parquet", "datapackage.json", "cells/", "dataset/", resume.LOCK_FILE)
+#: Flush finished rows to a dataset part at least this often (seconds) or every this many cells.
+FLUSH_S, FLUSH_CELLS = 5.0, 5000
 
 
 @dataclass
@@ -420,17 +78,19 @@ class BatchResult:
     computed: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    cells: pd.DataFrame | None = None  # one row per cell (CELL_COLUMNS)
+    run_id: str = ""
 
 
-def assemble(records: Iterable[dict]) -> pd.DataFrame:
-    """One tidy table from cell records, sorted by the cell axes and risk (ALL last)."""
-    rows = [r for rec in records for r in rec["rows"]]
-    extra = ["share_after_alone"] if any("share_after_alone" in r for r in rows) else []
-    df = pd.DataFrame(rows, columns=list(TABLE_COLUMNS) + extra)
+def assemble(risk: pd.DataFrame) -> pd.DataFrame:
+    """The per-risk-country table (TABLE_COLUMNS), sorted by the cell axes and risk (ALL last)."""
+    extra = ["share_after_alone"] if "share_after_alone" in risk and risk["share_after_alone"].notna().any() else []
+    df = risk.reindex(columns=list(TABLE_COLUMNS) + extra)
     if df.empty:
-        return df
+        return df.reset_index(drop=True)
     df["year"] = df["year"].astype("int64")
     df["cap_pp"] = df["cap_pp"].astype(float)
+    df["cap_basis"] = df["cap_basis"].astype(str)
     df["_all"] = df["risk"] == "ALL"
     df = df.sort_values(["importer", "year", "cap_basis", "cap_pp", "risk_set", "_all", "risk"], kind="stable")
     return df.drop(columns="_all").reset_index(drop=True)
@@ -459,56 +119,175 @@ def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int
     return (int(prepared.year),)
 
 
+def grid_from_options(scenario, importers=None, years=None, caps=None, cap_bases=None,
+                      risk_sets=None) -> Grid:
+    """The grid of the ``batch`` command's text options (None = the scenario's value; the year may read the data)."""
+    return Grid(
+        importers=parse_importers(importers) if importers else (",".join(scenario.importer.countries),),
+        years=resolve_years(scenario, parse_years(years) if years else None),
+        caps_pp=parse_caps(caps) if caps else (float(scenario.cap.pp),),
+        cap_bases=parse_cap_bases(cap_bases) if cap_bases else (scenario.cap.basis,),
+        risk_sets=(parse_risk_sets(risk_sets) if risk_sets
+                   else (tuple(sorted({t.upper() for t in scenario.risk.countries})),)),
+    )
+
+
+def _slim(prepared):
+    """``prepared`` without the flows of every year read (cells use the year's ``flows`` only)."""
+    trade = replace(prepared.trade, flows=prepared.flows.iloc[:0])
+    return replace(prepared, trade=trade)
+
+
+def _absolute_paths(scenario):
+    """Scenario with data and basket paths made absolute (workers may run in another folder)."""
+    data, basket = scenario.data, scenario.basket
+    if data.baci and Path(data.baci).expanduser().exists():
+        data = data.model_copy(update={"baci": str(Path(data.baci).expanduser().resolve())})
+    if basket.file and Path(basket.file).expanduser().exists():
+        basket = basket.model_copy(update={"file": str(Path(basket.file).expanduser().resolve())})
+    return scenario.model_copy(update={"data": data, "basket": basket})
+
+
+@contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM raises KeyboardInterrupt (like Ctrl-C) while the batch runs, so cleanup runs too."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def handler(signum, frame):
+        raise KeyboardInterrupt(f"signal {signum}")
+
+    old = signal.signal(signal.SIGTERM, handler)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, old)
+
+
+class _Writer:
+    """Buffers blocks and appends them to the dataset (and full-output folders) from the client."""
+
+    def __init__(self, out: Path, digest: str, run_id: str):
+        self.out, self.digest, self.run_id = out, digest, run_id
+        self.risk: list[pd.DataFrame] = []
+        self.cells: list[pd.DataFrame] = []
+        self.n_buffered, self.seq, self.last = 0, 0, time.monotonic()
+
+    def add(self, block: Block) -> None:
+        for key, files in block.files.items():
+            with atomic_dir(contained(self.out / "cells", key)) as tmp:
+                for rel, data in files.items():
+                    (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                    (tmp / rel).write_bytes(data)
+        self.risk.append(block.risk)
+        self.cells.append(block.cells)
+        self.n_buffered += len(block.cells)
+        if block.files or self.n_buffered >= FLUSH_CELLS or time.monotonic() - self.last >= FLUSH_S:
+            self.flush()
+
+    def flush(self) -> None:
+        if self.cells:
+            resume.write_parts(self.out, pd.concat(self.risk, ignore_index=True),
+                               pd.concat(self.cells, ignore_index=True), self.digest, self.run_id, self.seq)
+            self.seq += 1
+        self.risk, self.cells, self.n_buffered, self.last = [], [], 0, time.monotonic()
+
+
 def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, workers: int = 2,
               dask_address=None, joint: bool = False, outputs: str = "tables", figures: bool = False,
-              quiet: bool = False, overwrite: bool = False) -> BatchResult:
-    """Run every cell of ``grid`` not already finished in ``out_dir``; write ``batch.csv``/``.parquet``.
+              quiet: bool = False, fast: bool = True, dask_timeout_s: float | None = None,
+              overwrite: bool = False) -> BatchResult:
+    """Run every cell of ``grid`` not already finished in ``out_dir``; write the dataset and ``batch.csv``.
 
     ``scenario``: the base ``Scenario`` (cells override importer, year, cap and risk
-    set). ``data``: a ``TradeData`` to use instead of ``scenario.data.baci``.
-    ``dask_address``: a scheduler address or a ``distributed.Client``.
-    ``joint``: solve all importers of a (year, cap, basis, risk set) group as one
-    coupled LP (``run_joint_group``). ``outputs``: "tables" or "full" (see ``CellOptions``).
+    set). ``data``: a ``TradeData``/DataFrame instead of ``scenario.data.baci``.
+    ``dask_address``: ``local``/``local:N``, a scheduler address or a ``distributed.Client``
+    (connected before any data are read). ``joint``: solve all importers of a (year,
+    cap, basis, risk set) group as one coupled LP. ``outputs``: "tables" or "full".
+    ``fast``: use the batched closed form when the scenario allows it (``fastcells.eligible``).
     ``out_dir`` must be new, empty or a batch folder of tradeopt (its ``manifest.json``);
     else ``OutputError`` unless ``overwrite`` (``atomic.claim_dir``; foreign files never changed).
     """
+    from optimize.runs import executors, fastcells
+
     t_start = time.perf_counter()
-    out = claim_dir(out_dir, owns=("batch.csv", "batch.parquet", "datapackage.json", "cells/"), overwrite=overwrite)
-    cells_dir = out / "cells"
-    cells_dir.mkdir(exist_ok=True)
-    _remove_stale(cells_dir)
-    options = CellOptions(outputs=outputs, figures=figures, joint=joint)
-    digest = scenario_hash(scenario, options)
+    check_out_dir(out_dir, overwrite=overwrite)  # refuse a foreign folder before connecting or reading
+    client, owned = (None, False)
+    if dask_address is not None:  # an unreachable scheduler fails before any data are read or folder claimed
+        client, owned = executors.connect_dask(dask_address, dask_timeout_s or executors.DASK_TIMEOUT_S, quiet)
+    try:
+        out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite)
+        run_id = resume.new_run_id()
+        lock = resume.acquire_lock(out, run_id)
+        try:
+            with _sigterm_as_interrupt():
+                return _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet,
+                                   fast and fastcells.eligible(scenario), run_id, t_start)
+        finally:
+            resume.release_lock(lock)
+    finally:
+        if owned:
+            executors.close_dask(client)
+
+
+def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet, fast, run_id, t_start):
+    from optimize.runs import executors
+
+    resume.remove_stale(out)
+    if isinstance(data, (str, os.PathLike)):  # a path: read where the cells run (Dask workers read it themselves)
+        scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"baci": str(data)})})
+        data = None
+    scenario = _absolute_paths(scenario)
+    options = CellOptions(outputs=outputs, figures=figures, joint=joint, fast=fast)
+    digest = resume.scenario_hash(scenario, options, data)
+    resume.tidy_dataset(out, digest)
+    prepared = None
+    if ALL_IMPORTERS in grid.importers:  # every importer of the data: known once the years are read
+        prepared = prepare_years(scenario, grid.years, data)
+        grid = expand_all(grid, sorted({int(c) for p in prepared.values() for c in pd.unique(p.flows["j"])}))
     cells = grid.cells()
-    records: dict[str, dict] = {}
-    for cell in cells:
-        rec = read_cell(cells_dir, cell.key, digest)
-        if rec is not None:
-            records[cell.key] = rec
-    skipped = sorted(records)
-    todo = [c for c in cells if c.key not in records]
+    wanted = {c.key for c in cells}
+    done = resume.finished(out, digest)
+    done = done.loc[done["cell_key"].isin(wanted)] if len(done) else done
+    skipped = sorted(done["cell_key"]) if len(done) else []
+    todo = [c for c in cells if c.key not in set(skipped)]
+    use_fast = fast and not joint and outputs != "full"
     if not quiet:
-        log.info("batch: %d cells, %d finished before, %d to run (scenario %s)", len(cells), len(skipped),
-                 len(todo), digest)
+        log.info("batch %s: %d cells, %d finished before, %d to run (scenario %s%s)", run_id, len(cells),
+                 len(skipped), len(todo), digest, ", batched closed form" if use_fast else "")
     computed: list[str] = []
+    writer = _Writer(out, digest, run_id)
     if todo:
-        prepared = prepare_years(scenario, sorted({c.year for c in todo}), data)
-        units = make_units(todo, joint)
-        stream = (_iter_dask(units, prepared, cells_dir, digest, options, dask_address) if dask_address
-                  else _iter_local(units, prepared, cells_dir, digest, options, workers))
+        n_exec = len(client.scheduler_info().get("workers", {})) if client is not None else workers
+        tasks = make_tasks(todo, options, use_fast, chunks=max(1, n_exec))
+        years = sorted({t.year for t in tasks})
+        if client is not None:
+            scattered = None
+            if data is not None:  # in-memory data: each year's selection once, to one worker, no broadcast
+                prepared = prepared or prepare_years(scenario, years, data)
+                scattered = {y: client.scatter(_slim(prepared[y]), hash=False) for y in years}
+            stream = executors.iter_dask(client, tasks, scenario, options, digest, run_id, scattered)
+        else:
+            prepared = prepared or prepare_years(scenario, years, data)
+            stream = executors.iter_local(tasks, {y: _slim(prepared[y]) for y in years}, options, workers)
         from tqdm import tqdm
 
-        with tqdm(total=len(todo), desc="cells", unit="cell", disable=quiet, dynamic_ncols=True) as bar:
-            for rec in stream:
-                records[rec["key"]] = rec
-                computed.append(rec["key"])
-                bar.update(1)
-                status = rec["rows"][-1]["status"] if rec["rows"] else "?"
-                log.info("cell %s: %s in %.2fs", rec["key"], status, rec["seconds"])
-                if not quiet:
-                    bar.write(f"cell {rec['key']}: {status} in {rec['seconds']:.2f}s")
-    table = assemble(records[c.key] for c in cells if c.key in records)
+        try:
+            with tqdm(total=len(todo), desc="cells", unit="cell", disable=quiet, dynamic_ncols=True) as bar:
+                for task, block in stream:
+                    writer.add(block)
+                    computed += list(block.cells["cell_key"])
+                    bar.update(len(block.cells))
+                    log.info("task %s: %d cells", task.task_id, len(block.cells))
+        finally:
+            writer.flush()  # what finished is kept, also on Ctrl-C / SIGTERM
+    done = resume.finished(out, digest)
+    done = done.loc[done["cell_key"].isin(wanted)].reset_index(drop=True) if len(done) else done
+    table = assemble(resume.read_risk(out, done))
     atomic_write_text(out / "batch.csv", table.to_csv(index=False, lineterminator="\n"))
+    import io
+
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
     atomic_write_bytes(out / "batch.parquet", buf.getvalue())
@@ -516,4 +295,4 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
 
     write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}")
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
-                       seconds=time.perf_counter() - t_start)
+                       seconds=time.perf_counter() - t_start, cells=done, run_id=run_id)

@@ -1,0 +1,145 @@
+"""Batch at scale against its floor, side by side in one run (SYNTHETIC data from make_fullyear.py).
+
+Each measurement runs in a fresh subprocess (``--one NAME``) and times its work
+from inside (interpreter start-up excluded; imports included where they are part
+of the work). A warm-up batch run first fills the OS page cache and the parquet
+cache, so every measurement reads warm files.
+
+- floor: ``floor.py`` (plain pandas closed form, every single-country importer)
+- batch1 / batch2: ``run_batch`` with ``--importers all``, all products, cap 5, 1 / 2 local workers
+- dask2: the same on a 2-worker LocalCluster (started before the clock)
+- run: ``tradeopt run`` EU27, all products, figures off, end to end (subprocess wall time)
+- run_floor: the pandas closed form for the EU27 bloc reading the same parquet (subprocess wall time)
+
+    python bench/batch_scale.py --rows 2000000 --products 3000
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(ROOT))
+
+
+def _scenario(parquet: str):
+    from optimize.config.scenario import load_scenario
+
+    return load_scenario("default", overrides=[f"data.baci={json.dumps(parquet)}", "basket.products=all"])
+
+
+def one(name: str, parquet: str) -> dict:
+    t0 = time.perf_counter()
+    if name == "floor":
+        from floor import floor
+
+        out = floor(parquet, cap_pp=5.0)
+        return {"seconds": time.perf_counter() - t0, "importers": int(out["j"].nunique())}
+    import optimize.runs.batch as b
+
+    grid = b.Grid(importers=(b.ALL_IMPORTERS,), years=(), caps_pp=(5.0,), risk_sets=(("CHN", "RUS", "USA"),))
+    scen = _scenario(parquet)
+    out_dir = Path(tempfile.mkdtemp()) / "batch"
+    if name == "dask2":
+        from distributed import Client, LocalCluster
+
+        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
+                Client(cl) as client:
+            t0 = time.perf_counter()
+            grid = grid.__class__(**{**grid.__dict__, "years": b.resolve_years(scen, None)})
+            res = b.run_batch(scen, grid, out_dir, dask_address=client, quiet=True)
+    else:
+        grid = grid.__class__(**{**grid.__dict__, "years": b.resolve_years(scen, None)})
+        res = b.run_batch(scen, grid, out_dir, workers=int(name[-1]), quiet=True)
+    return {"seconds": time.perf_counter() - t0, "cells": len(res.computed), "table": str(out_dir / "batch.parquet")}
+
+
+def _sub(args: list[str]) -> tuple[float, str]:
+    t0 = time.perf_counter()
+    proc = subprocess.run(args, cwd=ROOT, capture_output=True, text=True,
+                          env={**os.environ, "PYTHONPATH": str(ROOT), "TRADEOPT_QUIET": "1"})
+    if proc.returncode:
+        raise RuntimeError(f"{args}: {proc.stderr[-2000:]}")
+    return time.perf_counter() - t0, proc.stdout
+
+
+def measure(name: str, parquet: str) -> dict:
+    _, out = _sub([sys.executable, str(HERE / "batch_scale.py"), "--one", name, parquet])
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def run_pair(parquet: str) -> dict:
+    """``tradeopt run`` EU27 all products figures off vs the pandas closed form for EU27 (wall times)."""
+    out = Path(tempfile.mkdtemp()) / "run"
+    t_run, _ = _sub([sys.executable, str(ROOT / "cli.py"), "run", "--baci", parquet, "--importer", "EU27",
+                     "--products", "all", "--no-figures", "--quiet", "--out", str(out)])
+    code = (f"import sys; sys.path.insert(0, {str(HERE)!r}); from floor import floor, eu27_codes; "
+            f"print(floor({parquet!r}, cap_pp=5.0, bloc=eu27_codes()).query('risk == \"ALL\"').to_json())")
+    t_floor, _ = _sub([sys.executable, "-c", code])
+    return {"run_s": t_run, "run_floor_s": t_floor}
+
+
+def compare(floor_out: dict, batch_table: str, parquet: str) -> float:
+    """Largest absolute difference of the risk shares, batch vs floor."""
+    import numpy as np
+    import pandas as pd
+    from floor import floor
+
+    from optimize.runs.grid import resolve_many
+
+    fl = floor(parquet, cap_pp=5.0)
+    t = pd.read_parquet(batch_table)
+    t = t.assign(j=[r[0] for r in resolve_many(list(t["importer"]))])
+    m = t.merge(fl, on=["j", "risk"], suffixes=("", "_f"))
+    return float(max(np.abs(m["share_after"] - m["share_after_f"]).max(), np.abs(m["share_before"] - m["share_before_f"]).max()))
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--one", nargs=2, metavar=("NAME", "PARQUET"))
+    ap.add_argument("--rows", type=int, default=2_000_000)
+    ap.add_argument("--products", type=int, default=3_000)
+    args = ap.parse_args(argv)
+    if args.one:
+        print(json.dumps(one(*args.one)))
+        return 0
+    from make_fullyear import WORK_DIR, generate
+
+    parquet = WORK_DIR / f"synthetic_baci_Y2023_{args.rows}.parquet"
+    if not parquet.is_file():
+        generate(args.rows, products=args.products, formats=("csv.gz", "parquet"))
+    parquet = str(parquet)
+    load0 = os.getloadavg()
+    measure("batch1", parquet)  # warm-up: page cache and parquet cache
+    res = {name: measure(name, parquet) for name in ("floor", "batch1", "batch2", "dask2")}
+    res.update(run_pair(parquet))
+    diff = compare(res["floor"], res["batch1"]["table"], parquet)
+    load1 = os.getloadavg()
+    f, b1, b2, d2 = (res[k]["seconds"] for k in ("floor", "batch1", "batch2", "dask2"))
+    rows = [
+        ("batch --importers all (1 worker) / floor", b1 / f, "<= 3x", b1 / f <= 3),
+        ("1 worker / 2 workers", b1 / b2, ">= 1.7x", b1 / b2 >= 1.7),
+        ("LocalCluster(2) / local pool(2)", d2 / b2, "<= 1.15x", d2 / b2 <= 1.15),
+        ("tradeopt run EU27 / pandas closed form", res["run_s"] / res["run_floor_s"], "<= 2x",
+         res["run_s"] / res["run_floor_s"] <= 2),
+    ]
+    print(f"{args.rows:,} rows target, {res['floor']['importers']} importers, {res['batch1']['cells']} cells; "
+          f"load average {load0[0]:.1f} -> {load1[0]:.1f} on {os.cpu_count()} cores")
+    print(f"seconds: floor {f:.2f}, batch1 {b1:.2f}, batch2 {b2:.2f}, dask2 {d2:.2f}, "
+          f"run {res['run_s']:.2f}, run_floor {res['run_floor_s']:.2f}; max |share diff| {diff:.1e}")
+    print("| ratio | measured | target | met |\n|---|---|---|---|")
+    for name, r, target, ok in rows:
+        print(f"| {name} | {r:.2f}x | {target} | {'yes' if ok else 'no'} |")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,321 @@
+"""Work units of a batch and what they return: tidy row blocks, never files.
+
+A *task* is a set of cells solved together: a ``fast`` task computes every
+(importer, cap) of one year, cap basis and risk set with the batched closed form
+(``fastcells``); a ``cells`` task runs the pipeline per cell (or one coupled LP
+for a joint group). Every task returns a ``Block`` (the per-risk-country rows
+and the per-cell rows as DataFrames, plus the report files of ``--full-outputs``
+as bytes); only the batch client writes them. A cell's input, infeasibility or
+solver error becomes its error row.
+"""
+from __future__ import annotations
+
+import os
+import socket
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimize.errors import TradeoptError
+from optimize.runs.grid import Cell
+
+#: Columns of the per-risk-country table (``BatchResult.table``, ``batch.csv``).
+TABLE_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "risk", "share_before", "share_after",
+                 "before_usd", "after_usd", "shifted_usd", "hhi_before", "hhi_after", "status", "cell_key")
+#: Columns of the per-cell table (one row per cell; the ALL-risk figures and the basket total).
+CELL_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "cell_key", "status", "basket_usd",
+                "risk_before_usd", "risk_after_usd", "share_before", "share_after", "shifted_usd", "hhi_before",
+                "hhi_after", "n_products", "seconds", "worker")
+WORKER_ERROR = "error: worker: "  # status prefix of cells whose task failed on the executor (retried on resume)
+
+
+@dataclass(frozen=True)
+class CellOptions:
+    """What each cell produces and how it is solved.
+
+    ``outputs``: "tables" (default: rows in the batch dataset only) or "full"
+    (also every report file of ``RunResult.write`` per cell). ``joint``: the
+    importers of a (year, cap, basis, risk set) group are solved as one coupled
+    LP, and each row also carries the stand-alone result. ``fast``: eligible
+    scenarios use the batched closed form.
+    """
+
+    outputs: str = "tables"
+    figures: bool = False
+    joint: bool = False
+    fast: bool = True
+
+
+@dataclass(frozen=True)
+class Task:
+    """Cells solved together; ``task_id`` is unique within a run."""
+
+    task_id: str
+    kind: str  # "fast" | "cells"
+    year: int
+    cells: tuple[Cell, ...]
+
+
+@dataclass
+class Block:
+    """What a task returns: ``risk`` rows (TABLE_COLUMNS), ``cells`` rows (CELL_COLUMNS), report files."""
+
+    risk: pd.DataFrame
+    cells: pd.DataFrame
+    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # cell key -> {relative path: bytes}
+
+
+def worker_name() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+def _cells_from_risk(risk: pd.DataFrame, basket: Sequence[float], n_products: Sequence[int], seconds: float) -> pd.DataFrame:
+    """Per-cell rows from the ALL rows of ``risk`` (one per cell, in order)."""
+    a = risk.loc[risk["risk"] == "ALL"].reset_index(drop=True)
+    out = a[["importer", "year", "cap_pp", "cap_basis", "risk_set", "cell_key", "status"]].copy()
+    out["basket_usd"] = np.asarray(basket, dtype=float)
+    out["risk_before_usd"] = a["before_usd"].to_numpy(float)
+    out["risk_after_usd"] = a["after_usd"].to_numpy(float)
+    for col in ("share_before", "share_after", "shifted_usd", "hhi_before", "hhi_after"):
+        out[col] = a[col].to_numpy(float)
+    out["n_products"] = np.asarray(n_products, dtype=np.int64)
+    out["seconds"] = float(seconds) / max(len(out), 1)
+    out["worker"] = worker_name()
+    return out[list(CELL_COLUMNS)]
+
+
+def error_block(cells: Sequence[Cell], message: str) -> Block:
+    """One ALL row per cell with NaN values and ``message`` as status."""
+    nan = np.nan
+    risk = pd.DataFrame([{"importer": c.importer, "year": c.year, "cap_pp": c.cap_pp, "cap_basis": c.cap_basis,
+                          "risk_set": c.risk_label, "risk": "ALL", "share_before": nan, "share_after": nan,
+                          "before_usd": nan, "after_usd": nan, "shifted_usd": nan, "hhi_before": nan,
+                          "hhi_after": nan, "status": message[:300], "cell_key": c.key} for c in cells],
+                        columns=list(TABLE_COLUMNS))
+    return Block(risk=risk, cells=_cells_from_risk(risk, [nan] * len(cells), [0] * len(cells), 0.0))
+
+
+def _error_message(exc: BaseException) -> str:
+    return f"error: {type(exc).__name__}: {exc}"
+
+
+# ------------------------------------------------------------------ fast tasks
+
+
+def run_fast(prepared, task: Task) -> Block:
+    """Every cell of ``task`` (one year, basis, risk set) by the batched closed form."""
+    from optimize.runs.fastcells import solve_block
+    from optimize.runs.grid import resolve_many
+
+    t0 = time.perf_counter()
+    cells = task.cells
+    first = cells[0]
+    importers = sorted({c.importer for c in cells})
+    caps = sorted({c.cap_pp for c in cells})
+    from optimize.data.countries import to_iso3
+
+    risk_codes = sorted({int(c) for found in resolve_many(first.risk_set) for c in found})
+    risk_iso3 = [str(s) for s in to_iso3(risk_codes)]
+    codes, bad = [], {}
+    for imp, found in zip(importers, resolve_many(importers), strict=False):
+        if isinstance(found, TradeoptError):
+            codes.append(())
+            bad[imp] = _error_message(found)
+        else:
+            codes.append(found)
+    res = solve_block(prepared.flows, importers, codes, risk_codes, risk_iso3, first.cap_basis, caps)
+    G, C, nr = len(importers), len(caps), len(risk_codes)
+    # keep the cells asked for (a resumed batch may need only some of the importer x cap product)
+    index = {(importers[g], caps[c]): g * C + c for g in range(G) for c in range(C)}
+    rows = np.asarray([index[(c.importer, c.cap_pp)] for c in cells], dtype=np.int64)
+    n = rows.shape[0]
+    ok = res["n_products"][rows] > 0
+    basket = res["basket_usd"][rows]
+    labels = risk_iso3 + ["ALL"]
+    before, after = res["before_usd"][rows], res["after_usd"][rows]
+    bsafe = np.where(basket > 0, basket, np.nan)
+    status = np.where(ok, "optimal", [bad.get(c.importer) or f"error: ScenarioError: {c.importer} imports none of "
+                                      f"the requested products in {c.year}" for c in cells])
+    rep = nr + 1
+
+    def per_cell(values):
+        return np.repeat(np.asarray(values), rep)
+
+    nan_if_err = np.where(per_cell(ok), 1.0, np.nan)
+    risk = pd.DataFrame({
+        "importer": per_cell([c.importer for c in cells]), "year": np.full(n * rep, task.year, dtype=np.int64),
+        "cap_pp": per_cell([c.cap_pp for c in cells]), "cap_basis": first.cap_basis,
+        "risk_set": first.risk_label, "risk": np.tile(labels, n),
+        "share_before": (before / bsafe[:, None]).ravel() * nan_if_err,
+        "share_after": (after / bsafe[:, None]).ravel() * nan_if_err,
+        "before_usd": before.ravel() * nan_if_err, "after_usd": after.ravel() * nan_if_err,
+        "shifted_usd": per_cell(res["shifted_usd"][rows]) * nan_if_err,
+        "hhi_before": per_cell(res["hhi_before"][rows]) * nan_if_err,
+        "hhi_after": per_cell(res["hhi_after"][rows]) * nan_if_err,
+        "status": per_cell(status), "cell_key": per_cell([c.key for c in cells]),
+    })
+    # error cells: a single ALL row, as the per-cell path records them
+    risk = risk.loc[per_cell(ok) | (risk["risk"] == "ALL").to_numpy()].reset_index(drop=True)
+    cells_frame = _cells_from_risk(risk, np.where(ok, basket, np.nan), res["n_products"][rows],
+                                   time.perf_counter() - t0)
+    return Block(risk=risk, cells=cells_frame)
+
+
+# ------------------------------------------------------------------ pipeline cells
+
+
+def _cell_rows(cell: Cell, tables, alone=None) -> list[dict]:
+    """Result rows of one cell from its ResultTables (exposure per risk country + ALL).
+
+    ``alone``: the stand-alone ResultTables of the same importer (joint mode).
+    """
+    summary = tables.summary
+    alone_after = (dict(zip(alone.exposure["iso3"].astype(str), alone.exposure["share_after"].astype(float), strict=False))
+                   if alone is not None else {})
+    rows = []
+    for rec in tables.exposure.to_dict("records"):
+        row = {
+            "importer": cell.importer, "year": cell.year, "cap_pp": cell.cap_pp, "cap_basis": cell.cap_basis,
+            "risk_set": cell.risk_label, "risk": str(rec["iso3"]),
+            "share_before": float(rec["share_before"]), "share_after": float(rec["share_after"]),
+            "before_usd": float(rec["before_usd"]), "after_usd": float(rec["after_usd"]),
+            "shifted_usd": float(summary["shifted_usd"]),
+            "hhi_before": float(summary["hhi_before"]), "hhi_after": float(summary["hhi_after"]),
+            "status": str(summary.get("status", "optimal")), "cell_key": cell.key,
+        }
+        if alone is not None:
+            row["share_after_alone"] = alone_after.get(row["risk"], float("nan"))
+        rows.append(row)
+    return rows
+
+
+def _result_files(result, figures: bool) -> dict[str, bytes]:
+    """Every report file of ``result`` as bytes (written in a private temporary folder, then read back)."""
+    with tempfile.TemporaryDirectory(prefix="tradeopt-cell-") as tmp:
+        out = Path(tmp) / "cell"
+        result.write(out, figures=figures)
+        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
+
+
+class _Collector:
+    """Rows and files of pipeline cells, turned into one Block."""
+
+    def __init__(self):
+        self.rows: list[dict] = []
+        self.basket: list[float] = []
+        self.n_products: list[int] = []
+        self.files: dict[str, dict[str, bytes]] = {}
+
+    def add(self, cell: Cell, make, options: CellOptions) -> None:
+        try:
+            rows, result, tables = make()
+            if options.outputs == "full" and result is not None:
+                self.files[cell.key] = _result_files(result, options.figures)
+            self.rows += rows
+            self.basket.append(float(tables.summary["total_usd"]))
+            self.n_products.append(int(tables.summary["n_products"]))
+        except TradeoptError as exc:
+            self.rows += error_block([cell], _error_message(exc)).risk.to_dict("records")
+            self.basket.append(np.nan)
+            self.n_products.append(0)
+
+    def block(self, seconds: float) -> Block:
+        extra = ["share_after_alone"] if any("share_after_alone" in r for r in self.rows) else []
+        risk = pd.DataFrame(self.rows, columns=list(TABLE_COLUMNS) + extra)
+        return Block(risk=risk, cells=_cells_from_risk(risk, self.basket, self.n_products, seconds), files=self.files)
+
+
+def run_cells(prepared, task: Task, options: CellOptions) -> Block:
+    """Each cell through ``pipeline.solve_cell`` (or one joint group)."""
+    from optimize.runs import pipeline
+
+    t0 = time.perf_counter()
+    if options.joint:
+        return _run_joint_group(prepared, task.cells, options, t0)
+    col = _Collector()
+    for cell in task.cells:
+        def make(cell=cell):
+            result = pipeline.solve_cell(prepared, importer=cell.importer, cap_pp=cell.cap_pp,
+                                         cap_basis=cell.cap_basis, risk=list(cell.risk_set))
+            return _cell_rows(cell, result.tables), result, result.tables
+        col.add(cell, make, options)
+    return col.block(time.perf_counter() - t0)
+
+
+def _reraise(exc: BaseException):
+    raise exc
+
+
+def _run_joint_group(prepared, cells: Sequence[Cell], options: CellOptions, t0: float) -> Block:
+    """The importers of ``cells`` (same year, cap, basis, risk set) as one coupled LP; rows also carry
+    ``share_after_alone`` (the same importer solved on its own)."""
+    from dataclasses import replace
+
+    from optimize.config.resolve import resolve
+    from optimize.model.engine import reallocate
+    from optimize.runs import pipeline
+
+    built, col = [], _Collector()
+    for cell in cells:
+        try:
+            scen = pipeline.cell_scenario(prepared.scenario, importer=cell.importer, cap_pp=cell.cap_pp,
+                                          cap_basis=cell.cap_basis, risk=list(cell.risk_set))
+            built.append((cell, scen, pipeline.build_cell_instance(prepared, resolve(scen))))
+        except TradeoptError as exc:
+            col.add(cell, lambda exc=exc: _reraise(exc), options)
+    if built:
+        opts = pipeline.engine_options(resolve(built[0][1]))
+        instances = [inst for _, _, inst in built]
+        joint_allocs = reallocate(instances, replace(opts, joint=True))
+        alone_allocs = [reallocate([inst], opts)[0] for inst in instances]
+
+        def tables_of(inst, alloc, scen):
+            return pipeline.cell_tables(prepared, scen, inst, alloc)
+
+        for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs, strict=False):
+            def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):
+                pipeline._check_status(ja, scen)
+                joint_tables = tables_of(inst, ja, scen)
+                return _cell_rows(cell, joint_tables, tables_of(inst, aa, scen)), None, joint_tables
+            col.add(cell, make, options)
+    return col.block(time.perf_counter() - t0)
+
+
+def run_task(prepared, task: Task, options: CellOptions) -> Block:
+    """Run one task on ``prepared`` (the year's ``pipeline.Prepared``)."""
+    if task.kind == "fast":
+        return run_fast(prepared, task)
+    return run_cells(prepared, task, options)
+
+
+def make_tasks(todo: Sequence[Cell], options: CellOptions, fast: bool, chunks: int = 1) -> list[Task]:
+    """Cells grouped into tasks.
+
+    ``fast``: one task per (year, basis, risk set) and chunk of importers (``chunks``
+    chunks of about equal size), all caps inside. Else one task per cell, or per
+    (year, basis, cap, risk set) when joint.
+    """
+    tasks: list[Task] = []
+    if fast:
+        groups: dict[tuple, list[Cell]] = {}
+        for c in todo:
+            groups.setdefault((c.year, c.cap_basis, c.risk_set), []).append(c)
+        for (year, basis, rs), cells in sorted(groups.items()):
+            imps = sorted({c.importer for c in cells})
+            n = max(1, min(int(chunks), len(imps)))
+            for part in range(n):
+                mine = set(imps[part::n])
+                sel = tuple(sorted(c for c in cells if c.importer in mine))
+                tasks.append(Task(f"{year}-{basis}-{'+'.join(rs)}-f{part}", "fast", int(year), sel))
+        return tasks
+    if not options.joint:
+        return [Task(c.key, "cells", c.year, (c,)) for c in todo]
+    jg: dict[tuple, list[Cell]] = {}
+    for c in todo:
+        jg.setdefault((c.year, c.cap_basis, c.cap_pp, c.risk_set), []).append(c)
+    return [Task(f"joint-{g[0].key}", "cells", g[0].year, tuple(sorted(g))) for _, g in sorted(jg.items())]

@@ -1,0 +1,214 @@
+"""Where batch tasks run: inline, a local process pool, or a dask.distributed cluster.
+
+Every executor yields ``(task, Block)`` pairs to the client, which alone writes
+outputs. Local pool workers die with the batch (``prctl(PR_SET_PDEATHSIG)`` on
+Linux, plus a parent-pid watchdog elsewhere). On Dask, workers read their year
+themselves from the scenario's data path (resolved on the client; it must be
+readable by every worker: a shared or copied read-only folder) and keep it per
+process; in-memory data are scattered once per year to one worker (no broadcast).
+Task keys carry the run id; lost workers are retried (``retries``); a task that
+still fails becomes error rows for its cells.
+"""
+from __future__ import annotations
+
+import logging
+import os
+import sys
+import threading
+from collections.abc import Iterator, Sequence
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+
+from optimize.errors import InputError
+from optimize.runs.cells import (
+    WORKER_ERROR,
+    Block,
+    CellOptions,
+    Task,
+    error_block,
+    run_task,
+)
+
+log = logging.getLogger(__name__)
+
+#: Seconds to wait for a Dask scheduler before giving up (``--dask-timeout``).
+DASK_TIMEOUT_S = 10.0
+DASK_RETRIES = 2
+
+# ------------------------------------------------------------------ local pool
+
+_WORKER_PREPARED: dict = {}
+
+
+def die_with_parent() -> None:
+    """Make this process get SIGKILL when its parent dies (Linux prctl), else watch the parent pid."""
+    parent = os.getppid()
+    if sys.platform.startswith("linux"):
+        try:
+            import ctypes
+            import signal
+
+            libc = ctypes.CDLL(None, use_errno=True)
+            PR_SET_PDEATHSIG = 1
+            libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:  # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch():
+        import time
+
+        while True:
+            time.sleep(1.0)
+            if os.getppid() != parent:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="tradeopt-parent-watch", daemon=True).start()
+
+
+def _init_worker(prepared_by_year: dict) -> None:
+    """Pool initializer: die with the batch; the per-year data (inherited under fork); one thread each."""
+    global _WORKER_PREPARED
+    die_with_parent()
+    _WORKER_PREPARED = prepared_by_year
+    # One process per core: BLAS and Arrow thread pools in every worker would oversubscribe the
+    # cores (idle OpenBLAS threads spin). (Dask's nanny sets the same limits.)
+    import pyarrow as pa
+    from threadpoolctl import threadpool_limits
+
+    threadpool_limits(1)
+    pa.set_cpu_count(1)
+
+
+def _pool_task(task: Task, options: CellOptions) -> Block:
+    return run_task(_WORKER_PREPARED[task.year], task, options)
+
+
+def iter_local(tasks: Sequence[Task], prepared_by_year: dict, options: CellOptions,
+               workers: int) -> Iterator[tuple[Task, Block]]:
+    """Tasks inline (``workers`` <= 1) or on a forked process pool."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield task, run_task(prepared_by_year[task.year], task, options)
+        return
+    import multiprocessing as mp
+
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(prepared_by_year,))
+    pending: dict = {}
+    try:
+        pending = {pool.submit(_pool_task, t, options): t for t in tasks}
+        while pending:
+            done, _ = wait(pending, return_when=FIRST_COMPLETED)
+            for fut in done:
+                task = pending.pop(fut)
+                yield task, fut.result()
+    except BaseException:
+        # interrupted (Ctrl-C, SIGTERM) or a task raised: do not wait for running tasks, end the workers now
+        for fut in list(pending):
+            fut.cancel()
+        procs = list(getattr(pool, "_processes", {}).values())
+        pool.shutdown(wait=False, cancel_futures=True)
+        for p in procs:
+            if p.is_alive():
+                p.kill()
+        for p in procs:
+            p.join(timeout=5)
+        raise
+    pool.shutdown(wait=True)
+
+
+# ------------------------------------------------------------------ dask
+
+
+def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
+    """A ``distributed.Client`` for ``spec``: ``local`` / ``local:N`` starts a LocalCluster of N
+    single-thread worker processes (default 2); an address connects within ``timeout_s`` seconds.
+
+    An unreachable scheduler is an ``InputError`` (exit 2). Returns ``(client, owned)``:
+    ``owned`` = this call made the client (and cluster), so the caller closes it.
+    """
+    if hasattr(spec, "submit"):
+        return spec, False
+    try:
+        from distributed import Client, LocalCluster
+    except ImportError as exc:  # distributed is an optional extra
+        from optimize.errors import missing_extra
+
+        raise missing_extra("dask", "running batch cells on a dask cluster (--dask)", exc) from exc
+    text = str(spec).strip()
+    if text == "local" or text.startswith("local:"):
+        n_text = text.partition(":")[2] or "2"
+        if not n_text.isdigit() or int(n_text) < 1:
+            raise InputError(f"--dask {text!r}: the worker count must be a positive integer", field="--dask",
+                             fix="write local or local:N, e.g. local:2")
+        cluster = LocalCluster(n_workers=int(n_text), threads_per_worker=1, processes=True,
+                               dashboard_address=":0")
+        client = Client(cluster)
+        client._tradeopt_cluster = cluster  # closed with the client by ``close_dask``
+    else:
+        try:
+            client = Client(text, timeout=f"{float(timeout_s)}s")
+        except (OSError, TimeoutError, ValueError) as exc:
+            raise InputError(f"cannot reach the Dask scheduler at {text!r} within {float(timeout_s):g} s "
+                             f"({type(exc).__name__}: {str(exc)[:200]})", field="--dask",
+                             fix="start it with `dask scheduler`, check the address (tcp://HOST:8786) and "
+                                 "firewall, or raise --dask-timeout") from None
+    if not quiet:
+        link = getattr(client, "dashboard_link", None)
+        print(f"Dask dashboard: {link}" if link else "Dask: no dashboard", file=sys.stderr, flush=True)
+    return client, True
+
+
+def close_dask(client) -> None:
+    cluster = getattr(client, "_tradeopt_cluster", None)
+    client.close()
+    if cluster is not None:
+        cluster.close()
+
+
+_YEAR_CACHE: dict = {}
+
+
+def _dask_task(scenario, year: int, task: Task, options: CellOptions, digest: str, prepared=None) -> Block:
+    """On a worker: the year's data (scattered, or read here once per process and digest), then the task."""
+    if prepared is None:
+        key = (digest, int(year))
+        prepared = _YEAR_CACHE.get(key)
+        if prepared is None:
+            from optimize.runs import pipeline
+
+            scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
+            prepared = pipeline.prepare(scen, None)
+            _YEAR_CACHE.clear()  # one year at a time per worker process: memory independent of the grid
+            _YEAR_CACHE[key] = prepared
+    return run_task(prepared, task, options)
+
+
+def iter_dask(client, tasks: Sequence[Task], scenario, options: CellOptions, digest: str, run_id: str,
+              scattered: dict | None = None, retries: int = DASK_RETRIES) -> Iterator[tuple[Task, Block]]:
+    """Submit every task (keys ``tradeopt-<run id>-<task id>``), yield results as they finish.
+
+    ``scattered``: year -> a future of that year's data (in-memory data); else workers read.
+    """
+    from distributed import as_completed
+
+    futures = {}
+    for t in tasks:
+        fut = client.submit(_dask_task, scenario, t.year, t, options, digest,
+                            (scattered or {}).get(t.year), key=f"tradeopt-{run_id}-{t.task_id}", pure=False,
+                            retries=retries)
+        futures[fut] = t
+    try:
+        for fut in as_completed(list(futures)):
+            task = futures.pop(fut)
+            try:
+                block = fut.result()
+            except Exception as exc:  # a lost worker after the retries, or a bug in the task  # noqa: BLE001
+                log.warning("task %s failed on the cluster: %s", task.task_id, exc)
+                block = error_block(task.cells, f"{WORKER_ERROR}{type(exc).__name__}: {exc}")
+            yield task, block
+    finally:
+        if futures:
+            client.cancel(list(futures))

@@ -1,0 +1,208 @@
+"""Batched cells: the separable model's exact optimum for many importers and caps at once, in arrays.
+
+For the separable model (no friends list, share limit, bans, per-exporter or
+per-product caps, risk weights, exporter totals; proportional risk split and
+spread) the optimum per (importer J, product k) is a closed form
+(``lp.separable_totals`` + ``tiebreak.distribute``): with today's imports T,
+risk imports R and the alternatives' summed caps C, the risk imports after are
+R - min(C, R); every risk supplier keeps the same fraction of its flow, every
+alternative uses the same fraction min(C, R) / C of its cap. An alternative is
+every non-risk exporter of k with world exports W > 0 (not only J's suppliers),
+with cap min(p * basis, W - x0_J). Sums over exporters that do not sell to J
+(x0 = 0) are per-product totals, corrected on J's actual flows, so one pass over
+a year's rows serves every importer: O(rows) per cap, no per-cell instance.
+
+Results equal ``pipeline.solve_cell`` (tests/test_batch_scale.py) and the cells'
+table rows of ``batch`` (values USD, shares 0..1).
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from optimize.units import kusd_to_usd
+
+
+def eligible(scenario) -> bool:
+    """True when every cell of ``scenario`` is the plain separable model this module solves exactly."""
+    s = scenario
+    return (not s.alternatives.friends and s.alternatives.spread == "proportional"
+            and not s.risk.weights and (s.risk.split == "proportional" or (s.risk.split == "weights"))
+            and not s.cap.share_limit and not s.cap.exporter_pp and not s.cap.product_pp
+            and not s.cap.exporter_total_pp and not s.ban.country)
+
+
+def _layers(importer_codes: Sequence[tuple[int, ...]]) -> list[list[int]]:
+    """Importer indices split into layers in which no BACI code belongs to two importers."""
+    layers: list[tuple[set, list[int]]] = []
+    for g, codes in enumerate(importer_codes):
+        for used, members in layers:
+            if not used & set(codes):
+                used |= set(codes)
+                members.append(g)
+                break
+        else:
+            layers.append((set(codes), [g]))
+    return [m for _, m in layers]
+
+
+def _sum_min(w_sorted: np.ndarray, w_prod: np.ndarray, seg_start: np.ndarray, prod: np.ndarray, t: np.ndarray,
+             cum1: np.ndarray, cum2: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per query q: sum over the values w of product ``prod[q]`` of min(t_q, w) and of min(t_q, w)**2.
+
+    ``w_sorted`` holds the values sorted by (``w_prod``, value); product p's values start at
+    ``seg_start[p]``; ``cum1``/``cum2`` are cumulative sums of w and w**2 with a leading 0.
+    """
+    n_pts = w_sorted.shape[0]
+    vals = np.concatenate([w_sorted, t])
+    prods = np.concatenate([w_prod, prod])
+    typ = np.concatenate([np.zeros(n_pts, np.int8), np.ones(t.shape[0], np.int8)])
+    order = np.lexsort((typ, vals, prods))
+    is_pt = typ[order] == 0
+    pts_before = np.cumsum(is_pt) - is_pt  # points before each position (all of lower products first)
+    pos = np.empty(t.shape[0], dtype=np.int64)
+    pos[order[~is_pt] - n_pts] = pts_before[~is_pt]
+    start = seg_start[prod]
+    seg_end = np.append(seg_start[1:], n_pts)[prod]
+    below1 = cum1[pos] - cum1[start]
+    below2 = cum2[pos] - cum2[start]
+    n_above = seg_end - pos
+    return below1 + t * n_above, below2 + t * t * n_above
+
+
+def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
+                risk_codes: Sequence[int], risk_labels: Sequence[str], cap_basis: str,
+                caps_pp: Sequence[float]) -> dict[str, np.ndarray]:
+    """Every (importer, cap) of one year, cap basis and risk set.
+
+    ``flows``: one year's BACI rows [i, j, k, v] (kUSD) of the analysed products.
+    Returns flat arrays over (importer g, cap c) in g-major order: ``importer``
+    (index), ``cap_pp``, ``basket_kusd``, ``before_kusd``/``after_kusd`` (G*C, R+1)
+    per risk country in ``risk_codes`` order then all risk, ``shifted_kusd``,
+    ``hhi_before``, ``hhi_after``, ``n_products`` (products the importer imports).
+    """
+    G, C, nr = len(importers), len(caps_pp), len(risk_codes)
+    kidx, k_codes = pd.factorize(flows["k"], sort=True)  # hashing: much faster than sorting the strings
+    kidx = kidx.astype(np.int64)
+    P = len(k_codes)
+    i = flows["i"].to_numpy(dtype=np.int64)
+    j = flows["j"].to_numpy(dtype=np.int64)
+    v = flows["v"].to_numpy(dtype=float)
+    M = int(max(i.max(initial=0), j.max(initial=0))) + 1
+    risk_arr = np.asarray(sorted(set(int(r) for r in risk_codes)), dtype=np.int64)
+    is_risk_code = np.zeros(M + 1, dtype=bool)
+    is_risk_code[risk_arr[risk_arr < M]] = True
+    risk_pos = np.full(M + 1, -1, dtype=np.int64)
+    for n, r in enumerate(risk_codes):
+        if int(r) < M:
+            risk_pos[int(r)] = n
+
+    # world exports per (product, exporter) and the non-risk totals per product
+    W = np.bincount(kidx * M + i, weights=v, minlength=P * M).reshape(P, M)
+    W_nr = W.copy()
+    W_nr[:, is_risk_code[:M]] = 0.0
+    Wnr_sum, Wnr_sq = W_nr.sum(axis=1), (W_nr ** 2).sum(axis=1)
+    if cap_basis == "importer-market":  # sorted non-risk W > 0 per product, for sums of min(p*T, W)
+        pk, pe = np.nonzero(W_nr > 0)
+        w_sorted = W_nr[pk, pe]
+        o = np.lexsort((w_sorted, pk))
+        w_sorted, pk = w_sorted[o], pk[o]
+        seg_start = np.searchsorted(pk, np.arange(P), side="left")
+        cum1 = np.concatenate([[0.0], np.cumsum(w_sorted)])
+        cum2 = np.concatenate([[0.0], np.cumsum(w_sorted ** 2)])
+
+    out = {"importer": np.repeat(np.arange(G), C), "cap_pp": np.tile(np.asarray(caps_pp, float), G),
+           "basket_kusd": np.zeros(G * C), "before_kusd": np.zeros((G * C, nr + 1)),
+           "after_kusd": np.zeros((G * C, nr + 1)), "shifted_kusd": np.zeros(G * C),
+           "hhi_before": np.full(G * C, np.nan), "hhi_after": np.full(G * C, np.nan),
+           "n_products": np.zeros(G * C, dtype=np.int64)}
+    for layer in _layers(importer_codes):
+        g_of = np.full(M + 1, -1, dtype=np.int64)
+        for g in layer:
+            for code in importer_codes[g]:
+                if int(code) < M:
+                    g_of[int(code)] = g
+        gj = g_of[j]
+        sel = np.flatnonzero(gj >= 0)
+        if sel.shape[0] == 0:
+            continue
+        # today's flows into each importer, summed per (importer, product, exporter)
+        key = (gj[sel] * P + kidx[sel]) * M + i[sel]
+        inv, ukey = pd.factorize(key)  # group by hashing (order does not matter below)
+        x0 = np.bincount(inv, weights=v[sel])
+        fe = ukey % M
+        fgk = ukey // M
+        fk = fgk % P
+        fw = W[fk, fe]
+        keep = fw > 0
+        x0, fe, fgk, fk, fw = x0[keep], fe[keep], fgk[keep], fk[keep], fw[keep]
+        gk_inv, gk = pd.factorize(fgk)  # (importer, product) with flows
+        n_gk = gk.shape[0]
+        T = np.bincount(gk_inv, weights=x0, minlength=n_gk)
+        live = T > 0
+        rk = is_risk_code[fe]
+        nrk = ~rk
+
+        def by_gk(values, mask=None):
+            return np.bincount(gk_inv, weights=values if mask is None else np.where(mask, values, 0.0),
+                               minlength=n_gk)
+
+        R = by_gk(x0, rk)
+        R_each = np.zeros((n_gk, nr))
+        rpos = risk_pos[fe]
+        hit = rpos >= 0
+        np.add.at(R_each, (gk_inv[hit], rpos[hit]), x0[hit])
+        sq_risk, sq_nr = by_gk(x0 ** 2, rk), by_gk(x0 ** 2, nrk)
+        g_of_gk = gk // P
+        k_of_gk = gk % P
+        Tsafe = np.where(live, T, 1.0)
+        hhi0 = np.where(live, (sq_risk + sq_nr) / Tsafe ** 2, 0.0)
+        basket = np.bincount(g_of_gk, weights=np.where(live, T, 0.0), minlength=G)
+        nprod = np.bincount(g_of_gk, weights=live.astype(float), minlength=G).astype(np.int64)
+        row_f = np.maximum(fw - x0, 0.0)
+        for c, cap_pp in enumerate(caps_pp):
+            p = float(cap_pp) / 100.0
+            # caps of J's non-risk suppliers, and of the same exporters had they no flow to J (the default)
+            if cap_basis == "world-exports":
+                cap_f, cap_d = np.minimum(p * fw, row_f), p * fw
+                dsum, dsq = p * Wnr_sum[k_of_gk], p * p * Wnr_sq[k_of_gk]
+            elif cap_basis == "rest-of-world":
+                cap_f, cap_d = p * row_f, p * fw
+                dsum, dsq = p * Wnr_sum[k_of_gk], p * p * Wnr_sq[k_of_gk]
+            else:  # importer-market: p% of J's imports of k, at most the exports outside J
+                t_f = p * T[gk_inv]
+                cap_f, cap_d = np.minimum(t_f, row_f), np.minimum(t_f, fw)
+                dsum, dsq = _sum_min(w_sorted, pk, seg_start, k_of_gk, p * T, cum1, cum2)
+            Csum = dsum + by_gk(cap_f - cap_d, nrk)
+            Csq = dsq + by_gk(cap_f ** 2 - cap_d ** 2, nrk)
+            Sx0cap = by_gk(x0 * cap_f, nrk)
+            Csum = np.maximum(Csum, 0.0)
+            extra = np.minimum(Csum, R)
+            fcap = np.divide(extra, Csum, out=np.zeros(n_gk), where=Csum > 0)
+            keep_r = np.divide(R - extra, R, out=np.zeros(n_gk), where=R > 0)
+            sq1 = keep_r ** 2 * sq_risk + sq_nr + 2.0 * fcap * Sx0cap + fcap ** 2 * np.maximum(Csq, 0.0)
+            hhi1 = np.where(live, sq1 / Tsafe ** 2, 0.0)
+            rows = np.asarray(layer, dtype=np.int64) * C + c
+            tgt = np.arange(G) * C + c
+
+            def per_g(values):
+                return np.bincount(g_of_gk, weights=np.where(live, values, 0.0), minlength=G)
+
+            gsel = np.asarray(layer, dtype=np.int64)
+            out["basket_kusd"][tgt[gsel]] = basket[gsel]
+            out["n_products"][tgt[gsel]] = nprod[gsel]
+            before = np.column_stack([per_g(R_each[:, n]) for n in range(nr)] + [per_g(R)])
+            after = np.column_stack([per_g(R_each[:, n] * keep_r) for n in range(nr)] + [per_g(R - extra)])
+            out["before_kusd"][rows] = before[gsel]
+            out["after_kusd"][rows] = after[gsel]
+            out["shifted_kusd"][rows] = per_g(extra)[gsel]
+            bsafe = np.where(basket > 0, basket, np.nan)
+            out["hhi_before"][rows] = (per_g(hhi0 * T) / bsafe)[gsel]
+            out["hhi_after"][rows] = (per_g(hhi1 * T) / bsafe)[gsel]
+    out["before_usd"] = kusd_to_usd(out.pop("before_kusd"))
+    out["after_usd"] = kusd_to_usd(out.pop("after_kusd"))
+    out["shifted_usd"] = kusd_to_usd(out.pop("shifted_kusd"))
+    out["basket_usd"] = kusd_to_usd(out.pop("basket_kusd"))
+    return out

@@ -1,0 +1,174 @@
+"""The batch grid: cells (importer x year x cap x cap basis x risk set) and the option parsers.
+
+Importer tokens: ISO3 or BACI codes, group names (``EU27``, ``G7``: one bloc per
+cell), ``all-eu`` (each EU27 member separately), ``all`` (every importer in the
+data, single countries; expanded per batch by ``expand_all``) and ``@file`` (one
+token per line, ``#`` comments).
+"""
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from optimize.errors import ScenarioError
+from optimize.tokens import number_list, parse_years  # noqa: F401  (parse_years re-exported for batch grids)
+from optimize.tokens import split_tokens as _split
+from optimize.vocab import CAP_BASES
+
+#: Importer token meaning every importer of the data (single countries).
+ALL_IMPORTERS = "ALL"
+_SAFE = re.compile(r"[^A-Za-z0-9.+-]+")
+
+
+@dataclass(frozen=True, order=True)
+class Cell:
+    """One run of the grid. ``importer``: a country or group token (``DEU``, ``EU27``)."""
+
+    year: int
+    importer: str
+    cap_basis: str
+    cap_pp: float
+    risk_set: tuple[str, ...]  # risk country tokens, sorted, upper case
+
+    @property
+    def risk_label(self) -> str:
+        return ",".join(self.risk_set)
+
+    @property
+    def key(self) -> str:
+        """Stable, filesystem-safe name: ``DEU__2023__world-exports__cap5__CHN+RUS``."""
+        cap = f"{self.cap_pp:g}" if float(f"{self.cap_pp:g}") == self.cap_pp else repr(self.cap_pp)  # exact, short
+        parts = [self.importer, str(self.year), self.cap_basis, f"cap{cap}", "+".join(self.risk_set)]
+        return "__".join(_SAFE.sub("-", p) for p in parts)
+
+
+@dataclass(frozen=True)
+class Grid:
+    """Axes of a batch; ``cells()`` is their product in a fixed order."""
+
+    importers: tuple[str, ...]
+    years: tuple[int, ...]
+    caps_pp: tuple[float, ...]
+    cap_bases: tuple[str, ...] = ("world-exports",)
+    risk_sets: tuple[tuple[str, ...], ...] = (("CHN", "RUS", "USA"),)
+
+    def cells(self) -> list[Cell]:
+        out = {Cell(y, imp, basis, float(cap), rs) for y in self.years for imp in self.importers
+               for basis in self.cap_bases for cap in self.caps_pp for rs in self.risk_sets}
+        return sorted(out)
+
+
+def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
+    """``"EU27,DEU,FRA"``; ``all-eu`` = each EU27 member separately; ``all`` = every importer of the data
+    (kept as the token ``ALL`` until ``expand_all``); ``@file`` or a file path: one token per line."""
+    from optimize.data.countries import EU27, to_iso3
+
+    tokens = list(text) if not isinstance(text, str) else _split(text)
+    out: list[str] = []
+    for tok in tokens:
+        if tok.lower() == "all":
+            out.append(ALL_IMPORTERS)
+        elif tok.lower() == "all-eu":
+            out += [str(s) for s in to_iso3(EU27)]
+        elif tok.startswith("@") or Path(tok).is_file():
+            path = Path(tok.lstrip("@"))
+            if not path.is_file():
+                raise ScenarioError(f"importer list file {str(path)!r} not found", file=str(path),
+                                    fix="give an existing file with one importer per line")
+            lines = [ln.split("#", 1)[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+            out += [ln.upper() for ln in lines if ln]
+        else:
+            out.append(tok.upper())
+    if not out:
+        raise ScenarioError("no importers given", field="importers", fix="e.g. --importers EU27,DEU or all-eu")
+    from optimize.data.countries import resolve_countries
+
+    for tok in out:
+        if tok != ALL_IMPORTERS:
+            resolve_countries(tok)  # unknown names fail here, with close matches
+    return tuple(dict.fromkeys(out))
+
+
+def resolve_many(tokens: Sequence[str], table=None) -> list[tuple[int, ...] | ScenarioError]:
+    """BACI codes of each token (``countries.resolve_countries``), with one country index for all tokens;
+    an unknown token gives its ``ScenarioError`` in place of the codes."""
+    from optimize.data.countries import _iso3_index, country_table, resolve_countries
+
+    table = country_table() if table is None else table
+    index = _iso3_index(table)
+    known = set(table["baci_code"].astype(int))
+    out: list = []
+    for tok in tokens:
+        t = str(tok).strip()
+        if t.isdigit() and int(t) in known:
+            out.append((int(t),))
+        elif t.upper() in index:
+            out.append((int(index[t.upper()]),))
+        else:
+            try:
+                out.append(tuple(int(c) for c in resolve_countries(t, table)))
+            except ScenarioError as exc:
+                out.append(exc)
+    return out
+
+
+def importer_tokens(codes: Sequence[int] | np.ndarray, countries=None) -> tuple[str, ...]:
+    """One token per BACI importer code (ISO3 when it resolves back to that code, else the code), sorted.
+
+    Codes absent from the country table are left out (they cannot be named in a scenario).
+    """
+    from optimize.data.countries import country_table, to_iso3
+
+    table = country_table() if countries is None else countries
+    codes = np.unique(np.asarray(codes, dtype=np.int64))
+    codes = codes[np.isin(codes, table["baci_code"].astype(int).to_numpy())]
+    iso = [str(s) for s in to_iso3(codes, table)]
+    back = resolve_many(iso, table)
+    out = [s if r == (int(c),) else str(int(c)) for c, s, r in zip(codes, iso, back, strict=False)]
+    return tuple(sorted(dict.fromkeys(out)))
+
+
+def expand_all(grid: Grid, importer_codes: Sequence[int]) -> Grid:
+    """``grid`` with the token ``ALL`` replaced by one single-country importer per code in ``importer_codes``."""
+    from dataclasses import replace
+
+    if ALL_IMPORTERS not in grid.importers:
+        return grid
+    imps: list[str] = []
+    for tok in grid.importers:
+        imps += list(importer_tokens(importer_codes)) if tok == ALL_IMPORTERS else [tok]
+    return replace(grid, importers=tuple(dict.fromkeys(imps)))
+
+
+def parse_caps(text: str) -> tuple[float, ...]:
+    caps = number_list(text, "caps", field="--caps")
+    bad = [c for c in caps if not 0 <= c <= 100]
+    if bad:
+        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field="caps", fix="give caps in percentage points")
+    return tuple(float(c) for c in caps)
+
+
+def parse_cap_bases(text: str) -> tuple[str, ...]:
+    bases = _split(text)
+    for b in bases:
+        if b not in CAP_BASES:
+            raise ScenarioError(f"unknown cap basis {b!r}", field="cap-basis", fix=f"use {', '.join(CAP_BASES)}")
+    return tuple(dict.fromkeys(bases))
+
+
+def parse_risk_sets(text: str) -> tuple[tuple[str, ...], ...]:
+    """``"CHN;CHN,RUS;CHN,USA,RUS"`` -> sets separated by ';', countries by ','."""
+    from optimize.data.countries import resolve_countries
+
+    sets = []
+    for part in _split(text, ";"):
+        tokens = tuple(sorted({t.upper() for t in _split(part)}))
+        resolve_countries(list(tokens))
+        sets.append(tokens)
+    if not sets:
+        raise ScenarioError("no risk sets given", field="risk-sets", fix="e.g. 'CHN;CHN,RUS'")
+    return tuple(dict.fromkeys(sets))

@@ -1,0 +1,238 @@
+"""A batch folder: its content key, its one writer (lock file), and the partitioned Parquet dataset.
+
+Layout of ``<out>/``::
+
+    dataset/cells/year=<Y>/cap_basis=<B>/part-<run>-<n>.parquet   one row per cell
+    dataset/risk/year=<Y>/cap_basis=<B>/part-<run>-<n>.parquet    one row per cell and risk country (+ ALL)
+    .tradeopt-batch.lock                                          {"host", "pid", "run_id"} of the writer
+
+Each part is written atomically, the ``risk`` part before its ``cells`` part; the
+cells parts are the resume record: a cell is finished when a cells row with the
+batch's ``scenario_hash`` names it. The hash covers the resolved scenario, the
+cell options and the identity of the data (path, size and mtime in ns of every
+file read, release and HS revision from the name; or a hash of an in-memory
+frame), so changed data never resume.
+"""
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import re
+import shutil
+import socket
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from optimize.atomic import _HOST, _pid_alive, atomic_write_bytes
+from optimize.errors import OutputError
+
+LOCK_FILE = ".tradeopt-batch.lock"
+DATASET = "dataset"
+PARTITIONS = ("year", "cap_basis")
+
+
+# ------------------------------------------------------------------ content key
+
+
+def frame_digest(df: pd.DataFrame) -> str:
+    """sha256 of a frame's values and column names (row order matters)."""
+    h = hashlib.sha256(json.dumps([str(c) for c in df.columns]).encode())
+    h.update(pd.util.hash_pandas_object(df, index=False).to_numpy().tobytes())
+    return h.hexdigest()
+
+
+def data_identity(scenario, data=None) -> dict:
+    """What the batch reads: in-memory data by content hash, files by path, size and mtime (ns)."""
+    from optimize.data.trade import TradeData
+
+    if isinstance(data, TradeData):
+        return {"frame": frame_digest(data.flows), "source": data.source, "release": data.release,
+                "hs": data.hs_revision, "sha256": data.sha256}
+    if isinstance(data, pd.DataFrame):
+        return {"frame": frame_digest(data)}
+    path = data if data is not None else (scenario.data.baci or None)
+    if path is None:
+        from optimize.data.baci import SAMPLE_FILE
+        from optimize.resources import data_dir
+
+        path = data_dir() / SAMPLE_FILE
+    p = Path(path).expanduser()
+    files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
+    out: dict = {"path": str(p.resolve()), "files": []}
+    for f in files:
+        try:
+            st = f.stat()
+            out["files"].append([str(f.resolve()), st.st_size, st.st_mtime_ns])
+        except OSError:
+            out["files"].append([str(f), None, None])
+    with contextlib.suppress(Exception):
+        from optimize.data.baci import parse_name
+
+        out["name"] = parse_name(p.name)
+    return out
+
+
+def scenario_hash(scenario, options, data=None) -> str:
+    """sha256 (16 hex) of the resolved scenario, the data's identity and the cell options."""
+    blob = json.dumps({"scenario": scenario.resolved(), "data": data_identity(scenario, data),
+                       "options": {k: v for k, v in options.__dict__.items() if k != "fast"}},
+                      sort_keys=True, default=str)
+    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+
+
+# ------------------------------------------------------------------ one writer
+
+
+def _read_lock(path: Path) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+
+
+def acquire_lock(out: Path, run_id: str) -> Path:
+    """Create ``out/.tradeopt-batch.lock`` naming this process; a lock of a dead process on this host is taken over.
+
+    A live holder (or one on another host) -> ``OutputError`` naming it.
+    """
+    path = out / LOCK_FILE
+    me = {"host": socket.gethostname(), "pid": os.getpid(), "run_id": run_id, "started": time.time()}
+    for _ in range(3):
+        try:
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+        except FileExistsError:
+            holder = _read_lock(path)
+            same_host = holder.get("host") == me["host"]
+            if holder and same_host and not _pid_alive(int(holder.get("pid", 0))):
+                with contextlib.suppress(OSError):
+                    os.unlink(path)  # stale: its owner is dead
+                continue
+            if not holder:  # being written right now, or unreadable: give the writer a moment
+                time.sleep(0.2)
+                if not _read_lock(path):
+                    raise OutputError(f"the batch folder {out} has an unreadable lock file {path}",
+                                      fix="if no batch is running on it, delete that file") from None
+                continue
+            raise OutputError(
+                f"another batch (pid {holder.get('pid')} on {holder.get('host')}, run {holder.get('run_id')}) "
+                f"is writing into {out}",
+                fix="wait for it to finish, or use another --out folder"
+                + ("" if same_host else f"; if that batch is dead, delete {path}")) from None
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            json.dump(me, fh)
+        return path
+    raise OutputError(f"cannot take the lock {path}", fix="retry, or delete the file if no batch is running")
+
+
+def release_lock(path: Path) -> None:
+    if _read_lock(path).get("pid") == os.getpid():
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+
+
+_TMP_OWNED = re.compile(r"^\..+\.(tmp|old)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+$")
+
+
+def remove_stale(out: Path) -> list[Path]:
+    """Temporary leftovers of dead writers (called while holding the lock).
+
+    Folders and files named ``.<name>.tmp|old-<host>-<pid>-<hex>`` (``atomic_dir``)
+    go only when that process is dead on this host; ``.<part>.*.tmp`` files inside
+    ``dataset/`` (``atomic_write_bytes``) were left by an earlier holder of the lock.
+    """
+    removed: list[Path] = []
+    for base in (out, out / "cells"):
+        if not base.is_dir():
+            continue
+        for p in base.glob(".*"):
+            m = _TMP_OWNED.match(p.name)
+            if m and m["host"] == _HOST and int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"])):
+                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
+                removed.append(p)
+    ds = out / DATASET
+    if ds.is_dir():
+        for p in ds.rglob(".*.tmp"):
+            p.unlink(missing_ok=True)
+            removed.append(p)
+    return removed
+
+
+# ------------------------------------------------------------------ the dataset
+
+
+def _part_dirs(out: Path, table: str) -> list[Path]:
+    return sorted((out / DATASET / table).glob("year=*/cap_basis=*"))
+
+
+def write_parts(out: Path, risk: pd.DataFrame, cells: pd.DataFrame, digest: str, run_id: str, seq: int) -> None:
+    """Append one part per (year, cap basis) to both tables; the risk part first."""
+    for table, frame in (("risk", risk), ("cells", cells)):
+        frame = frame.assign(scenario_hash=digest, run_id=run_id)
+        for (year, basis), part in frame.groupby(list(PARTITIONS), sort=True):
+            buf = io.BytesIO()
+            part.drop(columns=list(PARTITIONS)).reset_index(drop=True).to_parquet(buf, index=False)
+            atomic_write_bytes(out / DATASET / table / f"year={int(year)}" / f"cap_basis={basis}"
+                               / f"part-{run_id}-{seq:05d}.parquet", buf.getvalue())
+
+
+def _read_parts(paths: list[Path]) -> pd.DataFrame:
+    frames = []
+    for f in paths:
+        year = int(f.parent.parent.name.split("=", 1)[1])
+        basis = f.parent.name.split("=", 1)[1]
+        try:
+            df = pd.read_parquet(f)
+        except Exception:  # an unreadable part is not a finished record  # noqa: BLE001
+            continue
+        frames.append(df.assign(year=year, cap_basis=basis))
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def tidy_dataset(out: Path, digest: str) -> None:
+    """Drop parts of another scenario hash (a changed scenario or data replaces a folder's results) and
+    risk parts whose cells part is missing (a writer killed between the two)."""
+    for d in _part_dirs(out, "cells") + _part_dirs(out, "risk"):
+        for f in d.glob("part-*.parquet"):
+            try:
+                hashes = set(pd.read_parquet(f, columns=["scenario_hash"])["scenario_hash"])
+            except Exception:  # noqa: BLE001
+                hashes = set()
+            if hashes != {digest}:
+                f.unlink(missing_ok=True)
+    for d in _part_dirs(out, "risk"):
+        twin = out / DATASET / "cells" / d.relative_to(out / DATASET / "risk")
+        for f in d.glob("part-*.parquet"):
+            if not (twin / f.name).is_file():
+                f.unlink(missing_ok=True)
+
+
+def finished(out: Path, digest: str) -> pd.DataFrame:
+    """Cells rows of ``digest`` already in the dataset (executor failures excluded: they run again)."""
+    from optimize.runs.cells import WORKER_ERROR
+
+    df = _read_parts([f for d in _part_dirs(out, "cells") for f in sorted(d.glob("part-*.parquet"))])
+    if df.empty:
+        return df
+    df = df.loc[(df["scenario_hash"] == digest) & ~df["status"].astype(str).str.startswith(WORKER_ERROR)]
+    return df.drop_duplicates("cell_key", keep="last").reset_index(drop=True)
+
+
+def read_risk(out: Path, cells: pd.DataFrame) -> pd.DataFrame:
+    """Per-risk-country rows of the ``cells`` rows (matched on cell key and run id)."""
+    df = _read_parts([f for d in _part_dirs(out, "risk") for f in sorted(d.glob("part-*.parquet"))])
+    if df.empty or cells.empty:
+        return df
+    want = cells[["cell_key", "run_id"]].drop_duplicates()
+    return df.merge(want, on=["cell_key", "run_id"], how="inner").drop_duplicates(["cell_key", "risk"], keep="last")
+
+
+def new_run_id() -> str:
+    """Sortable and unique: UTC time, host, pid and random bits."""
+    import uuid
+
+    return f"{time.strftime('%Y%m%dT%H%M%S', time.gmtime())}-{_HOST[:12]}-{os.getpid()}-{uuid.uuid4().hex[:6]}"
