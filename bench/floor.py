@@ -63,6 +63,10 @@ def floor(parquet: str | Path, *, risk: tuple[str, ...] = ("CHN", "RUS", "USA"),
     jk["corr"] = corr
     jk = jk.fillna(0.0)
     jk["C"] = p * w_nonrisk.reindex(jk.index.get_level_values("k")).fillna(0.0).to_numpy() + jk["corr"]
+    if bloc is None:  # a country is never its own alternative: take its own default cap out
+        j_lvl, k_lvl = jk.index.get_level_values("j"), jk.index.get_level_values("k")
+        own = world.reindex(pd.MultiIndex.from_arrays([k_lvl, j_lvl])).fillna(0.0).to_numpy()
+        jk["C"] -= np.where(np.isin(j_lvl, list(codes.values())), 0.0, p * own)
     jk["extra"] = np.minimum(jk["C"].clip(lower=0), jk["R"])
     jk["keep"] = np.where(jk["R"] > 0, (jk["R"] - jk["extra"]) / jk["R"].where(jk["R"] > 0, 1.0), 0.0)
     basket = jk.groupby(level="j")["T"].sum()

@@ -64,11 +64,11 @@ def _basket_codes() -> list[str]:
 
 
 def m_ingest_convert(csv: str) -> dict:
-    from optimize.data import baci
+    from optimize.data.convert import convert
 
     out = Path(tempfile.mkdtemp()) / "converted.parquet"
     t0 = time.perf_counter()
-    baci.convert(csv, out=out)
+    convert(csv, out=out)
     return {"seconds": time.perf_counter() - t0}
 
 

@@ -12,7 +12,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.data.baci import convert, data_info, from_dataframe, parse_name, read_baci
+from optimize.data.baci import data_info, from_dataframe, parse_name, read_baci
+from optimize.data.convert import convert
 from optimize.errors import DataError
 
 HEADER = "t,i,j,k,v,q\n"

@@ -138,5 +138,6 @@ def test_cli_convert_comtrade(cli_main, tmp_path, baci_file):
                                   check_exact=False, rtol=1e-12)
     bad = tmp_path / "nocols.csv"
     bad.write_text("a,b\n1,2\n")
-    r = CliRunner().invoke(cli_main, ["data", "convert", str(bad), "--comtrade", "M", "--out", str(out)])
+    r = CliRunner().invoke(cli_main, ["data", "convert", str(bad), "--comtrade", "M",
+                                      "--out", str(tmp_path / "bad.parquet")])  # a new output: the input is at fault
     assert r.exit_code == 2 and "refYear" in r.output

@@ -23,7 +23,6 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
-import pyarrow.parquet as pq
 
 from optimize.data import countries as _countries
 from optimize.data import products as _products
@@ -40,7 +39,7 @@ SAMPLE_FILE = "BACI_SYNTHETIC_Y2023_sample.parquet"
 _NAME_RE = re.compile(r"BACI_(?P<hs>HS\d\d|SYNTHETIC)(?:_Y(?P<year>\d{4}))?(?:_(?P<release>V\d{6}))?", re.I)
 #: A latest year holding fewer rows than this share of the median year's is reported when no year is asked.
 SMALL_YEAR_SHARE = 0.10
-__all__ = ["cache_root", "convert", "data_info", "from_dataframe", "parse_name", "read_baci"]
+__all__ = ["cache_root", "data_info", "from_dataframe", "parse_name", "read_baci"]
 log = logging.getLogger("tradeopt.data")
 
 
@@ -375,60 +374,3 @@ def data_info(path: str | Path | None = None, **read_kwargs) -> dict:
         "hs_revision": td.hs_revision, "release": td.release, "synthetic": td.synthetic,
         "missing_quantity_share": float(f["q"].isna().mean()) if len(f) else 0.0,
     }
-
-
-def convert_target(src: Path, out: str | Path | None = None) -> Path:
-    """Where ``convert`` writes: ``out``, else beside ``src`` with its last suffix(es) -> ``.parquet``.
-
-    ``flows.2022.csv`` -> ``flows.2022.parquet``, ``x.csv.gz`` -> ``x.parquet``. A default
-    that ``read_baci(<its folder>)`` would read together with ``src`` (a ``BACI*`` name in the
-    folder holding ``src``) goes to ``<folder>/parquet/`` instead; an explicit ``out`` there
-    is refused (``OutputError``): the folder would hold every row twice.
-    """
-    from optimize.errors import OutputError
-
-    folder = src if src.is_dir() else src.parent
-    if out is None:
-        name = src.name
-        for suffix in (".csv.gz", ".csv", ".zip", ".parquet", ".gz"):
-            if name.lower().endswith(suffix) and len(name) > len(suffix):
-                name = name[: -len(suffix)]
-                break
-        target = folder / f"{name}.parquet"
-        return folder / "parquet" / target.name if _read_together(target, folder) else target
-    target = Path(out).expanduser()
-    if _read_together(target, folder):
-        raise OutputError(f"{target} would sit in {folder} beside its source {src.name}: reading that folder "
-                          "(--baci) would then see every row twice", fix=f"write it elsewhere, e.g. "
-                          f"--out {folder / 'parquet' / target.name}")
-    return target
-
-
-def _read_together(target: Path, folder: Path) -> bool:
-    """True when ``read_baci(folder)`` would read ``target`` as one more flow file."""
-    return (target.name.upper().startswith("BACI") and target.name.endswith(".parquet")
-            and target.parent.resolve() == folder.resolve())
-
-
-def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None, *, overwrite: bool = False,
-            **read_kwargs) -> Path:
-    """Write a validated copy of a BACI source as parquet (atomic); returns the output path.
-
-    Output path: ``convert_target``. An existing output file is replaced only with
-    ``overwrite`` (``OutputError`` otherwise, before the source is read).
-    """
-    from optimize.atomic import atomic_file, check_out_file
-
-    if to != "parquet":
-        raise DataError(f"unsupported output format '{to}'", field="to", fix="use to='parquet'")
-    src = Path(path).expanduser()
-    target = convert_target(src, out)
-    if target.resolve() == src.resolve():
-        raise DataError("output would overwrite the input", file=str(src), fix="pass out=<another file>")
-    check_out_file(target, overwrite=overwrite)  # fail before reading a large file (exit 5)
-    read_kwargs.setdefault("cache", False)
-    tbl, _, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None, "exporters": None,
-                                    "cache_dir": None, "validate": True, "expect_single_year": False, **read_kwargs})
-    with atomic_file(target, overwrite=overwrite) as tmp:
-        pq.write_table(tbl, str(tmp), compression="zstd")
-    return target

@@ -262,7 +262,7 @@ def convert_layout(path: str | Path, layout: Layout | None = None, out: str | Pa
     output file is replaced only with ``overwrite`` (``OutputError`` before reading otherwise).
     """
     from optimize.atomic import check_out_file
-    from optimize.data.baci import convert_target
+    from optimize.data.convert import convert_target
 
     src = Path(path)
     out = Path(out) if out is not None else convert_target(src).with_name(convert_target(src).stem + "_baci.parquet")

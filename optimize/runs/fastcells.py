@@ -31,7 +31,8 @@ def eligible(scenario) -> bool:
     return (not s.alternatives.friends and s.alternatives.spread == "proportional"
             and not s.risk.weights and (s.risk.split == "proportional" or (s.risk.split == "weights"))
             and not s.cap.share_limit and not s.cap.exporter_pp and not s.cap.product_pp
-            and not s.cap.exporter_total_pp and not s.ban.country)
+            and not s.cap.exporter_total_pp and not s.ban.country and s.importer.intra_bloc == "include"
+            and not s.alternatives.self_supply)
 
 
 def _layers(importer_codes: Sequence[tuple[int, ...]]) -> list[list[int]]:
@@ -72,10 +73,60 @@ def _sum_min(w_sorted: np.ndarray, w_prod: np.ndarray, seg_start: np.ndarray, pr
     return below1 + t * n_above, below2 + t * t * n_above
 
 
+def _code_index(m: int, groups) -> np.ndarray:
+    """(m+1,) array: the group index of each country code below ``m`` (``groups``: (index, codes)), else -1."""
+    out = np.full(m + 1, -1, dtype=np.int64)
+    for g, codes in groups:
+        for code in codes:
+            if int(code) < m:
+                out[int(code)] = g
+    return out
+
+
+def _sorted_market(W_nr: np.ndarray, P: int) -> tuple:
+    """Sorted non-risk world exports > 0 per product with prefix sums, for sums of min(p*T, W)."""
+    pk, pe = np.nonzero(W_nr > 0)
+    w_sorted = W_nr[pk, pe]
+    o = np.lexsort((w_sorted, pk))
+    w_sorted, pk = w_sorted[o], pk[o]
+    seg_start = np.searchsorted(pk, np.arange(P), side="left")
+    return (w_sorted, pk, seg_start, np.concatenate([[0.0], np.cumsum(w_sorted)]),
+            np.concatenate([[0.0], np.cumsum(w_sorted ** 2)]))
+
+
+def _caps(cap_basis: str, p: float, fw, row_f, T, gk_inv, k_of_gk, Wnr_sum, Wnr_sq, market):
+    """Caps (kUSD) of J's non-risk suppliers and of the same exporters had they no flow to J (the default),
+    with the default caps' sum and sum of squares per (importer, product)."""
+    if cap_basis == "importer-market":  # p% of J's imports of k, at most the exports outside J
+        t_f = p * T[gk_inv]
+        w_sorted, pk, seg_start, cum1, cum2 = market
+        dsum, dsq = _sum_min(w_sorted, pk, seg_start, k_of_gk, p * T, cum1, cum2)
+        return np.minimum(t_f, row_f), np.minimum(t_f, fw), dsum, dsq
+    cap_f = np.minimum(p * fw, row_f) if cap_basis == "world-exports" else p * row_f
+    return cap_f, p * fw, p * Wnr_sum[k_of_gk], p * p * Wnr_sq[k_of_gk]
+
+
+def _own_default_cap(cap_basis: str, p: float, W: np.ndarray, T: np.ndarray, own: np.ndarray, k_of_gk: np.ndarray,
+                     is_risk_code: np.ndarray) -> np.ndarray:
+    """Per (importer, product): the default cap (kUSD) a single-country importer would have as its own
+    alternative (0 for blocs and risk countries), to take out of the product's alternatives."""
+    m = W.shape[1]
+    valid = (own >= 0) & (own < m)
+    code = np.where(valid, own, 0)
+    valid &= ~is_risk_code[code]
+    w = np.where(valid, W[k_of_gk, code], 0.0)
+    cap = np.minimum(p * T, w) if cap_basis == "importer-market" else p * w
+    return np.where(valid, cap, 0.0)
+
+
 def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
                 risk_codes: Sequence[int], risk_labels: Sequence[str], cap_basis: str,
                 caps_pp: Sequence[float]) -> dict[str, np.ndarray]:
     """Every (importer, cap) of one year, cap basis and risk set.
+
+    Conventions as ``model.instance`` (no self-supply, intra-bloc trade included): a
+    single-country importer is never its own alternative (its default cap is taken out
+    of the product's alternatives); the members of a bloc stay alternatives.
 
     ``flows``: one year's BACI rows [i, j, k, v] (kUSD) of the analysed products.
     Returns flat arrays over (importer g, cap c) in g-major order: ``importer``
@@ -94,24 +145,15 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
     risk_arr = np.asarray(sorted(set(int(r) for r in risk_codes)), dtype=np.int64)
     is_risk_code = np.zeros(M + 1, dtype=bool)
     is_risk_code[risk_arr[risk_arr < M]] = True
-    risk_pos = np.full(M + 1, -1, dtype=np.int64)
-    for n, r in enumerate(risk_codes):
-        if int(r) < M:
-            risk_pos[int(r)] = n
+    risk_pos = _code_index(M, [(n, (r,)) for n, r in enumerate(risk_codes)])
+    own = np.asarray([int(c[0]) if len(c) == 1 else -1 for c in importer_codes], dtype=np.int64)
 
     # world exports per (product, exporter) and the non-risk totals per product
     W = np.bincount(kidx * M + i, weights=v, minlength=P * M).reshape(P, M)
     W_nr = W.copy()
     W_nr[:, is_risk_code[:M]] = 0.0
     Wnr_sum, Wnr_sq = W_nr.sum(axis=1), (W_nr ** 2).sum(axis=1)
-    if cap_basis == "importer-market":  # sorted non-risk W > 0 per product, for sums of min(p*T, W)
-        pk, pe = np.nonzero(W_nr > 0)
-        w_sorted = W_nr[pk, pe]
-        o = np.lexsort((w_sorted, pk))
-        w_sorted, pk = w_sorted[o], pk[o]
-        seg_start = np.searchsorted(pk, np.arange(P), side="left")
-        cum1 = np.concatenate([[0.0], np.cumsum(w_sorted)])
-        cum2 = np.concatenate([[0.0], np.cumsum(w_sorted ** 2)])
+    market = _sorted_market(W_nr, P) if cap_basis == "importer-market" else None
 
     out = {"importer": np.repeat(np.arange(G), C), "cap_pp": np.tile(np.asarray(caps_pp, float), G),
            "basket_kusd": np.zeros(G * C), "before_kusd": np.zeros((G * C, nr + 1)),
@@ -119,12 +161,7 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
            "hhi_before": np.full(G * C, np.nan), "hhi_after": np.full(G * C, np.nan),
            "n_products": np.zeros(G * C, dtype=np.int64)}
     for layer in _layers(importer_codes):
-        g_of = np.full(M + 1, -1, dtype=np.int64)
-        for g in layer:
-            for code in importer_codes[g]:
-                if int(code) < M:
-                    g_of[int(code)] = g
-        gj = g_of[j]
+        gj = _code_index(M, [(g, importer_codes[g]) for g in layer])[j]
         sel = np.flatnonzero(gj >= 0)
         if sel.shape[0] == 0:
             continue
@@ -145,7 +182,7 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
         rk = is_risk_code[fe]
         nrk = ~rk
 
-        def by_gk(values, mask=None):
+        def by_gk(values, mask=None, gk_inv=gk_inv, n_gk=n_gk):
             return np.bincount(gk_inv, weights=values if mask is None else np.where(mask, values, 0.0),
                                minlength=n_gk)
 
@@ -164,17 +201,9 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
         row_f = np.maximum(fw - x0, 0.0)
         for c, cap_pp in enumerate(caps_pp):
             p = float(cap_pp) / 100.0
-            # caps of J's non-risk suppliers, and of the same exporters had they no flow to J (the default)
-            if cap_basis == "world-exports":
-                cap_f, cap_d = np.minimum(p * fw, row_f), p * fw
-                dsum, dsq = p * Wnr_sum[k_of_gk], p * p * Wnr_sq[k_of_gk]
-            elif cap_basis == "rest-of-world":
-                cap_f, cap_d = p * row_f, p * fw
-                dsum, dsq = p * Wnr_sum[k_of_gk], p * p * Wnr_sq[k_of_gk]
-            else:  # importer-market: p% of J's imports of k, at most the exports outside J
-                t_f = p * T[gk_inv]
-                cap_f, cap_d = np.minimum(t_f, row_f), np.minimum(t_f, fw)
-                dsum, dsq = _sum_min(w_sorted, pk, seg_start, k_of_gk, p * T, cum1, cum2)
+            cap_f, cap_d, dsum, dsq = _caps(cap_basis, p, fw, row_f, T, gk_inv, k_of_gk, Wnr_sum, Wnr_sq, market)
+            own_cap = _own_default_cap(cap_basis, p, W, T, own[g_of_gk], k_of_gk, is_risk_code)
+            dsum, dsq = dsum - own_cap, dsq - own_cap ** 2  # the importer is never its own alternative
             Csum = dsum + by_gk(cap_f - cap_d, nrk)
             Csq = dsq + by_gk(cap_f ** 2 - cap_d ** 2, nrk)
             Sx0cap = by_gk(x0 * cap_f, nrk)
@@ -187,7 +216,7 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
             rows = np.asarray(layer, dtype=np.int64) * C + c
             tgt = np.arange(G) * C + c
 
-            def per_g(values):
+            def per_g(values, g_of_gk=g_of_gk, live=live):
                 return np.bincount(g_of_gk, weights=np.where(live, values, 0.0), minlength=G)
 
             gsel = np.asarray(layer, dtype=np.int64)
