@@ -3,7 +3,8 @@
 ``worked_example``: docs/model.md's worked example (importer J = 528, products A and B),
 the separable LP. ``joint_two_importers``: importers J (528) and K (56) sharing the
 alternatives' capacity (joint rows), a per-exporter total of 3 pp (exporter-total
-rows) and Russia banned from product B (a shortfall column). Regenerate the files with
+rows) and Russia banned from product B (a shortfall column; the isolated ban fixes product A's pairs);
+``joint_shared_caps``: the same without the ban (joint and exporter-total rows on both products). Regenerate with
 ``python scripts/make_golden_lp.py`` and check any change by hand against docs/model.md.
 """
 from __future__ import annotations
@@ -57,7 +58,18 @@ def joint_two_importers():
     return build_lp(insts, joint=True, exporter_total_pp=3.0)
 
 
-INSTANCES = {"worked_example": worked_example, "joint_two_importers": joint_two_importers}
+def joint_shared_caps():
+    """The two importers without the ban: every alternative of both products grows, so the joint rows
+    (shared caps) and exporter-total rows cover both products (the ban above fixes product A's pairs)."""
+    df = _frame(JOINT)
+    insts = [build_instance(df, importer=name, importer_codes=[code], year=YEAR, products=[A, B],
+                            risk_codes=[CHN, RUS], cap=CapRule(pp=5.0, basis="world-exports"))
+             for name, code in (("J", J), ("K", K))]
+    return build_lp(insts, joint=True, exporter_total_pp=3.0)
+
+
+INSTANCES = {"worked_example": worked_example, "joint_two_importers": joint_two_importers,
+             "joint_shared_caps": joint_shared_caps}
 
 
 def write(name: str, folder: Path) -> Path:
