@@ -247,7 +247,8 @@ def data_releases_cmd(page_url: str | None) -> None:
 @click.option("--friends", default=None, help="Allowed alternatives, comma-separated or a group (G7+allies).")
 @click.option("--cap", "cap_pp", type=float, default=None, help="Cap in percentage points (0-100).")
 @click.option("--cap-basis", type=_choices("cap.basis"), default=None)
-@click.option("--products", default=None, help="'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated.")
+@click.option("--products", default=None,
+              help="'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated.")
 @click.option("--sector", "sectors", multiple=True, help="Basket sector(s): health, ict, energy, crm.")
 @click.option("--backend", type=_choices("solver.backend"), default=None)
 @click.option("--out", "out_dir", type=click.Path(file_okay=False), default=None,
@@ -305,7 +306,8 @@ def scenarios(name, schema):
               help="EU27,DEU,FRA (groups EU27, G7 are one bloc) / all-eu (each EU member) / all (every importer in the "
                    "data, single countries) / @file (one per line).")
 @click.option("--years", default=None, help="e.g. 2021-2023 or 2022,2023 (default: the scenario's year).")
-@click.option("--caps", "caps_pp", default=None, help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5 (default: the scenario's).")
+@click.option("--caps", "caps_pp", default=None,
+              help="Caps in pp: 0,1,2 or 1-10 or 0-10:0.5 (default: the scenario's).")
 @click.option("--cap-basis", "cap_bases", default=None,
               help="Comma-separated: world-exports, importer-market, rest-of-world (default: the scenario's).")
 @click.option("--risk-sets", default=None, help="Risk sets separated by ';', e.g. 'CHN;CHN,RUS;CHN,USA,RUS'.")
@@ -361,14 +363,16 @@ def sweep(scenario_name, sets, caps_pp, out_dir, cold, no_figures, overwrite, **
 @click.argument("kind", type=click.Choice(["ec", "geodep", "single"]), default="single")
 @click.option("--baci", "baci_path", type=click.Path(dir_okay=False), default=None,
               help="BACI file (zip, CSV, parquet); default: the embedded synthetic sample.")
-@click.option("--importer", default="EU27", show_default=True, help="Importer: ISO3, BACI code or group (EU27), comma-separated.")
+@click.option("--importer", default="EU27", show_default=True,
+              help="Importer: ISO3, BACI code or group (EU27), comma-separated.")
 @click.option("--year", type=int, default=None, help="One year.")
 @click.option("--years", default=None, help="Years, e.g. 2021-2023 (GeoDep persistence).")
 @click.option("--supplier", default=None, help="single: test one supplier's share (ISO3 or BACI code), e.g. CHN.")
 @click.option("--stage", default=None, help="single: keep one value-chain stage.")
 @click.option("--min-value-kusd", type=float, default=0.0, show_default=True, help="single: drop smaller products.")
 @click.option("--threshold", "thresholds", type=float, multiple=True,
-              help="single: supplier-share thresholds (repeatable, default 0.5 0.7); ec/geodep: importer HHI threshold.")
+              help="single: supplier-share thresholds (repeatable, default 0.5 0.7); "
+                   "ec/geodep: importer HHI threshold.")
 @click.option("--top", type=int, default=10, show_default=True, help="How many flagged products to print.")
 @click.option("--out", "out_path", type=click.Path(dir_okay=False), default=None, help="Write the full table as CSV.")
 @overwrite_option

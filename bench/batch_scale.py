@@ -99,7 +99,8 @@ def compare(floor_out: dict, batch_table: str, parquet: str) -> float:
     t = pd.read_parquet(batch_table)
     t = t.assign(j=[r[0] for r in resolve_many(list(t["importer"]))])
     m = t.merge(fl, on=["j", "risk"], suffixes=("", "_f"))
-    return float(max(np.abs(m["share_after"] - m["share_after_f"]).max(), np.abs(m["share_before"] - m["share_before_f"]).max()))
+    return float(max(np.abs(m["share_after"] - m["share_after_f"]).max(),
+                     np.abs(m["share_before"] - m["share_before_f"]).max()))
 
 
 def main(argv=None) -> int:

@@ -129,6 +129,26 @@ def make_chunk(prod_idx: np.ndarray, counts: np.ndarray, codes_hs6: np.ndarray, 
     )
 
 
+def _open_writers(tmps: dict) -> list:
+    """[gzip sink or None, CSV writer, parquet writer] for the formats asked (None entries dropped, sink first)."""
+    sink = pa.CompressedOutputStream(str(tmps["csv.gz"]), "gzip") if "csv.gz" in tmps else None
+    out = []
+    if sink is not None:
+        sink.write(b"t,i,j,k,v,q\n")  # BACI header, unquoted
+        out = [sink, pacsv.CSVWriter(sink, SCHEMA, write_options=pacsv.WriteOptions(
+            include_header=False, quoting_style="none"))]
+    else:
+        out = [_NoSink()]
+    if "parquet" in tmps:
+        out.append(pq.ParquetWriter(str(tmps["parquet"]), SCHEMA, compression="zstd"))
+    return out
+
+
+class _NoSink:
+    def close(self) -> None:
+        pass
+
+
 def generate(rows: int = DEFAULT_ROWS, *, products: int = DEFAULT_PRODUCTS, year: int = 2023, seed: int = 2025,
              out_dir: str | os.PathLike = WORK_DIR, chunk_rows: int = 1_000_000, formats=("csv.gz", "parquet"),
              quiet: bool = False) -> dict[str, Path]:
@@ -143,12 +163,7 @@ def generate(rows: int = DEFAULT_ROWS, *, products: int = DEFAULT_PRODUCTS, year
     stem = f"synthetic_baci_Y{year}_{rows}"
     paths = {fmt: out / f"{stem}.{fmt}" for fmt in formats}
     tmps = {fmt: p.with_name(f".{p.name}.tmp") for fmt, p in paths.items()}
-    csv_sink = pa.CompressedOutputStream(str(tmps["csv.gz"]), "gzip") if "csv.gz" in tmps else None
-    if csv_sink:
-        csv_sink.write(b"t,i,j,k,v,q\n")  # BACI header, unquoted
-    csv_writer = pacsv.CSVWriter(csv_sink, SCHEMA, write_options=pacsv.WriteOptions(
-        include_header=False, quoting_style="none")) if csv_sink else None
-    pq_writer = pq.ParquetWriter(str(tmps["parquet"]), SCHEMA, compression="zstd") if "parquet" in tmps else None
+    writers = _open_writers(tmps)
     bounds = np.searchsorted(np.cumsum(counts), np.arange(chunk_rows, counts.sum() + chunk_rows, chunk_rows))
     start, written, t0 = 0, 0, time.perf_counter()
     try:
@@ -156,21 +171,16 @@ def generate(rows: int = DEFAULT_ROWS, *, products: int = DEFAULT_PRODUCTS, year
             if stop <= start:
                 continue
             table = make_chunk(np.arange(start, stop), counts, hs6, countries, size, unit_value, year, rng)
-            if csv_writer:
-                csv_writer.write_table(table)
-            if pq_writer:
-                pq_writer.write_table(table)
+            for w in writers[1:]:
+                w.write_table(table)
             written += table.num_rows
             start = stop
             if not quiet:
                 print(f"  {written:>12,} rows  products {stop:>5}/{hs6.shape[0]}  {time.perf_counter() - t0:6.1f}s",
                       file=sys.stderr)
     finally:
-        if csv_writer:
-            csv_writer.close()
-            csv_sink.close()
-        if pq_writer:
-            pq_writer.close()
+        for w in (*writers[1:], writers[0]):  # the CSV writer before its gzip sink
+            w.close()
     for fmt in paths:
         os.replace(tmps[fmt], paths[fmt])
     if not quiet:

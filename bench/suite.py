@@ -172,7 +172,8 @@ def measure(name: str, csv: Path, parquet: Path, timeout_s: float) -> dict:
     """Run one measurement in a child process; add its wall time and the peak RSS (MB) of its process tree."""
     import psutil
 
-    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", name, "--csv", str(csv), "--parquet", str(parquet)]
+    cmd = [sys.executable, str(Path(__file__).resolve()), "--measure", name, "--csv", str(csv),
+           "--parquet", str(parquet)]
     t0 = time.perf_counter()
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, cwd=ROOT)
     ps = psutil.Process(proc.pid)

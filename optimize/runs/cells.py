@@ -74,7 +74,8 @@ def worker_name() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def _cells_from_risk(risk: pd.DataFrame, basket: Sequence[float], n_products: Sequence[int], seconds: float) -> pd.DataFrame:
+def _cells_from_risk(risk: pd.DataFrame, basket: Sequence[float], n_products: Sequence[int],
+                     seconds: float) -> pd.DataFrame:
     """Per-cell rows from the ALL rows of ``risk`` (one per cell, in order)."""
     a = risk.loc[risk["risk"] == "ALL"].reset_index(drop=True)
     out = a[["importer", "year", "cap_pp", "cap_basis", "risk_set", "cell_key", "status"]].copy()
@@ -175,7 +176,8 @@ def _cell_rows(cell: Cell, tables, alone=None) -> list[dict]:
     ``alone``: the stand-alone ResultTables of the same importer (joint mode).
     """
     summary = tables.summary
-    alone_after = (dict(zip(alone.exposure["iso3"].astype(str), alone.exposure["share_after"].astype(float), strict=False))
+    alone_after = (dict(zip(alone.exposure["iso3"].astype(str), alone.exposure["share_after"].astype(float),
+                            strict=True))
                    if alone is not None else {})
     rows = []
     for rec in tables.exposure.to_dict("records"):

@@ -148,7 +148,8 @@ def parse_caps(text: str) -> tuple[float, ...]:
     caps = number_list(text, "caps", field="--caps")
     bad = [c for c in caps if not 0 <= c <= 100]
     if bad:
-        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field="caps", fix="give caps in percentage points")
+        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field="--caps",
+                            fix="give caps in percentage points")
     return tuple(float(c) for c in caps)
 
 
