@@ -30,6 +30,11 @@ MIN_FREE_MB = 50.0
 MAX_NAME_BYTES = 200
 
 
+def _write_failed(target: Path, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write {target}: {exc.strerror or exc}",
+                       fix="check free disk space and permissions, or choose another output path")
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
     """Write ``data`` to ``path`` via a temporary sibling and ``os.replace``; ``OSError`` -> ``OutputError``."""
     target = Path(path)
@@ -47,8 +52,7 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
             with contextlib.suppress(OSError):
                 os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {target}: {exc.strerror or exc}",
-                              fix="check free disk space and permissions, or choose another output path") from exc
+            raise _write_failed(target, exc) from exc
         raise
     return target
 
@@ -287,8 +291,7 @@ def atomic_file(path: str | os.PathLike, *, overwrite: bool = False, suffix: str
         with contextlib.suppress(OSError):
             os.unlink(tmp)
         if isinstance(exc, OSError):
-            raise OutputError(f"cannot write {target}: {exc.strerror or exc}",
-                              fix="check free disk space and permissions, or choose another output path") from exc
+            raise _write_failed(target, exc) from exc
         raise
 
 
