@@ -57,8 +57,8 @@ class InputError(TradeoptError):
             where.append(self.file)
         if self.rows:
             shown = ", ".join(str(r) for r in self.rows[:5])
-            shown = len(self.rows[:5])
-            more = f" (+{self.count - shown} more)" if self.count and self.count > shown else ""
+            n_shown = len(self.rows[:5])
+            more = f" (+{self.count - n_shown} more)" if self.count and self.count > n_shown else ""
             where.append(f"row {shown}{more}")
         if self.field:
             where.append(f"field '{self.field}'")

@@ -94,7 +94,7 @@ def test_missing_extra_names_it(extra, monkeypatch, tmp_path):
 
             write_xlsx({}, {}, tmp_path / "r.xlsx")
         else:
-            from optimize.runs.batch import _iter_dask
+            from optimize.runs.executors import connect_dask
 
-            next(_iter_dask([], {}, tmp_path, "d", None, "tcp://127.0.0.1:1"))
+            connect_dask("tcp://127.0.0.1:1", 1.0, quiet=True)
     assert f"tradeopt[{extra}]" in str(exc.value) and exc.value.exit_code == 2

@@ -281,7 +281,6 @@ def _run_joint_group(prepared, cells: Sequence[Cell], options: CellOptions, t0: 
 
         for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs, strict=False):
             def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):
-                pipeline._check_status(ja, scen)
                 joint_tables = tables_of(inst, ja, scen)
                 return _cell_rows(cell, joint_tables, tables_of(inst, aa, scen)), None, joint_tables
             col.add(cell, make, options)
