@@ -105,7 +105,7 @@ def test_override_comma_list_and_bad_values(tmp_path):
 
 def test_apply_overrides_does_not_mutate_input():
     raw = {"cap": {"pp": 5}}
-    out = apply_overrides(raw, ["cap.pp=1"])
+    out = apply_overrides(raw, ["cap.pp=1"], Scenario)
     assert raw == {"cap": {"pp": 5}} and out["cap"]["pp"] == 1
 
 

@@ -49,7 +49,7 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None, *, override
     from optimize.config.overrides import parse_sets
 
     updates = updates_from_keywords(keywords)
-    updates.update(parse_sets(overrides))  # --set strings are applied after the keywords
+    updates.update(parse_sets(overrides, sc.Scenario))  # --set strings are applied after the keywords
     if isinstance(name_or_path, sc.Scenario):
         return name_or_path.update(updates, source=f"{name_or_path.name} (overridden)")
     return sc.load_scenario("default" if name_or_path is None else name_or_path, updates)

@@ -1,7 +1,8 @@
 """Scenario overrides: ``--set KEY=VALUE`` strings parsed once, and ``{dotted key: value}`` updates applied.
 
 Unknown keys fail naming the key with a close match (``cap.ppp`` -> ``cap.pp``).
-``Scenario.update`` and ``load_scenario`` apply overrides through here.
+``Scenario.update`` and ``load_scenario`` apply overrides through here; ``model`` is the schema
+root (``Scenario``) whose fields name the allowed keys.
 """
 from __future__ import annotations
 
@@ -11,7 +12,6 @@ import typing
 from collections.abc import Iterable, Mapping
 from typing import Any
 
-from optimize.config.scenario import Scenario
 from optimize.errors import ScenarioError
 
 if sys.version_info >= (3, 11):
@@ -38,9 +38,9 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     return path, value
 
 
-def _check_override_key(path: list[str]) -> None:
+def _check_override_key(path: list[str], root: Any) -> None:
     """Unknown override keys fail here, naming the key (dict-valued keys may take a sub-key)."""
-    model: Any = Scenario
+    model: Any = root
     for depth, part in enumerate(path):
         fields = getattr(model, "model_fields", None)
         if fields is None:  # inside a dict-valued field (cap.exporter_pp.CHN) or below a scalar
@@ -60,9 +60,9 @@ def _check_override_key(path: list[str]) -> None:
     raise ScenarioError(f"override key '{key}' is too deep", file="--set", field=key, fix="see models/README.md")
 
 
-def _set_dotted(raw: dict, path: list[str], value: Any) -> None:
+def _set_dotted(raw: dict, path: list[str], value: Any, root: Any) -> None:
     """Set ``raw[a][b]... = value`` in place after checking the key against the schema."""
-    _check_override_key(path)
+    _check_override_key(path, root)
     node = raw
     for part in path[:-1]:
         child = node.get(part)
@@ -73,28 +73,28 @@ def _set_dotted(raw: dict, path: list[str], value: Any) -> None:
     node[path[-1]] = value
 
 
-def parse_sets(overrides: Iterable[str]) -> dict[str, Any]:
+def parse_sets(overrides: Iterable[str], model: Any) -> dict[str, Any]:
     """``--set`` strings -> ``{dotted key: value}`` (parsed once; later strings win)."""
     out: dict[str, Any] = {}
     for text in overrides:
         path, value = parse_override(text)
-        _check_override_key(path)
+        _check_override_key(path, model)
         out[".".join(path)] = value
     return out
 
 
-def apply_overrides(raw: dict, overrides: Iterable[str] | Mapping[str, Any]) -> dict:
+def apply_overrides(raw: dict, overrides: Iterable[str] | Mapping[str, Any], model: Any) -> dict:
     """Apply ``--set`` strings or a ``{dotted key: value}`` mapping to a raw scenario dict (a copy).
 
     A new ``importer.countries`` without a new ``importer.label`` clears the label, so
     reports never name the old importer.
     """
     out = _deep_copy(raw)
-    updates = dict(overrides) if isinstance(overrides, Mapping) else parse_sets(overrides)
+    updates = dict(overrides) if isinstance(overrides, Mapping) else parse_sets(overrides, model)
     if "importer.countries" in updates and "importer.label" not in updates:
         updates["importer.label"] = ""
     for dotted, value in updates.items():
-        _set_dotted(out, [p for p in str(dotted).split(".") if p], value)
+        _set_dotted(out, [p for p in str(dotted).split(".") if p], value, model)
     return out
 
 

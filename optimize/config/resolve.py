@@ -12,8 +12,8 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
+from typing import Any
 
-from optimize.config.scenario import Scenario
 from optimize.errors import InputError, ScenarioError
 
 _FIX = "use ISO3 codes (CHN), BACI codes (156), English names or groups (EU27, G7+allies)"
@@ -95,7 +95,7 @@ def _priority(tokens, file: str) -> tuple[int, ...]:
                             fix=getattr(exc, "fix", None) or _FIX) from None
 
 
-def _build(scen: Scenario, file: str) -> ModelSpec:
+def _build(scen: Any, file: str) -> ModelSpec:
     lists = {
         "importer.countries": _codes(scen.importer.countries, "importer.countries", file),
         "risk.countries": _codes(scen.risk.countries, "risk.countries", file),
@@ -134,8 +134,11 @@ def _build(scen: Scenario, file: str) -> ModelSpec:
     )
 
 
-def resolve(scen: Scenario, *, file: str | None = None) -> ModelSpec:
-    """The scenario's ``ModelSpec`` (computed on first use, then cached on the scenario object)."""
+def resolve(scen: Any, *, file: str | None = None) -> ModelSpec:
+    """The scenario's ``ModelSpec``, computed on first use, then cached on the scenario object.
+
+    ``scen`` is an ``optimize.config.scenario.Scenario`` (not imported here: that module calls this one).
+    """
     if scen._spec is None:
         scen._spec = _build(scen, file or scen.name)
     return scen._spec

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from optimize.config.overrides import apply_overrides, parse_sets
 from optimize.errors import ScenarioError
 from optimize.resources import models_dir
 from optimize.tokens import split_tokens
@@ -244,9 +245,8 @@ class Scenario(_Section):
         """
         if not updates:
             return self
-        from optimize.config.overrides import apply_overrides
-
-        return validate_scenario(apply_overrides(self.resolved(), updates), file=source or f"{self.name} (updated)")
+        return validate_scenario(apply_overrides(self.resolved(), updates, Scenario),
+                                 file=source or f"{self.name} (updated)")
 
 
 # ----------------------------------------------------------------- errors
@@ -349,11 +349,9 @@ def load_scenario(name_or_path: str | Path = "default",
 
     ``overrides``: ``--set`` strings (``"cap.pp=3"``) or a ``{dotted key: value}`` mapping.
     """
-    from optimize.config.overrides import apply_overrides, parse_sets
-
     path = scenario_path(name_or_path)
-    updates = overrides if isinstance(overrides, Mapping) else parse_sets(overrides)
-    raw = apply_overrides(read_toml(path), updates)
+    updates = overrides if isinstance(overrides, Mapping) else parse_sets(overrides, Scenario)
+    raw = apply_overrides(read_toml(path), updates, Scenario)
     raw.setdefault("name", path.stem)
     try:
         return validate_scenario(raw, file=str(path))
