@@ -33,7 +33,9 @@ def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") ->
 
     Returns both paths."""
     text = f"{title}\n{subtitle}" if subtitle else title
-    fig.suptitle(f"{text}\n[{SYNTHETIC_LABEL}]" if synthetic else text, fontsize=12 if not subtitle else 10,
+    if synthetic and SYNTHETIC_LABEL not in text:  # the settings caption may already carry it
+        text = f"{text}\n[{SYNTHETIC_LABEL}]"
+    fig.suptitle(text, fontsize=12 if not subtitle else 10,
                  color="#b00020" if synthetic else "black")
     if synthetic:
         fig.supxlabel(SYNTHETIC_LABEL, fontsize=8, color="#b00020", x=0.01, ha="left")
