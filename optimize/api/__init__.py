@@ -240,7 +240,7 @@ def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk
         risk = tuple(tuple(sorted({t.upper() for t in _tokens(rs)})) for rs in risk_sets)
     else:
         risk = (tuple(sorted({t.upper() for t in scen.risk.countries})),)
-    grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
+    grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None),
                   caps_pp=caps, cap_bases=bases, risk_sets=risk)
     return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=client, joint=joint,
                        outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite,

@@ -30,8 +30,9 @@ from optimize.data.cache import CacheWriter, cache_file, cache_root, drop_entry,
 from optimize.data.csvread import READ_ERRORS as _READ_ERRORS
 from optimize.data.csvread import scan_csv
 from optimize.data.filters import check_read_args, make_filters, scan_parquet
+from optimize.data.frame import to_frame
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
-from optimize.data.validate import duplicate_problems, normalise_table, raise_for_problems, validate_flows
+from optimize.data.validate import normalise_table, raise_for_problems, validate_flows
 from optimize.errors import DataError
 from optimize.resources import data_dir
 
@@ -193,9 +194,6 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
         if _stat_key(Path(file)) != before:
             raise DataError("the file changed while it was read", file=file, fix=_CHANGED_FIX)
     tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
-    if len(sources) > 1 and validate:
-        raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
-                                              tbl["k"], np.arange(1, tbl.num_rows + 1), str(src)))
     return tbl, sources, extras, hashes
 
 
@@ -295,7 +293,8 @@ def read_baci(
     tbl, sources, extras, hashes = _read_table(src, years=years, products=products, importers=importers,
                                                exporters=exporters, cache=cache, cache_dir=cache_dir,
                                                validate=validate, expect_single_year=expect_single_year)
-    flows = _to_frame(tbl)
+    label = sources[0][2] if len(sources) == 1 else str(src)
+    flows = to_frame(tbl, label=label, check_duplicates=validate)  # duplicate keys: found while sorting
     if years is not None and flows.empty:
         _raise_for_absent_years(src, years, cache=cache, cache_dir=cache_dir)
     first_file, first_member, _ = sources[0]
@@ -334,19 +333,6 @@ def _raise_for_absent_years(src: Path, years, *, cache: bool, cache_dir) -> None
                         file=str(src), field="t", fix=f"choose a year among {listed} (--year / data.year)")
 
 
-def _to_frame(tbl: pa.Table) -> pd.DataFrame:
-    """Arrow table (ARROW_SCHEMA) -> pandas frame with the contract dtypes, sorted by (t, k, i, j)."""
-    df = pd.DataFrame({
-        "t": tbl["t"].to_numpy().astype("int16"),
-        "i": tbl["i"].to_numpy().astype("int32"),
-        "j": tbl["j"].to_numpy().astype("int32"),
-        "k": np.asarray(tbl["k"].to_numpy(zero_copy_only=False), dtype=object),
-        "v": tbl["v"].to_numpy().astype("float64"),
-        "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64"),
-    })
-    return df.sort_values(["t", "k", "i", "j"], kind="stable").reset_index(drop=True)
-
-
 def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=None,
                    expect_single_year: bool = False) -> TradeData:
     """Validate a user DataFrame with BACI columns and return it as ``TradeData``."""
@@ -359,7 +345,7 @@ def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=Non
 
     tbl = pa.table({c: pa.array(df[c].astype(str)) if c == "k" else pa.array(numbers(df[c]), from_pandas=True)
                     for c in BACI_COLUMNS})
-    return TradeData(flows=_to_frame(normalise_table(tbl)), source=source)
+    return TradeData(flows=to_frame(normalise_table(tbl), label=source, check_duplicates=False), source=source)
 
 
 def data_info(path: str | Path | None = None, **read_kwargs) -> dict:

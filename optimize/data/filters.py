@@ -23,6 +23,7 @@ from optimize.data.csvread import READ_ERRORS
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 from optimize.data.validate import (
     Problem,
+    context_problems,
     normalise_table,
     raise_for_problems,
     validate_flows,
@@ -109,8 +110,10 @@ def make_filters(years, products, importers, exporters) -> Filters:
 
 def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, known,
                   expect_single_year: bool, trusted: bool = False) -> pa.Table:
-    """Scan a parquet file. Only ``trusted`` files (our cache: already normalised) get every filter pushed
-    down; a user's file gets only the integer-typed t/i/j filters pushed down, the rest after normalising."""
+    """Scan a parquet file. Only ``trusted`` files (our cache: already normalised and validated) get every
+    filter pushed down and only the read-dependent checks; a user's file gets only the integer-typed t/i/j
+    filters pushed down, the rest after normalising, and every check but duplicate keys (``read_baci``
+    finds those while sorting)."""
     try:
         dataset = ds.dataset(str(path), format="parquet")
         raw_names = dataset.schema.names
@@ -133,8 +136,11 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
     if validate:
         if tbl.num_rows == 0 and filters.expression() is None:
             raise_for_problems([Problem("empty", label, None, 1, (), "no data rows", "use a complete BACI file")])
-        if tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole
-            raise_for_problems(validate_flows(tbl, file=label, countries=known,
+        if tbl.num_rows and trusted:  # our cache: its bytes were validated when it was written
+            raise_for_problems(context_problems(tbl, file=label, countries=known,
+                                                expect_single_year=expect_single_year))
+        elif tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole
+            raise_for_problems(validate_flows(tbl, file=label, countries=known, check_duplicates=False,
                                               expect_single_year=expect_single_year))
     return tbl
 

@@ -103,7 +103,9 @@ def normalise_table(tbl: pa.Table) -> pa.Table:
     cols = []
     for f in ARROW_SCHEMA:
         col = tbl[f.name]
-        if f.name == "k":
+        if f.name == "k" and _plain_hs6(col):
+            pass  # six digits already: trimming, '.0', null tokens and padding change nothing
+        elif f.name == "k":
             col = pc.utf8_trim_whitespace(col.cast(pa.string()))
             col = pc.replace_substring_regex(col, pattern=r"\.0$", replacement="")
             col = pc.if_else(pc.is_in(pc.utf8_upper(col), value_set=tokens), pa.scalar(None, pa.string()), col)
@@ -116,6 +118,15 @@ def normalise_table(tbl: pa.Table) -> pa.Table:
             col = col.cast(f.type)
         cols.append(col)
     return pa.Table.from_arrays(cols, schema=ARROW_SCHEMA)
+
+
+def _plain_hs6(col) -> bool:
+    """True when a column is text whose every value is six ASCII digits (no null)."""
+    import pyarrow.compute as pc
+
+    if not pa.types.is_string(col.type) or col.null_count:
+        return False
+    return bool(pc.all(pc.and_(pc.equal(pc.utf8_length(col), 6), pc.ascii_is_decimal(col))).as_py() is not False)
 
 
 def column_problems(names: list[str], file: str) -> list[Problem]:
@@ -148,12 +159,7 @@ def _validate_typed(tbl: pa.Table, *, file: str, countries, expect_single_year: 
     import pyarrow.compute as pc
 
     problems: list[Problem] = []
-
-    def add(kind, mask, field, message, fix):
-        idx = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
-        if idx.size:
-            problems.append(Problem(kind, file, field, int(idx.size), _rows_shown(rows_of, idx), message, fix))
-
+    add = _typed_adder(problems, file, rows_of)
     k = tbl["k"]
     add("missing_value", pc.is_null(k), "k", "HS6 code is empty", "every row needs a product code")
     good_k = pc.and_(pc.equal(pc.utf8_length(k), 6), pc.ascii_is_decimal(k))
@@ -162,23 +168,51 @@ def _validate_typed(tbl: pa.Table, *, file: str, countries, expect_single_year: 
     _check_typed_columns(tbl, add)
     add("self_trade", pc.equal(tbl["i"], tbl["j"]), "i,j", "exporter equals importer",
         "drop flows from a country to itself")
+    years = tbl["t"]
+    add("bad_year", pc.or_(pc.less(years, 1900), pc.greater(years, 2100)), "t", "year outside 1900-2100",
+        "column t holds the year, e.g. 2023")
+    _context_checks(tbl, add, countries, expect_single_year)
+    if check_duplicates:
+        problems += duplicate_problems(years.to_numpy(zero_copy_only=False).astype("float64"),
+                                       tbl["i"].to_numpy(zero_copy_only=False),
+                                       tbl["j"].to_numpy(zero_copy_only=False), k, rows_of, file)
+    return problems
+
+
+def _context_checks(tbl: pa.Table, add, countries, expect_single_year: bool) -> None:
+    """The checks of a typed table that depend on the read, not on the bytes: country codes against this
+    read's country table, and several years when one is expected."""
+    import pyarrow.compute as pc
+
     if countries is not None:
         known = pa.array(_known_codes(countries), type=pa.int32())
         for c in ("i", "j"):
             add("unknown_country", pc.invert(pc.is_in(tbl[c], value_set=known)), c,
                 "country code not in the country table",
                 "use BACI country codes (see the release's country_codes_*.csv)")
-    years = tbl["t"]
-    add("bad_year", pc.or_(pc.less(years, 1900), pc.greater(years, 2100)), "t", "year outside 1900-2100",
-        "column t holds the year, e.g. 2023")
-    t = years.to_numpy(zero_copy_only=False).astype("float64")
-    several = _several_years(t) if expect_single_year else None
+    several = _several_years(tbl["t"].to_numpy(zero_copy_only=False).astype("float64")) if expect_single_year else None
     if several is not None:
         add("several_years", pa.array(several[0]), "t", several[1], "pass years=[...] to pick one, or split the file")
-    if check_duplicates:
-        problems += duplicate_problems(t, tbl["i"].to_numpy(zero_copy_only=False),
-                                       tbl["j"].to_numpy(zero_copy_only=False), k, rows_of, file)
+
+
+def context_problems(tbl: pa.Table, *, file: str, countries, expect_single_year: bool) -> list[Problem]:
+    """Problems of a typed table already validated once by the same reader (a cache entry): only the checks
+    that depend on this read (``_context_checks``)."""
+    problems: list[Problem] = []
+    _context_checks(tbl, _typed_adder(problems, file, np.arange(1, tbl.num_rows + 1)), countries,
+                    expect_single_year)
     return problems
+
+
+def _typed_adder(problems: list[Problem], file: str, rows_of: np.ndarray):
+    """``add(kind, mask, field, message, fix)``: append a problem for the rows an Arrow ``mask`` flags."""
+    import pyarrow.compute as pc
+
+    def add(kind, mask, field, message, fix):
+        idx = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
+        if idx.size:
+            problems.append(Problem(kind, file, field, int(idx.size), _rows_shown(rows_of, idx), message, fix))
+    return add
 
 
 def _rows_shown(rows_of: np.ndarray, idx: np.ndarray) -> tuple[int, ...]:
@@ -344,10 +378,13 @@ def duplicate_problems(t, i, j, k, rows_of, file: str) -> list[Problem]:
     idx = np.flatnonzero(dup)
     if not idx.size:
         return []
-    return [Problem("duplicate_key", file, "t,i,j,k", int(idx.size),
-                    tuple(int(r) for r in np.asarray(rows_of)[idx[:MAX_ROWS_SHOWN]]),
-                    "duplicate (year, exporter, importer, product) key",
-                    "keep one row per key (sum or dedupe upstream)")]
+    return [duplicate_key_problem(np.asarray(rows_of)[idx[:MAX_ROWS_SHOWN]], int(idx.size), file)]
+
+
+def duplicate_key_problem(rows: np.ndarray, count: int, file: str) -> Problem:
+    """The problem of ``count`` rows repeating an earlier (t, i, j, k); ``rows``: 1-based, ascending."""
+    return Problem("duplicate_key", file, "t,i,j,k", count, tuple(int(r) for r in rows[:MAX_ROWS_SHOWN]),
+                   "duplicate (year, exporter, importer, product) key", "keep one row per key (sum or dedupe upstream)")
 
 
 def raise_for_problems(problems: list[Problem]) -> None:

@@ -97,9 +97,13 @@ def assemble(risk: pd.DataFrame) -> pd.DataFrame:
 
 
 def prepare_years(scenario, years: Sequence[int], data=None) -> dict:
-    """``pipeline.prepare`` once per year (reads and selects the data once, shared by all cells)."""
+    """``pipeline.prepare`` once per year (reads and selects the data once, shared by all cells);
+    no years = the scenario's year, or the latest year of the data (one read)."""
     from optimize.runs import pipeline
 
+    if not years:
+        prepared = pipeline.prepare(scenario, data)
+        return {int(prepared.year): prepared}
     out = {}
     for year in sorted(set(int(y) for y in years)):
         scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
@@ -107,16 +111,12 @@ def prepare_years(scenario, years: Sequence[int], data=None) -> dict:
     return out
 
 
-def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int, ...]:
-    """The given years, or the scenario's year (0 = the latest year of the data)."""
+def resolve_years(scenario, years: Sequence[int] | None) -> tuple[int, ...]:
+    """The given years, or the scenario's year; () when that is 0 (the latest year of the data, which
+    ``run_batch`` learns on its one read of the data)."""
     if years:
         return tuple(sorted(set(int(y) for y in years)))
-    if scenario.data.year:
-        return (int(scenario.data.year),)
-    from optimize.runs import pipeline
-
-    prepared = pipeline.prepare(scenario, data)
-    return (int(prepared.year),)
+    return (int(scenario.data.year),) if scenario.data.year else ()
 
 
 def grid_from_options(scenario, importers=None, years=None, caps=None, cap_bases=None,
@@ -243,8 +243,10 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     digest = resume.scenario_hash(scenario, options, data)
     resume.tidy_dataset(out, digest)
     prepared = None
-    if ALL_IMPORTERS in grid.importers:  # every importer of the data: known once the years are read
+    if not grid.years or ALL_IMPORTERS in grid.importers:  # the latest year / every importer: known once read
         prepared = prepare_years(scenario, grid.years, data)
+        grid = replace(grid, years=tuple(sorted(prepared)))
+    if ALL_IMPORTERS in grid.importers:
         grid = expand_all(grid, sorted({int(c) for p in prepared.values() for c in pd.unique(p.flows["j"])}))
     cells = grid.cells()
     wanted = {c.key for c in cells}

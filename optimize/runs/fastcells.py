@@ -119,6 +119,13 @@ def _own_default_cap(cap_basis: str, p: float, W: np.ndarray, T: np.ndarray, own
     return np.where(valid, cap, 0.0)
 
 
+def _distinct_rows(kidx: np.ndarray, i: np.ndarray, j: np.ndarray, m: int) -> bool:
+    """True when the rows are in strictly increasing (product, exporter, importer) order, so no two share
+    a key (the reader's sort order; checked, not assumed)."""
+    key = (kidx * m + i) * m + j
+    return bool(np.all(key[1:] > key[:-1]))
+
+
 def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
                 risk_codes: Sequence[int], risk_labels: Sequence[str], cap_basis: str,
                 caps_pp: Sequence[float]) -> dict[str, np.ndarray]:
@@ -147,6 +154,7 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
     is_risk_code[risk_arr[risk_arr < M]] = True
     risk_pos = _code_index(M, [(n, (r,)) for n, r in enumerate(risk_codes)])
     own = np.asarray([int(c[0]) if len(c) == 1 else -1 for c in importer_codes], dtype=np.int64)
+    distinct_rows = _distinct_rows(kidx, i, j, M)
 
     # world exports per (product, exporter) and the non-risk totals per product
     W = np.bincount(kidx * M + i, weights=v, minlength=P * M).reshape(P, M)
@@ -167,8 +175,11 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
             continue
         # today's flows into each importer, summed per (importer, product, exporter)
         key = (gj[sel] * P + kidx[sel]) * M + i[sel]
-        inv, ukey = pd.factorize(key)  # group by hashing (order does not matter below)
-        x0 = np.bincount(inv, weights=v[sel])
+        if distinct_rows and all(len(importer_codes[g]) == 1 for g in layer):
+            ukey, x0 = key, v[sel]  # one row per (importer, product, exporter) already
+        else:
+            inv, ukey = pd.factorize(key)  # group by hashing (order does not matter below)
+            x0 = np.bincount(inv, weights=v[sel])
         fe = ukey % M
         fgk = ukey // M
         fk = fgk % P
