@@ -358,14 +358,17 @@ def _binding(flows: pd.DataFrame, sector: np.ndarray, marginal: np.ndarray, name
              per_sector: int = 5) -> pd.DataFrame:
     """Per sector, the exporters whose caps bind with the largest marginal exposure reduction."""
     m = (marginal > _TOL) & ~flows["is_risk"].to_numpy()
-    df = pd.DataFrame({"sector": sector[m], "exporter": flows["exporter"].to_numpy()[m],
-                       "name": names[m].astype(str), "cap_usd": flows["cap_usd"].to_numpy()[m],
-                       "marginal": marginal[m]})
+    rows = np.flatnonzero(m)
+    df = pd.DataFrame({"sector": sector[m], "code": flows["exporter_code"].to_numpy()[m], "row": rows,
+                       "cap_usd": flows["cap_usd"].to_numpy()[m], "marginal": marginal[m]})
     cols = ["sector", "exporter", "name", "n_products", "cap_usd", "cap_marginal_max", "cap_marginal_mean"]
     if df.empty:
         return pd.DataFrame(columns=cols)
-    g = df.groupby(["sector", "exporter", "name"], sort=True)
-    out = g.agg(n_products=("marginal", "size"), cap_usd=("cap_usd", "sum"),
+    g = df.groupby(["sector", "code"], sort=True)  # labels are attached per group, not per pair
+    out = g.agg(n_products=("marginal", "size"), cap_usd=("cap_usd", "sum"), row=("row", "first"),
                 cap_marginal_max=("marginal", "max"), cap_marginal_mean=("marginal", "mean")).reset_index()
+    first = out["row"].to_numpy()
+    out["exporter"] = flows["exporter"].to_numpy()[first].astype(str)
+    out["name"] = names[first].astype(str)
     out = out.sort_values(["sector", "cap_marginal_max", "cap_usd", "exporter"], ascending=[True, False, False, True])
     return out.groupby("sector", sort=True).head(per_sector).reset_index(drop=True)[cols]

@@ -197,7 +197,9 @@ def lookup(codes, column: str, missing_prefix: str | None, table: pd.DataFrame |
     object array with None there). The one code -> ISO3/name lookup (``to_iso3``,
     ``country_names``, ``metrics.country_labels``)."""
     table = country_table() if table is None else table
-    arr = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes).astype("int64")
+    full = np.asarray(list(codes) if not isinstance(codes, np.ndarray) else codes).astype("int64")
+    arr, inverse = np.unique(full, return_inverse=True)  # each distinct code once, then spread
+    inverse = inverse.reshape(full.shape)
     if column in table and len(table):
         table = table.drop_duplicates("baci_code")
         s = pd.Series(table[column].to_numpy(), index=table["baci_code"].to_numpy().astype("int64"))
@@ -207,10 +209,10 @@ def lookup(codes, column: str, missing_prefix: str | None, table: pd.DataFrame |
     miss = pd.isna(out) | (out == "")
     if missing_prefix is None:
         out[miss] = None
-        return out
+        return out[inverse]
     if miss.any():
         out[miss] = np.char.add(missing_prefix, arr[miss].astype(str))
-    return out.astype(str)
+    return out.astype(str)[inverse]
 
 
 def to_iso3(codes: Iterable[int] | np.ndarray, table: pd.DataFrame | None = None) -> np.ndarray:

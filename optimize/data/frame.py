@@ -3,8 +3,8 @@
 One pass does the sort and the duplicate-key check: the key (t, k, i, j) is packed
 into one int64 whose order is the sort order (HS6 codes of six digits sort as
 integers like as text), a stable argsort orders the rows, and equal neighbours in
-that order are the repeated keys (the later file rows are reported). HS6 codes
-become Python strings once per distinct code, not once per row. Tables whose codes
+that order are the repeated keys (the later file rows are reported). Each distinct
+HS6 code is formatted once, not once per row. Tables whose codes
 do not pack (only possible without validation) take the pandas sort.
 """
 from __future__ import annotations
@@ -19,9 +19,10 @@ from optimize.data.validate import duplicate_key_problem, duplicate_problems, ra
 _PACK_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
 
-def sort_key(tbl: pa.Table) -> np.ndarray | None:
-    """(n,) int64 whose ascending order is the (t, k, i, j) order, or None when the codes do not pack
-    (nulls, negative codes, HS codes that are not six digits, or a key wider than 62 bits)."""
+def sort_key(tbl: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
+    """(key, k): an (n,) int64 whose ascending order is the (t, k, i, j) order and the HS6 codes as int64;
+    None when the codes do not pack (nulls, negative codes, HS codes that are not six digits, or a key
+    wider than 62 bits)."""
     if tbl.num_rows == 0 or any(tbl[c].null_count for c in ("t", "i", "j", "k")):
         return None
     lengths = pc.min_max(pc.utf8_length(tbl["k"]))
@@ -33,7 +34,7 @@ def sort_key(tbl: pa.Table) -> np.ndarray | None:
         return None
     cols = [tbl["t"].to_numpy().astype(np.int64), k, tbl["i"].to_numpy().astype(np.int64),
             tbl["j"].to_numpy().astype(np.int64)]
-    cols[0] = cols[0] - cols[0].min()
+    cols[0] -= cols[0].min()
     if min(int(c.min()) for c in cols) < 0:
         return None
     radix = [int(c.max()) + 1 for c in cols]
@@ -41,40 +42,55 @@ def sort_key(tbl: pa.Table) -> np.ndarray | None:
         return None
     key = cols[0]
     for col, r in zip(cols[1:], radix[1:], strict=True):
-        key = key * r + col
-    return key
+        key *= r
+        key += col
+    return key, k
 
 
-def _hs6_objects(k: pa.ChunkedArray, order: np.ndarray) -> np.ndarray:
-    """HS6 codes as an object array of str in ``order``: one Python string per distinct code."""
-    enc = pc.dictionary_encode(k).combine_chunks()
-    words = np.asarray(enc.dictionary.to_pylist(), dtype=object)
-    return words[enc.indices.to_numpy(zero_copy_only=False)[order]]
+def _hs6_column(k_sorted: np.ndarray):
+    """Six-digit HS codes (int64, sorted) as the frame's text column: each distinct code is formatted once
+    and spread by position; pandas' default string dtype (Arrow-backed where pandas infers it)."""
+    new = np.empty(k_sorted.shape[0], dtype=bool)
+    new[:1] = True
+    np.not_equal(k_sorted[1:], k_sorted[:-1], out=new[1:])
+    words = pc.utf8_lpad(pa.array(k_sorted[new]).cast(pa.string()), width=6, padding="0")
+    codes = pc.take(words, pa.array(np.cumsum(new) - 1))
+    dtype = _TEXT_DTYPE
+    if dtype == np.dtype(object):
+        return np.asarray(words.to_pylist(), dtype=object)[np.cumsum(new) - 1]
+    return pd.array(codes, dtype=dtype)
+
+
+_TEXT_DTYPE = pd.Series(["010121"]).dtype  # what pandas makes of text: object, or its str dtype
+
+
+def _take(col: pa.ChunkedArray, dtype: str, order: np.ndarray) -> np.ndarray:
+    """``col`` as numpy ``dtype`` (no copy when it already is), rows in ``order``."""
+    return col.to_numpy().astype(dtype, copy=False).take(order)
 
 
 def to_frame(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = True) -> pd.DataFrame:
     """The flows frame of ``tbl`` (contract dtypes, sorted by t, k, i, j); with ``check_duplicates``
     a repeated (t, i, j, k) raises ``DataError`` naming the 1-based rows of ``tbl`` that repeat one."""
-    key = sort_key(tbl)
-    if key is None:
+    packed = sort_key(tbl)
+    if packed is None:
         if check_duplicates and tbl.num_rows:
             raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
                                                   tbl["k"], np.arange(1, tbl.num_rows + 1), label))
         return _pandas_sorted(tbl)
+    key, k = packed
     order = np.argsort(key, kind="stable")
     if check_duplicates:
-        ordered = key[order]
+        ordered = key.take(order)
         repeats = np.sort(order[1:][ordered[1:] == ordered[:-1]])
         if repeats.size:
             raise_for_problems([duplicate_key_problem(repeats + 1, int(repeats.size), label)])
     return pd.DataFrame({
-        "t": tbl["t"].to_numpy().astype("int16")[order],
-        "i": tbl["i"].to_numpy().astype("int32")[order],
-        "j": tbl["j"].to_numpy().astype("int32")[order],
-        "k": _hs6_objects(tbl["k"], order),
-        "v": tbl["v"].to_numpy().astype("float64")[order],
-        "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64")[order],
-    })
+        "t": _take(tbl["t"], "int16", order), "i": _take(tbl["i"], "int32", order),
+        "j": _take(tbl["j"], "int32", order), "k": _hs6_column(k.take(order)),
+        "v": _take(tbl["v"], "float64", order),
+        "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64", copy=False).take(order),
+    }, copy=False)
 
 
 def _pandas_sorted(tbl: pa.Table) -> pd.DataFrame:

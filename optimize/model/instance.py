@@ -231,7 +231,8 @@ def build_instance(
     df = flows.loc[flows["t"] == year, ["i", "j", "k", "v", "q"]]
     requested = None if products is None else sorted({str(p) for p in products})
     if requested is not None:
-        df = df.loc[df["k"].isin(requested)]
+        asked = df["k"].isin(requested).to_numpy()
+        df = df if asked.all() else df.loc[asked]
     to_j = df["j"].isin(j_codes).to_numpy()
     keys = ["k", "i"]
     world = df.groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
@@ -261,12 +262,15 @@ def build_instance(
         "dropped_products": sorted(str(k) for k in total.index[total.to_numpy() <= 0]),
         "absent_products": [] if requested is None else sorted(set(requested) - present),
     }
-    pairs = pairs.loc[pairs["k"].isin(kept)].sort_values(keys, kind="stable").reset_index(drop=True)
+    pairs = pairs.loc[pairs["k"].isin(kept)].reset_index(drop=True)  # sorted by (k, i): groupby(sort=True)
     if pairs.empty:
         raise ScenarioError(f"{importer} imports none of the requested products in {year}", field="products",
                             fix="check the year, the importer codes and the basket against the data")
     prod = np.asarray(kept, dtype=object).astype(str)
-    pair_product = np.searchsorted(prod, pairs["k"].to_numpy().astype(str)).astype(np.int32)
+    pair_product, seen = pd.factorize(pairs["k"])  # first-seen order = sorted order: pairs are sorted by k
+    if not np.array_equal(np.asarray(seen, dtype=object).astype(str), prod):
+        raise AssertionError("pairs are not sorted by product")  # a bug, never the user's data
+    pair_product = pair_product.astype(np.int32)
     exporter = pairs["i"].to_numpy().astype(np.int32)
     hs6 = prod[pair_product]
     x0 = pairs["x0_kusd"].to_numpy(dtype=float)
