@@ -74,3 +74,38 @@ def test_batched_cells_do_not_depend_on_row_order():
     shuffled = solve_block(flows.sample(frac=1.0, random_state=1).reset_index(drop=True), *args)
     for name, value in ordered.items():
         np.testing.assert_allclose(value, shuffled[name], rtol=1e-12, atol=1e-9, err_msg=name)
+
+
+def _write(path, rows_):
+    import pyarrow.parquet as pq
+
+    pq.write_table(_table(rows_), path)
+    return path
+
+
+_DUP = [(2023, 4, 8, "010121", 1.0, 1.0), (2023, 4, 32, "010121", 2.0, 1.0), (2023, 4, 8, "010121", 3.0, None)]
+
+
+def test_a_parquet_with_a_repeated_key_is_refused_by_read_and_convert(tmp_path):
+    from optimize.data.baci import read_baci
+    from optimize.data.convert import convert
+
+    src = _write(tmp_path / "dup.parquet", _DUP)
+    for call in (lambda: read_baci(src), lambda: convert(src, out=tmp_path / "out.parquet")):
+        with pytest.raises(DataError) as err:
+            call()
+        assert err.value.problems[0].kind == "duplicate_key" and err.value.problems[0].rows == (3,)
+    assert not (tmp_path / "out.parquet").exists()
+
+
+def test_a_key_repeated_across_files_of_a_folder_is_refused_by_read_and_convert(tmp_path):
+    from optimize.data.baci import read_baci
+    from optimize.data.convert import convert
+
+    folder = tmp_path / "release"
+    folder.mkdir()
+    _write(folder / "BACI_HS22_Y2023_V202501.parquet", _DUP[:2])
+    _write(folder / "BACI_HS22_Y2023_V202501b.parquet", _DUP[2:])
+    for call in (lambda: read_baci(folder), lambda: convert(folder, out=tmp_path / "out.parquet")):
+        with pytest.raises(DataError, match="duplicate"):
+            call()

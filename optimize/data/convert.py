@@ -10,6 +10,7 @@ from pathlib import Path
 import pyarrow.parquet as pq
 
 from optimize.data.baci import _read_table
+from optimize.data.frame import check_duplicate_keys
 from optimize.errors import DataError, OutputError
 
 
@@ -62,8 +63,11 @@ def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None
         raise DataError("output would overwrite the input", file=str(src), fix="pass out=<another file>")
     check_out_file(target, overwrite=overwrite)  # fail before reading a large file (exit 5)
     read_kwargs.setdefault("cache", False)
-    tbl, _, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None, "exporters": None,
-                                    "cache_dir": None, "validate": True, "expect_single_year": False, **read_kwargs})
+    tbl, sources, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None,
+                                          "exporters": None, "cache_dir": None, "validate": True,
+                                          "expect_single_year": False, **read_kwargs})
+    if len(sources) > 1 or sources[0][1] is None and sources[0][0].suffix == ".parquet":
+        check_duplicate_keys(tbl, sources[0][2] if len(sources) == 1 else str(src))  # a CSV checked itself
     with atomic_file(target, overwrite=overwrite) as tmp:
         pq.write_table(tbl, str(tmp), compression="zstd")
     return target

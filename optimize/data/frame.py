@@ -74,23 +74,38 @@ def to_frame(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = 
     a repeated (t, i, j, k) raises ``DataError`` naming the 1-based rows of ``tbl`` that repeat one."""
     packed = sort_key(tbl)
     if packed is None:
-        if check_duplicates and tbl.num_rows:
-            raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
-                                                  tbl["k"], np.arange(1, tbl.num_rows + 1), label))
+        if check_duplicates:
+            check_duplicate_keys(tbl, label)
         return _pandas_sorted(tbl)
     key, k = packed
     order = np.argsort(key, kind="stable")
     if check_duplicates:
-        ordered = key.take(order)
-        repeats = np.sort(order[1:][ordered[1:] == ordered[:-1]])
-        if repeats.size:
-            raise_for_problems([duplicate_key_problem(repeats + 1, int(repeats.size), label)])
+        _raise_for_repeats(key, order, label)
     return pd.DataFrame({
         "t": _take(tbl["t"], "int16", order), "i": _take(tbl["i"], "int32", order),
         "j": _take(tbl["j"], "int32", order), "k": _hs6_column(k.take(order)),
         "v": _take(tbl["v"], "float64", order),
         "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64", copy=False).take(order),
     }, copy=False)
+
+
+def _raise_for_repeats(key: np.ndarray, order: np.ndarray, label: str) -> None:
+    """``DataError`` when equal keys follow each other in ``order`` (the later file rows are the repeats)."""
+    ordered = key.take(order)
+    repeats = np.sort(order[1:][ordered[1:] == ordered[:-1]])
+    if repeats.size:
+        raise_for_problems([duplicate_key_problem(repeats + 1, int(repeats.size), label)])
+
+
+def check_duplicate_keys(tbl: pa.Table, label: str) -> None:
+    """``DataError`` naming the 1-based rows of ``tbl`` that repeat an earlier (t, i, j, k)."""
+    packed = sort_key(tbl)
+    if packed is None:
+        if tbl.num_rows:
+            raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
+                                                  tbl["k"], np.arange(1, tbl.num_rows + 1), label))
+        return
+    _raise_for_repeats(packed[0], np.argsort(packed[0], kind="stable"), label)
 
 
 def _pandas_sorted(tbl: pa.Table) -> pd.DataFrame:
