@@ -20,11 +20,11 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 
+from optimize.data.frame import repeated_keys
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 from optimize.data.validate import (
     Problem,
     column_problems,
-    duplicate_problems,
     merge_problems,
     normalise_table,
     raise_for_problems,
@@ -156,7 +156,7 @@ def scan_csv(source: Path, member: str | None, label: str, filters, *, validate:
     the rows ``filters`` select. The caller commits or discards the cache entry."""
     kept: list[pa.Table] = []
     problems: list[Problem] = []
-    keys = {c: [] for c in ("t", "i", "j", "k")}
+    keys: list[pa.Table] = []
     offset = 0
     try:
         with open_stream(source, member) as fh:
@@ -167,9 +167,7 @@ def scan_csv(source: Path, member: str | None, label: str, filters, *, validate:
                     rows = np.arange(offset + 1, offset + n + 1)
                     problems += validate_flows(tbl, file=label, countries=known, row_numbers=rows,
                                                check_duplicates=False)
-                    for c in ("t", "i", "j"):
-                        keys[c].append(tbl[c].to_numpy(zero_copy_only=False))
-                    keys["k"].append(tbl["k"])  # stays Arrow: cast to int64 for the duplicate check
+                    keys.append(tbl.select(["t", "i", "j", "k"]))
                 if cache is not None:
                     cache.write(tbl)
                 kept.append(filters.apply(tbl))
@@ -187,19 +185,15 @@ def scan_csv(source: Path, member: str | None, label: str, filters, *, validate:
     return pa.concat_tables(kept) if kept else ARROW_SCHEMA.empty_table()
 
 
-def _whole_file_problems(keys: dict, offset: int, label: str, expect_single_year: bool) -> list[Problem]:
+def _whole_file_problems(keys: list[pa.Table], offset: int, label: str, expect_single_year: bool) -> list[Problem]:
     """Problems visible only across all chunks: no data rows, duplicate keys, more than one year."""
-    problems: list[Problem] = []
     if offset == 0:
-        problems.append(Problem("empty", label, None, 1, (), "no data rows (header only)",
-                                "use a complete BACI file"))
-        return problems
-    cat = {c: np.concatenate(keys[c]) for c in ("t", "i", "j")}
-    cat["k"] = pa.chunked_array(keys["k"], type=pa.string())
-    rows = np.arange(1, offset + 1)
-    problems += duplicate_problems(cat["t"], cat["i"], cat["j"], cat["k"], rows, label)
-    if expect_single_year and np.unique(cat["t"]).size > 1:
-        problems += validate_flows(pd.DataFrame({c: cat[c] for c in ("t", "i", "j", "k")} |
-                                                {"v": 0.0, "q": 0.0}), file=label,
+        return [Problem("empty", label, None, 1, (), "no data rows (header only)", "use a complete BACI file")]
+    tbl = pa.concat_tables(keys)
+    problems = repeated_keys(tbl, label)
+    t = tbl["t"].to_numpy()
+    if expect_single_year and np.unique(t).size > 1:
+        problems += validate_flows(pd.DataFrame({c: tbl[c].to_numpy(zero_copy_only=False) for c in ("t", "i", "j", "k")}
+                                                | {"v": 0.0, "q": 0.0}), file=label,
                                    expect_single_year=True, check_duplicates=False)
     return problems

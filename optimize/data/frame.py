@@ -14,7 +14,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from optimize.data.validate import duplicate_key_problem, duplicate_problems, raise_for_problems
+from optimize.data.validate import Problem, duplicate_key_problem, duplicate_problems, raise_for_problems
 
 _PACK_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 
@@ -80,7 +80,7 @@ def to_frame(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = 
     key, k = packed
     order = np.argsort(key, kind="stable")
     if check_duplicates:
-        _raise_for_repeats(key, order, label)
+        raise_for_problems(_repeats(key, order, label))
     return pd.DataFrame({
         "t": _take(tbl["t"], "int16", order), "i": _take(tbl["i"], "int32", order),
         "j": _take(tbl["j"], "int32", order), "k": _hs6_column(k.take(order)),
@@ -89,23 +89,28 @@ def to_frame(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = 
     }, copy=False)
 
 
-def _raise_for_repeats(key: np.ndarray, order: np.ndarray, label: str) -> None:
-    """``DataError`` when equal keys follow each other in ``order`` (the later file rows are the repeats)."""
+def _repeats(key: np.ndarray, order: np.ndarray, label: str) -> list[Problem]:
+    """The duplicate-key problem when equal keys follow each other in ``order`` (the later rows repeat)."""
     ordered = key.take(order)
     repeats = np.sort(order[1:][ordered[1:] == ordered[:-1]])
-    if repeats.size:
-        raise_for_problems([duplicate_key_problem(repeats + 1, int(repeats.size), label)])
+    return [duplicate_key_problem(repeats + 1, int(repeats.size), label)] if repeats.size else []
+
+
+def repeated_keys(tbl: pa.Table, label: str) -> list[Problem]:
+    """Problems for the 1-based rows of ``tbl`` that repeat an earlier (t, i, j, k) (``tbl``: t, i, j, k
+    at least, typed as ``ARROW_SCHEMA``)."""
+    packed = sort_key(tbl)
+    if packed is None:
+        if not tbl.num_rows:
+            return []
+        return duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(), tbl["k"],
+                                  np.arange(1, tbl.num_rows + 1), label)
+    return _repeats(packed[0], np.argsort(packed[0], kind="stable"), label)
 
 
 def check_duplicate_keys(tbl: pa.Table, label: str) -> None:
     """``DataError`` naming the 1-based rows of ``tbl`` that repeat an earlier (t, i, j, k)."""
-    packed = sort_key(tbl)
-    if packed is None:
-        if tbl.num_rows:
-            raise_for_problems(duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(),
-                                                  tbl["k"], np.arange(1, tbl.num_rows + 1), label))
-        return
-    _raise_for_repeats(packed[0], np.argsort(packed[0], kind="stable"), label)
+    raise_for_problems(repeated_keys(tbl, label))
 
 
 def _pandas_sorted(tbl: pa.Table) -> pd.DataFrame:
