@@ -72,8 +72,33 @@ def _sub(args: list[str]) -> tuple[float, str]:
 
 
 def measure(name: str, parquet: str) -> dict:
-    _, out = _sub([sys.executable, str(HERE / "batch_scale.py"), "--one", name, parquet])
-    return json.loads(out.strip().splitlines()[-1])
+    """Run ``one(name)`` in a child process; add the peak RSS (MiB) of the client (that process) and the
+    largest peak of any worker process below it, RSS and USS (pages of its own: forked workers share the
+    client's pages copy-on-write), sampled every 50 ms."""
+    import psutil
+
+    proc = subprocess.Popen([sys.executable, str(HERE / "batch_scale.py"), "--one", name, parquet], cwd=ROOT,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            env={**os.environ, "PYTHONPATH": str(ROOT), "TRADEOPT_QUIET": "1"})
+    root = psutil.Process(proc.pid)
+    client = worker_rss = worker_uss = 0
+    while proc.poll() is None:
+        try:
+            client = max(client, root.memory_info().rss)
+            for child in root.children(recursive=True):
+                if "python" in child.name():
+                    info = child.memory_full_info()
+                    worker_rss, worker_uss = max(worker_rss, info.rss), max(worker_uss, info.uss)
+        except psutil.Error:
+            pass
+        time.sleep(0.05)
+    out, err = proc.communicate()
+    if proc.returncode:
+        raise RuntimeError(f"{name}: {err[-2000:]}")
+    res = json.loads(out.strip().splitlines()[-1])
+    mib = 2 ** 20
+    return {**res, "client_peak_mib": client / mib, "worker_peak_rss_mib": worker_rss / mib,
+            "worker_peak_uss_mib": worker_uss / mib}
 
 
 def run_pair(parquet: str) -> dict:
@@ -139,6 +164,11 @@ def main(argv=None) -> int:
     print("| ratio | measured | target | met |\n|---|---|---|---|")
     for name, r, target, ok in rows:
         print(f"| {name} | {r:.2f}x | {target} | {'yes' if ok else 'no'} |")
+    print("\n| measurement | client peak RSS (MiB) | worker peak RSS / USS (MiB) |\n|---|---|---|")
+    for name in ("batch1", "batch2", "dask2"):
+        m = res[name]
+        workers = f"{m['worker_peak_rss_mib']:,.0f} / {m['worker_peak_uss_mib']:,.0f}" if m["worker_peak_rss_mib"] else "-"
+        print(f"| {name} | {m['client_peak_mib']:,.0f} | {workers} |")
     return 0
 
 

@@ -266,7 +266,9 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
         years = sorted({t.year for t in tasks})
         if client is not None:
             scattered = None
-            if data is not None:  # in-memory data: each year's selection once, to one worker, no broadcast
+            if data is not None or prepared is not None:
+                # in-memory data, or a year the client read already (every importer / the latest year): each
+                # year's selection once, to one worker, no broadcast; else the workers read the path themselves
                 prepared = prepared or prepare_years(scenario, years, data)
                 scattered = {y: client.scatter(_slim(prepared[y]), hash=False) for y in years}
             stream = executors.iter_dask(client, tasks, scenario, options, digest, run_id, scattered)
