@@ -13,7 +13,7 @@ from typing import Literal, get_args, get_origin
 import click
 
 from optimize import api
-from optimize.config.aliases import ALIASES, AXES, CLI_OPTIONS, CliOption, field_type, literal_choices
+from optimize.config.aliases import ALIASES, AXES, CLI_OPTIONS, CliOption, field_type
 from optimize.config.scenario import Scenario
 
 
@@ -43,10 +43,11 @@ def axis_options(*keywords: str, **attrs):
     def decorate(command):
         for keyword in reversed(keywords):
             dotted, spec = AXES[keyword]
-            choices = literal_choices(Scenario, dotted) if get_origin(field_type(Scenario, dotted)) is Literal else ()
+            annotation = field_type(Scenario, dotted)
+            choices = get_args(annotation) if get_origin(annotation) is Literal else ()
             given = "." if "default" in attrs else f" (default: the scenario's {dotted})."
-            command = click.option(spec.flag, keyword, **{"default": None, **attrs,
-                                   "help": spec.help.format(choices=", ".join(choices)) + given})(command)
+            text = spec.help.format(choices=", ".join(choices)) + given
+            command = click.option(spec.flag, keyword, **{"default": None, "help": text, **attrs})(command)
         return command
     return decorate
 
@@ -59,7 +60,7 @@ def scenario_options(*keywords: str):
     def decorate(command):
         @functools.wraps(command)
         def with_scenario(scenario_name: str, sets: tuple[str, ...], **options):
-            return command(scenario=load(scenario_name, sets, {k: options.pop(k) for k in keywords}), **options)
+            return command(scenario=_load(scenario_name, sets, {k: options.pop(k) for k in keywords}), **options)
 
         for keyword in reversed(keywords):
             with_scenario = scenario_option(keyword)(with_scenario)
@@ -70,7 +71,7 @@ def scenario_options(*keywords: str):
     return decorate
 
 
-def load(scenario_name: str, sets: tuple[str, ...], keywords: dict) -> Scenario:
+def _load(scenario_name: str, sets: tuple[str, ...], keywords: dict) -> Scenario:
     """The scenario with the options' keywords (None or no value = not given) and then ``--set`` applied;
     ``products`` names a basket CSV file when such a file exists, else codes/chapters/ranges/'all'."""
     products = keywords.pop("products", None)

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, get_args, get_origin
 
 from optimize.tokens import split_tokens as tokens
+from optimize.vocab import SECTORS
 
 #: Keyword -> dotted scenario key (the only such table in tradeopt).
 ALIASES: dict[str, str] = {
@@ -76,7 +77,7 @@ CLI_OPTIONS: dict[str, CliOption] = {
                                           "of the product, the importer's imports of it, or the alternative's "
                                           "exports outside the importer (default: the scenario's)."),
     "products": CliOption("--products", "'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated."),
-    "sectors": CliOption("--sector", "Basket sector(s): health, ict, energy, crm.", repeat=True),
+    "sectors": CliOption("--sector", f"Basket sector(s): {', '.join(SECTORS)} (repeatable).", repeat=True),
     "backend": CliOption("--backend", "LP solver: highspy directly, or the Pyomo model (cross-check)."),
     "eur_per_usd": CliOption("--eur-per-usd", "Also report EUR at this rate (EUR per USD)."),
     "xlsx": CliOption("--xlsx", "Also write an XLSX workbook."),
