@@ -1,7 +1,8 @@
 """Error types of tradeopt and the exit codes the CLI maps them to.
 
 Exit codes: 0 ok, 1 internal error (a bug), 2 input error (bad data, scenario,
-basket or option), 3 infeasible model, 4 solver failure, 5 output not writable.
+basket or option), 3 infeasible model, 4 solver failure, 5 output not writable,
+130 interrupted (Ctrl-C), 143 terminated (SIGTERM).
 """
 from __future__ import annotations
 
@@ -13,6 +14,8 @@ EXIT_INPUT = 2
 EXIT_INFEASIBLE = 3
 EXIT_SOLVER = 4
 EXIT_OUTPUT = 5
+EXIT_INTERRUPTED = 130  # Ctrl-C
+EXIT_TERMINATED = 128 + 15  # SIGTERM
 
 
 class TradeoptError(Exception):
@@ -96,3 +99,18 @@ def missing_extra(extra: str, feature: str, exc: ImportError) -> InputError:
     """The error for an optional feature whose extra is not installed (``pip install 'tradeopt[extra]'``)."""
     return InputError(f"{feature} needs the optional package {exc.name or extra!r}, which is not installed",
                       field=extra, fix=f"pip install 'tradeopt[{extra}]'")
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, raised like Ctrl-C so every ``finally`` and temporary-folder cleanup runs."""
+
+
+def exit_status(exc: BaseException) -> tuple[int, str]:
+    """The exit code for ``exc`` and the one line the CLI prints (an error that is not ours is a bug: it says so)."""
+    if isinstance(exc, Terminated):
+        return EXIT_TERMINATED, "Terminated."
+    if isinstance(exc, KeyboardInterrupt):
+        return EXIT_INTERRUPTED, "Interrupted."
+    if isinstance(exc, TradeoptError):
+        return exc.exit_code, f"Error: {exc}"
+    return EXIT_INTERNAL, f"Internal error: {type(exc).__name__}: {exc} (rerun with --debug for the traceback)"

@@ -15,7 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from optimize.api.data import convert_data, data_info, fetch, load_trade, releases  # noqa: F401
+from optimize.api.data import convert_data, data_info, fetch, load_trade, releases, validate_data  # noqa: F401
 from optimize.config.aliases import ALIASES
 from optimize.tokens import split_tokens as _tokens
 
@@ -348,4 +348,4 @@ def _sectors(result: RunResult) -> pd.DataFrame | None:
 
 __all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "convert_data", "data_info", "fetch", "figures",
            "frontier", "frontier_figure", "list_scenarios", "load_scenario", "load_trade", "releases", "run",
-           "scenario_schema", "screen", "sweep_caps"]
+           "scenario_schema", "screen", "sweep_caps", "validate_data"]

@@ -93,6 +93,19 @@ def data_info(path: str | Path | None = None, *, cache_dir: str | Path | None = 
     return _info(path, cache_dir=cache_dir)
 
 
+def validate_data(path: str | Path, *, single_year: bool = False) -> tuple[TradeData | None, list]:
+    """Check a BACI file (no cache): (its data, []) when clean, else (None, its problems), each naming the file,
+    rows, count and a fix; an unreadable file is one problem, the ``DataError`` itself. ``single_year``:
+    several years in one file are a problem."""
+    from optimize.data.baci import read_baci
+    from optimize.errors import DataError
+
+    try:
+        return read_baci(path, cache=False, expect_single_year=single_year), []
+    except DataError as exc:
+        return None, list(getattr(exc, "problems", None) or [exc])
+
+
 def fetch(hs: str = "HS22", release: str = "latest", *, base_url: str | None = None, page_url: str | None = None,
           cache_dir: str | Path | None = None, progress: bool | None = None) -> tuple[str, Path]:
     """Download ``BACI_{hs}_V{release}.zip`` (``"latest"`` = newest on CEPII's page); returns (release, path)."""

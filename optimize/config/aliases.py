@@ -8,9 +8,10 @@ everything else is validated by the scenario schema.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, Literal, get_args, get_origin
+from typing import Any, Literal, NamedTuple, get_args, get_origin
 
 from optimize.tokens import split_tokens as tokens
+from optimize.vocab import SECTORS
 
 #: Keyword -> dotted scenario key (the only such table in tradeopt).
 ALIASES: dict[str, str] = {
@@ -49,6 +50,54 @@ ALIASES: dict[str, str] = {
     "xlsx": "report.xlsx",
 }
 
+
+class CliOption(NamedTuple):
+    """How the command line sets one keyword of ``ALIASES``; its value type and choices come from the schema."""
+
+    flag: str  # e.g. "--cap"; a "--no-..." flag sets a boolean key to false
+    help: str  # says the unit
+    repeat: bool = False  # given once per value (--sector a --sector b) instead of one comma-separated value
+    path: bool = False  # a file or folder name (the shell completes it)
+
+
+#: Keyword -> its command-line option (the only place an option's name and help are written).
+CLI_OPTIONS: dict[str, CliOption] = {
+    "baci": CliOption("--baci", "BACI zip/CSV/parquet or a folder of them (default: the scenario's data, "
+                                "else the embedded SYNTHETIC sample).", path=True),
+    "intra_bloc": CliOption("--intra-bloc", "Trade between members of the importer set: include (study; default) "
+                                            "or exclude (EC 2021: totals, shares and caps on imports from outside "
+                                            "the set)."),
+    "year": CliOption("--year", "Year to analyse (default: the scenario's, else the latest)."),
+    "importer": CliOption("--importer", "Importer: ISO3, BACI code, English name or group (EU27, NLD, KOR); "
+                                        "comma-separated = one bloc."),
+    "risk": CliOption("--risk", "Risk countries, comma-separated (e.g. CHN,USA,RUS)."),
+    "friends": CliOption("--friends", "Allowed alternatives, comma-separated or a group (G7+allies)."),
+    "cap_pp": CliOption("--cap", "Cap in percentage points (0-100)."),
+    "cap_basis": CliOption("--cap-basis", "What the cap's percentage points are of: the alternative's exports "
+                                          "of the product, the importer's imports of it, or the alternative's "
+                                          "exports outside the importer (default: the scenario's)."),
+    "products": CliOption("--products", "'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated."),
+    "sectors": CliOption("--sector", f"Basket sector(s): {', '.join(SECTORS)} (repeatable).", repeat=True),
+    "backend": CliOption("--backend", "LP solver: highspy directly, or the Pyomo model (cross-check)."),
+    "eur_per_usd": CliOption("--eur-per-usd", "Also report EUR at this rate (EUR per USD)."),
+    "xlsx": CliOption("--xlsx", "Also write an XLSX workbook."),
+    "figures": CliOption("--no-figures", "Skip the PNG/SVG figures."),
+    "keep_going": CliOption("--keep-going", "Report infeasible products and continue with the rest."),
+}
+
+#: Batch and sweep axes: ``batch_run``/``sweep_caps`` keyword -> (the scenario key it lists values of, its option;
+#: ``{choices}`` in the help = the key's allowed values; the CLI adds the default).
+AXES: dict[str, tuple[str, CliOption]] = {
+    "importers": ("importer.countries", CliOption("--importers", "EU27,DEU,FRA (groups EU27, G7 are one bloc) / "
+                                                  "all-eu (each EU member) / all (every importer in the data, single "
+                                                  "countries) / @file, one per line")),
+    "years": ("data.year", CliOption("--years", "e.g. 2021-2023 or 2022,2023")),
+    "caps_pp": ("cap.pp", CliOption("--caps", "Caps in pp: 0,1,2 or 1-10 or 0-10:0.5")),
+    "cap_bases": ("cap.basis", CliOption("--cap-basis", "Comma-separated: {choices}")),
+    "risk_sets": ("risk.countries", CliOption("--risk-sets", "Risk sets separated by ';', e.g. "
+                                                             "'CHN;CHN,RUS;CHN,USA,RUS'")),
+}
+
 #: Keys whose value is a list of tokens (a comma-separated string is split).
 LIST_KEYS = frozenset({"importer.countries", "basket.sectors", "risk.countries", "risk.priority",
                        "alternatives.friends", "ban.products"})
@@ -85,11 +134,17 @@ def updates_from_keywords(keywords: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
-def literal_choices(model: type, dotted: str) -> tuple[str, ...]:
-    """The allowed values of a ``Literal`` field, e.g. ``literal_choices(Scenario, "cap.basis")`` (for click.Choice)."""
+def field_type(model: type, dotted: str) -> Any:
+    """The annotation of a scenario key, e.g. ``field_type(Scenario, "cap.pp")`` is ``float`` (CLI option types)."""
     current: Any = model
     for part in dotted.split("."):
         current = current.model_fields[part].annotation
+    return current
+
+
+def literal_choices(model: type, dotted: str) -> tuple[str, ...]:
+    """The allowed values of a ``Literal`` field, e.g. ``literal_choices(Scenario, "cap.basis")`` (for click.Choice)."""
+    current = field_type(model, dotted)
     if get_origin(current) is not Literal:
         raise TypeError(f"{dotted} is not a Literal field")
     return tuple(get_args(current))

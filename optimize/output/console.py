@@ -8,7 +8,11 @@ from __future__ import annotations
 
 import pandas as pd
 
+from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.units import USD_PER_KUSD
+
+#: The line commands add under a result computed on the embedded synthetic sample.
+SYNTHETIC_NOTE = f"NOTE: {SYNTHETIC_LABEL}"
 
 
 def usd_columns(df: pd.DataFrame) -> pd.DataFrame:
@@ -22,9 +26,9 @@ def usd_columns(df: pd.DataFrame) -> pd.DataFrame:
     return out.rename(columns={c: c[: -len("_kusd")] + "_usd" for c in cols})
 
 
-def data_info_text(info: dict, synthetic_label: str) -> str:
+def data_info_text(info: dict) -> str:
     """``tradeopt data info``: one line per fact of ``baci.data_info``."""
-    lines = [f"*** {synthetic_label} ***"] if info["synthetic"] else []
+    lines = [f"*** {SYNTHETIC_LABEL} ***"] if info["synthetic"] else []
     lines += [
         f"source:      {info['source']}",
         f"hs revision: {info['hs_revision'] or 'unknown'}  release: {info['release'] or 'unknown'}",
@@ -115,14 +119,56 @@ def binding_view(per_pair: pd.DataFrame, table: pd.DataFrame) -> tuple[str, pd.D
     return head + "\n" + table.to_string(index=False), table
 
 
-def run_messages(result) -> list[str]:
-    """Warnings and the products that could not meet every limit, for stderr after ``tradeopt run``."""
-    out = [f"Warning: {w}" for w in result.meta.get("warnings") or []]
+def validation_lines(data, problems: list) -> list[tuple[str, bool]]:
+    """``tradeopt data validate``: (text, to stderr) lines; the OK line (rows, years) or each problem and their
+    count (a problem that is a bare error is shown as ``problem: ...``, without a count)."""
+    if data is not None:
+        return [(f"OK: {len(data.flows):,} rows, years {', '.join(map(str, data.years))}, no problems found.", False)]
+    if len(problems) == 1 and isinstance(problems[0], Exception):
+        return [(f"problem: {problems[0]}", False)]
+    return [("\n".join(str(p) for p in problems), False), (f"{len(problems)} problem(s) found.", True)]
+
+
+def run_lines(result, *, out, save_lp: str | None, quiet: bool) -> list[tuple[str, bool]]:
+    """``tradeopt run``: (text, to stderr) lines in order; the summary (or with ``quiet`` the synthetic-data
+    note), warnings and the products that could not meet every limit, the LP file and the output folder."""
+    if quiet:
+        lines = [(SYNTHETIC_NOTE, True)] if result.synthetic else []
+    else:
+        lines = [(result.summary_md(), False)]
+    lines += [(f"Warning: {w}", True) for w in result.meta.get("warnings") or []]
     infeasible = list(result.allocation.infeasible_products)
     if infeasible:
         shown = ", ".join(infeasible[:10]) + (" ..." if len(infeasible) > 10 else "")
-        out.append(f"{len(infeasible)} product(s) could not meet every limit (reported, not dropped): {shown}")
-    return out
+        text = f"{len(infeasible)} product(s) could not meet every limit (reported, not dropped): {shown}"
+        lines.append((text, True))
+    if save_lp:
+        lines.append((f"LP written to {save_lp}", False))
+    return lines + [(f"Outputs written to {out}", False)]
+
+
+def scenarios_text(rows: list[tuple[str, str]]) -> str:
+    """``tradeopt scenarios``: one shipped scenario per line, the names aligned, then the description."""
+    width = max((len(n) for n, _ in rows), default=0)
+    return "\n".join(f"{n:<{width}}  {desc}" for n, desc in rows)
+
+
+def batch_text(res) -> str:
+    """``tradeopt batch``: cells computed, skipped and in the grid, error rows, seconds; where the tables are."""
+    n_err = int(res.table["status"].astype(str).str.startswith("error").sum()) if len(res.table) else 0
+    n_cells = len(res.computed) + len(res.skipped)
+    return (f"{len(res.computed)} cell(s) computed, {len(res.skipped)} already finished, {n_cells} in the grid; "
+            f"{n_err} error row(s); {res.seconds:.1f}s\n"
+            f"Table written to {res.out_dir / 'batch.csv'}; dataset in {res.out_dir / 'dataset'}")
+
+
+def sweep_text(res, out_dir) -> str:
+    """``tradeopt sweep``: the risk share (%) after re-allocation at each cap (pp), solve and total seconds."""
+    lines = [f"cap {rec['cap_pp']:>5g} pp: risk share {rec['share_after'] * 100:6.2f} %"
+             for rec in res.table[res.table["risk"] == "ALL"].to_dict("records")]
+    lines.append(f"{'warm-started' if res.warm else 'cold'} solves, {sum(res.solve_s):.3f}s solving, "
+                 f"{res.seconds:.1f}s total; written to {out_dir}")
+    return "\n".join(lines)
 
 
 def check_out_file(out_path: str | None, *, overwrite: bool = False, figures: bool = False) -> None:
@@ -144,9 +190,10 @@ def check_out_file(out_path: str | None, *, overwrite: bool = False, figures: bo
         _check(p, overwrite=overwrite)
 
 
-def write_csv(table: pd.DataFrame, out_path: str, *, overwrite: bool = False) -> None:
-    """Write ``table`` as CSV atomically (an existing file only with ``overwrite``)."""
+def write_csv(table: pd.DataFrame, out_path: str, *, overwrite: bool = False) -> str:
+    """Write ``table`` as CSV atomically (an existing file only with ``overwrite``); returns the line to print."""
     from optimize.atomic import atomic_file
 
     with atomic_file(out_path, overwrite=overwrite) as tmp:
         table.to_csv(tmp, index=False, lineterminator="\n")
+    return f"Wrote {out_path}"
