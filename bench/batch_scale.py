@@ -167,7 +167,8 @@ def main(argv=None) -> int:
     print("\n| measurement | client peak RSS (MiB) | worker peak RSS / USS (MiB) |\n|---|---|---|")
     for name in ("batch1", "batch2", "dask2"):
         m = res[name]
-        workers = f"{m['worker_peak_rss_mib']:,.0f} / {m['worker_peak_uss_mib']:,.0f}" if m["worker_peak_rss_mib"] else "-"
+        rss, uss = m["worker_peak_rss_mib"], m["worker_peak_uss_mib"]
+        workers = f"{rss:,.0f} / {uss:,.0f}" if rss else "-"
         print(f"| {name} | {m['client_peak_mib']:,.0f} | {workers} |")
     return 0
 
