@@ -105,6 +105,8 @@ def normalise_table(tbl: pa.Table) -> pa.Table:
         col = tbl[f.name]
         if f.name == "k" and _plain_hs6(col):
             pass  # six digits already: trimming, '.0', null tokens and padding change nothing
+        elif f.name == "k" and _digits(col):
+            col = pc.utf8_lpad(col, width=6, padding="0")  # digits only (BACI CSVs drop leading zeros)
         elif f.name == "k":
             col = pc.utf8_trim_whitespace(col.cast(pa.string()))
             col = pc.replace_substring_regex(col, pattern=r"\.0$", replacement="")
@@ -127,6 +129,15 @@ def _plain_hs6(col) -> bool:
     if not pa.types.is_string(col.type) or col.null_count:
         return False
     return bool(pc.all(pc.and_(pc.equal(pc.utf8_length(col), 6), pc.ascii_is_decimal(col))).as_py() is not False)
+
+
+def _digits(col) -> bool:
+    """True when a column is text whose every value is one or more ASCII digits (no null)."""
+    import pyarrow.compute as pc
+
+    if not pa.types.is_string(col.type) or col.null_count:
+        return False
+    return pc.all(pc.ascii_is_decimal(col)).as_py() is not False
 
 
 def column_problems(names: list[str], file: str) -> list[Problem]:
