@@ -3,8 +3,9 @@
 Not real trade data. Default size is about one BACI year: ~11 million flows,
 5,600 HS6 products, every country of ``data/baci/country_codes.csv`` (238).
 Values (kUSD) are lognormal and skewed towards large exporters/importers;
-about 8 % of quantities (tonnes) are missing. The file is written product chunk
-by product chunk, so memory stays at a few hundred MB whatever ``--rows`` is.
+about 8 % of quantities (tonnes) are missing. Flows are drawn product chunk by product
+chunk and written in BACI's file order (sorted by t, i, j, k, as CEPII's files are), so
+the whole year is held in memory once (about 0.5 GB at the default size).
 
     python bench/make_fullyear.py                 # ~11M rows -> bench/work/
     python bench/make_fullyear.py --rows 200000   # scaled down
@@ -163,21 +164,26 @@ def generate(rows: int = DEFAULT_ROWS, *, products: int = DEFAULT_PRODUCTS, year
     stem = f"synthetic_baci_Y{year}_{rows}"
     paths = {fmt: out / f"{stem}.{fmt}" for fmt in formats}
     tmps = {fmt: p.with_name(f".{p.name}.tmp") for fmt, p in paths.items()}
-    writers = _open_writers(tmps)
     bounds = np.searchsorted(np.cumsum(counts), np.arange(chunk_rows, counts.sum() + chunk_rows, chunk_rows))
     start, written, t0 = 0, 0, time.perf_counter()
+    chunks = []
+    for stop in np.unique(np.minimum(bounds + 1, hs6.shape[0])):
+        if stop <= start:
+            continue
+        chunks.append(make_chunk(np.arange(start, stop), counts, hs6, countries, size, unit_value, year, rng))
+        written += chunks[-1].num_rows
+        start = stop
+        if not quiet:
+            print(f"  {written:>12,} rows  products {stop:>5}/{hs6.shape[0]}  {time.perf_counter() - t0:6.1f}s",
+                  file=sys.stderr)
+    # one table in BACI's file order (t, i, j, k): real BACI files come sorted so
+    table = pa.concat_tables(chunks).sort_by([("i", "ascending"), ("j", "ascending"), ("k", "ascending")])
+    del chunks
+    writers = _open_writers(tmps)
     try:
-        for stop in np.unique(np.minimum(bounds + 1, hs6.shape[0])):
-            if stop <= start:
-                continue
-            table = make_chunk(np.arange(start, stop), counts, hs6, countries, size, unit_value, year, rng)
+        for offset in range(0, table.num_rows, chunk_rows):
             for w in writers[1:]:
-                w.write_table(table)
-            written += table.num_rows
-            start = stop
-            if not quiet:
-                print(f"  {written:>12,} rows  products {stop:>5}/{hs6.shape[0]}  {time.perf_counter() - t0:6.1f}s",
-                      file=sys.stderr)
+                w.write_table(table.slice(offset, chunk_rows))
     finally:
         for w in (*writers[1:], writers[0]):  # the CSV writer before its gzip sink
             w.close()

@@ -11,8 +11,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from optimize.data.frame import to_frame
+from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA
-from optimize.data.validate import normalise_hs6, normalise_table
+from optimize.data.validate import normalise_hs6
 from optimize.errors import DataError
 from optimize.runs.fastcells import solve_block
 
@@ -43,7 +44,7 @@ def test_sorted_frame_and_duplicates_match_pandas(data):
         assert list(err.value.problems[0].rows) == list(repeats[:5])
         return
     got = to_frame(tbl, label="x.parquet")
-    want = raw.sort_values(["t", "k", "i", "j"], kind="stable").reset_index(drop=True)
+    want = raw.sort_values(["t", "i", "j", "k"], kind="stable").reset_index(drop=True)
     assert list(got["k"]) == list(want["k"])
     for c in "tijv":
         np.testing.assert_array_equal(got[c].to_numpy(), want[c].to_numpy())
@@ -66,7 +67,7 @@ def test_batched_cells_do_not_depend_on_row_order():
     rng = np.random.default_rng(7)
     keys = pd.MultiIndex.from_product([["010121", "850440", "270900"], [4, 156, 251, 276, 842, 699],
                                        [4, 251, 276, 699, 842]], names=["k", "i", "j"]).to_frame(index=False)
-    flows = keys.loc[keys["i"] != keys["j"]].sample(frac=0.7, random_state=3).sort_values(["k", "i", "j"])
+    flows = keys.loc[keys["i"] != keys["j"]].sample(frac=0.7, random_state=3).sort_values(["i", "j", "k"])
     flows = flows.assign(v=rng.lognormal(3, 1, len(flows))).reset_index(drop=True)
     args = (["AFG", "FRA", "DEU", "IND", "USA", "BLOC"], [(4,), (251,), (276,), (699,), (842,), (251, 276)],
             [156, 842], ["CHN", "USA"], "world-exports", [0.0, 5.0, 30.0])
@@ -109,3 +110,20 @@ def test_a_key_repeated_across_files_of_a_folder_is_refused_by_read_and_convert(
     for call in (lambda: read_baci(folder), lambda: convert(folder, out=tmp_path / "out.parquet")):
         with pytest.raises(DataError, match="duplicate"):
             call()
+
+
+@settings(max_examples=100, deadline=None)
+@given(rows)
+def test_a_table_in_baci_order_is_kept_as_it_is(data):
+    """Rows already in (t, i, j, k) order take the no-sort path: same frame, repeats found by position."""
+    raw = pd.DataFrame(data, columns=list("tijkvq")).sort_values(["t", "i", "j", "k"], kind="stable")
+    tbl = _table(list(raw.itertuples(index=False, name=None)))
+    repeats = np.flatnonzero(raw.duplicated(subset=["t", "i", "j", "k"], keep="first").to_numpy()) + 1
+    if repeats.size:
+        with pytest.raises(DataError) as err:
+            to_frame(tbl)
+        assert list(err.value.problems[0].rows) == list(repeats[:5])
+        return
+    got = to_frame(tbl)
+    assert list(got["k"]) == list(raw["k"])
+    np.testing.assert_array_equal(got["v"].to_numpy(), raw["v"].to_numpy())

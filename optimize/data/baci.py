@@ -31,8 +31,9 @@ from optimize.data.csvread import READ_ERRORS as _READ_ERRORS
 from optimize.data.csvread import scan_csv
 from optimize.data.filters import check_read_args, make_filters, scan_parquet
 from optimize.data.frame import to_frame
+from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
-from optimize.data.validate import normalise_table, raise_for_problems, validate_flows
+from optimize.data.validate import raise_for_problems, validate_flows
 from optimize.errors import DataError
 from optimize.resources import data_dir
 

@@ -21,12 +21,12 @@ import pyarrow as pa
 import pyarrow.csv as pacsv
 
 from optimize.data.frame import repeated_keys
+from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 from optimize.data.validate import (
     Problem,
     column_problems,
     merge_problems,
-    normalise_table,
     raise_for_problems,
     validate_flows,
 )

@@ -2,7 +2,7 @@
 
 Every filter sees normalised values: a user's Parquet gets only filters on integer
 t/i/j columns pushed down to the file; HS codes are compared after trimming and
-zero-padding (``validate.normalise_table``). Only our own cache files (already
+zero-padding (``normalise.normalise_table``). Only our own cache files (already
 normalised) get every filter pushed down.
 """
 from __future__ import annotations
@@ -20,11 +20,11 @@ import pyarrow.dataset as ds
 
 from optimize.data import countries as _countries
 from optimize.data.csvread import READ_ERRORS
+from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 from optimize.data.validate import (
     Problem,
     context_problems,
-    normalise_table,
     raise_for_problems,
     validate_flows,
 )

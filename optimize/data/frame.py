@@ -1,11 +1,12 @@
-"""An Arrow flow table (``ARROW_SCHEMA``) -> the flows frame, sorted by (t, k, i, j).
+"""An Arrow flow table (``ARROW_SCHEMA``) -> the flows frame, in BACI's order (t, i, j, k).
 
-One pass does the sort and the duplicate-key check: the key (t, k, i, j) is packed
+One pass does the sort and the duplicate-key check: the key (t, i, j, k) is packed
 into one int64 whose order is the sort order (HS6 codes of six digits sort as
-integers like as text), a stable argsort orders the rows, and equal neighbours in
-that order are the repeated keys (the later file rows are reported). Each distinct
-HS6 code is formatted once, not once per row. Tables whose codes
-do not pack (only possible without validation) take the pandas sort.
+integers like as text). BACI files come in this order, so mostly the key is found
+sorted and nothing moves; else a stable argsort orders the rows. Equal neighbours
+in that order are the repeated keys (the later file rows are reported). Each
+HS6 code column stays Arrow text (no Python string per row). Tables whose codes do
+not pack (only possible without validation) take the pandas sort.
 """
 from __future__ import annotations
 
@@ -17,13 +18,16 @@ import pyarrow.compute as pc
 from optimize.data.validate import Problem, duplicate_key_problem, duplicate_problems, raise_for_problems
 
 _PACK_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
+ORDER = ("t", "i", "j", "k")
+#: HS6 codes are below this (six digits).
+_HS6_RANGE = 1_000_000
 
 
 def sort_key(tbl: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
-    """(key, k): an (n,) int64 whose ascending order is the (t, k, i, j) order and the HS6 codes as int64;
+    """(key, k): an (n,) int64 whose ascending order is the (t, i, j, k) order and the HS6 codes as int64;
     None when the codes do not pack (nulls, negative codes, HS codes that are not six digits, or a key
     wider than 62 bits)."""
-    if tbl.num_rows == 0 or any(tbl[c].null_count for c in ("t", "i", "j", "k")):
+    if tbl.num_rows == 0 or any(tbl[c].null_count for c in ORDER):
         return None
     lengths = pc.min_max(pc.utf8_length(tbl["k"]))
     if lengths["min"].as_py() != 6 or lengths["max"].as_py() != 6:
@@ -33,67 +37,66 @@ def sort_key(tbl: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
     except _PACK_ERRORS:
         return None
     t, i, j = (tbl[c].to_numpy() for c in ("t", "i", "j"))
-    lows = [int(c.min()) for c in (t, k, i, j)]
-    highs = [int(c.max()) for c in (t, k, i, j)]
-    if min(lows[1:]) < 0:
+    if min(int(i.min()), int(j.min()), int(k.min())) < 0:
         return None
-    radix = [highs[0] - lows[0] + 1] + [h + 1 for h in highs[1:]]
-    if float(np.prod(np.array(radix, dtype="float64"))) >= 2.0 ** 62:
+    t_low = int(t.min())
+    radix_t, radix_i, radix_j = int(t.max()) - t_low + 1, int(i.max()) + 1, int(j.max()) + 1
+    if float(radix_t) * radix_i * radix_j * _HS6_RANGE >= 2.0 ** 62:
         return None
-    key = k * (radix[2] * radix[3])  # int32 codes are added in place: no int64 copies of them
-    key += i.astype(np.int64) * radix[3] if radix[2] * radix[3] >= 2 ** 31 else i * radix[3]
+    key = i.astype(np.int64)
+    if radix_t > 1:
+        key += (t.astype(np.int64) - t_low) * radix_i
+    key *= radix_j
     key += j
-    if radix[0] > 1:
-        key += (t.astype(np.int64) - lows[0]) * (radix[1] * radix[2] * radix[3])
+    key *= _HS6_RANGE
+    key += k
     return key, k
 
 
-def _hs6_column(k_sorted: np.ndarray):
-    """Six-digit HS codes (int64, sorted) as the frame's text column: each distinct code is formatted once
-    and spread by position; pandas' default string dtype (Arrow-backed where pandas infers it)."""
-    new = np.empty(k_sorted.shape[0], dtype=bool)
-    new[:1] = True
-    np.not_equal(k_sorted[1:], k_sorted[:-1], out=new[1:])
-    words = pc.utf8_lpad(pa.array(k_sorted[new]).cast(pa.string()), width=6, padding="0")
-    codes = pc.take(words, pa.array(np.cumsum(new) - 1))
-    dtype = _TEXT_DTYPE
-    if dtype == np.dtype(object):
-        return np.asarray(words.to_pylist(), dtype=object)[np.cumsum(new) - 1]
-    return pd.array(codes, dtype=dtype)
+def _hs6_column(k: pa.ChunkedArray, order: np.ndarray | None):
+    """The validated six-character HS codes as the frame's text column, rows in ``order`` (None: as they
+    are): pandas' default string dtype, Arrow-backed where pandas infers that (no Python strings)."""
+    codes = k if order is None else pc.take(k, pa.array(order))
+    if _TEXT_DTYPE == np.dtype(object):
+        enc = pc.dictionary_encode(codes).combine_chunks()  # one Python string per distinct code
+        return np.asarray(enc.dictionary.to_pylist(), dtype=object)[enc.indices.to_numpy(zero_copy_only=False)]
+    return pd.array(codes, dtype=_TEXT_DTYPE)
 
 
 _TEXT_DTYPE = pd.Series(["010121"]).dtype  # what pandas makes of text: object, or its str dtype
 
 
-def _take(col: pa.ChunkedArray, dtype: str, order: np.ndarray) -> np.ndarray:
-    """``col`` as numpy ``dtype`` (no copy when it already is), rows in ``order``."""
-    return col.to_numpy().astype(dtype, copy=False).take(order)
+def _column(col: pa.ChunkedArray, dtype: str, order: np.ndarray | None) -> np.ndarray:
+    """``col`` as numpy ``dtype`` (no copy when it already is), rows in ``order`` (None: as they are)."""
+    out = col.to_numpy(zero_copy_only=False).astype(dtype, copy=False)
+    return out if order is None else out.take(order)
 
 
 def to_frame(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = True) -> pd.DataFrame:
-    """The flows frame of ``tbl`` (contract dtypes, sorted by t, k, i, j); with ``check_duplicates``
+    """The flows frame of ``tbl`` (contract dtypes, sorted by t, i, j, k); with ``check_duplicates``
     a repeated (t, i, j, k) raises ``DataError`` naming the 1-based rows of ``tbl`` that repeat one."""
     packed = sort_key(tbl)
     if packed is None:
         if check_duplicates:
             check_duplicate_keys(tbl, label)
         return _pandas_sorted(tbl)
-    key, k = packed
-    order = np.argsort(key, kind="stable")
+    key = packed[0]
+    order = None if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
     if check_duplicates:
         raise_for_problems(_repeats(key, order, label))
     return pd.DataFrame({
-        "t": _take(tbl["t"], "int16", order), "i": _take(tbl["i"], "int32", order),
-        "j": _take(tbl["j"], "int32", order), "k": _hs6_column(k.take(order)),
-        "v": _take(tbl["v"], "float64", order),
-        "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64", copy=False).take(order),
+        "t": _column(tbl["t"], "int16", order), "i": _column(tbl["i"], "int32", order),
+        "j": _column(tbl["j"], "int32", order), "k": _hs6_column(tbl["k"], order),
+        "v": _column(tbl["v"], "float64", order), "q": _column(tbl["q"], "float64", order),
     }, copy=False)
 
 
-def _repeats(key: np.ndarray, order: np.ndarray, label: str) -> list[Problem]:
-    """The duplicate-key problem when equal keys follow each other in ``order`` (the later rows repeat)."""
-    ordered = key.take(order)
-    repeats = np.sort(order[1:][ordered[1:] == ordered[:-1]])
+def _repeats(key: np.ndarray, order: np.ndarray | None, label: str) -> list[Problem]:
+    """The duplicate-key problem when equal keys follow each other in ``order`` (None: ``key`` is sorted;
+    the later rows repeat)."""
+    ordered = key if order is None else key.take(order)
+    same = ordered[1:] == ordered[:-1]
+    repeats = np.flatnonzero(same) + 1 if order is None else np.sort(order[1:][same])
     return [duplicate_key_problem(repeats + 1, int(repeats.size), label)] if repeats.size else []
 
 
@@ -106,10 +109,13 @@ def repeated_keys(tbl: pa.Table, label: str) -> list[Problem]:
             return []
         return duplicate_problems(tbl["t"].to_numpy(), tbl["i"].to_numpy(), tbl["j"].to_numpy(), tbl["k"],
                                   np.arange(1, tbl.num_rows + 1), label)
-    ordered = np.sort(packed[0])  # unstable sort: about twice as fast; rows are found only if a key repeats
+    key = packed[0]
+    if bool(np.all(key[1:] >= key[:-1])):  # BACI's own order: nothing to sort
+        return _repeats(key, None, label)
+    ordered = np.sort(key)  # unstable sort: about twice as fast; rows are found only if a key repeats
     if not (ordered[1:] == ordered[:-1]).any():
         return []
-    return _repeats(packed[0], np.argsort(packed[0], kind="stable"), label)
+    return _repeats(key, np.argsort(key, kind="stable"), label)
 
 
 def check_duplicate_keys(tbl: pa.Table, label: str) -> None:
@@ -127,4 +133,4 @@ def _pandas_sorted(tbl: pa.Table) -> pd.DataFrame:
         "v": tbl["v"].to_numpy(zero_copy_only=False).astype("float64"),
         "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64"),
     })
-    return df.sort_values(["t", "k", "i", "j"], kind="stable").reset_index(drop=True)
+    return df.sort_values(list(ORDER), kind="stable").reset_index(drop=True)

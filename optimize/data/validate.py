@@ -93,53 +93,6 @@ def normalise_hs6(col: pd.Series) -> pd.Series:
     return s.str.pad(6, side="left", fillchar="0")
 
 
-def normalise_table(tbl: pa.Table) -> pa.Table:
-    """Cast a raw table to ``ARROW_SCHEMA`` before any filter: k trimmed, '.0' dropped and zero-padded to 6
-    (empty or a null token -> null, reported as missing), text q trimmed with null tokens -> null.
-    Raises ArrowInvalid."""
-    import pyarrow.compute as pc
-
-    tokens = pa.array(list(NULL_TOKENS))
-    cols = []
-    for f in ARROW_SCHEMA:
-        col = tbl[f.name]
-        if f.name == "k" and _plain_hs6(col):
-            pass  # six digits already: trimming, '.0', null tokens and padding change nothing
-        elif f.name == "k" and _digits(col):
-            col = pc.utf8_lpad(col, width=6, padding="0")  # digits only (BACI CSVs drop leading zeros)
-        elif f.name == "k":
-            col = pc.utf8_trim_whitespace(col.cast(pa.string()))
-            col = pc.replace_substring_regex(col, pattern=r"\.0$", replacement="")
-            col = pc.if_else(pc.is_in(pc.utf8_upper(col), value_set=tokens), pa.scalar(None, pa.string()), col)
-            col = pc.utf8_lpad(col, width=6, padding="0")
-        elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
-            col = pc.utf8_trim_whitespace(col)
-            is_null = pc.is_in(pc.utf8_upper(col), value_set=tokens)
-            col = pc.if_else(is_null, pa.scalar(None, pa.string()), col).cast(f.type)
-        else:
-            col = col.cast(f.type)
-        cols.append(col)
-    return pa.Table.from_arrays(cols, schema=ARROW_SCHEMA)
-
-
-def _plain_hs6(col) -> bool:
-    """True when a column is text whose every value is six ASCII digits (no null)."""
-    import pyarrow.compute as pc
-
-    if not pa.types.is_string(col.type) or col.null_count:
-        return False
-    return bool(pc.all(pc.and_(pc.equal(pc.utf8_length(col), 6), pc.ascii_is_decimal(col))).as_py() is not False)
-
-
-def _digits(col) -> bool:
-    """True when a column is text whose every value is one or more ASCII digits (no null)."""
-    import pyarrow.compute as pc
-
-    if not pa.types.is_string(col.type) or col.null_count:
-        return False
-    return pc.all(pc.ascii_is_decimal(col)).as_py() is not False
-
-
 def column_problems(names: list[str], file: str) -> list[Problem]:
     """Missing and unexpected columns of a BACI table (names already stripped)."""
     missing = [c for c in BACI_COLUMNS if c not in names]
@@ -220,6 +173,8 @@ def _typed_adder(problems: list[Problem], file: str, rows_of: np.ndarray):
     import pyarrow.compute as pc
 
     def add(kind, mask, field, message, fix):
+        if not pc.any(mask).as_py():  # the common case: nothing flagged, no boolean array made
+            return
         idx = np.flatnonzero(pc.fill_null(mask, False).to_numpy(zero_copy_only=False))
         if idx.size:
             problems.append(Problem(kind, file, field, int(idx.size), _rows_shown(rows_of, idx), message, fix))

@@ -119,10 +119,10 @@ def _own_default_cap(cap_basis: str, p: float, W: np.ndarray, T: np.ndarray, own
     return np.where(valid, cap, 0.0)
 
 
-def _distinct_rows(kidx: np.ndarray, i: np.ndarray, j: np.ndarray, m: int) -> bool:
-    """True when the rows are in strictly increasing (product, exporter, importer) order, so no two share
-    a key (the reader's sort order; checked, not assumed)."""
-    key = (kidx * m + i) * m + j
+def _distinct_rows(kidx: np.ndarray, i: np.ndarray, j: np.ndarray, m: int, p: int) -> bool:
+    """True when the rows are in strictly increasing (exporter, importer, product) order, so no two share
+    a key (the reader's order, BACI's; checked, not assumed)."""
+    key = (i * m + j) * p + kidx
     return bool(np.all(key[1:] > key[:-1]))
 
 
@@ -154,7 +154,7 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
     is_risk_code[risk_arr[risk_arr < M]] = True
     risk_pos = _code_index(M, [(n, (r,)) for n, r in enumerate(risk_codes)])
     own = np.asarray([int(c[0]) if len(c) == 1 else -1 for c in importer_codes], dtype=np.int64)
-    distinct_rows = _distinct_rows(kidx, i, j, M)
+    distinct_rows = _distinct_rows(kidx, i, j, M, P)
 
     # world exports per (product, exporter) and the non-risk totals per product
     W = np.bincount(kidx * M + i, weights=v, minlength=P * M).reshape(P, M)
