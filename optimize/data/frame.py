@@ -134,3 +134,28 @@ def _pandas_sorted(tbl: pa.Table) -> pd.DataFrame:
         "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64"),
     })
     return df.sort_values(list(ORDER), kind="stable").reset_index(drop=True)
+
+
+def dense_index(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """(inverse, distinct) of non-negative ints below ``size``: ``distinct`` sorted, ``distinct[inverse] ==
+    values``; one counting pass, no hashing or sorting of the values."""
+    present = np.bincount(values, minlength=size) > 0
+    distinct = np.flatnonzero(present)
+    slot = np.zeros(size, dtype=np.int64)
+    slot[distinct] = np.arange(distinct.shape[0])
+    return slot[values], distinct
+
+
+def hs6_index(k: pd.Series) -> tuple[np.ndarray, np.ndarray]:
+    """(index of each row's HS6 code among the distinct codes, the distinct codes as str, sorted): six-digit
+    codes by counting over their integer values; other text by pandas' hashing."""
+    try:
+        codes = pc.cast(pa.array(k), pa.int64()).to_numpy(zero_copy_only=False)
+        if codes.shape[0] and (codes.min() < 0 or codes.max() >= _HS6_RANGE or pc.any(pc.not_equal(
+                pc.utf8_length(pa.array(k)), 6)).as_py()):
+            raise ValueError("not six-digit HS codes")
+    except (*_PACK_ERRORS, ValueError):
+        idx, uniques = pd.factorize(k, sort=True)
+        return idx.astype(np.int64), np.asarray(uniques, dtype=object).astype(str)
+    idx, distinct = dense_index(codes, _HS6_RANGE)
+    return idx, np.char.zfill(distinct.astype(str), 6)

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimize.data.frame import dense_index, hs6_index
 from optimize.errors import ScenarioError
 from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
 
@@ -192,6 +193,33 @@ def _apply_share_limit(share_limit, lower, upper_base, total_kusd, pair_product,
     return upper, share_infeasible
 
 
+def _pair_sums(df: pd.DataFrame, to_j: np.ndarray, counted: np.ndarray) -> pd.DataFrame:
+    """One row per (k, i) with flows, sorted by (k, i): world exports (kUSD, tonnes), exports into J
+    (``into_j_kusd``) and the counted imports of J (``x0_kusd``, ``x0_tonnes``). Tonnes are NaN where no
+    flow of the sum has a quantity. Sums by counting over a dense (product, exporter) index."""
+    kidx, hs6 = hs6_index(df["k"])
+    exporter = df["i"].to_numpy(dtype=np.int64)
+    m = int(exporter.max(initial=0)) + 1
+    inverse, distinct = dense_index(kidx * m + exporter, hs6.shape[0] * m)
+    n = distinct.shape[0]
+    v = df["v"].to_numpy(dtype=float)
+    q = df["q"].to_numpy(dtype=float)
+    has_q = ~np.isnan(q)
+    q0 = np.where(has_q, q, 0.0)
+
+    def total(values, rows=None):
+        return np.bincount(inverse if rows is None else inverse[rows], minlength=n,
+                           weights=values if rows is None else values[rows])
+
+    def tonnes(rows=None):
+        found = total(has_q.astype(float), rows) > 0
+        return np.where(found, total(q0, rows), np.nan)
+
+    return pd.DataFrame({"k": hs6[distinct // m], "i": distinct % m, "world_kusd": total(v),
+                         "world_tonnes": tonnes(), "x0_kusd": total(v, counted), "x0_tonnes": tonnes(counted),
+                         "into_j_kusd": total(v, to_j)})
+
+
 def build_instance(
     flows: pd.DataFrame,
     *,
@@ -234,17 +262,8 @@ def build_instance(
         asked = df["k"].isin(requested).to_numpy()
         df = df if asked.all() else df.loc[asked]
     to_j = df["j"].isin(j_codes).to_numpy()
-    keys = ["k", "i"]
-    world = df.groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
-    world.columns = ["world_kusd", "world_tonnes"]
-    into_all = df.loc[to_j].groupby(keys, sort=True)["v"].sum().rename("into_j_kusd")
     counted = to_j & ~df["i"].isin(j_codes).to_numpy() if intra_bloc == "exclude" else to_j
-    into = df.loc[counted].groupby(keys, sort=True)[["v", "q"]].sum(min_count=1)
-    into.columns = ["x0_kusd", "x0_tonnes"]
-    pairs = world.join(into, how="left").join(into_all, how="left")
-    pairs["x0_kusd"] = pairs["x0_kusd"].fillna(0.0)
-    pairs["into_j_kusd"] = pairs["into_j_kusd"].fillna(0.0)
-    pairs = pairs.reset_index()
+    pairs = _pair_sums(df, to_j, counted)
     pairs = pairs.loc[pairs["world_kusd"] > 0]
     member_alt = bool(self_supply) or (j_codes.shape[0] > 1 and intra_bloc == "include")
     if not member_alt:  # members of J that may not supply J and do not today: not pairs at all

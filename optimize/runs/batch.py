@@ -216,6 +216,7 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     client, owned = (None, False)
     if dask_address is not None:  # an unreachable scheduler fails before any data are read or folder claimed
         client, owned = executors.connect_dask(dask_address, dask_timeout_s or executors.DASK_TIMEOUT_S, quiet)
+        executors.warm_workers(client)
     try:
         out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite)
         run_id = resume.new_run_id()

@@ -161,6 +161,20 @@ def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
     return client, True
 
 
+def _import_work_modules() -> None:
+    """On a worker: import what a task needs (pandas, Arrow, the model), so the first task does not."""
+    import optimize.runs.cells  # noqa: F401
+    import optimize.runs.pipeline  # noqa: F401
+
+
+def warm_workers(client) -> None:
+    """Start the imports of every worker now, without waiting: they overlap the client's read of the data."""
+    try:
+        client.run(_import_work_modules, wait=False)
+    except Exception as exc:  # noqa: BLE001  (an optimisation only: a task imports what it needs anyway)
+        log.debug("could not warm the Dask workers: %s", exc)
+
+
 def close_dask(client) -> None:
     cluster = getattr(client, "_tradeopt_cluster", None)
     client.close()

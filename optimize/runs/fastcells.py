@@ -22,6 +22,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from optimize.data.frame import dense_index, hs6_index
 from optimize.units import kusd_to_usd
 
 
@@ -126,6 +127,33 @@ def _distinct_rows(kidx: np.ndarray, i: np.ndarray, j: np.ndarray, m: int, p: in
     return bool(np.all(key[1:] > key[:-1]))
 
 
+def _layer_flows(gj: np.ndarray, kidx: np.ndarray, i: np.ndarray, v: np.ndarray, W: np.ndarray, M: int, P: int,
+                 single: bool):
+    """(x0, exporter, importer*P + product, product, world exports) of the rows into a layer's importers
+    (``gj`` >= 0), summed per (importer, product, exporter) unless ``single`` (one row each already);
+    None when no row goes to the layer."""
+    sel = np.flatnonzero(gj >= 0)
+    if sel.shape[0] == 0:
+        return None
+    if sel.shape[0] == gj.shape[0]:  # every row (every importer of the data): no copies
+        g, k, e, x = gj, kidx, i, v
+    else:
+        g, k, e, x = gj[sel], kidx[sel], i[sel], v[sel]
+    fgk = g * P + k
+    if single:
+        fe, fk, x0 = e, k, x
+    else:
+        inv, ukey = pd.factorize(fgk * M + e)  # group by hashing (order does not matter below)
+        x0 = np.bincount(inv, weights=x)
+        fe, fgk = ukey % M, ukey // M
+        fk = fgk % P
+    fw = W[fk, fe]
+    keep = fw > 0
+    if not keep.all():
+        x0, fe, fgk, fk, fw = x0[keep], fe[keep], fgk[keep], fk[keep], fw[keep]
+    return x0, fe, fgk, fk, fw
+
+
 def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
                 risk_codes: Sequence[int], risk_labels: Sequence[str], cap_basis: str,
                 caps_pp: Sequence[float]) -> dict[str, np.ndarray]:
@@ -142,9 +170,8 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
     ``hhi_before``, ``hhi_after``, ``n_products`` (products the importer imports).
     """
     G, C, nr = len(importers), len(caps_pp), len(risk_codes)
-    kidx, k_codes = pd.factorize(flows["k"], sort=True)  # hashing: much faster than sorting the strings
-    kidx = kidx.astype(np.int64)
-    P = len(k_codes)
+    kidx, hs6 = hs6_index(flows["k"])
+    P = hs6.shape[0]
     i = flows["i"].to_numpy(dtype=np.int64)
     j = flows["j"].to_numpy(dtype=np.int64)
     v = flows["v"].to_numpy(dtype=float)
@@ -170,23 +197,12 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
            "n_products": np.zeros(G * C, dtype=np.int64)}
     for layer in _layers(importer_codes):
         gj = _code_index(M, [(g, importer_codes[g]) for g in layer])[j]
-        sel = np.flatnonzero(gj >= 0)
-        if sel.shape[0] == 0:
+        single = distinct_rows and all(len(importer_codes[g]) == 1 for g in layer)
+        found = _layer_flows(gj, kidx, i, v, W, M, P, single)
+        if found is None:
             continue
-        # today's flows into each importer, summed per (importer, product, exporter)
-        key = (gj[sel] * P + kidx[sel]) * M + i[sel]
-        if distinct_rows and all(len(importer_codes[g]) == 1 for g in layer):
-            ukey, x0 = key, v[sel]  # one row per (importer, product, exporter) already
-        else:
-            inv, ukey = pd.factorize(key)  # group by hashing (order does not matter below)
-            x0 = np.bincount(inv, weights=v[sel])
-        fe = ukey % M
-        fgk = ukey // M
-        fk = fgk % P
-        fw = W[fk, fe]
-        keep = fw > 0
-        x0, fe, fgk, fk, fw = x0[keep], fe[keep], fgk[keep], fk[keep], fw[keep]
-        gk_inv, gk = pd.factorize(fgk)  # (importer, product) with flows
+        x0, fe, fgk, fk, fw = found
+        gk_inv, gk = dense_index(fgk, G * P)  # (importer, product) with flows
         n_gk = gk.shape[0]
         T = np.bincount(gk_inv, weights=x0, minlength=n_gk)
         live = T > 0
