@@ -294,11 +294,17 @@ def run_task(prepared, task: Task, options: CellOptions) -> Block:
     return run_cells(prepared, task, options)
 
 
+#: A fast task's importers are split over the executors only from this many caps on (``make_tasks``).
+SPLIT_MIN_CAPS = 4
+
+
 def make_tasks(todo: Sequence[Cell], options: CellOptions, fast: bool, chunks: int = 1) -> list[Task]:
     """Cells grouped into tasks.
 
-    ``fast``: one task per (year, basis, risk set) and chunk of importers (``chunks``
-    chunks of about equal size), all caps inside. Else one task per cell, or per
+    ``fast``: one task per (year, basis, risk set), all caps inside; split into ``chunks``
+    chunks of importers of about equal size only when the group has ``SPLIT_MIN_CAPS``
+    caps or more (each chunk repeats the year's per-row work: with few caps that work
+    dominates and a split only adds a process). Else one task per cell, or per
     (year, basis, cap, risk set) when joint.
     """
     tasks: list[Task] = []
@@ -308,7 +314,8 @@ def make_tasks(todo: Sequence[Cell], options: CellOptions, fast: bool, chunks: i
             groups.setdefault((c.year, c.cap_basis, c.risk_set), []).append(c)
         for (year, basis, rs), cells in sorted(groups.items()):
             imps = sorted({c.importer for c in cells})
-            n = max(1, min(int(chunks), len(imps)))
+            many_caps = len({c.cap_pp for c in cells}) >= SPLIT_MIN_CAPS
+            n = max(1, min(int(chunks), len(imps))) if many_caps else 1
             for part in range(n):
                 mine = set(imps[part::n])
                 sel = tuple(sorted(c for c in cells if c.importer in mine))
