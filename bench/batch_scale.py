@@ -115,6 +115,22 @@ def run_pair(parquet: str) -> dict:
     return {"run_s": t_run, "run_floor_s": t_floor}
 
 
+def _medians(rounds: list[dict]) -> dict:
+    """Per measurement: the median seconds over the rounds and the largest memory figures (first round's
+    other fields)."""
+    import statistics
+
+    out = {}
+    for name, first in rounds[0].items():
+        if not isinstance(first, dict):
+            out[name] = statistics.median(r[name] for r in rounds)
+            continue
+        out[name] = dict(first, seconds=statistics.median(r[name]["seconds"] for r in rounds))
+        for key in ("client_peak_mib", "worker_peak_rss_mib", "worker_peak_uss_mib"):
+            out[name][key] = max(r[name][key] for r in rounds)
+    return out
+
+
 def compare(floor_out: dict, batch_table: str, parquet: str) -> float:
     """Largest absolute difference of the risk shares, batch vs floor."""
     import numpy as np
@@ -136,6 +152,7 @@ def main(argv=None) -> int:
     ap.add_argument("--one", nargs=2, metavar=("NAME", "PARQUET"))
     ap.add_argument("--rows", type=int, default=2_000_000)
     ap.add_argument("--products", type=int, default=3_000)
+    ap.add_argument("--repeat", type=int, default=3, help="rounds; each figure is the median over them")
     args = ap.parse_args(argv)
     if args.one:
         print(json.dumps(one(*args.one)))
@@ -148,9 +165,11 @@ def main(argv=None) -> int:
     parquet = str(parquet)
     load0 = os.getloadavg()
     measure("batch1", parquet)  # warm-up: page cache and parquet cache
-    res = {name: measure(name, parquet) for name in ("floor", "batch1", "batch2", "dask2", "caps10_batch1",
-                                                     "caps10_batch2")}
-    res.update(run_pair(parquet))
+    names = ("floor", "batch1", "batch2", "dask2", "caps10_batch1", "caps10_batch2")
+    rounds = []
+    for _ in range(args.repeat):  # interleaved rounds: a slow spell of the machine hits every measurement
+        rounds.append({name: measure(name, parquet) for name in names} | run_pair(parquet))
+    res = _medians(rounds)
     diff = compare(res["floor"], res["batch1"]["table"], parquet)
     load1 = os.getloadavg()
     f, b1, b2, d2 = (res[k]["seconds"] for k in ("floor", "batch1", "batch2", "dask2"))
@@ -163,7 +182,8 @@ def main(argv=None) -> int:
         ("caps 0-9: 1 worker / 2 workers (reported)", res["caps10_batch1"]["seconds"]
          / res["caps10_batch2"]["seconds"], "-", True),
     ]
-    print(f"{args.rows:,} rows target, {res['floor']['importers']} importers, {res['batch1']['cells']} cells; "
+    print(f"median of {args.repeat} interleaved rounds; "
+          f"{args.rows:,} rows target, {res['floor']['importers']} importers, {res['batch1']['cells']} cells; "
           f"load average {load0[0]:.1f} -> {load1[0]:.1f} on {os.cpu_count()} cores")
     print(f"seconds: floor {f:.2f}, batch1 {b1:.2f}, batch2 {b2:.2f}, dask2 {d2:.2f}, "
           f"run {res['run_s']:.2f}, run_floor {res['run_floor_s']:.2f}; max |share diff| {diff:.1e}")
