@@ -62,7 +62,10 @@ def test_weights_split_flags_and_round_trip(codes, rev, weighted):
     for k in n_to.index[n_to > 1]:
         assert any(n.startswith(f"{k} (HS22) split into") for n in m.notes)
     back = concord_codes(m.codes, rev, "HS22")
-    assert set(p["k_from"]) <= set(back.codes)  # every mapped code comes back among the targets
+    # every code mapped by narrow links comes back among the targets; a wide link (a catch-all code spread
+    # over more than MAX_FANOUT codes) is kept only where a code has no other, so the way back may drop it
+    narrow = set(n_to.index[n_to <= MAX_FANOUT])
+    assert narrow <= set(back.codes)
 
 
 def test_basket_and_product_list():

@@ -40,8 +40,11 @@ def test_joint_reduction_not_above_standalone(seed, n_products, n_exporters, pp,
     if total_pp is None:  # per importer: sharing caps can only take reduction away
         for a, j in zip(alone, joint, strict=False):
             assert j.solver.objective >= a.solver.objective - tol
-    # pooled exporter totals may move reduction between importers, but never add to the sum
-    assert sum(j.solver.objective for j in joint) >= sum(a.solver.objective for a in alone) - tol
+    # pooled exporter totals may move reduction between importers, but never add to the sum, as long as the
+    # totals have one base: the joint base is the union of the importers' products (docs/model.md)
+    same_products = len({tuple(i.products) for i in insts}) == 1
+    if total_pp is None or same_products:
+        assert sum(j.solver.objective for j in joint) >= sum(a.solver.objective for a in alone) - tol
     # the tie-broken flows satisfy every row and bound of the coupled LP
     lp = build_lp(insts, joint=True, exporter_total_pp=total_pp)
     x = np.concatenate([j.x_after_kusd for j in joint])
