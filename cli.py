@@ -18,7 +18,7 @@ import click
 
 from optimize import __version__, api
 from optimize import cli_options as opts
-from optimize.errors import Terminated, exit_status
+from optimize.errors import EXIT_INPUT, Terminated, exit_status
 
 
 class _Group(click.Group):
@@ -103,7 +103,7 @@ def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
     checked, problems = api.validate_data(path, single_year=single_year)
     for text, err in validation_lines(checked, problems):  # (text, to stderr)
         click.echo(text, err=err)
-    ctx.exit(2 if problems else 0)
+    ctx.exit(EXIT_INPUT if problems else 0)
 
 
 @data.command("convert")

@@ -15,12 +15,28 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from optimize.data.trade import BACI_COLUMNS
 from optimize.data.validate import Problem, duplicate_key_problem, duplicate_problems, raise_for_problems
 
-_PACK_ERRORS = (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError)
 ORDER = ("t", "i", "j", "k")
 #: HS6 codes are below this (six digits).
 _HS6_RANGE = 1_000_000
+#: The frame's numeric columns and their dtypes (the contract of ``TradeData.flows``; k is text).
+_DTYPES = {"t": "int16", "i": "int32", "j": "int32", "v": "float64", "q": "float64"}
+_TEXT_DTYPE = pd.Series(["010121"]).dtype  # what pandas makes of text: object, or its str dtype
+
+
+def _hs6_ints(k) -> np.ndarray | None:
+    """HS6 text codes (Arrow or pandas) as int64 when every one is six ASCII digits (no null), else None."""
+    arr = k if isinstance(k, (pa.Array, pa.ChunkedArray)) else pa.array(k)
+    if arr.null_count or not pa.types.is_string(arr.type):
+        return None
+    if len(arr) == 0:
+        return np.zeros(0, dtype=np.int64)
+    lengths = pc.min_max(pc.utf8_length(arr))
+    if lengths["min"].as_py() != 6 or lengths["max"].as_py() != 6 or not pc.all(pc.ascii_is_decimal(arr)).as_py():
+        return None
+    return pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False)
 
 
 def sort_key(tbl: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
@@ -29,15 +45,11 @@ def sort_key(tbl: pa.Table) -> tuple[np.ndarray, np.ndarray] | None:
     wider than 62 bits)."""
     if tbl.num_rows == 0 or any(tbl[c].null_count for c in ORDER):
         return None
-    lengths = pc.min_max(pc.utf8_length(tbl["k"]))
-    if lengths["min"].as_py() != 6 or lengths["max"].as_py() != 6:
-        return None
-    try:
-        k = pc.cast(tbl["k"], pa.int64()).to_numpy()
-    except _PACK_ERRORS:
+    k = _hs6_ints(tbl["k"])
+    if k is None:
         return None
     t, i, j = (tbl[c].to_numpy() for c in ("t", "i", "j"))
-    if min(int(i.min()), int(j.min()), int(k.min())) < 0:
+    if min(int(i.min()), int(j.min())) < 0:
         return None
     t_low = int(t.min())
     radix_t, radix_i, radix_j = int(t.max()) - t_low + 1, int(i.max()) + 1, int(j.max()) + 1
@@ -63,8 +75,6 @@ def _hs6_column(k: pa.ChunkedArray, order: np.ndarray | None):
     return pd.array(codes, dtype=_TEXT_DTYPE)
 
 
-_TEXT_DTYPE = pd.Series(["010121"]).dtype  # what pandas makes of text: object, or its str dtype
-
 
 def _column(col: pa.ChunkedArray, dtype: str, order: np.ndarray | None) -> np.ndarray:
     """``col`` as numpy ``dtype`` (no copy when it already is), rows in ``order`` (None: as they are)."""
@@ -84,11 +94,9 @@ def to_frame(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = 
     order = None if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
     if check_duplicates:
         raise_for_problems(_repeats(key, order, label))
-    return pd.DataFrame({
-        "t": _column(tbl["t"], "int16", order), "i": _column(tbl["i"], "int32", order),
-        "j": _column(tbl["j"], "int32", order), "k": _hs6_column(tbl["k"], order),
-        "v": _column(tbl["v"], "float64", order), "q": _column(tbl["q"], "float64", order),
-    }, copy=False)
+    columns = {c: _column(tbl[c], dtype, order) for c, dtype in _DTYPES.items()}
+    columns["k"] = _hs6_column(tbl["k"], order)
+    return pd.DataFrame({c: columns[c] for c in BACI_COLUMNS}, copy=False)
 
 
 def _repeats(key: np.ndarray, order: np.ndarray | None, label: str) -> list[Problem]:
@@ -125,14 +133,9 @@ def check_duplicate_keys(tbl: pa.Table, label: str) -> None:
 
 def _pandas_sorted(tbl: pa.Table) -> pd.DataFrame:
     """The frame sorted by pandas (codes that do not pack)."""
-    df = pd.DataFrame({
-        "t": tbl["t"].to_numpy(zero_copy_only=False).astype("int16"),
-        "i": tbl["i"].to_numpy(zero_copy_only=False).astype("int32"),
-        "j": tbl["j"].to_numpy(zero_copy_only=False).astype("int32"),
-        "k": np.asarray(tbl["k"].to_numpy(zero_copy_only=False), dtype=object),
-        "v": tbl["v"].to_numpy(zero_copy_only=False).astype("float64"),
-        "q": tbl["q"].to_numpy(zero_copy_only=False).astype("float64"),
-    })
+    columns = {c: _column(tbl[c], dtype, None) for c, dtype in _DTYPES.items()}
+    columns["k"] = np.asarray(tbl["k"].to_numpy(zero_copy_only=False), dtype=object)
+    df = pd.DataFrame({c: columns[c] for c in BACI_COLUMNS})
     return df.sort_values(list(ORDER), kind="stable").reset_index(drop=True)
 
 
@@ -149,12 +152,8 @@ def dense_index(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
 def hs6_index(k: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """(index of each row's HS6 code among the distinct codes, the distinct codes as str, sorted): six-digit
     codes by counting over their integer values; other text by pandas' hashing."""
-    try:
-        codes = pc.cast(pa.array(k), pa.int64()).to_numpy(zero_copy_only=False)
-        if codes.shape[0] and (codes.min() < 0 or codes.max() >= _HS6_RANGE or pc.any(pc.not_equal(
-                pc.utf8_length(pa.array(k)), 6)).as_py()):
-            raise ValueError("not six-digit HS codes")
-    except (*_PACK_ERRORS, ValueError):
+    codes = _hs6_ints(k)
+    if codes is None:
         idx, uniques = pd.factorize(k, sort=True)
         return idx.astype(np.int64), np.asarray(uniques, dtype=object).astype(str)
     idx, distinct = dense_index(codes, _HS6_RANGE)

@@ -260,8 +260,7 @@ def _check_frame_columns(df: pd.DataFrame, add) -> dict[str, np.ndarray]:
 
 def _check_frame_countries(parsed: dict[str, np.ndarray], countries, add) -> None:
     """Flag exporter and importer codes that are not in ``countries``."""
-    known = np.asarray(sorted(set(countries["baci_code"]) if isinstance(countries, pd.DataFrame) else set(countries)),
-                       dtype="float64")
+    known = _known_codes(countries).astype("float64")
     for c in ("i", "j"):
         v = parsed[c]
         add("unknown_country", np.isfinite(v) & ~np.isin(v, known), c, "country code not in the country table",

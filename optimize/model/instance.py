@@ -194,9 +194,10 @@ def _apply_share_limit(share_limit, lower, upper_base, total_kusd, pair_product,
 
 
 def _pair_sums(df: pd.DataFrame, to_j: np.ndarray, counted: np.ndarray) -> pd.DataFrame:
-    """One row per (k, i) with flows, sorted by (k, i): world exports (kUSD, tonnes), exports into J
-    (``into_j_kusd``) and the counted imports of J (``x0_kusd``, ``x0_tonnes``). Tonnes are NaN where no
-    flow of the sum has a quantity. Sums by counting over a dense (product, exporter) index."""
+    """One row per (k, i) with flows, sorted by (k, i): the product's position among the sorted codes
+    (``kpos``), world exports (kUSD, tonnes), exports into J (``into_j_kusd``) and the counted imports of J
+    (``x0_kusd``, ``x0_tonnes``). Tonnes are NaN where no flow of the sum has a quantity. Sums by counting
+    over a dense (product, exporter) index."""
     kidx, hs6 = hs6_index(df["k"])
     exporter = df["i"].to_numpy(dtype=np.int64)
     m = int(exporter.max(initial=0)) + 1
@@ -204,20 +205,23 @@ def _pair_sums(df: pd.DataFrame, to_j: np.ndarray, counted: np.ndarray) -> pd.Da
     n = distinct.shape[0]
     v = df["v"].to_numpy(dtype=float)
     q = df["q"].to_numpy(dtype=float)
-    has_q = ~np.isnan(q)
-    q0 = np.where(has_q, q, 0.0)
+    has_q = (~np.isnan(q)).astype(float)
+    q0 = np.nan_to_num(q)
 
-    def total(values, rows=None):
-        return np.bincount(inverse if rows is None else inverse[rows], minlength=n,
-                           weights=values if rows is None else values[rows])
+    def sums(rows):
+        """(kUSD, tonnes) per pair over ``rows`` (None: every row)."""
+        idx = inverse if rows is None else inverse[rows]
 
-    def tonnes(rows=None):
-        found = total(has_q.astype(float), rows) > 0
-        return np.where(found, total(q0, rows), np.nan)
+        def total(values):
+            return np.bincount(idx, weights=values if rows is None else values[rows], minlength=n)
+        return total(v), np.where(total(has_q) > 0, total(q0), np.nan)
 
-    return pd.DataFrame({"k": hs6[distinct // m], "i": distinct % m, "world_kusd": total(v),
-                         "world_tonnes": tonnes(), "x0_kusd": total(v, counted), "x0_tonnes": tonnes(counted),
-                         "into_j_kusd": total(v, to_j)})
+    world_kusd, world_tonnes = sums(None)
+    x0_kusd, x0_tonnes = sums(counted)
+    kpos = distinct // m
+    return pd.DataFrame({"k": hs6[kpos], "kpos": kpos, "i": distinct % m, "world_kusd": world_kusd,
+                         "world_tonnes": world_tonnes, "x0_kusd": x0_kusd, "x0_tonnes": x0_tonnes,
+                         "into_j_kusd": np.bincount(inverse[to_j], weights=v[to_j], minlength=n)})
 
 
 def build_instance(
@@ -281,15 +285,13 @@ def build_instance(
         "dropped_products": sorted(str(k) for k in total.index[total.to_numpy() <= 0]),
         "absent_products": [] if requested is None else sorted(set(requested) - present),
     }
-    pairs = pairs.loc[pairs["k"].isin(kept)].reset_index(drop=True)  # sorted by (k, i): groupby(sort=True)
+    pairs = pairs.loc[pairs["k"].isin(kept)].reset_index(drop=True)  # sorted by (k, i) (``_pair_sums``)
     if pairs.empty:
         raise ScenarioError(f"{importer} imports none of the requested products in {year}", field="products",
                             fix="check the year, the importer codes and the basket against the data")
     prod = np.asarray(kept, dtype=object).astype(str)
-    pair_product, seen = pd.factorize(pairs["k"])  # first-seen order = sorted order: pairs are sorted by k
-    if not np.array_equal(np.asarray(seen, dtype=object).astype(str), prod):
-        raise AssertionError("pairs are not sorted by product")  # a bug, never the user's data
-    pair_product = pair_product.astype(np.int32)
+    kpos = pairs["kpos"].to_numpy()
+    pair_product = np.searchsorted(np.unique(kpos), kpos).astype(np.int32)  # the same order as ``prod``
     exporter = pairs["i"].to_numpy().astype(np.int32)
     hs6 = prod[pair_product]
     x0 = pairs["x0_kusd"].to_numpy(dtype=float)
