@@ -87,3 +87,27 @@ def test_usd_scale():
     assert usd_scale(2e8) == (1e6, "USD m")
     assert usd_scale(5e7) == (1e6, "USD m")
     assert usd_scale(50.0) == (1.0, "USD")
+
+
+@pytest.mark.parametrize("width_in", [6.0, 8.0, 11.0])
+def test_titles_fit_the_figure(tmp_path, width_in):
+    """The settings caption of a run is long; every title line stays inside the figure (it was cut at both
+    sides of the 8-inch HHI figure)."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure
+
+    from optimize.output.plots import _save
+
+    caption = ("EU27 2023, HS22, BACI_SYNTHETIC_Y2023_sample.parquet (HS22, SYNTHETIC) [SYNTHETIC SAMPLE - not real "
+               "trade data]\ncap 5 pp of world-exports; risk CHN, RUS, USA; spread proportional, split proportional; "
+               "intra-bloc include; self-supply excluded")
+    fig = Figure(figsize=(width_in, 3.0), layout="constrained")
+    fig.add_subplot().barh(["a", "b"], [1, 2])
+    _save(fig, tmp_path / "x", True, "Supplier concentration (HHI) by sector", subtitle=caption)
+    FigureCanvasAgg(fig).draw()
+    for text in fig.texts:
+        box = text.get_window_extent()
+        assert box.x0 >= 0 and box.x1 <= fig.bbox.x1, text.get_text()
+    words = " ".join(t.get_text() for t in fig.texts).split()
+    for word in ("SYNTHETIC", "self-supply", "excluded", "intra-bloc"):
+        assert word in words  # wrapped, not cut

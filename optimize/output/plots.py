@@ -2,6 +2,7 @@
 display and no global pyplot state; every function returns the written paths."""
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 
 import numpy as np
@@ -28,6 +29,13 @@ def _label(name, iso3) -> str:
     return str(iso3) if str(name) == str(iso3) else f"{name} ({iso3})"
 
 
+def _wrap(text: str, width_in: float, fontsize: float) -> str:
+    """``text`` with each line wrapped to what fits ``width_in`` inches at ``fontsize`` points (an average
+    character is taken as 0.62 em, a little wider than DejaVu Sans', so a line never runs off the figure)."""
+    chars = max(20, int(width_in * 72 / (0.62 * fontsize)))
+    return "\n".join(textwrap.fill(line, chars, break_on_hyphens=False) for line in text.split("\n"))
+
+
 def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") -> list[Path]:
     """Title (+ the run's settings ``subtitle``, + synthetic banner), PNG and SVG beside ``stem``.
 
@@ -35,7 +43,8 @@ def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") ->
     text = f"{title}\n{subtitle}" if subtitle else title
     if synthetic and SYNTHETIC_LABEL not in text:  # the settings caption may already carry it
         text = f"{text}\n[{SYNTHETIC_LABEL}]"
-    fig.suptitle(text, fontsize=12 if not subtitle else 10,
+    fontsize = 12 if not subtitle else 10
+    fig.suptitle(_wrap(text, fig.get_figwidth(), fontsize), fontsize=fontsize,
                  color="#b00020" if synthetic else "black")
     if synthetic:
         fig.supxlabel(SYNTHETIC_LABEL, fontsize=8, color="#b00020", x=0.01, ha="left")
