@@ -10,6 +10,7 @@ import pandas as pd
 
 from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.units import USD_PER_KUSD
+from optimize.vocab import CSV_FLOAT_FORMAT
 
 #: The line commands add under a result computed on the embedded synthetic sample.
 SYNTHETIC_NOTE = f"NOTE: {SYNTHETIC_LABEL}"
@@ -195,5 +196,5 @@ def write_csv(table: pd.DataFrame, out_path: str, *, overwrite: bool = False) ->
     from optimize.atomic import atomic_file
 
     with atomic_file(out_path, overwrite=overwrite) as tmp:
-        table.to_csv(tmp, index=False, lineterminator="\n")
+        table.to_csv(tmp, index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT)
     return f"Wrote {out_path}"

@@ -26,6 +26,7 @@ from optimize.output.datapackage import write_datapackage
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
 from optimize.units import usd_to_eur
+from optimize.vocab import CSV_FLOAT_FORMAT
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
               "binding")
@@ -340,7 +341,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
             typed = {"flows.parquet": frames["flows"]}
             for name in CSV_TABLES:
                 if name in frames:
-                    frames[name].to_csv(tmp / f"{name}.csv", index=False)
+                    frames[name].to_csv(tmp / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
                     frames[name].to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
                     typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
             write_datapackage(tmp, typed, name=f"tradeopt-{meta.get('scenario') or 'run'}",

@@ -61,6 +61,7 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
     resolve_many,
 )
 from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
+from optimize.vocab import CSV_FLOAT_FORMAT
 
 log = logging.getLogger(__name__)
 #: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells, lock.
@@ -290,7 +291,7 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     done = resume.finished(out, digest)
     done = done.loc[done["cell_key"].isin(wanted)].reset_index(drop=True) if len(done) else done
     table = assemble(resume.read_risk(out, done))
-    atomic_write_text(out / "batch.csv", table.to_csv(index=False, lineterminator="\n"))
+    atomic_write_text(out / "batch.csv", table.to_csv(index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT))
     import io
 
     buf = io.BytesIO()

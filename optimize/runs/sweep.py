@@ -27,6 +27,7 @@ import pandas as pd
 from optimize.config.resolve import resolve
 from optimize.errors import SolverError
 from optimize.solve.status import raise_for_status
+from optimize.vocab import CSV_FLOAT_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -110,7 +111,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
         from optimize.atomic import atomic_dir
 
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
-            table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n")
+            table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT)
             if plot:
                 from optimize.data.countries import to_iso3
                 from optimize.output.plots import plot_sweep
