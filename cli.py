@@ -18,7 +18,7 @@ import click
 
 from optimize import __version__, api
 from optimize import cli_options as opts
-from optimize.errors import EXIT_INPUT, Terminated, exit_status
+from optimize.errors import EXIT_INPUT, TERMINATION, Terminated, exit_status, raise_if_terminated
 
 
 class _Group(click.Group):
@@ -27,9 +27,12 @@ class _Group(click.Group):
     def invoke(self, ctx: click.Context):
         previous = None
         if threading.current_thread() is threading.main_thread():  # SIGTERM = Ctrl-C: clean up, exit 143
+            TERMINATION.clear()
             previous = signal.signal(signal.SIGTERM, _on_sigterm)
         try:
-            return super().invoke(ctx)
+            result = super().invoke(ctx)
+            raise_if_terminated()  # the handler's exception may have been lost in a finalizer
+            return result
         except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
             raise
         except (Exception, KeyboardInterrupt) as exc:
@@ -60,6 +63,7 @@ def _on_sigterm(signum, frame):
         signal.signal(signal.SIGTERM, signal.SIG_DFL)
         os.kill(os.getpid(), signal.SIGTERM)
         return
+    TERMINATION.set()
     raise Terminated()
 
 

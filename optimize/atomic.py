@@ -21,7 +21,7 @@ import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
-from optimize.errors import OutputError
+from optimize.errors import OutputError, raise_if_terminated
 from optimize.ownership import OWNER_FILE, OWNER_TOOL, foreign_entries, is_owned, owned_files  # noqa: F401
 
 #: Minimum free disk space (MB) ``check_writable`` asks for by default.
@@ -119,6 +119,7 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Iterat
     tmp.mkdir()
     try:
         yield tmp
+        raise_if_terminated()  # a SIGTERM whose exception was lost never lets the outputs arrive
         _stamp_manifest(tmp, _files_under(tmp))  # manifest.json lists every file written
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
@@ -284,6 +285,7 @@ def atomic_file(path: str | os.PathLike, *, overwrite: bool = False, suffix: str
     os.close(fd)
     try:
         yield Path(tmp)
+        raise_if_terminated()
         if target.exists() and not overwrite:  # appeared while we wrote
             raise _refuse_foreign(target.parent, [target.name])
         os.replace(tmp, target)

@@ -6,6 +6,7 @@ basket or option), 3 infeasible model, 4 solver failure, 5 output not writable,
 """
 from __future__ import annotations
 
+import threading
 from collections.abc import Sequence
 
 EXIT_OK = 0
@@ -103,6 +104,18 @@ def missing_extra(extra: str, feature: str, exc: ImportError) -> InputError:
 
 class Terminated(KeyboardInterrupt):
     """SIGTERM, raised like Ctrl-C so every ``finally`` and temporary-folder cleanup runs."""
+
+
+#: Set once SIGTERM arrives. The handler also raises ``Terminated``, but Python drops an exception raised
+#: while a finalizer runs (a pyarrow writer's ``__del__``, say), so the writers check this before they
+#: commit an output and the CLI checks it when the command returns.
+TERMINATION = threading.Event()
+
+
+def raise_if_terminated() -> None:
+    """Raise ``Terminated`` when SIGTERM has arrived (``TERMINATION``), even if its first raise was lost."""
+    if TERMINATION.is_set():
+        raise Terminated()
 
 
 def exit_status(exc: BaseException) -> tuple[int, str]:

@@ -122,3 +122,21 @@ def test_sigterm_is_handled_like_ctrl_c(tmp_path):
     _, err = proc.communicate(timeout=120)
     assert proc.returncode == 128 + signal.SIGTERM and "Terminated" in err, err
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "temporary folder or partial output left"
+
+
+def test_a_sigterm_whose_exception_was_lost_still_stops_the_commit(tmp_path):
+    """Python drops an exception raised by a signal handler while a finalizer runs (seen in CI: SIGTERM during
+    a pyarrow writer's ``__del__``, the run went on and exited 0 with its outputs). The handler also sets
+    ``TERMINATION``; the writers check it before anything arrives."""
+    from optimize.atomic import atomic_dir, atomic_file
+    from optimize.errors import TERMINATION, Terminated
+
+    TERMINATION.set()  # as if the handler ran and its exception was swallowed
+    try:
+        with pytest.raises(Terminated), atomic_dir(tmp_path / "o") as tmp:
+            (tmp / "a.csv").write_text("x\n")
+        with pytest.raises(Terminated), atomic_file(tmp_path / "b.csv") as tmp:
+            tmp.write_text("x\n")
+    finally:
+        TERMINATION.clear()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [], "an output or a temporary file arrived"
