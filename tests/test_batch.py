@@ -190,3 +190,29 @@ def test_all_eu_caps_1_to_10_killed_and_resumed(scen, tmp_path):
     # exposure never rises with the cap, per member
     a = t[t.risk == "ALL"].sort_values(["importer", "cap_pp"])
     assert (a.groupby("importer")["share_after"].diff().dropna() <= 1e-12).all()
+
+
+def test_pool_workers_reading_their_own_years_equal_the_client_read(tmp_path):
+    """Several years on a local pool: each worker reads and runs its years (``executors.iter_local_years``);
+    one worker reads every year in the client. Same cells and numbers; ``all`` is per year (an importer
+    without flows in a year has no cell in it); a re-run computes nothing."""
+    from optimize.data.baci import SAMPLE_FILE
+    from optimize.resources import data_dir
+
+    one = pd.read_parquet(data_dir() / SAMPLE_FILE)
+    gone = int(one["j"].iloc[0])  # this importer has no flows in 2021
+    older = [one.loc[one["j"] != gone].assign(t=2021, v=lambda d: d["v"] * 1.3),
+             one.sample(frac=0.8, random_state=5).assign(t=2022, v=lambda d: d["v"] * 0.7)]
+    pd.concat([*older, one]).to_parquet(tmp_path / "flows.parquet", index=False)
+    scen = load_scenario("default", overrides=[f"data.baci={tmp_path / 'flows.parquet'}"])
+    grid = b.Grid(importers=(b.ALL_IMPORTERS, "EU27"), years=(2021, 2022, 2023), caps_pp=(1.0, 5.0),
+                  risk_sets=(RISK,))
+    inline = b.run_batch(scen, grid, tmp_path / "one", workers=1, quiet=True)
+    pooled = b.run_batch(scen, grid, tmp_path / "two", workers=2, quiet=True)
+    assert sorted(inline.computed) == sorted(pooled.computed)
+    pd.testing.assert_frame_equal(inline.table, pooled.table, check_exact=False, rtol=1e-12, atol=0)
+    assert set(pooled.cells["worker"]) - {f"{os.uname().nodename}:{os.getpid()}"}, "cells ran in the client"
+    absent = to_iso3([gone])[0]
+    per_year = pooled.table.groupby("year")["importer"].agg(set)
+    assert absent not in per_year[2021] and absent in per_year[2023]
+    assert b.run_batch(scen, grid, tmp_path / "two", workers=2, quiet=True).computed == []

@@ -70,6 +70,33 @@ def test_cluster_equals_local_pool_and_only_the_client_writes(cluster, tmp_path,
     assert full.table["status"].eq("optimal").all()
 
 
+@pytest.mark.parametrize("years", [(), (2022, 2023)])
+def test_every_importer_is_read_and_expanded_on_the_workers(cluster, tmp_path, monkeypatch, years):
+    """``--importers all`` (and the latest year): each worker reads its year and learns its importers; the
+    client never reads the data; the numbers equal the local pool's, and a re-run computes nothing."""
+    from optimize.runs import pipeline
+
+    _, client, _, _ = cluster
+    one = pd.read_parquet(data_dir() / SAMPLE_FILE)  # two years: 2022 with other values and fewer flows
+    earlier = one.sample(frac=0.8, random_state=5).assign(t=2022, v=lambda d: d["v"] * 0.7)
+    pd.concat([earlier, one]).to_parquet(tmp_path / "flows.parquet", index=False)
+    scen = load_scenario("default", overrides=[f"data.baci={tmp_path / 'flows.parquet'}"])
+    grid = b.Grid(importers=(b.ALL_IMPORTERS, "EU27"), years=years, caps_pp=(2.0, 5.0),
+                  risk_sets=(("CHN", "RUS", "USA"),))
+    local = b.run_batch(scen, grid, tmp_path / "local", workers=2, quiet=True)
+
+    def no_client_read(*args, **kwargs):
+        raise AssertionError("the client read the data")
+
+    monkeypatch.setattr(pipeline, "prepare", no_client_read)
+    remote = b.run_batch(scen, grid, tmp_path / "dask", dask_address=client, quiet=True)
+    assert len(remote.computed) == len(local.computed) > 2 * 20
+    assert set(remote.table["year"]) == set(years or local.table["year"]) and "EU27" in set(remote.table["importer"])
+    pd.testing.assert_frame_equal(local.table, remote.table, check_exact=False, rtol=1e-12, atol=0)
+    again = b.run_batch(scen, grid, tmp_path / "dask", dask_address=client, quiet=True)
+    assert again.computed == [] and sorted(again.skipped) == sorted(remote.computed)
+
+
 def test_two_batches_of_one_scenario_on_one_scheduler(cluster, tmp_path):
     cl, _, _, _ = cluster
     scen = load_scenario("default")

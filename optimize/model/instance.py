@@ -260,7 +260,8 @@ def build_instance(
                             fix="use \"include\" or \"exclude\"")
     j_codes = np.unique(np.asarray(list(importer_codes), dtype=np.int64))
     r_codes = np.unique(np.asarray(list(risk_codes), dtype=np.int64))
-    df = flows.loc[flows["t"] == year, ["i", "j", "k", "v", "q"]]
+    in_year = flows["t"].to_numpy() == year
+    df = flows[["i", "j", "k", "v", "q"]] if in_year.all() else flows.loc[in_year, ["i", "j", "k", "v", "q"]]
     requested = None if products is None else sorted({str(p) for p in products})
     if requested is not None:
         asked = df["k"].isin(requested).to_numpy()

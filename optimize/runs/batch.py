@@ -23,7 +23,7 @@ import threading
 import time
 from collections.abc import Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
@@ -45,6 +45,7 @@ from optimize.runs.cells import (  # noqa: F401  (re-exported)
     Task,
     make_tasks,
     run_task,
+    task_data,
 )
 from optimize.runs.grid import (  # noqa: F401  (re-exported)
     ALL_IMPORTERS,
@@ -133,10 +134,12 @@ def grid_from_options(scenario, importers=None, years=None, caps=None, cap_bases
     )
 
 
-def _slim(prepared):
-    """``prepared`` without the flows of every year read (cells use the year's ``flows`` only)."""
-    trade = replace(prepared.trade, flows=prepared.flows.iloc[:0])
-    return replace(prepared, trade=trade)
+def _task_data(prepared: dict, years: Sequence[int], fast: bool) -> dict:
+    """Year -> what the year's tasks are sent (``cells.task_data``), emptying ``prepared`` as it goes so a
+    year's full selection is freed once its task data exist."""
+    out = {y: task_data(prepared.pop(y), fast) for y in years}
+    prepared.clear()
+    return out
 
 
 def _absolute_paths(scenario):
@@ -164,6 +167,41 @@ def _sigterm_as_interrupt():
         yield
     finally:
         signal.signal(signal.SIGTERM, old)
+
+
+def _plan(scenario, grid, data, done_keys, options, use_fast, workers, client, digest, run_id) -> dict:
+    """Cells of ``grid`` (read on this client when the year or the importers are known only from the data),
+    the ones to run, and the stream of ``(task, block, cell keys)`` that runs them."""
+    from optimize.runs import executors
+    from optimize.runs.cells import importer_codes, year_cells
+
+    prepared = None
+    if not grid.years or ALL_IMPORTERS in grid.importers:
+        prepared = prepare_years(scenario, grid.years, data)
+        cells = [c for y in sorted(prepared) for c in year_cells(grid, y, importer_codes(prepared[y]))]
+    else:
+        cells = grid.cells()
+    todo = [c for c in cells if c.key not in done_keys]
+    stream = iter(())
+    if todo:
+        n_exec = len(client.scheduler_info().get("workers", {})) if client is not None else workers
+        tasks = make_tasks(todo, options, use_fast, chunks=max(1, n_exec))
+        years = sorted({t.year for t in tasks})
+        if client is not None:
+            scattered = None
+            if data is not None or prepared is not None:
+                # in-memory data, or a year the client read already (every importer / the latest year): each
+                # year's task data (the row arrays for fast tasks) once, to one worker, no broadcast; else the
+                # workers read the path themselves
+                payload = _task_data(prepared or prepare_years(scenario, years, data), years, use_fast)
+                prepared = None
+                scattered = {y: client.scatter(payload.pop(y), hash=False) for y in years}
+            stream = executors.iter_dask(client, tasks, scenario, options, digest, run_id, scattered)
+        else:
+            payload = _task_data(prepared or prepare_years(scenario, years, data), years, use_fast)
+            prepared = None
+            stream = executors.iter_local(tasks, payload, options, workers)
+    return {"cells": cells, "todo": todo, "stream": ((t, b, ()) for t, b in stream)}
 
 
 class _Writer:
@@ -242,52 +280,46 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
         data = None
     scenario = _absolute_paths(scenario)
     options = CellOptions(outputs=outputs, figures=figures, joint=joint, fast=fast)
+    use_fast = fast and not joint and outputs != "full"
     digest = resume.scenario_hash(scenario, options, data)
     resume.tidy_dataset(out, digest)
-    prepared = None
-    if not grid.years or ALL_IMPORTERS in grid.importers:  # the latest year / every importer: known once read
-        prepared = prepare_years(scenario, grid.years, data)
-        grid = replace(grid, years=tuple(sorted(prepared)))
-    if ALL_IMPORTERS in grid.importers:
-        grid = expand_all(grid, sorted({int(c) for p in prepared.values() for c in pd.unique(p.flows["j"])}))
-    cells = grid.cells()
-    wanted = {c.key for c in cells}
-    done = resume.finished(out, digest)
-    done = done.loc[done["cell_key"].isin(wanted)] if len(done) else done
-    skipped = sorted(done["cell_key"]) if len(done) else []
-    todo = [c for c in cells if c.key not in set(skipped)]
-    use_fast = fast and not joint and outputs != "full"
+    finished_before = resume.finished(out, digest)
+    done_keys = frozenset(finished_before["cell_key"]) if len(finished_before) else frozenset()
+    unknown = not grid.years or ALL_IMPORTERS in grid.importers  # the latest year / every importer: known once read
+    if use_fast and data is None and client is not None and unknown:
+        # Dask, batched closed form: each worker reads its year (the latest when none is given), learns its
+        # importers and runs the year's cells; the client never holds the data
+        plan = None
+        stream = executors.iter_dask_years(client, grid, scenario, options, use_fast, digest, run_id, done_keys)
+    elif use_fast and data is None and client is None and workers > 1 and len(grid.years) > 1:
+        # local pool, batched closed form, several years: each worker reads and runs its years
+        plan = None
+        stream = executors.iter_local_years(grid, scenario, options, use_fast, done_keys, workers)
+    else:
+        plan = _plan(scenario, grid, data, done_keys, options, use_fast, workers, client, digest, run_id)
+        stream = plan.pop("stream")
     if not quiet:
-        log.info("batch %s: %d cells, %d finished before, %d to run (scenario %s%s)", run_id, len(cells),
-                 len(skipped), len(todo), digest, ", batched closed form" if use_fast else "")
+        log.info("batch %s: %s cells, %d finished before%s (scenario %s%s)", run_id,
+                 "?" if plan is None else len(plan["cells"]), len(done_keys),
+                 "" if plan is None else f", {len(plan['todo'])} to run", digest,
+                 ", batched closed form" if use_fast else "")
     computed: list[str] = []
+    wanted: set[str] = set() if plan is None else {c.key for c in plan["cells"]}
     writer = _Writer(out, digest, run_id)
-    if todo:
-        n_exec = len(client.scheduler_info().get("workers", {})) if client is not None else workers
-        tasks = make_tasks(todo, options, use_fast, chunks=max(1, n_exec))
-        years = sorted({t.year for t in tasks})
-        if client is not None:
-            scattered = None
-            if data is not None or prepared is not None:
-                # in-memory data, or a year the client read already (every importer / the latest year): each
-                # year's selection once, to one worker, no broadcast; else the workers read the path themselves
-                prepared = prepared or prepare_years(scenario, years, data)
-                scattered = {y: client.scatter(_slim(prepared[y]), hash=False) for y in years}
-            stream = executors.iter_dask(client, tasks, scenario, options, digest, run_id, scattered)
-        else:
-            prepared = prepared or prepare_years(scenario, years, data)
-            stream = executors.iter_local(tasks, {y: _slim(prepared[y]) for y in years}, options, workers)
-        from tqdm import tqdm
+    from tqdm import tqdm
 
-        try:
-            with tqdm(total=len(todo), desc="cells", unit="cell", disable=quiet, dynamic_ncols=True) as bar:
-                for task, block in stream:
-                    writer.add(block)
-                    computed += list(block.cells["cell_key"])
-                    bar.update(len(block.cells))
-                    log.info("task %s: %d cells", task.task_id, len(block.cells))
-        finally:
-            writer.flush()  # what finished is kept, also on Ctrl-C / SIGTERM
+    try:
+        with tqdm(total=None if plan is None else len(plan["todo"]), desc="cells", unit="cell", disable=quiet,
+                  dynamic_ncols=True) as bar:
+            for task, block, keys in stream:
+                wanted.update(keys)
+                writer.add(block)
+                computed += list(block.cells["cell_key"])
+                bar.update(len(block.cells))
+                log.info("task %s: %d cells", task.task_id, len(block.cells))
+    finally:
+        writer.flush()  # what finished is kept, also on Ctrl-C / SIGTERM
+    skipped = sorted(done_keys & wanted)
     done = resume.finished(out, digest)
     done = done.loc[done["cell_key"].isin(wanted)].reset_index(drop=True) if len(done) else done
     table = assemble(resume.read_risk(out, done))

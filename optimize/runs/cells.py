@@ -108,8 +108,9 @@ def _error_message(exc: BaseException) -> str:
 # ------------------------------------------------------------------ fast tasks
 
 
-def run_fast(prepared, task: Task) -> Block:
-    """Every cell of ``task`` (one year, basis, risk set) by the batched closed form."""
+def run_fast(year, task: Task) -> Block:
+    """Every cell of ``task`` (one year, basis, risk set) by the batched closed form; ``year``: the year's
+    ``fastcells.YearArrays``."""
     from optimize.runs.fastcells import solve_block
     from optimize.runs.grid import resolve_many
 
@@ -129,7 +130,7 @@ def run_fast(prepared, task: Task) -> Block:
             bad[imp] = _error_message(found)
         else:
             codes.append(found)
-    res = solve_block(prepared.flows, importers, codes, risk_codes, risk_iso3, first.cap_basis, caps)
+    res = solve_block(year, importers, codes, risk_codes, risk_iso3, first.cap_basis, caps)
     G, C, nr = len(importers), len(caps), len(risk_codes)
     # keep the cells asked for (a resumed batch may need only some of the importer x cap product)
     index = {(importers[g], caps[c]): g * C + c for g in range(G) for c in range(C)}
@@ -287,11 +288,47 @@ def _run_joint_group(prepared, cells: Sequence[Cell], options: CellOptions, t0: 
     return col.block(time.perf_counter() - t0)
 
 
-def run_task(prepared, task: Task, options: CellOptions) -> Block:
-    """Run one task on ``prepared`` (the year's ``pipeline.Prepared``)."""
+def year_cells(grid, year: int, importer_codes) -> list:
+    """The cells of ``grid`` in ``year``; the token ``ALL`` stands for every single-country importer with
+    flows in that year's selection (``importer_codes``)."""
+    from dataclasses import replace
+
+    from optimize.runs.grid import expand_all
+
+    return expand_all(replace(grid, years=(int(year),)), sorted(int(c) for c in importer_codes)).cells()
+
+
+def importer_codes(prepared) -> list[int]:
+    """The BACI codes of the importers with flows in the year's selection of ``prepared``."""
+    return sorted(int(c) for c in pd.unique(prepared.flows["j"]))
+
+
+def join_blocks(blocks: Sequence[Block]) -> Block:
+    """One block of ``blocks`` (rows in order; report files merged)."""
+    if not blocks:
+        return Block(risk=pd.DataFrame(columns=list(TABLE_COLUMNS)), cells=pd.DataFrame(columns=list(CELL_COLUMNS)))
+    return Block(risk=pd.concat([b.risk for b in blocks], ignore_index=True),
+                 cells=pd.concat([b.cells for b in blocks], ignore_index=True),
+                 files={k: v for b in blocks for k, v in b.files.items()})
+
+
+def task_data(prepared, fast: bool):
+    """What a task of the year ``prepared`` (``pipeline.Prepared``) is sent: the ``fastcells.YearArrays`` of
+    its flows for fast tasks, else ``prepared`` without the flows of other years."""
+    from dataclasses import replace
+
+    if fast:
+        from optimize.runs.fastcells import year_arrays
+
+        return year_arrays(prepared.flows)
+    return replace(prepared, trade=replace(prepared.trade, flows=prepared.flows.iloc[:0]))
+
+
+def run_task(data, task: Task, options: CellOptions) -> Block:
+    """Run one task on ``data`` (the year's ``task_data``)."""
     if task.kind == "fast":
-        return run_fast(prepared, task)
-    return run_cells(prepared, task, options)
+        return run_fast(data, task)
+    return run_cells(data, task, options)
 
 
 #: A fast task's importers are split over the executors only from this many caps on (``make_tasks``).

@@ -25,7 +25,12 @@ from optimize.runs.cells import (
     CellOptions,
     Task,
     error_block,
+    importer_codes,
+    join_blocks,
+    make_tasks,
     run_task,
+    task_data,
+    year_cells,
 )
 
 log = logging.getLogger(__name__)
@@ -36,7 +41,7 @@ DASK_RETRIES = 2
 
 # ------------------------------------------------------------------ local pool
 
-_WORKER_PREPARED: dict = {}
+_WORKER_DATA: dict = {}
 
 
 def die_with_parent() -> None:
@@ -66,11 +71,11 @@ def die_with_parent() -> None:
     threading.Thread(target=watch, name="tradeopt-parent-watch", daemon=True).start()
 
 
-def _init_worker(prepared_by_year: dict) -> None:
-    """Pool initializer: die with the batch; the per-year data (inherited under fork); one thread each."""
-    global _WORKER_PREPARED
+def _init_worker(data_by_year: dict) -> None:
+    """Pool initializer: die with the batch; the per-year task data (inherited under fork); one thread each."""
+    global _WORKER_DATA
     die_with_parent()
-    _WORKER_PREPARED = prepared_by_year
+    _WORKER_DATA = data_by_year
     # One process per core: BLAS and Arrow thread pools in every worker would oversubscribe the
     # cores (idle OpenBLAS threads spin). (Dask's nanny sets the same limits.)
     import pyarrow as pa
@@ -81,31 +86,26 @@ def _init_worker(prepared_by_year: dict) -> None:
 
 
 def _pool_task(task: Task, options: CellOptions) -> Block:
-    return run_task(_WORKER_PREPARED[task.year], task, options)
+    return run_task(_WORKER_DATA[task.year], task, options)
 
 
-def iter_local(tasks: Sequence[Task], prepared_by_year: dict, options: CellOptions,
-               workers: int) -> Iterator[tuple[Task, Block]]:
-    """Tasks inline (``workers`` <= 1) or on a forked process pool."""
-    if workers <= 1 or len(tasks) <= 1:
-        for task in tasks:
-            yield task, run_task(prepared_by_year[task.year], task, options)
-        return
+def _pool(workers: int, data_by_year: dict) -> ProcessPoolExecutor:
     import multiprocessing as mp
 
     ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else mp.get_context()
-    pool = ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
-                               initargs=(prepared_by_year,))
-    pending: dict = {}
+    return ProcessPoolExecutor(max_workers=workers, mp_context=ctx, initializer=_init_worker,
+                               initargs=(data_by_year,))
+
+
+def _drain(pool: ProcessPoolExecutor, pending: dict) -> Iterator[tuple]:
+    """``(label, result)`` of the ``pending`` futures (future -> label) as they finish; on an error or an
+    interrupt (Ctrl-C, SIGTERM) the workers end at once, without waiting for running tasks."""
     try:
-        pending = {pool.submit(_pool_task, t, options): t for t in tasks}
         while pending:
             done, _ = wait(pending, return_when=FIRST_COMPLETED)
             for fut in done:
-                task = pending.pop(fut)
-                yield task, fut.result()
+                yield pending.pop(fut), fut.result()
     except BaseException:
-        # interrupted (Ctrl-C, SIGTERM) or a task raised: do not wait for running tasks, end the workers now
         for fut in list(pending):
             fut.cancel()
         procs = list(getattr(pool, "_processes", {}).values())
@@ -117,6 +117,61 @@ def iter_local(tasks: Sequence[Task], prepared_by_year: dict, options: CellOptio
             p.join(timeout=5)
         raise
     pool.shutdown(wait=True)
+
+
+def iter_local(tasks: Sequence[Task], data_by_year: dict, options: CellOptions,
+               workers: int) -> Iterator[tuple[Task, Block]]:
+    """Tasks inline (``workers`` <= 1) or on a forked process pool; ``data_by_year``: ``cells.task_data``."""
+    if workers <= 1 or len(tasks) <= 1:
+        for task in tasks:
+            yield task, run_task(data_by_year[task.year], task, options)
+        return
+    pool = _pool(workers, data_by_year)
+    yield from _drain(pool, {pool.submit(_pool_task, t, options): t for t in tasks})
+
+
+def run_year(scenario, year: int, grid, options: CellOptions, fast: bool, done: frozenset) -> tuple:
+    """Read ``year`` here (0: the data's latest year), expand ``grid``'s importers with the year's data
+    (``cells.year_cells``) and run its cells not in ``done``, as one task per (basis, risk set).
+    Returns (year, every cell key of the year, the block). Runs on a pool or Dask worker."""
+    from optimize.runs import pipeline
+
+    scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
+    _YEAR_CACHE.clear()
+    prepared = pipeline.prepare(scen, None)
+    got = int(prepared.year)
+    cells = year_cells(grid, got, importer_codes(prepared))
+    todo = [c for c in cells if c.key not in done]
+    data = task_data(prepared, fast) if todo else None
+    del prepared  # a fast task keeps only the year's row arrays
+    block = join_blocks([run_task(data, t, options) for t in make_tasks(todo, options, fast)])
+    return got, tuple(c.key for c in cells), block
+
+
+def _pool_year(year: int, grid, options: CellOptions, fast: bool, done: frozenset) -> tuple:
+    return run_year(_WORKER_DATA["scenario"], year, grid, options, fast, done)
+
+
+def _year_jobs(grid, done: frozenset) -> list[tuple[int, str, frozenset]]:
+    """(year or 0 for the latest, label, the finished keys of that year) per year task of ``grid``."""
+    return [(int(y), f"year-{y or 'latest'}",
+             frozenset(k for k in done if k.split("__")[1] == str(y)) if y else done) for y in grid.years or (0,)]
+
+
+def iter_local_years(grid, scenario, options: CellOptions, fast: bool, done: frozenset,
+                     workers: int) -> Iterator[tuple[Task, Block, tuple]]:
+    """``grid`` by year on a local pool, each worker reading its years (``run_year``); inline with one
+    worker or one year. Yields ``(task, block, every cell key of the year)``."""
+    jobs = _year_jobs(grid, done)
+    if workers <= 1 or len(jobs) <= 1:
+        for year, label, mine in jobs:
+            got, keys, block = run_year(scenario, year, grid, options, fast, mine)
+            yield Task(label, "year", got, ()), block, keys
+        return
+    pool = _pool(workers, {"scenario": scenario})  # inherited under fork (a scenario does not pickle)
+    pending = {pool.submit(_pool_year, year, grid, options, fast, mine): label for year, label, mine in jobs}
+    for label, (got, keys, block) in _drain(pool, pending):
+        yield Task(label, "year", got, ()), block, keys
 
 
 # ------------------------------------------------------------------ dask
@@ -185,19 +240,19 @@ def close_dask(client) -> None:
 _YEAR_CACHE: dict = {}
 
 
-def _dask_task(scenario, year: int, task: Task, options: CellOptions, digest: str, prepared=None) -> Block:
-    """On a worker: the year's data (scattered, or read here once per process and digest), then the task."""
-    if prepared is None:
-        key = (digest, int(year))
-        prepared = _YEAR_CACHE.get(key)
-        if prepared is None:
+def _dask_task(scenario, year: int, task: Task, options: CellOptions, digest: str, data=None) -> Block:
+    """On a worker: the year's task data (scattered, or read here once per process and digest), then the task."""
+    if data is None:
+        key = (digest, int(year), task.kind)
+        data = _YEAR_CACHE.get(key)
+        if data is None:
             from optimize.runs import pipeline
 
             scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
-            prepared = pipeline.prepare(scen, None)
             _YEAR_CACHE.clear()  # one year at a time per worker process: memory independent of the grid
-            _YEAR_CACHE[key] = prepared
-    return run_task(prepared, task, options)
+            data = task_data(pipeline.prepare(scen, None), task.kind == "fast")
+            _YEAR_CACHE[key] = data
+    return run_task(data, task, options)
 
 
 def iter_dask(client, tasks: Sequence[Task], scenario, options: CellOptions, digest: str, run_id: str,
@@ -223,6 +278,36 @@ def iter_dask(client, tasks: Sequence[Task], scenario, options: CellOptions, dig
                 log.warning("task %s failed on the cluster: %s", task.task_id, exc)
                 block = error_block(task.cells, f"{WORKER_ERROR}{type(exc).__name__}: {exc}")
             yield task, block
+    finally:
+        if futures:
+            client.cancel(list(futures))
+
+
+def iter_dask_years(client, grid, scenario, options: CellOptions, fast: bool, digest: str, run_id: str,
+                    done: frozenset, retries: int = DASK_RETRIES) -> Iterator[tuple[Task, Block, tuple]]:
+    """``grid`` by year on the cluster when its year or importers are known only from the data: one task per
+    year (or one for the latest year) that reads, expands and runs the year on a worker. Yields
+    ``(task, block, every cell key of the year)``; a year that fails after the retries is an error."""
+    from distributed import as_completed
+
+    from optimize.errors import TradeoptError
+
+    futures = {}
+    for year, label, mine in _year_jobs(grid, done):
+        fut = client.submit(run_year, scenario, year, grid, options, fast, mine,
+                            key=f"tradeopt-{run_id}-{label}-{digest}", pure=False, retries=retries)
+        futures[fut] = label
+    try:
+        for fut in as_completed(list(futures)):
+            label = futures.pop(fut)
+            try:
+                year, keys, block = fut.result()
+            except TradeoptError:
+                raise
+            except Exception as exc:  # noqa: BLE001  (lost workers after the retries: the cells are unknown)
+                raise TradeoptError(f"{label} failed on the cluster: {type(exc).__name__}: {exc}",
+                                    fix="re-run the batch: finished cells are kept and only the rest run") from exc
+            yield Task(label, "year", year, ()), block, keys
     finally:
         if futures:
             client.cancel(list(futures))

@@ -18,12 +18,45 @@ table rows of ``batch`` (values USD, shares 0..1).
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
 from optimize.data.frame import dense_index, hs6_index
 from optimize.units import kusd_to_usd
+
+
+@dataclass(frozen=True)
+class YearArrays:
+    """One year's rows as the arrays the batched closed form reads (what a fast task is sent).
+
+    ``i``/``j``: exporter/importer BACI codes (int32); ``kidx``: each row's index into
+    ``hs6`` (int32; the distinct HS6 codes, sorted); ``v``: value (kUSD, float64);
+    ``distinct``: the rows are in strictly increasing (exporter, importer, product)
+    order (BACI's; checked, not assumed), so no two rows share a key.
+    """
+
+    i: np.ndarray
+    j: np.ndarray
+    kidx: np.ndarray
+    v: np.ndarray
+    hs6: np.ndarray
+    distinct: bool
+
+    @property
+    def nbytes(self) -> int:
+        return sum(a.nbytes for a in (self.i, self.j, self.kidx, self.v))
+
+
+def year_arrays(flows: pd.DataFrame) -> YearArrays:
+    """``YearArrays`` of one year's BACI rows [i, j, k, v] (kUSD): the HS6 index is built once here."""
+    kidx, hs6 = hs6_index(flows["k"])
+    i = flows["i"].to_numpy(dtype=np.int32)
+    j = flows["j"].to_numpy(dtype=np.int32)
+    m = int(max(i.max(initial=0), j.max(initial=0))) + 1
+    return YearArrays(i=i, j=j, kidx=kidx.astype(np.int32), v=flows["v"].to_numpy(dtype=np.float64),
+                      hs6=hs6, distinct=_distinct_rows(kidx, i, j, m, hs6.shape[0]))
 
 
 def eligible(scenario) -> bool:
@@ -123,7 +156,7 @@ def _own_default_cap(cap_basis: str, p: float, W: np.ndarray, T: np.ndarray, own
 def _distinct_rows(kidx: np.ndarray, i: np.ndarray, j: np.ndarray, m: int, p: int) -> bool:
     """True when the rows are in strictly increasing (exporter, importer, product) order, so no two share
     a key (the reader's order, BACI's; checked, not assumed)."""
-    key = (i * m + j) * p + kidx
+    key = (i.astype(np.int64) * m + j) * p + kidx
     return bool(np.all(key[1:] > key[:-1]))
 
 
@@ -154,7 +187,7 @@ def _layer_flows(gj: np.ndarray, kidx: np.ndarray, i: np.ndarray, v: np.ndarray,
     return x0, fe, fgk, fk, fw
 
 
-def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
+def solve_block(year: YearArrays | pd.DataFrame, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
                 risk_codes: Sequence[int], risk_labels: Sequence[str], cap_basis: str,
                 caps_pp: Sequence[float]) -> dict[str, np.ndarray]:
     """Every (importer, cap) of one year, cap basis and risk set.
@@ -163,28 +196,27 @@ def solve_block(flows: pd.DataFrame, importers: Sequence[str], importer_codes: S
     single-country importer is never its own alternative (its default cap is taken out
     of the product's alternatives); the members of a bloc stay alternatives.
 
-    ``flows``: one year's BACI rows [i, j, k, v] (kUSD) of the analysed products.
+    ``year``: one year's rows of the analysed products (``YearArrays``, or BACI rows [i, j, k, v] in kUSD).
     Returns flat arrays over (importer g, cap c) in g-major order: ``importer``
     (index), ``cap_pp``, ``basket_kusd``, ``before_kusd``/``after_kusd`` (G*C, R+1)
     per risk country in ``risk_codes`` order then all risk, ``shifted_kusd``,
     ``hhi_before``, ``hhi_after``, ``n_products`` (products the importer imports).
     """
     G, C, nr = len(importers), len(caps_pp), len(risk_codes)
-    kidx, hs6 = hs6_index(flows["k"])
-    P = hs6.shape[0]
-    i = flows["i"].to_numpy(dtype=np.int64)
-    j = flows["j"].to_numpy(dtype=np.int64)
-    v = flows["v"].to_numpy(dtype=float)
+    if isinstance(year, pd.DataFrame):
+        year = year_arrays(year)
+    P = year.hs6.shape[0]
+    i, j, kidx, v = year.i, year.j, year.kidx, year.v
     M = int(max(i.max(initial=0), j.max(initial=0))) + 1
     risk_arr = np.asarray(sorted(set(int(r) for r in risk_codes)), dtype=np.int64)
     is_risk_code = np.zeros(M + 1, dtype=bool)
     is_risk_code[risk_arr[risk_arr < M]] = True
     risk_pos = _code_index(M, [(n, (r,)) for n, r in enumerate(risk_codes)])
     own = np.asarray([int(c[0]) if len(c) == 1 else -1 for c in importer_codes], dtype=np.int64)
-    distinct_rows = _distinct_rows(kidx, i, j, M, P)
+    distinct_rows = year.distinct
 
     # world exports per (product, exporter) and the non-risk totals per product
-    W = np.bincount(kidx * M + i, weights=v, minlength=P * M).reshape(P, M)
+    W = np.bincount(kidx.astype(np.int64) * M + i, weights=v, minlength=P * M).reshape(P, M)
     W_nr = W.copy()
     W_nr[:, is_risk_code[:M]] = 0.0
     Wnr_sum, Wnr_sq = W_nr.sum(axis=1), (W_nr ** 2).sum(axis=1)

@@ -168,12 +168,13 @@ def _no_flows_error(scen: Scenario, hs_rev: str | None, wanted, trade: TradeData
                          file=trade.source, field="data.year" if scen.data.year else "basket", fix=fix)
 
 
-def _select_products(scen: Scenario, flows: pd.DataFrame, trade: TradeData, year: int, hs_rev: str | None):
-    """``basket.products`` matched against the year's codes (plus banned codes); the whole basket for sectors."""
+def _select_products(scen: Scenario, codes: set[str], trade: TradeData, year: int, hs_rev: str | None):
+    """``basket.products`` matched against the year's ``codes`` (plus banned codes); the whole basket for
+    sectors."""
     from optimize.data.basket import select_codes
 
     try:
-        chosen = set(select_codes(scen.basket.products, pd.unique(flows["k"]))) | set(scen.ban.products)
+        chosen = set(select_codes(scen.basket.products, sorted(codes))) | set(scen.ban.products)
     except ScenarioError as exc:  # name the scenario key and the data it was matched against
         exc.field = "basket.products" if exc.field == "products" else exc.field
         exc.file = exc.file or f"{trade.source} ({year})"
@@ -203,13 +204,15 @@ def prepare(scenario: Scenario | str | Path | None = None,
     if year not in years:
         raise ScenarioError(f"year {year} is not in the data (years: {years})", file=trade.source,
                             field="data.year", fix=f"use one of {years}")
-    flows = trade.flows.loc[trade.flows["t"] == year]
+    in_year = trade.flows["t"].to_numpy() == year
+    flows = trade.flows if in_year.all() else trade.flows.loc[in_year].reset_index(drop=True)  # no copy of one year
+    codes = set(pd.unique(flows["k"]).astype(str))
     if scen.basket.products:  # a selection among the data's codes; sectors come from the whole basket
-        wanted, basket = _select_products(scen, flows, trade, year, hs_rev)
-    if wanted is not None:
-        flows = flows.loc[flows["k"].isin(wanted)]
-    flows = flows.reset_index(drop=True)
-    products = tuple(sorted(pd.unique(flows["k"]).astype(str)))
+        wanted, basket = _select_products(scen, codes, trade, year, hs_rev)
+    if wanted is not None and not codes <= set(wanted):
+        codes &= set(wanted)
+        flows = flows.loc[flows["k"].isin(wanted)].reset_index(drop=True)
+    products = tuple(sorted(codes))
     if not products:
         raise ScenarioError(f"none of the scenario's products has flows in {year}", file=trade.source,
                             field="basket", fix="check basket.sectors/basket.products against the data")
