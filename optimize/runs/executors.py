@@ -218,7 +218,12 @@ def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
 
 def _import_work_modules() -> None:
     """On a worker: import what a task needs (pandas, Arrow, the model), so the first task does not."""
+    import pyarrow.dataset  # noqa: F401
+
+    import optimize.data.baci  # noqa: F401
+    import optimize.data.filters  # noqa: F401
     import optimize.runs.cells  # noqa: F401
+    import optimize.runs.fastcells  # noqa: F401
     import optimize.runs.pipeline  # noqa: F401
 
 

@@ -108,8 +108,8 @@ def _sum_min(w_sorted: np.ndarray, w_prod: np.ndarray, seg_start: np.ndarray, pr
 
 
 def _code_index(m: int, groups) -> np.ndarray:
-    """(m+1,) array: the group index of each country code below ``m`` (``groups``: (index, codes)), else -1."""
-    out = np.full(m + 1, -1, dtype=np.int64)
+    """(m+1,) int32 array: the group index of each country code below ``m`` (``groups``: (index, codes)), else -1."""
+    out = np.full(m + 1, -1, dtype=np.int32)
     for g, codes in groups:
         for code in codes:
             if int(code) < m:
@@ -128,16 +128,42 @@ def _sorted_market(W_nr: np.ndarray, P: int) -> tuple:
             np.concatenate([[0.0], np.cumsum(w_sorted ** 2)]))
 
 
-def _caps(cap_basis: str, p: float, fw, row_f, T, gk_inv, k_of_gk, Wnr_sum, Wnr_sq, market):
-    """Caps (kUSD) of J's non-risk suppliers and of the same exporters had they no flow to J (the default),
-    with the default caps' sum and sum of squares per (importer, product)."""
+def _default_caps(cap_basis: str, p: float, T, k_of_gk, Wnr_sum, Wnr_sq, market):
+    """Per (importer, product): the sum and sum of squares (kUSD) of the default caps of every non-risk
+    exporter of the product, had none of them a flow to the importer."""
+    if cap_basis == "importer-market":  # p% of J's imports of k, at most the exporter's exports
+        w_sorted, pk, seg_start, cum1, cum2 = market
+        return _sum_min(w_sorted, pk, seg_start, k_of_gk, p * T, cum1, cum2)
+    return p * Wnr_sum[k_of_gk], p * p * Wnr_sq[k_of_gk]
+
+
+def _row_caps(cap_basis: str, p: float, fw, row_f, T, gk_inv):
+    """Caps (kUSD) of J's suppliers (rows) and of the same exporters had they no flow to J (the default)."""
     if cap_basis == "importer-market":  # p% of J's imports of k, at most the exports outside J
         t_f = p * T[gk_inv]
-        w_sorted, pk, seg_start, cum1, cum2 = market
-        dsum, dsq = _sum_min(w_sorted, pk, seg_start, k_of_gk, p * T, cum1, cum2)
-        return np.minimum(t_f, row_f), np.minimum(t_f, fw), dsum, dsq
+        return np.minimum(t_f, row_f), np.minimum(t_f, fw)
     cap_f = np.minimum(p * fw, row_f) if cap_basis == "world-exports" else p * row_f
-    return cap_f, p * fw, p * Wnr_sum[k_of_gk], p * p * Wnr_sq[k_of_gk]
+    return cap_f, p * fw
+
+
+#: Rows per slice in the per-cap sums (bounds the temporaries of a cap to a few such arrays).
+CHUNK_ROWS = 1 << 20
+
+
+def _supplier_sums(cap_basis: str, p: float, x0, fw, row_f, T, gk_inv, nrk, n_gk: int):
+    """Per (importer, product), over its non-risk suppliers: sum of (cap - default cap), of (cap**2 -
+    default cap**2) and of x0 * cap, in slices of ``CHUNK_ROWS`` rows."""
+    out = np.zeros((3, n_gk))
+    for s in range(0, x0.shape[0], CHUNK_ROWS):
+        sl = slice(s, s + CHUNK_ROWS)
+        inv, keep = gk_inv[sl], nrk[sl]
+        cap_f, cap_d = _row_caps(cap_basis, p, fw[sl], row_f[sl], T, inv)
+        cap_f[~keep] = 0.0
+        cap_d[~keep] = 0.0
+        out[0] += np.bincount(inv, weights=cap_f - cap_d, minlength=n_gk)
+        out[1] += np.bincount(inv, weights=cap_f * cap_f - cap_d * cap_d, minlength=n_gk)
+        out[2] += np.bincount(inv, weights=x0[sl] * cap_f, minlength=n_gk)
+    return out
 
 
 def _own_default_cap(cap_basis: str, p: float, W: np.ndarray, T: np.ndarray, own: np.ndarray, k_of_gk: np.ndarray,
@@ -172,7 +198,7 @@ def _layer_flows(gj: np.ndarray, kidx: np.ndarray, i: np.ndarray, v: np.ndarray,
         g, k, e, x = gj, kidx, i, v
     else:
         g, k, e, x = gj[sel], kidx[sel], i[sel], v[sel]
-    fgk = g * P + k
+    fgk = g.astype(np.int64) * P + k
     if single:
         fe, fk, x0 = e, k, x
     else:
@@ -233,8 +259,10 @@ def solve_block(year: YearArrays | pd.DataFrame, importers: Sequence[str], impor
         found = _layer_flows(gj, kidx, i, v, W, M, P, single)
         if found is None:
             continue
+        del gj
         x0, fe, fgk, fk, fw = found
         gk_inv, gk = dense_index(fgk, G * P)  # (importer, product) with flows
+        del fgk, fk, found
         n_gk = gk.shape[0]
         T = np.bincount(gk_inv, weights=x0, minlength=n_gk)
         live = T > 0
@@ -260,12 +288,12 @@ def solve_block(year: YearArrays | pd.DataFrame, importers: Sequence[str], impor
         row_f = np.maximum(fw - x0, 0.0)
         for c, cap_pp in enumerate(caps_pp):
             p = float(cap_pp) / 100.0
-            cap_f, cap_d, dsum, dsq = _caps(cap_basis, p, fw, row_f, T, gk_inv, k_of_gk, Wnr_sum, Wnr_sq, market)
+            dsum, dsq = _default_caps(cap_basis, p, T, k_of_gk, Wnr_sum, Wnr_sq, market)
+            d_sum, d_sq, Sx0cap = _supplier_sums(cap_basis, p, x0, fw, row_f, T, gk_inv, nrk, n_gk)
             own_cap = _own_default_cap(cap_basis, p, W, T, own[g_of_gk], k_of_gk, is_risk_code)
             dsum, dsq = dsum - own_cap, dsq - own_cap ** 2  # the importer is never its own alternative
-            Csum = dsum + by_gk(cap_f - cap_d, nrk)
-            Csq = dsq + by_gk(cap_f ** 2 - cap_d ** 2, nrk)
-            Sx0cap = by_gk(x0 * cap_f, nrk)
+            Csum = dsum + d_sum
+            Csq = dsq + d_sq
             Csum = np.maximum(Csum, 0.0)
             extra = np.minimum(Csum, R)
             fcap = np.divide(extra, Csum, out=np.zeros(n_gk), where=Csum > 0)
