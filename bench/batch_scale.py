@@ -13,6 +13,8 @@ cache, so every measurement reads warm files.
 - run_floor: the pandas closed form for the EU27 bloc reading the same parquet (subprocess wall time)
 - caps10_batch1 / caps10_batch2: every importer, caps 0, 1, ..., 9 pp, on 1 / 2 local workers (reported: with
   many caps a year's importers are split over the workers, see ``cells.make_tasks``)
+- years2_batch1 / years2_batch2: every importer, cap 5, two years (the year again as 2022, values x 0.9), on
+  1 / 2 local workers (reported: with several years each pool worker reads and runs its own years)
 
     python bench/batch_scale.py --rows 2000000 --products 3000
 """
@@ -49,7 +51,10 @@ def one(name: str, parquet: str) -> dict:
     import optimize.runs.batch as b
 
     caps = tuple(float(c) for c in range(10)) if name.startswith("caps10_") else (5.0,)
-    grid = b.Grid(importers=(b.ALL_IMPORTERS,), years=(), caps_pp=caps, risk_sets=(("CHN", "RUS", "USA"),))
+    years: tuple[int, ...] = ()
+    if name.startswith("years2_"):  # two years: each pool worker reads and runs its own year
+        parquet, years = two_years(parquet), (2022, 2023)
+    grid = b.Grid(importers=(b.ALL_IMPORTERS,), years=years, caps_pp=caps, risk_sets=(("CHN", "RUS", "USA"),))
     scen = _scenario(parquet)
     out_dir = Path(tempfile.mkdtemp()) / "batch"
     if name == "dask2":
@@ -64,9 +69,25 @@ def one(name: str, parquet: str) -> dict:
             grid = grid.__class__(**{**grid.__dict__, "years": b.resolve_years(scen, None)})
             res = b.run_batch(scen, grid, out_dir, dask_address=client, quiet=True)
     else:
-        grid = grid.__class__(**{**grid.__dict__, "years": b.resolve_years(scen, None)})
+        grid = grid.__class__(**{**grid.__dict__, "years": years or b.resolve_years(scen, None)})
         res = b.run_batch(scen, grid, out_dir, workers=int(name[-1]), quiet=True)
     return {"seconds": time.perf_counter() - t0, "cells": len(res.computed), "table": str(out_dir / "batch.parquet")}
+
+
+def two_years(parquet: str) -> str:
+    """A file beside ``parquet`` holding its year as 2023 and, with values times 0.9, as 2022 (made once)."""
+    out = Path(parquet).with_name(Path(parquet).stem + "_2years.parquet")
+    if not out.is_file():
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.parquet as pq
+
+        t = pq.read_table(parquet)
+        year = pa.array([2022] * t.num_rows, t.schema.field("t").type)
+        earlier = t.set_column(t.schema.get_field_index("t"), "t", year)
+        earlier = earlier.set_column(earlier.schema.get_field_index("v"), "v", pc.multiply(earlier["v"], 0.9))
+        pq.write_table(pa.concat_tables([earlier, t]), out)
+    return str(out)
 
 
 def _sub(args: list[str]) -> tuple[float, str]:
@@ -169,7 +190,8 @@ def main(argv=None) -> int:
     parquet = str(parquet)
     load0 = os.getloadavg()
     measure("batch1", parquet)  # warm-up: page cache and parquet cache
-    names = ("floor", "batch1", "batch2", "dask2", "caps10_batch1", "caps10_batch2")
+    names = ("floor", "batch1", "batch2", "dask2", "caps10_batch1", "caps10_batch2", "years2_batch1",
+             "years2_batch2")
     rounds = []
     for _ in range(args.repeat):  # interleaved rounds: a slow spell of the machine hits every measurement
         rounds.append({name: measure(name, parquet) for name in names} | run_pair(parquet))
@@ -185,6 +207,8 @@ def main(argv=None) -> int:
          res["run_s"] / res["run_floor_s"] <= 2),
         ("caps 0-9: 1 worker / 2 workers (reported)", res["caps10_batch1"]["seconds"]
          / res["caps10_batch2"]["seconds"], "-", True),
+        ("two years: 1 worker / 2 workers (reported)", res["years2_batch1"]["seconds"]
+         / res["years2_batch2"]["seconds"], "-", True),
     ]
     print(f"median of {args.repeat} interleaved rounds; "
           f"{args.rows:,} rows target, {res['floor']['importers']} importers, {res['batch1']['cells']} cells; "
@@ -196,7 +220,7 @@ def main(argv=None) -> int:
         met = "-" if target == "-" else "yes" if ok else "no"
         print(f"| {name} | {r:.2f}x | {target} | {met} |")
     print("\n| measurement | client peak RSS (MiB) | worker peak RSS / USS (MiB) |\n|---|---|---|")
-    for name in ("batch1", "batch2", "dask2"):
+    for name in ("batch1", "batch2", "dask2", "years2_batch1", "years2_batch2"):
         m = res[name]
         rss, uss = m["worker_peak_rss_mib"], m["worker_peak_uss_mib"]
         workers = f"{rss:,.0f} / {uss:,.0f}" if rss else "-"
