@@ -24,6 +24,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.data.countries import lookup
+from optimize.data.frame import take_text
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
 from optimize.units import kusd_to_usd
@@ -174,9 +175,11 @@ def compute_tables(
 
     risk_codes = tuple(sorted(set(int(c) for c in instance.risk_codes)))
     risk_iso3, risk_name = country_labels(risk_codes, countries)
-    iso3, names = country_labels(exp_code, countries)
+    exporters, exp_pos = np.unique(exp_code, return_inverse=True)  # labels per exporter, not per pair
+    exp_iso3, exp_names = country_labels(exporters, countries)
     prod = _product_frame(instance, product_info)
-    sector_of_pair = prod["sector"].to_numpy()[p]
+    sectors, sector_of_product = np.unique(prod["sector"].to_numpy().astype(str), return_inverse=True)
+    sector_of_pair = sector_of_product[p]  # position in ``sectors`` (sorted names)
 
     # ---- per product sums
     def psum(v):
@@ -213,7 +216,8 @@ def compute_tables(
 
     # ---- flows (one row per pair)
     flows = pd.DataFrame({
-        "k": instance.products.astype(str)[p], "exporter": iso3.astype(str), "exporter_code": exp_code,
+        "k": take_text(instance.products.astype(str), p), "exporter": take_text(exp_iso3.astype(str), exp_pos),
+        "exporter_code": exp_code,
         "before_usd": x0, "after_usd": x1, "cap_usd": cap, "is_risk": is_risk, "change_usd": x1 - x0,
     })
 
@@ -247,7 +251,7 @@ def compute_tables(
     beneficiaries = pd.DataFrame({
         "rank": np.arange(1, len(ben) + 1), "exporter": b_iso.astype(str), "name": b_name.astype(str),
         "exporter_code": ben["code"].to_numpy(dtype=np.int64), "increase_usd": ben["change"].to_numpy(),
-        "main_sector": ben["main_sector"].astype(str).to_numpy(),
+        "main_sector": sectors[ben["main_sector"].to_numpy(dtype=np.int64)].astype(str),
         "share_before": _safe_div(ben["before"].to_numpy(), basket0),
         "share_after": _safe_div(ben["after"].to_numpy(), basket1),
     })
@@ -276,7 +280,8 @@ def compute_tables(
     single = _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3)
     binding = None
     if allocation.cap_marginal is not None:
-        binding = _binding(flows, sector_of_pair, np.asarray(allocation.cap_marginal, dtype=float), names)
+        binding = _binding(flows, sectors.astype(object)[sector_of_pair],
+                           np.asarray(allocation.cap_marginal, dtype=float), exp_names[exp_pos])
 
     summary = {
         "importer": instance.importer, "year": int(instance.year), "risk_iso3": [str(s) for s in risk_iso3],

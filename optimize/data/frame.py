@@ -139,6 +139,16 @@ def _pandas_sorted(tbl: pa.Table) -> pd.DataFrame:
     return df.sort_values(list(ORDER), kind="stable").reset_index(drop=True)
 
 
+def take_text(labels, idx) -> pd.api.extensions.ExtensionArray | np.ndarray:
+    """``labels[idx]`` as a column of pandas' text dtype, made by Arrow's take (no Python string per row);
+    ``labels``: the distinct texts, ``idx``: one integer position per row."""
+    labels = np.asarray(labels, dtype=object)
+    if not isinstance(_TEXT_DTYPE, pd.StringDtype):  # pandas without its str dtype: object columns
+        return labels[np.asarray(idx)]
+    taken = pa.array(labels.tolist(), type=pa.large_string()).take(pa.array(np.asarray(idx, dtype=np.int64)))
+    return pd.array(taken, dtype=_TEXT_DTYPE)
+
+
 def dense_index(values: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
     """(inverse, distinct) of non-negative ints below ``size``: ``distinct`` sorted, ``distinct[inverse] ==
     values``; one counting pass, no hashing or sorting of the values."""

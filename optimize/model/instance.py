@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
-from optimize.data.frame import dense_index, hs6_index
+from optimize.data.frame import dense_index, hs6_index, take_text
 from optimize.errors import ScenarioError
 from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
 
@@ -219,7 +219,7 @@ def _pair_sums(df: pd.DataFrame, to_j: np.ndarray, counted: np.ndarray) -> pd.Da
     world_kusd, world_tonnes = sums(None)
     x0_kusd, x0_tonnes = sums(counted)
     kpos = distinct // m
-    return pd.DataFrame({"k": hs6[kpos], "kpos": kpos, "i": distinct % m, "world_kusd": world_kusd,
+    return pd.DataFrame({"k": take_text(hs6, kpos), "kpos": kpos, "i": distinct % m, "world_kusd": world_kusd,
                          "world_tonnes": world_tonnes, "x0_kusd": x0_kusd, "x0_tonnes": x0_tonnes,
                          "into_j_kusd": np.bincount(inverse[to_j], weights=v[to_j], minlength=n)})
 
