@@ -252,3 +252,42 @@ def test_unusable_cache_location_warns_and_the_run_goes_on(where, tmp_path, monk
                                         "--out", str(tmp_path / "out")])
     assert res.exit_code == 0, res.output
     assert (tmp_path / "out" / "summary.json").is_file()
+
+
+def test_a_parquet_validated_once_is_read_with_the_context_checks_only(tmp_path, monkeypatch):
+    """A user's parquet whose every row passed validation is marked (by content hash) and read again without
+    the per-row checks, with the same frame; an edit of the bytes, a filtered read or a failed read leaves
+    no such mark, and the context checks (a single year asked for) still run."""
+    import optimize.data.filters as filters
+
+    cache = tmp_path / "cache"
+    rows = base_rows()
+    frame = pd.DataFrame(rows, columns=["t", "i", "j", "k", "v", "q"]).astype({"t": int, "i": int, "j": int,
+                                                                               "v": float, "q": float})
+    p = tmp_path / "flows.parquet"
+    frame.to_parquet(p, index=False)
+    calls = []
+    real = filters.validate_flows
+    monkeypatch.setattr(filters, "validate_flows", lambda *a, **k: calls.append(1) or real(*a, **k))
+    filtered = read_baci(p, cache_dir=cache, years=[YEAR])
+    assert len(calls) == 1 and not list(cache.glob("*.validated"))
+    first = read_baci(p, cache_dir=cache)
+    assert len(calls) == 2 and len(list(cache.glob("*.validated"))) == 1
+    second = read_baci(p, cache_dir=cache)
+    assert len(calls) == 2  # no per-row validation the second time
+    pd.testing.assert_frame_equal(first.flows, second.flows)
+    pd.testing.assert_frame_equal(filtered.flows, second.flows)
+    two = pd.concat([frame, frame.assign(t=YEAR - 1)])
+    two.to_parquet(p, index=False)  # other bytes: validated again, and the context check still runs
+    with pytest.raises(DataError, match="several years"):
+        read_baci(p, cache_dir=cache, expect_single_year=True)
+    assert len(calls) == 3
+    bad = frame.copy()
+    bad.loc[4, "i"] = 999  # unknown exporter: the read fails, nothing is marked for these bytes
+    bad.to_parquet(p, index=False)
+    before = set(cache.glob("*.validated"))
+    for _ in range(2):
+        with pytest.raises(DataError) as info:
+            read_baci(p, cache_dir=cache)
+        assert info.value.field == "i"
+    assert set(cache.glob("*.validated")) == before

@@ -26,7 +26,15 @@ import pyarrow.compute as pc
 
 from optimize.data import countries as _countries
 from optimize.data import products as _products
-from optimize.data.cache import CacheWriter, cache_file, cache_root, drop_entry, file_sha256
+from optimize.data.cache import (
+    CacheWriter,
+    cache_file,
+    cache_root,
+    drop_entry,
+    file_sha256,
+    mark_validated,
+    validated_marker,
+)
 from optimize.data.csvread import READ_ERRORS as _READ_ERRORS
 from optimize.data.csvread import scan_csv
 from optimize.data.filters import check_read_args, make_filters, scan_parquet
@@ -179,10 +187,16 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
     parts = []
     hashes: dict[str, str] = {}
     stats: dict[str, tuple] = {}
+    markers = []  # parquet files whose every row this read validates: marked once the read is complete
     for file, member, label in sources:
         _record_file(file, hashes, stats)
         if member is None and file.suffix == ".parquet":
-            parts.append(scan_parquet(file, label, filters, validate=validate, known=known, expect_single_year=single))
+            marker = validated_marker(hashes[str(file)], file.name, root) if cache else None
+            checked = marker is not None and marker.is_file()
+            parts.append(scan_parquet(file, label, filters, validate=validate, known=known, expect_single_year=single,
+                                      validated=checked))
+            if validate and marker is not None and not checked and filters.expression() is None:
+                markers.append(marker)
             continue
         target = cache_file(hashes[str(file)], file.name, member, root) if cache else None
         cached = _scan_cache_entry(target, label, filters, validate=validate, known=known, single=single)
@@ -194,6 +208,8 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
     for file, before in stats.items():
         if _stat_key(Path(file)) != before:
             raise DataError("the file changed while it was read", file=file, fix=_CHANGED_FIX)
+    for marker in markers:
+        mark_validated(marker)
     tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
     return tbl, sources, extras, hashes
 

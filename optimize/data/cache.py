@@ -56,6 +56,21 @@ def cache_file(digest: str, source_name: str, member: str | None, root: Path) ->
     return root / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
 
 
+def validated_marker(digest: str, source_name: str, root: Path) -> Path:
+    """Marker of a parquet source (by its content hash) whose every row passed validation with this
+    ``READER_VERSION``: an empty file beside the cache entries; later reads run only the read-dependent checks."""
+    return cache_file(digest, source_name, None, root).with_suffix(".validated")
+
+
+def mark_validated(marker: Path) -> None:
+    """Create ``marker``; an unwritable cache folder only loses the shortcut (logged, not raised)."""
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        marker.touch()
+    except OSError as exc:
+        log.debug("cannot mark %s as validated: %s", marker, exc)
+
+
 def _warn(target: Path, exc: BaseException) -> None:
     log.warning("the parquet cache cannot be written at %s (%s: %s); continuing without a cache. "
                 "Fix: set TRADEOPT_CACHE to a writable folder with free space", target.parent,

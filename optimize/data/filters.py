@@ -109,11 +109,12 @@ def make_filters(years, products, importers, exporters) -> Filters:
 
 
 def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, known,
-                  expect_single_year: bool, trusted: bool = False) -> pa.Table:
+                  expect_single_year: bool, trusted: bool = False, validated: bool = False) -> pa.Table:
     """Scan a parquet file. Only ``trusted`` files (our cache: already normalised and validated) get every
     filter pushed down and only the read-dependent checks; a user's file gets only the integer-typed t/i/j
     filters pushed down, the rest after normalising, and every check but duplicate keys (``read_baci``
-    finds those while sorting)."""
+    finds those while sorting), or only the read-dependent checks when ``validated`` (these very bytes
+    passed every check before: ``cache.validated_marker``)."""
     try:
         dataset = ds.dataset(str(path), format="parquet")
         raw_names = dataset.schema.names
@@ -136,7 +137,7 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
     if validate:
         if tbl.num_rows == 0 and filters.expression() is None:
             raise_for_problems([Problem("empty", label, None, 1, (), "no data rows", "use a complete BACI file")])
-        if tbl.num_rows and trusted:  # our cache: its bytes were validated when it was written
+        if tbl.num_rows and (trusted or validated):  # these bytes were validated when cached or read before
             raise_for_problems(context_problems(tbl, file=label, countries=known,
                                                 expect_single_year=expect_single_year))
         elif tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole

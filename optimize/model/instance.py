@@ -193,12 +193,21 @@ def _apply_share_limit(share_limit, lower, upper_base, total_kusd, pair_product,
     return upper, share_infeasible
 
 
-def _pair_sums(df: pd.DataFrame, to_j: np.ndarray, counted: np.ndarray) -> pd.DataFrame:
+def _in_codes(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
+    """``np.isin(values, codes)`` for country codes, by a lookup table when every value is a non-negative int."""
+    if values.shape[0] == 0 or values.min() < 0 or (codes.shape[0] and codes.min() < 0):
+        return np.isin(values, codes)
+    lut = np.zeros(int(max(values.max(), codes.max(initial=0))) + 1, dtype=bool)
+    lut[codes] = True
+    return lut[values]
+
+
+def _pair_sums(df: pd.DataFrame, kidx: np.ndarray, hs6: np.ndarray, to_j: np.ndarray,
+               counted: np.ndarray) -> pd.DataFrame:
     """One row per (k, i) with flows, sorted by (k, i): the product's position among the sorted codes
-    (``kpos``), world exports (kUSD, tonnes), exports into J (``into_j_kusd``) and the counted imports of J
-    (``x0_kusd``, ``x0_tonnes``). Tonnes are NaN where no flow of the sum has a quantity. Sums by counting
-    over a dense (product, exporter) index."""
-    kidx, hs6 = hs6_index(df["k"])
+    ``hs6`` (``kpos``; ``kidx``: each row's), world exports (kUSD, tonnes), exports into J
+    (``into_j_kusd``) and the counted imports of J (``x0_kusd``, ``x0_tonnes``). Tonnes are NaN where no
+    flow of the sum has a quantity. Sums by counting over a dense (product, exporter) index."""
     exporter = df["i"].to_numpy(dtype=np.int64)
     m = int(exporter.max(initial=0)) + 1
     inverse, distinct = dense_index(kidx * m + exporter, hs6.shape[0] * m)
@@ -263,12 +272,14 @@ def build_instance(
     in_year = flows["t"].to_numpy() == year
     df = flows[["i", "j", "k", "v", "q"]] if in_year.all() else flows.loc[in_year, ["i", "j", "k", "v", "q"]]
     requested = None if products is None else sorted({str(p) for p in products})
+    kidx, hs6 = hs6_index(df["k"])
     if requested is not None:
-        asked = df["k"].isin(requested).to_numpy()
-        df = df if asked.all() else df.loc[asked]
-    to_j = df["j"].isin(j_codes).to_numpy()
-    counted = to_j & ~df["i"].isin(j_codes).to_numpy() if intra_bloc == "exclude" else to_j
-    pairs = _pair_sums(df, to_j, counted)
+        asked = np.isin(hs6, requested)[kidx]  # per distinct code, then per row
+        if not asked.all():
+            df, kidx = df.loc[asked], kidx[asked]
+    to_j = _in_codes(df["j"].to_numpy(), j_codes)
+    counted = to_j & ~_in_codes(df["i"].to_numpy(), j_codes) if intra_bloc == "exclude" else to_j
+    pairs = _pair_sums(df, kidx, hs6, to_j, counted)
     pairs = pairs.loc[pairs["world_kusd"] > 0]
     member_alt = bool(self_supply) or (j_codes.shape[0] > 1 and intra_bloc == "include")
     if not member_alt:  # members of J that may not supply J and do not today: not pairs at all

@@ -318,6 +318,26 @@ def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Pa
 
 # ---------------------------------------------------------------- all outputs
 
+def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
+    """flows.parquet and every ``CSV_TABLES`` frame as CSV and Parquet in ``folder``; the Parquet files are
+    written by a second thread while this one formats the CSVs (Arrow's writer releases the GIL).
+    Returns {file name: frame}."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    typed = {"flows.parquet": frames["flows"]}
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradeopt-parquet") as pool:
+        pending = [pool.submit(frames["flows"].to_parquet, folder / "flows.parquet", index=False, engine="pyarrow")]
+        for name in CSV_TABLES:
+            if name in frames:
+                pending.append(pool.submit(frames[name].to_parquet, folder / f"{name}.parquet", index=False,
+                                           engine="pyarrow"))
+                frames[name].to_csv(folder / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
+                typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
+        for fut in pending:
+            fut.result()  # a failed write raises here, inside the atomic folder
+    return typed
+
+
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
                   figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False) -> Path:
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
@@ -337,13 +357,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     try:
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-            frames["flows"].to_parquet(tmp / "flows.parquet", index=False, engine="pyarrow")
-            typed = {"flows.parquet": frames["flows"]}
-            for name in CSV_TABLES:
-                if name in frames:
-                    frames[name].to_csv(tmp / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
-                    frames[name].to_parquet(tmp / f"{name}.parquet", index=False, engine="pyarrow")
-                    typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
+            typed = _write_tables(frames, tmp)
             write_datapackage(tmp, typed, name=f"tradeopt-{meta.get('scenario') or 'run'}",
                               title=str(meta.get("scenario") or "tradeopt run"), synthetic=bool(meta.get("synthetic")))
             if meta.get("scenario_toml"):
