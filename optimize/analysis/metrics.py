@@ -280,8 +280,8 @@ def compute_tables(
     single = _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3)
     binding = None
     if allocation.cap_marginal is not None:
-        binding = _binding(flows, sectors.astype(object)[sector_of_pair],
-                           np.asarray(allocation.cap_marginal, dtype=float), exp_names[exp_pos])
+        binding = _binding(flows, sectors, sector_of_pair, np.asarray(allocation.cap_marginal, dtype=float),
+                           exp_names, exp_pos)
 
     summary = {
         "importer": instance.importer, "year": int(instance.year), "risk_iso3": [str(s) for s in risk_iso3],
@@ -359,13 +359,16 @@ def _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3) -> pd.Da
     return pd.DataFrame(rows, columns=["threshold", "supplier", "n_before", "n_after"])
 
 
-def _binding(flows: pd.DataFrame, sector: np.ndarray, marginal: np.ndarray, names: np.ndarray,
-             per_sector: int = 5) -> pd.DataFrame:
-    """Per sector, the exporters whose caps bind with the largest marginal exposure reduction."""
+def _binding(flows: pd.DataFrame, sectors: np.ndarray, sector_of_pair: np.ndarray, marginal: np.ndarray,
+             exp_names: np.ndarray, exp_pos: np.ndarray, per_sector: int = 5) -> pd.DataFrame:
+    """Per sector, the exporters whose caps bind with the largest marginal exposure reduction.
+
+    ``sectors``/``exp_names``: the labels; ``sector_of_pair``/``exp_pos``: each pair's position in them."""
     m = (marginal > _TOL) & ~flows["is_risk"].to_numpy()
     rows = np.flatnonzero(m)
-    df = pd.DataFrame({"sector": sector[m], "code": flows["exporter_code"].to_numpy()[m], "row": rows,
-                       "cap_usd": flows["cap_usd"].to_numpy()[m], "marginal": marginal[m]})
+    df = pd.DataFrame({"sector": sectors[sector_of_pair[rows]].astype(object),
+                       "code": flows["exporter_code"].to_numpy()[rows], "row": rows,
+                       "cap_usd": flows["cap_usd"].to_numpy()[rows], "marginal": marginal[rows]})
     cols = ["sector", "exporter", "name", "n_products", "cap_usd", "cap_marginal_max", "cap_marginal_mean"]
     if df.empty:
         return pd.DataFrame(columns=cols)
@@ -374,6 +377,6 @@ def _binding(flows: pd.DataFrame, sector: np.ndarray, marginal: np.ndarray, name
                 cap_marginal_max=("marginal", "max"), cap_marginal_mean=("marginal", "mean")).reset_index()
     first = out["row"].to_numpy()
     out["exporter"] = flows["exporter"].to_numpy()[first].astype(str)
-    out["name"] = names[first].astype(str)
+    out["name"] = exp_names[exp_pos[first]].astype(str)
     out = out.sort_values(["sector", "cap_marginal_max", "cap_usd", "exporter"], ascending=[True, False, False, True])
     return out.groupby("sector", sort=True).head(per_sector).reset_index(drop=True)[cols]

@@ -214,8 +214,9 @@ def _pair_sums(df: pd.DataFrame, kidx: np.ndarray, hs6: np.ndarray, to_j: np.nda
     n = distinct.shape[0]
     v = df["v"].to_numpy(dtype=float)
     q = df["q"].to_numpy(dtype=float)
-    has_q = (~np.isnan(q)).astype(float)
-    q0 = np.nan_to_num(q)
+    known_q = ~np.isnan(q)
+    has_q = known_q.astype(float)
+    q0 = np.where(known_q, q, 0.0)
 
     def sums(rows):
         """(kUSD, tonnes) per pair over ``rows`` (None: every row)."""
