@@ -319,22 +319,15 @@ def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Pa
 # ---------------------------------------------------------------- all outputs
 
 def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
-    """flows.parquet and every ``CSV_TABLES`` frame as CSV and Parquet in ``folder``; the Parquet files are
-    written by a second thread while this one formats the CSVs (Arrow's writer releases the GIL).
-    Returns {file name: frame}."""
-    from concurrent.futures import ThreadPoolExecutor
-
+    """flows.parquet and every ``CSV_TABLES`` frame as CSV and Parquet in ``folder``; returns {file name: frame}.
+    (One thread: a SIGTERM must find no writer thread to wait for.)"""
+    frames["flows"].to_parquet(folder / "flows.parquet", index=False, engine="pyarrow")
     typed = {"flows.parquet": frames["flows"]}
-    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="tradeopt-parquet") as pool:
-        pending = [pool.submit(frames["flows"].to_parquet, folder / "flows.parquet", index=False, engine="pyarrow")]
-        for name in CSV_TABLES:
-            if name in frames:
-                pending.append(pool.submit(frames[name].to_parquet, folder / f"{name}.parquet", index=False,
-                                           engine="pyarrow"))
-                frames[name].to_csv(folder / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
-                typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
-        for fut in pending:
-            fut.result()  # a failed write raises here, inside the atomic folder
+    for name in CSV_TABLES:
+        if name in frames:
+            frames[name].to_csv(folder / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
+            frames[name].to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
+            typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
     return typed
 
 
