@@ -7,8 +7,8 @@ cache, so every measurement reads warm files.
 
 - floor: ``floor.py`` (plain pandas closed form, every single-country importer)
 - batch1 / batch2: ``run_batch`` with ``--importers all``, all products, cap 5, 1 / 2 local workers
-- dask2: the same on a 2-worker LocalCluster (started, and its workers' imports done, before the clock:
-  a running cluster pays them once, as forked pool workers inherit them from the client)
+- dask2: the same on the 2-worker LocalCluster of ``--dask local:2`` (started, and its workers' imports done,
+  before the clock: a running cluster pays them once, as forked pool workers inherit them from the client)
 - run: ``tradeopt run`` EU27, all products, figures off, end to end (subprocess wall time)
 - run_floor: the pandas closed form for the EU27 bloc reading the same parquet (subprocess wall time)
 - caps10_batch1 / caps10_batch2: every importer, caps 0, 1, ..., 9 pp, on 1 / 2 local workers (reported: with
@@ -58,16 +58,16 @@ def one(name: str, parquet: str) -> dict:
     scen = _scenario(parquet)
     out_dir = Path(tempfile.mkdtemp()) / "batch"
     if name == "dask2":
-        from distributed import Client, LocalCluster
+        from optimize.runs.executors import _import_work_modules, close_dask, connect_dask
 
-        from optimize.runs.executors import _import_work_modules
-
-        with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cl, \
-                Client(cl) as client:
+        client, _ = connect_dask("local:2", quiet=True)  # the cluster of `--dask local:2`
+        try:
             client.run(_import_work_modules)  # a running cluster's workers have imported tradeopt already
             t0 = time.perf_counter()
             grid = grid.__class__(**{**grid.__dict__, "years": b.resolve_years(scen, None)})
             res = b.run_batch(scen, grid, out_dir, dask_address=client, quiet=True)
+        finally:
+            close_dask(client)
     else:
         grid = grid.__class__(**{**grid.__dict__, "years": years or b.resolve_years(scen, None)})
         res = b.run_batch(scen, grid, out_dir, workers=int(name[-1]), quiet=True)

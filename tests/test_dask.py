@@ -187,3 +187,17 @@ def test_unreachable_scheduler_is_exit_2_within_the_timeout(tmp_path):
     with pytest.raises(InputError, match="cannot reach the Dask scheduler"):
         connect_dask("tcp://127.0.0.1:9", 2.0, quiet=True)
     assert time.perf_counter() - t0 < 2 + 5
+
+
+def test_dask_local_workers_keep_glibc_adaptive_malloc():
+    """``--dask local:N`` workers run without the nanny's MALLOC_TRIM_THRESHOLD_ (which fixes glibc's mmap
+    threshold, so every large array is mapped anew); the other thread limits stay."""
+    from optimize.runs.executors import close_dask, connect_dask
+
+    client, owned = connect_dask("local:1", quiet=True)
+    try:
+        env = client.run(lambda: {k: os.environ.get(k) for k in ("MALLOC_TRIM_THRESHOLD_", "OMP_NUM_THREADS")})
+    finally:
+        close_dask(client)
+    assert owned and [e["MALLOC_TRIM_THRESHOLD_"] for e in env.values()] == [None]
+    assert [e["OMP_NUM_THREADS"] for e in env.values()] == ["1"]

@@ -198,8 +198,16 @@ def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
         if not n_text.isdigit() or int(n_text) < 1:
             raise InputError(f"--dask {text!r}: the worker count must be a positive integer", field="--dask",
                              fix="write local or local:N, e.g. local:2")
-        cluster = LocalCluster(n_workers=int(n_text), threads_per_worker=1, processes=True,
-                               dashboard_address=":0")
+        import dask
+
+        # Dask's nanny gives workers MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold:
+        # every large array is then mapped and unmapped anew (page faults); a batch's year work ran 10-25 %
+        # slower that way (docs/batch.md). tradeopt's own workers keep glibc's adaptive default.
+        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
+                   if k != "MALLOC_TRIM_THRESHOLD_"}
+        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+            cluster = LocalCluster(n_workers=int(n_text), threads_per_worker=1, processes=True,
+                                   dashboard_address=":0")
         client = Client(cluster)
         client._tradeopt_cluster = cluster  # closed with the client by ``close_dask``
     else:
