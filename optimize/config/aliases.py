@@ -89,8 +89,8 @@ CLI_OPTIONS: dict[str, CliOption] = {
 #: ``{choices}`` in the help = the key's allowed values; the CLI adds the default).
 AXES: dict[str, tuple[str, CliOption]] = {
     "importers": ("importer.countries", CliOption("--importers", "EU27,DEU,FRA (groups EU27, G7 are one bloc) / "
-                                                  "all-eu (each EU member) / all (every importer in the data, single "
-                                                  "countries) / @file, one per line")),
+                                                  "all-eu (each EU member) / all (every importer with flows in each "
+                                                  "year, single countries) / @file, one per line")),
     "years": ("data.year", CliOption("--years", "e.g. 2021-2023 or 2022,2023")),
     "caps_pp": ("cap.pp", CliOption("--caps", "Caps in pp: 0,1,2 or 1-10 or 0-10:0.5")),
     "cap_bases": ("cap.basis", CliOption("--cap-basis", "Comma-separated: {choices}")),
