@@ -17,6 +17,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from contextlib import contextmanager
 
 from optimize.errors import InputError
 from optimize.runs.cells import (
@@ -177,6 +178,34 @@ def iter_local_years(grid, scenario, options: CellOptions, fast: bool, done: fro
 # ------------------------------------------------------------------ dask
 
 
+@contextmanager
+def _adaptive_malloc():
+    """Workers started inside get ``MALLOC_TRIM_THRESHOLD_`` only if the user's environment had it.
+
+    Dask's nanny sets it to 65536 by default, which also fixes glibc's mmap threshold: every large
+    array is then mapped and unmapped anew (page faults); a year's work ran 10-25 % slower in such
+    a worker (docs/batch.md). The nanny also writes it into this process's ``os.environ``, so a
+    cluster started earlier here would pass it on: the user's value is put back while workers start."""
+    import dask
+
+    from optimize.runs import USER_MALLOC_TRIM
+
+    key = "MALLOC_TRIM_THRESHOLD_"
+    saved = os.environ.get(key)
+    if USER_MALLOC_TRIM is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = USER_MALLOC_TRIM
+    try:
+        with dask.config.set({f"distributed.nanny.pre-spawn-environ.{key}": None}):
+            yield
+    finally:
+        if saved is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = saved
+
+
 def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
     """A ``distributed.Client`` for ``spec``: ``local`` / ``local:N`` starts a LocalCluster of N
     single-thread worker processes (default 2); an address connects within ``timeout_s`` seconds.
@@ -198,14 +227,7 @@ def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
         if not n_text.isdigit() or int(n_text) < 1:
             raise InputError(f"--dask {text!r}: the worker count must be a positive integer", field="--dask",
                              fix="write local or local:N, e.g. local:2")
-        import dask
-
-        # Dask's nanny gives workers MALLOC_TRIM_THRESHOLD_=65536, which also fixes glibc's mmap threshold:
-        # every large array is then mapped and unmapped anew (page faults); a batch's year work ran 10-25 %
-        # slower that way (docs/batch.md). tradeopt's own workers keep glibc's adaptive default.
-        environ = {k: v for k, v in dask.config.get("distributed.nanny.pre-spawn-environ", {}).items()
-                   if k != "MALLOC_TRIM_THRESHOLD_"}
-        with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
+        with _adaptive_malloc():
             cluster = LocalCluster(n_workers=int(n_text), threads_per_worker=1, processes=True,
                                    dashboard_address=":0")
         client = Client(cluster)
