@@ -15,7 +15,7 @@ from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA
 from optimize.data.validate import normalise_hs6
 from optimize.errors import DataError
-from optimize.runs.fastcells import solve_block
+from optimize.runs.fastcells import solve_block, year_arrays
 
 rows = st.lists(st.tuples(st.sampled_from([2021, 2022, 2023]), st.sampled_from([4, 156, 251, 276, 842]),
                           st.sampled_from([8, 32, 76, 699]),
@@ -71,8 +71,8 @@ def test_batched_cells_do_not_depend_on_row_order():
     flows = flows.assign(v=rng.lognormal(3, 1, len(flows))).reset_index(drop=True)
     args = (["AFG", "FRA", "DEU", "IND", "USA", "BLOC"], [(4,), (251,), (276,), (699,), (842,), (251, 276)],
             [156, 842], ["CHN", "USA"], "world-exports", [0.0, 5.0, 30.0])
-    ordered = solve_block(flows, *args)
-    shuffled = solve_block(flows.sample(frac=1.0, random_state=1).reset_index(drop=True), *args)
+    ordered = solve_block(year_arrays(flows), *args)
+    shuffled = solve_block(year_arrays(flows.sample(frac=1.0, random_state=1).reset_index(drop=True)), *args)
     for name, value in ordered.items():
         np.testing.assert_allclose(value, shuffled[name], rtol=1e-12, atol=1e-9, err_msg=name)
 

@@ -194,12 +194,10 @@ def _plan(scenario, grid, data, done_keys, options, use_fast, workers, client, d
                 # year's task data (the row arrays for fast tasks) once, to one worker, no broadcast; else the
                 # workers read the path themselves
                 payload = _task_data(prepared or prepare_years(scenario, years, data), years, use_fast)
-                prepared = None
                 scattered = {y: client.scatter(payload.pop(y), hash=False) for y in years}
             stream = executors.iter_dask(client, tasks, scenario, options, digest, run_id, scattered)
         else:
             payload = _task_data(prepared or prepare_years(scenario, years, data), years, use_fast)
-            prepared = None
             stream = executors.iter_local(tasks, payload, options, workers)
     return {"cells": cells, "todo": todo, "stream": ((t, b, ()) for t, b in stream)}
 
@@ -284,17 +282,19 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     digest = resume.scenario_hash(scenario, options, data)
     resume.tidy_dataset(out, digest)
     finished_before = resume.finished(out, digest)
-    done_keys = frozenset(finished_before["cell_key"]) if len(finished_before) else frozenset()
+    done_by_year = ({int(y): frozenset(keys) for y, keys in finished_before.groupby("year")["cell_key"]}
+                    if len(finished_before) else {})
+    done_keys = frozenset().union(*done_by_year.values())
     unknown = not grid.years or ALL_IMPORTERS in grid.importers  # the latest year / every importer: known once read
     if use_fast and data is None and client is not None and unknown:
         # Dask, batched closed form: each worker reads its year (the latest when none is given), learns its
         # importers and runs the year's cells; the client never holds the data
         plan = None
-        stream = executors.iter_dask_years(client, grid, scenario, options, use_fast, digest, run_id, done_keys)
+        stream = executors.iter_dask_years(client, grid, scenario, options, digest, run_id, done_by_year)
     elif use_fast and data is None and client is None and workers > 1 and len(grid.years) > 1:
         # local pool, batched closed form, several years: each worker reads and runs its years
         plan = None
-        stream = executors.iter_local_years(grid, scenario, options, use_fast, done_keys, workers)
+        stream = executors.iter_local_years(grid, scenario, options, done_by_year, workers)
     else:
         plan = _plan(scenario, grid, data, done_keys, options, use_fast, workers, client, digest, run_id)
         stream = plan.pop("stream")

@@ -131,10 +131,10 @@ def iter_local(tasks: Sequence[Task], data_by_year: dict, options: CellOptions,
     yield from _drain(pool, {pool.submit(_pool_task, t, options): t for t in tasks})
 
 
-def run_year(scenario, year: int, grid, options: CellOptions, fast: bool, done: frozenset) -> tuple:
+def run_year(scenario, year: int, grid, options: CellOptions, done: frozenset) -> tuple:
     """Read ``year`` here (0: the data's latest year), expand ``grid``'s importers with the year's data
-    (``cells.year_cells``) and run its cells not in ``done``, as one task per (basis, risk set).
-    Returns (year, every cell key of the year, the block). Runs on a pool or Dask worker."""
+    (``cells.year_cells``) and run its cells not in ``done`` by the batched closed form, one task per
+    (basis, risk set). Returns (year, every cell key of the year, the block). Runs on a pool or Dask worker."""
     from optimize.runs import pipeline
 
     scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
@@ -143,34 +143,36 @@ def run_year(scenario, year: int, grid, options: CellOptions, fast: bool, done: 
     got = int(prepared.year)
     cells = year_cells(grid, got, importer_codes(prepared))
     todo = [c for c in cells if c.key not in done]
-    data = task_data(prepared, fast) if todo else None
+    data = task_data(prepared, True) if todo else None
     del prepared  # a fast task keeps only the year's row arrays
-    block = join_blocks([run_task(data, t, options) for t in make_tasks(todo, options, fast)])
+    block = join_blocks([run_task(data, t, options) for t in make_tasks(todo, options, True)])
     return got, tuple(c.key for c in cells), block
 
 
-def _pool_year(year: int, grid, options: CellOptions, fast: bool, done: frozenset) -> tuple:
-    return run_year(_WORKER_DATA["scenario"], year, grid, options, fast, done)
+def _pool_year(year: int, grid, options: CellOptions, done: frozenset) -> tuple:
+    return run_year(_WORKER_DATA["scenario"], year, grid, options, done)
 
 
-def _year_jobs(grid, done: frozenset) -> list[tuple[int, str, frozenset]]:
-    """(year or 0 for the latest, label, the finished keys of that year) per year task of ``grid``."""
-    return [(int(y), f"year-{y or 'latest'}",
-             frozenset(k for k in done if k.split("__")[1] == str(y)) if y else done) for y in grid.years or (0,)]
+def _year_jobs(grid, done: dict[int, frozenset]) -> list[tuple[int, str, frozenset]]:
+    """(year or 0 for the latest, label, the finished cell keys of that year) per year task of ``grid``;
+    ``done``: year -> finished cell keys."""
+    return [(int(y), f"year-{y or 'latest'}", done.get(int(y), frozenset()) if y else frozenset().union(*done.values()))
+            for y in grid.years or (0,)]
 
 
-def iter_local_years(grid, scenario, options: CellOptions, fast: bool, done: frozenset,
+def iter_local_years(grid, scenario, options: CellOptions, done: dict[int, frozenset],
                      workers: int) -> Iterator[tuple[Task, Block, tuple]]:
     """``grid`` by year on a local pool, each worker reading its years (``run_year``); inline with one
-    worker or one year. Yields ``(task, block, every cell key of the year)``."""
+    worker or one year. ``done``: year -> finished cell keys. Yields ``(task, block, every cell key of
+    the year)``."""
     jobs = _year_jobs(grid, done)
     if workers <= 1 or len(jobs) <= 1:
         for year, label, mine in jobs:
-            got, keys, block = run_year(scenario, year, grid, options, fast, mine)
+            got, keys, block = run_year(scenario, year, grid, options, mine)
             yield Task(label, "year", got, ()), block, keys
         return
     pool = _pool(workers, {"scenario": scenario})  # inherited under fork (a scenario does not pickle)
-    pending = {pool.submit(_pool_year, year, grid, options, fast, mine): label for year, label, mine in jobs}
+    pending = {pool.submit(_pool_year, year, grid, options, mine): label for year, label, mine in jobs}
     for label, (got, keys, block) in _drain(pool, pending):
         yield Task(label, "year", got, ()), block, keys
 
@@ -318,8 +320,8 @@ def iter_dask(client, tasks: Sequence[Task], scenario, options: CellOptions, dig
             client.cancel(list(futures))
 
 
-def iter_dask_years(client, grid, scenario, options: CellOptions, fast: bool, digest: str, run_id: str,
-                    done: frozenset, retries: int = DASK_RETRIES) -> Iterator[tuple[Task, Block, tuple]]:
+def iter_dask_years(client, grid, scenario, options: CellOptions, digest: str, run_id: str,
+                    done: dict[int, frozenset], retries: int = DASK_RETRIES) -> Iterator[tuple[Task, Block, tuple]]:
     """``grid`` by year on the cluster when its year or importers are known only from the data: one task per
     year (or one for the latest year) that reads, expands and runs the year on a worker. Yields
     ``(task, block, every cell key of the year)``; a year that fails after the retries is an error."""
@@ -329,7 +331,7 @@ def iter_dask_years(client, grid, scenario, options: CellOptions, fast: bool, di
 
     futures = {}
     for year, label, mine in _year_jobs(grid, done):
-        fut = client.submit(run_year, scenario, year, grid, options, fast, mine,
+        fut = client.submit(run_year, scenario, year, grid, options, mine,
                             key=f"tradeopt-{run_id}-{label}-{digest}", pure=False, retries=retries)
         futures[fut] = label
     try:

@@ -44,10 +44,6 @@ class YearArrays:
     hs6: np.ndarray
     distinct: bool
 
-    @property
-    def nbytes(self) -> int:
-        return sum(a.nbytes for a in (self.i, self.j, self.kidx, self.v))
-
 
 def year_arrays(flows: pd.DataFrame) -> YearArrays:
     """``YearArrays`` of one year's BACI rows [i, j, k, v] (kUSD): the HS6 index is built once here."""
@@ -213,7 +209,7 @@ def _layer_flows(gj: np.ndarray, kidx: np.ndarray, i: np.ndarray, v: np.ndarray,
     return x0, fe, fgk, fk, fw
 
 
-def solve_block(year: YearArrays | pd.DataFrame, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
+def solve_block(year: YearArrays, importers: Sequence[str], importer_codes: Sequence[tuple[int, ...]],
                 risk_codes: Sequence[int], risk_labels: Sequence[str], cap_basis: str,
                 caps_pp: Sequence[float]) -> dict[str, np.ndarray]:
     """Every (importer, cap) of one year, cap basis and risk set.
@@ -222,15 +218,13 @@ def solve_block(year: YearArrays | pd.DataFrame, importers: Sequence[str], impor
     single-country importer is never its own alternative (its default cap is taken out
     of the product's alternatives); the members of a bloc stay alternatives.
 
-    ``year``: one year's rows of the analysed products (``YearArrays``, or BACI rows [i, j, k, v] in kUSD).
+    ``year``: one year's rows of the analysed products (``year_arrays`` of BACI rows [i, j, k, v], kUSD).
     Returns flat arrays over (importer g, cap c) in g-major order: ``importer``
     (index), ``cap_pp``, ``basket_kusd``, ``before_kusd``/``after_kusd`` (G*C, R+1)
     per risk country in ``risk_codes`` order then all risk, ``shifted_kusd``,
     ``hhi_before``, ``hhi_after``, ``n_products`` (products the importer imports).
     """
     G, C, nr = len(importers), len(caps_pp), len(risk_codes)
-    if isinstance(year, pd.DataFrame):
-        year = year_arrays(year)
     P = year.hs6.shape[0]
     i, j, kidx, v = year.i, year.j, year.kidx, year.v
     M = int(max(i.max(initial=0), j.max(initial=0))) + 1
