@@ -387,7 +387,8 @@ def main() -> int:
     pq.write_table(table, tmp, compression="zstd")
     os.replace(tmp, out)
     _atomic_write_text(HERE / "sample_products.csv", _csv_text(["k", "sector", "description"], prods))
-    _atomic_write_text(HERE / "product_codes_sample.csv", _csv_text(["k", "description"], [(k, d) for k, _, d in prods]))
+    names = [(k, d) for k, _, d in prods]
+    _atomic_write_text(HERE / "product_codes_sample.csv", _csv_text(["k", "description"], names))
     print(f"wrote {out.name}: {table.num_rows} rows, {len(prods)} products, "
           f"{len(set(table['i'].to_pylist()))} exporters, {out.stat().st_size / 1e6:.2f} MB")
     return 0
