@@ -43,6 +43,11 @@ def stages_dir() -> Path:
     return bundled_data_dir() / "stages"
 
 
+def elasticities_dir() -> Path:
+    """``data/elasticities``: the derived per-revision sigma tables (``scripts/build_sigma.py``)."""
+    return bundled_data_dir() / "elasticities"
+
+
 def models_dir() -> Path:
     """The folder with the shipped scenario TOML files."""
     return _first_existing(_PKG.parent / "models", _PKG / "_bundled" / "models")

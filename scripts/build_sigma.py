@@ -1,0 +1,72 @@
+"""Derive the per-revision sigma tables ``data/elasticities/sigma_{HS07,HS12,HS17,HS22}.csv``.
+
+Usage::
+
+    python scripts/build_sigma.py [--shared ../shared/data]
+
+Reads (never copies) ``shared/data/elasticities/ProTEE_0_1.csv`` (HS2007) and the UNSD
+correlation tables in ``shared/data/concordances`` (HS22 -> HS07 directly, HS17 -> HS12 ->
+HS07, HS12 -> HS07); the codes of each revision are the bundled CEPII product tables. A source
+code linked to more than ``MAX_FANOUT`` codes keeps only its UNSD conversion target. Rule:
+``optimize.analysis.protee`` and docs/cost.md.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))
+
+from optimize.analysis.protee import fill, to_revision, usable_protee  # noqa: E402
+from optimize.data.concordance import _un_columns, cap_fanout  # noqa: E402
+from optimize.data.products import product_table  # noqa: E402
+
+MAX_FANOUT = 20
+#: revision -> chain of UNSD tables (stem, without _correlation/_conversion) down to HS2007
+CHAINS = {"HS07": (), "HS12": ("HS2012_to_HS2007",), "HS17": ("HS2017_to_HS2012", "HS2012_to_HS2007"),
+          "HS22": ("HS2022_to_HS2007",)}
+
+
+def step(conc: Path, stem: str) -> pd.DataFrame:
+    """One UNSD step as DataFrame[k_source, k_target], wide fan-outs cut to the conversion target."""
+    pairs = _un_columns(pd.read_csv(conc / f"{stem}_correlation_UNSD.csv", dtype=str))
+    conv = pd.read_csv(conc / f"{stem}_conversion_UNSD.csv", dtype=str)
+    return cap_fanout(pairs, conv, MAX_FANOUT)[["k_source", "k_target"]].drop_duplicates()
+
+
+def links(conc: Path, rev: str, codes: list[str]) -> pd.DataFrame:
+    """DataFrame[k, k07]: the HS2007 codes each code of ``rev`` reaches through the chain."""
+    out = pd.DataFrame({"k": codes, "k07": codes})
+    for stem in CHAINS[rev]:
+        s = step(conc, stem).rename(columns={"k_source": "k07", "k_target": "next"})
+        out = out.merge(s, on="k07")[["k", "next"]].rename(columns={"next": "k07"})
+    return out.drop_duplicates()
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--shared", type=Path, default=ROOT.parent / "shared" / "data")
+    ap.add_argument("--out", type=Path, default=ROOT / "data" / "elasticities")
+    a = ap.parse_args(argv)
+    usable = usable_protee(pd.read_csv(a.shared / "elasticities" / "ProTEE_0_1.csv", dtype={"HS6": str}))
+    a.out.mkdir(parents=True, exist_ok=True)
+    for rev in CHAINS:
+        codes = sorted(product_table(rev)["k"].astype(str))
+        filled07 = fill(sorted(set(usable.index) | set(links(a.shared / "concordances", rev, codes)["k07"])), usable)
+        table = to_revision(filled07, links(a.shared / "concordances", rev, codes), codes, usable)
+        path = a.out / f"sigma_{rev}.csv"
+        with path.open("w", encoding="utf-8", newline="") as fh:
+            fh.write(f"# Derived by scripts/build_sigma.py from CEPII ProTEE_0_1.csv (HS2007; Fontagne, Guimbard & "
+                     f"Orefice 2022) via UNSD {' -> '.join(CHAINS[rev]) or 'identity'}; rule in docs/cost.md\n")
+            table.to_csv(fh, index=False, float_format="%.6f")
+        print(f"{path}: {len(table)} codes, " + ", ".join(
+            f"{s} {n}" for s, n in table["sigma_source"].value_counts().items()))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
