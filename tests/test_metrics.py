@@ -101,17 +101,31 @@ def test_hand_products_and_summary(hand):
     assert (s["n_unfixable"], s["n_cap_binds"], s["n_hhi_rises"], s["n_products"]) == (1, 1, 0, 2)
 
 
-def test_hand_beneficiaries_exclude_members(hand):
-    t = compute_tables(*hand, PRODUCT_INFO, COUNTRIES)
-    b = t.beneficiaries
-    assert b["exporter"].tolist() == ["NOR"]  # DEU is an EU member, JPN unchanged, CHN a risk country
+def test_hand_beneficiaries_mark_bloc_members(hand):
+    # product 000001: DEU (member of the importing bloc DEU+FRA) +10 kUSD, NOR +20 kUSD
+    b = compute_tables(*hand, PRODUCT_INFO, COUNTRIES).beneficiaries
+    assert b["exporter"].tolist() == ["NOR", "DEU"]  # JPN unchanged, CHN a risk country
+    assert b["bloc_member"].tolist() == [False, True]
+    assert b["rank"].tolist() == [1, 2]
     assert b.loc[0, "increase_usd"] == pytest.approx(20_000)
     assert b.loc[0, "main_sector"] == "energy"
     assert b.loc[0, "share_before"] == pytest.approx(0.05)
     assert b.loc[0, "share_after"] == pytest.approx(0.15)
-    t2 = compute_tables(*hand, PRODUCT_INFO, COUNTRIES, exclude_members=False)
-    assert t2.beneficiaries["exporter"].tolist() == ["NOR", "DEU"]
-    assert t2.beneficiaries["rank"].tolist() == [1, 2]
+    t2 = compute_tables(*hand, PRODUCT_INFO, COUNTRIES, exclude_members=True)
+    assert t2.beneficiaries["exporter"].tolist() == ["NOR"]
+    for t in (compute_tables(*hand, PRODUCT_INFO, COUNTRIES), t2):  # the split does not depend on the table
+        assert t.summary["shifted_to_members_usd"] == pytest.approx(10_000)
+        assert t.summary["shifted_to_non_members_usd"] == pytest.approx(20_000)
+        assert t.summary["n_bloc_members"] == 2
+
+
+def test_single_importer_has_no_bloc_members():
+    inst, _ = make_instance([("000001", CHN, 60, 0), ("000001", NOR, 10, 20)], importer_codes=(DEU,),
+                            importer="DEU")
+    t = compute_tables(inst, make_allocation(inst, [50, 20]), PRODUCT_INFO, COUNTRIES)
+    assert t.beneficiaries["bloc_member"].tolist() == [False]
+    assert (t.summary["n_bloc_members"], t.summary["shifted_to_members_usd"]) == (0, 0.0)
+    assert t.summary["shifted_to_non_members_usd"] == pytest.approx(10_000)
 
 
 def test_hand_breakdowns(hand):
@@ -265,7 +279,10 @@ def test_prop_shares_exposure_and_totals(data):
     b = t.beneficiaries
     assert (b["increase_usd"] > 0).all()
     assert list(b["increase_usd"]) == sorted(b["increase_usd"], reverse=True)
-    assert not set(b["exporter_code"]) & {CHN, USA, RUS, DEU, FRA}
+    assert not set(b["exporter_code"]) & {CHN, USA, RUS}
+    assert b["bloc_member"].tolist() == b["exporter_code"].isin([DEU, FRA]).tolist()
+    assert t.summary["shifted_to_members_usd"] + t.summary["shifted_to_non_members_usd"] == pytest.approx(
+        t.summary["shifted_usd"], abs=1e-6)
     # unfixable: risk > 0 and no alternative cap at all (independent recomputation)
     df = pd.DataFrame({"k": inst.products[inst.pair_product], "risk": inst.is_risk, "x0": inst.x0_kusd,
                        "cap": inst.cap_kusd})
@@ -312,5 +329,14 @@ def test_real_energy_subset_invariants(energy_parquet, tmp_path):
     assert s["total_usd"] == pytest.approx(eu["v"].sum() * 1000, rel=1e-9)
     assert t.by_stage["total_usd"].sum() == pytest.approx(s["total_usd"])
     assert ((t.products["hhi_before"] > 0) & (t.products["hhi_before"] <= 1)).all()
-    assert not set(t.beneficiaries["exporter_code"]) & set(EU27) and len(t.beneficiaries) == 25
+    b = t.beneficiaries
+    assert b["bloc_member"].tolist() == b["exporter_code"].isin(EU27).tolist() and len(b) == 25
+    # the figures (EU27 energy 2023, intra-bloc trade included): members take 3.10 of 6.00 bn,
+    # Germany the most (+926 m); oracle: gains of member pairs from the raw arrays
+    gain = np.maximum(np.asarray(x1) - inst.x0_kusd, 0.0) * 1000
+    assert s["shifted_to_members_usd"] == pytest.approx(gain[np.isin(inst.pair_exporter, EU27)].sum(), rel=1e-9)
+    assert (round(s["shifted_to_members_usd"] / 1e9, 2), round(s["shifted_usd"] / 1e9, 2)) == (3.10, 6.00)
+    assert (b.loc[0, "exporter"], round(b.loc[0, "increase_usd"] / 1e6)) == ("DEU", 926)
+    ex = compute_tables(inst, make_allocation(inst, x1), info, country_table(), exclude_members=True)
+    assert not ex.beneficiaries["bloc_member"].any() and ex.beneficiaries.loc[0, "exporter"] == "JPN"
     assert t.concentration["extra_bloc_share"].between(0, 1).all()

@@ -68,7 +68,7 @@ def test_eur_only_with_rate(tables, tmp_path):
     assert s["shifted_eur"] == pytest.approx(3e7 * 0.9)
     assert s["exposure"]["CHN"]["before_eur"] == pytest.approx(6e7 * 0.9)
     ben = pd.read_csv(out / "beneficiaries.csv")
-    assert ben["increase_eur"].tolist() == pytest.approx([2e7 * 0.9])
+    assert ben["increase_eur"].tolist() == pytest.approx([2e7 * 0.9, 1e7 * 0.9])  # NOR, then bloc member DEU
     md = (out / "summary.md").read_text()
     assert "EUR" in md and "0.9 EUR per USD" in md
     assert "EUR" not in render_summary_md(tables, META)

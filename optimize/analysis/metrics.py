@@ -107,6 +107,12 @@ def _product_frame(instance: Instance, product_info: pd.DataFrame | None) -> pd.
     return out
 
 
+def bloc_members(instance: Instance) -> set[int]:
+    """BACI codes of the importer's members when it is a bloc (more than one code), else empty."""
+    codes = {int(c) for c in instance.importer_codes}
+    return codes if len(codes) > 1 else set()
+
+
 def _safe_div(num, den):
     num = np.asarray(num, dtype=float)
     den = np.asarray(den, dtype=float)
@@ -149,7 +155,7 @@ def compute_tables(
     product_info: pd.DataFrame | None,
     countries: pd.DataFrame | None,
     *,
-    exclude_members: bool = True,
+    exclude_members: bool = False,
     top_n: int = 25,
     bloc_codes: tuple[int, ...] | list[int] | None = None,
 ) -> ResultTables:
@@ -157,8 +163,10 @@ def compute_tables(
 
     ``product_info``: DataFrame[k, description, sector, stage]; ``countries``:
     DataFrame[baci_code, iso3, name]. ``bloc_codes`` (e.g. EU27 BACI codes) adds an
-    ``extra_bloc_share`` column to ``concentration``. Beneficiaries exclude the
-    importer's own members when it is a bloc (>1 code) and ``exclude_members``.
+    ``extra_bloc_share`` column to ``concentration``. Beneficiaries mark the importer's own
+    members (``bloc_member``) when it is a bloc (>1 code) and leave them out with
+    ``exclude_members``; the summary splits ``shifted_usd`` into what members and
+    non-members take over (``shifted_to_members_usd`` + ``shifted_to_non_members_usd``).
     """
     n_prod = instance.n_products
     p = np.asarray(instance.pair_product, dtype=np.int64)
@@ -237,24 +245,26 @@ def compute_tables(
     exposure["share_after"] = _safe_div(exposure["after_usd"], basket1)
     exposure["change_pp"] = (exposure["share_after"] - exposure["share_before"]) * 100.0
 
-    # ---- beneficiaries
-    members = set(int(c) for c in instance.importer_codes) if (exclude_members and len(instance.importer_codes) > 1) \
-        else set()
+    # ---- beneficiaries (bloc members marked; left out only when ``exclude_members``)
+    bloc = np.asarray(sorted(bloc_members(instance)), dtype=np.int64)
     ex = pd.DataFrame({"code": exp_code, "sector": sector_of_pair, "before": x0, "after": x1, "change": x1 - x0})
     per_exp = ex.groupby("code", sort=True)[["before", "after", "change"]].sum()
     sec = ex.groupby(["code", "sector"], sort=True)["change"].sum().reset_index()
     sec = sec.sort_values(["code", "change", "sector"], ascending=[True, False, True]).drop_duplicates("code")
     per_exp["main_sector"] = sec.set_index("code")["sector"].reindex(per_exp.index)
-    keep = (per_exp["change"] > _TOL * max(1.0, basket0)) & ~per_exp.index.isin(list(members) + list(risk_codes))
+    left_out = list(risk_codes) + (bloc.tolist() if exclude_members else [])
+    keep = (per_exp["change"] > _TOL * max(1.0, basket0)) & ~per_exp.index.isin(left_out)
     ben = per_exp[keep].reset_index().sort_values(["change", "code"], ascending=[False, True]).head(top_n)
     b_iso, b_name = country_labels(ben["code"].to_numpy(), countries)
     beneficiaries = pd.DataFrame({
         "rank": np.arange(1, len(ben) + 1), "exporter": b_iso.astype(str), "name": b_name.astype(str),
         "exporter_code": ben["code"].to_numpy(dtype=np.int64), "increase_usd": ben["change"].to_numpy(),
+        "bloc_member": np.isin(ben["code"].to_numpy(dtype=np.int64), bloc),
         "main_sector": sectors[ben["main_sector"].to_numpy(dtype=np.int64)].astype(str),
         "share_before": _safe_div(ben["before"].to_numpy(), basket0),
         "share_after": _safe_div(ben["after"].to_numpy(), basket1),
     })
+    to_members = float(gain[np.isin(exp_code, bloc)].sum())
 
     # ---- breakdowns by sector and by stage
     per_risk0 = {c: psum(np.where(exp_code == c, x0, 0.0)) for c in risk_codes}
@@ -290,6 +300,8 @@ def compute_tables(
         "risk_share_before": float(_safe_div(risk0.sum(), basket0)),
         "risk_share_after": float(_safe_div(risk1.sum(), basket1)),
         "shifted_usd": float(shifted.sum()), "shortfall_usd": float(shortfall.sum()),
+        "shifted_to_members_usd": to_members, "shifted_to_non_members_usd": float(shifted.sum()) - to_members,
+        "n_bloc_members": int(bloc.size),
         "hhi_before": _weighted_mean(hhi0, tot0), "hhi_after": _weighted_mean(hhi1, tot1),
         "n_products": int(n_prod), "n_pairs": int(instance.n_pairs), "n_unfixable": int(unfixable.sum()),
         "n_cap_binds": int(cap_binds.sum()), "n_hhi_rises": int((hhi1 > hhi0 + 1e-12).sum()),

@@ -183,7 +183,7 @@ class ReportSection(_Section):
 
     eur_per_usd: float = Field(0.0, ge=0, allow_inf_nan=False)
     top_n: int = Field(25, ge=1)
-    exclude_bloc_members: bool = True
+    exclude_bloc_members: bool = False
     tables: list[str] = Field(default_factory=list)  # empty = all tables
     figures: bool = True
     xlsx: bool = False

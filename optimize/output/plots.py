@@ -15,6 +15,7 @@ from optimize.data.basket import sector_name
 from optimize.data.trade import SYNTHETIC_LABEL
 
 BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
+MEMBER_HATCH, MEMBER_EDGE = "///", "#222222"  # beneficiaries that belong to the importing bloc
 
 
 def usd_scale(max_usd: float) -> tuple[float, str]:
@@ -104,7 +105,8 @@ def plot_exposure(tables, stem, *, synthetic: bool = False, subtitle: str = "") 
 
 
 def plot_beneficiaries(tables, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
-    """Top beneficiaries: extra exports to the importer (USD bn), bars coloured by main sector."""
+    """Top beneficiaries: extra exports to the importer (USD bn), bars coloured by main sector; members of the
+    importing bloc hatched, in bold and in the legend."""
     b = tables.beneficiaries
     fig = Figure(figsize=(9, max(3.0, 0.32 * len(b) + 1.6)), layout="constrained")
     ax = fig.add_subplot()
@@ -116,13 +118,21 @@ def plot_beneficiaries(tables, stem, *, synthetic: bool = False, subtitle: str =
     colour = {s: cmap(i % 10) for i, s in enumerate(sectors)}
     y = np.arange(len(b))[::-1]
     div, unit = usd_scale(float(b["increase_usd"].max()))
-    bars = ax.barh(y, b["increase_usd"] / div, color=[colour[s] for s in b["main_sector"].astype(str)])
+    member = b["bloc_member"].to_numpy(bool) if "bloc_member" in b else np.zeros(len(b), dtype=bool)
+    bars = ax.barh(y, b["increase_usd"] / div, color=[colour[s] for s in b["main_sector"].astype(str)],
+                   hatch=[MEMBER_HATCH if m else "" for m in member], edgecolor=[
+                       MEMBER_EDGE if m else "none" for m in member], linewidth=1.2)
     top = float(b["increase_usd"].max()) / div
     ax.bar_label(bars, fmt="%.2f" if top < 10 else "%.1f" if top < 100 else "%.0f", fontsize=8, padding=2)
     ax.set_yticks(y, labels=[_label(n, i) for n, i in zip(b["name"], b["exporter"], strict=False)])
     ax.set_xlabel(f"extra exports to the importer, {unit}")
     ax.grid(axis="x", alpha=0.3)
     handles = [Patch(color=colour[s], label=sector_name(s)) for s in sectors]
+    if member.any():
+        handles.append(Patch(facecolor="white", edgecolor=MEMBER_EDGE, hatch=MEMBER_HATCH,
+                             label="member of the importing bloc"))
+        for tick, m in zip(ax.get_yticklabels(), member, strict=False):
+            tick.set_fontweight("bold" if m else "normal")
     ax.legend(handles=handles, title="main sector", fontsize=8, loc="lower right")
     return _save(fig, stem, synthetic, "Top beneficiaries of the re-allocation", subtitle)
 

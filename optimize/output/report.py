@@ -161,6 +161,9 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     if eur_per_usd:
         shifted += f" (≈ {fmt_money(usd_to_eur(s['shifted_usd'], eur_per_usd), 'EUR')} at {eur_per_usd} EUR per USD)"
     head.append(f"- Value shifted to alternative suppliers: {shifted}")
+    if s.get("n_bloc_members"):  # a bloc: what its own members take over, listed or not among the beneficiaries
+        head.append(f"- Of which to bloc members: {fmt_money(s['shifted_to_members_usd'])}; to non-members: "
+                    f"{fmt_money(s['shifted_to_non_members_usd'])}")
     if "banned_usd" in s:  # isolated export ban: banned imports = replaced + shortfall
         head.append(f"- Banned imports: {fmt_money(s['banned_usd'])}; replaced by alternatives "
                     f"{fmt_money(s['replaced_usd'])}; shortfall {fmt_money(s['shortfall_usd'])}")
@@ -176,8 +179,9 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
 
 
 def _md_breakdowns(tables) -> list[str]:
-    """Exposure per risk country, by stage and sector, top beneficiaries."""
+    """Exposure per risk country, by stage and sector, top beneficiaries (bloc members marked)."""
     parts: list[str] = []
+    s = tables.summary
     money = fmt_money
     parts.append("## Exposure per risk country\n")
     parts.append(_md_table(tables.exposure, {
@@ -195,7 +199,9 @@ def _md_breakdowns(tables) -> list[str]:
     parts.append("## Top beneficiaries\n")
     parts.append(_md_table(tables.beneficiaries, {
         "rank": ("rank", str), "name": ("country", str), "exporter": ("ISO3", str),
-        "increase_usd": ("increase", money), "main_sector": ("main sector", sector_name),
+        "increase_usd": ("increase", money),
+        **({"bloc_member": ("bloc member", lambda v: "yes" if v else "")} if s.get("n_bloc_members") else {}),
+        "main_sector": ("main sector", sector_name),
         "share_before": ("share before", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%"),
         "share_after": ("share after", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%")}, limit=None))
     return parts

@@ -13,7 +13,7 @@ LABELS = {
     "data_source": "Data", "cap": "Cap", "cap_overrides": "Cap overrides", "exporter_total_pp": "Exporter total cap",
     "risk": "Risk countries", "risk_weights": "Risk weights", "risk_split": "Risk split", "friends": "Alternatives",
     "spread": "Spread", "share_limit": "Supplier-share limit", "ban": "Export ban", "intra_bloc": "Intra-bloc trade",
-    "self_supply": "Self-supply",
+    "self_supply": "Self-supply", "bloc_members": "Bloc members among beneficiaries",
 }
 
 
@@ -29,7 +29,8 @@ def run_settings(meta: dict) -> dict:
         value = scen.get(name) if isinstance(scen, dict) else None
         return value if isinstance(value, dict) else {}
 
-    imp, risk, alt, cap, ban = (section(n) for n in ("importer", "risk", "alternatives", "cap", "ban"))
+    imp, risk, alt, cap, ban, report = (section(n) for n in ("importer", "risk", "alternatives", "cap", "ban",
+                                                             "report"))
     members = list(meta.get("importer_iso3") or [])
     friends = list(meta.get("friends_iso3") or alt.get("friends") or [])
     overrides = []
@@ -66,6 +67,10 @@ def run_settings(meta: dict) -> dict:
         else intra + " (single country: no intra-bloc trade)",
         "self_supply": "allowed (the importer may divert its own exports to itself)" if alt.get("self_supply")
         else "excluded (the importer is never its own alternative)",
+        "bloc_members": ("single country: none" if not multi else
+                         "left out of the beneficiaries table (report.exclude_bloc_members = true)"
+                         if report.get("exclude_bloc_members") else
+                         "listed and marked bloc_member (report.exclude_bloc_members = false)"),
     }
 
 

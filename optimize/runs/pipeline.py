@@ -257,8 +257,9 @@ def build_cell_instance(prepared: Prepared, spec: ModelSpec):
 
 def bloc_codes(instance) -> tuple[int, ...] | None:
     """The importer's own bloc (its member codes) when it has several members, else None (no extra-bloc share)."""
-    codes = tuple(int(c) for c in instance.importer_codes)
-    return codes if len(codes) > 1 else None
+    from optimize.analysis.metrics import bloc_members
+
+    return tuple(sorted(bloc_members(instance))) or None
 
 
 def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
