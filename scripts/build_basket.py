@@ -4,12 +4,14 @@ Usage::
 
     python scripts/build_basket.py [--shared ../shared/data]
 
-Reads (never copies) the CEPII BACI HS22 product list and the UNSD HS2022 ->
-HS2017/HS2012/HS1992 correlation tables from the shared data folder, and writes
+Reads (never copies) the CEPII BACI HS22 product list from the shared data folder and the
+bundled UNSD HS2022 correlation pairs plus errata (``data/concordance``, written by
+``scripts/build_concordances.py``), and writes
 
 - ``data/basket/critical_goods_HS22.csv`` (k, sector, subsector, description, source)
-- ``data/basket/concordance_HS22_to_HS{17,12,92}.csv`` (k_source, k_target, relationship),
-  restricted to the basket's codes (lost codes appear with an empty ``k_target``).
+- ``data/basket/concordance_HS22_to_HS{17,12,07,92}.csv`` (k_source, k_target, relationship, ...),
+  restricted to the basket's codes (lost codes appear with an empty ``k_target``), under the
+  fan-out rule of ``optimize.data.hs_links``.
 
 The basket definition is the ``SPEC`` list below: tokens are HS6 codes, HS4
 headings (expanded to all their HS2022 children) or heading ranges
@@ -28,10 +30,9 @@ import pandas as pd
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from optimize.data.concordance import UN_TABLES, derive_compact_table  # noqa: E402
+from optimize.data.concordance import UN_TABLES, bundled_pairs, derive_compact_table  # noqa: E402
 
 PRODUCT_LIST = "baci_codes/product_codes_HS22_V202501.csv"
-MAX_FANOUT = 20  # HS22 codes with more UN targets keep only their UNSD conversion target
 
 SRC_CRM = "EU CRM Act 2024 (Regulation (EU) 2024/1252) Annex I-II"
 SRC_COVID = "WCO/WHO HS classification reference for COVID-19 medical supplies (2020)"
@@ -170,14 +171,12 @@ def main(argv: list[str] | None = None) -> int:
     basket.to_csv(args.out / "critical_goods_HS22.csv", index=False, lineterminator="\n")
     print(f"basket: {len(basket)} codes", basket["sector"].value_counts().sort_index().to_dict())
     for rev, fname in UN_TABLES.items():
-        un = pd.read_csv(args.shared / "concordances" / fname, dtype=str, keep_default_na=False)
-        conv = pd.read_csv(args.shared / "concordances" / fname.replace("correlation", "conversion"),
-                           dtype=str, keep_default_na=False)
-        compact = derive_compact_table(un, basket["k"], conversion=conv, max_fanout=MAX_FANOUT)
+        compact = derive_compact_table(bundled_pairs(rev), basket["k"])
         out = args.out / f"concordance_HS22_to_{rev}.csv"
         with open(out, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(f"# Derived by scripts/build_basket.py from UNSD {fname} "
-                     "(HS2022 correlation table); basket codes only.\n")
+            fh.write(f"# Derived by scripts/build_basket.py from UNSD {fname} (HS2022 correlation table) "
+                     "plus data/concordance/HS2022_errata_8541.csv, fan-out rule of optimize/data/hs_links.py; "
+                     "basket codes only.\n")
             compact.to_csv(fh, index=False, lineterminator="\n")
         print(f"{rev}: {len(compact)} rows -> {out.name}")
     return 0

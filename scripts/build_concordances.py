@@ -1,14 +1,15 @@
-"""Bundle the full UNSD HS2022 <-> HS2017/HS2012/HS1992 correlation tables as compact gzipped CSVs.
+"""Bundle the full UNSD HS2022 <-> HS2017/HS2012/HS2007/HS1992 correlation tables as compact gzipped CSVs.
 
 Usage::
 
     python scripts/build_concordances.py [--shared ../shared/data]
 
-Reads ``concordances/HS2022_to_HS{2017,2012,1992}_correlation_UNSD.csv`` from the shared
-data folder and writes ``data/concordance/HS22_{HS17,HS12,HS92}.csv.gz`` with the columns
+Reads ``concordances/HS2022_to_HS{2017,2012,2007,1992}_correlation_UNSD.csv`` from the shared
+data folder and writes ``data/concordance/HS22_{HS17,HS12,HS07,HS92}.csv.gz`` with the columns
 ``hs22, other, pair_relationship`` (6-character codes, sorted, duplicates dropped;
-deterministic gzip). ``optimize.data.concordance.concord_codes`` reads them in both
-directions. Provenance: data/concordance/README.md.
+deterministic gzip). ``optimize.data.hs_links`` adds the bundled errata and applies the
+fan-out rule; ``optimize.data.concordance`` reads them in both directions. Provenance:
+data/concordance/README.md.
 """
 from __future__ import annotations
 

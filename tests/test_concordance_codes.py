@@ -1,4 +1,4 @@
-"""concord_codes / basket_to_revision: any HS6 list between HS22 and HS17/HS12/HS92, both directions."""
+"""concord_codes / basket_to_revision: any HS6 list between HS22 and HS17/HS12/HS07/HS92, both directions."""
 from __future__ import annotations
 
 import pandas as pd
@@ -7,41 +7,52 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from optimize.data.basket import basket_to_revision
-from optimize.data.concordance import MAX_FANOUT, concord_codes, full_pairs
+from optimize.data.concordance import MAX_FANOUT, concord_codes
+from optimize.data.hs_links import curated, full_pairs
 
-REVS = ("HS17", "HS12", "HS92")
+REVS = ("HS17", "HS12", "HS07", "HS92")
+YEARS = {"HS17": 2017, "HS12": 2012, "HS07": 2007, "HS92": 1992}
 
 
 @pytest.fixture(scope="module")
 def un_tables(shared_data):
-    return {rev: pd.read_csv(shared_data / "concordances" / f"HS2022_to_HS{y}_correlation_UNSD.csv", dtype=str,
-                             keep_default_na=False)
-            for rev, y in (("HS17", 2017), ("HS12", 2012), ("HS92", 1992))}
+    errata = pd.read_csv(shared_data / "concordances" / "HS2022_errata_8541.csv", dtype=str, keep_default_na=False)
+    out = {}
+    for rev, y in YEARS.items():
+        un = pd.read_csv(shared_data / "concordances" / f"HS2022_to_HS{y}_correlation_UNSD.csv", dtype=str,
+                         keep_default_na=False).set_axis(["a", "b", "rel"], axis=1)
+        e = errata[errata["target_revision"] == f"HS{y}"]
+        out[rev] = (un, pd.concat([un, pd.DataFrame({"a": e["HS2022"], "b": e["target"], "rel": "n:n"})]))
+    return out
 
 
 @pytest.mark.shared
 @pytest.mark.parametrize("rev", REVS)
 def test_bundled_tables_are_the_un_tables(rev, un_tables):
-    un = un_tables[rev]
-    want = set(zip(un.iloc[:, 0].str.zfill(6), un.iloc[:, 1].str.zfill(6), strict=False))
-    assert set(zip(full_pairs(rev)["hs22"], full_pairs(rev)["other"], strict=False)) == want
+    un, with_errata = un_tables[rev]
+    t = full_pairs(rev)
+    unsd = t[t["origin"] == "UNSD"]
+    assert set(zip(unsd["hs22"], unsd["other"], strict=True)) == set(zip(un["a"], un["b"], strict=True))
+    assert set(zip(t["hs22"], t["other"], strict=True)) == set(zip(with_errata["a"], with_errata["b"], strict=True))
 
 
 @pytest.mark.shared
 @pytest.mark.parametrize("rev", REVS)
 def test_targets_match_the_un_table_both_ways(rev, un_tables):
-    un = un_tables[rev].set_axis(["a", "b", "rel"], axis=1)
-    fan = un.groupby("a")["b"].nunique()
-    narrow = un[un["a"].map(fan) <= MAX_FANOUT]
-    sample = sorted(set(narrow["a"]))[::97]
+    # independent oracle of the documented rule: a code with more than MAX_FANOUT links keeps those of its
+    # own heading or curated ones
+    un = un_tables[rev][1]
+    links: dict[str, set[str]] = {}
+    for a, b in zip(un["a"], un["b"], strict=True):
+        links.setdefault(a, set()).add(b)
+    kept = {(a, b) for a, bs in links.items() for b in bs
+            if len(bs) <= MAX_FANOUT or a[:4] == b[:4] or (a, b) in curated()}
+    sample = sorted(links)[::97] + ["854151", "854159", "852411", "854231"]
     got = concord_codes(sample, "HS22", rev).pairs
-    assert set(zip(got["k_from"], got["k_to"], strict=False)) == set(zip(narrow["a"], narrow["b"], strict=False)) & {
-        (a, b) for a, b in zip(narrow["a"], narrow["b"], strict=False) if a in sample}
-    back = sorted(set(narrow["b"]))[::89]
+    assert set(zip(got["k_from"], got["k_to"], strict=True)) == {(a, b) for a, b in kept if a in sample}
+    back = sorted({b for _, b in kept})[::89] + ["854150"]
     got = concord_codes(back, rev, "HS22").pairs
-    for k, g in got.groupby("k_from"):  # wide links only where a code has no other
-        expected = set(narrow.loc[narrow["b"] == k, "a"]) or set(un.loc[un["b"] == k, "a"])
-        assert set(g["k_to"]) == expected, k
+    assert set(zip(got["k_from"], got["k_to"], strict=True)) == {(b, a) for a, b in kept if b in back}
 
 
 CODES = sorted(set(full_pairs("HS92")["hs22"]))
@@ -62,10 +73,8 @@ def test_weights_split_flags_and_round_trip(codes, rev, weighted):
     for k in n_to.index[n_to > 1]:
         assert any(n.startswith(f"{k} (HS22) split into") for n in m.notes)
     back = concord_codes(m.codes, rev, "HS22")
-    # every code mapped by narrow links comes back among the targets; a wide link (a catch-all code spread
-    # over more than MAX_FANOUT codes) is kept only where a code has no other, so the way back may drop it
-    narrow = set(n_to.index[n_to <= MAX_FANOUT])
-    assert narrow <= set(back.codes)
+    # the way back uses the same links: every code that mapped comes back among the targets
+    assert set(p["k_from"]) <= set(back.codes)
 
 
 def test_basket_and_product_list():

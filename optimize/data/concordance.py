@@ -1,10 +1,9 @@
 """Map HS2022 basket codes to older HS revisions with the UNSD correlation tables.
 
-The shipped compact tables ``data/basket/concordance_HS22_to_{HS17,HS12,HS92}.csv``
-(derived by ``scripts/build_basket.py`` from the UNSD HS2022 -> HS2017/HS2012/
-HS1992 correlation tables, basket codes only) make this work offline. HS96,
-HS02 and HS07 have no UNSD HS2022 table available here and are refused with a
-``ScenarioError`` (use the HS92 mapping and a BACI HS92 file instead).
+The shipped compact tables ``data/basket/concordance_HS22_to_{HS17,HS12,HS07,HS92}.csv``
+(derived by ``scripts/build_basket.py`` from the bundled UNSD HS2022 correlation pairs plus
+the errata, under the fan-out rule of ``hs_links``; basket codes only) make this work
+offline. HS96 and HS02 have no HS2022 table here and are refused with a ``ScenarioError``.
 
 Per source (HS2022) code the relationship is classified as
 ``1:1`` (one target, UN 1:1), ``n:1`` (one target that also absorbs other HS2022
@@ -13,19 +12,20 @@ pair) or ``lost`` (no target).
 """
 from __future__ import annotations
 
-import functools
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
+from optimize.data.hs_links import MAX_FANOUT, dropped_links, fanout_rule, full_pairs, usable_pairs
 from optimize.errors import ScenarioError
-from optimize.resources import basket_dir, concordance_dir
+from optimize.resources import basket_dir
 
 #: UNSD HS2022 correlation tables (in ``shared/data/concordances``) by target revision.
 UN_TABLES: dict[str, str] = {
     "HS17": "HS2022_to_HS2017_correlation_UNSD.csv",
     "HS12": "HS2022_to_HS2012_correlation_UNSD.csv",
+    "HS07": "HS2022_to_HS2007_correlation_UNSD.csv",
     "HS92": "HS2022_to_HS1992_correlation_UNSD.csv",
 }
 #: BACI codes that aggregate a whole heading in every revision (absent from UN tables).
@@ -66,7 +66,7 @@ class ConcordanceReport:
     many_to_many: int      # n:n
     lost: tuple[str, ...] = ()
     uncovered: tuple[str, ...] = ()   # not in the compact table used (unknown, treated as lost)
-    capped: tuple[str, ...] = ()      # wide n:n fan-outs cut to the UNSD conversion target
+    capped: tuple[str, ...] = ()      # wide fan-outs cut to their own heading (or curated targets)
     n_target: int = 0
     sector_conflicts: tuple[str, ...] = ()  # target codes fed by more than one sector
     broadened: tuple[str, ...] = ()          # target codes that also absorb non-basket HS2022 codes
@@ -76,6 +76,7 @@ class ConcordanceReport:
         return (f"HS22 -> {self.to_revision}: {self.n_source} codes, {self.mapped} mapped "
                 f"({self.one_to_one} 1:1, {self.merged} n:1, {self.split} 1:n split, "
                 f"{self.many_to_many} n:n), {len(self.lost)} lost, {self.n_target} target codes, "
+                f"{len(self.capped)} wide fan-outs cut to their heading, "
                 f"{len(self.sector_conflicts)} with sector conflicts")
 
 
@@ -102,39 +103,25 @@ def classify_sources(pairs: pd.DataFrame) -> pd.Series:
     return rel.where(~any_nn, "n:n")
 
 
-def cap_fanout(pairs: pd.DataFrame, conversion: pd.DataFrame, max_fanout: int) -> pd.DataFrame:
-    """Source codes with more than ``max_fanout`` targets (the new 2022 headings 8524, 852990,
-    854151/59, 8549 map to hundreds of older codes that merely contain such goods) keep only
-    their UNSD *conversion* target; such rows get ``capped`` = 1."""
-    n_tgt = pairs.groupby("k_source")["k_target"].transform("nunique")
-    wide = n_tgt > max_fanout
-    conv = _un_columns(conversion.assign(_rel="")).drop_duplicates("k_source").set_index("k_source")["k_target"]
-    keep = ~wide | (pairs["k_target"] == pairs["k_source"].map(conv))
-    out = pairs.loc[keep].copy()
-    out["capped"] = wide[keep].astype(int)
-    return out
+def derive_compact_table(pairs: pd.DataFrame, codes) -> pd.DataFrame:
+    """Correlation pairs DataFrame[k_source, k_target, pair_relationship] + HS2022 codes ->
+    DataFrame[k_source, k_target, relationship, pair_relationship, capped, dropped, extra_sources]
+    for those codes only; lost codes have k_target "".
 
-
-def derive_compact_table(un: pd.DataFrame, codes, *, conversion: pd.DataFrame | None = None,
-                         max_fanout: int = 20) -> pd.DataFrame:
-    """UN correlation table + HS2022 codes -> DataFrame[k_source, k_target, relationship,
-    pair_relationship, capped, extra_sources] for those codes only; lost codes have k_target "".
-
-    ``relationship`` is classified on the full UN table; with ``conversion`` (the UNSD
-    conversion sheet) wide fan-outs are then capped (see ``cap_fanout``).
+    ``relationship`` is classified on all pairs; then the fan-out rule (``hs_links.fanout_rule``)
+    keeps a wide code's links inside its heading (or curated), ``capped`` = 1, ``dropped`` = links cut.
     ``extra_sources`` counts HS2022 codes outside ``codes`` that map to the same target.
     """
-    pairs = _un_columns(un)
+    pairs = pairs[["k_source", "k_target", "pair_relationship"]]
     codes = pd.Index(sorted(set(pd.Series(list(codes), dtype=str).str.zfill(6))))
     agg = [k for k in codes if k in BACI_AGGREGATES and k not in set(pairs["k_source"])]
     if agg:
         pairs = pd.concat([pairs, pd.DataFrame(
             {"k_source": agg, "k_target": agg, "pair_relationship": "1:1"})], ignore_index=True)
     rel = classify_sources(pairs)
-    if conversion is not None:
-        pairs = cap_fanout(pairs, conversion, max_fanout)
-    else:
-        pairs = pairs.assign(capped=0)
+    ruled = fanout_rule(pairs, "k_source", "k_target")
+    dropped = ruled.drop_duplicates("k_source").set_index("k_source")["dropped"]
+    pairs = ruled.loc[ruled["keep"]].assign(capped=lambda d: d["wide"].astype(int))
     in_basket = pairs["k_source"].isin(codes)
     outside = pairs.loc[~in_basket].groupby("k_target")["k_source"].nunique()
     sel = pairs.loc[in_basket].copy()
@@ -143,11 +130,19 @@ def derive_compact_table(un: pd.DataFrame, codes, *, conversion: pd.DataFrame | 
     lost = codes.difference(sel["k_source"])
     if len(lost):
         sel = pd.concat([sel, pd.DataFrame({"k_source": lost, "k_target": "", "relationship": "lost",
-                                            "pair_relationship": "", "capped": 0,
-                                            "extra_sources": 0})],
+                                            "pair_relationship": "", "capped": 0, "extra_sources": 0})],
                         ignore_index=True)
-    cols = ["k_source", "k_target", "relationship", "pair_relationship", "capped", "extra_sources"]
+    sel["dropped"] = sel["k_source"].map(dropped).fillna(0).astype(int)
+    sel["capped"] = sel["capped"].where(sel["dropped"] == 0, 1).astype(int)
+    cols = ["k_source", "k_target", "relationship", "pair_relationship", "capped", "dropped", "extra_sources"]
     return sel[cols].sort_values(["k_source", "k_target"], kind="mergesort").reset_index(drop=True)
+
+
+def bundled_pairs(to_revision: str) -> pd.DataFrame:
+    """The bundled HS2022 -> ``to_revision`` pairs (UNSD + errata) as DataFrame[k_source, k_target,
+    pair_relationship]: the input of ``derive_compact_table``."""
+    t = full_pairs(to_revision)
+    return pd.DataFrame({"k_source": t["hs22"], "k_target": t["other"], "pair_relationship": t["pair_relationship"]})
 
 
 def compact_table_path(to_revision: str) -> Path:
@@ -160,13 +155,13 @@ def load_compact_table(to_revision: str, path: str | Path | None = None) -> pd.D
     if rev not in UN_TABLES:
         raise ScenarioError(
             f"no HS2022 -> {rev} concordance is available", field="hs_revision",
-            fix="use a BACI file in HS92, HS12, HS17 or HS22 (UNSD publishes HS2022 tables only for those here)")
+            fix="use a BACI file in HS92, HS07, HS12, HS17 or HS22 (HS2022 tables are bundled only for those)")
     p = Path(path) if path is not None else compact_table_path(rev)
     if not p.is_file():
         raise ScenarioError(f"concordance table not found: {p}", file=str(p),
                             fix="run scripts/build_basket.py with ../shared/data present")
     t = pd.read_csv(p, dtype=str, keep_default_na=False, comment="#")
-    for c in ("capped", "extra_sources"):
+    for c in ("capped", "dropped", "extra_sources"):
         t[c] = pd.to_numeric(t[c]).astype(int)
     return t
 
@@ -197,6 +192,7 @@ def concord_basket(basket: pd.DataFrame, to_revision: str, *, table: pd.DataFram
     per_code = m.drop_duplicates("k_source").set_index("k_source")["relationship"]
     counts = per_code.value_counts()
     lost = tuple(sorted(set(per_code.index[per_code == "lost"]) | set(uncovered)))
+    capped = tuple(sorted(m.loc[m["capped"] > 0, "k_source"].unique()))
     m = m[m["relationship"] != "lost"]
     out = (m[["k_target", "k_source", "sector", "subsector", "relationship", "extra_sources"]]
            .sort_values(["k_target", "k_source"], kind="mergesort").reset_index(drop=True))
@@ -208,7 +204,7 @@ def concord_basket(basket: pd.DataFrame, to_revision: str, *, table: pd.DataFram
         lost=lost, uncovered=uncovered, n_target=int(out["k_target"].nunique()),
         sector_conflicts=tuple(sorted(n_sec.index[n_sec > 1])),
         broadened=tuple(sorted(out.loc[out["extra_sources"] > 0, "k_target"].unique())),
-        capped=tuple(sorted(m.loc[m["capped"] > 0, "k_source"].unique())),
+        capped=capped,
     )
     return out, report
 
@@ -254,40 +250,28 @@ class CodeMapping:
         return sorted(set(self.pairs["k_to"]))
 
 
-@functools.lru_cache(maxsize=4)
-def full_pairs(revision: str) -> pd.DataFrame:
-    """Every UNSD pair HS2022 <-> ``revision`` (HS17, HS12, HS92): DataFrame[hs22, other, pair_relationship]."""
-    rev = normalize_revision(revision)
-    path = concordance_dir() / f"HS22_{rev}.csv.gz"
-    if not path.is_file():
-        raise ScenarioError(f"no HS2022 <-> {rev} correlation table ({path.name})", field="hs_revision",
-                            fix="use HS92, HS12, HS17 or HS22 (UNSD HS2022 tables are bundled only for those)")
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
-
-
-#: An HS2022 code linked to more older codes than this (new headings such as 8549 e-waste, 8524
-#: displays, that merely contain goods of hundreds of older codes) is a "wide" link.
-MAX_FANOUT = 20
-
-
-def _wide_pairs(revision: str) -> pd.DataFrame:
-    t = full_pairs(revision)
-    return t.assign(wide=t.groupby("hs22")["other"].transform("nunique") > MAX_FANOUT)
-
-
 def _revision_pairs(from_rev: str, to_rev: str) -> tuple[pd.DataFrame, str]:
-    """DataFrame[k_from, k_to, wide] for any two of HS22/HS17/HS12/HS92 (two older ones go via HS2022)."""
+    """DataFrame[k_from, k_to] of the usable links (``hs_links.usable_pairs``) for any two of HS22 and
+    the linked older revisions (two older ones go via HS2022)."""
     if from_rev == "HS22":
-        t = _wide_pairs(to_rev)
-        return pd.DataFrame({"k_from": t["hs22"], "k_to": t["other"], "wide": t["wide"]}), ""
+        t = usable_pairs(to_rev)
+        return pd.DataFrame({"k_from": t["hs22"], "k_to": t["other"]}), ""
     if to_rev == "HS22":
-        t = _wide_pairs(from_rev)
-        return pd.DataFrame({"k_from": t["other"], "k_to": t["hs22"], "wide": t["wide"]}), ""
-    a, b = _wide_pairs(from_rev), _wide_pairs(to_rev)
-    m = a.merge(b, on="hs22", suffixes=("_a", "_b"))
-    out = pd.DataFrame({"k_from": m["other_a"], "k_to": m["other_b"], "wide": m["wide_a"] | m["wide_b"]})
-    out = out.sort_values("wide", kind="mergesort").drop_duplicates(["k_from", "k_to"])
+        t = usable_pairs(from_rev)
+        return pd.DataFrame({"k_from": t["other"], "k_to": t["hs22"]}), ""
+    m = usable_pairs(from_rev).merge(usable_pairs(to_rev), on="hs22", suffixes=("_a", "_b"))
+    out = pd.DataFrame({"k_from": m["other_a"], "k_to": m["other_b"]}).drop_duplicates(["k_from", "k_to"])
     return out, f" (via HS2022: {from_rev} -> HS22 -> {to_rev}; may over-split)"
+
+
+def _cut_notes(want: list[str], fr: str, to: str) -> list[str]:
+    """One note per HS2022 code whose wide fan-out was cut to its heading (``hs_links.fanout_rule``)."""
+    if "HS22" not in (fr, to):
+        return []
+    dropped = dropped_links(to if fr == "HS22" else fr)
+    hit = dropped[dropped.index.isin(want)] if fr == "HS22" else dropped.iloc[:0]
+    return [f"{k} (HS22): {n} correlated {to} codes outside heading {k[:4]} not used "
+            f"(more than {MAX_FANOUT} links)" for k, n in hit.items()]
 
 
 def _listed(codes, limit: int = 8) -> str:
@@ -296,13 +280,14 @@ def _listed(codes, limit: int = 8) -> str:
 
 
 def concord_codes(codes, from_revision: str, to_revision: str, *, weights=None) -> CodeMapping:
-    """Map HS6 ``codes`` from ``from_revision`` to ``to_revision`` (HS22, HS17, HS12, HS92; both directions).
+    """Map HS6 ``codes`` from ``from_revision`` to ``to_revision`` (HS22, HS17, HS12, HS07, HS92; both ways).
 
     One-to-many splits are flagged and weighted: equally, or by ``weights`` (a mapping or
     Series of target code -> trade value, e.g. world imports in USD; a split whose targets
     have no trade falls back to equal weights). Targets that absorb other codes are flagged
-    ``merged``. Codes absent from the UN table are ``lost``. Wide links (an HS2022 code
-    with more than ``MAX_FANOUT`` older partners) are used only for codes with no other link.
+    ``merged``. Codes without a usable link are ``lost``. An HS2022 code with more than
+    ``MAX_FANOUT`` older partners keeps only the links of its own heading (or curated ones;
+    ``hs_links.fanout_rule``); the cut is noted.
     """
     fr, to = normalize_revision(from_revision), normalize_revision(to_revision)
     want = sorted(set(pd.Series(list(codes), dtype=str).str.strip().str.zfill(6)))
@@ -310,8 +295,6 @@ def concord_codes(codes, from_revision: str, to_revision: str, *, weights=None) 
         pairs = pd.DataFrame({"k_from": want, "k_to": want, "weight": 1.0, "split": False, "merged": False})
         return CodeMapping(fr, to, pairs)
     allp, via = _revision_pairs(fr, to)
-    narrow_sources = set(allp.loc[~allp["wide"], "k_from"])
-    allp = allp[~allp["wide"] | ~allp["k_from"].isin(narrow_sources)]  # wide links only where nothing else
     sources_per_target = allp.groupby("k_to")["k_from"].nunique()
     sel = allp[allp["k_from"].isin(want)].sort_values(["k_from", "k_to"], kind="mergesort").reset_index(drop=True)
     n_to = sel.groupby("k_from")["k_to"].transform("nunique")
@@ -326,7 +309,7 @@ def concord_codes(codes, from_revision: str, to_revision: str, *, weights=None) 
         w = 1.0 / n_to
     sel["weight"] = w.astype(float)
     lost = tuple(sorted(set(want) - set(sel["k_from"])))
-    notes = []
+    notes = _cut_notes(want, fr, to)
     for k, g in sel[sel["split"]].groupby("k_from", sort=True):
         notes.append(f"{k} ({fr}) split into {_listed(g['k_to'])} ({to}){via}")
     for k, g in sel[sel["merged"]].groupby("k_to", sort=True):
