@@ -26,3 +26,8 @@ SINGLE_COUNTRY_THRESHOLDS: tuple[float, ...] = (0.5, 0.7)
 def sector_name(code: str) -> str:
     """'crm' -> 'Critical raw materials'; unknown codes are returned as given."""
     return SECTOR_NAMES.get(str(code), str(code))
+
+
+def plural(n: int, noun: str, nouns: str | None = None) -> str:
+    """'1 product', '2 products', '0 products' (``nouns``: an irregular plural, e.g. 'countries')."""
+    return f"{n:,} {noun if n == 1 else (nouns or noun + 's')}"

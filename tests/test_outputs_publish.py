@@ -49,3 +49,62 @@ def test_beneficiaries_csv_has_bloc_member(tmp_path):
     assert csv[2].split(",")[5] == "True"
     s = json.loads((out / "summary.json").read_text())["totals"]
     assert (s["shifted_to_members_usd"], s["shifted_to_non_members_usd"]) == pytest.approx((1e7, 2e7))
+
+
+# ---------------------------------------------------------------- export ban headline
+
+@pytest.fixture(scope="module")
+def ban_tables():
+    """DEU imports (kUSD); CHN banned on 000001 and 000003. Cap 10 pp of DEU's imports of the product:
+    000001 (CHN 100, NOR 50): NOR and JPN may add 15 each -> replaced 30, shortfall 70;
+    000003 (CHN 10, no other exporter): shortfall 10, unfixable; 000002 (CHN 40, JPN 60): not banned, frozen."""
+    import pandas as pd
+
+    from optimize.model.engine import EngineOptions, reallocate
+    from optimize.model.instance import CapRule, build_instance
+
+    rows = [("000001", CHN, DEU, 100), ("000001", NOR, DEU, 50), ("000001", NOR, USA, 1000),
+            ("000001", JPN, USA, 1000), ("000002", CHN, DEU, 40), ("000002", JPN, DEU, 60),
+            ("000002", JPN, USA, 500), ("000003", CHN, DEU, 10)]
+    flows = pd.DataFrame(rows, columns=["k", "i", "j", "v"]).assign(t=2023, q=np.nan)
+    inst = build_instance(flows, importer="DEU", importer_codes=[DEU], year=2023, products=None,
+                          risk_codes=[CHN], cap=CapRule(pp=10.0, basis="importer-market"),
+                          ban={CHN: {"000001", "000003"}})
+    (alloc,) = reallocate([inst], EngineOptions())
+    return compute_tables(inst, alloc, PRODUCT_INFO, COUNTRIES)
+
+
+def test_ban_totals_frozen_and_unfixable(ban_tables):
+    s, p = ban_tables.summary, ban_tables.products.set_index("k")
+    assert (s["banned_usd"], s["replaced_usd"], s["shortfall_usd"]) == pytest.approx((110e3, 30e3, 80e3))
+    assert s["banned_products"] == ["000001", "000003"] and s["n_frozen"] == 1
+    assert p["frozen"].tolist() == [False, True, False]
+    assert p["unfixable"].tolist() == [False, False, True]  # only a banned product can be unfixable
+    assert s["n_unfixable"] == 1 and p.loc["000002", "note"].startswith("frozen")
+
+
+def test_ban_headline_json_md_and_figure(ban_tables, tmp_path):
+    meta = dict(META, importer="DEU", risk_iso3=["CHN"], notes=["3 of 5 selected products have no flows in 2023"],
+                scenario_resolved={"ban": {"country": "CHN", "products": ["000001", "000003", "999999"]}})
+    out = write_outputs(ban_tables, meta, tmp_path / "ban")
+    ban = json.loads((out / "summary.json").read_text())["ban"]
+    assert ban == {"country": "CHN", "products": ["000001", "000003"], "banned_usd": pytest.approx(110e3),
+                   "replaced_usd": pytest.approx(30e3), "shortfall_usd": pytest.approx(80e3), "n_frozen": 1}
+    md = (out / "summary.md").read_text()
+    assert ("- Export ban on 2 products with flows: banned imports USD 0.11 m; replaced by alternatives "
+            "USD 30,000; shortfall (supply lost, not re-allocated) USD 80,000 (72.7%)") in md
+    assert "the fall includes the shortfall of USD 80,000: lost supply, not re-allocation" in md
+    assert ("- Banned products that cannot be fixed (no alternative headroom): 1; products where a cap binds: 1; "
+            "frozen (not banned, kept at today's flows): 1") in md
+    assert "- Note: 3 of 5 selected products have no flows in 2023" in md
+    svg = (out / "figures" / "exposure.svg").read_text()
+    assert "Export ban: banned imports" in svg and "shortfall" in svg
+
+
+def test_no_ban_no_ban_block(tmp_path):
+    out = write_outputs(_tables(), META, tmp_path / "run", figures=True)
+    assert "ban" not in json.loads((out / "summary.json").read_text())
+    md = (out / "summary.md").read_text()
+    assert "Export ban on" not in md and "frozen" not in md
+    assert "- Products that cannot be fixed (no alternative headroom): 1;" in md
+    assert "Export ban" not in (out / "figures" / "exposure.svg").read_text()

@@ -11,7 +11,8 @@ Definitions (every table uses them):
 - Group and overall HHI = mean of product HHIs weighted by product totals (before
   totals for ``hhi_before``, after totals for ``hhi_after``).
 - A product is ``unfixable`` when it has risk imports and its alternatives have no
-  headroom at all (sum over alternatives of min(cap, upper bound - x0) is 0).
+  headroom at all (sum over alternatives of min(cap, upper bound - x0) is 0); under an
+  export ban the products not banned are ``frozen`` (kept at today's flows), never unfixable.
 - ``shifted_usd`` = sum over alternative (non-risk) pairs of max(after - before, 0):
   the extra imports that alternative suppliers take over. Since totals are kept,
   shifted = risk reduction - shortfall + (decreases of alternatives, normally 0).
@@ -138,7 +139,7 @@ def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
     return float((values[ok] * weights[ok]).sum() / w) if w > 0 else float("nan")
 
 
-def _product_notes(instance, allocation, shortfall_usd: np.ndarray) -> np.ndarray:
+def _product_notes(instance, allocation, shortfall_usd: np.ndarray, frozen: np.ndarray) -> np.ndarray:
     """Per product: why it could not meet every limit ("" when it did). Reasons from the engine's keep_going report."""
     codes = np.asarray(instance.products).astype(str)
     relaxed = np.isin(codes, [str(k) for k in (getattr(allocation, "infeasible_products", None) or [])])
@@ -146,7 +147,8 @@ def _product_notes(instance, allocation, shortfall_usd: np.ndarray) -> np.ndarra
     share_note = np.where(relaxed, "share limit cannot hold (suppliers outside the risk set already exceed it or "
                                    "cannot reach the total): solved without it", "")
     ban_note = np.where(short, "export ban: alternatives cannot cover the banned imports (see shortfall_usd)", "")
-    return np.char.add(np.char.add(share_note, np.where(relaxed & short, "; ", "")), ban_note).astype(object)
+    notes = np.char.add(np.char.add(share_note, np.where(relaxed & short, "; ", "")), ban_note)
+    return np.where(frozen, "frozen: not banned, kept at today's flows (export ban)", notes).astype(object)
 
 
 def compute_tables(
@@ -163,10 +165,8 @@ def compute_tables(
 
     ``product_info``: DataFrame[k, description, sector, stage]; ``countries``:
     DataFrame[baci_code, iso3, name]. ``bloc_codes`` (e.g. EU27 BACI codes) adds an
-    ``extra_bloc_share`` column to ``concentration``. Beneficiaries mark the importer's own
-    members (``bloc_member``) when it is a bloc (>1 code) and leave them out with
-    ``exclude_members``; the summary splits ``shifted_usd`` into what members and
-    non-members take over (``shifted_to_members_usd`` + ``shifted_to_non_members_usd``).
+    ``extra_bloc_share`` column to ``concentration``. Beneficiaries mark a bloc importer's own members
+    (``bloc_member``; left out with ``exclude_members``); ``shifted_to_(non_)members_usd`` split ``shifted_usd``.
     """
     n_prod = instance.n_products
     p = np.asarray(instance.pair_product, dtype=np.int64)
@@ -205,7 +205,9 @@ def compute_tables(
     alt_headroom = psum(headroom)
     at_cap = alt & (cap > 0) & (x1 >= np.minimum(upper, x0 + cap) - 1e-7 * np.maximum(1.0, upper))
     cap_binds = psum(at_cap.astype(float)) > 0
-    unfixable = (risk0 > 0) & (alt_headroom <= _TOL)
+    # under an export ban only the banned products may move; the others are frozen at today's flows by design
+    frozen = np.zeros(n_prod, dtype=bool) if instance.shortfall_allowed is None else ~instance.shortfall_allowed
+    unfixable = (risk0 > 0) & (alt_headroom <= _TOL) & ~frozen
     top0, topv0 = _top_supplier(p, exp_code, x0, n_prod)
     top1, topv1 = _top_supplier(p, exp_code, x1, n_prod)
     top0_iso, _ = country_labels(np.maximum(top0, 0), countries)
@@ -217,9 +219,9 @@ def compute_tables(
         hhi_before=hhi0, hhi_after=hhi1,
         top_supplier_before=np.where(top0 >= 0, top0_iso, ""), top_share_before=_safe_div(topv0, tot0),
         top_supplier_after=np.where(top1 >= 0, top1_iso, ""), top_share_after=_safe_div(topv1, tot1),
-        cap_binds=cap_binds, unfixable=unfixable,
+        cap_binds=cap_binds, unfixable=unfixable, frozen=frozen,
         risk_before_usd=risk0, residual_risk_usd=risk1, shortfall_usd=shortfall, shifted_usd=shifted,
-        note=_product_notes(instance, allocation, shortfall),
+        note=_product_notes(instance, allocation, shortfall, frozen),
     )
 
     # ---- flows (one row per pair)
@@ -310,6 +312,8 @@ def compute_tables(
     if "banned_kusd" in (instance.meta or {}):  # isolated export ban: banned imports = replaced + shortfall
         summary["banned_usd"] = float(kusd_to_usd(instance.meta["banned_kusd"]))
         summary["replaced_usd"] = float(shifted.sum())
+        summary["banned_products"] = [str(k) for k in np.asarray(instance.products)[~frozen]]
+        summary["n_frozen"] = int(frozen.sum())
     return ResultTables(exposure=exposure, flows=flows, products=products, beneficiaries=beneficiaries,
                         by_sector=by_sector, by_stage=by_stage, summary=summary, concentration=concentration,
                         single_country=single, binding=binding, risk_iso3=[str(s) for s in risk_iso3])

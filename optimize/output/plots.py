@@ -15,6 +15,7 @@ from optimize.data.basket import sector_name
 from optimize.data.trade import SYNTHETIC_LABEL
 
 BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
+SHORTFALL_COLOR = "#d62728"  # supply lost under an export ban
 MEMBER_HATCH, MEMBER_EDGE = "///", "#222222"  # beneficiaries that belong to the importing bloc
 
 
@@ -75,10 +76,15 @@ def _empty(ax, text: str) -> None:
 
 
 def plot_exposure(tables, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
-    """Exposure per risk country (grouped bars, % of basket imports), and risk share by sector and by stage."""
+    """Exposure per risk country (grouped bars, % of basket imports), and risk share by sector and by stage;
+    under an export ban also the banned, replaced and shortfall values (USD)."""
     fig = Figure(figsize=(11, 8.5), layout="constrained")
     grid = fig.add_gridspec(2, 2, height_ratios=[1, 1.2])
-    ax = fig.add_subplot(grid[0, :])
+    banned = "banned_usd" in tables.summary  # an export ban: what was banned, replaced and lost, beside the shares
+    top = grid[0, :].subgridspec(1, 2, width_ratios=[2.2, 1]) if banned else None
+    ax = fig.add_subplot(top[0] if banned else grid[0, :])
+    if banned:
+        _ban_bars(fig.add_subplot(top[1]), tables.summary)
     e = tables.exposure
     labels = [_label(n, i) if i != "ALL" else "All risk countries" for i, n in zip(e["iso3"], e["name"], strict=False)]
     x = np.arange(len(e))
@@ -102,6 +108,18 @@ def plot_exposure(tables, stem, *, synthetic: bool = False, subtitle: str = "") 
                       "risk countries, % of imports", 100.0)
         sub.set_title(f"Risk share by {key}")
     return _save(fig, stem, synthetic, "Dependence on risk countries, before and after re-allocation", subtitle)
+
+
+def _ban_bars(ax, s: dict) -> None:
+    """Banned imports beside what alternatives replaced and the shortfall (supply lost), one bar each."""
+    values = np.array([s["banned_usd"], s["replaced_usd"], s["shortfall_usd"]], dtype=float)
+    div, unit = usd_scale(float(values.max()))
+    bars = ax.bar([0, 1, 2], values / div, color=[BEFORE_COLOR, AFTER_COLOR, SHORTFALL_COLOR])
+    ax.bar_label(bars, fmt="%.2f", fontsize=8)
+    ax.set_xticks([0, 1, 2], labels=["banned", "replaced", "shortfall"])
+    ax.set_ylabel(unit)
+    ax.set_title("Export ban: banned imports")
+    ax.grid(axis="y", alpha=0.3)
 
 
 def plot_beneficiaries(tables, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:

@@ -26,7 +26,7 @@ from optimize.output.datapackage import write_datapackage
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
 from optimize.units import usd_to_eur
-from optimize.vocab import CSV_FLOAT_FORMAT
+from optimize.vocab import CSV_FLOAT_FORMAT, plural
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
               "binding")
@@ -113,6 +113,11 @@ def summary_dict(tables, meta: dict, *, eur_per_usd: float | None = None) -> dic
         "hhi": {"before": s["hhi_before"], "after": s["hhi_after"]},
         "totals": dict(s),
     })
+    if "banned_usd" in s:  # isolated export ban: banned = replaced + shortfall
+        ban = ((meta.get("scenario_resolved") or {}).get("ban") or {})
+        out["ban"] = {"country": ban.get("country"), "products": s["banned_products"], "banned_usd": s["banned_usd"],
+                      "replaced_usd": s["replaced_usd"], "shortfall_usd": s["shortfall_usd"],
+                      "n_frozen": s["n_frozen"]}
     if eur_per_usd:
         usd_keys = [k for k, v in s.items() if k.endswith("_usd") and isinstance(v, (int, float))]
         out["eur_per_usd"] = float(eur_per_usd)
@@ -145,6 +150,7 @@ def _md_settings(tables, meta: dict, s: dict, importer, year) -> list[str]:
         lines = lines[:2] + [ln for ln in settings_lines(settings)
                              if not ln.startswith(("- Importer:", "- Year:", "- Data:"))]
     lines += [f"- WARNING: {w}" for w in meta.get("warnings") or []]
+    lines += [f"- Note: {n}" for n in meta.get("notes") or [] if n not in (meta.get("warnings") or [])]
     parts.append("\n".join(lines) + "\n")
 
     return parts
@@ -154,9 +160,18 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     """The headline: exposure per risk country, value shifted, ban, HHI, unfixable products."""
     parts: list[str] = []
     head = ["## Headline\n"]
+    banned = "banned_usd" in s  # isolated export ban: banned imports = replaced + shortfall
+    if banned:
+        lost = s["shortfall_usd"] / s["banned_usd"] if s["banned_usd"] > 0 else float("nan")
+        head.append(f"- Export ban on {plural(len(s['banned_products']), 'product')} with flows: banned imports "
+                    f"{fmt_money(s['banned_usd'])}; replaced by alternatives {fmt_money(s['replaced_usd'])}; "
+                    f"shortfall (supply lost, not re-allocated) {fmt_money(s['shortfall_usd'])} ({_pct(lost)})")
     for r in tables.exposure.itertuples(index=False):
         who = "all risk countries together" if r.iso3 == "ALL" else f"{r.name} ({r.iso3})"
         head.append(f"- Dependence on {who}: {_pct(r.share_before)} -> {_pct(r.share_after)} of basket imports")
+    if banned and s["shortfall_usd"] > 0:
+        head.append(f"  (the fall includes the shortfall of {fmt_money(s['shortfall_usd'])}: lost supply, "
+                    "not re-allocation)")
     shifted = fmt_money(s["shifted_usd"])
     if eur_per_usd:
         shifted += f" (≈ {fmt_money(usd_to_eur(s['shifted_usd'], eur_per_usd), 'EUR')} at {eur_per_usd} EUR per USD)"
@@ -164,15 +179,14 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     if s.get("n_bloc_members"):  # a bloc: what its own members take over, listed or not among the beneficiaries
         head.append(f"- Of which to bloc members: {fmt_money(s['shifted_to_members_usd'])}; to non-members: "
                     f"{fmt_money(s['shifted_to_non_members_usd'])}")
-    if "banned_usd" in s:  # isolated export ban: banned imports = replaced + shortfall
-        head.append(f"- Banned imports: {fmt_money(s['banned_usd'])}; replaced by alternatives "
-                    f"{fmt_money(s['replaced_usd'])}; shortfall {fmt_money(s['shortfall_usd'])}")
-    elif s.get("shortfall_usd"):
+    if not banned and s.get("shortfall_usd"):
         head.append(f"- Imports left unmet (bans): {fmt_money(s['shortfall_usd'])}")
     head.append(f"- Supplier concentration (value-weighted HHI): {_num(s['hhi_before'])} -> {_num(s['hhi_after'])}; "
                 f"HHI rises for {s['n_hhi_rises']} of {s['n_products']} products")
-    head.append(f"- Products that cannot be fixed (no alternative headroom): {s['n_unfixable']}; "
-                f"products where a cap binds: {s['n_cap_binds']}")
+    fixable = "banned products" if banned else "products"
+    head.append(f"- {fixable.capitalize()} that cannot be fixed (no alternative headroom): {s['n_unfixable']}; "
+                f"products where a cap binds: {s['n_cap_binds']}"
+                + (f"; frozen (not banned, kept at today's flows): {s['n_frozen']}" if banned else ""))
     parts.append("\n".join(head) + "\n")
 
     return parts
