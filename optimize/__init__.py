@@ -51,6 +51,8 @@ def __getattr__(name: str):
     """Lazy re-exports of ``optimize.api`` functions and the main result types."""
     import importlib
 
+    if name == "api":  # ``optimize.api.SCENARIO_KEYWORDS`` works after a plain ``import optimize``
+        return importlib.import_module("optimize.api")
     if name in _API:
         return getattr(importlib.import_module("optimize.api"), name)
     if name in _TYPES:

@@ -85,7 +85,7 @@ def test_keywords_map_onto_scenario_keys():
     # an existing Scenario plus keywords -> a new validated Scenario
     again = optimize.load_scenario(scen, cap_basis="importer-market")
     assert again.cap.basis == "importer-market" and again.cap.pp == 4.0
-    with pytest.raises(TypeError, match="unknown scenario keyword"):
+    with pytest.raises(ScenarioError, match="unknown scenario keyword"):
         optimize.load_scenario(capp=3)
     with pytest.raises(ScenarioError) as err:
         optimize.load_scenario(cap_pp=300)

@@ -92,7 +92,7 @@ def test_cell_parameters_are_validated():
     with pytest.raises(ScenarioError) as info:
         solve_cell(prep, importer="ATLANTIS")
     assert info.value.field == "importer.countries"
-    with pytest.raises(TypeError):
+    with pytest.raises(ScenarioError, match="unknown scenario keyword"):
         solve_cell(prep, cap_ppp=3)
 
 

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optimize.api.checks import api_checked
 from optimize.api.data import convert_data, data_info, fetch, load_trade, releases, validate_data  # noqa: F401
 from optimize.config.aliases import ALIASES
 from optimize.tokens import split_tokens as _tokens
@@ -33,6 +34,7 @@ if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fa
 SCENARIO_KEYWORDS = ALIASES
 
 
+@api_checked
 def load_scenario(name_or_path: str | Path | Scenario | None = None, *, overrides: Iterable[str] = (),
                   **keywords: Any) -> Scenario:
     """A validated ``Scenario``: a shipped name (``"kr-3050"``), a TOML path, or an existing Scenario.
@@ -55,6 +57,7 @@ def load_scenario(name_or_path: str | Path | Scenario | None = None, *, override
     return sc.load_scenario("default" if name_or_path is None else name_or_path, updates)
 
 
+@api_checked
 def scenario_schema() -> str:
     """The JSON Schema of scenario files (text), for editors and validators."""
     from optimize.config.schema import scenario_json_schema
@@ -62,6 +65,7 @@ def scenario_schema() -> str:
     return scenario_json_schema()
 
 
+@api_checked
 def list_scenarios() -> list[tuple[str, str]]:
     """(name, one-line description) of every shipped scenario."""
     from optimize.config.scenario import list_scenarios as _list
@@ -71,19 +75,12 @@ def list_scenarios() -> list[tuple[str, str]]:
 
 def _data_arg(data):
     """Pass paths/TradeData/None through (the pipeline filters while reading); validate DataFrames once."""
-    import os
-
     import pandas as pd
 
-    from optimize.data.trade import TradeData
-    from optimize.errors import InputError
-
-    if data is not None and not isinstance(data, (str, os.PathLike, pd.DataFrame, TradeData)):
-        raise InputError(f"data must be a path, a DataFrame or TradeData, got {type(data).__name__}", field="data",
-                         fix="pass data='BACI_....csv', a BACI-layout DataFrame, load_trade(...) or None")
     return load_trade(data) if isinstance(data, pd.DataFrame) else data
 
 
+@api_checked
 def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.DataFrame | TradeData | None = None,
         *, out_dir: str | Path | None = None, save_lp: str | Path | None = None, overwrite: bool = False,
         **keywords: Any) -> RunResult:
@@ -121,6 +118,7 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     return result
 
 
+@api_checked
 def figures(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) -> list[Path]:
     """Write the run's figures (exposure, beneficiaries, HHI; PNG + SVG) into ``out_dir``; return the paths.
 
@@ -133,6 +131,7 @@ def figures(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) 
     return [Path(out_dir) / p.relative_to(tmp) for p in paths]
 
 
+@api_checked
 def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None, *,
            importer: str | int | Sequence[str | int] = "EU27", year: int | None = None,
            years: str | Iterable[int] | None = None, supplier: str | int | None = None,
@@ -176,6 +175,7 @@ def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None,
     return res
 
 
+@api_checked
 def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | Path,
               importers: str | Sequence[str] | None = None, years: str | Iterable[int] | None = None,
               caps_pp: str | Iterable[float] | None = None, cap_bases: str | Iterable[str] | None = None,
@@ -226,10 +226,7 @@ def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk
     imps = b.parse_importers(importers) if importers is not None else (",".join(scen.importer.countries),)
     if isinstance(years, str):
         years = b.parse_years(years)
-    if isinstance(caps_pp, str):
-        caps = b.parse_caps(caps_pp)
-    else:
-        caps = tuple(float(c) for c in caps_pp) if caps_pp is not None else (float(scen.cap.pp),)
+    caps = b.parse_caps(caps_pp, field="caps_pp") if caps_pp is not None else (float(scen.cap.pp),)
     if cap_bases is None:
         bases = (scen.cap.basis,)
     else:
@@ -240,13 +237,14 @@ def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk
         risk = tuple(tuple(sorted({t.upper() for t in _tokens(rs)})) for rs in risk_sets)
     else:
         risk = (tuple(sorted({t.upper() for t in scen.risk.countries})),)
-    grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None),
+    grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
                   caps_pp=caps, cap_bases=bases, risk_sets=risk)
     return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=client, joint=joint,
                        outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite,
                        fast=not per_cell, dask_timeout_s=dask_timeout)
 
 
+@api_checked
 def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | Iterable[float],
                out_dir: str | Path | None = None, data: str | Path | pd.DataFrame | TradeData | None = None,
                plot: bool = True, warm: bool = True, overwrite: bool = False, **keywords: Any) -> SweepResult:
@@ -263,10 +261,11 @@ def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | 
     from optimize.runs.sweep import sweep
 
     scen = load_scenario(scenario, **keywords)
-    caps = parse_caps(caps_pp) if isinstance(caps_pp, str) else caps_pp
+    caps = parse_caps(caps_pp, field="caps_pp")
     return sweep(scen, caps, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm, overwrite=overwrite)
 
 
+@api_checked
 def frontier(scenario: str | Path | Scenario | None = None, *,
              data: str | Path | pd.DataFrame | TradeData | None = None, points: int = 11,
              **keywords: Any) -> tuple[pd.DataFrame, RunResult]:
@@ -291,6 +290,7 @@ def frontier(scenario: str | Path | Scenario | None = None, *,
                  allocation=result.allocation), result
 
 
+@api_checked
 def cost(scenario: str | Path | Scenario | None = None, *,
          data: str | Path | pd.DataFrame | TradeData | None = None,
          **keywords: Any) -> tuple[pd.DataFrame, dict, RunResult]:
@@ -302,6 +302,7 @@ def cost(scenario: str | Path | Scenario | None = None, *,
     return table, summary, result
 
 
+@api_checked
 def binding(scenario: str | Path | Scenario | None = None, *,
             data: str | Path | pd.DataFrame | TradeData | None = None, top: int = 10,
             **keywords: Any) -> tuple[pd.DataFrame, pd.DataFrame, RunResult]:
@@ -316,6 +317,7 @@ def binding(scenario: str | Path | Scenario | None = None, *,
     return per_pair, table, result
 
 
+@api_checked
 def frontier_figure(table: pd.DataFrame, path_stem: str | Path, *, synthetic: bool = False,
                     overwrite: bool = False) -> list[Path]:
     """The frontier figure (group ``all``) as ``<path_stem>.png``/``.svg``; returns the paths.

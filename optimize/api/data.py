@@ -8,6 +8,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optimize.api.checks import api_checked
 from optimize.tokens import split_tokens as _tokens
 
 if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fast
@@ -16,6 +17,7 @@ if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fa
     from optimize.data.trade import TradeData
 
 
+@api_checked
 def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
                years: int | Iterable[int] | None = None, products: str | Iterable[str] | None = None,
                importers: Any = None, exporters: Any = None, cache: bool = True, columns: Any = None,
@@ -86,6 +88,7 @@ def _filtered(data: TradeData, years, products, importers, exporters) -> TradeDa
     return replace(data, flows=f.loc[mask].reset_index(drop=True))
 
 
+@api_checked
 def data_info(path: str | Path | None = None, *, cache_dir: str | Path | None = None) -> dict:
     """Years, rows, products, countries, total value (USD) and missing-quantity share of a BACI source."""
     from optimize.data.baci import data_info as _info
@@ -93,6 +96,7 @@ def data_info(path: str | Path | None = None, *, cache_dir: str | Path | None = 
     return _info(path, cache_dir=cache_dir)
 
 
+@api_checked
 def validate_data(path: str | Path, *, single_year: bool = False) -> tuple[TradeData | None, list]:
     """Check a BACI file (no cache): (its data, []) when clean, else (None, its problems), each naming the file,
     rows, count and a fix; an unreadable file is one problem, the ``DataError`` itself. ``single_year``:
@@ -106,6 +110,7 @@ def validate_data(path: str | Path, *, single_year: bool = False) -> tuple[Trade
         return None, list(getattr(exc, "problems", None) or [exc])
 
 
+@api_checked
 def fetch(hs: str = "HS22", release: str = "latest", *, base_url: str | None = None, page_url: str | None = None,
           cache_dir: str | Path | None = None, progress: bool | None = None) -> tuple[str, Path]:
     """Download ``BACI_{hs}_V{release}.zip`` (``"latest"`` = newest on CEPII's page); returns (release, path)."""
@@ -118,6 +123,7 @@ def fetch(hs: str = "HS22", release: str = "latest", *, base_url: str | None = N
                                   progress=progress)
 
 
+@api_checked
 def releases(page_url: str | None = None) -> list:
     """CEPII's BACI releases (newest first), each with ``version`` and the ``hs`` revisions it offers."""
     from optimize.data.releases import DEFAULT_PAGE_URL, list_releases
@@ -125,6 +131,7 @@ def releases(page_url: str | None = None) -> list:
     return list_releases(page_url or DEFAULT_PAGE_URL)
 
 
+@api_checked
 def convert_data(path: str | Path, *, out: str | Path | None = None, overwrite: bool = False,
                  columns: str | None = None, year: int | None = None, country_codes: str = "baci",
                  value_unit: str = "kusd", comtrade: str | None = None, to: str = "parquet") -> Path:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, get_args, get_origin
 
+from optimize.errors import ScenarioError
 from optimize.tokens import split_tokens as tokens
 from optimize.vocab import SECTORS
 
@@ -118,13 +119,14 @@ def _normalise(key: str, value: Any) -> Any:
 
 
 def updates_from_keywords(keywords: Mapping[str, Any]) -> dict[str, Any]:
-    """Keywords -> ``{dotted key: value}``; None values are skipped; unknown keywords raise ``TypeError``.
+    """Keywords -> ``{dotted key: value}``; None values are skipped; unknown keywords raise ``ScenarioError``.
 
     Sorted by keyword, so the result never depends on argument order.
     """
     unknown = sorted(set(keywords) - set(ALIASES))
     if unknown:
-        raise TypeError(f"unknown scenario keyword(s) {unknown}; known: {', '.join(sorted(ALIASES))}")
+        raise ScenarioError(f"unknown scenario keyword(s) {unknown}", field=unknown[0],
+                            fix=f"use one of {', '.join(sorted(ALIASES))}")
     out: dict[str, Any] = {}
     for name in sorted(keywords):
         if keywords[name] is None:

@@ -113,11 +113,20 @@ def prepare_years(scenario, years: Sequence[int], data=None) -> dict:
     return out
 
 
-def resolve_years(scenario, years: Sequence[int] | None) -> tuple[int, ...]:
+def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int, ...]:
     """The given years, or the scenario's year; () when that is 0 (the latest year of the data, which
-    ``run_batch`` learns on its one read of the data)."""
+    ``run_batch`` learns on its one read of the data). A given year 0 is no year of any data: ``ScenarioError``
+    naming the years ``data`` (None: the scenario's) hold (other absent years are refused when read)."""
     if years:
-        return tuple(sorted(set(int(y) for y in years)))
+        given = tuple(sorted(set(int(y) for y in years)))
+        if 0 in given:
+            from optimize.errors import ScenarioError
+            from optimize.runs import pipeline
+
+            present = pipeline.data_years(scenario, data)
+            raise ScenarioError(f"year 0 is not in the data (years: {present})", field="years",
+                                fix=f"give years among {present}, or no years for the latest")
+        return given
     return (int(scenario.data.year),) if scenario.data.year else ()
 
 

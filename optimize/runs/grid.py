@@ -7,6 +7,8 @@ token per line, ``#`` comments).
 """
 from __future__ import annotations
 
+import math
+import numbers
 import re
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -144,13 +146,20 @@ def expand_all(grid: Grid, importer_codes: Sequence[int]) -> Grid:
     return replace(grid, importers=tuple(dict.fromkeys(imps)))
 
 
-def parse_caps(text: str) -> tuple[float, ...]:
-    caps = number_list(text, "caps", field="--caps")
-    bad = [c for c in caps if not 0 <= c <= 100]
+def parse_caps(value, *, field: str = "--caps") -> tuple[float, ...]:
+    """Caps in pp from text (``"0,1,2"``, ``"1-10"``, ``"0-10:0.5"``) or numbers, sorted and unique; each must be
+    finite and within [0, 100] (the one check of a batch or sweep cap, for the CLI and the API alike)."""
+    if isinstance(value, str):
+        caps = number_list(value, "caps", field=field)
+    else:
+        caps = sorted({float(c) for c in ([value] if isinstance(value, numbers.Real) else value)})
+    bad = [c for c in caps if not (math.isfinite(c) and 0 <= c <= 100)]
     if bad:
-        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field="--caps",
-                            fix="give caps in percentage points")
-    return tuple(float(c) for c in caps)
+        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field=field,
+                            fix="give caps in percentage points between 0 and 100")
+    if not caps:
+        raise ScenarioError("no caps given", field=field, fix="give at least one cap in percentage points")
+    return tuple(caps)
 
 
 def parse_cap_bases(text: str) -> tuple[str, ...]:

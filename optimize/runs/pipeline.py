@@ -60,6 +60,11 @@ def _read_data(scen: Scenario, data, products: tuple[str, ...] | None) -> TradeD
     return baci.read_baci(path, years=years, products=list(products) if products else None)
 
 
+def data_years(scen: Scenario, data=None) -> list[int]:
+    """The years ``data`` (None: the scenario's ``data.baci``) hold, every year read."""
+    return _read_data(scen.model_copy(update={"data": scen.data.model_copy(update={"year": 0})}), data, None).years
+
+
 def _hs_revision(scen: Scenario, data) -> str | None:
     """The data's HS revision if known before reading (scenario key or file name)."""
     if scen.data.hs_revision:

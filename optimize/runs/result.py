@@ -5,6 +5,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from optimize.args import checked
 from optimize.config.scenario import Scenario
 from optimize.output import manifest as _manifest
 
@@ -32,6 +33,7 @@ class RunResult:
         run_meta = {k: v for k, v in self.meta.items() if k not in ("scenario_resolved", "scenario_toml")}
         return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
 
+    @checked()
     def write(self, out_dir: str | Path, *, overwrite: bool = False, **kw) -> Path:
         """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
 
