@@ -195,7 +195,8 @@ def scenarios(name, schema):
 @click.option("--full-outputs", is_flag=True, help="Write every report file per cell (default: tables only).")
 @click.option("--figures", is_flag=True, help="With --full-outputs: also the figures per cell.")
 @click.option("--dask-timeout", "dask_timeout", type=float, default=10.0, show_default=True,
-              help="Seconds to wait for the --dask scheduler (unreachable: exit 2 before any data are read).")
+              help="Seconds (0 < s <= 86400) to wait for the --dask scheduler (no scheduler answering: exit 2 "
+                   "before any data are read).")
 @click.option("--per-cell", is_flag=True, help="Solve every cell through the full pipeline (no batched closed form).")
 @opts.quiet_option(help="No progress bar or per-cell lines.")
 @opts.overwrite_option

@@ -12,6 +12,8 @@ from typing import Any
 
 from optimize.errors import ScenarioError
 
+#: Most values one range token may expand to (``0-100:0.0001`` is 1,000,001): refused before expanding.
+MAX_RANGE_VALUES = 1_000_000
 _RANGE = re.compile(r"(\d+(?:\.\d+)?)-(\d+(?:\.\d+)?)(?::(\d+(?:\.\d+)?))?")
 
 
@@ -28,8 +30,9 @@ def split_tokens(value: Any, sep: str = ",") -> list[str]:
     return out
 
 
-def _expand(tok: str, cast: Callable) -> list:
-    """One token: a number, ``lo-hi`` (step 1) or ``lo-hi:step``, inclusive. Raises ValueError."""
+def _expand(tok: str, cast: Callable, field: str) -> list:
+    """One token: a number, ``lo-hi`` (step 1) or ``lo-hi:step``, inclusive. Raises ValueError
+    (``ScenarioError`` naming ``field`` for a range of more than ``MAX_RANGE_VALUES`` values)."""
     m = _RANGE.fullmatch(tok)
     if not m:
         return [cast(float(tok))]
@@ -37,6 +40,9 @@ def _expand(tok: str, cast: Callable) -> list:
     if step <= 0 or hi < lo:
         raise ValueError(tok)
     n = int(round((hi - lo) / step))
+    if n >= MAX_RANGE_VALUES:
+        raise ScenarioError(f"range {tok!r} has {n + 1:,} values; a range may have at most {MAX_RANGE_VALUES:,}",
+                            field=field, fix="use a coarser step")
     return [cast(round(lo + i * step, 9)) for i in range(n + 1) if lo + i * step <= hi + 1e-9]
 
 
@@ -47,7 +53,7 @@ def number_list(text: Any, what: str, cast: Callable = float, *, field: str | No
     out: list = []
     for tok in split_tokens(text):
         try:
-            out += _expand(tok, cast)
+            out += _expand(tok, cast, field or what)
         except ValueError:
             raise ScenarioError(f"{what} {tok!r} is not a number or range", field=field or what,
                                 fix=f"write e.g. {example}") from None

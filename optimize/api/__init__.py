@@ -203,13 +203,13 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     """
     from optimize.atomic import check_out_dir
     from optimize.runs import batch as b
-    from optimize.runs.executors import DASK_TIMEOUT_S, close_dask, connect_dask
+    from optimize.runs.executors import close_dask, connect_dask
 
     scen = load_scenario(scenario, **keywords)
     check_out_dir(out_dir, overwrite=overwrite)  # before the data are read (the default year needs them)
     client, owned = (None, False)
     if dask_address is not None:  # an unreachable scheduler fails before any data are read
-        client, owned = connect_dask(dask_address, dask_timeout or DASK_TIMEOUT_S, quiet)
+        client, owned = connect_dask(dask_address, dask_timeout, quiet)
     try:
         return _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk_sets, data, workers,
                                client, joint, full_outputs, figures, quiet, overwrite, dask_timeout, per_cell)

@@ -261,7 +261,7 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     check_out_dir(out_dir, overwrite=overwrite)  # refuse a foreign folder before connecting or reading
     client, owned = (None, False)
     if dask_address is not None:  # an unreachable scheduler fails before any data are read or folder claimed
-        client, owned = executors.connect_dask(dask_address, dask_timeout_s or executors.DASK_TIMEOUT_S, quiet)
+        client, owned = executors.connect_dask(dask_address, dask_timeout_s, quiet)
         executors.warm_workers(client)
     try:
         out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite)

@@ -38,6 +38,8 @@ log = logging.getLogger(__name__)
 
 #: Seconds to wait for a Dask scheduler before giving up (``--dask-timeout``).
 DASK_TIMEOUT_S = 10.0
+#: The longest ``--dask-timeout`` accepted (s): one day.
+MAX_DASK_TIMEOUT_S = 86400.0
 DASK_RETRIES = 2
 
 # ------------------------------------------------------------------ local pool
@@ -208,15 +210,33 @@ def _adaptive_malloc():
             os.environ[key] = saved
 
 
-def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
-    """A ``distributed.Client`` for ``spec``: ``local`` / ``local:N`` starts a LocalCluster of N
-    single-thread worker processes (default 2); an address connects within ``timeout_s`` seconds.
+def dask_timeout_seconds(value) -> float:
+    """``--dask-timeout`` / ``dask_timeout`` in seconds: None -> ``DASK_TIMEOUT_S``; else finite, > 0 and
+    at most ``MAX_DASK_TIMEOUT_S`` (``InputError`` otherwise, exit 2)."""
+    if value is None:
+        return DASK_TIMEOUT_S
+    try:
+        seconds = float(value)
+    except (TypeError, ValueError):
+        seconds = -1.0
+    if not 0 < seconds <= MAX_DASK_TIMEOUT_S:  # also refuses NaN
+        raise InputError(f"{value!r} is not a number of seconds in (0, {MAX_DASK_TIMEOUT_S:g}]",
+                         field="--dask-timeout", fix=f"give the seconds to wait for the scheduler, e.g. "
+                                                     f"--dask-timeout {DASK_TIMEOUT_S:g}")
+    return seconds
 
-    An unreachable scheduler is an ``InputError`` (exit 2). Returns ``(client, owned)``:
-    ``owned`` = this call made the client (and cluster), so the caller closes it.
+
+def connect_dask(spec, timeout_s: float | None = None, quiet: bool = False):
+    """A ``distributed.Client`` for ``spec``: ``local`` / ``local:N`` starts a LocalCluster of N
+    single-thread worker processes (default 2); an address connects within ``timeout_s`` seconds
+    (``dask_timeout_seconds``: None = ``DASK_TIMEOUT_S``).
+
+    No scheduler answering there is an ``InputError`` (exit 2) after at most ``timeout_s`` + 1 s.
+    Returns ``(client, owned)``: ``owned`` = this call made the client (and cluster); the caller closes it.
     """
     if hasattr(spec, "submit"):
         return spec, False
+    seconds = dask_timeout_seconds(timeout_s)
     try:
         from distributed import Client, LocalCluster
     except ImportError as exc:  # distributed is an optional extra
@@ -235,17 +255,41 @@ def connect_dask(spec, timeout_s: float = DASK_TIMEOUT_S, quiet: bool = False):
         client = Client(cluster)
         client._tradeopt_cluster = cluster  # closed with the client by ``close_dask``
     else:
-        try:
-            client = Client(text, timeout=f"{float(timeout_s)}s")
-        except (OSError, TimeoutError, ValueError) as exc:
-            raise InputError(f"cannot reach the Dask scheduler at {text!r} within {float(timeout_s):g} s "
-                             f"({type(exc).__name__}: {str(exc)[:200]})", field="--dask",
-                             fix="start it with `dask scheduler`, check the address (tcp://HOST:8786) and "
-                                 "firewall, or raise --dask-timeout") from None
+        client = _client_within(Client, text, seconds)
     if not quiet:
         link = getattr(client, "dashboard_link", None)
         print(f"Dask dashboard: {link}" if link else "Dask: no dashboard", file=sys.stderr, flush=True)
     return client, True
+
+
+def _client_within(client_type, address: str, seconds: float):
+    """``client_type(address)`` made in a helper thread, given up after ``seconds`` (+1 s grace) whatever
+    answers on the port (distributed's own timeout does not cover a server that accepts and never speaks
+    its protocol). A client that connects after the deadline is closed by the helper thread."""
+    box: dict = {}
+    gave_up = threading.Event()
+
+    def connect() -> None:
+        try:
+            client = client_type(address, timeout=f"{seconds}s")
+        except BaseException as exc:  # noqa: BLE001  (reported by the caller, or dropped after giving up)
+            box["error"] = exc
+            return
+        if gave_up.is_set():
+            client.close()
+        box["client"] = client
+
+    helper = threading.Thread(target=connect, name="tradeopt-dask-connect", daemon=True)
+    helper.start()
+    helper.join(seconds + 1.0)
+    if "client" in box:
+        return box["client"]
+    gave_up.set()
+    exc = box.get("error")
+    why = f"{type(exc).__name__}: {str(exc)[:200]}" if exc is not None else "no Dask answer"
+    raise InputError(f"cannot reach the Dask scheduler at {address!r} within {seconds:g} s ({why})", field="--dask",
+                     fix="start it with `dask scheduler`, check the address (tcp://HOST:8786), that nothing else "
+                         "listens on that port, and the firewall, or raise --dask-timeout") from None
 
 
 def _import_work_modules() -> None:
@@ -260,9 +304,15 @@ def _import_work_modules() -> None:
 
 
 def warm_workers(client) -> None:
-    """Start the imports of every worker now, without waiting: they overlap the client's read of the data."""
+    """Start the imports of every worker now, without waiting: one fire-and-forget task pinned to each
+    worker, so they overlap the client's read of the data (``client.run(..., wait=False)`` accepts only
+    coroutines: it made every worker log a traceback)."""
+    from distributed import fire_and_forget
+
     try:
-        client.run(_import_work_modules, wait=False)
+        for address in client.scheduler_info().get("workers", {}):
+            fire_and_forget(client.submit(_import_work_modules, pure=False, workers=[address],
+                                          allow_other_workers=False, key=f"tradeopt-warm-{address}"))
     except Exception as exc:  # noqa: BLE001  (an optimisation only: a task imports what it needs anyway)
         log.debug("could not warm the Dask workers: %s", exc)
 

@@ -31,6 +31,9 @@ from optimize.vocab import CSV_FLOAT_FORMAT
 
 log = logging.getLogger(__name__)
 
+#: Most caps one sweep solves (one LP solve each): 0-100 pp in steps of 0.1 pp.
+MAX_SWEEP_CAPS = 1001
+
 
 @dataclass
 class SweepResult:
@@ -78,12 +81,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     from optimize.runs import pipeline
 
     t_start = time.perf_counter()
-    caps = sorted({float(c) for c in caps_pp})
-    if not caps:
-        from optimize.errors import InputError
-
-        raise InputError("no caps to sweep", field="caps_pp",
-                         fix="pass at least one cap in pp, e.g. caps_pp=[1, 5, 10]")
+    caps = _checked_caps(caps_pp)
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
         from optimize.atomic import check_out_dir
 
@@ -126,6 +124,21 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
                                             subtitle=caption)]
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
                        figures=figs)
+
+
+def _checked_caps(caps_pp: Iterable[float]) -> list[float]:
+    """The distinct caps (pp), sorted; ``InputError`` when there are none or more than ``MAX_SWEEP_CAPS``."""
+    from optimize.errors import InputError
+
+    caps = sorted({float(c) for c in caps_pp})
+    if not caps:
+        raise InputError("no caps to sweep", field="caps_pp",
+                         fix="pass at least one cap in pp, e.g. caps_pp=[1, 5, 10]")
+    if len(caps) > MAX_SWEEP_CAPS:
+        raise InputError(f"{len(caps):,} caps to sweep; a sweep solves at most {MAX_SWEEP_CAPS:,}", field="caps_pp",
+                         fix="use a step of at least 0.1 pp over 0-100 (e.g. --caps 0-100:0.5, 201 caps) "
+                             f"or split the range into sweeps of at most {MAX_SWEEP_CAPS:,} caps")
+    return caps
 
 
 def _warm_sweep(prepared, caps, cell, inst0, scen0, opts):
@@ -173,4 +186,4 @@ def _warm_tables(prepared, scen, inst, lp, sol, opts):
     return pipeline.cell_tables(prepared, scen, inst, alloc)
 
 
-__all__ = ["SweepResult", "sweep"]
+__all__ = ["MAX_SWEEP_CAPS", "SweepResult", "sweep"]
