@@ -9,7 +9,7 @@ Layout of ``<out>/``::
 Each part is written atomically, the ``risk`` part before its ``cells`` part; the
 cells parts are the resume record: a cell is finished when a cells row with the
 batch's ``scenario_hash`` names it. The hash covers the resolved scenario, the
-cell options and the identity of the data (path, size and mtime in ns of every
+cell options and the identity of the data (path and content SHA-256 of every
 file read, release and HS revision from the name; or a hash of an in-memory
 frame), so changed data never resume.
 """
@@ -29,6 +29,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimize.atomic import _HOST, _pid_alive, atomic_write_bytes
+from optimize.data.cache import file_sha256
 from optimize.errors import OutputError
 
 LOCK_FILE = ".tradeopt-batch.lock"
@@ -47,7 +48,7 @@ def frame_digest(df: pd.DataFrame) -> str:
 
 
 def data_identity(scenario, data=None) -> dict:
-    """What the batch reads: in-memory data by content hash, files by path, size and mtime (ns)."""
+    """What the batch reads: in-memory data by content hash, files by path and content SHA-256."""
     from optimize.data.trade import TradeData
 
     if isinstance(data, TradeData):
@@ -64,12 +65,11 @@ def data_identity(scenario, data=None) -> dict:
     p = Path(path).expanduser()
     files = sorted(f for f in p.rglob("*") if f.is_file()) if p.is_dir() else [p]
     out: dict = {"path": str(p.resolve()), "files": []}
-    for f in files:
+    for f in files:  # by content, as the parquet cache: a same-size edit with the mtime put back is seen
         try:
-            st = f.stat()
-            out["files"].append([str(f.resolve()), st.st_size, st.st_mtime_ns])
+            out["files"].append([str(f.resolve()), file_sha256(f)])
         except OSError:
-            out["files"].append([str(f), None, None])
+            out["files"].append([str(f), None])
     with contextlib.suppress(Exception):
         from optimize.data.baci import parse_name
 
