@@ -107,3 +107,42 @@ def test_taiwan_is_twn_in_outputs_and_accepted_as_s19():
     assert to_iso3([490]).tolist() == ["TWN"]
     assert resolve_countries("TWN") == resolve_countries("S19") == resolve_countries("taiwan") == [490]
     assert "S19" not in set(country_table()["iso3"])
+
+
+# ---------------------------------------------------------------- names users type (#23 item 7)
+
+@pytest.mark.parametrize("text,code", [
+    ("Turkey", 792), ("Türkiye", 792), ("turkiye", 792), ("Cote d'Ivoire", 384), ("CÔTE D’IVOIRE", 384),
+    ("DE", 276), ("de", 276), ("CN", 156), ("Korea, Rep.", 410), ("US", 842), ("UK", 826),
+    ("French Republic", 251),  # country_converter's pattern gives FRA; BACI's own table decides the code
+    ("Iran, Islamic Rep.", 364), ("Viet Nam", 704),
+])
+def test_names_iso2_accents_and_country_converter(text, code):
+    assert C.resolve_countries(text) == [code]
+
+
+def test_a_comma_inside_a_name_joins_only_a_piece_that_is_no_country():
+    assert C.resolve_countries("Korea, Rep., DE, Japan") == [410, 276, 392]
+    assert C.resolve_countries(["Germany", "France"]) == [276, 251]
+    assert C.resolve_countries("Korea, Dem. People's Rep.") == [408]
+
+
+def test_unknown_name_suggests_without_paths():
+    from optimize.config.scenario import load_scenario
+
+    with pytest.raises(ScenarioError) as info:
+        load_scenario("default", {"importer.countries": ["Germny"]})
+    text = str(info.value)
+    assert "unknown country 'Germny'" in text and "Germany (DEU)" in text
+    assert "/" not in text.replace("ISO3 (DEU), ISO2 (DE)", "") and "site-packages" not in text
+    assert text.startswith("scenario 'default' with override importer.countries")
+
+
+def test_country_converter_is_imported_only_on_a_miss():
+    import subprocess
+    import sys
+
+    code = ("import sys; from optimize.data.countries import resolve_countries as r; r('DEU, Germany, DE, EU27'); "
+            "a = 'country_converter' in sys.modules; r('Turkey'); print(a, 'country_converter' in sys.modules)")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["False", "True"]

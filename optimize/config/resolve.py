@@ -95,6 +95,17 @@ def _priority(tokens, file: str) -> tuple[int, ...]:
                             fix=getattr(exc, "fix", None) or _FIX) from None
 
 
+def _importer_label(tokens, codes) -> str:
+    """The importer as outputs name it: a group as written (EU27), else the members' ISO3 codes joined by '+'
+    (``Korea, Rep.`` -> KOR, ``de,fr`` -> DEU+FRA)."""
+    from optimize.data.countries import group_names, to_iso3
+
+    groups = {g.upper() for g in group_names()}
+    if any(str(t).strip().upper() in groups for t in tokens):
+        return "+".join(tokens)
+    return "+".join(str(s) for s in to_iso3(list(codes)))
+
+
 def _build(scen: Any, file: str) -> ModelSpec:
     lists = {
         "importer.countries": _codes(scen.importer.countries, "importer.countries", file),
@@ -107,7 +118,7 @@ def _build(scen: Any, file: str) -> ModelSpec:
     _check_cross_fields({**lists, "risk.weights": tuple(weights), "risk.priority": priority}, file)
     ban = {c: frozenset(scen.ban.products) for c in lists["ban.country"]}
     return ModelSpec(
-        importer_label=scen.importer.label or "+".join(scen.importer.countries),
+        importer_label=scen.importer.label or _importer_label(scen.importer.countries, lists["importer.countries"]),
         importer_codes=lists["importer.countries"],
         risk_codes=lists["risk.countries"],
         risk_weights=MappingProxyType(weights),

@@ -353,12 +353,14 @@ def load_scenario(name_or_path: str | Path = "default",
     updates = overrides if isinstance(overrides, Mapping) else parse_sets(overrides, Scenario)
     raw = apply_overrides(read_toml(path), updates, Scenario)
     raw.setdefault("name", path.stem)
+    # a shipped scenario is named, not shown by its path inside the installed package
+    label = f"scenario '{path.stem}'" if path.resolve().parent == models_dir().resolve() else str(path)
     try:
-        return validate_scenario(raw, file=str(path))
+        return validate_scenario(raw, file=label)
     except ScenarioError as exc:  # name the override that set the bad key, not only the file
         hits = [k for k in updates if exc.field and str(k).startswith(exc.field)]
         if hits:
-            exc.file = f"{path} with override {hits[-1]}={updates[hits[-1]]!r}"
+            exc.file = f"{label} with override {hits[-1]}={updates[hits[-1]]!r}"
         raise
 
 

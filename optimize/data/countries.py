@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import difflib
 import functools
+import logging
 import re
+import unicodedata
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -115,19 +117,73 @@ def _iso3_index(table: pd.DataFrame) -> dict[str, int]:
     return index
 
 
+def _fold(text: str) -> str:
+    """Case-, accent- and spacing-insensitive key of a name: 'Côte  d’Ivoire' -> "cote d'ivoire"."""
+    plain = "".join(c for c in unicodedata.normalize("NFKD", str(text)) if not unicodedata.combining(c))
+    return " ".join(plain.replace("\u2019", "'").replace("\u2018", "'").casefold().split())
+
+
 def _name_index(table: pd.DataFrame) -> dict[str, int]:
-    """Lower-case English names -> BACI code (current codes; the table's names, then ``NAME_ALIASES``)."""
+    """Folded English names (``_fold``) -> BACI code (current codes; the table's names, then ``NAME_ALIASES``)."""
     current = table[~table["baci_code"].isin(HISTORICAL_CODES)]
     index: dict[str, int] = {}
     for name, code in zip(current["name"].astype(str), current["baci_code"].astype(int), strict=False):
-        key = " ".join(name.lower().split())
-        if key:
+        if key := _fold(name):
             index.setdefault(key, code)
     known = set(current["baci_code"].astype(int))
     for alias, code in NAME_ALIASES.items():
         if code in known:
-            index.setdefault(alias, code)
+            index.setdefault(_fold(alias), code)
     return index
+
+
+def _iso2_index(table: pd.DataFrame) -> dict[str, int]:
+    """ISO2 (upper case) -> BACI code of the current codes that carry one."""
+    current = table[~table["baci_code"].isin(HISTORICAL_CODES) & (table["iso2"].astype(str).str.len() == 2)]
+    return dict(zip(current["iso2"].astype(str), current["baci_code"].astype(int), strict=False))
+
+
+@functools.lru_cache(maxsize=1)
+def _converter():
+    """country_converter's CountryConverter (imported only on a lookup miss: ~0.5 s), or None if unusable."""
+    try:
+        import country_converter as coco
+    except ImportError:
+        return None
+    try:
+        return coco.CountryConverter()
+    except TypeError:  # country_converter 1.3.2 under pandas 3 reads empty ISO2 cells as NaN: read its table here
+        data = pd.read_csv(coco.country_converter.COUNTRY_DATA_FILE, sep="\t", encoding="utf-8", dtype=str,
+                           keep_default_na=False, na_values=[""])
+        return coco.CountryConverter(country_data=data.assign(ISO2=data["ISO2"].fillna("(?!)")))
+
+
+def _converted(token: str, iso3_index: dict[str, int]) -> list[int]:
+    """BACI codes of the countries country_converter's name patterns find in ``token`` (ISO3 through BACI's
+    own table, so BACI's codes decide, e.g. France 251); [] when none does."""
+    cc = _converter() if len(token) > 3 else None
+    if cc is None:
+        return []
+    log = logging.getLogger("country_converter.country_converter")
+    level = log.level
+    log.setLevel(logging.ERROR)  # its "not found" warnings are ours to report
+    try:
+        found = cc.convert([token], src="regex", to="ISO3", enforce_list=True, not_found=None)[0]
+    finally:
+        log.setLevel(level)
+    return [iso3_index[c] for c in found if c in iso3_index] if len(found) == 1 else []
+
+
+def _unknown_country(tok: str, table: pd.DataFrame, choices: dict[str, str]) -> ScenarioError:
+    """The error for a name nothing matched: close matches among codes, names and groups (no file paths)."""
+    names = {_fold(n): f"{n} ({i})" for n, i in zip(table["name"].astype(str), table["iso3"].astype(str),
+                                                      strict=False)}
+    keys = {**{k.casefold(): v for k, v in choices.items()}, **names}
+    close = difflib.get_close_matches(_fold(tok), list(keys), n=5, cutoff=0.6)
+    hint = f"did you mean {', '.join(dict.fromkeys(keys[c] for c in close))}? " if close else ""
+    return ScenarioError(f"unknown country '{tok}'", field="countries",
+                         fix=hint + "name a country by ISO3 (DEU), ISO2 (DE), BACI code (276), English name "
+                         "(Germany) or group (" + ", ".join(group_names()) + ")")
 
 
 def group_members(name: str, table: pd.DataFrame | None = None) -> tuple[int, ...]:
@@ -153,9 +209,11 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
     """Turn ISO3 codes, BACI codes, English names and group names into BACI codes.
 
     ``tokens``: a comma-separated string (``"CHN, usa, 643, EU27, Germany, korea"``),
-    one int, or an iterable of such. Case-insensitive; deduplicated keeping first
-    order. Names: the country table's English names and ``NAME_ALIASES``.
-    Unknown token -> ``ScenarioError`` naming it with close matches.
+    one int, or an iterable of such; also ISO2 (``DE``). Case- and accent-insensitive;
+    deduplicated keeping first order. Names: the country table's English names and
+    ``NAME_ALIASES``, then country_converter's name patterns (``Turkey``, ``Korea, Rep.``),
+    always mapped through the table's own codes. Unknown token -> ``ScenarioError`` naming
+    it with close matches.
     """
     table = country_table() if table is None else table
     if isinstance(tokens, (str, int, np.integer)):
@@ -163,32 +221,48 @@ def resolve_countries(tokens: str | int | Iterable[str | int], table: pd.DataFra
     flat: list[str] = []
     for tok in tokens:
         flat += [p.strip() for p in re.split(r"[,;]", str(tok)) if p.strip()]
-    codes_known = set(table["baci_code"].astype(int))
-    index = _iso3_index(table)
-    groups = dict(zip(_groups()["key"], _groups()["group"], strict=True))
-    names: dict[str, int] | None = None
+    indexes = _Indexes(table)
     out: list[int] = []
-    for tok in flat:
-        up = tok.upper()
-        if re.fullmatch(r"\d+", tok):
-            code = int(tok)
-            if code not in codes_known:
-                raise ScenarioError(f"unknown BACI country code '{tok}'", field="countries",
-                                    fix="see `data/baci/country_codes.csv` for valid codes")
-            found = [code]
-        elif up in groups:
-            found = list(group_members(groups[up], table))
-        elif up in index:
-            found = [index[up]]
-        elif (names := names if names is not None else _name_index(table)).get(" ".join(tok.lower().split())):
-            found = [names[" ".join(tok.lower().split())]]
+    i = 0
+    while i < len(flat):  # "Korea, Rep." is one name: a piece that is no country joins the one before it
+        nxt = flat[i + 1] if i + 1 < len(flat) else None
+        if nxt is not None and indexes.match(nxt) is None and (found := indexes.match(f"{flat[i]}, {nxt}")):
+            i += 2
+        elif (found := indexes.match(flat[i])) is not None:
+            i += 1
         else:
-            choices = sorted(set(index) | set(groups.values()) | set(groups))
-            close = difflib.get_close_matches(up, [c.upper() for c in choices], n=5, cutoff=0.5)
-            hint = f"did you mean {', '.join(close)}?" if close else "use ISO3 codes, BACI codes or a group name"
-            raise ScenarioError(f"unknown country '{tok}'", field="countries", fix=hint)
+            raise _unknown_country(flat[i], table, {**{c: c for c in indexes.iso3}, **indexes.groups})
         out += [c for c in found if c not in out]
     return out
+
+
+class _Indexes:
+    """The lookups of one country table: BACI code, group, ISO3, ISO2, name, then country_converter."""
+
+    def __init__(self, table: pd.DataFrame):
+        self.table = table
+        self.codes = set(table["baci_code"].astype(int))
+        self.iso3 = _iso3_index(table)
+        self.iso2 = _iso2_index(table)
+        self.groups = dict(zip(_groups()["key"], _groups()["group"], strict=True))
+        self._names: dict[str, int] | None = None
+
+    def match(self, tok: str) -> list[int] | None:
+        """BACI codes ``tok`` names, or None; an unknown numeric code raises (it is no name)."""
+        up = tok.upper()
+        if re.fullmatch(r"\d+", tok):
+            if int(tok) not in self.codes:
+                raise ScenarioError(f"unknown BACI country code '{tok}'", field="countries",
+                                    fix="use a code of the BACI country table (e.g. 251 France) or an ISO3 code")
+            return [int(tok)]
+        if up in self.groups:
+            return list(group_members(self.groups[up], self.table))
+        if up in self.iso3 or (len(up) == 2 and up in self.iso2):
+            return [self.iso3[up] if up in self.iso3 else self.iso2[up]]
+        self._names = self._names if self._names is not None else _name_index(self.table)
+        if code := self._names.get(_fold(tok)):
+            return [code]
+        return _converted(tok, self.iso3) or None
 
 
 def lookup(codes, column: str, missing_prefix: str | None, table: pd.DataFrame | None = None) -> np.ndarray:
