@@ -20,7 +20,7 @@ from optimize.tokens import split_tokens
 from optimize.vocab import SECTOR_NAMES, SECTORS, sector_name  # noqa: F401  (re-exported)
 
 __all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket",
-           "select_codes",
+           "select_codes", "product_tokens",
            "concord_basket", "target_basket", "ConcordanceReport", "basket_to_revision"]
 
 BASKET_COLUMNS = ["k", "sector", "subsector", "description", "source"]
@@ -115,6 +115,18 @@ def load_basket(path: str | Path | None = None, *, sectors: str | Iterable[str] 
     return basket
 
 
+def product_tokens(spec: str | Iterable[str]) -> tuple[list[str], str | None]:
+    """A product selection's tokens and the file they came from (None for a typed list): ``spec`` is a
+    comma list or iterable of tokens, or the path of a file with codes (one per line or a CSV with ``k``)."""
+    if isinstance(spec, (str, Path)) and Path(str(spec)).is_file():
+        p = Path(str(spec))
+        text = pd.read_csv(p, dtype=str, keep_default_na=False, header=None)
+        if str(text.iloc[0, 0]).strip().lower() == "k":
+            text = pd.read_csv(p, dtype=str, keep_default_na=False)[["k"]]
+        return [t for t in text.iloc[:, 0].astype(str).str.strip() if t], str(p)
+    return split_tokens(spec), None
+
+
 def select_codes(spec: str | Iterable[str], available_codes: Iterable[str]) -> list[str]:
     """User product selection -> sorted HS6 codes among ``available_codes``.
 
@@ -124,16 +136,7 @@ def select_codes(spec: str | Iterable[str], available_codes: Iterable[str]) -> l
     raise ScenarioError.
     """
     avail = pd.Index(sorted(set(str(c).zfill(6) for c in available_codes)))
-    if isinstance(spec, (str, Path)) and Path(str(spec)).is_file():
-        p = Path(str(spec))
-        text = pd.read_csv(p, dtype=str, keep_default_na=False, header=None)
-        if str(text.iloc[0, 0]).strip().lower() == "k":
-            text = pd.read_csv(p, dtype=str, keep_default_na=False)[["k"]]
-        tokens = [t for t in text.iloc[:, 0].astype(str).str.strip() if t]
-        source = str(p)
-    else:
-        tokens = split_tokens(spec)
-        source = None
+    tokens, source = product_tokens(spec)
     if any(t.lower() == "all" for t in tokens):
         return avail.tolist()
     arr = avail.to_numpy(dtype=str)

@@ -82,13 +82,15 @@ def fanout_rule(pairs: pd.DataFrame, src: str = "hs22", tgt: str = "other") -> p
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def usable_pairs(revision: str) -> pd.DataFrame:
     """``full_pairs(revision)`` after the fan-out rule: DataFrame[hs22, other, pair_relationship, origin,
-    wide, dropped] of the kept links."""
+    wide, dropped] of the kept links (cached: do not modify)."""
     t = fanout_rule(full_pairs(revision))
     return t.loc[t["keep"]].drop(columns="keep").reset_index(drop=True)
 
 
+@functools.lru_cache(maxsize=8)
 def dropped_links(revision: str) -> pd.Series:
     """HS2022 code -> the number of its links dropped by the fan-out rule (codes with none omitted)."""
     t = fanout_rule(full_pairs(revision))

@@ -57,7 +57,8 @@ def build_manifest(resolved_scenario: dict, *, inputs: dict[str, str | None], me
         "tool": "tradeopt",
         "versions": versions(),
         "inputs": {k: inputs[k] for k in sorted(inputs)},
-        "data": {k: jsonable((meta or {}).get(k)) for k in ("data_source", "hs_revision", "release")},
+        "data": {k: jsonable((meta or {}).get(k)) for k in ("data_source", "hs_revision", "hs_revision_source",
+                                                             "release")},
         "run": jsonable(meta or {}),
         "scenario": jsonable(resolved_scenario),
     }

@@ -48,7 +48,8 @@ def run_settings(meta: dict) -> dict:
         "importer": str(meta.get("importer") or imp.get("label") or "+".join(imp.get("countries") or [])),
         "importer_members": ", ".join(members) if multi else "",
         "year": str(meta.get("year", "")),
-        "hs_revision": str(meta.get("hs_revision") or "unknown"),
+        "hs_revision": (f"{meta['hs_revision']} ({meta['hs_revision_source']})" if meta.get("hs_revision_source")
+                        else str(meta.get("hs_revision") or "unknown")) if meta.get("hs_revision") else "unknown",
         "data_source": str(meta.get("data_label") or meta.get("data_source") or "n/a"),
         "cap": (f"{float(cap.get('pp', meta.get('cap_pp', 0)) or 0):g} pp of "
                 f"{cap.get('basis') or meta.get('cap_basis')}"),

@@ -18,6 +18,7 @@ from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
 from optimize.errors import InputError, ScenarioError
 from optimize.output import manifest as _manifest
+from optimize.runs.codes import Conversion, Revision, convert_basket, convert_scenario, known_revision, log
 from optimize.runs.result import RunResult
 from optimize.tokens import split_tokens
 
@@ -35,6 +36,8 @@ class Prepared:
     countries: pd.DataFrame  # [baci_code, iso3, iso2, name]
     input_sha256: dict[str, str | None] = field(default_factory=dict)
     notes: list[str] = field(default_factory=list)
+    hs_revision: Revision = field(default_factory=lambda: Revision(None))  # the data's, and where it came from
+    conversions: list[Conversion] = field(default_factory=list)  # user codes converted to the data's revision
 
 
 # ------------------------------------------------------------------ prepare
@@ -65,38 +68,22 @@ def data_years(scen: Scenario, data=None) -> list[int]:
     return _read_data(scen.model_copy(update={"data": scen.data.model_copy(update={"year": 0})}), data, None).years
 
 
-def _hs_revision(scen: Scenario, data) -> str | None:
-    """The data's HS revision if known before reading (scenario key or file name)."""
-    if scen.data.hs_revision:
-        return scen.data.hs_revision.upper()
-    if isinstance(data, TradeData):
-        return data.hs_revision
-    if isinstance(data, pd.DataFrame):
-        return None
-    path = data if isinstance(data, (str, Path)) else (scen.data.baci or None)
-    if path is None:
-        return "HS22"  # the embedded sample is HS2022
-    from optimize.data.baci import parse_name
-
-    hs = parse_name(Path(path).name).get("hs")
-    return hs.upper() if hs and hs.upper().startswith("HS") else None
-
-
-def _basket(scen: Scenario, hs_revision: str | None) -> pd.DataFrame:
-    """The basket rows [k, sector, ...] in the data's HS revision (``basket.load_basket``)."""
+def _basket(scen: Scenario, revision: str) -> tuple[pd.DataFrame, Conversion | None]:
+    """The basket rows [k, sector, ...] in the data's HS revision: the shipped one concorded
+    (``basket.load_basket``), or the user's file with codes of another revision converted."""
     from optimize.data.basket import load_basket
 
-    rev = hs_revision or "HS22"
     if scen.basket.file:
-        return load_basket(scen.basket.file, hs_revision=rev)
-    return load_basket(None, sectors=scen.basket.sectors, hs_revision=rev)
+        return convert_basket(load_basket(scen.basket.file), revision)
+    return load_basket(None, sectors=scen.basket.sectors, hs_revision=revision), None
 
 
-def load_basket_all(scen: Scenario, hs_revision: str | None) -> pd.DataFrame:
-    """Every sector of the scenario's basket (for sector labels of a ``basket.products`` selection)."""
-    from optimize.data.basket import load_basket
-
-    return load_basket(scen.basket.file or None, hs_revision=hs_revision or "HS22")
+def _in_revision(scen: Scenario, rev: Revision, convs: list[Conversion]) -> tuple[Scenario, pd.DataFrame]:
+    """The scenario's user codes and basket in the data's revision; conversions appended to ``convs``."""
+    scen, more = convert_scenario(scen, rev.code or "HS22")
+    basket, conv = _basket(scen, rev.code or "HS22")
+    convs += more + ([conv] if conv else [])
+    return scen, basket
 
 
 def _product_filter(scen: Scenario, basket: pd.DataFrame) -> tuple[str, ...] | None:
@@ -144,6 +131,10 @@ def _product_info(products: tuple[str, ...], basket: pd.DataFrame | None, trade:
         if col not in info:
             info[col] = ""
         info[col] = info[col].fillna("").astype(str)
+    blank = info.loc[info["description"] == "", "k"].tolist()
+    if blank and desc is not None:
+        notes.append(f"{len(blank)} of {len(info)} product names not in the {hs_revision or 'project'} product "
+                     f"table: {', '.join(blank[:10])}{' ...' if len(blank) > 10 else ''}")
     return info[["k", "description", "sector", "stage"]]
 
 
@@ -156,16 +147,16 @@ def _input_hashes(trade: TradeData, scen: Scenario) -> dict[str, str | None]:
     return out
 
 
-def _no_flows_error(scen: Scenario, hs_rev: str | None, wanted, trade: TradeData) -> ScenarioError:
+def _no_flows_error(scen: Scenario, revision: Revision | None, wanted, trade: TradeData) -> ScenarioError:
     """The error when none of the selected products has flows: names the key, the revision and a fix."""
-    rev = hs_rev or "HS22"
+    rev = (revision.code if revision else None) or "HS22"
     asked = f" in {scen.data.year}" if scen.data.year else ""
     fix = "check basket.sectors / basket.file / basket.products against the data file"
     if scen.data.year:
         fix = f"check that data.year {scen.data.year} is in the file, and " + fix
     if rev != "HS22":
-        origin = "data.hs_revision" if scen.data.hs_revision else "the file name"
-        fix += (f"; the data were taken as {rev} (from {origin}) and the basket concorded HS22 -> {rev}: if the "
+        origin = revision.source if revision else "the file name"
+        fix += (f"; the data were taken as {rev} ({origin}) and the basket concorded HS22 -> {rev}: if the "
                 f"file holds codes of another revision, set it, e.g. --set data.hs_revision=HS22")
     origin_b = f", basket file {scen.basket.file}" if scen.basket.file else ""
     count = f"{len(wanted)} " if wanted else ""
@@ -173,10 +164,11 @@ def _no_flows_error(scen: Scenario, hs_rev: str | None, wanted, trade: TradeData
                          file=trade.source, field="data.year" if scen.data.year else "basket", fix=fix)
 
 
-def _select_products(scen: Scenario, codes: set[str], trade: TradeData, year: int, hs_rev: str | None):
+def _select_products(scen: Scenario, codes: set[str], trade: TradeData, year: int, revision: str,
+                     basket: pd.DataFrame):
     """``basket.products`` matched against the year's ``codes`` (plus banned codes); the whole basket for
-    sectors."""
-    from optimize.data.basket import select_codes
+    sectors (the user's file, or every sector of the shipped one)."""
+    from optimize.data.basket import load_basket, select_codes
 
     try:
         chosen = set(select_codes(scen.basket.products, sorted(codes))) | set(scen.ban.products)
@@ -184,7 +176,26 @@ def _select_products(scen: Scenario, codes: set[str], trade: TradeData, year: in
         exc.field = "basket.products" if exc.field == "products" else exc.field
         exc.file = exc.file or f"{trade.source} ({year})"
         raise
-    return tuple(sorted(chosen)), load_basket_all(scen, trade.hs_revision or hs_rev)
+    return tuple(sorted(chosen)), basket if scen.basket.file else load_basket(None, hs_revision=revision)
+
+
+def _year_flows(scen: Scenario, trade: TradeData) -> tuple[int, pd.DataFrame]:
+    """The scenario's year (latest when 0) and its flows (no copy when the data hold one year)."""
+    years = trade.years
+    year = scen.data.year or years[-1]
+    if year not in years:
+        raise ScenarioError(f"year {year} is not in the data (years: {years})", file=trade.source,
+                            field="data.year", fix=f"use one of {years}")
+    in_year = trade.flows["t"].to_numpy() == year
+    return year, trade.flows if in_year.all() else trade.flows.loc[in_year].reset_index(drop=True)
+
+
+def _countries(trade: TradeData) -> pd.DataFrame:
+    if trade.country_table is not None:
+        return trade.country_table
+    from optimize.data.countries import country_table
+
+    return country_table()
 
 
 def prepare(scenario: Scenario | str | Path | None = None,
@@ -192,28 +203,36 @@ def prepare(scenario: Scenario | str | Path | None = None,
     """Read the data once and select the scenario's year and products.
 
     ``data`` overrides ``scenario.data.baci`` (None = that path, or the embedded
-    synthetic sample when it is empty). The basket is concorded to the data's
-    HS revision when it is known.
+    synthetic sample when it is empty). The data's HS revision comes from ``data.hs_revision``, the
+    file name or, failing both, the codes (``revision.detect_revision``); the basket and the user's
+    codes are expressed in it (``runs.codes``).
     """
+    from optimize.data.revision import detect_revision
+
     scen = _as_scenario(scenario)
     resolve(scen)  # unknown names fail before any reading (and the spec is cached for the run)
-    hs_rev = _hs_revision(scen, data)
-    basket = _basket(scen, hs_rev)
-    wanted = _product_filter(scen, basket)
+    rev = known_revision(scen, data)
+    convs: list[Conversion] = []
+    basket, wanted = None, None  # unknown revision: read every product, detect it from the codes
+    if rev is not None:
+        scen, basket = _in_revision(scen, rev, convs)
+        wanted = _product_filter(scen, basket)
     trade = _read_data(scen, data, wanted)
     notes: list[str] = []
     years = trade.years
     if not years:
-        raise _no_flows_error(scen, hs_rev, wanted, trade)
-    year = scen.data.year or years[-1]
-    if year not in years:
-        raise ScenarioError(f"year {year} is not in the data (years: {years})", file=trade.source,
-                            field="data.year", fix=f"use one of {years}")
-    in_year = trade.flows["t"].to_numpy() == year
-    flows = trade.flows if in_year.all() else trade.flows.loc[in_year].reset_index(drop=True)  # no copy of one year
+        raise _no_flows_error(scen, rev, wanted, trade)
+    year, flows = _year_flows(scen, trade)
     codes = set(pd.unique(flows["k"]).astype(str))
+    if rev is None or basket is None:
+        rev = detect_revision(codes, int(year))
+        notes.append(f"HS revision {rev.label}: {rev.detail}")
+        scen, basket = _in_revision(scen, rev, convs)
+        wanted = _product_filter(scen, basket)
+    for conv in convs:
+        log.warning("%s", conv.line)
     if scen.basket.products:  # a selection among the data's codes; sectors come from the whole basket
-        wanted, basket = _select_products(scen, codes, trade, year, hs_rev)
+        wanted, basket = _select_products(scen, codes, trade, year, rev.code or "HS22", basket)
     if wanted is not None and not codes <= set(wanted):
         codes &= set(wanted)
         flows = flows.loc[flows["k"].isin(wanted)].reset_index(drop=True)
@@ -221,18 +240,15 @@ def prepare(scenario: Scenario | str | Path | None = None,
     if not products:
         raise ScenarioError(f"none of the scenario's products has flows in {year}", file=trade.source,
                             field="basket", fix="check basket.sectors/basket.products against the data")
-    if trade.country_table is not None:
-        countries = trade.country_table
-    else:
-        from optimize.data.countries import country_table
-
-        countries = country_table()
-    info = _product_info(products, basket, trade, trade.hs_revision or hs_rev, notes)
-    notes = list(trade.notes) + notes + [f"basket: {len(products)} products with flows in {year}"]
+    countries = _countries(trade)
+    info = _product_info(products, basket, trade, rev.code, notes)
+    notes = (list(trade.notes) + notes + [c.line for c in convs]
+             + [f"basket: {len(products)} products with flows in {year}"])
     if wanted is not None and len(products) < len(wanted):
         notes.append(f"{len(wanted) - len(products)} of {len(wanted)} selected products have no flows in {year}")
     return Prepared(scenario=scen, trade=trade, year=int(year), flows=flows, products=products,
-                    product_info=info, countries=countries, input_sha256=_input_hashes(trade, scen), notes=notes)
+                    product_info=info, countries=countries, input_sha256=_input_hashes(trade, scen), notes=notes,
+                    hs_revision=rev, conversions=convs)
 
 
 # ------------------------------------------------------------------ solve
@@ -303,7 +319,9 @@ def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
         "data_source": trade.source,
         "synthetic": bool(trade.synthetic),
         "synthetic_label": SYNTHETIC_LABEL if trade.synthetic else "",
-        "hs_revision": trade.hs_revision,
+        "hs_revision": prepared.hs_revision.code,
+        "hs_revision_source": prepared.hs_revision.source,
+        "code_conversions": [c.as_dict() for c in prepared.conversions],
         "release": trade.release,
         "year": prepared.year,
         "year_source": "data.year" if scen.data.year else "latest year in the data",

@@ -116,7 +116,8 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
                 from optimize.output.settings import run_settings, settings_caption
 
                 meta = {"scenario_resolved": scen0.resolved(), "importer": inst0.importer, "year": prepared.year,
-                        "hs_revision": prepared.trade.hs_revision, "data_label": prepared.trade.label(),
+                        "hs_revision": prepared.hs_revision.code, "hs_revision_source": prepared.hs_revision.source,
+                        "data_label": prepared.trade.label(),
                         "importer_iso3": [str(c) for c in to_iso3(list(inst0.importer_codes))]}
                 caption = settings_caption(run_settings(meta)).replace(f"cap {scen0.cap.pp:g} pp", "cap swept, pp")
                 figs = [Path(out_dir) / p.relative_to(tmp)
