@@ -20,10 +20,11 @@ import pyarrow.dataset as ds
 
 from optimize.data import countries as _countries
 from optimize.data.csvread import READ_ERRORS
-from optimize.data.normalise import normalise_table
+from optimize.data.normalise import normalise_codes, normalise_table
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 from optimize.data.validate import (
     Problem,
+    code_problems,
     context_problems,
     raise_for_problems,
     validate_flows,
@@ -129,6 +130,8 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
             raw = pa.Table.from_batches([batch]).rename_columns(list(BACI_COLUMNS))
             parts.append(filters.apply(normalise_table(raw)))
         tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
+        if validate and not (trusted or validated) and filters.expression() is not None:
+            _refuse_bad_codes(dataset, raw_of["k"], label)  # rows outside the selection too, as a CSV read
     except DataError:
         raise
     except READ_ERRORS as exc:
@@ -144,6 +147,12 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
             raise_for_problems(validate_flows(tbl, file=label, countries=known, check_duplicates=False,
                                               expect_single_year=expect_single_year))
     return tbl
+
+
+def _refuse_bad_codes(dataset, raw_k: str, label: str) -> None:
+    """``DataError`` naming the rows of the whole file whose product code is empty or malformed (reads only k)."""
+    k = normalise_codes(dataset.to_table(columns=[raw_k]).column(0))
+    raise_for_problems(code_problems(k, file=label, rows_of=np.arange(1, len(k) + 1)))
 
 
 def _untrusted_pushdown(filters: Filters, dataset, raw_of: dict) -> Filters:

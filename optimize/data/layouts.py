@@ -18,8 +18,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimize.data.csvread import READ_ERRORS
 from optimize.data.trade import BACI_COLUMNS, TradeData
-from optimize.data.validate import MAX_ROWS_SHOWN, Problem, raise_for_problems
+from optimize.data.validate import FIRST_YEAR, LAST_YEAR, MAX_ROWS_SHOWN, Problem, column_problems, raise_for_problems
 from optimize.errors import DataError, InputError
 
 COUNTRY_CODES = ("baci", "iso3")
@@ -44,6 +45,9 @@ class Layout:
         if self.country_codes not in COUNTRY_CODES:
             raise InputError(f"country codes {self.country_codes!r} not supported", field="country_codes",
                              fix="use 'baci' (numeric BACI codes) or 'iso3'")
+        if self.year is not None and not FIRST_YEAR <= self.year <= LAST_YEAR:
+            raise InputError(f"year {self.year} is outside {FIRST_YEAR}-{LAST_YEAR}", field="year",
+                             fix="give the year the file's flows belong to, e.g. --year 2023")
         if self.value_unit not in VALUE_UNITS:
             raise InputError(f"value unit {self.value_unit!r} not supported", field="value_unit",
                              fix="use 'kusd' (thousands of USD, as BACI) or 'usd'")
@@ -160,16 +164,29 @@ def to_baci(df: pd.DataFrame, layout: Layout, *, file: str = "<table>", row_numb
 
 
 def _read_any(path: Path) -> pd.DataFrame:
+    """The file's table as text (CSV) or as stored (Parquet); a repeated column name is a ``DataError``."""
     if not path.is_file():
         raise DataError(f"file not found: {path}", file=str(path), fix="check the path")
     try:
         if path.suffix == ".parquet":
+            import pyarrow.parquet as pq
+
+            _refuse_repeated_columns(pq.read_schema(path).names, path)
             return pd.read_parquet(path)
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=None if path.suffix == ".txt"
-                           else ",", engine="python" if path.suffix == ".txt" else "c", encoding="utf-8-sig")
-    except (OSError, ValueError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read {path.name}: {exc}", file=str(path),
-                        fix="give a CSV, CSV.gz or Parquet file with a header row") from exc
+        raw = pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""], sep=None if path.suffix == ".txt"
+                          else ",", engine="python" if path.suffix == ".txt" else "c", encoding="utf-8-sig",
+                          header=None)  # the header as a row: pandas would rename a repeated name to 'value.1'
+    except (*READ_ERRORS, pd.errors.ParserError) as exc:
+        raise DataError(f"cannot read {path.name}: {type(exc).__name__}: {exc}", file=str(path),
+                        fix="give a complete CSV, CSV.gz or Parquet file with a header row") from exc
+    names = ["" if pd.isna(n) else str(n) for n in (raw.iloc[0] if len(raw) else [])]
+    _refuse_repeated_columns(names, path)
+    return raw.iloc[1:].set_axis(names, axis=1).reset_index(drop=True)
+
+
+def _refuse_repeated_columns(names: list[str], path: Path) -> None:
+    raise_for_problems([p for p in column_problems([str(n).strip() for n in names], str(path))
+                        if p.kind == "duplicate_column"])
 
 
 def read_layout(path: str | Path, layout: Layout, *, countries: pd.DataFrame | None = None) -> TradeData:
@@ -209,12 +226,7 @@ def read_comtrade(path: str | Path, *, flow: str = "M", countries: pd.DataFrame 
         if pick[key] is None and key != "q":
             raise DataError(f"not a Comtrade bulk file: no column {' or '.join(names)}", file=str(path),
                             field=names[0], fix="download the bulk CSV with its documented column names")
-    keep = raw[pick["flow"]].astype("string").str.strip().str.upper().eq(flow).fillna(False)
-    keep &= raw[pick["k"]].astype("string").str.strip().str.fullmatch(r"\d{5,6}").fillna(False)
-    keep &= ~raw[pick["partner"]].astype("string").str.strip().isin(["W00", "0", "WLD"]).fillna(False)
-    for col, total in (("partner2Code", "0"), ("customsCode", "C00"), ("motCode", "0")):
-        if col in raw.columns:
-            keep &= raw[col].astype("string").str.strip().eq(total).fillna(True)
+    keep = _comtrade_rows(raw, pick, flow, path)
     rows = np.flatnonzero(keep.to_numpy()) + 1
     sub = raw[keep.to_numpy()].reset_index(drop=True)
     exporter, importer = (pick["partner"], pick["reporter"]) if flow == "M" else (pick["reporter"], pick["partner"])
@@ -226,6 +238,29 @@ def read_comtrade(path: str | Path, *, flow: str = "M", countries: pd.DataFrame 
     layout = Layout(country_codes="iso3" if iso else "baci", value_unit="usd")
     out = to_baci(df, layout, file=str(path), row_numbers=rows, countries=countries)
     return _named(from_dataframe(out, source=str(path), countries=countries), path)
+
+
+def _comtrade_rows(raw: pd.DataFrame, pick: dict, flow: str, path: Path) -> pd.Series:
+    """The rows ``read_comtrade`` keeps; ``DataError`` naming each filter and the rows it keeps when none is left."""
+    used = [pick["flow"], pick["k"], pick["partner"], "partner2Code", "customsCode", "motCode"]
+    text = {c: raw[c].astype("string").str.strip() for c in used if c in raw.columns}
+    tests = {f"{pick['flow']} = {flow}": text[pick["flow"]].str.upper().eq(flow).fillna(False),
+             f"{pick['k']} of 5-6 digits": text[pick["k"]].str.fullmatch(r"\d{5,6}").fillna(False),
+             f"{pick['partner']} not World": ~text[pick["partner"]].isin(["W00", "0", "WLD"]).fillna(False)}
+    for col, total in (("partner2Code", "0"), ("customsCode", "C00"), ("motCode", "0")):
+        if col in raw.columns:
+            tests[f"{col} = {total}"] = text[col].eq(total).fillna(True)
+    keep = pd.Series(True, index=raw.index)
+    for mask in tests.values():
+        keep &= mask
+    if len(raw) and not keep.any():
+        each = "; ".join(f"{name}: {int(mask.sum())}" for name, mask in tests.items())
+        none_kept = [name.split(" ")[0] for name, mask in tests.items() if not mask.any()]
+        raise DataError(f"the Comtrade filters removed all {len(raw)} data rows (rows each filter keeps: {each})",
+                        file=str(path), field=none_kept[0] if none_kept else None,
+                        fix=f"check --comtrade {flow} (M imports, X exports) and that the file holds HS6 rows "
+                            "by partner country")
+    return keep
 
 
 def _named(data: TradeData, path: Path) -> TradeData:

@@ -23,15 +23,8 @@ def normalise_table(tbl: pa.Table) -> pa.Table:
     cols = []
     for f in ARROW_SCHEMA:
         col = tbl[f.name]
-        if f.name == "k" and _plain_hs6(col):
-            pass  # six digits already: trimming, '.0', null tokens and padding change nothing
-        elif f.name == "k" and _digits(col):
-            col = pc.utf8_lpad(col, width=6, padding="0")  # digits only (BACI CSVs drop leading zeros)
-        elif f.name == "k":
-            col = pc.utf8_trim_whitespace(col.cast(pa.string()))
-            col = pc.replace_substring_regex(col, pattern=r"\.0$", replacement="")
-            col = pc.if_else(pc.is_in(pc.utf8_upper(col), value_set=tokens), pa.scalar(None, pa.string()), col)
-            col = pc.utf8_lpad(col, width=6, padding="0")
+        if f.name == "k":
+            col = normalise_codes(col)
         elif pa.types.is_string(col.type) or pa.types.is_large_string(col.type):
             col = pc.utf8_trim_whitespace(col)
             is_null = pc.is_in(pc.utf8_upper(col), value_set=tokens)
@@ -40,6 +33,21 @@ def normalise_table(tbl: pa.Table) -> pa.Table:
             col = col.cast(f.type)
         cols.append(col)
     return pa.Table.from_arrays(cols, schema=ARROW_SCHEMA)
+
+
+def normalise_codes(col):
+    """HS codes as ``normalise_table`` makes them: trimmed, '.0' dropped, zero-padded to 6; empty -> null."""
+    import pyarrow.compute as pc
+
+    if _plain_hs6(col):
+        return col  # six digits already: trimming, '.0', null tokens and padding change nothing
+    if _digits(col):
+        return pc.utf8_lpad(col, width=6, padding="0")  # digits only (BACI CSVs drop leading zeros)
+    col = pc.utf8_trim_whitespace(col.cast(pa.string()))
+    col = pc.replace_substring_regex(col, pattern=r"\.0$", replacement="")
+    col = pc.if_else(pc.is_in(pc.utf8_upper(col), value_set=pa.array(list(NULL_TOKENS))),
+                     pa.scalar(None, pa.string()), col)
+    return pc.utf8_lpad(col, width=6, padding="0")
 
 
 def _plain_hs6(col) -> bool:

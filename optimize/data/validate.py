@@ -20,6 +20,9 @@ MAX_ROWS_SHOWN = 5
 NULL_TOKENS = ("", "NA", "NAN", "NULL", "NONE")
 #: Largest plausible single flow: v in kUSD (1e12 kUSD = 1,000 trillion USD, ~40x world trade) and q in tonnes.
 MAX_FLOW = 1e12
+#: The years a flow may carry (a row outside is refused; so is a --year outside).
+FIRST_YEAR, LAST_YEAR = 1900, 2100
+_YEAR_OUTSIDE = f"year outside {FIRST_YEAR}-{LAST_YEAR}"
 
 
 @dataclass(frozen=True)
@@ -116,33 +119,41 @@ def _known_codes(countries) -> np.ndarray:
                       dtype="int64")
 
 
+def code_problems(k, *, file: str, rows_of: np.ndarray) -> list[Problem]:
+    """Empty and malformed HS6 codes of a normalised ``k`` column (Arrow); ``rows_of``: their 1-based file rows."""
+    import pyarrow.compute as pc
+
+    problems: list[Problem] = []
+    add = _typed_adder(problems, file, rows_of)
+    if k.null_count:
+        add("missing_value", pc.is_null(k), "k", "HS6 code is empty", "every row needs a product code")
+    good_k = pc.and_(pc.equal(pc.utf8_length(k), 6), pc.ascii_is_decimal(k))
+    add("malformed_hs6", pc.invert(good_k), "k", "HS6 code is not 6 digits after zero-padding",
+        "use 6-digit HS codes like 010121")
+    return problems
+
+
 def _validate_typed(tbl: pa.Table, *, file: str, countries, expect_single_year: bool, rows_of: np.ndarray,
                     check_duplicates: bool) -> list[Problem]:
     """``validate_flows`` for a table already cast to ``ARROW_SCHEMA`` (the reader's
     normal case): the same problems, found with Arrow kernels, no pandas copies."""
     import pyarrow.compute as pc
 
-    problems: list[Problem] = []
+    problems = code_problems(tbl["k"], file=file, rows_of=rows_of)
     add = _typed_adder(problems, file, rows_of)
-    k = tbl["k"]
-    if k.null_count:
-        add("missing_value", pc.is_null(k), "k", "HS6 code is empty", "every row needs a product code")
-    good_k = pc.and_(pc.equal(pc.utf8_length(k), 6), pc.ascii_is_decimal(k))
-    add("malformed_hs6", pc.invert(good_k), "k", "HS6 code is not 6 digits after zero-padding",
-        "use 6-digit HS codes like 010121")
     _check_typed_columns(tbl, add)
     add("self_trade", pc.equal(tbl["i"], tbl["j"]), "i,j", "exporter equals importer",
         "drop flows from a country to itself")
     years = tbl["t"]
     low, high = (x.as_py() for x in pc.min_max(years).values())
-    if low is not None and (low < 1900 or high > 2100):
-        add("bad_year", pc.or_(pc.less(years, 1900), pc.greater(years, 2100)), "t", "year outside 1900-2100",
+    if low is not None and (low < FIRST_YEAR or high > LAST_YEAR):
+        add("bad_year", pc.or_(pc.less(years, FIRST_YEAR), pc.greater(years, LAST_YEAR)), "t", _YEAR_OUTSIDE,
             "column t holds the year, e.g. 2023")
     _context_checks(tbl, add, countries, expect_single_year)
     if check_duplicates:
         problems += duplicate_problems(years.to_numpy(zero_copy_only=False).astype("float64"),
                                        tbl["i"].to_numpy(zero_copy_only=False),
-                                       tbl["j"].to_numpy(zero_copy_only=False), k, rows_of, file)
+                                       tbl["j"].to_numpy(zero_copy_only=False), tbl["k"], rows_of, file)
     return problems
 
 
@@ -321,7 +332,7 @@ def validate_flows(
         _check_frame_countries(parsed, countries, add)
     years = parsed["t"]
     with np.errstate(invalid="ignore"):
-        add("bad_year", np.isfinite(years) & ((years < 1900) | (years > 2100)), "t", "year outside 1900-2100",
+        add("bad_year", np.isfinite(years) & ((years < FIRST_YEAR) | (years > LAST_YEAR)), "t", _YEAR_OUTSIDE,
             "column t holds the year, e.g. 2023")
     several = _several_years(years) if expect_single_year else None
     if several is not None:
