@@ -154,7 +154,7 @@ def data_releases_cmd(page_url: str | None) -> None:
 # ---------------------------------------------------------------- run / scenarios
 @main.command()
 @opts.scenario_options("year", "importer", "risk", "friends", "cap_pp", "cap_basis", "products", "sectors",
-                       "backend", "eur_per_usd", "xlsx", "figures", "keep_going")
+                       "backend", "elasticities", "eur_per_usd", "xlsx", "figures", "keep_going")
 @opts.out_folder(help="Output folder (default ./tradeopt-out/<scenario>).")
 @click.option("--save-lp", type=click.Path(dir_okay=False), default=None, help="Also write the LP to this file.")
 @opts.quiet_option(help="Print only the output path.")
@@ -260,7 +260,7 @@ def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_ku
 
 @main.command()
 @click.argument("kind", type=click.Choice(["frontier", "cost", "binding"]))
-@opts.scenario_options()
+@opts.scenario_options("elasticities")
 @click.option("--points", type=int, default=11, show_default=True, help="frontier: exposure levels.")
 @click.option("--top", type=int, default=10, show_default=True, help="binding: exporters per sector.")
 @opts.out_csv(help="Write the table as CSV.")

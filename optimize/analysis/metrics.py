@@ -66,6 +66,7 @@ class ResultTables:
     single_country: pd.DataFrame
     binding: pd.DataFrame | None = None
     risk_iso3: list[str] = field(default_factory=list)
+    cost: dict | None = None  # summary.json "cost" block (optimize.analysis.armington.attach)
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Named DataFrames present (binding only when computed)."""

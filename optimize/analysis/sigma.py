@@ -103,3 +103,20 @@ def product_sigmas(products, hs_revision: str | None, override: pd.DataFrame | N
             out.loc[has, c] = user[has]
         out.loc[has, "sigma_source"] = FILE_SOURCE
     return out[COLUMNS].astype({"sigma": float, "sigma_low": float, "sigma_high": float, "sigma_source": str})
+
+
+@functools.lru_cache(maxsize=8)
+def _user_file(path: str, mtime_ns: int, hs_revision: str | None) -> pd.DataFrame:
+    return read_elasticities(path, hs_revision)
+
+
+def run_sigmas(products, hs_revision: str | None, elasticities: str | Path = "") -> pd.DataFrame:
+    """``product_sigmas`` with the scenario's ``cost.elasticities`` file ("" = none; read once per change)."""
+    override = None
+    if elasticities:
+        p = Path(elasticities).expanduser()
+        if not p.is_file():
+            raise ScenarioError(f"elasticities file {str(p)!r} not found", file=str(p), field="cost.elasticities",
+                                fix="check the path (a CSV with the columns k,sigma)")
+        override = _user_file(str(p.resolve()), p.stat().st_mtime_ns, hs_revision)
+    return product_sigmas(products, hs_revision, override)

@@ -44,6 +44,7 @@ ALIASES: dict[str, str] = {
     "algorithm": "solver.algorithm",
     "time_limit_s": "solver.time_limit_s",
     "keep_going": "solver.keep_going",
+    "elasticities": "cost.elasticities",
     "eur_per_usd": "report.eur_per_usd",
     "top_n": "report.top_n",
     "exclude_bloc_members": "report.exclude_bloc_members",
@@ -80,6 +81,8 @@ CLI_OPTIONS: dict[str, CliOption] = {
     "products": CliOption("--products", "'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated."),
     "sectors": CliOption("--sector", f"Basket sector(s): {', '.join(SECTORS)} (repeatable).", repeat=True),
     "backend": CliOption("--backend", "LP solver: highspy directly, or the Pyomo model (cross-check)."),
+    "elasticities": CliOption("--elasticities", "CSV with columns k,sigma (HS6 codes of the data's revision, "
+                                                "sigma > 0) overriding the bundled ProTEE elasticities.", path=True),
     "eur_per_usd": CliOption("--eur-per-usd", "Also report EUR at this rate (EUR per USD)."),
     "xlsx": CliOption("--xlsx", "Also write an XLSX workbook."),
     "figures": CliOption("--no-figures", "Skip the PNG/SVG figures."),
@@ -109,7 +112,7 @@ def _normalise(key: str, value: Any) -> Any:
         return tokens(value)
     if key == "basket.products" and not isinstance(value, str):
         return tokens(value)
-    if key in ("data.baci", "basket.file"):
+    if key in ("data.baci", "basket.file", "cost.elasticities"):
         return str(value)
     if isinstance(value, tuple):
         return list(value)

@@ -178,6 +178,16 @@ class SolverSection(_Section):
     keep_going: bool = False
 
 
+class CostSection(_Section):
+    """Cost of shifting (docs/cost.md): ``method`` ``ces`` (Armington, default) or ``unit-value``;
+    ``elasticities``: a CSV ``k,sigma`` overriding the bundled ProTEE sigmas ("" = none);
+    ``prior_lambda``: weight of world-export shares in the new-supplier prior (0 <= lambda < 1)."""
+
+    method: Literal["ces", "unit-value"] = "ces"
+    elasticities: str = ""
+    prior_lambda: float = Field(0.1, ge=0, lt=1)
+
+
 class ReportSection(_Section):
     """What to write: EUR rate (0 = USD only), top-N beneficiaries, tables, figures, xlsx."""
 
@@ -212,6 +222,7 @@ class Scenario(_Section):
     cap: CapSection = Field(default_factory=CapSection)
     ban: BanSection = Field(default_factory=BanSection)
     solver: SolverSection = Field(default_factory=SolverSection)
+    cost: CostSection = Field(default_factory=CostSection)
     report: ReportSection = Field(default_factory=ReportSection)
     _spec: Any = PrivateAttr(default=None)  # the ModelSpec, cached by ``optimize.config.resolve.resolve``
 
@@ -233,7 +244,7 @@ class Scenario(_Section):
         """The resolved scenario as TOML text (loads back to an equal Scenario); file paths (``data.baci``,
         ``basket.file``) are made absolute so the text can be run again from any folder."""
         d = self.resolved()
-        for section, key in (("data", "baci"), ("basket", "file")):
+        for section, key in (("data", "baci"), ("basket", "file"), ("cost", "elasticities")):
             if d[section][key]:
                 d[section][key] = str(Path(d[section][key]).expanduser().absolute())
         return dumps_toml(d)

@@ -74,6 +74,8 @@ def unit(column: str) -> str | None:
         return "USD"
     if column.endswith("_eur"):
         return "EUR"
+    if column.endswith("_pct"):
+        return "percent"
     if column.endswith("_pp") or column.startswith("change_pp"):
         return "percentage points"
     if column.startswith(("share", "risk_share", "top_share", "extra_bloc_share")) or "_share" in column:

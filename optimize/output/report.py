@@ -118,6 +118,8 @@ def summary_dict(tables, meta: dict, *, eur_per_usd: float | None = None) -> dic
         out["ban"] = {"country": ban.get("country"), "products": s["banned_products"], "banned_usd": s["banned_usd"],
                       "replaced_usd": s["replaced_usd"], "shortfall_usd": s["shortfall_usd"],
                       "n_frozen": s["n_frozen"]}
+    if getattr(tables, "cost", None):
+        out["cost"] = dict(tables.cost)
     if eur_per_usd:
         usd_keys = [k for k, v in s.items() if k.endswith("_usd") and isinstance(v, (int, float))]
         out["eur_per_usd"] = float(eur_per_usd)
@@ -179,6 +181,7 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     if s.get("n_bloc_members"):  # a bloc: what its own members take over, listed or not among the beneficiaries
         head.append(f"- Of which to bloc members: {fmt_money(s['shifted_to_members_usd'])}; to non-members: "
                     f"{fmt_money(s['shifted_to_non_members_usd'])}")
+    head += _md_cost(getattr(tables, "cost", None))
     if not banned and s.get("shortfall_usd"):
         head.append(f"- Imports left unmet (bans): {fmt_money(s['shortfall_usd'])}")
     head.append(f"- Supplier concentration (value-weighted HHI): {_num(s['hhi_before'])} -> {_num(s['hhi_after'])}; "
@@ -190,6 +193,20 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     parts.append("\n".join(head) + "\n")
 
     return parts
+
+
+def _md_cost(cost: dict | None) -> list[str]:
+    """The cost line (docs/cost.md): central total, its low-high range, share of basket, coverage."""
+    if not cost:
+        return []
+    if cost.get("total_usd") is None:
+        return ["- Cost of shifting: no estimate"]
+    high = fmt_money(cost["high_usd"]) if cost.get("high_usd") is not None else "no finite bound"
+    cov = f"; {_pct(cost['coverage'])} of the shifted value has an estimate" if cost.get("coverage") is not None \
+        else ""
+    return [f"- Cost of shifting ({cost['method']}, docs/cost.md): {fmt_money(cost['total_usd'])} "
+            f"(range {fmt_money(cost['low_usd'])} - {high}; {_num(cost.get('pct_of_basket') or 0.0, 3)}% of basket "
+            f"imports{cov})"]
 
 
 def _md_breakdowns(tables) -> list[str]:

@@ -296,11 +296,17 @@ def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
 
 def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     """The result tables of one solved cell: the one tables path of run, batch and sweep."""
+    from optimize.analysis import armington
     from optimize.analysis.metrics import compute_tables
+    from optimize.analysis.sigma import run_sigmas
 
-    return compute_tables(instance, allocation, prepared.product_info, prepared.countries,
-                          exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                          bloc_codes=bloc_codes(instance))
+    tables = compute_tables(instance, allocation, prepared.product_info, prepared.countries,
+                            exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
+                            bloc_codes=bloc_codes(instance))
+    sigmas = run_sigmas(instance.products, prepared.trade.hs_revision, scen.cost.elasticities)
+    armington.attach(tables, armington.PairArrays.of(instance, allocation.x_after_kusd), sigmas,
+                     scen.cost.prior_lambda)
+    return tables
 
 
 def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:

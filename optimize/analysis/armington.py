@@ -1,0 +1,135 @@
+"""CES (Armington) cost of a re-allocation per product and in total (USD; docs/cost.md).
+
+Per product k with value V (today's imports, kUSD), baseline shares s = x0 / V and shares
+after s' = x / sum x, the shares are first smoothed with the new-supplier prior
+(``ces.blend_prior``, weight ``lam`` on world-export shares), then priced with
+``ces.ces_cost_share`` at the product's sigma: cost_usd = V_after * cost/V. A product with
+sigma <= 1 that cuts a supplier to zero has no finite estimate (NaN, reason in ``cost_note``).
+Low/high: the same allocation at (sigma_high, lam_high) and (sigma_low, lam_low).
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from optimize.analysis.ces import blend_prior, ces_cost_share, tariff_equivalent
+from optimize.units import USD_PER_KUSD
+
+#: New-supplier prior weight lam: central and (low-cost, high-cost) band values.
+PRIOR_LAMBDA = 0.1
+PRIOR_LAMBDA_BAND = (0.2, 0.05)
+NO_FINITE = "sigma <= 1 and a supplier cut to zero: no finite estimate"
+NO_SIGMA = "no sigma"
+NO_TAU = "risk suppliers cut to zero: no finite tariff equivalent"
+
+
+@dataclass(frozen=True)
+class PairArrays:
+    """One instance's pairs as plain arrays (kUSD): product index, today, after, risk flag, world exports."""
+
+    group: np.ndarray
+    x0: np.ndarray
+    x1: np.ndarray
+    is_risk: np.ndarray
+    world: np.ndarray
+    n_groups: int
+
+    @classmethod
+    def of(cls, instance, x_after_kusd) -> "PairArrays":
+        return cls(np.asarray(instance.pair_product, dtype=np.int64), np.asarray(instance.x0_kusd, dtype=float),
+                   np.asarray(x_after_kusd, dtype=float), np.asarray(instance.is_risk, dtype=bool),
+                   np.asarray(instance.world_exports_kusd, dtype=float), int(instance.n_products))
+
+
+def _shares(group, x, n):
+    tot = np.bincount(group, weights=x, minlength=n)
+    return np.divide(x, tot[group], out=np.zeros_like(x), where=tot[group] > 0), tot
+
+
+def cost_share(pa: PairArrays, sigma: np.ndarray, lam: float) -> np.ndarray:
+    """(G,) cost / V of each product at ``sigma`` (G,) and prior weight ``lam``; NaN without sigma or
+    without a finite estimate (sigma <= 1 and a supplier cut to zero), 0 without imports."""
+    g, n = pa.group, pa.n_groups
+    s0, v0 = _shares(g, pa.x0, n)
+    s1, _ = _shares(g, np.maximum(pa.x1, 0.0), n)
+    sig = np.asarray(sigma, dtype=float)
+    ok_sig = np.isfinite(sig) & (sig > 0)
+    b0 = blend_prior(g, s0, pa.world, lam, n)
+    b1 = blend_prior(g, s1, pa.world, lam, n)
+    out = ces_cost_share(g, b0, b1, np.where(ok_sig, sig, 1.0), n)
+    cut = np.bincount(g, weights=((s0 > 0) & (s1 <= 0)).astype(float), minlength=n) > 0
+    out = np.where(ok_sig & ~(cut & (sig <= 1)), out, np.nan)
+    return np.where(v0 > 0, out, 0.0)
+
+
+def product_cost(pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA,
+                 lam_band: tuple[float, float] = PRIOR_LAMBDA_BAND) -> pd.DataFrame:
+    """Per product (rows in instance order): sigma, sigma_source, cost_usd, cost_pct (% of the
+    product's imports), tariff_equivalent (0.196 = 19.6 %), cost_low_usd, cost_high_usd, cost_note.
+    ``sigmas``: DataFrame[sigma, sigma_low, sigma_high, sigma_source] in the same product order."""
+    g, n = pa.group, pa.n_groups
+    sig = sigmas["sigma"].to_numpy(dtype=float)
+    v_after = np.bincount(g, weights=np.maximum(pa.x1, 0.0), minlength=n) * USD_PER_KUSD
+    central = cost_share(pa, sig, lam)
+    low = cost_share(pa, sigmas["sigma_high"].to_numpy(dtype=float), lam_band[0])
+    high = cost_share(pa, sigmas["sigma_low"].to_numpy(dtype=float), lam_band[1])
+    r0 = np.bincount(g, weights=np.where(pa.is_risk, pa.x0, 0.0), minlength=n)
+    r1 = np.bincount(g, weights=np.where(pa.is_risk, np.maximum(pa.x1, 0.0), 0.0), minlength=n)
+    _, t0 = _shares(g, pa.x0, n)
+    _, t1 = _shares(g, np.maximum(pa.x1, 0.0), n)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        tau = tariff_equivalent(r0 / t0, r1 / t1, np.where(np.isfinite(sig), sig, 1.0))
+    note = np.where(~np.isfinite(sig), NO_SIGMA, np.where(np.isnan(central), NO_FINITE,
+                                                          np.where((r0 > 0) & (r1 <= 0), NO_TAU, "")))
+    return pd.DataFrame({
+        "sigma": sig, "sigma_source": sigmas["sigma_source"].to_numpy(),
+        "cost_usd": central * v_after, "cost_pct": central * 100.0,
+        "tariff_equivalent": np.where((r1 < r0) & np.isfinite(tau), tau, np.nan),
+        "cost_low_usd": low * v_after, "cost_high_usd": high * v_after, "cost_note": note.astype(object),
+    })
+
+
+def cost_summary(products: pd.DataFrame, lam: float = PRIOR_LAMBDA) -> dict:
+    """The summary.json ``cost`` block from a products table with ``cost_*`` and ``shifted_usd`` columns
+    (USD): totals over products with a finite estimate; coverage = share of the shifted value they hold."""
+    cost = products["cost_usd"].to_numpy(dtype=float)
+    shifted = products["shifted_usd"].to_numpy(dtype=float)
+    has = np.isfinite(cost)
+    high = products["cost_high_usd"].to_numpy(dtype=float)
+    tot_shift = float(shifted.sum())
+    basket = float(products["total_usd"].sum())
+    total = float(cost[has].sum())
+    return {
+        "method": "ces",
+        "total_usd": total,
+        "pct_of_basket": total / basket * 100.0 if basket > 0 else None,
+        "low_usd": float(np.nansum(products["cost_low_usd"].to_numpy(dtype=float)[has])),
+        "high_usd": float(high[has].sum()) if np.isfinite(high[has]).all() else None,  # None: no finite bound
+        "coverage": float(shifted[has].sum() / tot_shift) if tot_shift > 0 else None,
+        "prior_lambda": lam,
+        "n_no_estimate": int((~has & (shifted > 0)).sum()),
+        "sigma_sources": {str(k): int(v) for k, v in products["sigma_source"].value_counts().sort_index().items()},
+    }
+
+
+def _group_costs(products: pd.DataFrame, group: pd.DataFrame, key: str) -> pd.DataFrame:
+    """``group`` (by_sector / by_stage) with cost_usd, cost_low_usd, cost_high_usd summed over its products
+    (NaN where a product has no finite estimate: the sum would hide it)."""
+    cols = ["cost_usd", "cost_low_usd", "cost_high_usd"]
+    sums = products.groupby(key)[cols].sum(min_count=1)
+    bad = products[cols].isna().groupby(products[key]).any()
+    sums = sums.mask(bad)
+    return group.join(sums, on=key)
+
+
+def attach(tables, pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA) -> None:
+    """Add the CES cost to a run's tables (in place): products columns (``product_cost``), sector and
+    stage sums, and ``tables.cost`` (the summary.json block, ``cost_summary``)."""
+    per = product_cost(pa, sigmas.reset_index(drop=True), lam)
+    for c in per.columns:
+        tables.products[c] = per[c].to_numpy()
+    tables.by_sector = _group_costs(tables.products, tables.by_sector, "sector")
+    tables.by_stage = _group_costs(tables.products, tables.by_stage, "stage")
+    tables.cost = cost_summary(tables.products, lam)
