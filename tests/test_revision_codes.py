@@ -142,3 +142,12 @@ def test_a_code_valid_in_no_revision_is_an_error_naming_it(tmp_path, cli_main):
 def test_codes_of_the_data_revision_are_kept_as_they_are():
     mapping, conv = convert_codes(["850440", HS17_ONLY], "HS17", "basket")
     assert conv is None and mapping == {"850440": ["850440"], HS17_ONLY: [HS17_ONLY]}
+
+
+def test_data_info_says_the_detected_revision(tmp_path):
+    from optimize.data.baci import data_info
+    from optimize.output.console import data_info_text
+
+    info = data_info(_hs17_file(tmp_path), cache=False)
+    assert (info["hs_revision"], info["hs_revision_source"]) == ("HS17", "detected from the codes")
+    assert "hs revision: HS17 (detected from the codes)" in data_info_text(info)

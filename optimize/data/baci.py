@@ -367,13 +367,18 @@ def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=Non
 
 def data_info(path: str | Path | None = None, **read_kwargs) -> dict:
     """Summary of a BACI source: years, rows, products, exporters, importers, totals (kUSD and USD)."""
+    from optimize.data.revision import FROM_NAME, SAMPLE, Revision, detect_revision
+
     td = read_baci(path, **read_kwargs)
     f = td.flows
     total_kusd = float(f["v"].sum())
+    rev = (Revision(td.hs_revision, SAMPLE if td.synthetic else FROM_NAME) if td.hs_revision
+           else detect_revision(pd.unique(f["k"]), max(td.years) if td.years else None))
     return {
         "source": td.source, "years": td.years, "rows": int(len(f)), "products": int(f["k"].nunique()),
         "exporters": int(f["i"].nunique()), "importers": int(f["j"].nunique()),
         "total_value_kusd": total_kusd, "total_value_usd": total_kusd * 1000.0,
-        "hs_revision": td.hs_revision, "release": td.release, "synthetic": td.synthetic,
+        "hs_revision": rev.code, "hs_revision_source": rev.source,
+        "release": td.release, "synthetic": td.synthetic,
         "missing_quantity_share": float(f["q"].isna().mean()) if len(f) else 0.0,
     }

@@ -32,7 +32,9 @@ def data_info_text(info: dict) -> str:
     lines = [f"*** {SYNTHETIC_LABEL} ***"] if info["synthetic"] else []
     lines += [
         f"source:      {info['source']}",
-        f"hs revision: {info['hs_revision'] or 'unknown'}  release: {info['release'] or 'unknown'}",
+        f"hs revision: {info['hs_revision'] or 'unknown'}"
+        + (f" ({info['hs_revision_source']})" if info.get("hs_revision_source") else "")
+        + f"  release: {info['release'] or 'unknown'}",
         f"years:       {', '.join(map(str, info['years']))}",
         f"rows:        {info['rows']:,}",
         f"products:    {info['products']:,}",
