@@ -134,6 +134,10 @@ def data_convert_cmd(path: str, **options) -> None:
 @click.option("--base-url", default=None, help="Download location (default: CEPII's BACI page).")
 @click.option("--page-url", default=None, help="The BACI page listing releases (for --release latest).")
 @click.option("--cache-dir", type=click.Path(), default=None, help="Target " + _CACHE_HELP)
+@click.option("--deadline", "deadline_s", type=float, default=None,
+              help="Seconds the whole download may take (default 14400); a .part is kept to resume.")
+@click.option("--stall-timeout", "stall_s", type=float, default=None,
+              help="Seconds with less than 16 KiB received after which the download is stalled (default 60).")
 @opts.quiet_option(help="No progress bar.")
 def data_fetch_cmd(hs: str, release: str, quiet: bool, **where) -> None:
     """Download BACI_{HS}_V{RELEASE}.zip with resume and integrity checks."""

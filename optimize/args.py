@@ -113,6 +113,21 @@ def check(name: str, value: Any, rule: Rule, *, none_ok: bool) -> Any:
     return value
 
 
+def seconds(value: Any, name: str, default: float, maximum: float) -> float:
+    """``value`` in seconds, within (0, ``maximum``] (None -> ``default``); else ``InputError`` naming ``name``
+    (NaN, infinity, 0, negatives and text included)."""
+    if value is None:
+        return float(default)
+    try:
+        out = float(value)
+    except (TypeError, ValueError):
+        out = -1.0
+    if not 0 < out <= maximum:  # also refuses NaN
+        raise InputError(f"{name} {value!r} is not a number of seconds in (0, {maximum:g}]", field=name,
+                         fix=f"give {name} in seconds, e.g. {default:g}")
+    return out
+
+
 def checked(rules: Mapping[str, Rule] = RULES) -> Callable:
     """Decorator: bind the call to the signature and ``check`` every given argument that has a rule."""
     def decorate(fn: Callable) -> Callable:

@@ -67,7 +67,7 @@ def test_fetch_without_network_says_the_host_could_not_be_reached(tmp_path):
 
     with pytest.raises(FetchError, match="could not reach nonexistent.invalid"):
         fetch_release("HS22", "202501", base_url="http://nonexistent.invalid/baci", cache_dir=tmp_path,
-                      retries=0, timeout=5)
+                      retries=0, stall_s=5)
 
 
 def test_broken_pipe_exits_quietly(energy_parquet):

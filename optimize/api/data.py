@@ -112,15 +112,19 @@ def validate_data(path: str | Path, *, single_year: bool = False) -> tuple[Trade
 
 @api_checked
 def fetch(hs: str = "HS22", release: str = "latest", *, base_url: str | None = None, page_url: str | None = None,
-          cache_dir: str | Path | None = None, progress: bool | None = None) -> tuple[str, Path]:
-    """Download ``BACI_{hs}_V{release}.zip`` (``"latest"`` = newest on CEPII's page); returns (release, path)."""
+          cache_dir: str | Path | None = None, progress: bool | None = None, deadline_s: float | None = None,
+          stall_s: float | None = None) -> tuple[str, Path]:
+    """Download ``BACI_{hs}_V{release}.zip`` (``"latest"`` = newest on CEPII's page); returns (release, path).
+
+    The download ends within ``deadline_s`` seconds (default 4 h) and is abandoned as stalled after
+    ``stall_s`` seconds (default 60) with less than 16 KiB received (``FetchError``, exit 2)."""
     from optimize.data.fetch import DEFAULT_BASE_URL, fetch_release
     from optimize.data.releases import DEFAULT_PAGE_URL, latest_release
 
     if release.lower() == "latest":
         release = latest_release(hs, page_url or DEFAULT_PAGE_URL)
     return release, fetch_release(hs, release, base_url=base_url or DEFAULT_BASE_URL, cache_dir=cache_dir,
-                                  progress=progress)
+                                  progress=progress, deadline_s=deadline_s, stall_s=stall_s)
 
 
 @api_checked

@@ -1,9 +1,11 @@
-"""Download a BACI release zip with resume, size and zip integrity checks, atomic rename.
+"""Download a BACI release zip with resume, size and zip integrity checks, deadlines, atomic rename.
 
 The file is downloaded to ``<cache>/BACI_{hs}_V{release}.zip.part``; an interrupted
-download resumes with an HTTP Range request. Only after the size matches
-Content-Length and ``zipfile.testzip`` passes is it renamed to the final name, so a
-partial file never sits under the final name.
+download resumes with an HTTP Range request. A ``.part`` the server cannot resume (416:
+longer than the file, or from another file) is discarded and the download starts again.
+Only after the size matches Content-Length and ``zipfile.testzip`` passes is it renamed to
+the final name, so a partial file never sits under the final name. The whole download ends
+within ``deadline_s`` and is stalled below 16 KiB in ``stall_s`` (``download.Limits``).
 """
 from __future__ import annotations
 
@@ -13,20 +15,15 @@ import re
 import sys
 import urllib.error
 import urllib.parse
-import urllib.request
 import zipfile
 from pathlib import Path
 
-from optimize.data.baci import cache_root
-from optimize.errors import DataError, InputError
+from optimize.data.cache import cache_root
+from optimize.data.download import FetchError, Limits, Stalled, check_url, open_url, read_chunks, total_size
+from optimize.errors import DataError, InputError, OutputError
 
 #: CEPII's BACI download location (not contacted by tests).
 DEFAULT_BASE_URL = "https://www.cepii.fr/DATA_DOWNLOAD/baci/data"
-_CHUNK = 1 << 20
-
-
-class FetchError(InputError):
-    """A download failed (network, HTTP status, size or integrity)."""
 
 
 def release_filename(hs: str = "HS22", release: str = "202501") -> str:
@@ -39,59 +36,81 @@ def release_filename(hs: str = "HS22", release: str = "202501") -> str:
     return f"BACI_{hs}_V{release}.zip"
 
 
-def _open(url: str, start: int, timeout: float):
-    req = urllib.request.Request(url, headers={"Range": f"bytes={start}-"} if start else {})
-    return urllib.request.urlopen(req, timeout=timeout)  # noqa: S310 (URL is user-configured http/https)
-
-
-def _total_size(resp, start: int) -> int | None:
-    cr = resp.headers.get("Content-Range")
-    if cr and "/" in cr and not cr.endswith("*"):
-        return int(cr.rsplit("/", 1)[1])
-    cl = resp.headers.get("Content-Length")
-    return int(cl) + (start if resp.status == 206 else 0) if cl is not None else None
-
-
 def fetch_release(hs: str = "HS22", release: str = "202501", *, base_url: str = DEFAULT_BASE_URL,
                   cache_dir: str | Path | None = None, progress: bool | None = None, retries: int = 3,
-                  timeout: float = 60.0) -> Path:
+                  deadline_s: float | None = None, stall_s: float | None = None) -> Path:
     """Download ``{base_url}/BACI_{hs}_V{release}.zip`` into the cache; return its path.
 
-    Existing complete files are returned without downloading. ``progress``: tqdm
-    bar (default: only when stderr is a terminal). Retries resume from the partial file.
+    An existing readable zip is returned without downloading (an unreadable one is refused, never
+    replaced). ``progress``: tqdm bar (default: only when stderr is a terminal). Retries resume from
+    the partial file; all of them end within ``deadline_s`` seconds (default 4 h), each stalls after
+    ``stall_s`` seconds (default 60) with less than 16 KiB received.
     """
     name = release_filename(hs, release)
-    dest_dir = cache_root(cache_dir)
-    dest_dir.mkdir(parents=True, exist_ok=True)
+    url = f"{check_url(base_url, '--base-url').rstrip('/')}/{name}"
+    limits = Limits(deadline_s, stall_s)
+    dest_dir = _cache_folder(cache_dir)
     final = dest_dir / name
     if final.exists():
-        return final
+        return _existing_zip(final)
     part = dest_dir / (name + ".part")
-    url = f"{base_url.rstrip('/')}/{name}"
     show = sys.stderr.isatty() if progress is None else progress
-    total = None
+    total, restarted = None, False
     last_error: Exception | None = None
     for _attempt in range(retries + 1):
         start = part.stat().st_size if part.exists() else 0
         try:
-            with _open(url, start, timeout) as resp:
+            with open_url(url, limits, {"Range": f"bytes={start}-"} if start else None) as resp:
                 if start and resp.status != 206:  # server ignored Range: start again
                     start = 0
-                total = _total_size(resp, start) or total
-                _copy(resp, part, start, total, show, name)
+                total = total_size(resp, start, url) or total
+                _copy(resp, part, start, total, show, name, limits, url)
             if total is None or part.stat().st_size >= total:
                 break
         except urllib.error.HTTPError as exc:
-            if exc.code == 416 and total is not None and part.exists() and part.stat().st_size == total:
-                break
+            if exc.code == 416 and not restarted:  # the .part is not a prefix of this file: start again
+                if _complete_part(exc, part):
+                    break
+                part.unlink(missing_ok=True)
+                restarted = True
+                continue
             raise FetchError(f"download failed: HTTP {exc.code} {exc.reason} for {url}", file=url,
                              fix="check --base-url, --hs and --release") from exc
-        except (urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
-            last_error = exc  # connection dropped: retry and resume
+        except (Stalled, urllib.error.URLError, OSError, TimeoutError, http.client.HTTPException) as exc:
+            last_error = exc  # connection dropped or stalled: retry and resume
     _check_download(part, url, total, last_error)
     _check_zip(part, url)
     os.replace(part, final)
     return final
+
+
+def _cache_folder(cache_dir) -> Path:
+    """The cache folder, created if needed; ``OutputError`` (exit 5) when it cannot be (e.g. it is a file)."""
+    folder = cache_root(cache_dir)
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), None)
+        what = f"{blocker} is a file, not a folder" if blocker is not None else (exc.strerror or str(exc))
+        raise OutputError(f"cannot use the cache folder {folder}: {what}",
+                          fix="give --cache-dir a folder (or a path where one can be created)") from None
+    return folder
+
+
+def _existing_zip(final: Path) -> Path:
+    """``final`` when it opens as a zip; else ``DataError`` (it is not replaced: tradeopt may not have written it)."""
+    try:
+        with zipfile.ZipFile(final):
+            return final
+    except (zipfile.BadZipFile, OSError, EOFError) as exc:
+        raise DataError(f"{final} exists but is not a readable zip ({final.stat().st_size} bytes: {exc})",
+                        file=str(final), fix="delete it, then run the fetch again") from None
+
+
+def _complete_part(exc: urllib.error.HTTPError, part: Path) -> bool:
+    """A 416 whose ``Content-Range: bytes */N`` says the ``.part`` already holds all N bytes."""
+    m = re.fullmatch(r"bytes \*/(\d+)", (exc.headers or {}).get("Content-Range", "").strip())
+    return bool(m) and part.exists() and part.stat().st_size == int(m.group(1))
 
 
 def _check_download(part: Path, url: str, total: int | None, last_error: Exception | None) -> None:
@@ -103,6 +122,8 @@ def _check_download(part: Path, url: str, total: int | None, last_error: Excepti
                          fix="check the network connection (or proxy) and --base-url, then run the fetch again; "
                              "or download the zip by hand and pass it with --baci")
     size = part.stat().st_size if part.exists() else 0
+    if isinstance(last_error, Stalled) and (total is None or size != total):
+        raise last_error
     if total is not None and size != total:
         raise FetchError(f"incomplete download: {size} of {total} bytes ({last_error})", file=str(part),
                          fix="run the fetch again; it resumes from the partial file")
@@ -121,15 +142,13 @@ def _check_zip(part: Path, url: str) -> None:
         raise DataError(f"zip member {bad} is corrupted", file=url, fix="run the fetch again")
 
 
-def _copy(resp, part: Path, start: int, total: int | None, show: bool, label: str) -> None:
+def _copy(resp, part: Path, start: int, total: int | None, show: bool, label: str, limits: Limits,
+          url: str) -> None:
     from tqdm import tqdm
 
     mode = "ab" if start else "wb"
     with open(part, mode) as out, tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=label,
                                        disable=not show) as bar:
-        while True:
-            chunk = resp.read(_CHUNK)
-            if not chunk:
-                break
+        for chunk in read_chunks(resp, limits, url):
             out.write(chunk)
             bar.update(len(chunk))

@@ -8,16 +8,19 @@ come from different releases or HS revisions (their values and codes do not mix)
 """
 from __future__ import annotations
 
+import http.client
 import re
 import urllib.error
 import urllib.parse
-import urllib.request
 from dataclasses import dataclass, field
 
+from optimize.data.download import FetchError, Limits, charset, check_url, open_url, read_limited
 from optimize.errors import InputError
 
 #: CEPII's BACI page (not contacted by tests).
 DEFAULT_PAGE_URL = "https://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37"
+#: Largest BACI page read (bytes); CEPII's is about 0.1 MB.
+MAX_PAGE_BYTES = 8_000_000
 _LINK = re.compile(r"""(?:href\s*=\s*["']?([^"'\s>]*?))?BACI_(HS\d\d)_V(\d{6})\.zip""", re.IGNORECASE)
 _NAME = re.compile(r"BACI_(HS\d\d)(?:_Y\d{4})?_(V\d{6})", re.IGNORECASE)
 
@@ -47,13 +50,21 @@ class ReleaseListError(InputError):
     """The BACI page could not be read or lists no release."""
 
 
-def list_releases(page_url: str = DEFAULT_PAGE_URL, *, timeout: float = 30.0) -> list[Release]:
-    """Fetch the BACI page and parse its releases (newest first); ``ReleaseListError`` when none."""
+def list_releases(page_url: str = DEFAULT_PAGE_URL, *, deadline_s: float | None = 60.0,
+                  stall_s: float | None = 30.0, max_bytes: int = MAX_PAGE_BYTES) -> list[Release]:
+    """Fetch the BACI page and parse its releases (newest first); ``ReleaseListError`` when none.
+
+    The page is read within ``deadline_s`` seconds (stalled after ``stall_s``) and refused beyond
+    ``max_bytes`` bytes (default 8 MB; CEPII's page is about 0.1 MB)."""
+    check_url(page_url, "--page-url")
+    limits = Limits(deadline_s, stall_s)
     try:
-        with urllib.request.urlopen(urllib.request.Request(page_url, headers={"User-Agent": "tradeopt"}),
-                                    timeout=timeout) as resp:
-            html = resp.read().decode(resp.headers.get_content_charset() or "utf-8", errors="replace")
-    except (urllib.error.URLError, OSError, ValueError) as exc:
+        with open_url(page_url, limits) as resp:
+            encoding = charset(resp, page_url)
+            html = read_limited(resp, limits, page_url, max_bytes).decode(encoding, errors="replace")
+    except FetchError as exc:
+        raise ReleaseListError(exc.message, file=page_url, fix=exc.fix) from None
+    except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         raise ReleaseListError(f"cannot read the BACI page {page_url}: {exc}", file=page_url,
                                fix="check the network or --page-url, or give --release 202501 explicitly") from exc
     releases = parse_releases(html, page_url)
@@ -63,9 +74,9 @@ def list_releases(page_url: str = DEFAULT_PAGE_URL, *, timeout: float = 30.0) ->
     return releases
 
 
-def latest_release(hs: str = "HS22", page_url: str = DEFAULT_PAGE_URL, *, timeout: float = 30.0) -> str:
+def latest_release(hs: str = "HS22", page_url: str = DEFAULT_PAGE_URL) -> str:
     """The newest release version (e.g. '202501') that offers ``hs``."""
-    releases = list_releases(page_url, timeout=timeout)
+    releases = list_releases(page_url)
     for r in releases:
         if hs.upper() in r.hs:
             return r.version

@@ -211,19 +211,10 @@ def _adaptive_malloc():
 
 
 def dask_timeout_seconds(value) -> float:
-    """``--dask-timeout`` / ``dask_timeout`` in seconds: None -> ``DASK_TIMEOUT_S``; else finite, > 0 and
-    at most ``MAX_DASK_TIMEOUT_S`` (``InputError`` otherwise, exit 2)."""
-    if value is None:
-        return DASK_TIMEOUT_S
-    try:
-        seconds = float(value)
-    except (TypeError, ValueError):
-        seconds = -1.0
-    if not 0 < seconds <= MAX_DASK_TIMEOUT_S:  # also refuses NaN
-        raise InputError(f"{value!r} is not a number of seconds in (0, {MAX_DASK_TIMEOUT_S:g}]",
-                         field="--dask-timeout", fix=f"give the seconds to wait for the scheduler, e.g. "
-                                                     f"--dask-timeout {DASK_TIMEOUT_S:g}")
-    return seconds
+    """``--dask-timeout`` / ``dask_timeout`` (s): None -> ``DASK_TIMEOUT_S``; else in (0, ``MAX_DASK_TIMEOUT_S``]."""
+    from optimize.args import seconds
+
+    return seconds(value, "--dask-timeout", DASK_TIMEOUT_S, MAX_DASK_TIMEOUT_S)
 
 
 def connect_dask(spec, timeout_s: float | None = None, quiet: bool = False):
