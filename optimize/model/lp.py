@@ -17,6 +17,7 @@ every instance's own bound valid as well.
 """
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -221,12 +222,25 @@ def write_lp(lp: LPArrays, path: str | Path) -> Path:
     from optimize.errors import OutputError
 
     check_lp_path(path, overwrite=True)
-    with atomic_file(path, overwrite=True, suffix=Path(path).suffix.lower()) as tmp:
-        HighsModel(lp, algorithm=None).write(tmp)
-        if not tmp.exists() or not tmp.stat().st_size:
-            raise OutputError(f"HiGHS could not write the LP to {path}",
+    suffix = Path(path).suffix.lower()
+    with atomic_file(path, overwrite=True, suffix=suffix) as tmp:
+        written = HighsModel(lp, algorithm=None).write(tmp)
+        if not (written and _complete(tmp, suffix)):  # HiGHS does not see a short write (disk full, file size limit)
+            raise OutputError(f"HiGHS could not write the whole LP to {path}",
                               fix="check the folder and free disk space, or name the file *.lp or *.mps")
     return Path(path)
+
+
+def _complete(path: Path, suffix: str) -> bool:
+    """True when ``path`` ends with the format's end line (``ENDATA`` for MPS, ``end`` for LP), flushed to disk."""
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        size = os.fstat(fd).st_size
+        tail = os.pread(fd, 64, max(0, size - 64))
+    finally:
+        os.close(fd)
+    return tail.rstrip().endswith(b"ENDATA" if suffix == ".mps" else b"end")
 
 
 def separable_totals(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -237,12 +237,11 @@ class HighsModel:
             row_duals=np.asarray(sol.row_dual, dtype=float) if duals else None, extra=extra,
         )
 
-    def write(self, path: str | Path) -> Path:
-        """Write the model (format from the suffix: .lp or .mps)."""
+    def write(self, path: str | Path) -> bool:
+        """Write the model (format from the suffix: .lp or .mps); False when HiGHS reports an error."""
         path = Path(path)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self.highs.writeModel(str(path))
-        return path
+        return self.highs.writeModel(str(path)) != highspy.HighsStatus.kError
 
 
 def solve_highs(lp: LPArrays, *, algorithm: str | None = "auto", time_limit_s: float | None = None,
