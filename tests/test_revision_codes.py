@@ -151,3 +151,13 @@ def test_data_info_says_the_detected_revision(tmp_path):
     info = data_info(_hs17_file(tmp_path), cache=False)
     assert (info["hs_revision"], info["hs_revision_source"]) == ("HS17", "detected from the codes")
     assert "hs revision: HS17 (detected from the codes)" in data_info_text(info)
+
+
+def test_a_file_named_in_another_revision_is_flagged(tmp_path, caplog):
+    path = _hs17_file(tmp_path, "BACI_HS22_Y2023_V202501.csv")
+    with caplog.at_level(logging.WARNING, logger="tradeopt.run"):
+        p = prepare(_scen(basket={"products": "all"}), path)
+    assert (p.hs_revision.code, p.hs_revision.source) == ("HS22", "from the file name")
+    said = [r.getMessage() for r in caplog.records if "not in the HS22 product list" in r.getMessage()]
+    assert len(said) == 1 and said[0].startswith("1 of 3 product codes in 2023") and HS17_ONLY in said[0]
+    assert "--set data.hs_revision=HS17" in said[0] and said[0] in p.notes

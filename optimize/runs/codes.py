@@ -22,7 +22,8 @@ from optimize.data.trade import TradeData
 from optimize.errors import ScenarioError
 
 log = logging.getLogger("tradeopt.run")  # prepare logs each conversion line here (the console line)
-__all__ = ["Conversion", "Revision", "known_revision", "convert_codes", "convert_scenario", "convert_basket"]
+__all__ = ["Conversion", "Revision", "known_revision", "convert_codes", "convert_scenario", "convert_basket",
+           "revision_mismatch"]
 
 
 @dataclass(frozen=True)
@@ -66,6 +67,21 @@ def known_revision(scen: Scenario, data) -> Revision | None:
         return Revision("HS22", SAMPLE)
     hs = parse_name(Path(path).name).get("hs")
     return Revision(hs.upper(), FROM_NAME) if hs and hs.upper().startswith("HS") else None
+
+
+def revision_mismatch(rev: Revision, codes, year: int) -> str | None:
+    """A warning when the data's codes of ``year`` are not all in the product list of the revision taken
+    from the file name or the setting (the file may be of another revision); None when they are."""
+    if rev.source not in (FROM_NAME, FROM_SETTING) or not rev.code:
+        return None
+    foreign = sorted(set(codes) - code_set(rev.code))
+    if not foreign:
+        return None
+    best = detect_revision(codes, year)
+    hint = (f"; they fit {best.code} better ({best.detail}): if the file is {best.code}, set "
+            f"--set data.hs_revision={best.code}") if best.code != rev.code else ""
+    return (f"{len(foreign)} of {len(set(codes))} product codes in {year} are not in the {rev.code} product list "
+            f"(revision {rev.source}), e.g. {', '.join(foreign[:5])}{hint}")
 
 
 def convert_codes(codes, to_revision: str, what: str) -> tuple[dict[str, list[str]], Conversion | None]:

@@ -18,7 +18,15 @@ from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import SYNTHETIC_LABEL, TradeData
 from optimize.errors import InputError, ScenarioError
 from optimize.output import manifest as _manifest
-from optimize.runs.codes import Conversion, Revision, convert_basket, convert_scenario, known_revision, log
+from optimize.runs.codes import (
+    Conversion,
+    Revision,
+    convert_basket,
+    convert_scenario,
+    known_revision,
+    log,
+    revision_mismatch,
+)
 from optimize.runs.result import RunResult
 from optimize.tokens import split_tokens
 
@@ -229,8 +237,9 @@ def prepare(scenario: Scenario | str | Path | None = None,
         notes.append(f"HS revision {rev.label}: {rev.detail}")
         scen, basket = _in_revision(scen, rev, convs)
         wanted = _product_filter(scen, basket)
-    for conv in convs:
-        log.warning("%s", conv.line)
+    said = [c.line for c in convs] + [m for m in [revision_mismatch(rev, codes, int(year))] if m]
+    for line in said:
+        log.warning("%s", line)
     if scen.basket.products:  # a selection among the data's codes; sectors come from the whole basket
         wanted, basket = _select_products(scen, codes, trade, year, rev.code or "HS22", basket)
     if wanted is not None and not codes <= set(wanted):
@@ -242,8 +251,7 @@ def prepare(scenario: Scenario | str | Path | None = None,
                             field="basket", fix="check basket.sectors/basket.products against the data")
     countries = _countries(trade)
     info = _product_info(products, basket, trade, rev.code, notes)
-    notes = (list(trade.notes) + notes + [c.line for c in convs]
-             + [f"basket: {len(products)} products with flows in {year}"])
+    notes = list(trade.notes) + notes + said + [f"basket: {len(products)} products with flows in {year}"]
     if wanted is not None and len(products) < len(wanted):
         notes.append(f"{len(wanted) - len(products)} of {len(wanted)} selected products have no flows in {year}")
     return Prepared(scenario=scen, trade=trade, year=int(year), flows=flows, products=products,
