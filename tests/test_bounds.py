@@ -9,15 +9,14 @@ import math
 import os
 import subprocess
 import sys
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
 from optimize.errors import EXIT_INPUT, InputError, ScenarioError
+from tests.localhttp import LocalHTTP
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -81,40 +80,18 @@ def test_bad_dask_timeout_cli_is_exit_2_one_line(cli_main, tmp_path, value):
     assert "1-5" not in res.output and not (tmp_path / "b").exists()
 
 
-class _SilentHTTP:
-    """An HTTP server on 127.0.0.1 (what a user may point ``--dask`` at by mistake); its handler threads
-    time out after a few seconds, and the server stops on exit."""
-
-    def __init__(self):
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 5
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                self.send_response(200)
-                self.end_headers()
-                self.wfile.write(b"hello")
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.address = f"tcp://127.0.0.1:{self.httpd.server_address[1]}"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def _hello(handler, server):
+    """What a web server answers (a user may point ``--dask`` at one by mistake)."""
+    handler.send_response(200)
+    handler.end_headers()
+    handler.wfile.write(b"hello")
 
 
 @needs_dask
 def test_dask_address_of_an_http_server_gives_up_within_the_timeout():
     from optimize.runs.executors import connect_dask
 
-    with _SilentHTTP() as srv:
+    with LocalHTTP(_hello) as srv:
         t0 = time.monotonic()
         with pytest.raises(InputError, match="cannot reach the Dask scheduler.*within 1 s"):
             connect_dask(srv.address, 1.0, quiet=True)
@@ -123,7 +100,7 @@ def test_dask_address_of_an_http_server_gives_up_within_the_timeout():
 
 @needs_dask
 def test_dask_address_of_an_http_server_cli_exits_2_promptly(tmp_path):
-    with _SilentHTTP() as srv:
+    with LocalHTTP(_hello) as srv:
         t0 = time.monotonic()
         proc = subprocess.run([sys.executable, str(ROOT / "cli.py"), "batch", "--dask", srv.address,
                                "--dask-timeout", "1", "--out", str(tmp_path / "b"), "--quiet"],

@@ -2,14 +2,13 @@
 from __future__ import annotations
 
 import io
-import threading
 import zipfile
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
 from optimize.data.fetch import FetchError, fetch_release, release_filename
 from optimize.errors import DataError, InputError
+from tests.localhttp import LocalHTTP
 
 
 def make_zip(n_bytes=200_000) -> bytes:
@@ -19,52 +18,36 @@ def make_zip(n_bytes=200_000) -> bytes:
     return buf.getvalue()
 
 
-class Server:
-    """Serves ``files`` by name; ``drop_first`` cuts the first full response half way."""
+class Server(LocalHTTP):
+    """Serves ``files`` by name with Range support; ``drop_first`` cuts the first full response half way."""
 
     def __init__(self, files: dict[str, bytes], drop_first=False, ignore_range=False):
         self.files, self.drop_first, self.ignore_range = files, drop_first, ignore_range
         self.requests: list[str | None] = []
-        outer = self
+        super().__init__(self._respond)
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                name = self.path.rsplit("/", 1)[-1]
-                rng = self.headers.get("Range")
-                outer.requests.append(rng)
-                if name not in outer.files:
-                    self.send_error(404)
-                    return
-                data = outer.files[name]
-                start = int(rng.split("=")[1].split("-")[0]) if rng and not outer.ignore_range else 0
-                body = data[start:]
-                self.send_response(206 if start else 200)
-                if start:
-                    self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
-                self.send_header("Content-Length", str(len(body)))
-                self.end_headers()
-                if outer.drop_first:
-                    outer.drop_first = False
-                    self.wfile.write(body[: len(body) // 2])
-                    self.wfile.flush()
-                    self.close_connection = True
-                    return
-                self.wfile.write(body)
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/baci"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def _respond(self, handler, _server):
+        name = handler.path.rsplit("/", 1)[-1]
+        rng = handler.headers.get("Range")
+        self.requests.append(rng)
+        if name not in self.files:
+            handler.send_error(404)
+            return
+        data = self.files[name]
+        start = int(rng.split("=")[1].split("-")[0]) if rng and not self.ignore_range else 0
+        body = data[start:]
+        handler.send_response(206 if start else 200)
+        if start:
+            handler.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
+        handler.send_header("Content-Length", str(len(body)))
+        handler.end_headers()
+        if self.drop_first:
+            self.drop_first = False
+            handler.wfile.write(body[: len(body) // 2])
+            handler.wfile.flush()
+            handler.close_connection = True
+            return
+        handler.wfile.write(body)
 
 
 NAME = "BACI_HS22_V202501.zip"

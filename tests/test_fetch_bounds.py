@@ -3,9 +3,7 @@ an oversize ``.part`` restarted, an unreadable existing zip refused, bad headers
 as one-line exit 2/5 errors. Every server runs on 127.0.0.1 inside its test and stops by itself."""
 from __future__ import annotations
 
-import threading
 import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 from click.testing import CliRunner
@@ -13,43 +11,10 @@ from click.testing import CliRunner
 from optimize.data.fetch import FetchError, fetch_release
 from optimize.data.releases import ReleaseListError, list_releases
 from optimize.errors import EXIT_INPUT, EXIT_OUTPUT, DataError, InputError
+from tests.localhttp import LocalHTTP
 from tests.test_fetch import NAME, Server, make_zip
 
 PAGE = b'<html><a href="/x/BACI_HS22_V202501.zip">zip</a></html>'
-
-
-class Scripted:
-    """An HTTP server whose GET handler is ``respond(handler)``; handler sockets time out after 5 s and
-    every ``respond`` below ends within seconds, so nothing outlives the test."""
-
-    def __init__(self, respond):
-        self.sent = 0
-        outer = self
-
-        class Handler(BaseHTTPRequestHandler):
-            timeout = 5
-
-            def log_message(self, *a):
-                pass
-
-            def do_GET(self):
-                try:
-                    respond(self, outer)
-                except (BrokenPipeError, ConnectionResetError, TimeoutError):
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/baci"
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-
-    def __enter__(self):
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc):
-        self.httpd.shutdown()
-        self.httpd.server_close()
 
 
 def _trickle(handler, outer, *, every_s=0.2, piece=1, for_s=8.0, length=1_000_000):
@@ -74,7 +39,7 @@ def _one_line(res, code, *needles):
 
 # ------------------------------------------------------------------ deadline and stall
 def test_a_trickling_server_is_abandoned_as_stalled(tmp_path):
-    with Scripted(_trickle) as srv:  # 1 byte every 0.2 s: never silent long enough for a socket timeout
+    with LocalHTTP(_trickle) as srv:  # 1 byte every 0.2 s: never silent long enough for a socket timeout
         t0 = time.monotonic()
         with pytest.raises(FetchError, match="stalled"):
             fetch_release(base_url=srv.url, cache_dir=tmp_path, retries=1, stall_s=1.0, deadline_s=30)
@@ -89,7 +54,7 @@ def test_a_silent_server_is_abandoned_within_the_stall_timeout(tmp_path):
         handler.end_headers()
         time.sleep(4)
 
-    with Scripted(silent) as srv:
+    with LocalHTTP(silent) as srv:
         t0 = time.monotonic()
         with pytest.raises(FetchError):
             fetch_release(base_url=srv.url, cache_dir=tmp_path, retries=1, stall_s=0.5, deadline_s=30)
@@ -100,7 +65,7 @@ def test_the_deadline_ends_a_slow_but_steady_download_and_keeps_the_part(tmp_pat
     def steady(handler, outer):  # 64 KiB every 0.1 s: no stall, but 10 MB would take 16 s
         _trickle(handler, outer, every_s=0.1, piece=65536, for_s=8.0, length=10_000_000)
 
-    with Scripted(steady) as srv:
+    with LocalHTTP(steady) as srv:
         t0 = time.monotonic()
         with pytest.raises(FetchError, match="deadline of 1.5 s"):
             fetch_release(base_url=srv.url, cache_dir=tmp_path, stall_s=1.0, deadline_s=1.5)
@@ -126,7 +91,7 @@ def test_release_page_is_read_up_to_a_size_limit():
             handler.wfile.write(block)
             outer.sent += len(block)
 
-    with Scripted(endless) as srv:
+    with LocalHTTP(endless) as srv:
         with pytest.raises(ReleaseListError, match="larger than 8 MB"):
             list_releases(srv.url + "/page.html")
         assert srv.sent < 50_000_000
@@ -142,10 +107,10 @@ def test_bogus_charset_and_trickling_page_are_exit_2_one_line(cli_main):
         handler.end_headers()
         handler.wfile.write(PAGE)
 
-    with Scripted(bogus) as srv:
+    with LocalHTTP(bogus) as srv:
         res = CliRunner().invoke(cli_main, ["data", "releases", "--page-url", srv.url + "/page.html"])
     _one_line(res, EXIT_INPUT, "no-such-charset")
-    with Scripted(_trickle) as srv:
+    with LocalHTTP(_trickle) as srv:
         t0 = time.monotonic()
         with pytest.raises(ReleaseListError, match="stalled"):
             list_releases(srv.url + "/page.html", stall_s=1.0)
@@ -177,7 +142,7 @@ def test_a_part_longer_than_the_file_is_discarded_and_the_download_restarts(tmp_
     data = make_zip(20_000)
     part = tmp_path / (NAME + ".part")
     part.write_bytes(data + b"stale tail from another file")
-    with Scripted(_ranges(data)) as srv:
+    with LocalHTTP(_ranges(data)) as srv:
         assert fetch_release(base_url=srv.url, cache_dir=tmp_path).read_bytes() == data
         assert not part.exists()
         (tmp_path / NAME).unlink()
@@ -205,7 +170,7 @@ def test_bad_content_length_is_exit_2_one_line(cli_main, tmp_path, headers):
         handler.end_headers()
         handler.wfile.write(b"PK")
 
-    with Scripted(respond) as srv:
+    with LocalHTTP(respond) as srv:
         res = CliRunner().invoke(cli_main, ["data", "fetch", "--release", "202501", "--base-url", srv.url,
                                             "--cache-dir", str(tmp_path), "--quiet"])
     _one_line(res, EXIT_INPUT, "Content-Length")
@@ -221,7 +186,7 @@ def test_bad_content_range_is_exit_2_one_line(cli_main, tmp_path, content_range)
         handler.wfile.write(b"12345")
 
     (tmp_path / (NAME + ".part")).write_bytes(b"PK\x03\x04x")  # 5 bytes: the fetch asks from byte 5
-    with Scripted(respond) as srv:
+    with LocalHTTP(respond) as srv:
         res = CliRunner().invoke(cli_main, ["data", "fetch", "--release", "202501", "--base-url", srv.url,
                                             "--cache-dir", str(tmp_path), "--quiet"])
     _one_line(res, EXIT_INPUT, "Content-Range")
