@@ -79,6 +79,8 @@ def test_revision_detected_written_to_every_output_and_names_from_its_table(tmp_
     assert (summary["hs_revision"], summary["hs_revision_source"]) == ("HS17", "detected from the codes")
     assert summary["settings"]["hs_revision"] == "HS17 (detected from the codes)"
     assert any(n.startswith("HS revision HS17 (detected from the codes): 3 of 3 codes") for n in summary["notes"])
+    shipped = [n for n in summary["notes"] if n.startswith("shipped basket HS22 -> HS17: ")]
+    assert len(shipped) == 1 and "0 lost" in shipped[0] and "854151, 854159" in shipped[0]
     manifest = json.loads((out / "manifest.json").read_text())
     assert manifest["data"]["hs_revision"] == "HS17"
     assert manifest["data"]["hs_revision_source"] == "detected from the codes"

@@ -23,7 +23,7 @@ from optimize.errors import ScenarioError
 
 log = logging.getLogger("tradeopt.run")  # prepare logs each conversion line here (the console line)
 __all__ = ["Conversion", "Revision", "known_revision", "convert_codes", "convert_scenario", "convert_basket",
-           "revision_mismatch"]
+           "revision_mismatch", "shipped_basket_note"]
 
 
 @dataclass(frozen=True)
@@ -67,6 +67,18 @@ def known_revision(scen: Scenario, data) -> Revision | None:
         return Revision("HS22", SAMPLE)
     hs = parse_name(Path(path).name).get("hs")
     return Revision(hs.upper(), FROM_NAME) if hs and hs.upper().startswith("HS") else None
+
+
+def shipped_basket_note(scen: Scenario, revision: str | None) -> str | None:
+    """What mapping the shipped HS2022 basket to the data's revision did (counts, cut fan-outs, lost codes);
+    None for HS22 data or a user's basket."""
+    if scen.basket.file or scen.basket.products or revision in (None, "HS22"):
+        return None
+    from optimize.data.basket import load_basket, target_basket
+
+    _, rep = target_basket(load_basket(None), revision)
+    return (f"shipped basket {rep.summary()}" + (f"; cut: {', '.join(rep.capped)}" if rep.capped else "")
+            + (f"; lost: {', '.join(rep.lost)}" if rep.lost else ""))
 
 
 def revision_mismatch(rev: Revision, codes, year: int) -> str | None:

@@ -26,6 +26,7 @@ from optimize.runs.codes import (
     known_revision,
     log,
     revision_mismatch,
+    shipped_basket_note,
 )
 from optimize.runs.result import RunResult
 from optimize.tokens import split_tokens
@@ -251,7 +252,8 @@ def prepare(scenario: Scenario | str | Path | None = None,
                             field="basket", fix="check basket.sectors/basket.products against the data")
     countries = _countries(trade)
     info = _product_info(products, basket, trade, rev.code, notes)
-    notes = list(trade.notes) + notes + said + [f"basket: {len(products)} products with flows in {year}"]
+    notes = list(trade.notes) + notes + said + [n for n in [shipped_basket_note(scen, rev.code)] if n]
+    notes.append(f"basket: {len(products)} products with flows in {year}")
     if wanted is not None and len(products) < len(wanted):
         notes.append(f"{len(wanted) - len(products)} of {len(wanted)} selected products have no flows in {year}")
     return Prepared(scenario=scen, trade=trade, year=int(year), flows=flows, products=products,
