@@ -121,8 +121,10 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False) -> Iterat
         yield tmp
         raise_if_terminated()  # a SIGTERM whose exception was lost never lets the outputs arrive
         _stamp_manifest(tmp, _files_under(tmp))  # manifest.json lists every file written
-    except BaseException:
+    except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(exc, OSError):  # a write into the temporary folder failed (disk full, size limit): exit 5
+            raise _write_failed(target, exc) from exc
         raise
     try:
         _commit(tmp, target, overwrite)

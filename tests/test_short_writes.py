@@ -1,5 +1,6 @@
-"""``--save-lp`` / ``run(save_lp=...)``: a write cut short (file size limit, full disk) is an ``OutputError`` (exit 5)
-and leaves nothing; HiGHS itself reports success on such a short write, so the file's end line is checked."""
+"""Writes cut short (file size limit, full disk) are an ``OutputError`` (exit 5, one line) and leave nothing:
+``--save-lp`` / ``run(save_lp=...)`` (HiGHS itself reports success on such a short write, so the file's end line
+is checked) and ``sweep`` (its figure write used to be an internal error, exit 1)."""
 from __future__ import annotations
 
 import os
@@ -53,3 +54,12 @@ def test_complete_lp_reads_back_with_the_model_size(tmp_path, suffix):
     assert h.getNumCol() > 0 and h.getNumRow() > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == [path.name]
     assert result.allocation.status is not None
+
+
+def test_sweep_short_write_is_exit_5_and_leaves_nothing(tmp_path):
+    code = ("sys.argv = ['tradeopt', 'sweep', '--importer', 'NLD', '--caps', '0,5', '--out', 'o']\n"
+            "from cli import main\nmain()\n")
+    res = _child(code, tmp_path)
+    assert res.returncode == 5, res.stderr  # used to be "Internal error: OSError: [Errno 27] File too large"
+    assert res.stderr.startswith("Error: cannot write") and len(res.stderr.strip().splitlines()) == 1
+    assert sorted(os.listdir(tmp_path)) == []
