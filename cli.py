@@ -69,12 +69,10 @@ def _on_sigterm(signum, frame):
 
 @click.group(cls=_Group)
 @click.version_option(__version__, prog_name="tradeopt")
-@click.option("--debug", is_flag=True, help="Show tracebacks on errors.")
 @click.pass_context
-def main(ctx: click.Context, debug: bool) -> None:
+def main(ctx: click.Context) -> None:
     """tradeopt: which critical HS6 import flows can move away from risk suppliers, and where."""
-    ctx.ensure_object(dict)
-    ctx.obj["debug"] = debug
+    ctx.ensure_object(dict)  # --debug (on every command, opts.debug_everywhere) sets ctx.obj["debug"]
 
 
 _CACHE_HELP = "cache folder (default $TRADEOPT_CACHE, else the user cache folder: ~/.cache/tradeopt on Linux)."
@@ -113,7 +111,7 @@ def data_validate_cmd(ctx: click.Context, path: str, single_year: bool) -> None:
 @data.command("convert")
 @click.argument("path", type=click.Path(path_type=str))
 @click.option("--to", type=click.Choice(["parquet"]), default="parquet", show_default=True)
-@click.option("--out", type=click.Path(path_type=str), default=None,
+@click.option("-o", "--out", type=click.Path(path_type=str), default=None,
               help="Output file (default beside PATH, last suffix -> .parquet; BACI* names in <folder>/parquet/).")
 @click.option("--overwrite", is_flag=True, help="Replace an existing output file.")
 @click.option("--columns", default=None, help="Source column names: t=year,i=ex_id,j=im_id,k=code,v=value,q=quantity.")
@@ -189,7 +187,7 @@ def scenarios(name, schema):
 
 # ---------------------------------------------------------------- batch / sweep
 @main.command()
-@opts.scenario_options()
+@opts.scenario_options("year", "importer", "risk", "friends", "cap_pp", "products", "sectors")
 @opts.axis_options("importers", "years", "caps_pp", "cap_bases", "risk_sets")
 @opts.out_folder(required=True, help="Output folder.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Local worker processes.")
@@ -197,7 +195,7 @@ def scenarios(name, schema):
               help="local / local:N (start a LocalCluster of N worker processes) or a scheduler address tcp://HOST:8786.")
 @click.option("--joint", is_flag=True, help="Solve the importers of each cap/risk set as one coupled LP.")
 @click.option("--full-outputs", is_flag=True, help="Write every report file per cell (default: tables only).")
-@click.option("--figures", is_flag=True, help="With --full-outputs: also the figures per cell.")
+@opts.scenario_option("figures")
 @click.option("--dask-timeout", "dask_timeout", type=float, default=10.0, show_default=True,
               help="Seconds (0 < s <= 86400) to wait for the --dask scheduler (no scheduler answering: exit 2 "
                    "before any data are read).")
@@ -208,91 +206,86 @@ def batch(scenario, out_dir, **grid):
     """Run a grid importer x year x cap x cap basis x risk set; re-running skips finished cells."""
     from optimize.output.console import batch_text
 
-    click.echo(batch_text(api.batch_run(scenario, out_dir=out_dir, **grid)))
+    click.echo(batch_text(api.batch_run(scenario, out_dir=out_dir, **{**grid, "figures": bool(grid["figures"])})))
 
 
 @main.command()
-@opts.scenario_options("importer", "risk", "cap_basis")
+@opts.scenario_options("year", "importer", "risk", "friends", "cap_basis", "products", "sectors", "figures")
 @opts.axis_options("caps_pp", default="0-10", show_default=True)
 @opts.out_folder(required=True, help="Output folder.")
 @click.option("--cold", is_flag=True, help="Solve each cap from scratch (no warm start).")
-@click.option("--no-figures", is_flag=True, help="Skip sweep.png/svg.")
+@opts.quiet_option(help="Print only the output folder.")
 @opts.overwrite_option
-def sweep(scenario, caps_pp, out_dir, cold, no_figures, overwrite):
+def sweep(scenario, caps_pp, out_dir, cold, quiet, overwrite):
     """Exposure per risk country against the cap, and the reduction per extra pp (warm-started HiGHS)."""
     from optimize.output.console import sweep_text
 
-    res = api.sweep_caps(scenario, caps_pp=caps_pp, out_dir=out_dir, plot=not no_figures, warm=not cold,
+    res = api.sweep_caps(scenario, caps_pp=caps_pp, out_dir=out_dir, plot=scenario.report.figures, warm=not cold,
                          overwrite=overwrite)
-    click.echo(sweep_text(res, out_dir))
+    click.echo(f"Outputs written to {out_dir}" if quiet else sweep_text(res, out_dir))
 
 
 # ---------------------------------------------------------------- screens / analysis
-@main.command()
-@click.argument("kind", type=click.Choice(["ec", "geodep", "single"]), default="single")
-@click.option("--baci", "baci_path", type=click.Path(dir_okay=False), default=None,
-              help="BACI file (zip, CSV, parquet); default: the embedded synthetic sample.")
-@opts.scenario_option("importer", default="EU27", show_default=True)
-@click.option("--year", type=int, default=None, help="One year.")
-@click.option("--years", default=None, help="Years, e.g. 2021-2023 (GeoDep persistence).")
-@click.option("--supplier", default=None, help="single: test one supplier's share (ISO3 or BACI code), e.g. CHN.")
-@click.option("--stage", default=None, help="single: keep one value-chain stage.")
-@click.option("--min-value-kusd", type=float, default=0.0, show_default=True, help="single: drop smaller products.")
-@click.option("--threshold", "thresholds", type=float, multiple=True,
-              help="single: supplier-share thresholds (repeatable, default 0.5 0.7); "
-                   "ec/geodep: importer HHI threshold.")
-@click.option("--top", type=int, default=10, show_default=True, help="How many flagged products to print.")
-@opts.out_csv(help="Write the full table as CSV.")
-@opts.overwrite_option
-@opts.scenario_option("intra_bloc")
-def screen(kind, baci_path, importer, year, years, supplier, stage, min_value_kusd, thresholds, top, out_path,
-           overwrite, intra_bloc):
-    """Dependency screens: ec (EC 2021), geodep (CEPII GeoDep) or single (one supplier > 50% / 70%)."""
-    from optimize.output.console import check_out_file, screen_view, write_csv
-
-    check_out_file(out_path, overwrite=overwrite)
-    options = {"single": {"supplier": supplier, "thresholds": thresholds or (0.5, 0.7), "stage": stage,
-                          "min_value_kusd": min_value_kusd, "intra_bloc": intra_bloc or "include"},
-               "ec": {"hhi_threshold": thresholds[0]} if thresholds else {},
-               "geodep": {"hhi_importer": thresholds[0]} if thresholds else {}}[kind]
-    res = api.screen(kind, baci_path, importer=importer, year=year, years=years, **options)
-    text, table = screen_view(kind, res, importer=importer, supplier=supplier, top=top)
-    click.echo(text)
-    if out_path:
-        click.echo(write_csv(table, out_path, overwrite=overwrite))
+@main.group()
+def screen() -> None:
+    """Dependency screens (docs/screens.md): ec (EC 2021), geodep (CEPII GeoDep), single (one supplier)."""
 
 
-@main.command()
-@click.argument("kind", type=click.Choice(["frontier", "cost", "binding"]))
-@opts.scenario_options("elasticities")
-@click.option("--points", type=int, default=11, show_default=True, help="frontier: exposure levels.")
-@click.option("--top", type=int, default=10, show_default=True, help="binding: exporters per sector.")
-@opts.out_csv(help="Write the table as CSV.")
-@opts.overwrite_option
-def analyse(kind, scenario, points, top, out_path, overwrite):
+def _screen(kind: str, baci, importer, top, quiet, out_dir, overwrite, supplier=None, **options) -> None:
+    from optimize.output.console import screen_lines
+
+    res = api.screen(kind, list(baci) if len(baci) > 1 else (baci[0] if baci else None), importer=importer,
+                     supplier=supplier, out_dir=out_dir, overwrite=overwrite, **options)
+    for text, err in screen_lines(kind, res, top=top, out=out_dir, quiet=quiet):  # (text, to stderr)
+        click.echo(text, err=err)
+
+
+@screen.command("single")
+@opts.screen_options("single")
+def screen_single(thresholds, intra_bloc, min_value_usd, min_value_kusd, **options):
+    """Single supplier (Korea): products where one supplier holds more than 50% / 70% of the imports."""
+    floor = min_value_kusd * 1000.0 if min_value_kusd is not None else min_value_usd
+    _screen("single", thresholds=thresholds or (0.5, 0.7), intra_bloc=intra_bloc or "include",
+            min_value_usd=floor, **options)
+
+
+@screen.command("ec")
+@opts.screen_options("ec")
+def screen_ec(thresholds, **options):
+    """European Commission 2021: extra-bloc HHI > 0.4, extra-bloc share > 0.5, imports > exports."""
+    _screen("ec", **opts.extra_bloc_only("ec", options), **({"hhi_threshold": thresholds[0]} if thresholds else {}))
+
+
+@screen.command("geodep")
+@opts.screen_options("geodep")
+def screen_geodep(thresholds, **options):
+    """CEPII GeoDep: importer and world-export HHI > 0.4, imports > exports, in 2 of 3 years."""
+    _screen("geodep", **opts.extra_bloc_only("geodep", options),
+            **({"hhi_importer": thresholds[0]} if thresholds else {}))
+
+
+@main.group()
+def analyse() -> None:
     """Analyses of a scenario's re-allocation: frontier (exposure vs HHI), cost (of shifting), binding (caps)."""
-    from optimize.output import console
 
-    console.check_out_file(out_path, overwrite=overwrite, figures=kind == "frontier")
-    if kind == "frontier":
-        table, result = api.frontier(scenario, points=points)
-        text, table = console.frontier_view(table)
-    elif kind == "cost":
-        table, summary, result = api.cost(scenario)
-        text = console.cost_text(summary)
-    else:
-        per_pair, table, result = api.binding(scenario, top=top)
-        text, table = console.binding_view(per_pair, table)
-    click.echo(text)
-    if result.synthetic:
-        click.echo(console.SYNTHETIC_NOTE)
-    if out_path:
-        click.echo(console.write_csv(table, out_path, overwrite=overwrite))
-    if out_path and kind == "frontier" and (table["group"] == "all").any():
-        paths = api.frontier_figure(table, Path(out_path).with_suffix(""), synthetic=result.synthetic,
-                                    overwrite=overwrite)
-        click.echo("Figure: " + ", ".join(str(p) for p in paths))
 
+def _analysis(kind: str, summary: str) -> None:
+    """``tradeopt analyse KIND``: the run, then ``api.<kind>`` (frontier: figures as the scenario says)."""
+    @analyse.command(kind, help=summary)
+    @opts.analysis_options(kind)
+    def command(scenario, out_dir, quiet: bool, overwrite: bool, **params) -> None:
+        from optimize.output.console import analysis_lines
+
+        params.update({"figures": scenario.report.figures} if kind == "frontier" else {})
+        got = getattr(api, kind)(scenario, out_dir=out_dir, overwrite=overwrite, **params)
+        for text, err in analysis_lines(kind, got, out=out_dir, quiet=quiet):  # (text, to stderr)
+            click.echo(text, err=err)
+
+
+for _kind, _summary in opts.ANALYSES.items():
+    _analysis(_kind, _summary)
+
+opts.debug_everywhere(main)
 
 if __name__ == "__main__":  # pragma: no cover
     sys.exit(main())

@@ -13,7 +13,7 @@ from typing import Literal, get_args, get_origin
 import click
 
 from optimize import api
-from optimize.config.aliases import ALIASES, AXES, CLI_OPTIONS, CliOption, field_type
+from optimize.config.aliases import ALIASES, AXES, CLI_OPTIONS, SCREEN_SELECTION, SELECTION, CliOption, field_type
 from optimize.config.scenario import Scenario
 
 
@@ -26,7 +26,7 @@ def _value(spec: CliOption, annotation) -> dict:
     if get_origin(annotation) is Literal:
         return {"type": click.Choice(get_args(annotation))}
     if annotation is bool:
-        return {"is_flag": True, "flag_value": not spec.flag.startswith("--no-")}
+        return {} if "/" in spec.flag else {"is_flag": True, "flag_value": not spec.flag.startswith("--no-")}
     return {"type": annotation} if annotation in (int, float) else {}
 
 
@@ -34,6 +34,8 @@ def scenario_option(keyword: str, *decls: str, **attrs):
     """The option of a scenario keyword (``ALIASES``) as ``CLI_OPTIONS`` declares it; ``attrs`` adjust it."""
     spec = CLI_OPTIONS[keyword]
     value = _value(spec, field_type(Scenario, ALIASES[keyword]))
+    if keyword == "baci":  # repeatable: screens read several files, the scenario commands one file or folder
+        value["multiple"] = True
     return click.option(spec.flag, *(decls or (keyword,)), **{"default": None, "help": spec.help, **value, **attrs})
 
 
@@ -47,9 +49,28 @@ def axis_options(*keywords: str, **attrs):
             choices = get_args(annotation) if get_origin(annotation) is Literal else ()
             given = "." if "default" in attrs else f" (default: the scenario's {dotted})."
             text = spec.help.format(choices=", ".join(choices)) + given
-            command = click.option(spec.flag, keyword, **{"default": None, "help": text, **attrs})(command)
+            kind = {"type": ChoiceList(choices)} if choices else {}
+            command = click.option(spec.flag, keyword, **{"default": None, "help": text, **kind, **attrs})(command)
         return command
     return decorate
+
+
+class ChoiceList(click.ParamType):
+    """Comma-separated values, each one of ``choices`` (e.g. batch's ``--cap-basis a,b``); the text is kept."""
+
+    name = "choices"
+
+    def __init__(self, choices):
+        self.choices = tuple(choices)
+
+    def get_metavar(self, param, ctx=None):
+        return "[" + "|".join(self.choices) + "],..."
+
+    def convert(self, value, param, ctx):
+        bad = [t for t in str(value).split(",") if t.strip() not in self.choices]
+        if bad:
+            self.fail(f"{bad[0]!r} is not one of {', '.join(self.choices)} (comma-separated)", param, ctx)
+        return value
 
 
 def scenario_options(*keywords: str):
@@ -75,15 +96,131 @@ def _load(scenario_name: str, sets: tuple[str, ...], keywords: dict) -> Scenario
     """The scenario with the options' keywords (None or no value = not given) and then ``--set`` applied;
     ``products`` names a basket CSV file when such a file exists, else codes/chapters/ranges/'all'."""
     products = keywords.pop("products", None)
+    keywords["baci"] = one_source(keywords.get("baci"))
     if products is not None:
         keywords["basket_file" if Path(products).is_file() else "products"] = products
     given = {k: v for k, v in keywords.items() if v is not None and v != ()}
     return api.load_scenario(scenario_name, overrides=sets, **given)
 
 
+def selection_options(*more: str):
+    """``scenario_options`` with the whole selection (``SELECTION``: data, year, importer, risk, friends, cap,
+    cap basis, intra-bloc, products, sectors) and ``more`` keywords."""
+    return scenario_options(*(k for k in SELECTION if k not in ("baci", "intra_bloc")), *more)
+
+
+def _stacked(options):
+    def decorate(function):
+        for option in reversed(options):
+            function = option(function)
+        return function
+    return decorate
+
+
+#: Each screen's own options: (--threshold help, further options).
+_SCREEN_OWN = {
+    "single": ("Supplier-share thresholds (repeatable; default 0.5 and 0.7).", (
+        click.option("--supplier", default=None, help="Test one supplier's share (ISO3 or BACI code), e.g. CHN; "
+                                                      "default: the top supplier."),
+        click.option("--stage", default=None, help="Keep one value-chain stage, e.g. intermediate."),
+        click.option("--min-value-usd", type=float, default=0.0, show_default=True,
+                     help="Drop products with smaller imports (USD)."),
+        click.option("--min-value-kusd", type=float, default=None, hidden=True,
+                     help="Old spelling: --min-value-usd in thousands of USD."))),
+    "ec": ("Extra-bloc HHI threshold (default 0.4).", ()),
+    "geodep": ("Importer HHI threshold (default 0.4).", ()),
+}
+#: The analyses (``tradeopt analyse KIND``) and their one-line help.
+ANALYSES = {"frontier": "Exposure vs HHI frontier of the re-allocation (figure with -o unless --no-figures).",
+            "cost": "Cost of shifting the imports (quantities and unit values; low / central / high, USD).",
+            "binding": "Binding caps: the exporters whose extra pp of cap would remove the most risk imports."}
+#: Each analysis's own options.
+_ANALYSIS_OWN = {
+    "frontier": (click.option("--points", type=int, default=11, show_default=True, help="Exposure levels."),),
+    "cost": (),
+    "binding": (click.option("--top", type=int, default=10, show_default=True, help="Exporters per sector."),),
+}
+
+
+def screen_options(kind: str):
+    """The options of ``tradeopt screen KIND``: the screen selection (``SCREEN_SELECTION``, ``--years``),
+    the screen's own, --threshold, --top, -o/--out, -q/--quiet, --overwrite."""
+    threshold_help, extra = _SCREEN_OWN[kind]
+    selection = [scenario_option(k, default="EU27", show_default=True) if k == "importer" else scenario_option(k)
+                 for k in SCREEN_SELECTION]
+    return _stacked((*selection, axis_options("years", default=None), *extra,
+                     click.option("--threshold", "thresholds", type=float, multiple=True, help=threshold_help),
+                     click.option("--top", type=int, default=10, show_default=True,
+                                  help="How many flagged products to print."),
+                     out_folder(help="Output folder: the table as CSV and Parquet, summary.json (settings, counts), "
+                                     "datapackage.json."),
+                     quiet_option(help="Print only the output folder."), overwrite_option))
+
+
+def analysis_options(kind: str):
+    """The options of ``tradeopt analyse KIND``: the whole selection (``selection_options``; frontier also
+    --figures/--no-figures), the analysis's own, -o/--out, -q/--quiet, --overwrite."""
+    extra = _ANALYSIS_OWN[kind]
+    figures = ", figures/frontier.png|svg" if kind == "frontier" else ""
+    return _stacked((selection_options("elasticities", *(("figures",) if kind == "frontier" else ())), *extra,
+                     out_folder(help=f"Output folder: the table(s) as CSV and Parquet, summary.json (settings), "
+                                     f"datapackage.json{figures}."),
+                     quiet_option(help="Print only the output folder."), overwrite_option))
+
+
+def extra_bloc_only(kind: str, options: dict) -> dict:
+    """``options`` without ``intra_bloc``: the EC and GeoDep screens are defined on trade with outside the
+    importer set (``exclude``); ``include`` is an ``InputError``."""
+    from optimize.errors import InputError
+
+    options = dict(options)
+    if options.pop("intra_bloc", None) == "include":
+        raise InputError(f"the {kind} screen counts trade with outside the importer set only", field="--intra-bloc",
+                         fix="drop --intra-bloc include (or use `screen single`, which counts either way)")
+    return options
+
+
+def one_source(baci: tuple[str, ...] | str | None) -> str | None:
+    """The one --baci of a scenario command (a file or a folder); several are an ``InputError``."""
+    from optimize.errors import InputError
+
+    if not baci or isinstance(baci, str):
+        return baci or None
+    if len(baci) > 1:
+        raise InputError(f"{len(baci)} --baci sources given", field="--baci",
+                         fix="this command reads one BACI file or folder: put the files in one folder (screens take "
+                             "several files)")
+    return baci[0]
+
+
+def _set_debug(ctx: click.Context, _param, value: bool) -> None:
+    if value:
+        ctx.find_root().ensure_object(dict)["debug"] = True
+
+
+def debug_everywhere(group: click.Group) -> None:
+    """Give ``group`` and every command under it a ``--debug`` flag (tracebacks on errors), so it can be
+    written before or after the subcommand."""
+    for command in (group, *group.commands.values()):
+        if not any(p.name == "debug" for p in command.params):
+            command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
+                                               help="Show tracebacks on errors."))
+        if isinstance(command, click.Group) and command is not group:
+            debug_everywhere(command)
+
+
+def _folder(ctx, param, value):
+    if value and Path(value).suffix.lower() in (".csv", ".parquet", ".xlsx"):
+        raise click.BadParameter(f"{value!r} names a file; -o/--out is an output folder (tables as CSV and Parquet, "
+                                 f"summary.json, datapackage.json): give a folder, e.g. -o {Path(value).stem}",
+                                 ctx=ctx, param=param)
+    return value
+
+
 overwrite_option = click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt "
                                 "did not write (those are never changed) or replace an existing output file.")
-#: ``--out`` as a folder (``out_dir``) or as one CSV file (``out_path``); each command gives its help.
-out_folder = functools.partial(click.option, "--out", "out_dir", type=click.Path(file_okay=False), default=None)
-out_csv = functools.partial(click.option, "--out", "out_path", type=click.Path(dir_okay=False), default=None)
-quiet_option = functools.partial(click.option, "--quiet", is_flag=True)
+#: ``-o/--out``: the output folder (``out_dir``); a name ending .csv/.parquet/.xlsx is refused (a file, not a
+#: folder); each command gives its help.
+out_folder = functools.partial(click.option, "-o", "--out", "out_dir", type=click.Path(file_okay=False),
+                               default=None, callback=_folder)
+quiet_option = functools.partial(click.option, "-q", "--quiet", is_flag=True)

@@ -17,3 +17,15 @@ def usd_to_eur(v_usd, eur_per_usd: float):
     if not eur_per_usd or eur_per_usd <= 0:
         raise ValueError("eur_per_usd must be a positive rate (EUR per USD)")
     return np.asarray(v_usd, dtype=float) * eur_per_usd if not np.isscalar(v_usd) else float(v_usd) * eur_per_usd
+
+
+def usd_columns(df):
+    """A copy of the DataFrame ``df`` with every ``*_kusd`` column as ``*_usd`` (x 1000), in its place;
+    ``df`` itself when it has none (tables handed to users are in USD, their unit in the column name)."""
+    cols = [c for c in df.columns if str(c).endswith("_kusd")]
+    if not cols:
+        return df
+    out = df.copy()
+    for c in cols:
+        out[c] = out[c] * USD_PER_KUSD
+    return out.rename(columns={c: c[: -len("_kusd")] + "_usd" for c in cols})

@@ -15,19 +15,19 @@ ROOT = Path(__file__).resolve().parents[1]
 
 @pytest.mark.parametrize("kind", ["ec", "geodep", "single"])
 def test_screen_tables_are_in_usd(cli_main, energy_parquet, tmp_path, kind):
-    out = tmp_path / f"{kind}.csv"
+    out = tmp_path / kind
     res = CliRunner().invoke(cli_main, ["screen", kind, "--baci", str(energy_parquet), "--out", str(out)])
     assert res.exit_code == 0, res.output
-    table = pd.read_csv(out, dtype={"k": str})
+    table = pd.read_csv(out / f"screen_{kind}.csv", dtype={"k": str})
     assert not [c for c in table.columns if c.endswith("_kusd")]
     assert [c for c in table.columns if c.endswith("_usd")]
 
 
 def test_screen_single_usd_equals_flows_times_1000(cli_main, energy_parquet, tmp_path):
-    out = tmp_path / "single.csv"
+    out = tmp_path / "single"
     CliRunner().invoke(cli_main, ["screen", "single", "--baci", str(energy_parquet), "--importer", "DEU",
                                   "--out", str(out)])
-    table = pd.read_csv(out, dtype={"k": str}).set_index("k")
+    table = pd.read_csv(out / "screen_single.csv", dtype={"k": str}).set_index("k")
     flows = pd.read_parquet(energy_parquet)
     into = flows[flows["j"] == 276].groupby("k")["v"].sum()  # independent: DEU's imports in kUSD
     for k in table.index[:5]:
@@ -35,10 +35,10 @@ def test_screen_single_usd_equals_flows_times_1000(cli_main, energy_parquet, tmp
 
 
 def test_analyse_binding_uses_iso3_exporter_and_usd(cli_main, tmp_path):
-    out = tmp_path / "b.csv"
+    out = tmp_path / "b"
     res = CliRunner().invoke(cli_main, ["analyse", "binding", "--top", "2", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    table = pd.read_csv(out)
+    table = pd.read_csv(out / "binding_top.csv")
     assert table["exporter"].str.fullmatch(r"[A-Z][A-Z0-9]{2}").all() and "exporter_code" in table
     assert not [c for c in table.columns if c.endswith("_kusd")]
 

@@ -8,7 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 
-@pytest.mark.parametrize("command", [["run"], ["batch"], ["sweep"], ["screen"], ["analyse"]])
+@pytest.mark.parametrize("command", [["run"], ["batch"], ["sweep"], ["screen", "single"], ["screen", "ec"],
+                                     ["analyse", "cost"]])
 def test_every_command_takes_intra_bloc(cli_main, command):
     res = CliRunner().invoke(cli_main, command + ["--help"])
     assert res.exit_code == 0 and "--intra-bloc [include|exclude]" in res.output
@@ -38,13 +39,15 @@ def test_screen_single_and_run_agree_on_single_supplier_counts(cli_main, energy_
         assert res.exit_code == 0, res.output
         single = pd.read_csv(tmp_path / f"run-{mode}" / "single_country.csv")
         n_run = int(single.query("threshold == 0.5 and supplier == 'any'")["n_before"].iloc[0])
-        csv = tmp_path / f"screen-{mode}.csv"
+        folder = tmp_path / f"screen-{mode}"
         res = runner.invoke(cli_main, ["screen", "single", "--baci", str(energy_parquet), "--importer", "EU27",
-                                       "--intra-bloc", mode, "--out", str(csv)])
+                                       "--intra-bloc", mode, "--out", str(folder)])
         assert res.exit_code == 0, res.output
-        scr = pd.read_csv(csv, dtype={"k": str})
+        scr = pd.read_csv(folder / "screen_single.csv", dtype={"k": str})
         assert int(scr["flagged"].sum()) == n_run, mode
         assert "total_usd" in scr.columns
+        settings = json.loads((folder / "summary.json").read_text())["settings"]  # the choice is stated
+        assert settings["intra_bloc"] == mode and settings["share_of"] in res.output
 
 
 def test_importer_in_own_risk_set_warns(cli_main, energy_parquet, tmp_path):

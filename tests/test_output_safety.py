@@ -198,28 +198,39 @@ def test_sweep_refuses_foreign_then_keeps_it(tmp_path):
     assert {k: after[k] for k in before} == before and "sweep.csv" in after and len(res.table)
 
 
-def test_screen_out_file_is_never_replaced_unasked(cli_main, runner, tmp_path):
-    out = tmp_path / "screen.csv"
-    out.write_text("my table\n")
+def test_screen_out_folder_keeps_foreign_files(cli_main, runner, tmp_path):
+    """A screen's folder follows run's rule: a foreign file refuses the folder (exit 5) unless --overwrite,
+    and is never changed; a foreign file in the way of a table is refused even then."""
+    out = tmp_path / "screen"
+    out.mkdir()
+    (out / "notes.txt").write_text("my notes\n")
     r = runner.invoke(cli_main, ["screen", "single", "--out", str(out)])
-    assert r.exit_code == 5 and "--overwrite" in r.output and out.read_text() == "my table\n", r.output
+    assert r.exit_code == 5 and "--overwrite" in r.output and sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     r = runner.invoke(cli_main, ["screen", "single", "--out", str(out), "--overwrite"])
-    assert r.exit_code == 0 and out.read_text().startswith("k,"), r.output
+    assert r.exit_code == 0 and (out / "screen_single.csv").read_text().startswith("k,"), r.output
+    assert (out / "notes.txt").read_text() == "my notes\n"
+    (out / "screen_ec.csv").write_text("mine\n")
+    r = runner.invoke(cli_main, ["screen", "ec", "--out", str(out), "--overwrite"])
+    assert r.exit_code == 5 and (out / "screen_ec.csv").read_text() == "mine\n", r.output
 
 
-def test_analyse_out_file_is_never_replaced_unasked(cli_main, runner, tmp_path):
-    out = tmp_path / "cost.csv"
-    out.write_text("mine\n")
+def test_analyse_out_folder_is_checked_before_solving(cli_main, runner, tmp_path):
+    out = tmp_path / "cost"
+    out.mkdir()
+    (out / "cost.csv").write_text("mine\n")
     r = runner.invoke(cli_main, ["analyse", "cost", "--set", "basket.products=['850440']", "--out", str(out)])
-    assert r.exit_code == 5 and out.read_text() == "mine\n", r.output
+    assert r.exit_code == 5 and (out / "cost.csv").read_text() == "mine\n", r.output
+    r = runner.invoke(cli_main, ["analyse", "cost", "--out", str(tmp_path / "cost.csv")])
+    assert r.exit_code == 2 and "-o cost" in r.output  # a file name: the folder form is named
 
 
 def test_write_failure_mid_file_is_exit_5_and_keeps_old_content(cli_main, runner, tmp_path, monkeypatch):
-    """A disk that fills up half-way through the CSV: old file intact, no file cut mid-row, exit 5 (not 1)."""
+    """A disk that fills up half-way through the CSV: old folder intact, no file cut mid-row, exit 5 (not 1)."""
     import pandas as pd
 
-    out = tmp_path / "screen.csv"
-    out.write_text("previous,table\n1,2\n")
+    out = tmp_path / "screen"
+    assert runner.invoke(cli_main, ["screen", "single", "--out", str(out)]).exit_code == 0
+    before = snapshot(out)
     real = pd.DataFrame.to_csv
 
     def half_then_full(self, path=None, *a, **kw):
@@ -230,7 +241,7 @@ def test_write_failure_mid_file_is_exit_5_and_keeps_old_content(cli_main, runner
     monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_full)
     r = runner.invoke(cli_main, ["screen", "single", "--out", str(out), "--overwrite"])
     assert r.exit_code == 5 and "No space left" in r.output, r.output
-    assert out.read_text() == "previous,table\n1,2\n" and beside(out) == []
+    assert snapshot(out) == before and beside(out) == []
 
 
 def test_atomic_dir_failure_leaves_foreign_and_old_files(tmp_path):

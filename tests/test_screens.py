@@ -51,7 +51,7 @@ def test_ec_screen_hand_case():
     assert a["hhi_extra"] == pytest.approx(0.52)
     assert a["extra_share"] == pytest.approx(0.8)
     assert a["import_export_ratio"] == pytest.approx(2.5)
-    assert a["extra_exports_kusd"] == pytest.approx(40.0)
+    assert a["extra_exports_usd"] == pytest.approx(40_000.0)  # BACI kUSD in, USD out
     assert bool(a["flagged"])
     b = out.loc["000002"]
     # HHI = 3 * (1/3)^2 = 1/3 (fails); share = 150 / 160 = 0.9375 (passes); ratio = 150 / 200 = 0.75 (fails)
@@ -111,17 +111,17 @@ def test_geodep_single_year_note():
 def test_single_country_hand_case():
     out = single_country_screen(HAND, BLOC, intra_bloc="exclude").set_index("k")
     # product 1: top supplier 10 with 60/100 = 0.6 -> above 50, not above 70
-    assert out.loc["000001", "top_supplier"] == 10
+    assert out.loc["000001", "top_supplier_code"] == 10 and out.loc["000001", "top_supplier"] == "?10"  # no ISO3
     assert out.loc["000001", "top_share"] == pytest.approx(0.6)
     assert out.loc["000001", "above_50"] and not out.loc["000001", "above_70"]
     # product 2: three suppliers at 1/3; tie broken by lowest code (10)
-    assert out.loc["000002", "top_supplier"] == 10 and not out.loc["000002", "flagged"]
+    assert out.loc["000002", "top_supplier_code"] == 10 and not out.loc["000002", "flagged"]
     assert count_flags(out.reset_index())["above_50"] == 1
     # restricted to supplier 20: 40/100 = 0.4 -> not flagged
     sup = single_country_screen(HAND, BLOC, supplier=20, intra_bloc="exclude").set_index("k")
     assert sup.loc["000001", "supplier_share"] == pytest.approx(0.4) and not sup["flagged"].any()
-    # min value 120 kUSD drops product 1 (100 kUSD extra imports), keeps product 2 (150)
-    assert single_country_screen(HAND, BLOC, min_value_kusd=120, intra_bloc="exclude")["k"].tolist() == ["000002"]
+    # min value USD 120,000 drops product 1 (100 kUSD extra imports), keeps product 2 (150)
+    assert single_country_screen(HAND, BLOC, min_value_usd=120_000, intra_bloc="exclude")["k"].tolist() == ["000002"]
     assert out.loc["000002", "total_usd"] == pytest.approx(150_000.0)  # USD, as every user-facing table
 
 

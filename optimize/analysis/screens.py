@@ -1,11 +1,13 @@
 """Dependency screens on BACI flows: European Commission 2021, CEPII GeoDep, single-country (Korea).
 
-Every screen takes the flows DataFrame (t, i, j, k, v, q; v in kUSD) and returns one
+Every screen takes the flows DataFrame (t, i, j, k, v, q; v in BACI kUSD) and returns one
 tidy row per product (and year where it applies) with each criterion's value, its pass
-flag and ``flagged`` (all criteria pass). Shares are 0..1, HHI is the sum of squared
-supplier shares (0..1). Importer sets with several members (a bloc such as the EU27)
-are treated as one importer: its *suppliers* are exporters outside the set and its
-*exports* are exports to destinations outside the set ("extra-bloc"), as the EC does.
+flag and ``flagged`` (all criteria pass). Values are USD (``*_usd`` columns), shares are
+0..1, HHI is the sum of squared supplier shares (0..1); suppliers are ISO3 with the BACI
+code beside them (``*_code``); ``attrs["settings"]`` holds the screen's settings. Importer
+sets with several members (a bloc such as the EU27) are treated as one importer: its
+*suppliers* are exporters outside the set and its *exports* are exports to destinations
+outside the set ("extra-bloc"), as the EC does.
 ``optimize.analysis.fixability`` reads a screen beside a re-allocation.
 """
 from __future__ import annotations
@@ -16,7 +18,9 @@ import numpy as np
 import pandas as pd
 
 from optimize.analysis.metrics import hhi
+from optimize.data.countries import to_iso3
 from optimize.errors import DataError, InputError
+from optimize.units import USD_PER_KUSD, usd_columns
 from optimize.vocab import SINGLE_COUNTRY_THRESHOLDS
 
 _REQUIRED = ("t", "i", "j", "k", "v")
@@ -56,14 +60,14 @@ def _select_years(flows: pd.DataFrame, years: Sequence[int] | int | None) -> pd.
 
 
 def hhi_by(values: pd.DataFrame, keys: list[str], supplier: str = "i") -> pd.DataFrame:
-    """HHI (0..1) and total (kUSD) of ``v`` per ``keys``, over ``supplier`` shares."""
+    """HHI (0..1) and total (``total_usd``, USD; ``v`` in kUSD) of ``v`` per ``keys``, over ``supplier`` shares."""
     per = values.groupby(keys + [supplier], sort=True, observed=True)["v"].sum().reset_index()
     groups = per.groupby(keys, sort=True, observed=True)
     out = groups.agg(total_kusd=("v", "sum")).reset_index()
     code = groups.ngroup().to_numpy(dtype=float)  # NaN for rows whose key is missing (dropped by groupby)
     kept = ~np.isnan(code)
     out["hhi"] = hhi(code[kept].astype(np.int64), per["v"].to_numpy(dtype=float)[kept], len(out))
-    return out
+    return usd_columns(out)
 
 
 def _ratio(num: pd.Series, den: pd.Series, zero_den: float = np.inf) -> np.ndarray:
@@ -85,7 +89,18 @@ def _importer_side(flows: pd.DataFrame, codes: np.ndarray) -> tuple[pd.DataFrame
 
 
 def _sum_by(df: pd.DataFrame, keys: list[str], name: str) -> pd.DataFrame:
-    return df.groupby(keys, sort=True, observed=True)["v"].sum().rename(name).reset_index()
+    """The sum of ``v`` (kUSD) per ``keys`` in USD, as column ``name``."""
+    return (df.groupby(keys, sort=True, observed=True)["v"].sum() * USD_PER_KUSD).rename(name).reset_index()
+
+
+def _with_settings(out: pd.DataFrame, screen: str, codes: np.ndarray, thresholds: dict, **settings) -> pd.DataFrame:
+    """``out`` with its settings in ``attrs``: screen, importer codes, thresholds and ``settings``
+    (``attrs["settings"]`` gathers them for summary.json; the other keys are read by ``fixability``)."""
+    importer_codes = tuple(int(c) for c in codes)
+    out.attrs.update(screen=screen, thresholds=thresholds, importer_codes=importer_codes, **settings)
+    out.attrs["settings"] = {"screen": screen, "importer_codes": list(importer_codes), "thresholds": thresholds,
+                             **{k: list(v) if isinstance(v, tuple) else v for k, v in settings.items()}}
+    return out
 
 
 # ------------------------------------------------------------------ EC 2021
@@ -105,51 +120,47 @@ def ec_screen(
     extra-bloc imports / all bloc imports (intra-bloc included) > ``extra_share_threshold``;
     ``import_export_ratio`` = extra-bloc imports / *extra-bloc exports* of the bloc
     (members' exports of k to non-members; intra-bloc trade cancels out) >
-    ``import_export_ratio`` (inf when the bloc does not export k). Values in kUSD.
+    ``import_export_ratio`` (inf when the bloc does not export k). Values in USD.
     """
     flows = _select_years(_check_flows(flows), year)
     codes = _codes(bloc_codes, "bloc_codes")
     extra_in, all_in, extra_out = _importer_side(flows, codes)
     keys = ["k", "t"]
-    h = hhi_by(extra_in, keys).rename(columns={"total_kusd": "extra_imports_kusd", "hhi": "hhi_extra"})
-    tot = _sum_by(all_in, keys, "total_imports_kusd")
-    exp = _sum_by(extra_out, keys, "extra_exports_kusd")
+    h = hhi_by(extra_in, keys).rename(columns={"total_usd": "extra_imports_usd", "hhi": "hhi_extra"})
+    tot = _sum_by(all_in, keys, "total_imports_usd")
+    exp = _sum_by(extra_out, keys, "extra_exports_usd")
     out = tot.merge(h, on=keys, how="left").merge(exp, on=keys, how="left")
-    out[["extra_imports_kusd", "extra_exports_kusd"]] = out[["extra_imports_kusd", "extra_exports_kusd"]].fillna(0.0)
-    out["extra_share"] = _ratio(out["extra_imports_kusd"], out["total_imports_kusd"])
-    out["import_export_ratio"] = _ratio(out["extra_imports_kusd"], out["extra_exports_kusd"])
+    out[["extra_imports_usd", "extra_exports_usd"]] = out[["extra_imports_usd", "extra_exports_usd"]].fillna(0.0)
+    out["extra_share"] = _ratio(out["extra_imports_usd"], out["total_imports_usd"])
+    out["import_export_ratio"] = _ratio(out["extra_imports_usd"], out["extra_exports_usd"])
     out["pass_hhi"] = out["hhi_extra"].fillna(0.0) > hhi_threshold
     out["pass_extra_share"] = out["extra_share"].fillna(0.0) > extra_share_threshold
     out["pass_ratio"] = out["import_export_ratio"].fillna(0.0) > import_export_ratio
     out["flagged"] = out["pass_hhi"] & out["pass_extra_share"] & out["pass_ratio"]
     out = out.rename(columns={"t": "year"}).sort_values(["k", "year"], kind="stable").reset_index(drop=True)
-    out.attrs.update(
-        screen="ec",
-        thresholds={"hhi": hhi_threshold, "extra_share": extra_share_threshold, "ratio": import_export_ratio},
-        importer_codes=tuple(int(c) for c in codes),
-    )
-    return out[
-        ["k", "year", "total_imports_kusd", "extra_imports_kusd", "extra_exports_kusd", "hhi_extra", "extra_share",
-         "import_export_ratio", "pass_hhi", "pass_extra_share", "pass_ratio", "flagged"]
-    ]
+    out = out[["k", "year", "total_imports_usd", "extra_imports_usd", "extra_exports_usd", "hhi_extra", "extra_share",
+               "import_export_ratio", "pass_hhi", "pass_extra_share", "pass_ratio", "flagged"]]
+    thresholds = {"hhi": hhi_threshold, "extra_share": extra_share_threshold, "ratio": import_export_ratio}
+    return _with_settings(out, "ec", codes, thresholds, intra_bloc="exclude",
+                          share_of="the importer set's imports from outside the set (EC 2021)")
 
 
 # ------------------------------------------------------------------ CEPII GeoDep
 def geodep_yearly(flows: pd.DataFrame, importer_codes: Iterable[int]) -> pd.DataFrame:
     """GeoDep criteria values per (k, year): importer HHI (extra-set suppliers), world-export
     HHI (all exporters of k), importer's imports / exports of k (extra-set; 9999 when it exports
-    none of k, NaN when it neither imports nor exports k), values in kUSD."""
+    none of k, NaN when it neither imports nor exports k), values in USD."""
     flows = _check_flows(flows)
     codes = _codes(importer_codes, "importer_codes")
     extra_in, _, extra_out = _importer_side(flows, codes)
     keys = ["k", "t"]
     grid = flows[keys].drop_duplicates()
-    h_imp = hhi_by(extra_in, keys).rename(columns={"total_kusd": "imports_kusd", "hhi": "hhi_importer"})
-    h_world = hhi_by(flows, keys).rename(columns={"total_kusd": "world_exports_kusd", "hhi": "hhi_world_exports"})
-    exp = _sum_by(extra_out, keys, "exports_kusd")
+    h_imp = hhi_by(extra_in, keys).rename(columns={"total_usd": "imports_usd", "hhi": "hhi_importer"})
+    h_world = hhi_by(flows, keys).rename(columns={"total_usd": "world_exports_usd", "hhi": "hhi_world_exports"})
+    exp = _sum_by(extra_out, keys, "exports_usd")
     out = grid.merge(h_imp, on=keys, how="left").merge(h_world, on=keys, how="left").merge(exp, on=keys, how="left")
-    out[["imports_kusd", "exports_kusd"]] = out[["imports_kusd", "exports_kusd"]].fillna(0.0)
-    out["import_export_ratio"] = _ratio(out["imports_kusd"], out["exports_kusd"], GEODEP_ZERO_EXPORT_RATIO)
+    out[["imports_usd", "exports_usd"]] = out[["imports_usd", "exports_usd"]].fillna(0.0)
+    out["import_export_ratio"] = _ratio(out["imports_usd"], out["exports_usd"], GEODEP_ZERO_EXPORT_RATIO)
     return out.rename(columns={"t": "year"}).sort_values(["k", "year"], kind="stable").reset_index(drop=True)
 
 
@@ -196,7 +207,7 @@ def geodep_screen(
     yearly["c_all"] = yearly["c_importer"] & yearly["c_world"] & yearly["c_ratio"]
     counts = yearly.groupby("k", sort=True)[["c_importer", "c_world", "c_ratio", "c_all"]].sum()
     latest = yearly.sort_values(["k", "year"]).groupby("k", sort=True).tail(1).set_index("k")
-    out = latest[["year", "imports_kusd", "exports_kusd", "world_exports_kusd", "hhi_importer", "hhi_world_exports",
+    out = latest[["year", "imports_usd", "exports_usd", "world_exports_usd", "hhi_importer", "hhi_world_exports",
                   "import_export_ratio"]].copy()
     out = out.rename(columns={"year": "latest_year"})
     for c, name in (("c_importer", "n_hhi_importer"), ("c_world", "n_hhi_world_exports"), ("c_ratio", "n_ratio"),
@@ -213,14 +224,10 @@ def geodep_screen(
         note = f"all three criteria hold together in >= {need} of {window} years"
     out["note"] = note
     out = out.reset_index().sort_values("k", kind="stable").reset_index(drop=True)
-    out.attrs.update(
-        screen="geodep",
-        thresholds={"hhi_importer": hhi_importer, "hhi_world_exports": hhi_world_exports, "ratio": ratio},
-        importer_codes=tuple(int(c) for c in _codes(importer_codes, "importer_codes")),
-        min_years=need,
-        window_years=tuple(win_years),
-    )
-    return out
+    thresholds = {"hhi_importer": hhi_importer, "hhi_world_exports": hhi_world_exports, "ratio": ratio}
+    return _with_settings(out, "geodep", _codes(importer_codes, "importer_codes"), thresholds, intra_bloc="exclude",
+                          share_of="the importer set's imports from outside the set (CEPII GeoDep)",
+                          min_years=need, window_years=tuple(win_years))
 
 
 # ------------------------------------------------------------------ single country (Korea)
@@ -231,23 +238,24 @@ def single_country_screen(
     thresholds: Sequence[float] = SINGLE_COUNTRY_THRESHOLDS,
     supplier: int | None = None,
     stage: str | None = None,
-    min_value_kusd: float = 0.0,
+    min_value_usd: float = 0.0,
     year: int | None = None,
     stages: pd.DataFrame | None = None,
     intra_bloc: str = "include",
 ) -> pd.DataFrame:
     """Korea-style screen: products where one supplier holds more than each threshold
-    of the importer's imports (``total_usd``), one row per (product, year).
+    of the importer's imports (``total_usd``, USD), one row per (product, year).
 
     The same definition as the run's ``single_country`` table: with
-    ``intra_bloc="include"`` (default) a set's imports include trade between its
-    members (members are suppliers); ``"exclude"`` counts imports from outside
-    the set only (EC 2021).
+    ``intra_bloc="include"`` (default) shares are of all the set's imports, trade
+    between its members included (members are suppliers); ``"exclude"``: of its
+    imports from outside the set only (EC 2021). ``attrs["settings"]["share_of"]`` says which.
 
     ``supplier`` (BACI code) restricts the test to that supplier's share (e.g. China);
-    otherwise the top supplier counts (ties: lowest code). ``stage`` keeps products of
-    one value-chain stage, from ``stages`` (DataFrame with k, stage) or
-    ``optimize.data.stages``. Products with imports below ``min_value_kusd`` are dropped.
+    otherwise the top supplier counts (ties: lowest code). Suppliers are ISO3
+    (``top_supplier``, ``supplier``) with the BACI code beside them (``*_code``). ``stage``
+    keeps products of one value-chain stage, from ``stages`` (DataFrame with k, stage) or
+    ``optimize.data.stages``. Products with imports below ``min_value_usd`` (USD) are dropped.
     Columns ``above_<pct>`` per threshold and ``flagged`` (above the lowest threshold);
     ``count_flags`` gives the counts.
     """
@@ -260,52 +268,70 @@ def single_country_screen(
     if intra_bloc not in ("include", "exclude"):
         raise InputError(f"unknown intra-bloc choice {intra_bloc!r}", field="intra_bloc", fix="use include or exclude")
     extra_in, all_in, _ = _importer_side(flows, codes)
-    keys = ["k", "t"]
-    per = (all_in if intra_bloc == "include" else extra_in).groupby(keys + ["i"], sort=True, observed=True)["v"].sum()
-    per = per.reset_index()
-    per["total_kusd"] = per.groupby(keys, sort=True, observed=True)["v"].transform("sum")
-    per = per[per["total_kusd"] > 0]
-    per["share"] = per["v"] / per["total_kusd"]
-    # top supplier: largest value, ties broken by lowest exporter code (deterministic)
-    top = per.sort_values(keys + ["v", "i"], ascending=[True, True, False, True], kind="stable")
-    top = top.groupby(keys, sort=True).head(1)
-    out = top.rename(columns={"i": "top_supplier", "share": "top_share"})
-    out = out[keys + ["total_kusd", "top_supplier", "top_share"]]
+    per = _supplier_shares(all_in if intra_bloc == "include" else extra_in)
+    out = _top_suppliers(per)
     if supplier is not None:
+        keys = ["k", "t"]
         sup = per[per["i"] == int(supplier)][keys + ["share"]].rename(columns={"share": "supplier_share"})
         out = out.merge(sup, on=keys, how="left")
         out["supplier_share"] = out["supplier_share"].fillna(0.0)
-        out["supplier"] = int(supplier)
+        out["supplier"] = _iso3([int(supplier)] * len(out))
+        out["supplier_code"] = int(supplier)
         tested = out["supplier_share"]
     else:
         tested = out["top_share"]
     for th in ths:
         out[f"above_{round(th * 100):d}"] = tested.to_numpy() > th
     out["flagged"] = tested.to_numpy() > ths[0]
-    out = out[out["total_kusd"] >= min_value_kusd]
-    out.insert(out.columns.get_loc("total_kusd"), "total_usd", out["total_kusd"].to_numpy() * 1000.0)
-    out = out.drop(columns="total_kusd")
+    out = out[out["total_usd"] >= min_value_usd]
     if stage is not None:
-        if stages is not None:
-            table = stages
-            known = sorted(str(s) for s in pd.unique(table["stage"].dropna())) if "stage" in table else []
-        else:
-            table, known = _stage_table(sorted(pd.unique(out["k"])))
-        if not {"k", "stage"} <= set(table.columns):
-            raise InputError("stage table lacks columns k, stage", field="stage", fix="pass a DataFrame[k, stage]")
-        if stage not in known:
-            raise InputError(f"unknown stage {stage!r}", field="stage", fix=f"choose one of {known}")
-        out = out.merge(table[["k", "stage"]].drop_duplicates("k"), on="k", how="left")
-        out = out[out["stage"] == stage]
+        out = _keep_stage(out, stage, stages)
     out = out.rename(columns={"t": "year"}).sort_values(["k", "year"], kind="stable").reset_index(drop=True)
-    out.attrs.update(
-        screen="single",
-        thresholds={"share": ths},
-        supplier=supplier,
-        importer_codes=tuple(int(c) for c in codes),
-        intra_bloc=intra_bloc,
-    )
-    return out
+    share_of = ("all the importer's imports, trade between members of the importer set included"
+                if intra_bloc == "include" else "the importer set's imports from outside the set")
+    return _with_settings(out, "single", codes, {"share": ths}, intra_bloc=intra_bloc, share_of=share_of,
+                          supplier=None if supplier is None else str(_iso3([int(supplier)])[0]),
+                          supplier_code=None if supplier is None else int(supplier), stage=stage,
+                          min_value_usd=float(min_value_usd))
+
+
+def _supplier_shares(imports: pd.DataFrame) -> pd.DataFrame:
+    """Per (k, t, supplier i): value ``v`` (kUSD), the product-year total ``total_usd`` (USD) and ``share`` 0..1."""
+    keys = ["k", "t"]
+    per = imports.groupby(keys + ["i"], sort=True, observed=True)["v"].sum().reset_index()
+    total = per.groupby(keys, sort=True, observed=True)["v"].transform("sum")
+    per = per.assign(total_usd=total * USD_PER_KUSD, share=per["v"] / total.where(total > 0))
+    return per[total.to_numpy() > 0]
+
+
+def _top_suppliers(per: pd.DataFrame) -> pd.DataFrame:
+    """The largest supplier per (k, t) (ties: lowest code): total_usd, top_supplier (ISO3), its code, top_share."""
+    keys = ["k", "t"]
+    top = per.sort_values(keys + ["v", "i"], ascending=[True, True, False, True], kind="stable")
+    top = top.groupby(keys, sort=True).head(1).rename(columns={"i": "top_supplier_code", "share": "top_share"})
+    top.insert(top.columns.get_loc("top_supplier_code"), "top_supplier", _iso3(top["top_supplier_code"]))
+    return top[keys + ["total_usd", "top_supplier", "top_supplier_code", "top_share"]].reset_index(drop=True)
+
+
+def _iso3(codes) -> np.ndarray:
+    """ISO3 of BACI codes (``'?<code>'`` for unknown ones)."""
+    arr = np.asarray(codes, dtype=np.int64)
+    return to_iso3(arr) if arr.size else np.array([], dtype=object)
+
+
+def _keep_stage(out: pd.DataFrame, stage: str, stages: pd.DataFrame | None) -> pd.DataFrame:
+    """The rows of ``out`` whose product is in value-chain ``stage`` (from ``stages`` or the bundled table)."""
+    if stages is not None:
+        table = stages
+        known = sorted(str(s) for s in pd.unique(table["stage"].dropna())) if "stage" in table else []
+    else:
+        table, known = _stage_table(sorted(pd.unique(out["k"])))
+    if not {"k", "stage"} <= set(table.columns):
+        raise InputError("stage table lacks columns k, stage", field="stage", fix="pass a DataFrame[k, stage]")
+    if stage not in known:
+        raise InputError(f"unknown stage {stage!r}", field="stage", fix=f"choose one of {known}")
+    out = out.merge(table[["k", "stage"]].drop_duplicates("k"), on="k", how="left")
+    return out[out["stage"] == stage]
 
 
 def _stage_table(products: list[str]) -> tuple[pd.DataFrame, list[str]]:

@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from optimize.api.analyses import binding, cost, frontier, frontier_figure, screen  # noqa: F401
 from optimize.api.checks import api_checked
 from optimize.api.data import convert_data, data_info, fetch, load_trade, releases, validate_data  # noqa: F401
 from optimize.config.aliases import ALIASES
@@ -132,50 +133,6 @@ def figures(result: RunResult, out_dir: str | Path, *, overwrite: bool = False) 
 
 
 @api_checked
-def screen(kind: str, data: str | Path | pd.DataFrame | TradeData | None = None, *,
-           importer: str | int | Sequence[str | int] = "EU27", year: int | None = None,
-           years: str | Iterable[int] | None = None, supplier: str | int | None = None,
-           **options: Any) -> pd.DataFrame:
-    """A dependency screen as a DataFrame (values kUSD, shares 0..1), one row per product (and year).
-
-    ``kind``: ``"ec"`` (European Commission 2021: extra-bloc HHI > 0.4, extra share
-    > 0.5, imports > exports), ``"geodep"`` (CEPII GeoDep, persistence over 3 years)
-    or ``"single"`` (one supplier above 50% / 70%, Korea's screen; ``supplier`` tests
-    one country, e.g. ``"CHN"``). ``options`` go to ``screens.ec_screen``,
-    ``geodep_screen`` or ``single_country_screen`` (e.g. ``thresholds=(0.5, 0.7)``,
-    ``stage="intermediate"``, ``min_value_kusd=1000``). ``years``: a list or text
-    (``"2021-2023"``); EC and single-country screens use the last year given.
-    ``screens.count_flags(df)`` counts the flagged rows.
-    """
-    from optimize.analysis import screens
-    from optimize.data.countries import resolve_countries, to_iso3
-    from optimize.errors import InputError
-    from optimize.tokens import parse_years
-
-    if year is not None and years:
-        raise InputError("give year or years, not both", field="--years", fix="drop one of them")
-    yrs = None if not years else list(parse_years(years) if isinstance(years, str) else sorted(int(y) for y in years))
-    if kind != "geodep" and yrs:
-        year = yrs[-1]  # EC and single-country screens read one year: the last one given
-    trade = load_trade(data, years=yrs if yrs else ([year] if year is not None else None))
-    flows = trade.flows
-    codes = resolve_countries(importer)
-    if kind == "ec":
-        res = screens.ec_screen(flows, codes, year=year, **options)
-    elif kind == "geodep":
-        res = screens.geodep_screen(flows, codes, years=yrs or ([year] if year is not None else None), **options)
-    elif kind == "single":
-        sup = None if supplier is None else resolve_countries(supplier)[0]
-        res = screens.single_country_screen(flows, codes, supplier=sup, year=year, **options)
-        if "top_supplier" in res:
-            res["top_supplier_iso3"] = to_iso3(res["top_supplier"].to_numpy()) if len(res) else []
-    else:
-        raise InputError(f"unknown screen kind {kind!r}", field="kind", fix="use 'ec', 'geodep' or 'single'")
-    res.attrs.update(data_label=trade.label(), synthetic=bool(trade.synthetic))
-    return res
-
-
-@api_checked
 def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | Path,
               importers: str | Sequence[str] | None = None, years: str | Iterable[int] | None = None,
               caps_pp: str | Iterable[float] | None = None, cap_bases: str | Iterable[str] | None = None,
@@ -263,89 +220,6 @@ def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | 
     scen = load_scenario(scenario, **keywords)
     caps = parse_caps(caps_pp, field="caps_pp")
     return sweep(scen, caps, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm, overwrite=overwrite)
-
-
-@api_checked
-def frontier(scenario: str | Path | Scenario | None = None, *,
-             data: str | Path | pd.DataFrame | TradeData | None = None, points: int = 11,
-             **keywords: Any) -> tuple[pd.DataFrame, RunResult]:
-    """Exposure-vs-HHI frontier of a scenario's re-allocation, and the plain run it starts from.
-
-    Separable scenarios: the exact frontier (``frontier.frontier``), one row per group
-    (``all`` and each sector) and exposure level. Scenarios with an exporter-total cap
-    (coupled): the linear max-share proxy (``frontier.frontier_coupled``, ``group`` =
-    ``"coupled-proxy"``). Shares 0..1.
-    """
-    from optimize.analysis.frontier import frontier as exact
-    from optimize.analysis.frontier import frontier_coupled
-
-    result = run(scenario, data, **keywords)
-    if result.scenario.cap.exporter_total_pp:
-        table = frontier_coupled([result.instance], n_points=points,
-                                 exporter_total_pp=float(result.scenario.cap.exporter_total_pp))
-        if "group" not in table:
-            table.insert(0, "group", "coupled-proxy")
-        return table, result
-    return exact(result.instance, n_points=points, sectors=_sectors(result),
-                 allocation=result.allocation), result
-
-
-@api_checked
-def cost(scenario: str | Path | Scenario | None = None, *,
-         data: str | Path | pd.DataFrame | TradeData | None = None,
-         **keywords: Any) -> tuple[pd.DataFrame, dict, RunResult]:
-    """Cost of shifting of a scenario's re-allocation (``cost.shift_cost``): per-product table, summary (USD)."""
-    from optimize.analysis.cost import shift_cost
-
-    result = run(scenario, data, **keywords)
-    table, summary = shift_cost(result.instance, result.allocation)
-    return table, summary, result
-
-
-@api_checked
-def binding(scenario: str | Path | Scenario | None = None, *,
-            data: str | Path | pd.DataFrame | TradeData | None = None, top: int = 10,
-            **keywords: Any) -> tuple[pd.DataFrame, pd.DataFrame, RunResult]:
-    """Binding caps of a scenario's re-allocation: (per-pair table, top ``top`` exporters per sector with ISO3)."""
-    from optimize.analysis.binding import binding_caps, top_binding_exporters
-    from optimize.data.countries import to_iso3
-
-    result = run(scenario, data, **keywords)
-    per_pair = binding_caps(result.instance, result.allocation)
-    table = top_binding_exporters(per_pair, _sectors(result), n=top)
-    table.insert(2, "iso3", to_iso3(table["exporter"].to_numpy()) if len(table) else [])
-    return per_pair, table, result
-
-
-@api_checked
-def frontier_figure(table: pd.DataFrame, path_stem: str | Path, *, synthetic: bool = False,
-                    overwrite: bool = False) -> list[Path]:
-    """The frontier figure (group ``all``) as ``<path_stem>.png``/``.svg``; returns the paths.
-
-    Each file is written atomically; an existing one is replaced only with ``overwrite``."""
-    import os
-    import tempfile
-
-    from optimize.atomic import atomic_file, check_out_file
-    from optimize.output.plots import plot_frontier
-
-    stem = Path(path_stem)
-    paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
-    for p in paths:
-        check_out_file(p, overwrite=overwrite)
-    with tempfile.TemporaryDirectory(prefix=f".{stem.name}.", dir=stem.resolve().parent) as d:
-        made = plot_frontier(table.loc[table["group"] == "all"], Path(d) / stem.name, synthetic=synthetic)
-        for src, dest in zip(made, paths, strict=False):
-            with atomic_file(dest, overwrite=overwrite) as tmp:
-                os.replace(src, tmp)
-    return paths
-
-
-def _sectors(result: RunResult) -> pd.DataFrame | None:
-    info = result.tables.products if hasattr(result.tables, "products") else None
-    if info is None or "sector" not in info or "k" not in info:
-        return None
-    return info[["k", "sector"]].drop_duplicates("k")
 
 
 __all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "convert_data", "data_info", "fetch", "figures",

@@ -34,7 +34,8 @@ def _is_frame(v: Any) -> bool:
 
 
 SCENARIO = Rule(_is_scenario, None, "a shipped scenario name, a TOML path or a Scenario")
-DATA = Rule(_is_data, None, "a BACI file path, a BACI-layout DataFrame or TradeData (from load_trade)")
+DATA = Rule(_is_data, is_path, "a BACI file path (screens, load_trade: or a list of them), a BACI-layout DataFrame "
+                               "or TradeData (from load_trade)")
 API_RULES = {**RULES, "scenario": SCENARIO, "name_or_path": SCENARIO, "data": DATA, "source": DATA,
              "result": Rule(_is_result, None, "a RunResult (from run)"),
              "table": Rule(_is_frame, None, "a DataFrame")}

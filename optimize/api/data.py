@@ -4,7 +4,7 @@ Values: BACI ``v`` is thousands of USD (kUSD); quantities ``q`` are tonnes.
 """
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -18,7 +18,7 @@ if TYPE_CHECKING:  # imported lazily at call time to keep ``import optimize`` fa
 
 
 @api_checked
-def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
+def load_trade(source: str | Path | Sequence[str | Path] | pd.DataFrame | TradeData | None = None, *,
                years: int | Iterable[int] | None = None, products: str | Iterable[str] | None = None,
                importers: Any = None, exporters: Any = None, cache: bool = True, columns: Any = None,
                year: int | None = None, country_codes: str = "baci", value_unit: str = "kusd") -> TradeData:
@@ -26,7 +26,8 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
 
     ``source``: None = the embedded SYNTHETIC sample; a BACI release zip, CSV,
     CSV.gz, parquet or folder (``baci.read_baci``: filters applied while scanning,
-    parquet cache); or a pandas DataFrame in BACI layout (same validation, a bad row
+    parquet cache); several such files (a list or tuple; each year in one file only);
+    or a pandas DataFrame in BACI layout (same validation, a bad row
     raises ``DataError`` naming it). Filters: ``years``, ``products`` (HS6 codes),
     ``importers``/``exporters`` (ISO3, BACI codes or groups). Another layout
     (``optimize.data.layouts``): ``columns`` ("t=year,i=ex_id,..." or a dict), ``year``
@@ -38,6 +39,11 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
 
     years, products = baci.check_read_args(years, products)
     layout = Layout(parse_columns(columns), year, country_codes, value_unit)
+    if isinstance(source, (list, tuple)):
+        if len(source) != 1:
+            data = _several_files([str(p) for p in source], cache)
+            return _filtered(data, years, products, importers, exporters)
+        source = source[0]
     if layout.is_baci and (source is None or isinstance(source, (str, Path))):
         return baci.read_baci(source, years=years, products=products, importers=importers, exporters=exporters,
                               cache=cache)
@@ -45,6 +51,35 @@ def load_trade(source: str | Path | pd.DataFrame | TradeData | None = None, *,
     if all(f is None for f in (years, products, importers, exporters)):
         return data
     return _filtered(data, years, products, importers, exporters)
+
+
+def _several_files(paths: list[str], cache: bool) -> TradeData:
+    """The flows of several BACI files as one ``TradeData``; a year held by two files, or files of two HS
+    revisions, is a ``DataError`` naming both files."""
+    from dataclasses import replace
+
+    import pandas as pd
+
+    from optimize.data import baci
+    from optimize.errors import DataError
+
+    if not paths:
+        raise DataError("no BACI file given", file="--baci", fix="give one or more files, or a folder")
+    parts = [baci.read_baci(p, cache=cache) for p in paths]
+    seen: dict[int, str] = {}
+    for p, d in zip(paths, parts, strict=True):
+        if d.hs_revision and parts[0].hs_revision and d.hs_revision != parts[0].hs_revision:
+            raise DataError(f"{d.hs_revision} file beside a {parts[0].hs_revision} file ({paths[0]})", file=p,
+                            fix="give files of one HS revision (codes differ between revisions)")
+        for y in d.years:
+            if y in seen:
+                raise DataError(f"year {y} is in two files (also in {seen[y]})", file=p, field="t",
+                                fix="give each year once (one file per year, or one folder)")
+            seen[y] = p
+    flows = pd.concat([d.flows for d in parts], ignore_index=True).sort_values(["t", "i", "j", "k"], kind="stable")
+    return replace(parts[0], flows=flows.reset_index(drop=True), source="; ".join(paths), sha256=None,
+                   release=parts[0].release if len({d.release for d in parts}) == 1 else None,
+                   notes=[n for d in parts for n in d.notes])
 
 
 def _trade_in_memory(source, layout) -> TradeData:

@@ -56,7 +56,7 @@ ALIASES: dict[str, str] = {
 class CliOption(NamedTuple):
     """How the command line sets one keyword of ``ALIASES``; its value type and choices come from the schema."""
 
-    flag: str  # e.g. "--cap"; a "--no-..." flag sets a boolean key to false
+    flag: str  # e.g. "--cap"; a "--no-..." flag sets a boolean key to false; "--x/--no-x" sets it either way
     help: str  # says the unit
     repeat: bool = False  # given once per value (--sector a --sector b) instead of one comma-separated value
     path: bool = False  # a file or folder name (the shell completes it)
@@ -64,12 +64,14 @@ class CliOption(NamedTuple):
 
 #: Keyword -> its command-line option (the only place an option's name and help are written).
 CLI_OPTIONS: dict[str, CliOption] = {
-    "baci": CliOption("--baci", "BACI zip/CSV/parquet or a folder of them (default: the scenario's data, "
-                                "else the embedded SYNTHETIC sample).", path=True),
+    "baci": CliOption("--baci", "BACI zip/CSV/parquet or a folder of them; screens also take several files "
+                                "(--baci repeated). Default: the scenario's data, else the embedded SYNTHETIC "
+                                "sample.", path=True),
     "intra_bloc": CliOption("--intra-bloc", "Trade between members of the importer set: include (study; default) "
                                             "or exclude (EC 2021: totals, shares and caps on imports from outside "
                                             "the set)."),
-    "year": CliOption("--year", "Year to analyse (default: the scenario's, else the latest)."),
+    "year": CliOption("--year", "Year to analyse (default: the scenario's, else the latest; screens: every "
+                                "year in the data)."),
     "importer": CliOption("--importer", "Importer: ISO3, BACI code, English name or group (EU27, NLD, KOR); "
                                         "comma-separated = one bloc."),
     "risk": CliOption("--risk", "Risk countries, comma-separated (e.g. CHN,USA,RUS)."),
@@ -85,9 +87,16 @@ CLI_OPTIONS: dict[str, CliOption] = {
                                                 "sigma > 0) overriding the bundled ProTEE elasticities.", path=True),
     "eur_per_usd": CliOption("--eur-per-usd", "Also report EUR at this rate (EUR per USD)."),
     "xlsx": CliOption("--xlsx", "Also write an XLSX workbook."),
-    "figures": CliOption("--no-figures", "Skip the PNG/SVG figures."),
+    "figures": CliOption("--figures/--no-figures", "Write the PNG/SVG figures, or skip them (default: the "
+                                                   "scenario's report.figures; batch: off)."),
     "keep_going": CliOption("--keep-going", "Report infeasible products and continue with the rest."),
 }
+
+#: The selection every command that reads trade data takes (``SELECTION``; screens: ``SCREEN_SELECTION``),
+#: beside --year/--years, -o/--out, -q/--quiet and --debug; a test walks the click tree to check it.
+SELECTION = ("baci", "year", "importer", "risk", "friends", "cap_pp", "cap_basis", "intra_bloc", "products",
+             "sectors")
+SCREEN_SELECTION = ("baci", "year", "importer", "intra_bloc", "products", "sectors")
 
 #: Batch and sweep axes: ``batch_run``/``sweep_caps`` keyword -> (the scenario key it lists values of, its option;
 #: ``{choices}`` in the help = the key's allowed values; the CLI adds the default).

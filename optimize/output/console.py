@@ -9,22 +9,9 @@ from __future__ import annotations
 import pandas as pd
 
 from optimize.data.trade import SYNTHETIC_LABEL
-from optimize.units import USD_PER_KUSD
-from optimize.vocab import CSV_FLOAT_FORMAT
 
 #: The line commands add under a result computed on the embedded synthetic sample.
 SYNTHETIC_NOTE = f"NOTE: {SYNTHETIC_LABEL}"
-
-
-def usd_columns(df: pd.DataFrame) -> pd.DataFrame:
-    """A copy with every ``*_kusd`` column as ``*_usd`` (x 1000), in place of it."""
-    cols = [c for c in df.columns if str(c).endswith("_kusd")]
-    if not cols:
-        return df
-    out = df.copy()
-    for c in cols:
-        out[c] = out[c] * USD_PER_KUSD
-    return out.rename(columns={c: c[: -len("_kusd")] + "_usd" for c in cols})
 
 
 def data_info_text(info: dict) -> str:
@@ -54,20 +41,20 @@ def screen_view(kind: str, res: pd.DataFrame, *, importer: str, supplier: str | 
     """``tradeopt screen``: (text with counts and the top flagged products, the full table in USD)."""
     from optimize.analysis.screens import count_flags
 
-    lines = []
+    settings = res.attrs.get("settings") or {}
+    lines = [f"Shares of {settings['share_of']}."] if settings.get("share_of") else []
     if kind == "geodep":
         lines.append(f"GeoDep: {res['note'].iloc[0] if len(res) else 'no products'}")
-    if kind == "single":  # ISO3 as in every output (the run's concentration.csv), the BACI code beside it
-        res = res.rename(columns={"top_supplier": "top_supplier_code", "top_supplier_iso3": "top_supplier"})
+    if kind == "single":
         value_col, order_col = "total_usd", "supplier_share" if supplier else "top_share"
     else:
         value_col, order_col = _SCREEN_COLUMNS[kind]
     attrs = dict(res.attrs)
-    res = usd_columns(res)  # screens compute in BACI kUSD; every table shown or written is USD
     if attrs.get("synthetic"):
         lines.append(f"Data: {attrs['data_label']}")
     counts = count_flags(res)
-    lines.append(f"{kind} screen, importer {importer}: {counts['flagged']} of {counts['rows']} rows flagged")
+    tested = f", supplier {settings['supplier']}" if settings.get("supplier") else ""
+    lines.append(f"{kind} screen, importer {importer}{tested}: {counts['flagged']} of {counts['rows']} rows flagged")
     lines += [f"  {key.replace('above_', 'above ')}%: {n}" for key, n in counts.items() if key.startswith("above_")]
     flagged = res[res["flagged"]].sort_values([order_col, value_col, "k"], ascending=[False, False, True])
     if len(flagged):
@@ -76,12 +63,39 @@ def screen_view(kind: str, res: pd.DataFrame, *, importer: str, supplier: str | 
     return "\n".join(lines), res
 
 
+def screen_lines(kind: str, res: pd.DataFrame, *, top: int, out, quiet: bool) -> list[tuple[str, bool]]:
+    """``tradeopt screen KIND``: (text, to stderr) lines; the view (with ``quiet`` only the synthetic-data
+    note), then the output folder."""
+    settings = res.attrs.get("settings") or {}
+    if quiet:
+        lines = [(SYNTHETIC_NOTE, True)] if res.attrs.get("synthetic") else []
+    else:
+        lines = [(screen_view(kind, res, importer=settings.get("importer", ""), supplier=settings.get("supplier"),
+                              top=top)[0], False)]
+    return lines + ([(f"Outputs written to {out}", False)] if out else [])
+
+
+def analysis_lines(kind: str, got: tuple, *, out, quiet: bool) -> list[tuple[str, bool]]:
+    """``tradeopt analyse KIND``: (text, to stderr) lines of what ``api.<kind>`` returned (``got``); the view
+    (with ``quiet`` none), the synthetic-data note and the output folder."""
+    result = got[-1]
+    if quiet:
+        lines = []
+    elif kind == "frontier":
+        lines = [(frontier_view(got[0])[0], False)]
+    elif kind == "cost":
+        lines = [(cost_text(got[1]), False)]
+    else:
+        lines = [(binding_view(got[0], got[1])[0], False)]
+    lines += [(SYNTHETIC_NOTE, quiet)] if result.synthetic else []
+    return lines + ([(f"Outputs written to {out}", False)] if out else [])
+
+
 def frontier_view(table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """``tradeopt analyse frontier``: each reached exposure level once, and the HHI-rise counts."""
     lines = []
     if (table.get("group") == "coupled-proxy").any():
         lines.append("Coupled caps: linear proxy (value-weighted largest supplier share).")
-    table = usd_columns(table)
     cols = [c for c in ("group", "point", "exposure_level_usd", "exposure_usd", "exposure_share", "hhi",
                         "max_share", "is_knee") if c in table]
     shown = table[cols]
@@ -116,7 +130,6 @@ def cost_text(summary: dict) -> str:
 
 def binding_view(per_pair: pd.DataFrame, table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """``tradeopt analyse binding``: the run's binding.csv vocabulary (exporter = ISO3, exporter_code, USD)."""
-    table = usd_columns(table.rename(columns={"exporter": "exporter_code", "iso3": "exporter"}))
     binds = per_pair["binds"]
     head = f"{int(binds.sum())} binding caps in {per_pair.loc[binds, 'k'].nunique()} products"
     return head + "\n" + table.to_string(index=False), table
@@ -172,31 +185,3 @@ def sweep_text(res, out_dir) -> str:
     lines.append(f"{'warm-started' if res.warm else 'cold'} solves, {sum(res.solve_s):.3f}s solving, "
                  f"{res.seconds:.1f}s total; written to {out_dir}")
     return "\n".join(lines)
-
-
-def check_out_file(out_path: str | None, *, overwrite: bool = False, figures: bool = False) -> None:
-    """``--out FILE``: its folder must exist and the file (with ``figures`` also its .png/.svg) must not,
-    unless ``overwrite`` (``OutputError``, exit 5, before any work)."""
-    from pathlib import Path
-
-    from optimize.atomic import check_out_file as _check
-    from optimize.errors import OutputError
-
-    if not out_path:
-        return
-    if not Path(out_path).resolve().parent.is_dir():
-        raise OutputError(f"folder {Path(out_path).resolve().parent} does not exist",
-                          fix="create it or choose another --out")
-    stem = Path(out_path).with_suffix("")
-    for p in (out_path, *((stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg"))
-                          if figures else ())):
-        _check(p, overwrite=overwrite)
-
-
-def write_csv(table: pd.DataFrame, out_path: str, *, overwrite: bool = False) -> str:
-    """Write ``table`` as CSV atomically (an existing file only with ``overwrite``); returns the line to print."""
-    from optimize.atomic import atomic_file
-
-    with atomic_file(out_path, overwrite=overwrite) as tmp:
-        table.to_csv(tmp, index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT)
-    return f"Wrote {out_path}"

@@ -23,10 +23,11 @@ from optimize.data.basket import sector_name
 from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.errors import OutputError
 from optimize.output.datapackage import write_datapackage
+from optimize.output.folder import write_table
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
 from optimize.units import usd_to_eur
-from optimize.vocab import CSV_FLOAT_FORMAT, plural
+from optimize.vocab import plural
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
               "binding")
@@ -362,9 +363,7 @@ def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd
     typed = {"flows.parquet": frames["flows"]}
     for name in CSV_TABLES:
         if name in frames:
-            frames[name].to_csv(folder / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
-            frames[name].to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
-            typed.update({f"{name}.csv": frames[name], f"{name}.parquet": frames[name]})
+            typed.update(write_table(frames[name], folder, name))
     return typed
 
 

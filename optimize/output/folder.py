@@ -1,0 +1,76 @@
+"""Output folders of screens and analyses, written by the code that writes a run's tables.
+
+``write_folder(out, {"screen_ec": df}, summary, ...)`` writes, atomically and as tradeopt's
+(``atomic.atomic_dir``: ``manifest.json`` lists the files), each table as ``<name>.csv`` and
+``<name>.parquet`` (``write_table``, the run's table writer), ``summary.json`` (the settings and
+counts) and ``datapackage.json``; an optional figure writer adds ``figures/*.png|svg``.
+"""
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from pathlib import Path
+
+import pandas as pd
+
+from optimize.atomic import atomic_dir
+from optimize.errors import OutputError
+from optimize.output.datapackage import write_datapackage
+from optimize.output.manifest import jsonable
+from optimize.vocab import CSV_FLOAT_FORMAT
+
+
+def write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, pd.DataFrame]:
+    """``folder/<name>.csv`` and ``<name>.parquet`` of ``frame``; returns {file name: frame} for the datapackage."""
+    frame.to_csv(folder / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
+    frame.to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
+    return {f"{name}.csv": frame, f"{name}.parquet": frame}
+
+
+def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summary: dict, *, title: str,
+                 synthetic: bool = False, overwrite: bool = False,
+                 figures: Callable[[Path], list[Path]] | None = None) -> list[Path]:
+    """Write ``tables`` ({name: frame, values USD}), ``summary`` (summary.json) and datapackage.json into
+    ``out_dir`` (atomic; an existing folder follows ``atomic.atomic_dir``'s rule, ``overwrite``);
+    ``figures(folder)`` writes figures into ``folder`` (``out_dir/figures``). Returns the paths written."""
+    out_dir = Path(out_dir)
+    try:
+        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+            text = json.dumps(jsonable(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
+            (tmp / "summary.json").write_text(text, encoding="utf-8")
+            typed: dict[str, pd.DataFrame] = {}
+            for name, frame in tables.items():
+                typed.update(write_table(frame, tmp, name))
+            write_datapackage(tmp, typed, name=f"tradeopt-{title}", title=f"tradeopt {title}", synthetic=synthetic)
+            made = [tmp / f for f in ("summary.json", *typed, "datapackage.json")]
+            made += figures(tmp / "figures") if figures else []
+            written = [out_dir / p.relative_to(tmp) for p in made]
+    except OSError as exc:
+        raise OutputError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}",
+                          fix="check free disk space and permissions, or choose another --out") from exc
+    return written
+
+
+#: The units of screen and analysis tables (summary.json ``units``).
+TABLE_UNITS = {"values": "USD (BACI thousands of USD x 1000, FOB)",
+               "shares": "fraction 0..1 of the importer's imports of the product (per-product tables) or of the "
+                         "basket's imports (exposure)",
+               "hhi": "Herfindahl-Hirschman index of supplier shares, 0..1", "caps": "percentage points"}
+
+
+def screen_summary(table: pd.DataFrame) -> dict:
+    """summary.json of a screen: its settings (``attrs["settings"]``: importer, years, thresholds,
+    intra-bloc choice, data), the flag counts and the units."""
+    from optimize.analysis.screens import count_flags
+
+    return {"screen": table.attrs.get("screen"), "settings": dict(table.attrs.get("settings") or {}),
+            "counts": count_flags(table), "synthetic": bool(table.attrs.get("synthetic")), "units": TABLE_UNITS}
+
+
+def analysis_summary(kind: str, meta: dict, params: dict, extra: dict | None = None) -> dict:
+    """summary.json of an analysis: the run's settings (importer, year, cap, risk, intra-bloc, data) with the
+    analysis's own ``params``, ``extra`` results (e.g. the cost summary) and the units."""
+    from optimize.output.settings import run_settings
+
+    return {"analysis": kind, "settings": {**run_settings(meta), **params}, **(extra or {}),
+            "synthetic": bool(meta.get("synthetic")), "units": TABLE_UNITS}
