@@ -226,7 +226,7 @@ def sweep(scenario, caps_pp, out_dir, cold, quiet, overwrite):
 
 
 # ---------------------------------------------------------------- screens / analysis
-@main.group()
+@main.group(cls=opts.KindGroup)
 def screen() -> None:
     """Dependency screens (docs/screens.md): ec (EC 2021), geodep (CEPII GeoDep), single (one supplier)."""
 
@@ -264,7 +264,7 @@ def screen_geodep(thresholds, **options):
             **({"hhi_importer": thresholds[0]} if thresholds else {}))
 
 
-@main.group()
+@main.group(cls=opts.KindGroup)
 def analyse() -> None:
     """Analyses of a scenario's re-allocation: frontier (exposure vs HHI), cost (of shifting), binding (caps)."""
 

@@ -142,6 +142,17 @@ _ANALYSIS_OWN = {
 }
 
 
+class KindGroup(click.Group):
+    """A group of subcommands (``screen``, ``analyse``) that, given options before any subcommand (the old
+    ``tradeopt screen --baci F`` spelling), names the subcommands to choose from."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if args and args[0].startswith("-") and args[0] not in ("--help", "--debug"):
+            raise click.UsageError(f"name the {ctx.info_name} first: tradeopt {ctx.info_name} "
+                                   f"{'|'.join(sorted(self.commands))} {' '.join(args)}", ctx=ctx)
+        return super().parse_args(ctx, args)
+
+
 def screen_options(kind: str):
     """The options of ``tradeopt screen KIND``: the screen selection (``SCREEN_SELECTION``, ``--years``),
     the screen's own, --threshold, --top, -o/--out, -q/--quiet, --overwrite."""

@@ -94,5 +94,7 @@ def test_old_spellings_work_or_name_the_new_one(cli_main, tmp_path):
     import json
 
     assert json.loads((tmp_path / "k" / "summary.json").read_text())["settings"]["min_value_usd"] == 1e6
+    bare = runner.invoke(cli_main, ["screen", "--baci", "x.zip"])  # the old default 'single' is not implied
+    assert bare.exit_code == 2 and "tradeopt screen ec|geodep|single --baci x.zip" in bare.output
     bad = runner.invoke(cli_main, ["batch", "--cap-basis", "world-exports,nonsense", "-o", str(tmp_path / "b")])
     assert bad.exit_code == 2 and "nonsense" in bad.output and not (tmp_path / "b").exists()
