@@ -106,3 +106,21 @@ def test_elasticities_option_overrides_and_bad_file_exits_2(cli_main, energy_par
     assert res.exit_code == 2
     lines = [ln for ln in res.output.splitlines() if ln.strip()]
     assert len(lines) == 1 and str(bad) in lines[0] and "field 'sigma'" in lines[0]
+
+
+def test_real_energy_min_cost_spread_is_never_dearer(energy_run, energy_parquet):
+    cheap = api.run(None, energy_parquet, importer="EU27", cap_pp=5, products="all", spread="min-cost")
+    a, b = energy_run.tables, cheap.tables
+    # the same exposure optimum (risk flows unchanged), a cheaper or equal spread of the alternatives
+    assert b.summary["risk_after_usd"] == pytest.approx(a.summary["risk_after_usd"], rel=1e-9)
+    assert b.summary["shifted_usd"] == pytest.approx(a.summary["shifted_usd"], rel=1e-9)
+    pa, pb = a.products.set_index("k"), b.products.set_index("k")
+    assert (pb["cost_usd"] <= pa["cost_usd"] * (1 + 1e-9) + 1e-6).all()
+    assert b.cost["total_usd"] < a.cost["total_usd"]
+
+
+def test_real_energy_frontier_carries_the_cost(energy_run, energy_parquet):
+    table, result = api.frontier(None, data=energy_parquet, importer="EU27", cap_pp=5, products="all", points=4)
+    assert np.isfinite(table["cost_usd"]).all() and (table["cost_usd"] >= 0).all()
+    plain = table.loc[table["group"] == "all", "cost_plain_usd"].unique()
+    assert plain == pytest.approx([energy_run.tables.cost["total_usd"]], rel=1e-9)  # the run's own cost

@@ -17,6 +17,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from optimize.model.mincost import blend_prior  # noqa: F401  (the new-supplier prior, one copy)
+
 #: |1 - 1/sigma| below this is treated as sigma = 1 (the Cobb-Douglas limit).
 _R_TOL = 1e-12
 
@@ -78,21 +80,3 @@ def tariff_equivalent(risk_share: np.ndarray, risk_share_after: np.ndarray, sigm
         log_ratio = np.log(s1) + np.log1p(-s0) - np.log(s0) - np.log1p(-s1)
         tau = np.expm1(log_ratio / (1.0 - sig))
     return np.where(ok, tau, np.nan)
-
-
-def blend_prior(group: np.ndarray, s: np.ndarray, world_kusd: np.ndarray, lam: float, n_groups: int) -> np.ndarray:
-    """(N,) shares smoothed towards world market shares: (1 - lam) s + lam w, w_e = supplier e's
-    exports of the product to the world / the sum over the group's suppliers (kUSD, any unit).
-
-    The new-supplier prior (docs/cost.md): with lam = 0 a supplier the importer does not buy
-    from today has taste weight 0 and adds no CES quantity; with lam > 0 its weight grows with
-    its world share, so the cost stays finite and a larger exporter is cheaper to switch to.
-    A group without world exports keeps s."""
-    if not 0.0 <= lam < 1.0:
-        raise ValueError("lam must be in [0, 1)")
-    g = np.asarray(group, dtype=np.int64)
-    w = np.maximum(np.nan_to_num(np.asarray(world_kusd, dtype=float)), 0.0)
-    tot = np.bincount(g, weights=w, minlength=n_groups)
-    has = tot[g] > 0
-    share = np.divide(w, tot[g], out=np.zeros_like(w), where=has)
-    return np.where(has, (1.0 - lam) * np.asarray(s, dtype=float) + lam * share, s)

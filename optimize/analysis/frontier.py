@@ -24,6 +24,7 @@ from optimize.model.instance import Instance
 from optimize.model.lp import closed_form
 from optimize.model.tiebreak import water_fill
 from optimize.solve.status import raise_for_status
+from optimize.units import USD_PER_KUSD
 
 
 # ------------------------------------------------------------------ helpers on an instance
@@ -46,6 +47,8 @@ def _arrays(instance: Instance, mask_products: np.ndarray | None = None, x_min: 
         "hi": np.maximum(np.asarray(instance.upper_kusd, dtype=float)[keep],
                          np.asarray(instance.lower(), dtype=float)[keep]),
         "x0": np.asarray(instance.x0_kusd, dtype=float)[keep],
+        "world": np.asarray(instance.world_exports_kusd, dtype=float)[keep],
+        "old": old,
         # a minimum-exposure allocation: the plain run's closed form
         "x_min": (closed_form(instance) if x_min is None else x_min)[keep],
         "risk": risk,
@@ -128,8 +131,19 @@ def frontier_points(a: dict, exposure_levels: np.ndarray, *, rel_tol: float = 1e
     return out
 
 
+def _cost_usd(a: dict, x: np.ndarray, sigma: np.ndarray | None, lam: float) -> float:
+    """CES cost (USD) of flows ``x`` of the group ``a`` (``armington.cost_share``); NaN without sigma."""
+    if sigma is None:
+        return float("nan")
+    from optimize.analysis.armington import PairArrays, cost_share
+
+    pa = PairArrays(a["p"], a["x0"], x, a["risk"], a["world"], int(a["total"].shape[0]))
+    share = cost_share(pa, np.asarray(sigma, dtype=float)[a["old"]], lam)
+    return float(np.sum(share * a["total"]) * USD_PER_KUSD)
+
+
 def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | None = None,
-             allocation=None) -> pd.DataFrame:
+             allocation=None, sigma: np.ndarray | None = None, prior_lambda: float = 0.1) -> pd.DataFrame:
     """Exposure-vs-concentration frontier for the basket ("all") and each sector.
 
     ``n_points`` exposure levels e evenly spaced from the plain run's minimum to today's
@@ -141,7 +155,8 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
     points, both axes scaled to their ranges), and per group hhi_today,
     exposure_share_today, hhi_plain (after the plain re-allocation: ``allocation`` or the
     default proportional rules), n_products, n_hhi_rises (products whose HHI rises in
-    the plain re-allocation).
+    the plain re-allocation); with ``sigma`` (P,) per product also cost_usd (the CES cost of the
+    point's min-HHI allocation, docs/cost.md) and cost_plain_usd (of the plain re-allocation).
     """
     if n_points < 2:
         raise ScenarioError(f"n_points={n_points}", field="n_points", fix="use at least 2 points")
@@ -182,6 +197,8 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
             "hhi_plain": weighted_hhi(a["p"], x_plain, a["total"]),
             "n_products": int(a["total"].shape[0]),
             "n_hhi_rises": int(np.sum(h_plain > h0 + 1e-12)),
+            "cost_usd": [_cost_usd(a, x, sigma, prior_lambda) for x in xs],
+            "cost_plain_usd": _cost_usd(a, x_plain, sigma, prior_lambda),
         }))
     return pd.concat(frames, ignore_index=True)
 

@@ -159,7 +159,9 @@ def frontier(scenario: str | Path | Scenario | None = None, *,
         if "group" not in table:
             table.insert(0, "group", "coupled-proxy")
     else:
-        table = exact(result.instance, n_points=points, sectors=_sectors(result), allocation=result.allocation)
+        sigma = result.tables.products.set_index("k")["sigma"].reindex(result.instance.products)
+        table = exact(result.instance, n_points=points, sectors=_sectors(result), allocation=result.allocation,
+                      sigma=sigma.to_numpy(dtype=float), prior_lambda=float(result.scenario.cost.prior_lambda))
     table = usd_columns(table)
 
     def plot(folder: Path) -> list[Path]:

@@ -45,6 +45,7 @@ class ModelSpec:
     labels: Mapping[str, tuple[str, ...]] = field(default_factory=dict)  # dotted key -> the user's tokens
     intra_bloc: str = "include"  # "include" | "exclude": trade between members of the importer set
     self_supply: bool = False  # the importer may divert its own exports to itself
+    prior_lambda: float = 0.1  # cost.prior_lambda: new-supplier prior (min-cost spread and CES cost)
 
 
 def _codes(tokens, key: str, file: str) -> tuple[int, ...]:
@@ -133,6 +134,7 @@ def _build(scen: Any, file: str) -> ModelSpec:
         ban=MappingProxyType(ban),
         risk_split=scen.risk.split,
         spread=scen.alternatives.spread,
+        prior_lambda=float(scen.cost.prior_lambda),
         backend=scen.solver.backend,
         algorithm=scen.solver.algorithm,
         time_limit_s=scen.solver.time_limit_s or None,

@@ -110,7 +110,7 @@ class AlternativesSection(_Section):
     """Who may replace risk suppliers (``friends``; empty = any non-risk exporter) and how the extra spreads."""
 
     friends: list[str] = Field(default_factory=list)
-    spread: Literal["proportional", "min-hhi", "vertex"] = "proportional"
+    spread: Literal["proportional", "min-hhi", "min-cost", "vertex"] = "proportional"
     self_supply: bool = False  # true: the importer may divert its own exports to itself (domestic diversion)
 
     _split = field_validator("friends", mode="before")(_as_list)

@@ -28,8 +28,9 @@ class EngineOptions:
     the same fraction), "priority" (``priority`` order, first cut first) or
     "weights" (highest risk weight cut first).
     spread: "proportional" (default; every alternative uses the same fraction of
-    its cap), "min-hhi" (water-filling, minimum HHI per product) or "vertex"
-    (the plain LP solution).
+    its cap), "min-hhi" (water-filling, minimum HHI per product), "min-cost" (the
+    lowest CES cost, ``optimize.model.mincost``; prior weight ``prior_lambda``) or
+    "vertex" (the plain LP solution).
     """
 
     backend: str = "highs"  # "highs" | "pyomo"
@@ -37,6 +38,7 @@ class EngineOptions:
     risk_split: str = "proportional"
     priority: tuple[int, ...] = ()  # BACI codes, first cut first
     spread: str = "proportional"
+    prior_lambda: float = 0.1  # new-supplier prior of the min-cost spread (scenario cost.prior_lambda)
     joint: bool = False  # share each exporter's cap across importers (coupled LP)
     exporter_total_pp: float | None = None  # per-exporter total extra across products <= pp% of its total exports
     time_limit_s: float | None = None
@@ -204,7 +206,7 @@ def flows_after(inst: Instance, xi: np.ndarray, shortfall: np.ndarray, risk_afte
             + np.where(inst.is_risk, 0.0, xi)
     nonrisk_after = np.maximum(inst.total_kusd - shortfall - risk_after, 0.0)
     return tiebreak.distribute(inst, nonrisk_after, risk_after, risk_split=options.risk_split,
-                               spread=options.spread, priority=options.priority)
+                               spread=options.spread, priority=options.priority, prior_lambda=options.prior_lambda)
 
 
 def cap_marginal(inst: Instance, lp_inst: Instance, rc: np.ndarray, merged: bool) -> np.ndarray:

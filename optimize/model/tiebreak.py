@@ -16,7 +16,9 @@ totals only, so the result is exact and independent of backend and row order:
   ``proportional`` every alternative uses the same fraction of its room
   (upper - lower, i.e. its cap), ``min-hhi`` water-filling (raise the smallest
   to a common level L, x = clip(L, lower, upper), exact from sorted
-  breakpoints), ``vertex`` for the closed form: fill in exporter-code order.
+  breakpoints), ``min-cost`` the lowest CES cost (``optimize.model.mincost``: every alternative's
+  prior-smoothed share grows by the same factor, clipped to its bounds), ``vertex`` for the
+  closed form: fill in exporter-code order.
 
 Coupled model (joint / exporter-total rows): the risk split above is still
 applied (risk pairs are in no coupling row), but a within-product spread could
@@ -32,12 +34,13 @@ import scipy.sparse as sp
 
 from optimize.errors import SolverError
 from optimize.model.instance import Instance
+from optimize.model.mincost import min_cost_spread
 from optimize.solve.highs import solve_highs
 from optimize.solve.problem import ROW_OBJECTIVE, LPArrays
 from optimize.solve.status import LPSolution
 
 RISK_SPLITS = ("proportional", "priority", "weights")
-SPREADS = ("proportional", "min-hhi", "vertex")
+SPREADS = ("proportional", "min-hhi", "min-cost", "vertex")
 
 
 def fill_ranked(group: np.ndarray, rank: np.ndarray, room: np.ndarray, amount: np.ndarray) -> np.ndarray:
@@ -151,8 +154,11 @@ def split_risk(instance: Instance, risk_after: np.ndarray, mode: str = "proporti
     return out
 
 
-def spread_nonrisk(instance: Instance, nonrisk_after: np.ndarray, mode: str = "proportional") -> np.ndarray:
-    """(N,) non-risk flows after (0 for risk pairs) totalling ``nonrisk_after[p]`` per product."""
+def spread_nonrisk(instance: Instance, nonrisk_after: np.ndarray, mode: str = "proportional", *,
+                   risk_flows: np.ndarray | None = None, prior_lambda: float = 0.1) -> np.ndarray:
+    """(N,) non-risk flows after (0 for risk pairs) totalling ``nonrisk_after[p]`` per product.
+    ``risk_flows`` (N,) and ``prior_lambda`` are used by ``min-cost`` only (the product's value after
+    and the new-supplier prior)."""
     if mode not in SPREADS:
         raise ValueError(f"unknown spread {mode!r}; use one of {SPREADS}")
     sel = np.flatnonzero(~instance.is_risk)
@@ -163,6 +169,14 @@ def spread_nonrisk(instance: Instance, nonrisk_after: np.ndarray, mode: str = "p
     if mode == "min-hhi":
         out[sel] = water_fill(grp, lo, up, nonrisk_after)
         return out
+    if mode == "min-cost":
+        alt = ~np.asarray(instance.is_risk, dtype=bool)
+        lo_n, up_n = np.zeros(instance.n_pairs), np.zeros(instance.n_pairs)
+        lo_n[sel], up_n[sel] = lo, up
+        fixed = np.zeros(instance.n_pairs) if risk_flows is None else risk_flows
+        return min_cost_spread(instance.pair_product, np.asarray(instance.x0_kusd, dtype=float),
+                               np.asarray(instance.world_exports_kusd, dtype=float), alt, fixed, lo_n, up_n,
+                               np.asarray(nonrisk_after, dtype=float), prior_lambda, instance.n_products)
     extra = np.maximum(nonrisk_after - np.bincount(grp, weights=lo, minlength=instance.n_products), 0.0)
     rank = np.zeros(sel.shape[0]) if mode == "proportional" else instance.pair_exporter[sel].astype(float)
     out[sel] = lo + fill_ranked(grp, rank, up - lo, extra)
@@ -171,9 +185,10 @@ def spread_nonrisk(instance: Instance, nonrisk_after: np.ndarray, mode: str = "p
 
 def distribute(instance: Instance, nonrisk_after: np.ndarray, risk_after: np.ndarray, *,
                risk_split: str = "proportional", spread: str = "proportional",
-               priority: tuple[int, ...] = ()) -> np.ndarray:
+               priority: tuple[int, ...] = (), prior_lambda: float = 0.1) -> np.ndarray:
     """(N,) flows after from per-product totals (kUSD), by the rules above."""
-    return split_risk(instance, risk_after, risk_split, priority) + spread_nonrisk(instance, nonrisk_after, spread)
+    risk = split_risk(instance, risk_after, risk_split, priority)
+    return risk + spread_nonrisk(instance, nonrisk_after, spread, risk_flows=risk, prior_lambda=prior_lambda)
 
 
 def second_stage(lp, x_opt: np.ndarray, instances: list[Instance], *, time_limit_s: float | None = None) -> LPSolution:

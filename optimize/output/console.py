@@ -97,7 +97,7 @@ def frontier_view(table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     if (table.get("group") == "coupled-proxy").any():
         lines.append("Coupled caps: linear proxy (value-weighted largest supplier share).")
     cols = [c for c in ("group", "point", "exposure_level_usd", "exposure_usd", "exposure_share", "hhi",
-                        "max_share", "is_knee") if c in table]
+                        "max_share", "cost_usd", "is_knee") if c in table]
     shown = table[cols]
     # later levels that reach the same point repeat no information
     key = [c for c in ("group", "exposure_share", "hhi", "max_share") if c in shown]

@@ -299,7 +299,8 @@ def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
 
     return EngineOptions(
         backend=spec.backend, algorithm=spec.algorithm, risk_split=spec.risk_split, priority=spec.priority,
-        spread=spec.spread, exporter_total_pp=spec.exporter_total_pp, time_limit_s=spec.time_limit_s,
+        spread=spec.spread, prior_lambda=spec.prior_lambda, exporter_total_pp=spec.exporter_total_pp,
+        time_limit_s=spec.time_limit_s,
         keep_going=spec.keep_going, save_lp=None if save_lp is None else str(save_lp),
     )
 

@@ -1,0 +1,83 @@
+"""The cheapest exposure-optimal spread (``alternatives.spread = "min-cost"``; docs/cost.md).
+
+Per product the exposure optimum fixes the risk flows and the non-risk total A. Among the
+non-risk flows x_a in [lo_a, up_a] summing to A, the CES cost (``optimize.analysis.ces``) of
+the prior-smoothed shares b'_e = (1 - lam) x_e / V' + lam w_e against the baseline b_e is
+lowest where the CES quantity is highest: a separable concave program. Its KKT conditions
+give b'_a = L b_a for every alternative strictly inside its bounds, for every sigma > 0, so
+
+    x_a(L) = clip((L b_a - lam w_a) V' / (1 - lam), lo_a, up_a),  with sum_a x_a(L) = A,
+
+which is monotone in the multiplier L; L is found by bisection on log L, vectorised over
+products. Alternatives with b_a = 0 (lam = 0 and no flow today: they add no CES quantity)
+take only what the others cannot (in proportion to their room). All values kUSD.
+"""
+from __future__ import annotations
+
+import numpy as np
+
+#: Bisection steps on log L (the bracket e^-100 .. e^100; 200 * 2^-90 is below 1e-24).
+_STEPS = 90
+
+
+def blend_prior(group: np.ndarray, s: np.ndarray, world_kusd: np.ndarray, lam: float, n_groups: int) -> np.ndarray:
+    """(N,) shares smoothed towards world market shares: (1 - lam) s + lam w, w_e = supplier e's
+    exports of the product to the world / the sum over the group's suppliers (kUSD, any unit).
+
+    The new-supplier prior (docs/cost.md): with lam = 0 a supplier the importer does not buy
+    from today has taste weight 0 and adds no CES quantity; with lam > 0 its weight grows with
+    its world share, so the cost stays finite and a larger exporter is cheaper to switch to.
+    A group without world exports keeps s."""
+    if not 0.0 <= lam < 1.0:
+        raise ValueError("lam must be in [0, 1)")
+    g = np.asarray(group, dtype=np.int64)
+    w = np.maximum(np.nan_to_num(np.asarray(world_kusd, dtype=float)), 0.0)
+    tot = np.bincount(g, weights=w, minlength=n_groups)
+    has = tot[g] > 0
+    share = np.divide(w, tot[g], out=np.zeros_like(w), where=has)
+    return np.where(has, (1.0 - lam) * np.asarray(s, dtype=float) + lam * share, s)
+
+
+def min_cost_spread(group: np.ndarray, x0: np.ndarray, world: np.ndarray, is_alt: np.ndarray, fixed: np.ndarray,
+                    lo: np.ndarray, up: np.ndarray, amount: np.ndarray, lam: float, n_groups: int) -> np.ndarray:
+    """(N,) non-risk flows (0 where ``is_alt`` is False) totalling ``amount`` (G,) per group within [lo, up].
+
+    ``x0``: today's flows of every pair (baseline shares); ``world``: each pair's exporter's world
+    exports of the product (prior); ``fixed``: the flows after of the other pairs (risk flows),
+    which count in the product's value after V' = fixed + amount."""
+    g = np.asarray(group, dtype=np.int64)
+    alt = np.asarray(is_alt, dtype=bool)
+    v0 = np.bincount(g, weights=x0, minlength=n_groups)
+    s0 = np.divide(x0, v0[g], out=np.zeros_like(x0, dtype=float), where=v0[g] > 0)
+    lam_w = blend_prior(g, np.zeros_like(s0), world, lam, n_groups)  # lam * w (s = 0)
+    b = blend_prior(g, s0, world, lam, n_groups)
+    v1 = np.bincount(g, weights=np.where(alt, 0.0, fixed), minlength=n_groups) + amount
+    scale = v1[g] / (1.0 - lam)
+    amt = np.clip(amount, np.bincount(g, weights=np.where(alt, lo, 0.0), minlength=n_groups),
+                  np.bincount(g, weights=np.where(alt, up, 0.0), minlength=n_groups))
+    live = alt & (b > 0)
+
+    def x_of(log_level: np.ndarray) -> np.ndarray:
+        raw = (np.exp(log_level)[g] * b - lam_w) * scale
+        return np.where(live, np.clip(raw, lo, up), np.where(alt, lo, 0.0))
+
+    lo_log = np.full(n_groups, -100.0)
+    hi_log = np.full(n_groups, 100.0)
+    for _ in range(_STEPS):
+        mid = 0.5 * (lo_log + hi_log)
+        over = np.bincount(g, weights=x_of(mid), minlength=n_groups) > amt
+        hi_log = np.where(over, mid, hi_log)
+        lo_log = np.where(over, lo_log, mid)
+    x = x_of(hi_log)
+    x_lo = x_of(lo_log)
+    # interpolate between the bracket ends so the total is exact (x is piecewise linear in L)
+    s_hi = np.bincount(g, weights=x, minlength=n_groups)
+    s_lo = np.bincount(g, weights=x_lo, minlength=n_groups)
+    t = np.divide(amt - s_lo, s_hi - s_lo, out=np.zeros(n_groups), where=s_hi > s_lo)
+    x = x_lo + np.clip(t, 0.0, 1.0)[g] * (x - x_lo)
+    rest = amt - np.bincount(g, weights=x, minlength=n_groups)  # > 0 only when the live pairs are full
+    dead = alt & ~live
+    room = np.where(dead, up - lo, 0.0)
+    room_g = np.bincount(g, weights=room, minlength=n_groups)
+    frac = np.divide(np.maximum(rest, 0.0), room_g, out=np.zeros(n_groups), where=room_g > 0)
+    return np.where(alt, x + room * np.minimum(frac, 1.0)[g], 0.0)
