@@ -209,13 +209,24 @@ def _set_debug(ctx: click.Context, _param, value: bool) -> None:
         ctx.find_root().ensure_object(dict)["debug"] = True
 
 
+def _set_progress(_ctx: click.Context, _param, value: bool | None) -> None:
+    from optimize.progress import set_progress
+
+    set_progress(value)
+
+
 def debug_everywhere(group: click.Group) -> None:
-    """Give ``group`` and every command under it a ``--debug`` flag (tracebacks on errors), so it can be
-    written before or after the subcommand."""
+    """Give ``group`` and every command under it a ``--debug`` flag (tracebacks on errors) and
+    ``--progress/--no-progress`` (bars only on a terminal unless forced), so they can be written before or
+    after the subcommand."""
     for command in (group, *group.commands.values()):
         if not any(p.name == "debug" for p in command.params):
             command.params.append(click.Option(["--debug"], is_flag=True, expose_value=False, callback=_set_debug,
                                                help="Show tracebacks on errors."))
+        if not any(p.name == "progress" for p in command.params):
+            command.params.append(click.Option(
+                ["--progress/--no-progress"], default=None, expose_value=False, callback=_set_progress,
+                help="Progress bars even when stderr is no terminal, or never (default: only on a terminal)."))
         if isinstance(command, click.Group) and command is not group:
             debug_everywhere(command)
 

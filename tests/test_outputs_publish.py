@@ -3,6 +3,7 @@ the data package's sources and licences, xlsx formats. Hand-made tables; values 
 from __future__ import annotations
 
 import json
+import os
 
 import numpy as np
 import pytest
@@ -108,3 +109,99 @@ def test_no_ban_no_ban_block(tmp_path):
     assert "Export ban on" not in md and "frozen" not in md
     assert "- Products that cannot be fixed (no alternative headroom): 1;" in md
     assert "Export ban" not in (out / "figures" / "exposure.svg").read_text()
+
+
+# ---------------------------------------------------------------- publishable outputs (#23 item 8)
+
+REAL = dict(META, hs_revision="HS22", release="V202501", synthetic=False,
+            data_source="/somewhere/BACI_HS22_Y2023_V202501.csv")
+
+
+def test_datapackage_sources_licenses_created_and_title(tmp_path):
+    from datetime import datetime, timezone
+
+    out = write_outputs(_tables(), REAL, tmp_path / "real", figures=False)
+    pkg = json.loads((out / "datapackage.json").read_text())
+    assert pkg["title"] == ("tradeopt scenario 'eu-critical': EU27 imports in 2023 away from CHN, USA, RUS "
+                            "(cap 5 pp of world-exports)")
+    assert pkg["name"] == "tradeopt-eu-critical-eu27-2023"
+    data, tables = pkg["sources"]
+    assert data["title"] == "CEPII BACI HS22, release V202501" and "bdd_modele_item.asp?id=37" in data["path"]
+    assert data["description"].endswith("BACI_HS22_Y2023_V202501.csv") and "/somewhere" not in data["description"]
+    assert "country codes" in tables["title"] and "HS22" in tables["title"]
+    assert [lic["name"] for lic in pkg["licenses"]] == ["etalab-2.0"]
+    created = datetime.fromisoformat(pkg["created"])
+    assert abs((datetime.now(timezone.utc) - created).total_seconds()) < 600
+
+
+def test_datapackage_of_the_synthetic_sample_and_an_unknown_release(tmp_path):
+    from optimize.output.datapackage import provenance
+
+    synth = provenance(dict(META, synthetic=True, hs_revision="HS22"))
+    assert "SYNTHETIC" in synth["sources"][0]["title"]
+    assert [lic["name"] for lic in synth["licenses"]] == ["MIT", "etalab-2.0"]  # the sample; BACI's code tables
+    unknown = provenance(dict(REAL, release=None))
+    assert unknown["sources"][0]["title"] == "CEPII BACI HS22, release unknown"
+
+
+def test_data_label_never_says_none():
+    import pandas as pd
+
+    from optimize.data.trade import TradeData
+
+    flows = pd.DataFrame(columns=["t", "i", "j", "k", "v", "q"])
+    assert TradeData(flows=flows, source="f.csv", hs_revision="HS22").label() == "f.csv (HS22)"
+    assert TradeData(flows=flows, source="f.csv", hs_revision="HS22", release="V202501").label() == \
+        "f.csv (HS22, V202501)"
+    assert TradeData(flows=flows, source="f.csv").label() == "f.csv"
+
+
+def test_xlsx_formats_filter_header_and_widths(tmp_path):
+    openpyxl = pytest.importorskip("openpyxl")
+    out = write_outputs(_tables(), REAL, tmp_path / "x", figures=False, xlsx=True)
+    wb = openpyxl.load_workbook(out / "results.xlsx")
+    for ws in wb.worksheets:
+        assert ws.freeze_panes == "A2" and ws.auto_filter.ref and ws.auto_filter.ref.startswith("A1:")
+    ws = wb["products"]
+    fmt = {c.value: ws.cell(row=2, column=c.column).number_format for c in ws[1]}
+    assert fmt["total_usd"] == "#,##0" and fmt["risk_share_before"] == "0.00%" and fmt["hhi_before"] == "0.000"
+    assert fmt["k"] == "General" and ws.cell(row=2, column=1).value == "000001"  # codes stay text
+    assert ws.column_dimensions["B"].width >= len("description")
+    summary = {ws_row[0].value: ws_row[1] for ws_row in wb["summary"].iter_rows(min_row=2)}
+    assert summary["shifted_usd"].number_format == "#,##0" and summary["risk_share_after"].number_format == "0.00%"
+
+
+def test_progress_only_on_a_terminal_unless_forced(monkeypatch):
+    import io
+    import sys
+
+    from click.testing import CliRunner
+
+    from optimize import progress
+
+    class Tty(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.delenv(progress.ENV, raising=False)
+    monkeypatch.delenv("TRADEOPT_QUIET", raising=False)
+    monkeypatch.setattr(sys, "stderr", io.StringIO())
+    assert progress.progress_disabled() is True  # a log file
+    monkeypatch.setattr(sys, "stderr", Tty())
+    assert progress.progress_disabled() is False and progress.progress_disabled(quiet=True) is True
+    import cli
+
+    for flag, env, disabled in (("--no-progress", "0", True), ("--progress", "1", False)):
+        monkeypatch.setenv(progress.ENV, "")
+        assert CliRunner().invoke(cli.main, [flag, "scenarios"]).exit_code == 0
+        assert os.environ[progress.ENV] == env and progress.progress_disabled() is disabled
+
+
+def test_plurals():
+    from optimize.vocab import plural
+
+    assert (plural(1, "product"), plural(0, "product"), plural(2, "country", "countries")) == \
+        ("1 product", "0 products", "2 countries")
+    inst, _ = make_instance([("000001", CHN, 60, 0), ("000001", NOR, 10, 20)])
+    md = render_summary_md(compute_tables(inst, make_allocation(inst, [50, 20]), PRODUCT_INFO, COUNTRIES), META)
+    assert "year 2023; 1 product, basket imports" in md and "HHI rises for 0 of 1 product\n" in md

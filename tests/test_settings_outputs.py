@@ -60,7 +60,9 @@ def test_ban_headline_gives_banned_replaced_and_shortfall(tmp_path):
     assert s["banned_usd"] > 0
     assert s["replaced_usd"] + s["shortfall_usd"] == pytest.approx(s["banned_usd"], rel=1e-9)
     md = res.summary_md()
-    assert "Banned imports:" in md and "Export ban: CHN stops exporting 10 products" in md
+    assert set(s["banned_products"]) <= set(res.scenario.ban.products)  # those CHN exports to the EU27
+    assert f"- Export ban on {len(s['banned_products'])} products with flows: banned imports USD" in md
+    assert "Export ban: CHN stops exporting 10 products" in md
     # only banned products move: non-banned products keep every flow
     p = res.tables.products.set_index("k")
     others = sorted(set(p.index) - set(res.scenario.ban.products))

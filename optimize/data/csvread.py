@@ -8,7 +8,6 @@ Python file object is ever handed to Arrow's threads.
 """
 from __future__ import annotations
 
-import os
 import zipfile
 import zlib
 from collections.abc import Iterator
@@ -118,12 +117,11 @@ def iter_tables(fh, label: str, all_strings: bool = False) -> Iterator[pa.Table]
 
 def _progress(tables, label: str):
     """Iterate tables with a rows-read progress bar on an interactive terminal (stderr)."""
-    import sys
-
     from tqdm import tqdm
 
-    quiet = not sys.stderr.isatty() or os.environ.get("TRADEOPT_QUIET")
-    with tqdm(desc=f"reading {Path(label).name}", unit=" rows", unit_scale=True, disable=bool(quiet),
+    from optimize.progress import progress_disabled
+
+    with tqdm(desc=f"reading {Path(label).name}", unit=" rows", unit_scale=True, disable=progress_disabled(),
               leave=False) as bar:
         for tbl in tables:
             yield tbl

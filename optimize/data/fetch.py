@@ -12,7 +12,6 @@ from __future__ import annotations
 import http.client
 import os
 import re
-import sys
 import urllib.error
 import urllib.parse
 import zipfile
@@ -21,6 +20,7 @@ from pathlib import Path
 from optimize.data.cache import cache_root
 from optimize.data.download import FetchError, Limits, Stalled, check_url, open_url, read_chunks, total_size
 from optimize.errors import DataError, InputError, OutputError
+from optimize.progress import progress_disabled
 
 #: CEPII's BACI download location (not contacted by tests).
 DEFAULT_BASE_URL = "https://www.cepii.fr/DATA_DOWNLOAD/baci/data"
@@ -54,7 +54,7 @@ def fetch_release(hs: str = "HS22", release: str = "202501", *, base_url: str = 
     if final.exists():
         return _existing_zip(final)
     part = dest_dir / (name + ".part")
-    show = sys.stderr.isatty() if progress is None else progress
+    show = not progress_disabled() if progress is None else progress
     total, restarted = None, False
     last_error: Exception | None = None
     for _attempt in range(retries + 1):

@@ -61,5 +61,6 @@ class TradeData:
 
     def label(self) -> str:
         """One line naming the data, with the synthetic warning when it applies."""
-        base = f"{self.source}" + (f" ({self.hs_revision}, {self.release})" if self.hs_revision else "")
+        known = [str(v) for v in (self.hs_revision, self.release) if v]  # never "(HS22, None)"
+        base = f"{self.source}" + (f" ({', '.join(known)})" if known else "")
         return f"{base} [{SYNTHETIC_LABEL}]" if self.synthetic else base

@@ -18,6 +18,7 @@ from optimize.model import tiebreak
 from optimize.model.instance import Instance
 from optimize.solve.highs import highs_version, solve_highs
 from optimize.solve.status import LPSolution, SolverInfo, Status, raise_for_status
+from optimize.vocab import plural
 
 
 @dataclass(frozen=True)
@@ -96,8 +97,8 @@ def _share_policy(instances: list[Instance],
             shown = ", ".join(codes[:10]) + (f" (+{len(codes) - 10} more)" if len(codes) > 10 else "")
             raise InfeasibleError(
                 f"{inst.importer} {inst.year}: the supplier-share limit {inst.meta.get('share_limit')} cannot hold for "
-                f"{len(codes)} products: {shown} (today's flows of non-risk suppliers already exceed it, or all "
-                "suppliers together cannot reach the total within it)",
+                f"{plural(len(codes), 'product')}: {shown} (today's flows of non-risk suppliers already exceed it, or "
+                "all suppliers together cannot reach the total within it)",
                 fix="raise share_limit (cap.share_limit), raise the cap (cap.pp), or run with keep_going "
                     "(solver.keep_going / --keep-going) to solve these without the limit")
         relax = bad[inst.pair_product]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from optimize.data.trade import SYNTHETIC_LABEL
+from optimize.vocab import plural
 
 #: The line commands add under a result computed on the embedded synthetic sample.
 SYNTHETIC_NOTE = f"NOTE: {SYNTHETIC_LABEL}"
@@ -107,7 +108,8 @@ def frontier_view(table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
         lines.append(f"({int((~keep).sum())} further levels reach the same exposure and HHI; all in --out)")
     if "n_hhi_rises" in table:
         for g, row in table.groupby("group", sort=True).first().iterrows():
-            lines.append(f"{g}: HHI rises in {row['n_hhi_rises']} of {row['n_products']} products after the plain run")
+            lines.append(f"{g}: HHI rises in {row['n_hhi_rises']} of {plural(row['n_products'], 'product')} after the "
+                         "plain run")
     return "\n".join(lines), table
 
 
@@ -131,7 +133,7 @@ def cost_text(summary: dict) -> str:
 def binding_view(per_pair: pd.DataFrame, table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     """``tradeopt analyse binding``: the run's binding.csv vocabulary (exporter = ISO3, exporter_code, USD)."""
     binds = per_pair["binds"]
-    head = f"{int(binds.sum())} binding caps in {per_pair.loc[binds, 'k'].nunique()} products"
+    head = f"{plural(int(binds.sum()), 'binding cap')} in {plural(per_pair.loc[binds, 'k'].nunique(), 'product')}"
     return head + "\n" + table.to_string(index=False), table
 
 

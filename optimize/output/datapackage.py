@@ -19,10 +19,15 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimize.data.releases import DEFAULT_PAGE_URL as BACI_PAGE  # CEPII's BACI page: releases, docs, licence
 from optimize.errors import OutputError
 from optimize.resources import bundled_docs_dir
 
 PACKAGE_FILE = "datapackage.json"
+BACI_LICENSE = {"name": "etalab-2.0", "path": "https://www.etalab.gouv.fr/licence-ouverte-open-licence/",
+                "title": "Etalab Open Licence 2.0 (Licence Ouverte), CEPII BACI's licence"}
+SYNTHETIC_LICENSE = {"name": "MIT", "path": "https://opensource.org/licenses/MIT",
+                     "title": "MIT, tradeopt's licence: the synthetic sample is tradeopt's own invention"}
 _HEADING = re.compile(r"^###\s+(.+)$")
 _ROW = re.compile(r"^\|\s*(`[^|]+)\|\s*(.+?)\s*\|\s*$")
 _DTYPES = {"string": "string", "integer": "Int64", "number": "float64", "boolean": "boolean"}
@@ -122,22 +127,51 @@ def resource(file: str, frame: pd.DataFrame) -> dict:
     return res
 
 
+def provenance(meta: Mapping) -> dict:
+    """Package ``title``, ``sources`` and ``licenses`` of a run from its ``meta`` (scenario, importer, year,
+    risk_iso3, cap_pp, cap_basis, hs_revision, release, synthetic, data_source): BACI data and code tables
+    are CEPII's under the Etalab Open Licence 2.0; the synthetic sample is tradeopt's own (MIT)."""
+    rev, release = meta.get("hs_revision"), meta.get("release")
+    risk = ", ".join(map(str, meta.get("risk_iso3") or [])) or "no risk countries"
+    title = (f"tradeopt scenario '{meta.get('scenario') or 'run'}': {meta.get('importer') or '?'} imports in "
+             f"{meta.get('year', '?')} away from {risk} (cap {float(meta.get('cap_pp') or 0):g} pp of "
+             f"{meta.get('cap_basis') or '?'})")
+    tables = {"title": f"CEPII BACI code tables: country codes and product codes {rev or '(HS revision unknown)'}",
+              "path": BACI_PAGE,
+              "description": "the release's country_codes_*/product_codes_*.csv when it ships them, else the "
+                             "copies bundled with tradeopt (data/baci)"}
+    if meta.get("synthetic"):
+        data = {"title": "tradeopt's embedded SYNTHETIC sample (invented numbers, not real trade data)",
+                "path": "data/baci/BACI_SYNTHETIC_Y2023_sample.parquet"}
+        licenses = [SYNTHETIC_LICENSE, BACI_LICENSE]
+    else:
+        version = f"release V{str(release).lstrip('Vv')}" if release else "release unknown"
+        data = {"title": f"CEPII BACI {rev or '(HS revision unknown)'}, {version}", "path": BACI_PAGE,
+                "description": f"trade flows read from {Path(str(meta.get('data_source') or '?')).name}"}
+        licenses = [BACI_LICENSE]
+    return {"title": title, "sources": [data, tables], "licenses": licenses}
+
+
 def datapackage(tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "",
-                synthetic: bool = False) -> dict:
-    """The ``datapackage.json`` content for ``tables`` ({file name: frame as written})."""
+                synthetic: bool = False, about: Mapping | None = None) -> dict:
+    """The ``datapackage.json`` content for ``tables`` ({file name: frame as written}); ``about``: more package
+    properties (``provenance``: title, sources, licenses); ``created`` is the time of writing (UTC)."""
+    from datetime import datetime, timezone
+
     pkg = {"profile": "tabular-data-package", "name": re.sub(r"[^a-z0-9._-]", "-", name.lower()) or "tradeopt-output",
-           "title": title or name, "resources": [resource(f, df) for f, df in sorted(tables.items())]}
+           "title": title or name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           **dict(about or {}), "resources": [resource(f, df) for f, df in sorted(tables.items())]}
     if synthetic:
         pkg["description"] = "SYNTHETIC SAMPLE - not real trade data"
     return pkg
 
 
 def write_datapackage(folder: str | Path, tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "",
-                      synthetic: bool = False) -> Path:
+                      synthetic: bool = False, about: Mapping | None = None) -> Path:
     """Write ``folder/datapackage.json`` describing ``tables`` (atomically; the tables must already be there)."""
     from optimize.atomic import atomic_write_text
 
-    pkg = datapackage(tables, name=name, title=title, synthetic=synthetic)
+    pkg = datapackage(tables, name=name, title=title, synthetic=synthetic, about=about)
     return atomic_write_text(Path(folder) / PACKAGE_FILE, json.dumps(pkg, indent=2) + "\n")
 
 

@@ -22,10 +22,11 @@ from optimize.atomic import atomic_dir
 from optimize.data.basket import sector_name
 from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.errors import OutputError
-from optimize.output.datapackage import write_datapackage
+from optimize.output.datapackage import provenance, write_datapackage
 from optimize.output.folder import write_table
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
+from optimize.output.xlsx import write_xlsx
 from optimize.units import usd_to_eur
 from optimize.vocab import plural
 
@@ -142,7 +143,7 @@ def _md_settings(tables, meta: dict, s: dict, importer, year) -> list[str]:
     cap = meta.get("cap_pp")
     lines = [
         f"- Data: {meta.get('data_label') or meta.get('data_source') or 'n/a'}",
-        f"- Importer: {importer}; year {year}; {s['n_products']} products, basket imports "
+        f"- Importer: {importer}; year {year}; {plural(s['n_products'], 'product')}, basket imports "
         f"{fmt_money(s['total_usd'])}",
         f"- Risk countries: {', '.join(map(str, risk)) or 'none'}",
         f"- Cap: {cap if cap is not None else 'n/a'} pp"
@@ -186,7 +187,7 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     if not banned and s.get("shortfall_usd"):
         head.append(f"- Imports left unmet (bans): {fmt_money(s['shortfall_usd'])}")
     head.append(f"- Supplier concentration (value-weighted HHI): {_num(s['hhi_before'])} -> {_num(s['hhi_after'])}; "
-                f"HHI rises for {s['n_hhi_rises']} of {s['n_products']} products")
+                f"HHI rises for {s['n_hhi_rises']} of {plural(s['n_products'], 'product')}")
     fixable = "banned products" if banned else "products"
     head.append(f"- {fixable.capitalize()} that cannot be fixed (no alternative headroom): {s['n_unfixable']}; "
                 f"products where a cap binds: {s['n_cap_binds']}"
@@ -325,35 +326,6 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
     return "\n".join(parts)
 
 
-# ---------------------------------------------------------------- xlsx
-
-def write_xlsx(frames: dict[str, pd.DataFrame], summary: dict, path: Path) -> Path:
-    """One workbook: a summary sheet then one sheet per table; bold headers, fitted column widths."""
-    try:
-        from openpyxl.styles import Font
-        from openpyxl.utils import get_column_letter
-    except ImportError as exc:
-        from optimize.errors import missing_extra
-
-        raise missing_extra("xlsx", "results.xlsx (--xlsx)", exc) from exc
-
-    flat = pd.DataFrame({"key": list(summary), "value": [json.dumps(v) if isinstance(v, (dict, list)) else v
-                                                         for v in summary.values()]})
-    sheets = {"summary": flat, **frames}
-    with pd.ExcelWriter(path, engine="openpyxl") as xl:
-        for name, df in sheets.items():
-            df.to_excel(xl, sheet_name=name[:31], index=False)
-            ws = xl.sheets[name[:31]]
-            for cell in ws[1]:
-                cell.font = Font(bold=True)
-            ws.freeze_panes = "A2"
-            for i, col in enumerate(df.columns, start=1):
-                sample = df[col].head(200).astype(str).str.len()
-                width = max(len(str(col)), int(sample.max()) if len(sample) else 0)
-                ws.column_dimensions[get_column_letter(i)].width = min(60, width + 2)
-    return path
-
-
 # ---------------------------------------------------------------- all outputs
 
 def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
@@ -387,8 +359,10 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             typed = _write_tables(frames, tmp)
-            write_datapackage(tmp, typed, name=f"tradeopt-{meta.get('scenario') or 'run'}",
-                              title=str(meta.get("scenario") or "tradeopt run"), synthetic=bool(meta.get("synthetic")))
+            about = provenance(meta)
+            write_datapackage(tmp, typed, name=f"tradeopt-{meta.get('scenario') or 'run'}-{meta.get('importer', '')}-"
+                              f"{meta.get('year', '')}", title=about.pop("title"),
+                              synthetic=bool(meta.get("synthetic")), about=about)
             if meta.get("scenario_toml"):
                 (tmp / "scenario.resolved.toml").write_text(str(meta["scenario_toml"]), encoding="utf-8")
             if meta.get("scenario_resolved") is not None:

@@ -7,6 +7,8 @@ figure subtitle.
 """
 from __future__ import annotations
 
+from optimize.vocab import plural
+
 #: Order and labels of the settings (key -> label in summary.md).
 LABELS = {
     "importer": "Importer", "importer_members": "Importer members", "year": "Year", "hs_revision": "HS revision",
@@ -61,7 +63,7 @@ def run_settings(meta: dict) -> dict:
         "friends": ("friends only: " + ", ".join(map(str, friends))) if friends else "every non-risk exporter",
         "spread": str(alt.get("spread") or "proportional"),
         "share_limit": f"{100 * float(share):g}% of the product's imports per supplier" if share else "off",
-        "ban": (f"{ban['country']} stops exporting {len(ban.get('products') or [])} products: "
+        "ban": (f"{ban['country']} stops exporting {plural(len(ban.get('products') or []), 'product')}: "
                 + ", ".join(ban.get("products") or [])) if ban.get("country") else "none",
         "intra_bloc": (intra + (" (trade between members counts; members are alternatives)" if intra == "include"
                                 else " (imports from outside the importer set only, EC 2021)")) if multi

@@ -36,6 +36,7 @@ from optimize.atomic import (
     claim_dir,
     contained,
 )
+from optimize.progress import progress_disabled
 from optimize.runs import resume
 from optimize.runs.cells import (  # noqa: F401  (re-exported)
     CELL_COLUMNS,
@@ -318,8 +319,8 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     from tqdm import tqdm
 
     try:
-        with tqdm(total=None if plan is None else len(plan["todo"]), desc="cells", unit="cell", disable=quiet,
-                  dynamic_ncols=True) as bar:
+        with tqdm(total=None if plan is None else len(plan["todo"]), desc="cells", unit="cell",
+                  disable=progress_disabled(quiet), dynamic_ncols=True) as bar:
             for task, block, keys in stream:
                 wanted.update(keys)
                 writer.add(block)

@@ -30,6 +30,7 @@ from optimize.runs.codes import (
 )
 from optimize.runs.result import RunResult
 from optimize.tokens import split_tokens
+from optimize.vocab import plural
 
 
 @dataclass
@@ -253,9 +254,10 @@ def prepare(scenario: Scenario | str | Path | None = None,
     countries = _countries(trade)
     info = _product_info(products, basket, trade, rev.code, notes)
     notes = list(trade.notes) + notes + said + [n for n in [shipped_basket_note(scen, rev.code)] if n]
-    notes.append(f"basket: {len(products)} products with flows in {year}")
+    notes.append(f"basket: {plural(len(products), 'product')} with flows in {year}")
     if wanted is not None and len(products) < len(wanted):
-        notes.append(f"{len(wanted) - len(products)} of {len(wanted)} selected products have no flows in {year}")
+        notes.append(f"{len(wanted) - len(products)} of {plural(len(wanted), 'selected product')} have no flows in "
+                     f"{year}")
     return Prepared(scenario=scen, trade=trade, year=int(year), flows=flows, products=products,
                     product_info=info, countries=countries, input_sha256=_input_hashes(trade, scen), notes=notes,
                     hs_revision=rev, conversions=convs)
