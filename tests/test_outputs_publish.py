@@ -193,7 +193,7 @@ def test_progress_only_on_a_terminal_unless_forced(monkeypatch):
 
     for flag, env, disabled in (("--no-progress", "0", True), ("--progress", "1", False)):
         monkeypatch.setenv(progress.ENV, "")
-        assert CliRunner().invoke(cli.main, [flag, "scenarios"]).exit_code == 0
+        assert CliRunner().invoke(cli.main, ["scenarios", flag]).exit_code == 0  # accepted after the command too
         assert os.environ[progress.ENV] == env and progress.progress_disabled() is disabled
 
 

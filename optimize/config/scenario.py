@@ -364,8 +364,7 @@ def load_scenario(name_or_path: str | Path = "default",
     updates = overrides if isinstance(overrides, Mapping) else parse_sets(overrides, Scenario)
     raw = apply_overrides(read_toml(path), updates, Scenario)
     raw.setdefault("name", path.stem)
-    # a shipped scenario is named, not shown by its path inside the installed package
-    label = f"scenario '{path.stem}'" if path.resolve().parent == models_dir().resolve() else str(path)
+    label = f"scenario '{path.stem}'" if path.resolve().parent == models_dir().resolve() else str(path)  # no path
     try:
         return validate_scenario(raw, file=label)
     except ScenarioError as exc:  # name the override that set the bad key, not only the file
