@@ -42,14 +42,16 @@ def test_hand_cost_and_range():
     per, summary = shift_cost(inst, _alloc(inst, AFTER))
     a = per.set_index("k").loc["00000A"]
     # A: China cut 30 kUSD at 10 kUSD/t = 3 t; alternatives' value-weighted unit value
-    # raw (20*20 + 10*5)/30 = 15 -> extra 30*(15/10 - 1) = 15 kUSD = 15,000 USD
-    assert a["extra_cost_usd_raw"] == pytest.approx(15_000)
+    # raw (20*20 + 10*5)/30 = 15, ratio 1.5 -> extra 30*(1.5 - 1)/1.5 = 10 kUSD = 10,000 USD (value caps: the
+    # 30 kUSD spent with the alternatives buy 2 t, the premium on them over China's price is 30 - 2*10)
+    assert a["extra_cost_usd_raw"] == pytest.approx(10_000)
     assert a["tonnes_shifted"] == pytest.approx(3.0)
-    # 5-95 winsorising over (5, 10, 20): p5 = 5.5, p95 = 19 -> (20*19 + 10*5.5)/30 = 14.5 -> 13,500 USD
-    assert a["extra_cost_usd"] == pytest.approx(13_500)
-    # 25-75: p25 = 7.5, p75 = 15 -> (20*15 + 10*7.5)/30 = 12.5 -> 7,500 USD
-    assert a["extra_cost_usd_w25_75"] == pytest.approx(7_500)
-    # B: Russia 10 kUSD at 10 kUSD/t; only the UK (uv 5) usable: raw 10*(5/10 - 1) = -5 kUSD;
+    # 5-95 winsorising over (5, 10, 20): p5 = 5.5, p95 = 19 -> (20*19 + 10*5.5)/30 = 14.5 -> 30*(1 - 10/14.5) kUSD
+    assert a["extra_cost_usd"] == pytest.approx(30_000 * 4.5 / 14.5)
+    # 25-75: p25 = 7.5, p75 = 15 -> (20*15 + 10*7.5)/30 = 12.5 -> 30*(1 - 10/12.5) = 6 kUSD
+    assert a["extra_cost_usd_w25_75"] == pytest.approx(6_000)
+    # B: Russia 10 kUSD at 10 kUSD/t; only the UK (uv 5) usable, cheaper: the lost 1 t costs 5 kUSD,
+    # raw 10*(5/10 - 1) = -5 kUSD;
     # 5-95 over (5, 10): 5.25 and 9.75 -> 10*(5.25/9.75 - 1)
     b = per.set_index("k").loc["00000B"]
     assert b["extra_cost_usd_raw"] == pytest.approx(-5_000)
@@ -60,7 +62,7 @@ def test_hand_cost_and_range():
     assert summary["shifted_usd"] == pytest.approx(40_000)
     # B at 25-75 over (5, 10): 6.25 and 8.75 -> 10*(6.25/8.75 - 1) kUSD
     assert b["extra_cost_usd_w25_75"] == pytest.approx(10_000 * (6.25 / 8.75 - 1))
-    totals = [15_000 - 5_000, 13_500 + 10_000 * (5.25 / 9.75 - 1), 7_500 + 10_000 * (6.25 / 8.75 - 1)]
+    totals = [10_000 - 5_000, 30_000 * 4.5 / 14.5 + 10_000 * (5.25 / 9.75 - 1), 6_000 + 10_000 * (6.25 / 8.75 - 1)]
     assert summary["extra_cost_usd"]["central"] == pytest.approx(totals[1])
     assert summary["extra_cost_usd"]["low"] == pytest.approx(min(totals))
     assert summary["extra_cost_usd"]["high"] == pytest.approx(max(totals))
@@ -107,6 +109,11 @@ def test_real_energy_cost_invariants(energy_parquet):
     cut_kusd = float(np.sum(np.where(inst.is_risk, inst.x0_kusd - alloc.x_after_kusd, 0.0)))
     assert summary["shifted_usd"] == pytest.approx(cut_kusd * 1000.0)
     assert per["k"].is_unique and per["coverage"].dropna().between(0, 1 + 1e-12).all()
+    # never above the value shifted (the 2023 subset had 14 products above it with bilateral unit values)
+    for col in ("extra_cost_usd_raw", "extra_cost_usd_w05_95", "extra_cost_usd_w25_75"):
+        v = per[col].to_numpy()
+        ok = np.isfinite(v)
+        assert (np.abs(v[ok]) <= per["shifted_usd"].to_numpy()[ok] * (1 + 1e-12)).all(), col
 
 
 def test_outlier_ratio_is_excluded_from_the_central_figure_and_counted():
@@ -119,11 +126,11 @@ def test_outlier_ratio_is_excluded_from_the_central_figure_and_counted():
     c = per.set_index("k").loc["00000C"]
     # central treatment (5-95 winsorised over 1 and 20): 19.05 / 1.95
     assert c["price_ratio"] == pytest.approx(19.05 / 1.95) and bool(c["outlier"]) and c["estimate"] == "outlier"
-    assert c["extra_cost_usd_raw"] == pytest.approx(5_000 * 19)  # 5 kUSD shifted x (20 - 1), reported per product
+    assert c["extra_cost_usd_raw"] == pytest.approx(5_000 * 19 / 20)  # 5 kUSD x (20 - 1)/20: at most the value shifted
     assert summary["n_outliers"] == 1 and summary["outlier_shifted_usd"] == pytest.approx(5_000)
     # the central figure is the same as without product C (hand numbers of test_hand_cost_and_range)
-    assert summary["extra_cost_usd"]["central"] == pytest.approx(13_500 + 10_000 * (5.25 / 9.75 - 1))
-    assert summary["extra_cost_usd"]["high"] == pytest.approx(15_000 - 5_000)
+    assert summary["extra_cost_usd"]["central"] == pytest.approx(30_000 * 4.5 / 14.5 + 10_000 * (5.25 / 9.75 - 1))
+    assert summary["extra_cost_usd"]["high"] == pytest.approx(10_000 - 5_000)
 
 
 def test_no_quantities_gives_no_estimate_never_zero():
@@ -145,3 +152,19 @@ def test_cli_prints_no_estimate_without_quantities(cli_main, tmp_path):
     res = CliRunner().invoke(cli_main, ["analyse", "cost", "--baci", str(path), "--set", "basket.sectors=[\"energy\"]"])
     assert res.exit_code == 0, res.output
     assert "no estimate" in res.output and "central 0" not in res.output
+
+
+def test_unit_value_method_in_a_run(energy_parquet):
+    from optimize import api
+
+    scen = api.load_scenario(None, importer="EU27", cap_pp=5, products="all").update({"cost.method": "unit-value"})
+    uv = api.run(scen, energy_parquet)
+    block = uv.tables.cost
+    assert block["method"] == "unit-value"
+    p = uv.tables.products
+    has = np.isfinite(p["cost_usd"].to_numpy())
+    assert block["total_usd"] == pytest.approx(p["cost_usd"][has].sum())
+    assert (np.abs(p["cost_usd"][has]) <= p["shifted_usd"][has] * (1 + 1e-12)).all()
+    assert (p["cost_low_usd"][has] <= p["cost_usd"][has] + 1e-6).all()
+    assert (p["cost_usd"][has] <= p["cost_high_usd"][has] + 1e-6).all()
+    assert (p.loc[~has, "cost_note"].str.startswith("unit-value: ")).all()

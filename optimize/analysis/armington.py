@@ -91,7 +91,7 @@ def product_cost(pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA
     })
 
 
-def cost_summary(products: pd.DataFrame, lam: float = PRIOR_LAMBDA) -> dict:
+def cost_summary(products: pd.DataFrame, lam: float = PRIOR_LAMBDA, method: str = "ces") -> dict:
     """The summary.json ``cost`` block from a products table with ``cost_*`` and ``shifted_usd`` columns
     (USD): totals over products with a finite estimate; coverage = share of the shifted value they hold."""
     cost = products["cost_usd"].to_numpy(dtype=float)
@@ -102,7 +102,7 @@ def cost_summary(products: pd.DataFrame, lam: float = PRIOR_LAMBDA) -> dict:
     basket = float(products["total_usd"].sum())
     total = float(cost[has].sum())
     return {
-        "method": "ces",
+        "method": method,
         "total_usd": total,
         "pct_of_basket": total / basket * 100.0 if basket > 0 else None,
         "low_usd": float(np.nansum(products["cost_low_usd"].to_numpy(dtype=float)[has])),
@@ -124,12 +124,18 @@ def _group_costs(products: pd.DataFrame, group: pd.DataFrame, key: str) -> pd.Da
     return group.join(sums, on=key)
 
 
-def attach(tables, pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA) -> None:
-    """Add the CES cost to a run's tables (in place): products columns (``product_cost``), sector and
-    stage sums, and ``tables.cost`` (the summary.json block, ``cost_summary``)."""
+def attach(tables, pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA, method: str = "ces",
+           unit_value: pd.DataFrame | None = None) -> None:
+    """Add the cost to a run's tables (in place): products columns (``product_cost``), sector and
+    stage sums, and ``tables.cost`` (the summary.json block, ``cost_summary``). ``method``
+    "unit-value": the cost columns come from ``unit_value`` (``cost.unit_value_columns``, same
+    product order); sigma and sigma_source stay, for information."""
     per = product_cost(pa, sigmas.reset_index(drop=True), lam)
+    if method == "unit-value":
+        for c in unit_value.columns:
+            per[c] = unit_value[c].to_numpy()
     for c in per.columns:
         tables.products[c] = per[c].to_numpy()
     tables.by_sector = _group_costs(tables.products, tables.by_sector, "sector")
     tables.by_stage = _group_costs(tables.products, tables.by_stage, "stage")
-    tables.cost = cost_summary(tables.products, lam)
+    tables.cost = cost_summary(tables.products, lam, method)

@@ -1,27 +1,30 @@
-"""Cost of shifting: what buying the shifted volume from the alternatives costs compared
-with the risk suppliers, from BACI unit values (value / quantity). Method and limits:
-docs/model.md "Cost of shifting".
+"""Cost of shifting by the unit-value price gap (``cost.method = "unit-value"``; the CES cost
+is ``optimize.analysis.armington``). Method and limits: docs/model.md "Cost of shifting".
 
-Comparable unit value of a pair (kUSD per tonne): the importer's own imports from that
-supplier today (x0 / x0 tonnes) where both are positive, so both sides of a price gap
-are prices paid by the same importer; else the supplier's world export unit value
-(W / world tonnes; a new supplier has no importer-side price). Per product, with
-dV_r = x0_r - x_r (value cut from risk supplier r) and dX_a = x_a - x0_a (value added
-by alternative a), all kUSD:
+Each supplier's price of a product is its *world* export unit value (world value / world
+tonnes, i.e. the quantity-weighted mean over all its destinations; kUSD per tonne), never the
+unit value of one bilateral flow (a 1.6 kUSD flow at 3,229 USD/t once priced Kuwait's crude).
+Per product, with dV_r = x0_r - x_r (value cut from risk supplier r) and dX_a = x_a - x0_a
+(value added by alternative a), all kUSD:
 
     tonnes shifted    Q_k   = sum_r dV_r / uv_r
     risk unit value   ur_k  = sum_r dV_r / Q_k       (value-weighted harmonic mean)
     alt. unit value   ua_k  = sum_a dX_a uv_a / sum_a dX_a
     price ratio       rho_k = ua_k / ur_k
-    extra cost        C_k   = D_k (rho_k - 1),  D_k = sum_r dV_r
+    extra cost        C_k   = D_k (rho_k - 1) / max(rho_k, 1),  D_k = sum_r dV_r
+
+Consistent with the value caps: when the alternatives are dearer (rho > 1) the importer can
+spend only D_k with them (their gain is capped in value), so C_k is the premium paid on the
+volume it gets, D_k (1 - 1/rho_k); when they are cheaper it buys the lost volume for
+D_k rho_k. Hence |C_k| <= D_k: never above the value shifted.
 
 Unit values mix price, quality and product mix inside one HS6 code, so a product whose
 ratio lies outside [1/OUTLIER_RATIO, OUTLIER_RATIO] is an *outlier*: reported, counted,
 and kept out of the low/central/high figures. Pairs without a usable unit value are
 left out of ur_k / ua_k; ``coverage`` is the share of shifted value (risk cuts plus
-alternative additions) whose pairs have one. Unit values are winsorised per product
-across the instance's exporters: raw, 5-95th and 25-75th percentiles give the range
-(central = 5-95). Without any usable quantity there is no estimate (None, never 0).
+alternative additions) whose pairs have one. Unit values are trimmed (winsorised) per
+product across the instance's exporters: raw, 5-95th and 25-75th percentiles give the
+range (central = 5-95). Without any usable quantity there is no estimate (None, never 0).
 """
 from __future__ import annotations
 
@@ -44,15 +47,6 @@ def unit_values_kusd_per_t(instance: Instance) -> np.ndarray:
     q = np.asarray(instance.world_tonnes, dtype=float)
     ok = np.isfinite(v) & np.isfinite(q) & (v > 0) & (q > 0)
     return np.where(ok, v / np.where(ok, q, 1.0), np.nan)
-
-
-def comparable_unit_values(instance: Instance) -> np.ndarray:
-    """(N,) kUSD per tonne: the importer's own import unit value from the pair's supplier where
-    today's flow has a quantity, else the supplier's world export unit value (NaN when neither)."""
-    v0 = np.asarray(instance.x0_kusd, dtype=float)
-    q0 = np.asarray(instance.x0_tonnes, dtype=float)
-    own = np.isfinite(q0) & (v0 > 0) & (q0 > 0)
-    return np.where(own, v0 / np.where(own, q0, 1.0), unit_values_kusd_per_t(instance))
 
 
 def winsorise(pair_product: np.ndarray, uv: np.ndarray, lower_q: float, upper_q: float) -> np.ndarray:
@@ -86,7 +80,7 @@ def _product_cost(instance: Instance, x_after: np.ndarray, uv: np.ndarray) -> pd
         ur = np.where(tonnes_ok > 0, dv_ok / tonnes_ok, np.nan)
         ua = np.where(dx_ok > 0, alt_val / dx_ok, np.nan)
         ratio = ua / ur
-        extra = shifted * (ratio - 1.0)
+        extra = shifted * (ratio - 1.0) / np.maximum(ratio, 1.0)
         cov = np.where(shifted + added > 0, (dv_ok + dx_ok) / (shifted + added), np.nan)
     extra = np.where(shifted > 0, extra, 0.0)
     return pd.DataFrame({
@@ -114,7 +108,7 @@ def shift_cost(instance: Instance, allocation) -> tuple[pd.DataFrame, dict]:
     ``estimate`` per product: "central", "outlier", "no quantities" or "nothing shifted".
     """
     x_after = np.asarray(allocation.x_after_kusd, dtype=float)
-    raw = comparable_unit_values(instance)
+    raw = unit_values_kusd_per_t(instance)
     tables = {}
     for name, q in TREATMENTS.items():
         uv = raw if q is None else winsorise(instance.pair_product, raw, *q)
@@ -149,8 +143,32 @@ def shift_cost(instance: Instance, allocation) -> tuple[pd.DataFrame, dict]:
         "outlier_shifted_usd": float(shifted[outlier].sum()),
         "extra_cost_usd_with_outliers": float(out["extra_cost_usd"].to_numpy()[has].sum()) if has.any() else None,
         "outlier_ratio": OUTLIER_RATIO,
-        "method": "importer-side unit values v/q per supplier (world export unit values for new suppliers), "
-                  f"winsorised per product across suppliers; price ratios beyond {OUTLIER_RATIO:g}x either way "
-                  "are outliers, kept out of low/central/high",
+        "method": "unit-value: world export unit values per supplier (quantity-weighted over its destinations), "
+                  "winsorised per product across suppliers; extra cost D (rho - 1) / max(rho, 1), never above the "
+                  f"value shifted; price ratios beyond {OUTLIER_RATIO:g}x either way are outliers, kept out of "
+                  "low/central/high",
     }
     return out.sort_values("k", kind="stable").reset_index(drop=True), summary
+
+
+def unit_value_columns(instance: Instance, allocation) -> pd.DataFrame:
+    """The run's cost columns by this method, in instance product order: cost_usd (central; NaN for
+    outliers and products without quantities), cost_pct, tariff_equivalent (NaN: no such notion
+    here), cost_low_usd / cost_high_usd (smallest / largest over the trimming treatments), cost_note."""
+    per, _ = shift_cost(instance, allocation)
+    per = per.set_index("k").reindex(np.asarray(instance.products))
+    treat = per[[f"extra_cost_usd_{name}" for name in TREATMENTS]].to_numpy(dtype=float)
+    central = per["extra_cost_usd"].to_numpy(dtype=float)
+    use = (per["estimate"].isin(["central", "nothing shifted"])).to_numpy()
+    total = np.bincount(instance.pair_product, weights=np.asarray(instance.x0_kusd, dtype=float),
+                        minlength=instance.n_products) * USD_PER_KUSD
+    cost = np.where(use, central, np.nan)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        pct = np.where(total > 0, cost / total * 100.0, np.nan)
+    note = np.where(use, "", "unit-value: " + per["estimate"].astype(str).to_numpy())
+    return pd.DataFrame({
+        "cost_usd": cost, "cost_pct": pct, "tariff_equivalent": np.nan,
+        "cost_low_usd": np.where(use, np.nanmin(np.where(np.isfinite(treat), treat, np.inf), axis=1), np.nan),
+        "cost_high_usd": np.where(use, np.nanmax(np.where(np.isfinite(treat), treat, -np.inf), axis=1), np.nan),
+        "cost_note": note.astype(object),
+    })

@@ -317,8 +317,13 @@ def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
                             exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
                             bloc_codes=bloc_codes(instance))
     sigmas = run_sigmas(instance.products, prepared.trade.hs_revision, scen.cost.elasticities)
+    unit_value = None
+    if scen.cost.method == "unit-value":
+        from optimize.analysis.cost import unit_value_columns
+
+        unit_value = unit_value_columns(instance, allocation)
     armington.attach(tables, armington.PairArrays.of(instance, allocation.x_after_kusd), sigmas,
-                     scen.cost.prior_lambda)
+                     scen.cost.prior_lambda, scen.cost.method, unit_value)
     return tables
 
 
