@@ -46,6 +46,16 @@ def is_country(v: Any) -> bool:
     return is_text(v) or is_int(v)
 
 
+def file_problem(path: str | os.PathLike) -> str | None:
+    """Why ``path`` cannot be read as an input file ("not found", "is not a regular file ..."), or None."""
+    p = os.fspath(path)
+    if not os.path.exists(p):
+        return "not found"
+    if not os.path.isfile(p):  # a FIFO would block, a device or socket read garbage, a folder is no file
+        return "is not a regular file (a folder, pipe, socket or device?)"
+    return None
+
+
 class Rule(NamedTuple):
     """What one argument may be: a single value (``one``), a list of values (``each`` item), a minimum."""
 

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
+from optimize.args import file_problem
 from optimize.config.overrides import apply_overrides, parse_sets
 from optimize.errors import ScenarioError
 from optimize.resources import models_dir
@@ -305,9 +306,10 @@ def _error_from_validation(exc: ValidationError, file: str) -> ScenarioError:
 def scenario_path(name_or_path: str | Path) -> Path:
     """A file path as given, or ``models_dir()/<name>.toml`` for a bare name."""
     p = Path(name_or_path)
-    if p.suffix == ".toml" or p.is_file() or len(p.parts) > 1:
-        if not p.is_file():
-            raise ScenarioError(f"scenario file {str(p)!r} not found", file=str(p), fix="check the path")
+    if p.suffix == ".toml" or (p.exists() and not p.is_dir()) or len(p.parts) > 1:
+        if problem := file_problem(p):
+            raise ScenarioError(f"scenario file {str(p)!r} {problem}", file=str(p),
+                                fix="give a scenario TOML file (or a shipped scenario name)")
         return p
     candidate = models_dir() / f"{name_or_path}.toml"
     if not candidate.is_file():

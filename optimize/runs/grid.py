@@ -16,6 +16,7 @@ from pathlib import Path
 
 import numpy as np
 
+from optimize.args import file_problem
 from optimize.errors import ScenarioError
 from optimize.tokens import number_list, parse_years  # noqa: F401  (parse_years re-exported for batch grids)
 from optimize.tokens import split_tokens as _split
@@ -78,10 +79,15 @@ def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
             out += [str(s) for s in to_iso3(EU27)]
         elif tok.startswith("@") or Path(tok).is_file():
             path = Path(tok.lstrip("@"))
-            if not path.is_file():
-                raise ScenarioError(f"importer list file {str(path)!r} not found", file=str(path),
+            if problem := file_problem(path):
+                raise ScenarioError(f"importer list file {str(path)!r} {problem}", file=str(path),
                                     fix="give an existing file with one importer per line")
-            lines = [ln.split("#", 1)[0].strip() for ln in path.read_text(encoding="utf-8").splitlines()]
+            try:
+                text = path.read_text(encoding="utf-8-sig")  # a UTF-8 BOM (Windows editors) is no country
+            except (OSError, UnicodeDecodeError) as exc:
+                raise ScenarioError(f"cannot read the importer list file {str(path)!r}: {exc}", file=str(path),
+                                    fix="give a UTF-8 text file with one importer per line") from None
+            lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
             out += [ln.upper() for ln in lines if ln]
         else:
             out.append(tok.upper())
