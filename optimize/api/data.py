@@ -4,6 +4,7 @@ Values: BACI ``v`` is thousands of USD (kUSD); quantities ``q`` are tonnes.
 """
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -188,5 +189,21 @@ def convert_data(path: str | Path, *, out: str | Path | None = None, overwrite: 
     if layout.is_baci and comtrade is None:
         from optimize.data.convert import convert
 
-        return convert(path, to=to, out=out, overwrite=overwrite)
-    return convert_layout(path, layout, out, comtrade_flow=comtrade, overwrite=overwrite)
+        written = convert(path, to=to, out=out, overwrite=overwrite)
+    else:
+        written = convert_layout(path, layout, out, comtrade_flow=comtrade, overwrite=overwrite)
+    for text in _value_warnings_of(written):  # e.g. a file in USD read as BACI's thousands of USD
+        logging.getLogger("tradeopt.data").warning("WARNING: %s", text)
+    return written
+
+
+def _value_warnings_of(path: str | Path) -> list[str]:
+    """Totals of a BACI-layout parquet file that no real BACI file can have, one line per year (``[]`` when
+    plausible): world goods trade is about USD 20-25 trillion a year; values 1000x too large are USD read as
+    BACI's thousands of USD (``--value-unit usd``)."""
+    import pyarrow.parquet as pq
+
+    from optimize.data.hints import value_warnings
+
+    tbl = pq.read_table(path, columns=["t", "k", "v"])
+    return value_warnings(tbl["t"].to_numpy(), tbl["k"].to_numpy(zero_copy_only=False), tbl["v"].to_numpy())

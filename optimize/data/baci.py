@@ -367,6 +367,7 @@ def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=Non
 
 def data_info(path: str | Path | None = None, **read_kwargs) -> dict:
     """Summary of a BACI source: years, rows, products, exporters, importers, totals (kUSD and USD)."""
+    from optimize.data.hints import value_warnings
     from optimize.data.revision import FROM_NAME, SAMPLE, Revision, detect_revision
 
     td = read_baci(path, **read_kwargs)
@@ -381,4 +382,5 @@ def data_info(path: str | Path | None = None, **read_kwargs) -> dict:
         "hs_revision": rev.code, "hs_revision_source": rev.source,
         "release": td.release, "synthetic": td.synthetic,
         "missing_quantity_share": float(f["q"].isna().mean()) if len(f) else 0.0,
+        "warnings": value_warnings(f["t"], f["k"], f["v"]),  # totals no BACI file can have: the unit is wrong
     }

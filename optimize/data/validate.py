@@ -13,8 +13,11 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from optimize.data.hints import iso3_hint, other_layout
+from optimize.data.keys import duplicated_keys, hs6_as_int
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 from optimize.errors import DataError
+from optimize.vocab import plural
 
 MAX_ROWS_SHOWN = 5
 NULL_TOKENS = ("", "NA", "NAN", "NULL", "NONE")
@@ -60,7 +63,8 @@ def merge_problems(problems: Iterable[Problem]) -> list[Problem]:
 
 
 _UNIT = {"v": "kUSD", "q": "tonnes"}
-_BOUND_FIX = {"v": "column v holds thousands of USD; check the units or the row (world trade is ~25e9 kUSD a year)",
+_BOUND_FIX = {"v": "column v holds thousands of USD (a file in USD: data convert --value-unit usd); check the "
+                   "units or the row (world trade is ~25e9 kUSD a year)",
               "q": "column q holds metric tonnes; check the units or the row"}
 
 
@@ -105,6 +109,8 @@ def column_problems(names: list[str], file: str) -> list[Problem]:
     if twice:
         problems.append(Problem("duplicate_column", file, ",".join(twice), 1, (), f"column(s) {twice} appear twice",
                                 "keep one column of each name"))
+    if missing and extra:  # another layout: one problem, naming the --columns that map it
+        return problems + [Problem("other_layout", file, ",".join(names), 1, (), *other_layout(names, file))]
     if missing:
         problems.append(Problem("missing_column", file, ",".join(missing), 1, (), f"missing column(s) {missing}",
                                 f"BACI files need the columns {','.join(BACI_COLUMNS)}"))
@@ -248,13 +254,14 @@ def _check_typed_columns(tbl: pa.Table, add) -> None:
             add("negative", pc.less(col, 0), c, "value is negative", f"column {c} must be >= 0")
 
 
-def _check_frame_columns(df: pd.DataFrame, add) -> dict[str, np.ndarray]:
+def _check_frame_columns(df: pd.DataFrame, add, file: str = "FILE") -> dict[str, np.ndarray]:
     """Per-column checks of a raw frame (numeric, missing, finite, plausible, >= 0, integer codes); parsed floats."""
     parsed = {}
     for c in ("t", "i", "j", "v", "q"):
         vals, null, unparse = _numeric(df[c])
         parsed[c] = vals
-        add("non_numeric", unparse, c, "value is not a number", f"column {c} must be numeric")
+        iso3 = iso3_hint(df[c][unparse], c, file) if c in "ij" and unparse.any() else None
+        add("non_numeric", unparse, c, "value is not a number", iso3 or f"column {c} must be numeric")
         if c != "q":
             add("missing_value", null, c, "value is missing", f"column {c} may not be empty")
         with np.errstate(invalid="ignore"):
@@ -324,7 +331,7 @@ def validate_flows(
         "use 6-digit HS codes like 010121")
 
     # numeric columns
-    parsed = _check_frame_columns(df, add)
+    parsed = _check_frame_columns(df, add, file)
     ok = np.isfinite(parsed["i"]) & np.isfinite(parsed["j"])
     add("self_trade", ok & (parsed["i"] == parsed["j"]), "i,j", "exporter equals importer",
         "drop flows from a country to itself")
@@ -337,44 +344,16 @@ def validate_flows(
     several = _several_years(years) if expect_single_year else None
     if several is not None:
         add("several_years", several[0], "t", several[1], "pass years=[...] to pick one, or split the file")
-    if check_duplicates:
+    if check_duplicates and not any(p.kind in ("non_numeric", "missing_value") and p.field in ("t", "i", "j", "k")
+                                    for p in problems):
         problems += duplicate_problems(years, parsed["i"], parsed["j"], k, rows_of, file)
     return problems
 
 
-def _hs6_as_int(k) -> np.ndarray:
-    """HS6 codes as int64 (hashing integers is ~4x faster than strings); codes that are not
-    all digits (already reported as malformed) fall back to factorised labels."""
-    import pyarrow as pa
-    import pyarrow.compute as pc
-
-    try:
-        arr = k if isinstance(k, (pa.Array, pa.ChunkedArray)) else pa.array(np.asarray(k, dtype=object))
-        return pc.cast(arr, pa.int64()).to_numpy(zero_copy_only=False)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
-        values = k.to_numpy(zero_copy_only=False) if isinstance(k, (pa.Array, pa.ChunkedArray)) else k
-        return pd.factorize(pd.Series(np.asarray(values, dtype=object)).astype(str))[0]
-
-
-def _duplicated(t: np.ndarray, i: np.ndarray, j: np.ndarray, k: np.ndarray) -> np.ndarray:
-    """(n,) bool: the row repeats an earlier row's (t, i, j, k). Packs the key into one
-    int64 when the codes fit (hashing one column is several times faster than four)."""
-    cols = (t, i, j, k.astype("float64"))
-    if all(np.isfinite(c).all() and (c >= 0).all() and (c == np.floor(c)).all() for c in cols) and len(t):
-        base = [int(t.min()), 0, 0, 0]
-        radix = [int(t.max()) - base[0] + 1, int(i.max()) + 1, int(j.max()) + 1, int(k.max()) + 1]
-        if float(np.prod(np.array(radix, dtype="float64"))) < 2.0 ** 62:
-            packed = np.zeros(len(t), dtype=np.int64)
-            for col, b, r in zip(cols, base, radix, strict=True):
-                packed = packed * r + (col.astype(np.int64) - b)
-            return pd.Series(packed).duplicated(keep="first").to_numpy()
-    return pd.DataFrame({"t": t, "i": i, "j": j, "k": k}).duplicated(keep="first").to_numpy()
-
-
 def duplicate_problems(t, i, j, k, rows_of, file: str) -> list[Problem]:
     """Problems for repeated (t, i, j, k) keys; rows listed are the repeats."""
-    dup = _duplicated(np.asarray(t, dtype="float64"), np.asarray(i, dtype="float64"), np.asarray(j, dtype="float64"),
-                      _hs6_as_int(k))
+    dup = duplicated_keys(np.asarray(t, dtype="float64"), np.asarray(i, dtype="float64"),
+                          np.asarray(j, dtype="float64"), hs6_as_int(k))
     idx = np.flatnonzero(dup)
     if not idx.size:
         return []
@@ -393,7 +372,7 @@ def raise_for_problems(problems: list[Problem]) -> None:
         return
     first = problems[0]
     lines = "; ".join(str(p) for p in problems)
-    err = DataError(f"{len(problems)} data problem(s): {lines}", file=first.file, rows=list(first.rows) or None,
+    err = DataError(f"{plural(len(problems), 'data problem')}: {lines}", file=first.file, rows=list(first.rows) or None,
                     field=first.field, count=first.count, fix=None)
     err.problems = list(problems)
     raise err

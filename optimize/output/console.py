@@ -30,7 +30,7 @@ def data_info_text(info: dict) -> str:
         f"importers:   {info['importers']:,}",
         f"total value: {info['total_value_usd']:,.0f} USD",
         f"missing q:   {info['missing_quantity_share']:.1%}",
-    ]
+    ] + [f"WARNING: {w}" for w in info.get("warnings") or []]
     return "\n".join(lines)
 
 
