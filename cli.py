@@ -156,7 +156,8 @@ def data_releases_cmd(page_url: str | None) -> None:
 # ---------------------------------------------------------------- run / scenarios
 @main.command()
 @opts.scenario_options("year", "importer", "risk", "friends", "cap_pp", "cap_basis", "products", "sectors",
-                       "backend", "elasticities", "eur_per_usd", "xlsx", "figures", "keep_going")
+                       "backend", "elasticities", "bands", "eur_per_usd", "xlsx", "figures",
+                       "keep_going")
 @opts.out_folder(help="Output folder (default ./tradeopt-out/<scenario>).")
 @click.option("--save-lp", type=click.Path(dir_okay=False), default=None, help="Also write the LP to this file.")
 @opts.quiet_option(help="Print only the output path.")

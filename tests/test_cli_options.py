@@ -27,6 +27,7 @@ GIVEN = {
     "backend": (["--backend", "pyomo"], {"backend": "pyomo"}),
     "eur_per_usd": (["--eur-per-usd", "0.9"], {"eur_per_usd": 0.9}),
     "elasticities": (["--elasticities", "my/sigma.csv"], {"elasticities": "my/sigma.csv"}),
+    "bands": (["--bands"], {"bands": True}),
     "xlsx": (["--xlsx"], {"xlsx": True}),
     "figures": (["--no-figures"], {"figures": False}),
     "keep_going": (["--keep-going"], {"keep_going": True}),

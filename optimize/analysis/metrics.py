@@ -67,6 +67,8 @@ class ResultTables:
     binding: pd.DataFrame | None = None
     risk_iso3: list[str] = field(default_factory=list)
     cost: dict | None = None  # summary.json "cost" block (optimize.analysis.armington.attach)
+    bands: pd.DataFrame | None = None  # low/central/high of the headlines (optimize.analysis.bands)
+    bands_block: dict | None = None  # summary.json "bands" block
 
     def frames(self) -> dict[str, pd.DataFrame]:
         """Named DataFrames present (binding only when computed)."""
@@ -77,6 +79,8 @@ class ResultTables:
         }
         if self.binding is not None:
             out["binding"] = self.binding
+        if self.bands is not None:
+            out["bands"] = self.bands
         return out
 
 

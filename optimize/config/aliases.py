@@ -45,6 +45,7 @@ ALIASES: dict[str, str] = {
     "time_limit_s": "solver.time_limit_s",
     "keep_going": "solver.keep_going",
     "elasticities": "cost.elasticities",
+    "bands": "bands.enabled",
     "eur_per_usd": "report.eur_per_usd",
     "top_n": "report.top_n",
     "exclude_bloc_members": "report.exclude_bloc_members",
@@ -83,6 +84,8 @@ CLI_OPTIONS: dict[str, CliOption] = {
     "products": CliOption("--products", "'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated."),
     "sectors": CliOption("--sector", f"Basket sector(s): {', '.join(SECTORS)} (repeatable).", repeat=True),
     "backend": CliOption("--backend", "LP solver: highspy directly, or the Pyomo model (cross-check)."),
+    "bands": CliOption("--bands", "Also report low/central/high bands: re-solve at each cap of bands.caps "
+                                  "(default 2.5, 5, 10 pp) and use the sigma band and the prior's range."),
     "elasticities": CliOption("--elasticities", "CSV with columns k,sigma (HS6 codes of the data's revision, "
                                                 "sigma > 0) overriding the bundled ProTEE elasticities.", path=True),
     "eur_per_usd": CliOption("--eur-per-usd", "Also report EUR at this rate (EUR per USD)."),

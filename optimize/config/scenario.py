@@ -189,6 +189,21 @@ class CostSection(_Section):
     prior_lambda: float = Field(0.1, ge=0, lt=1)
 
 
+class BandsSection(_Section):
+    """Low/central/high bands on the headlines (docs/cost.md): off by default (each cap is one more solve)."""
+
+    enabled: bool = False
+    caps: list[float] = Field(default_factory=lambda: [2.5, 5.0, 10.0], min_length=1)
+
+    @field_validator("caps")
+    @classmethod
+    def _pp(cls, v: list[float]) -> list[float]:
+        for pp in v:
+            if not 0 <= pp <= 100:
+                raise ValueError(f"band cap {pp} is outside [0, 100] pp")
+        return v
+
+
 class ReportSection(_Section):
     """What to write: EUR rate (0 = USD only), top-N beneficiaries, tables, figures, xlsx."""
 
@@ -224,6 +239,7 @@ class Scenario(_Section):
     ban: BanSection = Field(default_factory=BanSection)
     solver: SolverSection = Field(default_factory=SolverSection)
     cost: CostSection = Field(default_factory=CostSection)
+    bands: BandsSection = Field(default_factory=BandsSection)
     report: ReportSection = Field(default_factory=ReportSection)
     _spec: Any = PrivateAttr(default=None)  # the ModelSpec, cached by ``optimize.config.resolve.resolve``
 

@@ -234,4 +234,32 @@ def plot_all(tables, fig_dir, *, synthetic: bool = False, subtitle: str = "") ->
     out += plot_exposure(tables, fig_dir / "exposure", synthetic=synthetic, subtitle=subtitle)
     out += plot_beneficiaries(tables, fig_dir / "beneficiaries", synthetic=synthetic, subtitle=subtitle)
     out += plot_hhi(tables, fig_dir / "hhi_by_sector", synthetic=synthetic, subtitle=subtitle)
+    if getattr(tables, "bands", None) is not None:
+        out += plot_bands(tables.bands, fig_dir / "bands", synthetic=synthetic, subtitle=subtitle)
     return out
+
+
+def plot_bands(bands, stem, *, synthetic: bool = False, subtitle: str = "") -> list[Path]:
+    """Exposure after per risk country (% of basket imports) and the cost (USD), central with
+    low-high error bars (``optimize.analysis.bands``)."""
+    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    ax, ax_cost = fig.subplots(1, 2, width_ratios=[2.5, 1])
+    e = bands[bands["measure"] == "exposure_after"]
+    x = np.arange(len(e))
+    mid = e["central"].to_numpy(dtype=float) * 100
+    err = np.vstack([mid - e["low"].to_numpy(dtype=float) * 100, e["high"].to_numpy(dtype=float) * 100 - mid])
+    ax.bar(x, mid, 0.6, color=AFTER_COLOR, yerr=np.nan_to_num(err), capsize=5)
+    ax.set_xticks(x, labels=[("All risk countries" if r == "ALL" else r) for r in e["risk"]])
+    ax.set_ylabel("% of basket imports after")
+    ax.set_title("Exposure after, with its band")
+    ax.grid(axis="y", alpha=0.3)
+    c = bands[bands["measure"] == "cost_usd"].iloc[0]
+    div, unit = usd_scale(float(np.nanmax([c["central"], c["high"], c["low"], 1.0])))
+    hi = c["high"] if np.isfinite(c["high"]) else c["central"]
+    ax_cost.bar([0], [c["central"] / div], 0.5, color=BEFORE_COLOR,
+                yerr=[[max(c["central"] - c["low"], 0) / div], [max(hi - c["central"], 0) / div]], capsize=8)
+    ax_cost.set_xticks([0], labels=["cost" + ("" if np.isfinite(c["high"]) else " (no finite high)")])
+    ax_cost.set_ylabel(unit)
+    ax_cost.set_title("Cost of the re-allocation")
+    ax_cost.grid(axis="y", alpha=0.3)
+    return _save(fig, stem, synthetic, "Bands: caps, sigma and the new-supplier prior (low-central-high)", subtitle)

@@ -31,7 +31,7 @@ from optimize.units import usd_to_eur
 from optimize.vocab import plural
 
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
-              "binding")
+              "binding", "bands")
 UNITS = {
     "values": "USD (BACI thousands of USD x 1000, FOB)",
     "shares": "fraction 0..1 of the basket's total imports (or of the product's imports in per-product tables)",
@@ -122,6 +122,8 @@ def summary_dict(tables, meta: dict, *, eur_per_usd: float | None = None) -> dic
                       "n_frozen": s["n_frozen"]}
     if getattr(tables, "cost", None):
         out["cost"] = dict(tables.cost)
+    if getattr(tables, "bands_block", None):
+        out["bands"] = tables.bands_block
     if eur_per_usd:
         usd_keys = [k for k, v in s.items() if k.endswith("_usd") and isinstance(v, (int, float))]
         out["eur_per_usd"] = float(eur_per_usd)
@@ -184,6 +186,7 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
         head.append(f"- Of which to bloc members: {fmt_money(s['shifted_to_members_usd'])}; to non-members: "
                     f"{fmt_money(s['shifted_to_non_members_usd'])}")
     head += _md_cost(getattr(tables, "cost", None))
+    head += _md_bands(getattr(tables, "bands_block", None))
     if not banned and s.get("shortfall_usd"):
         head.append(f"- Imports left unmet (bans): {fmt_money(s['shortfall_usd'])}")
     head.append(f"- Supplier concentration (value-weighted HHI): {_num(s['hhi_before'])} -> {_num(s['hhi_after'])}; "
@@ -209,6 +212,27 @@ def _md_cost(cost: dict | None) -> list[str]:
     return [f"- Cost of shifting ({cost['method']}, docs/cost.md): {fmt_money(cost['total_usd'])} "
             f"(range {fmt_money(cost['low_usd'])} - {high}; {_num(cost.get('pct_of_basket') or 0.0, 3)}% of basket "
             f"imports{cov})"]
+
+
+def _md_bands(block: dict | None) -> list[str]:
+    """Band lines (docs/cost.md "Bands"): exposure after per risk country and the cost, low - high."""
+    if not block:
+        return []
+
+    def rng(b, fmt) -> str:
+        hi = fmt(b["high"]) if b.get("high") is not None else "no finite bound"
+        return f"{fmt(b['central'])} (band {fmt(b['low'])} - {hi})"
+
+    v = block.get("varied") or {}
+    lines = [f"- Bands over caps {', '.join(f'{c:g}' for c in v.get('caps_pp', []))} pp, each product's sigma band "
+             f"and prior weight {', '.join(f'{x:g}' for x in v.get('prior_lambda', []))}:"]
+    for iso, b in block["exposure_after"].items():
+        lines.append(f"  - exposure after, {'all risk countries' if iso == 'ALL' else iso}: {rng(b, _pct)}")
+    for key, label, fmt in (("cost_usd", "cost", fmt_money), ("shifted_usd", "shifted", fmt_money),
+                            ("hhi_after", "HHI after", _num)):
+        if key in block:
+            lines.append(f"  - {label}: {rng(block[key], fmt)}")
+    return lines
 
 
 def _md_breakdowns(tables) -> list[str]:
