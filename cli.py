@@ -158,7 +158,7 @@ def data_releases_cmd(page_url: str | None) -> None:
 @opts.scenario_options("year", "importer", "risk", "friends", "cap_pp", "cap_basis", "products", "sectors",
                        "backend", "elasticities", "bands", "eur_per_usd", "xlsx", "figures",
                        "keep_going")
-@opts.out_folder(help="Output folder (default ./tradeopt-out/<scenario>).")
+@opts.out_folder(help="Output folder (default ./tradeopt-out/<scenario>-<importer>-<year>-<settings digest>).")
 @click.option("--save-lp", type=click.Path(dir_okay=False), default=None, help="Also write the LP to this file.")
 @opts.quiet_option(help="Print only the output path.")
 @opts.overwrite_option
@@ -166,8 +166,9 @@ def run(scenario, out_dir, save_lp, quiet, overwrite):
     """Re-allocate the scenario's imports away from risk suppliers and write the report."""
     from optimize.atomic import contained
     from optimize.output.console import run_lines
+    from optimize.output.manifest import default_out_name
 
-    out = Path(out_dir) if out_dir else contained("tradeopt-out", scenario.name)
+    out = Path(out_dir) if out_dir else contained("tradeopt-out", default_out_name(scenario))
     result = api.run(scenario, out_dir=out, save_lp=save_lp, overwrite=overwrite)
     for text, err in run_lines(result, out=out, save_lp=save_lp, quiet=quiet):  # (text, to stderr)
         click.echo(text, err=err)

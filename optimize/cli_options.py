@@ -232,7 +232,7 @@ def debug_everywhere(group: click.Group) -> None:
 
 
 def _folder(ctx, param, value):
-    if value and Path(value).suffix.lower() in (".csv", ".parquet", ".xlsx"):
+    if value and Path(value).suffix.lower() in (".csv", ".parquet", ".xlsx") and not Path(value).is_file():
         raise click.BadParameter(f"{value!r} names a file; -o/--out is an output folder (tables as CSV and Parquet, "
                                  f"summary.json, datapackage.json): give a folder, e.g. -o {Path(value).stem}",
                                  ctx=ctx, param=param)
@@ -242,7 +242,7 @@ def _folder(ctx, param, value):
 overwrite_option = click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt "
                                 "did not write (those are never changed) or replace an existing output file.")
 #: ``-o/--out``: the output folder (``out_dir``); a name ending .csv/.parquet/.xlsx is refused (a file, not a
-#: folder); each command gives its help.
-out_folder = functools.partial(click.option, "-o", "--out", "out_dir", type=click.Path(file_okay=False),
+#: folder; an existing file is exit 5, from the output preflight); each command gives its help.
+out_folder = functools.partial(click.option, "-o", "--out", "out_dir", type=click.Path(),
                                default=None, callback=_folder)
 quiet_option = functools.partial(click.option, "-q", "--quiet", is_flag=True)

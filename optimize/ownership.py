@@ -1,24 +1,94 @@
-"""Which files of an output folder tradeopt wrote: its ``manifest.json`` says so and lists them.
+"""Which files of an output folder tradeopt wrote, by proof: its ``manifest.json`` records each file's
+path, size and SHA-256, and a file is tradeopt's only while it still matches that record.
 
-``owned_files(folder)`` reads the list; ``foreign_entries(folder, owned)`` names every
-entry tradeopt did not write (symlinks count as foreign). ``optimize.atomic`` uses
-both so a run never deletes or replaces what it did not write.
+``owned_files(folder)`` is the set of proven paths (None: no usable manifest);
+``foreign_entries(folder, owned)`` names every entry tradeopt did not write. A
+manifest that names a path outside the folder (``..``, absolute, ``\\``) or is
+malformed is ignored whole and reported in one warning line, never followed. An
+entry ``sub/`` is a subfolder tradeopt wrote with its own manifest (a batch's
+``cells/<key>/``); its content is decided by that manifest. Symlinks are never
+tradeopt's. ``optimize.atomic`` deletes or replaces only what these say is tradeopt's.
 """
 from __future__ import annotations
 
+import hashlib
 import json
+import logging
 import os
 import re
+import socket
+from collections.abc import Mapping
 from pathlib import Path
+
+log = logging.getLogger("tradeopt.output")
 
 #: The file that marks a folder as tradeopt's and lists what it wrote.
 OWNER_FILE = "manifest.json"
 OWNER_TOOL = "tradeopt"
+#: A batch's one-writer lock (``runs.resume``): {"host", "pid", "run_id"} of the writing process.
+LOCK_FILE = ".tradeopt-batch.lock"
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+_reported: set[str] = set()
+_hashes: dict[tuple, str] = {}  # (path, size, mtime_ns, ctime_ns, inode) -> sha256 hex, for this process
 
 
-def owned_files(folder: str | os.PathLike) -> set[str] | None:
-    """Relative paths tradeopt wrote in ``folder`` per its ``manifest.json`` (None: not a tradeopt folder);
-    a listed entry ending in '/' owns that whole subfolder (e.g. a batch's ``cells/``)."""
+def sha256_bytes(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def record(data: bytes) -> dict:
+    """The manifest record of a file's content: size in bytes and SHA-256 hex."""
+    return {"bytes": len(data), "sha256": sha256_bytes(data)}
+
+
+def record_file(path: Path) -> dict:
+    """``record`` of the file at ``path`` (read in 1 MB blocks; memoised on its stat in this process)."""
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    if key not in _hashes:
+        h = hashlib.sha256()
+        with open(path, "rb") as fh:
+            for block in iter(lambda: fh.read(1 << 20), b""):
+                h.update(block)
+        _hashes[key] = h.hexdigest()
+    return {"bytes": st.st_size, "sha256": _hashes[key]}
+
+
+def safe_rel(rel: object) -> bool:
+    """A relative '/'-separated path with plain components (no '', '.', '..', '\\', NUL); 'x/' for a folder."""
+    if not isinstance(rel, str) or not rel or rel.startswith("/") or "\\" in rel or "\x00" in rel:
+        return False
+    parts = rel[:-1].split("/") if rel.endswith("/") else rel.split("/")
+    return all(p not in ("", ".", "..") for p in parts) and not re.match(r"^[A-Za-z]:", rel)
+
+
+def _seal(data: Mapping) -> str:
+    body = {k: v for k, v in data.items() if k != "seal"}
+    return sha256_bytes(json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode())
+
+
+def manifest_text(data: Mapping, records: Mapping[str, Mapping]) -> str:
+    """The text of a ``manifest.json``: ``data`` with ``tool``, ``files`` (one {"path", "bytes", "sha256"} per
+    file, {"path": "x/"} per subfolder, sorted) and ``seal``, the SHA-256 of the rest, which tells a manifest
+    tradeopt wrote from one put together by hand."""
+    files = [{"path": rel, **{k: rec[k] for k in ("bytes", "sha256") if k in rec}}
+             for rel, rec in sorted(records.items())]
+    out = {**{k: v for k, v in data.items() if k not in ("files", "seal")}, "tool": OWNER_TOOL, "files": files}
+    out["seal"] = _seal(out)
+    return json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
+
+
+def _report(path: Path, why: str) -> None:
+    key = f"{path}:{why}"
+    if key not in _reported:
+        _reported.add(key)
+        log.warning("ignoring %s: %s; no file is deleted or replaced on its word", path, why)
+
+
+def read_manifest(folder: str | os.PathLike) -> dict | None:
+    """``folder/manifest.json`` as tradeopt wrote it, its ``files`` as path -> record ({"bytes", "sha256"}, or {}
+    for a subfolder 'x/'); None when there is no tradeopt manifest or it fails the checks (a wrong seal, a path
+    outside the folder, a file without size and hash): then reported once and never followed."""
     path = Path(folder) / OWNER_FILE
     if path.is_symlink() or not path.is_file():
         return None
@@ -26,45 +96,159 @@ def owned_files(folder: str | os.PathLike) -> set[str] | None:
         data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
-    files = data.get("files") if isinstance(data, dict) else None
-    if data.get("tool") != OWNER_TOOL or not isinstance(files, list) or not all(isinstance(f, str) for f in files):
+    if not isinstance(data, dict) or data.get("tool") != OWNER_TOOL:
         return None
-    return set(files)
+    if data.get("seal") != _seal(data):
+        return _report(path, "it was not written by tradeopt as it is (no or a wrong 'seal')")
+    if not isinstance(data.get("files"), list):
+        return _report(path, "its 'files' is not a list")
+    out: dict[str, dict] = {}
+    for f in data["files"]:
+        rel = f.get("path") if isinstance(f, dict) else None
+        if not safe_rel(rel):
+            return _report(path, f"it lists {str(rel)[:60]!r}, which is not a plain path inside the folder")
+        if rel.endswith("/"):
+            out[rel] = {}
+        elif (isinstance(f.get("bytes"), int) and isinstance(f.get("sha256"), str) and _HEX64.match(f["sha256"])):
+            out[rel] = {"bytes": f["bytes"], "sha256": f["sha256"]}
+        else:
+            return _report(path, f"it lists {rel[:60]!r} without its size and SHA-256")
+    return {**data, "files": out}
 
 
-_LEFTOVER = re.compile(r"^(?P<dir>(?:.*/)?)\.(?P<name>[^/]+)\.[^./]+\.tmp$")
+def read_records(folder: str | os.PathLike) -> dict[str, dict] | None:
+    """The ``files`` of ``read_manifest`` (None: no usable manifest)."""
+    data = read_manifest(folder)
+    return None if data is None else data["files"]
+
+
+def run_key(kind: str, *settings: object) -> str:
+    """Names what a folder holds, e.g. ``run-<16 hex>`` of the resolved scenario: a write with another key into a
+    folder holding results needs ``overwrite`` (the same run again replaces its own results)."""
+    blob = json.dumps(settings, sort_keys=True, default=str, ensure_ascii=True)
+    return f"{kind}-{sha256_bytes(blob.encode())[:16]}"
+
+
+def _plain(root: Path, rel: str) -> Path | None:
+    """``root/rel`` when every step is a real folder (no symlink) and the end is a regular file or folder."""
+    p = root
+    for part in rel.rstrip("/").split("/"):
+        p = p / part
+        if p.is_symlink():
+            return None
+    return p
+
+
+def proven(root: Path, rel: str, rec: Mapping) -> bool:
+    """Whether ``root/rel`` still is what tradeopt recorded (same size and SHA-256; a folder entry: a real folder)."""
+    p = _plain(root, rel)
+    if p is None:
+        return False
+    if rel.endswith("/"):
+        return p.is_dir()
+    try:
+        return p.is_file() and p.stat().st_size == rec["bytes"] and record_file(p)["sha256"] == rec["sha256"]
+    except OSError:
+        return False
+
+
+def owned_files(folder: str | os.PathLike) -> set[str] | None:
+    """Relative paths in ``folder`` that tradeopt provably wrote (see the module doc); None: no usable manifest."""
+    recs = read_records(folder)
+    if recs is None:
+        return None
+    root = Path(folder)
+    return {rel for rel, rec in recs.items() if proven(root, rel, rec)}
+
+
+def owned_records(folder: str | os.PathLike) -> dict[str, dict]:
+    """The records of ``folder``'s manifest that still hold (for carrying into a new manifest)."""
+    root = Path(folder)
+    return {rel: rec for rel, rec in (read_records(folder) or {}).items() if proven(root, rel, rec)}
+
+
+_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(tmp|old)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+(\.[A-Za-z0-9]+)?$")
+_HOST = re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname()) or "host"
+
+
+def pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (OSError, OverflowError, ValueError):  # e.g. PermissionError: the process exists
+        return True
+    return True
+
+
+def dead_leftover(name: str) -> bool:
+    """Whether ``name`` is a temporary file or folder of a tradeopt writer of this host whose process is gone
+    (``outpaths._sibling``'s names; ``remove_stale`` deletes them)."""
+    m = _LEFTOVER.match(name)
+    return bool(m) and m.group("host") == _HOST and int(m.group("pid")) != os.getpid() \
+        and not pid_alive(int(m.group("pid")))
 
 
 def is_owned(rel: str, owned: set[str]) -> bool:
-    """Whether the relative path ``rel`` is tradeopt's per the ``owned`` list (a listed folder owns its content)."""
-    m = _LEFTOVER.match(rel)  # a killed atomic_write_bytes' temp file of a listed file is ours too
-    if m and m.group("dir") + m.group("name") in owned:
-        return True
-    return rel in owned or any(o.endswith("/") and rel.startswith(o) for o in owned)
+    """Whether ``rel`` is tradeopt's: in the proven ``owned`` set, or a dead writer's leftover (``dead_leftover``)."""
+    return rel in owned or dead_leftover(rel.rsplit("/", 1)[-1])
+
+
+def read_lock(folder: str | os.PathLike) -> dict | None:
+    """The batch lock of ``folder``: None (no lock file), {} (not a lock: unreadable, or not a JSON object
+    with a host and a pid) or the holder {"host", "pid", ...}."""
+    path = Path(folder) / LOCK_FILE
+    if not os.path.lexists(path):
+        return None
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError, UnicodeDecodeError):
+        return {}
+    if (isinstance(data, dict) and isinstance(data.get("host"), str) and isinstance(data.get("pid"), int)
+            and not isinstance(data.get("pid"), bool) and data["pid"] > 0):
+        return data
+    return {}
+
+
+def lock_is_stale(holder: dict) -> bool:
+    """A lock of a process on this host that is gone."""
+    return holder.get("host") == socket.gethostname() and not pid_alive(int(holder["pid"]))
+
+
+def _stale_lock(folder: Path) -> bool:
+    holder = read_lock(folder)
+    return bool(holder) and lock_is_stale(holder)
 
 
 def foreign_entries(folder: str | os.PathLike, owned: set[str] | None) -> list[str]:
-    """Entries of ``folder`` (relative, '/'-separated, sorted) that tradeopt did not write: all but regular
-    files listed in ``owned``, the manifest itself and real folders on the way to them (symlinks are foreign)."""
-    root = Path(folder)
-    owned = owned if owned is not None else set()
-    has_manifest = bool(owned) or owned_files(root) is not None
+    """Entries of ``folder`` (relative, '/'-separated, sorted) that tradeopt did not write: all but proven
+    files (``owned``), the manifest itself, a stale batch lock, real folders on the way to proven files, and
+    proven subfolders' own content (symlinks are foreign)."""
     out: list[str] = []
+    _walk(Path(folder), "", owned, out)
+    return out
 
-    def walk(d: Path, prefix: str) -> None:
+
+def _walk(root: Path, prefix: str, owned: set[str] | None, out: list[str]) -> None:
+    mine = owned if owned is not None else set()
+
+    def walk(d: Path, rel_dir: str) -> None:
         for p in sorted(d.iterdir(), key=lambda q: q.name):
-            rel = prefix + p.name
+            rel = rel_dir + p.name
             if p.is_symlink():
-                out.append(rel)
+                out.append(prefix + rel)
+            elif dead_leftover(p.name):
+                continue
             elif p.is_dir():
-                if is_owned(rel + "/", owned):
-                    continue
-                if any(o.startswith(rel + "/") for o in owned):
+                if rel + "/" in mine:  # a subfolder with its own manifest
+                    _walk(p, prefix + rel + "/", owned_files(p), out)
+                elif any(o.startswith(rel + "/") for o in mine):
                     walk(p, rel + "/")
                 else:
-                    out.append(rel + "/")
-            elif not (p.is_file() and (is_owned(rel, owned) or (rel == OWNER_FILE and has_manifest))):
-                out.append(rel)
+                    out.append(prefix + rel + "/")
+            elif owned is not None and (rel == OWNER_FILE or (rel == LOCK_FILE and _stale_lock(root))):
+                continue
+            elif not (p.is_file() and is_owned(rel, mine)):
+                out.append(prefix + rel)
 
     walk(root, "")
-    return out

@@ -97,7 +97,7 @@ def _dead_pid() -> int:
 
 def test_one_writer_per_folder_and_stale_lock_taken_over(tmp_path):
     scen = load_scenario("default")
-    out = claim_dir(tmp_path / "out", owns=b.BATCH_OWNS)  # a batch folder (manifest.json), as a running batch made it
+    out = claim_dir(tmp_path / "out", owns=b.BATCH_OWNS, run_key=b.BATCH_KEY)  # a batch folder, as a running batch made it
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
         (out / ".tradeopt-batch.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": sleeper.pid,
@@ -115,7 +115,7 @@ def test_one_writer_per_folder_and_stale_lock_taken_over(tmp_path):
 
 def test_stale_temp_folders_removed_only_when_their_owner_is_dead(tmp_path):
     scen = load_scenario("default")
-    out = claim_dir(tmp_path / "out", owns=b.BATCH_OWNS)  # a batch folder (manifest.json) of a killed batch
+    out = claim_dir(tmp_path / "out", owns=b.BATCH_OWNS, run_key=b.BATCH_KEY)  # a batch folder of a killed batch
     (out / "cells").mkdir()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
@@ -125,7 +125,9 @@ def test_stale_temp_folders_removed_only_when_their_owner_is_dead(tmp_path):
         for d in (dead, live, other_host):
             d.mkdir()
             (d / "x").write_text("x")
-        b.run_batch(scen, GRID, out, workers=1, quiet=True)
+        with pytest.raises(OutputError, match="cells"):  # a live writer's (or another host's) leftover: not tradeopt's
+            b.run_batch(scen, GRID, out, workers=1, quiet=True)
+        b.run_batch(scen, GRID, out, workers=1, quiet=True, overwrite=True)  # beside them; they stay
         assert not dead.exists()
         assert live.exists() and other_host.exists()
     finally:

@@ -14,9 +14,10 @@ def test_run_without_options_runs_default_on_synthetic_sample(cli_main, tmp_path
     monkeypatch.chdir(tmp_path)
     res = CliRunner().invoke(cli_main, ["run"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
-    out = tmp_path / "tradeopt-out" / "default"
+    (out,) = (tmp_path / "tradeopt-out").iterdir()  # named after the run: scenario, importer, year, digest
+    assert out.name.startswith("default-EU27-latest-")
     assert "SYNTHETIC" in res.output
-    assert "tradeopt-out/default" in res.output
+    assert f"tradeopt-out/{out.name}" in res.output
     for f in ("summary.json", "summary.md", "flows.parquet", "manifest.json", "scenario.resolved.toml"):
         assert (out / f).is_file(), f
     assert any((out / "figures").iterdir())

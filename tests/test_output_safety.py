@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import optimize
 from optimize import atomic
 from optimize.errors import OutputError, ScenarioError
+from tests.corpus import snapshot
 
 OWNER_FILE = "manifest.json"
 
@@ -36,20 +37,6 @@ def runner():
     return CliRunner()
 
 
-def snapshot(root: Path) -> dict[str, object]:
-    """Every entry under ``root``: file -> bytes, symlink -> ('link', target), folder -> 'dir'."""
-    out: dict[str, object] = {}
-    for dirpath, dirnames, filenames in os.walk(root):
-        for name in dirnames + filenames:
-            p = Path(dirpath) / name
-            rel = p.relative_to(root).as_posix()
-            if p.is_symlink():
-                out[rel] = ("link", os.readlink(p))
-            elif p.is_dir():
-                out[rel] = "dir"
-            else:
-                out[rel] = p.read_bytes()
-    return out
 
 
 def precious(tmp_path: Path) -> tuple[Path, dict]:
@@ -274,7 +261,9 @@ def test_batch_root_refuses_foreign_files_and_resumes_its_own(tmp_path):
     first = optimize.batch_run(out_dir=out, importers="FRA", caps_pp=[1], products="850440", workers=1)
     second = optimize.batch_run(out_dir=out, importers="FRA", caps_pp=[1], products="850440", workers=1)
     assert len(first.computed) == 1 and second.skipped == first.computed
-    assert {"batch.csv", "batch.parquet", "cells/"} <= owned_files(out)
+    owned = owned_files(out)
+    assert {"batch.csv", "batch.parquet", "datapackage.json"} <= owned
+    assert any(o.startswith("dataset/cells/") for o in owned)  # each part, by its hash; not the folder
     res = optimize.batch_run(out_dir=folder, importers="FRA", caps_pp=[1], products="850440", workers=1,
                              overwrite=True)
     after = snapshot(folder)
@@ -284,9 +273,12 @@ def test_batch_root_refuses_foreign_files_and_resumes_its_own(tmp_path):
 
 def test_leftover_temp_file_of_a_killed_write_is_not_foreign(tmp_path):
     out = atomic.claim_dir(tmp_path / "b", owns=("batch.csv", "cells/"))
-    (out / ".batch.csv.k1l2ed_x.tmp").write_text("half")  # a batch killed while writing batch.csv
+    atomic.record_files(out, {"batch.csv": b"a,b\n"})
+    (out / "batch.csv").write_bytes(b"a,b\n")
+    dead = f"{atomic._HOST}-999999999-0123456789"  # no such process
+    (out / f".batch.csv.tmp-{dead}").write_text("half")  # a batch killed while writing batch.csv
     assert atomic.check_out_dir(out) == out
-    (out / ".thesis.txt.k1l2ed_x.tmp").write_text("not a file tradeopt lists")
+    (out / f".thesis.txt.tmp-{atomic._HOST}-{os.getpid()}-0123456789").write_text("a live writer's, or a user's")
     with pytest.raises(OutputError):
         atomic.check_out_dir(out)
 

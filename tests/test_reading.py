@@ -11,7 +11,6 @@ import logging
 import os
 import subprocess
 import sys
-import types
 from pathlib import Path
 
 import pandas as pd
@@ -237,7 +236,7 @@ def test_unusable_cache_location_warns_and_the_run_goes_on(where, tmp_path, monk
     if where == "a_file":
         cache.write_text("not a folder")
     elif where == "read_only":
-        monkeypatch.setattr(cache_mod, "tempfile", types.SimpleNamespace(mkstemp=_read_only_tempfile))
+        monkeypatch.setattr(cache_mod, "temp_sibling", _read_only_tempfile)
     else:
         monkeypatch.setattr(cache_mod.pq, "ParquetWriter", _FullDiskWriter)
     p = write_csv(tmp_path / NAME, base_rows())

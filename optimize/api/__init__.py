@@ -109,8 +109,10 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     from optimize.atomic import check_out_dir
     from optimize.model.lp import check_lp_path
 
-    if out_dir is not None:
-        check_out_dir(out_dir, overwrite=overwrite)  # before any reading or solving
+    if out_dir is not None:  # before any reading or solving
+        from optimize.output.manifest import results_key
+
+        check_out_dir(out_dir, overwrite=overwrite, run_key=results_key(scen.resolved()))
     if save_lp is not None:
         check_lp_path(save_lp, overwrite=overwrite)
     result = pipeline.run(scen, _data_arg(data), save_lp=save_lp)
@@ -163,7 +165,7 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     from optimize.runs.executors import close_dask, connect_dask
 
     scen = load_scenario(scenario, **keywords)
-    check_out_dir(out_dir, overwrite=overwrite)  # before the data are read (the default year needs them)
+    check_out_dir(out_dir, overwrite=overwrite, run_key=b.BATCH_KEY)  # before the data are read
     client, owned = (None, False)
     if dask_address is not None:  # an unreachable scheduler fails before any data are read
         client, owned = connect_dask(dask_address, dask_timeout, quiet)

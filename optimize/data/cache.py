@@ -13,12 +13,12 @@ import contextlib
 import hashlib
 import logging
 import os
-import tempfile
 from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from optimize.atomic import temp_sibling
 from optimize.data.trade import ARROW_SCHEMA
 
 #: Bump when the reader changes what a CSV parses to (normalising, validation): old entries are then ignored.
@@ -87,9 +87,8 @@ class CacheWriter:
         self._writer = None
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
-            fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+            fd, self._tmp = temp_sibling(target)  # 0666 minus the umask, like every output
             os.close(fd)
-            self._tmp = Path(tmp)
             self._writer = pq.ParquetWriter(str(self._tmp), ARROW_SCHEMA, compression="zstd")
         except (OSError, pa.ArrowException) as exc:
             self._fail(exc)

@@ -22,6 +22,28 @@ RESOLVED_FILE = "scenario.resolved.toml"
 VERSIONED = ("tradeopt", "highspy", "pyomo", "pandas", "numpy", "pyarrow", "scipy", "pydantic")
 
 
+#: Scenario sections that change how results are shown, not what they are (not part of ``results_key``).
+PRESENTATION = ("name", "description", "report")
+
+
+def results_key(resolved_scenario: dict) -> str:
+    """``ownership.run_key`` of a run: its resolved scenario without ``PRESENTATION``; the same settings again
+    replace a folder's results, other settings need ``overwrite``."""
+    from optimize.ownership import run_key
+
+    return run_key("run", jsonable({k: v for k, v in resolved_scenario.items() if k not in PRESENTATION}))
+
+
+def default_out_name(scenario) -> str:
+    """The default output folder name of a run, ``<scenario>-<importer>-<year>-<8 hex>`` (year ``latest`` when
+    the data decide it; the hex from ``results_key``), so a run with other settings never lands in it."""
+    import re
+
+    label = re.sub(r"[^A-Za-z0-9_]+", "_", scenario.importer.label or "_".join(scenario.importer.countries))
+    year = scenario.data.year or "latest"
+    return f"{scenario.name}-{label[:40].strip('_') or 'importer'}-{year}-{results_key(scenario.resolved())[-8:]}"
+
+
 def versions() -> dict[str, str]:
     """Installed version of Python and of each package in ``VERSIONED`` ("absent" if not installed)."""
     out = {"python": platform.python_version()}

@@ -364,7 +364,8 @@ def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd
 
 
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
-                  figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False) -> Path:
+                  figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False,
+                  run_key: str | None = None) -> Path:
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
 
     Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
@@ -372,7 +373,8 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``; ``extra_text``:
     more {file name: text} written inside the same atomic folder (e.g. manifest.json).
     An existing ``out_dir`` follows ``atomic.atomic_dir``'s rule: content tradeopt did not
-    write is refused (``OutputError``) unless ``overwrite``, and is never changed.
+    write is refused (``OutputError``) unless ``overwrite``, and is never changed; so is a folder holding
+    results of another ``run_key`` (``output.manifest.results_key``).
     """
     out_dir = Path(out_dir)
     if eur_per_usd is not None and not (eur_per_usd > 0):
@@ -380,7 +382,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     frames = {name: with_eur(df, eur_per_usd) for name, df in tables.frames().items() if df is not None}
     summary = summary_dict(tables, meta, eur_per_usd=eur_per_usd)
     try:
-        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key) as tmp:
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             typed = _write_tables(frames, tmp)
             about = provenance(meta)

@@ -31,10 +31,10 @@ import pandas as pd
 from optimize.atomic import (
     atomic_dir,
     atomic_write_bytes,
-    atomic_write_text,
     check_out_dir,
     claim_dir,
     contained,
+    record_files,
 )
 from optimize.progress import progress_disabled
 from optimize.runs import resume
@@ -66,8 +66,11 @@ from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 from optimize.vocab import CSV_FLOAT_FORMAT
 
 log = logging.getLogger(__name__)
-#: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells, lock.
-BATCH_OWNS = ("batch.csv", "batch.parquet", "datapackage.json", "cells/", "dataset/", resume.LOCK_FILE)
+#: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells; each file
+#: is recorded in the folder's manifest as it is written (``atomic.record_files``), so only those are tradeopt's.
+BATCH_OWNS = ("batch.csv", "batch.parquet", "datapackage.json", "cells/", "dataset/")
+#: The ``ownership.run_key`` of a batch folder (a batch resumes or replaces its own results by content key).
+BATCH_KEY = "batch"
 #: Flush finished rows to a dataset part at least this often (seconds) or every this many cells.
 FLUSH_S, FLUSH_CELLS = 5.0, 5000
 
@@ -227,6 +230,7 @@ class _Writer:
                 for rel, data in files.items():
                     (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
                     (tmp / rel).write_bytes(data)
+            record_files(self.out, {f"cells/{key}/": None})
         self.risk.append(block.risk)
         self.cells.append(block.cells)
         self.n_buffered += len(block.cells)
@@ -259,13 +263,13 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     from optimize.runs import executors, fastcells
 
     t_start = time.perf_counter()
-    check_out_dir(out_dir, overwrite=overwrite)  # refuse a foreign folder before connecting or reading
+    check_out_dir(out_dir, overwrite=overwrite, run_key=BATCH_KEY)  # refuse before connecting or reading
     client, owned = (None, False)
     if dask_address is not None:  # an unreachable scheduler fails before any data are read or folder claimed
         client, owned = executors.connect_dask(dask_address, dask_timeout_s, quiet)
         executors.warm_workers(client)
     try:
-        out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite)
+        out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite, run_key=BATCH_KEY)
         run_id = resume.new_run_id()
         lock = resume.acquire_lock(out, run_id)
         try:
@@ -333,14 +337,18 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     done = resume.finished(out, digest)
     done = done.loc[done["cell_key"].isin(wanted)].reset_index(drop=True) if len(done) else done
     table = assemble(resume.read_risk(out, done))
-    atomic_write_text(out / "batch.csv", table.to_csv(index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT))
     import io
 
     buf = io.BytesIO()
     table.to_parquet(buf, index=False)
-    atomic_write_bytes(out / "batch.parquet", buf.getvalue())
+    tables = {"batch.csv": table.to_csv(index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT).encode(),
+              "batch.parquet": buf.getvalue()}
+    record_files(out, tables)  # recorded (size, SHA-256) first: what is in place is provably tradeopt's
+    for name, data in tables.items():
+        atomic_write_bytes(out / name, data)
     from optimize.output.datapackage import write_datapackage
 
     write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}")
+    record_files(out, {"datapackage.json": (out / "datapackage.json").read_bytes()})
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
                        seconds=time.perf_counter() - t_start, cells=done, run_id=run_id)

@@ -52,7 +52,8 @@ class RunResult:
         extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
                  _manifest.RESOLVED_FILE: self.scenario.to_toml()}
         kw["extra_text"] = {**extra, **(kw.get("extra_text") or {})}
-        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite, **kw))
+        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite,
+                                  run_key=_manifest.results_key(self.resolved), **kw))
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""

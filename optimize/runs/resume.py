@@ -28,11 +28,11 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimize.atomic import _HOST, _pid_alive, atomic_write_bytes
+from optimize.atomic import _HOST, _pid_alive, atomic_write_bytes, owned_files, read_lock, record_files
 from optimize.data.cache import file_sha256
 from optimize.errors import OutputError
+from optimize.ownership import LOCK_FILE
 
-LOCK_FILE = ".tradeopt-batch.lock"
 DATASET = "dataset"
 PARTITIONS = ("year", "cap_basis")
 
@@ -88,13 +88,6 @@ def scenario_hash(scenario, options, data=None) -> str:
 # ------------------------------------------------------------------ one writer
 
 
-def _read_lock(path: Path) -> dict:
-    try:
-        return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
-
-
 def acquire_lock(out: Path, run_id: str) -> Path:
     """Create ``out/.tradeopt-batch.lock`` naming this process; a lock of a dead process on this host is taken over.
 
@@ -104,9 +97,9 @@ def acquire_lock(out: Path, run_id: str) -> Path:
     me = {"host": socket.gethostname(), "pid": os.getpid(), "run_id": run_id, "started": time.time()}
     for _ in range(3):
         try:
-            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
         except FileExistsError:
-            holder = _read_lock(path)
+            holder = read_lock(out) or {}
             same_host = holder.get("host") == me["host"]
             if holder and same_host and not _pid_alive(int(holder.get("pid", 0))):
                 with contextlib.suppress(OSError):
@@ -114,9 +107,9 @@ def acquire_lock(out: Path, run_id: str) -> Path:
                 continue
             if not holder:  # being written right now, or unreadable: give the writer a moment
                 time.sleep(0.2)
-                if not _read_lock(path):
-                    raise OutputError(f"the batch folder {out} has an unreadable lock file {path}",
-                                      fix="if no batch is running on it, delete that file") from None
+                if not read_lock(out):
+                    raise OutputError(f"{path} is not a lock tradeopt wrote (not a JSON object with a host and a "
+                                      "pid)", fix=f"if no batch is running on {out}, delete {path}") from None
                 continue
             raise OutputError(
                 f"another batch (pid {holder.get('pid')} on {holder.get('host')}, run {holder.get('run_id')}) "
@@ -130,34 +123,29 @@ def acquire_lock(out: Path, run_id: str) -> Path:
 
 
 def release_lock(path: Path) -> None:
-    if _read_lock(path).get("pid") == os.getpid():
+    if (read_lock(path.parent) or {}).get("pid") == os.getpid():
         with contextlib.suppress(OSError):
             os.unlink(path)
 
 
-_TMP_OWNED = re.compile(r"^\..+\.(tmp|old)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+$")
+_TMP_OWNED = re.compile(r"^\..+\.(tmp|old)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+(\.[A-Za-z0-9]+)?$")
 
 
 def remove_stale(out: Path) -> list[Path]:
     """Temporary leftovers of dead writers (called while holding the lock).
 
-    Folders and files named ``.<name>.tmp|old-<host>-<pid>-<hex>`` (``atomic_dir``)
-    go only when that process is dead on this host; ``.<part>.*.tmp`` files inside
-    ``dataset/`` (``atomic_write_bytes``) were left by an earlier holder of the lock.
+    Folders and files named ``.<name>.tmp|old-<host>-<pid>-<hex>[.<ext>]`` (``atomic_dir``,
+    ``atomic.temp_sibling``) in the folder, ``cells/`` and ``dataset/`` go only when that
+    process is dead on this host; nothing else is touched.
     """
     removed: list[Path] = []
-    for base in (out, out / "cells"):
-        if not base.is_dir():
-            continue
-        for p in base.glob(".*"):
-            m = _TMP_OWNED.match(p.name)
-            if m and m["host"] == _HOST and int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"])):
-                shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-                removed.append(p)
     ds = out / DATASET
-    if ds.is_dir():
-        for p in ds.rglob(".*.tmp"):
-            p.unlink(missing_ok=True)
+    leftovers = [*(p for base in (out, out / "cells") if base.is_dir() for p in base.glob(".*")),
+                 *(ds.rglob(".*") if ds.is_dir() and not ds.is_symlink() else ())]
+    for p in leftovers:
+        m = _TMP_OWNED.match(p.name)
+        if m and m["host"] == _HOST and int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"])):
+            shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
             removed.append(p)
     return removed
 
@@ -165,19 +153,32 @@ def remove_stale(out: Path) -> list[Path]:
 # ------------------------------------------------------------------ the dataset
 
 
-def _part_dirs(out: Path, table: str) -> list[Path]:
-    return sorted((out / DATASET / table).glob("year=*/cap_basis=*"))
+def _parts(out: Path, table: str) -> list[Path]:
+    """The parts of ``table`` that tradeopt provably wrote (listed in the folder's manifest with their hash):
+    a user's ``part-*.parquet`` is never read, replaced or deleted."""
+    mine = owned_files(out) or set()
+    return sorted(f for f in (out / DATASET / table).glob("year=*/cap_basis=*/part-*.parquet")
+                  if f.relative_to(out).as_posix() in mine)
 
 
 def write_parts(out: Path, risk: pd.DataFrame, cells: pd.DataFrame, digest: str, run_id: str, seq: int) -> None:
-    """Append one part per (year, cap basis) to both tables; the risk part first."""
+    """Append one part per (year, cap basis) to both tables, the risk parts first; each is recorded (size and
+    SHA-256) in the folder's manifest before it is written, so it is provably tradeopt's."""
+    parts: dict[str, bytes] = {}
     for table, frame in (("risk", risk), ("cells", cells)):
         frame = frame.assign(scenario_hash=digest, run_id=run_id)
         for (year, basis), part in frame.groupby(list(PARTITIONS), sort=True):
             buf = io.BytesIO()
             part.drop(columns=list(PARTITIONS)).reset_index(drop=True).to_parquet(buf, index=False)
-            atomic_write_bytes(out / DATASET / table / f"year={int(year)}" / f"cap_basis={basis}"
-                               / f"part-{run_id}-{seq:05d}.parquet", buf.getvalue())
+            parts[f"{DATASET}/{table}/year={int(year)}/cap_basis={basis}/part-{run_id}-{seq:05d}.parquet"] = \
+                buf.getvalue()
+    taken = [rel for rel in parts if os.path.lexists(out / rel)]
+    if taken:  # a run id is unique: only a file tradeopt did not write can be there
+        raise OutputError(f"the batch folder {out} already holds {taken[0]}, which this batch did not write",
+                          fix="move that file away and run the batch again (finished cells are kept)")
+    record_files(out, parts)
+    for rel, data in parts.items():
+        atomic_write_bytes(out / rel, data)
 
 
 def _read_parts(paths: list[Path]) -> pd.DataFrame:
@@ -196,26 +197,24 @@ def _read_parts(paths: list[Path]) -> pd.DataFrame:
 def tidy_dataset(out: Path, digest: str) -> None:
     """Drop parts of another scenario hash (a changed scenario or data replaces a folder's results) and
     risk parts whose cells part is missing (a writer killed between the two)."""
-    for d in _part_dirs(out, "cells") + _part_dirs(out, "risk"):
-        for f in d.glob("part-*.parquet"):
-            try:
-                hashes = set(pd.read_parquet(f, columns=["scenario_hash"])["scenario_hash"])
-            except Exception:  # noqa: BLE001
-                hashes = set()
-            if hashes != {digest}:
-                f.unlink(missing_ok=True)
-    for d in _part_dirs(out, "risk"):
-        twin = out / DATASET / "cells" / d.relative_to(out / DATASET / "risk")
-        for f in d.glob("part-*.parquet"):
-            if not (twin / f.name).is_file():
-                f.unlink(missing_ok=True)
+    for f in _parts(out, "cells") + _parts(out, "risk"):
+        try:
+            hashes = set(pd.read_parquet(f, columns=["scenario_hash"])["scenario_hash"])
+        except Exception:  # noqa: BLE001
+            hashes = set()
+        if hashes != {digest}:
+            f.unlink(missing_ok=True)
+    cells = set(_parts(out, "cells"))
+    for f in _parts(out, "risk"):
+        if out / DATASET / "cells" / f.relative_to(out / DATASET / "risk") not in cells:
+            f.unlink(missing_ok=True)
 
 
 def finished(out: Path, digest: str) -> pd.DataFrame:
     """Cells rows of ``digest`` already in the dataset (executor failures excluded: they run again)."""
     from optimize.runs.cells import WORKER_ERROR
 
-    df = _read_parts([f for d in _part_dirs(out, "cells") for f in sorted(d.glob("part-*.parquet"))])
+    df = _read_parts(_parts(out, "cells"))
     if df.empty:
         return df
     df = df.loc[(df["scenario_hash"] == digest) & ~df["status"].astype(str).str.startswith(WORKER_ERROR)]
@@ -224,7 +223,7 @@ def finished(out: Path, digest: str) -> pd.DataFrame:
 
 def read_risk(out: Path, cells: pd.DataFrame) -> pd.DataFrame:
     """Per-risk-country rows of the ``cells`` rows (matched on cell key and run id)."""
-    df = _read_parts([f for d in _part_dirs(out, "risk") for f in sorted(d.glob("part-*.parquet"))])
+    df = _read_parts(_parts(out, "risk"))
     if df.empty or cells.empty:
         return df
     want = cells[["cell_key", "run_id"]].drop_duplicates()

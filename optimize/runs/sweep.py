@@ -82,10 +82,15 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
 
     t_start = time.perf_counter()
     caps = _checked_caps(caps_pp)
+    key = None
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
         from optimize.atomic import check_out_dir
+        from optimize.output.manifest import results_key
+        from optimize.ownership import run_key
 
-        check_out_dir(out_dir, overwrite=overwrite)
+        base = scenario if scenario is not None else prepared.scenario
+        key = run_key("sweep", results_key(base.resolved()), caps, importer, risk, cap_basis)
+        check_out_dir(out_dir, overwrite=overwrite, run_key=key)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
     cell = {"importer": importer, "risk": None if risk is None else list(risk), "cap_basis": cap_basis}
@@ -108,7 +113,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     if out_dir is not None:
         from optimize.atomic import atomic_dir
 
-        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite, run_key=key) as tmp:
             table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT)
             if plot:
                 from optimize.data.countries import to_iso3

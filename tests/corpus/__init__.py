@@ -282,6 +282,19 @@ def leftovers(folder: Path) -> list[str]:
                   if p.name.startswith(".") or p.name.endswith((".tmp", ".part")))
 
 
+def snapshot(root: Path) -> dict[str, object]:
+    """Every entry under ``root`` (symlinks not followed): file -> bytes, symlink -> ('link', target), folder -> 'dir'."""
+    import os
+
+    out: dict[str, object] = {}
+    for dirpath, dirnames, filenames in os.walk(root):
+        for name in dirnames + filenames:
+            p = Path(dirpath) / name
+            rel = p.relative_to(root).as_posix()
+            out[rel] = ("link", os.readlink(p)) if p.is_symlink() else ("dir" if p.is_dir() else p.read_bytes())
+    return out
+
+
 def files_below(folder: Path) -> list[str]:
     return sorted(str(p.relative_to(folder)) for p in folder.rglob("*") if p.is_file()) if folder.exists() else []
 
