@@ -123,8 +123,8 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
     target = check_out_dir(out_dir, overwrite=overwrite, run_key=run_key)  # resolved; refusals before writing
     remove_stale(target)  # leftovers of a killed earlier write of the same folder
     tmp = _sibling(target, "tmp")
-    tmp.mkdir()
     try:
+        tmp.mkdir()  # inside the try: a signal right after it still removes the folder
         yield tmp
         raise_if_terminated()  # a SIGTERM whose exception was lost never lets the outputs arrive
         _stamp_manifest(tmp, run_key)  # manifest.json records every file written

@@ -365,7 +365,7 @@ def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd
 
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
                   figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False,
-                  run_key: str | None = None) -> Path:
+                  run_key: str | None = None) -> Path:  # run_key: output.manifest.results_key (atomic_dir)
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
 
     Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
@@ -373,8 +373,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``; ``extra_text``:
     more {file name: text} written inside the same atomic folder (e.g. manifest.json).
     An existing ``out_dir`` follows ``atomic.atomic_dir``'s rule: content tradeopt did not
-    write is refused (``OutputError``) unless ``overwrite``, and is never changed; so is a folder holding
-    results of another ``run_key`` (``output.manifest.results_key``).
+    write (or another ``run_key``'s results) is refused (``OutputError``) unless ``overwrite``; never changed.
     """
     out_dir = Path(out_dir)
     if eur_per_usd is not None and not (eur_per_usd > 0):
