@@ -134,8 +134,8 @@ def test_every_writer_refuses_a_locked_folder(cli_main, runner, tmp_path, conten
     before = snapshot(folder)
     cmds = [["run", *FAST, "--out", str(folder)],
             ["sweep", "--caps", "1,2", "--set", "basket.products=['850440']", "--out", str(folder), "--overwrite"],
-            ["screen", "single", "--out", str(folder / "s.csv")],
-            ["analyse", "cost", "--set", "basket.products=['850440']", "--out", str(folder / "c.csv")],
+            ["screen", "single", "--out", str(folder), "--overwrite"],
+            ["analyse", "cost", "--set", "basket.products=['850440']", "--out", str(folder), "--overwrite"],
             ["data", "convert", str(src), "--out", str(folder / "f.parquet")],
             ["batch", "--importers", "FRA", "--caps", "1", "--set", "basket.products=['850440']", "--workers", "1",
              "--quiet", "--out", str(folder)]]

@@ -215,8 +215,8 @@ def test_command_sequences(world, spec, steps):
         args = {"run_cli": ["run", "--products", "850440", "--no-figures", "--quiet", "--out", str(folder), *ow],
                 "batch_cli": ["batch", "--importers", "FRA", "--caps", "1", "--set", one, "--workers", "1", "--quiet",
                               "--out", str(folder), *ow],
-                "screen_cli": ["screen", "single", "--out", str(folder / "screen.csv")],
-                "analyse_cli": ["analyse", "cost", "--set", one, "--out", str(folder / "thesis.txt")]}[kind]
+                "screen_cli": ["screen", "single", "--out", str(folder), *ow],
+                "analyse_cli": ["analyse", "cost", "--set", one, "--out", str(folder), *ow]}[kind]
         r = runner.invoke(main(), args)
         assert r.exit_code in (0, 2, 5), (args, r.output)
 
