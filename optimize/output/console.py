@@ -85,7 +85,8 @@ def analysis_lines(kind: str, got: tuple, *, out, quiet: bool) -> list[tuple[str
     elif kind == "frontier":
         lines = [(frontier_view(got[0])[0], False)]
     elif kind == "cost":
-        lines = [(cost_text(got[1]), False)]
+        ces = getattr(result.tables, "cost", None)
+        lines = [(cost_text(got[1]), False)] + ([(ces_line(ces), False)] if ces else [])
     else:
         lines = [(binding_view(got[0], got[1])[0], False)]
     lines += [(SYNTHETIC_NOTE, quiet)] if result.synthetic else []
@@ -128,6 +129,15 @@ def cost_text(summary: dict) -> str:
                  f"products, {summary['outlier_shifted_usd']:,.0f} USD shifted")
     lines.append(f"Method: {summary['method']}")
     return "\n".join(lines)
+
+
+def ces_line(block: dict) -> str:
+    """The run's own cost (``cost`` block, docs/cost.md) beside the unit-value estimate."""
+    if block.get("total_usd") is None:
+        return f"Run's cost ({block['method']}): no estimate"
+    high = f"{block['high_usd']:,.0f}" if block.get("high_usd") is not None else "no finite bound"
+    return (f"Run's cost ({block['method']}, docs/cost.md): {block['total_usd']:,.0f} USD "
+            f"(low {block['low_usd']:,.0f}, high {high}; {block['pct_of_basket']:.3f}% of basket imports)")
 
 
 def binding_view(per_pair: pd.DataFrame, table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
