@@ -42,8 +42,8 @@ def is_bool(v: Any) -> bool:
 
 
 def is_country(v: Any) -> bool:
-    """An ISO3 code, group name or BACI code."""
-    return is_text(v) or is_int(v)
+    """An ISO3 code, group name or BACI code (not blank)."""
+    return (is_text(v) and v.strip() != "") or is_int(v)
 
 
 def file_problem(path: str | os.PathLike) -> str | None:
@@ -81,13 +81,13 @@ RULES: dict[str, Rule] = {
     "out_dir": PATH, "save_lp": PATH, "path": PATH, "out": PATH, "cache_dir": PATH, "path_stem": PATH,
     "overwrite": FLAG, "quiet": FLAG, "joint": FLAG, "full_outputs": FLAG, "figures": FLAG, "per_cell": FLAG,
     "cache": FLAG, "plot": FLAG, "warm": FLAG, "single_year": FLAG, "synthetic": FLAG,
-    "kind": TEXT, "country_codes": TEXT, "value_unit": TEXT, "to": TEXT, "hs": TEXT, "release": TEXT,
+    "kind": TEXT, "comtrade": TEXT, "country_codes": TEXT, "value_unit": TEXT, "to": TEXT, "hs": TEXT, "release": TEXT,
     "workers": COUNT, "top": COUNT, "points": Rule(is_int, None, "an integer >= 2", minimum=2),
     "year": Rule(is_int, None, "a year (integer)"),
-    "importers": COUNTRIES, "exporters": COUNTRIES, "importer": COUNTRIES, "supplier": Rule(is_country, None,
-                                                                                            "one country"),
-    "years": YEARS, "caps_pp": NUMBERS, "products": TEXTS, "cap_bases": TEXTS, "overrides": Rule(None, is_text,
-                                                                                              "a list of str"),
+    "importers": COUNTRIES, "exporters": COUNTRIES, "importer": COUNTRIES,
+    "supplier": Rule(is_country, None, "one country"),
+    "years": YEARS, "caps_pp": NUMBERS, "products": TEXTS, "sectors": TEXTS, "cap_bases": TEXTS,
+    "overrides": Rule(None, is_text, "a list of str"),
     "risk_sets": RISK_SETS,
 }
 

@@ -80,7 +80,22 @@ def _cases(tmp: Path, result):
         (lambda: api.convert_data("x.csv", year="2023"), "year"),
         (lambda: api.fetch(hs=22), "hs"),
         (lambda: api.cost(scenario=[]), "scenario"),
+        (lambda: api.screen("single", supplier=""), "supplier"),
+        (lambda: api.screen("single", sectors=True), "sectors"),
+        (lambda: api.load_trade(importers=""), "importers"),
+        (lambda: api.convert_data("x.csv", comtrade=5), "comtrade"),
+        (lambda: api.frontier_figure(result.tables.exposure, out), "table"),
     ]
+
+
+def test_one_year_or_one_importer_code_is_read_as_a_list_of_one(tmp_path):
+    """``years=2022`` / ``importers=999`` are refused as absent from the data (used to be a bare TypeError)."""
+    with pytest.raises(TradeoptError, match="2022"):
+        api.batch_run(out_dir=tmp_path / "b", years=2022)
+    with pytest.raises(TradeoptError, match="2022"):
+        api.screen("single", years=2022)
+    with pytest.raises(TradeoptError, match="999"):
+        api.batch_run(out_dir=tmp_path / "c", importers=999)
 
 
 def test_every_wrong_argument_is_a_tradeopt_error_naming_it(tmp_path, result):

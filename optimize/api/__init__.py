@@ -11,6 +11,7 @@ codes (``156``) or groups (``"EU27"``, ``"G7+allies"``).
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -183,7 +184,7 @@ def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk
     data = _data_arg(data)
     # default: the scenario's importer as one cell (several tokens = one bloc, as in ``run``)
     imps = b.parse_importers(importers) if importers is not None else (",".join(scen.importer.countries),)
-    if isinstance(years, str):
+    if isinstance(years, (str, numbers.Integral)):  # a text form or one year
         years = b.parse_years(years)
     caps = b.parse_caps(caps_pp, field="caps_pp") if caps_pp is not None else (float(scen.cap.pp),)
     if cap_bases is None:

@@ -5,6 +5,7 @@ CSV and Parquet, summary.json with its settings, datapackage.json; ``optimize.ou
 """
 from __future__ import annotations
 
+import numbers
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -56,7 +57,8 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
     _check_out(out_dir, overwrite)
     if year is not None and years:
         raise InputError("give year or years, not both", field="--years", fix="drop one of them")
-    yrs = None if not years else list(parse_years(years) if isinstance(years, str) else sorted(int(y) for y in years))
+    yrs = None if not years else list(parse_years(years) if isinstance(years, (str, numbers.Integral))
+                                      else sorted(int(y) for y in years))
     if kind != "geodep" and yrs:
         year = yrs[-1]  # EC and single-country screens read one year: the last one given
     trade = load_trade(data, years=yrs if yrs else ([year] if year is not None else None))
@@ -227,8 +229,13 @@ def frontier_figure(table: pd.DataFrame, path_stem: str | Path, *, synthetic: bo
     import tempfile
 
     from optimize.atomic import atomic_file, check_out_file
+    from optimize.errors import InputError
     from optimize.output.plots import plot_frontier
 
+    missing = sorted({"group", "exposure_share", "hhi"} - set(table.columns))
+    if missing:
+        raise InputError(f"table has no column(s) {missing}: not a frontier table", field="table",
+                         fix="pass the table that optimize.frontier(...) returns")
     stem = Path(path_stem)
     paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
     for p in paths:

@@ -70,7 +70,8 @@ def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
     (kept as the token ``ALL`` until ``expand_all``); ``@file`` or a file path: one token per line."""
     from optimize.data.countries import EU27, to_iso3
 
-    tokens = list(text) if not isinstance(text, str) else _split(text)
+    # text or one code: split at commas; a list: one importer (or bloc, "DEU,FRA") per item
+    tokens = _split(text) if isinstance(text, (str, numbers.Integral)) else [str(t) for t in text]
     out: list[str] = []
     for tok in tokens:
         if tok.lower() == "all":
