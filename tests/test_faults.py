@@ -123,7 +123,8 @@ def test_killed_batch_keeps_finished_cells_and_resumes(tmp_path, cli_main):
     assert not (out / "batch.csv").exists() or len(rows) == 8
     res = CliRunner().invoke(cli_main, args)
     assert res.exit_code == 0, res.output
-    assert f"{8 - len(rows)} cell(s) computed, {len(rows)} already finished, 8 in the grid" in res.output
+    assert f"{8 - len(rows)} cell{'' if 8 - len(rows) == 1 else 's'} computed, {len(rows)} already finished, 8 in the " \
+        "grid" in res.output
     done = _visible(cells)
     assert len(done) == 8 and all(_complete_cell(c) for c in done)
     table = pd.read_csv(out / "batch.csv")
@@ -149,7 +150,7 @@ def test_keep_going_reports_each_infeasible_product_with_its_reason(data, tmp_pa
     res = CliRunner().invoke(cli_main, ["run", "--baci", str(data), "--set", "cap.share_limit=0.05",
                                         "--keep-going", "--no-figures", "--quiet", "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "2 product(s) could not meet every limit" in res.output
+    assert "2 products could not meet every limit" in res.output
     summary = check_complete_run_dir(out)
     assert sorted(summary["infeasible_products"]) == ["850440", "854143"]
     products = pd.read_csv(out / "products.csv", dtype={"k": str}, keep_default_na=False)
@@ -240,7 +241,7 @@ def test_infeasible_cell_in_a_batch_is_recorded_and_the_rest_continue(data, tmp_
                                         "--set", "cap.share_limit=0.05", "--workers", "1", "--quiet",
                                         "--out", str(out)])
     assert res.exit_code == 0, res.output
-    assert "2 error row(s)" in res.output
+    assert "2 error rows" in res.output
     table = pd.read_csv(out / "batch.csv")
     assert len(table) == 2 and table["status"].str.startswith("error: InfeasibleError").all()
     assert table["status"].str.contains("share_limit|share limit").all()

@@ -205,3 +205,20 @@ def test_plurals():
     inst, _ = make_instance([("000001", CHN, 60, 0), ("000001", NOR, 10, 20)])
     md = render_summary_md(compute_tables(inst, make_allocation(inst, [50, 20]), PRODUCT_INFO, COUNTRIES), META)
     assert "year 2023; 1 product, basket imports" in md and "HHI rises for 0 of 1 product\n" in md
+
+
+def test_screen_and_analysis_folders_carry_sources_and_licences(tmp_path):
+    import pandas as pd
+
+    from optimize.output.folder import write_folder
+
+    settings = {"importer": "EU27", "years": [2022, 2023], "data_source": "/x/BACI_HS22_Y2023_V202501.csv (HS22)"}
+    write_folder(tmp_path / "s", {"screen_single": pd.DataFrame({"k": ["850440"], "share": [0.6]})},
+                 {"settings": settings}, title="screen-single")
+    pkg = json.loads((tmp_path / "s" / "datapackage.json").read_text())
+    assert pkg["title"] == "tradeopt screen-single: EU27 2022,2023" and "created" in pkg
+    assert pkg["sources"][0]["description"] == "trade flows read from BACI_HS22_Y2023_V202501.csv (HS22)"
+    assert [lic["name"] for lic in pkg["licenses"]] == ["etalab-2.0"]
+    write_folder(tmp_path / "y", {"t": pd.DataFrame({"a": [1]})}, {}, title="cost", synthetic=True)
+    assert [lic["name"] for lic in json.loads((tmp_path / "y" / "datapackage.json").read_text())["licenses"]] == \
+        ["MIT", "etalab-2.0"]

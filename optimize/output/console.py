@@ -154,7 +154,7 @@ def validation_lines(data, problems: list) -> list[tuple[str, bool]]:
         return [(f"OK: {len(data.flows):,} rows, years {', '.join(map(str, data.years))}, no problems found.", False)]
     if len(problems) == 1 and isinstance(problems[0], Exception):
         return [(f"problem: {problems[0]}", False)]
-    return [("\n".join(str(p) for p in problems), False), (f"{len(problems)} problem(s) found.", True)]
+    return [("\n".join(str(p) for p in problems), False), (f"{plural(len(problems), 'problem')} found.", True)]
 
 
 def run_lines(result, *, out, save_lp: str | None, quiet: bool) -> list[tuple[str, bool]]:
@@ -168,7 +168,7 @@ def run_lines(result, *, out, save_lp: str | None, quiet: bool) -> list[tuple[st
     infeasible = list(result.allocation.infeasible_products)
     if infeasible:
         shown = ", ".join(infeasible[:10]) + (" ..." if len(infeasible) > 10 else "")
-        text = f"{len(infeasible)} product(s) could not meet every limit (reported, not dropped): {shown}"
+        text = f"{plural(len(infeasible), 'product')} could not meet every limit (reported, not dropped): {shown}"
         lines.append((text, True))
     if save_lp:
         lines.append((f"LP written to {save_lp}", False))
@@ -185,8 +185,8 @@ def batch_text(res) -> str:
     """``tradeopt batch``: cells computed, skipped and in the grid, error rows, seconds; where the tables are."""
     n_err = int(res.table["status"].astype(str).str.startswith("error").sum()) if len(res.table) else 0
     n_cells = len(res.computed) + len(res.skipped)
-    return (f"{len(res.computed)} cell(s) computed, {len(res.skipped)} already finished, {n_cells} in the grid; "
-            f"{n_err} error row(s); {res.seconds:.1f}s\n"
+    return (f"{plural(len(res.computed), 'cell')} computed, {len(res.skipped)} already finished, {n_cells} in the "
+            f"grid; {plural(n_err, 'error row')}; {res.seconds:.1f}s\n"
             f"Table written to {res.out_dir / 'batch.csv'}; dataset in {res.out_dir / 'dataset'}")
 
 

@@ -129,27 +129,32 @@ def resource(file: str, frame: pd.DataFrame) -> dict:
 
 def provenance(meta: Mapping) -> dict:
     """Package ``title``, ``sources`` and ``licenses`` of a run from its ``meta`` (scenario, importer, year,
-    risk_iso3, cap_pp, cap_basis, hs_revision, release, synthetic, data_source): BACI data and code tables
-    are CEPII's under the Etalab Open Licence 2.0; the synthetic sample is tradeopt's own (MIT)."""
-    rev, release = meta.get("hs_revision"), meta.get("release")
+    risk_iso3, cap_pp, cap_basis, hs_revision, release, synthetic, data_source)."""
     risk = ", ".join(map(str, meta.get("risk_iso3") or [])) or "no risk countries"
     title = (f"tradeopt scenario '{meta.get('scenario') or 'run'}': {meta.get('importer') or '?'} imports in "
              f"{meta.get('year', '?')} away from {risk} (cap {float(meta.get('cap_pp') or 0):g} pp of "
              f"{meta.get('cap_basis') or '?'})")
-    tables = {"title": f"CEPII BACI code tables: country codes and product codes {rev or '(HS revision unknown)'}",
-              "path": BACI_PAGE,
+    return {"title": title, **data_provenance(synthetic=bool(meta.get("synthetic")), data_label=meta.get("data_source"),
+                                              hs_revision=meta.get("hs_revision"), release=meta.get("release"))}
+
+
+def data_provenance(*, synthetic: bool, data_label: str | None, hs_revision: str | None = None,
+                    release: str | None = None) -> dict:
+    """``sources`` and ``licenses`` of outputs computed from one data source: BACI data and code tables are
+    CEPII's under the Etalab Open Licence 2.0; the synthetic sample is tradeopt's own (MIT). ``data_label``:
+    the file (its folder is left out); a known revision without a release says "release unknown"."""
+    rev = f" {hs_revision}" if hs_revision else ""
+    tables = {"title": f"CEPII BACI code tables: country codes and product codes{rev}", "path": BACI_PAGE,
               "description": "the release's country_codes_*/product_codes_*.csv when it ships them, else the "
                              "copies bundled with tradeopt (data/baci)"}
-    if meta.get("synthetic"):
+    if synthetic:
         data = {"title": "tradeopt's embedded SYNTHETIC sample (invented numbers, not real trade data)",
                 "path": "data/baci/BACI_SYNTHETIC_Y2023_sample.parquet"}
-        licenses = [SYNTHETIC_LICENSE, BACI_LICENSE]
-    else:
-        version = f"release V{str(release).lstrip('Vv')}" if release else "release unknown"
-        data = {"title": f"CEPII BACI {rev or '(HS revision unknown)'}, {version}", "path": BACI_PAGE,
-                "description": f"trade flows read from {Path(str(meta.get('data_source') or '?')).name}"}
-        licenses = [BACI_LICENSE]
-    return {"title": title, "sources": [data, tables], "licenses": licenses}
+        return {"sources": [data, tables], "licenses": [SYNTHETIC_LICENSE, BACI_LICENSE]}
+    version = f", release V{str(release).lstrip('Vv')}" if release else ", release unknown" if hs_revision else ""
+    data = {"title": f"CEPII BACI{rev}{version}", "path": BACI_PAGE,
+            "description": f"trade flows read from {Path(str(data_label or '?')).name}"}
+    return {"sources": [data, tables], "licenses": [BACI_LICENSE]}
 
 
 def datapackage(tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "",

@@ -15,7 +15,7 @@ import pandas as pd
 
 from optimize.atomic import atomic_dir
 from optimize.errors import OutputError
-from optimize.output.datapackage import write_datapackage
+from optimize.output.datapackage import data_provenance, write_datapackage
 from optimize.output.manifest import jsonable
 from optimize.vocab import CSV_FLOAT_FORMAT
 
@@ -41,7 +41,11 @@ def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summar
             typed: dict[str, pd.DataFrame] = {}
             for name, frame in tables.items():
                 typed.update(write_table(frame, tmp, name))
-            write_datapackage(tmp, typed, name=f"tradeopt-{title}", title=f"tradeopt {title}", synthetic=synthetic)
+            st = summary.get("settings") or {}
+            who = " ".join(str(x) for x in (st.get("importer"), ",".join(map(str, st.get("years") or []))) if x)
+            write_datapackage(tmp, typed, name=f"tradeopt-{title}", title=f"tradeopt {title}" + (f": {who}" if who
+                              else ""), synthetic=synthetic,
+                              about=data_provenance(synthetic=synthetic, data_label=st.get("data_source")))
             made = [tmp / f for f in ("summary.json", *typed, "datapackage.json")]
             made += figures(tmp / "figures") if figures else []
             written = [out_dir / p.relative_to(tmp) for p in made]

@@ -344,11 +344,16 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     tables = {"batch.csv": table.to_csv(index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT).encode(),
               "batch.parquet": buf.getvalue()}
     record_files(out, tables)  # recorded (size, SHA-256) first: what is in place is provably tradeopt's
-    for name, data in tables.items():
-        atomic_write_bytes(out / name, data)
-    from optimize.output.datapackage import write_datapackage
+    for name, blob in tables.items():
+        atomic_write_bytes(out / name, blob)
+    from optimize.output.datapackage import data_provenance, write_datapackage
 
-    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}")
+    # data: in-memory TradeData/frame, else the scenario's file (none: the synthetic sample)
+    synthetic = bool(getattr(data, "synthetic", False)) if data is not None else not scenario.data.baci
+    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}",
+                      title=f"tradeopt batch of scenario '{scenario.name}'", synthetic=synthetic,
+                      about=data_provenance(synthetic=synthetic,
+                                            data_label=getattr(data, "source", None) or scenario.data.baci))
     record_files(out, {"datapackage.json": (out / "datapackage.json").read_bytes()})
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
                        seconds=time.perf_counter() - t_start, cells=done, run_id=run_id)
