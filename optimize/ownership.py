@@ -41,16 +41,22 @@ def record(data: bytes) -> dict:
     return {"bytes": len(data), "sha256": sha256_bytes(data)}
 
 
+def file_sha256(path: str | os.PathLike) -> str:
+    """SHA-256 hex digest of a file's bytes, streamed in 1 MB blocks (the one copy: cache keys, manifest
+    input hashes, batch resume keys and output records)."""
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            h.update(block)
+    return h.hexdigest()
+
+
 def record_file(path: Path) -> dict:
-    """``record`` of the file at ``path`` (read in 1 MB blocks; memoised on its stat in this process)."""
+    """``record`` of the file at ``path`` (memoised on its stat in this process)."""
     st = path.stat()
     key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
     if key not in _hashes:
-        h = hashlib.sha256()
-        with open(path, "rb") as fh:
-            for block in iter(lambda: fh.read(1 << 20), b""):
-                h.update(block)
-        _hashes[key] = h.hexdigest()
+        _hashes[key] = file_sha256(path)
     return {"bytes": st.st_size, "sha256": _hashes[key]}
 
 

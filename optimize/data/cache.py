@@ -20,10 +20,10 @@ import pyarrow.parquet as pq
 
 from optimize.atomic import temp_sibling
 from optimize.data.trade import ARROW_SCHEMA
+from optimize.ownership import file_sha256  # noqa: F401  (re-exported; the one copy)
 
 #: Bump when the reader changes what a CSV parses to (normalising, validation): old entries are then ignored.
 READER_VERSION = 2
-HASH_CHUNK = 1 << 20
 
 log = logging.getLogger("tradeopt.cache")
 
@@ -38,15 +38,6 @@ def cache_root(cache_dir: str | Path | None = None) -> Path:
     from platformdirs import user_cache_path
 
     return user_cache_path("tradeopt", appauthor=False)
-
-
-def file_sha256(path: str | Path) -> str:
-    """SHA-256 hex digest of a file's bytes, streamed in 1 MB chunks (~0.75 GB/s here; faster than blake2b)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(HASH_CHUNK), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def cache_file(digest: str, source_name: str, member: str | None, root: Path) -> Path:

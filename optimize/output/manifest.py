@@ -6,14 +6,14 @@ run again as it is (``tradeopt run --scenario out/scenario.resolved.toml``).
 """
 from __future__ import annotations
 
-import hashlib
 import json
 import math
 import platform
 from importlib import metadata
-from pathlib import Path
 
 import numpy as np
+
+from optimize.ownership import file_sha256  # noqa: F401  (re-exported; the one copy)
 
 MANIFEST_FILE = "manifest.json"
 RESOLVED_FILE = "scenario.resolved.toml"
@@ -58,15 +58,6 @@ def versions() -> dict[str, str]:
         except metadata.PackageNotFoundError:
             out[dist] = "absent"
     return out
-
-
-def file_sha256(path: str | Path, chunk_bytes: int = 1 << 20) -> str:
-    """SHA-256 hex digest of a file, read in chunks (works for multi-GB BACI zips)."""
-    h = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for block in iter(lambda: fh.read(chunk_bytes), b""):
-            h.update(block)
-    return h.hexdigest()
 
 
 def build_manifest(resolved_scenario: dict, *, inputs: dict[str, str | None], meta: dict | None = None) -> dict:
