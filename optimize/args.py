@@ -80,7 +80,7 @@ RISK_SETS = Rule(is_text, lambda v: is_text(v) or (_listlike(v) and all(map(is_t
 RULES: dict[str, Rule] = {
     "out_dir": PATH, "save_lp": PATH, "path": PATH, "out": PATH, "cache_dir": PATH, "path_stem": PATH,
     "overwrite": FLAG, "quiet": FLAG, "joint": FLAG, "full_outputs": FLAG, "figures": FLAG, "per_cell": FLAG,
-    "cache": FLAG, "plot": FLAG, "warm": FLAG, "single_year": FLAG, "synthetic": FLAG,
+    "cache": FLAG, "xlsx": FLAG, "plot": FLAG, "warm": FLAG, "single_year": FLAG, "synthetic": FLAG,
     "kind": TEXT, "comtrade": TEXT, "country_codes": TEXT, "value_unit": TEXT, "to": TEXT, "hs": TEXT, "release": TEXT,
     "workers": COUNT, "top": COUNT, "points": Rule(is_int, None, "an integer >= 2", minimum=2),
     "year": Rule(is_int, None, "a year (integer)"),
@@ -89,6 +89,10 @@ RULES: dict[str, Rule] = {
     "years": YEARS, "caps_pp": NUMBERS, "products": TEXTS, "sectors": TEXTS, "cap_bases": TEXTS,
     "overrides": Rule(None, is_text, "a list of str"),
     "risk_sets": RISK_SETS,
+    "eur_per_usd": Rule(lambda v: is_number(v) and 0 <= v < float("inf"), None,
+                        "a finite number >= 0 (EUR per USD; 0 = none)"),
+    "extra_text": Rule(lambda v: isinstance(v, Mapping) and all(is_text(k) and is_text(t) for k, t in v.items()), None,
+                       "a dict of file name -> text"),
 }
 
 

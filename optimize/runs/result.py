@@ -34,26 +34,27 @@ class RunResult:
         return _manifest.build_manifest(self.resolved, inputs=self.meta.get("input_hashes", {}), meta=run_meta)
 
     @checked()
-    def write(self, out_dir: str | Path, *, overwrite: bool = False, **kw) -> Path:
+    def write(self, out_dir: str | Path, *, overwrite: bool = False, eur_per_usd: float | None = None,
+              xlsx: bool | None = None, figures: bool | None = None,
+              extra_text: dict[str, str] | None = None) -> Path:
         """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
 
-        Keyword arguments default to the scenario's ``[report]`` section
-        (``eur_per_usd``, ``xlsx``, ``figures``). An existing ``out_dir`` holding files
-        tradeopt did not write is refused (``OutputError``) unless ``overwrite``; those
+        ``eur_per_usd`` (EUR per USD), ``xlsx`` and ``figures`` default (None) to the scenario's
+        ``[report]`` section; ``extra_text``: more files, {name: text}. An existing ``out_dir`` holding
+        files tradeopt did not write is refused (``OutputError``) unless ``overwrite``; those
         files are never changed (``atomic.atomic_dir``).
         """
         from optimize.output.report import write_outputs
 
         rep = self.scenario.report
-        kw.setdefault("eur_per_usd", rep.eur_per_usd or None)
-        kw.setdefault("xlsx", rep.xlsx)
-        kw.setdefault("figures", rep.figures)
         # manifest and resolved scenario inside the same atomic folder: a killed run leaves all or nothing
         extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
-                 _manifest.RESOLVED_FILE: self.scenario.to_toml()}
-        kw["extra_text"] = {**extra, **(kw.get("extra_text") or {})}
+                 _manifest.RESOLVED_FILE: self.scenario.to_toml(), **(extra_text or {})}
         return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite,
-                                  run_key=_manifest.results_key(self.resolved), **kw))
+                                  eur_per_usd=rep.eur_per_usd or None if eur_per_usd is None else eur_per_usd,
+                                  xlsx=rep.xlsx if xlsx is None else xlsx,
+                                  figures=rep.figures if figures is None else figures, extra_text=extra,
+                                  run_key=_manifest.results_key(self.resolved)))
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""
