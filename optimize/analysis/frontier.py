@@ -142,6 +142,17 @@ def _cost_usd(a: dict, x: np.ndarray, sigma: np.ndarray | None, lam: float) -> f
     return float(np.sum(share * a["total"]) * USD_PER_KUSD)
 
 
+def _cost_min(a: dict, levels: np.ndarray, e_min: float, sigma: np.ndarray | None, lam: float) -> np.ndarray:
+    """The lowest CES cost (USD) reaching each exposure level (``costfrontier``); NaN without every sigma."""
+    sig = None if sigma is None else np.asarray(sigma, dtype=float)[a["old"]]
+    if sig is None or not (np.isfinite(sig) & (sig > 0)).all():
+        return np.full(levels.shape[0], np.nan)
+    from optimize.analysis import costfrontier
+
+    c = costfrontier.prepare(a["p"], a["x0"], a["lo"], a["hi"], a["w"], a["world"], a["total"], sig, lam)
+    return np.array([_cost_usd(a, x, sigma, lam) for x in costfrontier.min_cost_flows(c, levels, e_min)])
+
+
 def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | None = None,
              allocation=None, sigma: np.ndarray | None = None, prior_lambda: float = 0.1) -> pd.DataFrame:
     """Exposure-vs-concentration frontier for the basket ("all") and each sector.
@@ -156,7 +167,8 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
     exposure_share_today, hhi_plain (after the plain re-allocation: ``allocation`` or the
     default proportional rules), n_products, n_hhi_rises (products whose HHI rises in
     the plain re-allocation); with ``sigma`` (P,) per product also cost_usd (the CES cost of the
-    point's min-HHI allocation, docs/cost.md) and cost_plain_usd (of the plain re-allocation).
+    point's min-HHI allocation, docs/cost.md), cost_min_usd (group "all": the lowest CES cost reaching
+    the level, the exposure-cost frontier, ``costfrontier``) and cost_plain_usd (of the plain re-allocation).
     """
     if n_points < 2:
         raise ScenarioError(f"n_points={n_points}", field="n_points", fix="use at least 2 points")
@@ -198,6 +210,7 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
             "n_products": int(a["total"].shape[0]),
             "n_hhi_rises": int(np.sum(h_plain > h0 + 1e-12)),
             "cost_usd": [_cost_usd(a, x, sigma, prior_lambda) for x in xs],
+            "cost_min_usd": _cost_min(a, levels, e_min, sigma if name == "all" else None, prior_lambda),
             "cost_plain_usd": _cost_usd(a, x_plain, sigma, prior_lambda),
         }))
     return pd.concat(frames, ignore_index=True)
