@@ -227,6 +227,10 @@ def sweep(scenario, caps_pp, out_dir, cold, quiet, overwrite):
     click.echo(f"Outputs written to {out_dir}" if quiet else sweep_text(res, out_dir))
 
 
+for _kind in opts.ACROSS_YEARS:  # tradeopt trend / backtest (docs/trend.md)
+    main.add_command(opts.across_years_command(_kind))
+
+
 # ---------------------------------------------------------------- screens / analysis
 @main.group(cls=opts.KindGroup)
 def screen() -> None:

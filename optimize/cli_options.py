@@ -73,15 +73,19 @@ class ChoiceList(click.ParamType):
         return value
 
 
-def scenario_options(*keywords: str):
+def scenario_options(*keywords: str, sources: bool = False):
     """--scenario, --set, --baci, --intra-bloc and the options of ``keywords``: the command gets the
-    ``scenario`` they make (keywords first, ``--set`` last) in their place."""
+    ``scenario`` they make (keywords first, ``--set`` last) in their place; with ``sources`` it also gets
+    the --baci files or folder as ``sources`` (a tuple: several files allowed) and the scenario keeps its own."""
     keywords = ("baci", "intra_bloc", *keywords)
 
     def decorate(command):
         @functools.wraps(command)
         def with_scenario(scenario_name: str, sets: tuple[str, ...], **options):
-            return command(scenario=_load(scenario_name, sets, {k: options.pop(k) for k in keywords}), **options)
+            given = {k: options.pop(k) for k in keywords}
+            if sources:
+                options["sources"] = tuple(given.pop("baci") or ())
+            return command(scenario=_load(scenario_name, sets, given), **options)
 
         for keyword in reversed(keywords):
             with_scenario = scenario_option(keyword)(with_scenario)
@@ -103,10 +107,10 @@ def _load(scenario_name: str, sets: tuple[str, ...], keywords: dict) -> Scenario
     return api.load_scenario(scenario_name, overrides=sets, **given)
 
 
-def selection_options(*more: str):
+def selection_options(*more: str, sources: bool = False):
     """``scenario_options`` with the whole selection (``SELECTION``: data, year, importer, risk, friends, cap,
-    cap basis, intra-bloc, products, sectors) and ``more`` keywords."""
-    return scenario_options(*(k for k in SELECTION if k not in ("baci", "intra_bloc")), *more)
+    cap basis, intra-bloc, products, sectors) and ``more`` keywords (``sources``: as ``scenario_options``)."""
+    return scenario_options(*(k for k in SELECTION if k not in ("baci", "intra_bloc")), *more, sources=sources)
 
 
 def _stacked(options):
@@ -177,6 +181,43 @@ def analysis_options(kind: str):
                      out_folder(help=f"Output folder: the table(s) as CSV and Parquet, summary.json (settings), "
                                      f"datapackage.json{figures}."),
                      quiet_option(help="Print only the output folder."), overwrite_option))
+
+
+#: The commands across years (``tradeopt KIND``) and their one-line help.
+ACROSS_YEARS = {"trend": "Run the scenario once per year (a folder of yearly files or several --baci) and "
+                         "decompose each change of the risk share (within products / basket composition)."}
+#: Each across-years command's own options.
+_ACROSS_OWN = {
+    "trend": (axis_options("years", default=None),
+              click.option("--top", type=int, default=5, show_default=True,
+                           help="Top contributing products per year-to-year change and risk country.")),
+}
+_ACROSS_FILES = {"trend": "trend.csv, decomposition.csv, decomposition_products.csv (and .parquet), "
+                          "figures/trend"}
+
+
+def across_years_options(kind: str):
+    """The options of ``tradeopt trend`` / ``backtest``: the whole selection with several --baci
+    (``selection_options(sources=True)``) and --figures/--no-figures, the command's own, -o/--out (required),
+    -q/--quiet, --overwrite."""
+    return _stacked((selection_options("figures", sources=True), *_ACROSS_OWN[kind],
+                     out_folder(required=True, help=f"Output folder: {_ACROSS_FILES[kind]}, summary.json "
+                                                    "(settings), summary.md, datapackage.json."),
+                     quiet_option(help="Print only the output folder."), overwrite_option))
+
+
+def across_years_command(kind: str) -> click.Command:
+    """``tradeopt trend`` / ``backtest``: ``api.<kind>`` over the --baci folder or files, printed by
+    ``output.trend.across_text``."""
+    @click.command(kind, help=ACROSS_YEARS[kind])
+    @across_years_options(kind)
+    def command(scenario, sources, out_dir, quiet: bool, overwrite: bool, **params) -> None:
+        from optimize.output.trend import across_text
+
+        got = getattr(api, kind)(scenario, list(sources) or None, out_dir=out_dir, figures=scenario.report.figures,
+                                 overwrite=overwrite, **params)
+        click.echo(f"Outputs written to {out_dir}" if quiet else across_text(kind, got, out_dir))
+    return command
 
 
 def extra_bloc_only(kind: str, options: dict) -> dict:

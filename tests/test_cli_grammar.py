@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from optimize.config.aliases import CLI_OPTIONS, SCREEN_SELECTION, SELECTION
 
 #: The commands that read trade data (written out by hand: the walk must find exactly these).
-TRADE = {"run", "batch", "sweep", "screen ec", "screen geodep", "screen single", "analyse frontier", "analyse cost",
+TRADE = {"run", "batch", "sweep", "trend", "screen ec", "screen geodep", "screen single", "analyse frontier", "analyse cost",
          "analyse binding"}
 SCREENS = {c for c in TRADE if c.startswith("screen ")}
-FIGURES = {"run", "batch", "sweep", "analyse frontier"}  # commands that can draw figures
+FIGURES = {"run", "batch", "sweep", "trend", "analyse frontier"}  # commands that can draw figures
 
 
 def _leaves(group: click.Group, prefix: str = "") -> dict[str, click.Command]:

@@ -65,9 +65,9 @@ class CliOption(NamedTuple):
 
 #: Keyword -> its command-line option (the only place an option's name and help are written).
 CLI_OPTIONS: dict[str, CliOption] = {
-    "baci": CliOption("--baci", "BACI zip/CSV/parquet or a folder of them; screens also take several files "
-                                "(--baci repeated). Default: the scenario's data, else the embedded SYNTHETIC "
-                                "sample.", path=True),
+    "baci": CliOption("--baci", "BACI zip/CSV/parquet or a folder of them; screens, trend and backtest also "
+                                "take several files (--baci repeated). Default: the scenario's data, else the "
+                                "embedded SYNTHETIC sample.", path=True),
     "intra_bloc": CliOption("--intra-bloc", "Trade between members of the importer set: include (study; default) "
                                             "or exclude (EC 2021: totals, shares and caps on imports from outside "
                                             "the set)."),

@@ -29,10 +29,12 @@ def write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, pd.Da
 
 def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summary: dict, *, title: str,
                  synthetic: bool = False, overwrite: bool = False,
-                 figures: Callable[[Path], list[Path]] | None = None) -> list[Path]:
+                 figures: Callable[[Path], list[Path]] | None = None,
+                 texts: Mapping[str, str] | None = None) -> list[Path]:
     """Write ``tables`` ({name: frame, values USD}), ``summary`` (summary.json) and datapackage.json into
     ``out_dir`` (atomic; an existing folder follows ``atomic.atomic_dir``'s rule, ``overwrite``);
-    ``figures(folder)`` writes figures into ``folder`` (``out_dir/figures``). Returns the paths written."""
+    ``figures(folder)`` writes figures into ``folder`` (``out_dir/figures``); ``texts`` ({file name: text}, e.g.
+    summary.md) are written beside the tables. Returns the paths written."""
     out_dir = Path(out_dir)
     try:
         with atomic_dir(out_dir, overwrite=overwrite) as tmp:
@@ -46,7 +48,9 @@ def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summar
             write_datapackage(tmp, typed, name=f"tradeopt-{title}", title=f"tradeopt {title}" + (f": {who}" if who
                               else ""), synthetic=synthetic,
                               about=data_provenance(synthetic=synthetic, data_label=st.get("data_source")))
-            made = [tmp / f for f in ("summary.json", *typed, "datapackage.json")]
+            for name, text in (texts or {}).items():
+                (tmp / name).write_text(text, encoding="utf-8")
+            made = [tmp / f for f in ("summary.json", *typed, *(texts or {}), "datapackage.json")]
             made += figures(tmp / "figures") if figures else []
             written = [out_dir / p.relative_to(tmp) for p in made]
     except OSError as exc:

@@ -1,0 +1,84 @@
+"""Across years in the public API: ``trend`` (the scenario's run per year, its headline and the exact
+decomposition of each change of the risk share). Values USD, shares 0..1; with ``out_dir`` each writes
+a folder as the screens do (``optimize.output.folder``: tables as CSV and Parquet, summary.json with the
+settings, summary.md, datapackage.json, figures).
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from optimize.api.checks import api_checked
+
+if TYPE_CHECKING:
+    from optimize.config.scenario import Scenario
+    from optimize.data.trade import TradeData
+    from optimize.runs.trend import TrendResult
+
+
+def yearly_source(data) -> str | Path | TradeData | None:
+    """What each year's run reads: a path as given (a folder or release zip is read one year at a time);
+    several files read once into one ``TradeData`` (``load_trade``: one HS revision, each year once)."""
+    if isinstance(data, (list, tuple)):
+        if len(data) == 1:
+            return data[0]
+        from optimize.api.data import load_trade
+
+        return load_trade([str(p) for p in data])
+    return data
+
+
+def _years(years: str | Iterable[int] | None) -> list[int] | None:
+    from optimize.tokens import parse_years
+
+    if years is None or years == "":
+        return None
+    return list(parse_years(years) if isinstance(years, str) else sorted({int(y) for y in years}))
+
+
+@api_checked
+def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequence[str | Path] | TradeData | None
+          = None, *, years: str | Iterable[int] | None = None, top: int = 5, out_dir: str | Path | None = None,
+          figures: bool = True, overwrite: bool = False, **keywords: Any) -> TrendResult:
+    """The scenario's run once per year (``runs.trend.trend``): ``table`` (trend.csv: year, risk,
+    share_before, share_after 0..1, total_usd, shifted_usd, hhi_before, hhi_after, cost_usd), the exact
+    decomposition of each year-to-year change of the risk share into within-product and composition parts
+    (``decomposition``) with the ``top`` contributing products per risk label (``top_products``).
+
+    ``data``: a folder of yearly BACI files, a release zip, several files (a list), one file or TradeData
+    (None: the scenario's ``data.baci``); all of one HS revision. ``years``: a list or text
+    (``"2017-2024"``; None: every year of the data). Each year equals ``run(..., year=Y)``.
+    ``out_dir``: also write trend.csv, decomposition.csv, decomposition_products.csv (and .parquet),
+    summary.json, summary.md, datapackage.json and, with ``figures``, figures/trend.png|svg.
+    """
+    from optimize.api import load_scenario
+    from optimize.api.analyses import _check_out
+    from optimize.runs.trend import trend as run_trend
+
+    scen = load_scenario(scenario, **keywords)
+    _check_out(out_dir, overwrite)
+    result = run_trend(scen, yearly_source(data), _years(years), top=top)
+    if out_dir is not None:
+        write_trend(result, out_dir, figures=figures, overwrite=overwrite)
+    return result
+
+
+def write_trend(result: TrendResult, out_dir: str | Path, *, figures: bool = True,
+                overwrite: bool = False) -> list[Path]:
+    """The trend's output folder (``output.folder.write_folder``); returns the paths written."""
+    from optimize.output.folder import TABLE_UNITS, write_folder
+    from optimize.output.trend import plot_trend, trend_markdown
+
+    summary = {"analysis": "trend", "settings": result.settings, "synthetic": result.synthetic,
+               "units": TABLE_UNITS, "years": {str(r.year): {k: v for k, v in r.meta.items() if k != "synthetic"}
+                                               for r in result.years}}
+    tables = {"trend": result.table, "decomposition": result.decomposition,
+              "decomposition_products": result.top_products}
+
+    def draw(folder: Path) -> list[Path]:
+        return plot_trend(result.table, folder / "trend", settings=result.settings, synthetic=result.synthetic)
+
+    text = trend_markdown(result.table, result.decomposition, result.settings, result.synthetic)
+    return write_folder(out_dir, tables, summary, title="trend", synthetic=result.synthetic, overwrite=overwrite,
+                        figures=draw if figures else None, texts={"summary.md": text})

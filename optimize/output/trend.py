@@ -1,0 +1,82 @@
+"""The trend's and the backtest's figures (PNG + SVG) and summary.md text. Shares are shown in % of the
+basket's imports; settings come from the result's ``settings`` dict."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+from matplotlib.figure import Figure
+
+from optimize.output.plots import _save
+
+
+def caption(settings: dict) -> str:
+    """One line of the trend's or backtest's settings for figure titles."""
+    years = settings.get("years") or []
+    span = f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "")
+    risk = ",".join(settings.get("risk") or [])
+    return (f"{settings.get('importer')} {span}, {settings.get('hs_revision')}, cap {settings.get('cap_pp')} pp "
+            f"({settings.get('cap_basis')}), risk {risk}")
+
+
+def plot_trend(table: pd.DataFrame, stem, *, settings: dict, synthetic: bool = False) -> list[Path]:
+    """Risk share before and after the re-allocation per year (one line pair per risk label; ALL bold)."""
+    fig = Figure(figsize=(8, 4.8), layout="constrained")
+    ax = fig.add_subplot()
+    for i, (risk, g) in enumerate(table.sort_values("year").groupby("risk", sort=True)):
+        color = f"C{i}"
+        wide = 2.6 if risk == "ALL" else 1.4
+        years = g["year"].to_numpy(int)
+        ax.plot(years, g["share_before"].to_numpy(float) * 100, marker="o", color=color, lw=wide,
+                label=f"{risk} before")
+        ax.plot(years, g["share_after"].to_numpy(float) * 100, marker="s", ls="--", color=color, lw=wide,
+                label=f"{risk} after")
+    ax.set_xlabel("year")
+    ax.set_ylabel("% of basket imports")
+    ax.xaxis.get_major_locator().set_params(integer=True)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, ncol=2)
+    return _save(fig, stem, synthetic, "Exposure to risk suppliers, before and after re-allocation, by year",
+                 caption(settings))
+
+
+def _md_table(frame: pd.DataFrame, formats: dict[str, str]) -> list[str]:
+    cols = list(formats)
+    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for rec in frame[cols].to_dict("records"):
+        out.append("| " + " | ".join("n/a" if isinstance(rec[c], float) and not np.isfinite(rec[c])
+                                     else format(rec[c], formats[c]) for c in cols) + " |")
+    return out
+
+
+def trend_markdown(table: pd.DataFrame, decomposition: pd.DataFrame, settings: dict, synthetic: bool) -> str:
+    """summary.md of a trend: the settings, the ALL rows per year and the decomposition of each change."""
+    lines = ["# tradeopt trend", ""]
+    if synthetic:
+        lines += ["**SYNTHETIC data: values are invented, not real trade data.**", ""]
+    lines += [f"- {key}: {value if not isinstance(value, list) else ', '.join(map(str, value))}"
+              for key, value in settings.items()]
+    pct = {"year": "d", "share_before": ".4f", "share_after": ".4f", "total_usd": ",.0f", "shifted_usd": ",.0f",
+           "hhi_before": ".4f", "hhi_after": ".4f", "cost_usd": ",.0f"}
+    lines += ["", "## All risk countries by year (shares 0..1, values USD)", ""]
+    lines += _md_table(table.loc[table["risk"] == "ALL"], pct)
+    lines += ["", "## Change of the risk share: within products and basket composition", "",
+              "change = within + composition exactly (shares 0..1); decomposition.csv has every risk country.", ""]
+    lines += _md_table(decomposition.loc[decomposition["risk"] == "ALL"],
+                       {"from_year": "d", "to_year": "d", "change": "+.5f", "within": "+.5f", "composition": "+.5f"})
+    return "\n".join(lines) + "\n"
+
+
+def across_text(kind: str, result, out_dir) -> str:
+    """What ``tradeopt trend`` / ``backtest`` prints (``kind``), with the output folder."""
+    return trend_text(result, out_dir)
+
+
+def trend_text(result, out_dir) -> str:
+    """What ``tradeopt trend`` prints: per year the ALL-risk share before and after, and the output folder."""
+    rows = result.table.loc[result.table["risk"] == "ALL"]
+    lines = [f"Trend of {caption(result.settings)}", "year  share before  share after  shifted (USD)"]
+    lines += [f"{int(r.year)}  {r.share_before:12.2%}  {r.share_after:11.2%}  {r.shifted_usd:,.0f}"
+              for r in rows.itertuples()]
+    return "\n".join([*lines, f"Outputs written to {out_dir}"])

@@ -1,0 +1,174 @@
+"""A trend over years: the scenario's run once per year, and its headline per year and risk country.
+
+A planner, no model arithmetic of its own: each year is ``pipeline.prepare`` (the year's data read and
+selected as ``tradeopt run --year Y`` does) and ``pipeline.solve_cell`` (one engine call), and the
+rows are read off the run's own tables. All years must be of one HS revision (taken from the file
+names, the setting or detected from the codes); a mix is refused naming the years. Values USD,
+shares 0..1.
+"""
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from optimize.config.scenario import Scenario
+from optimize.errors import DataError, ScenarioError
+
+#: Columns of ``trend.csv``.
+TREND_COLUMNS = ("year", "risk", "share_before", "share_after", "total_usd", "shifted_usd", "hhi_before",
+                 "hhi_after", "cost_usd")
+
+
+@dataclass
+class YearRun:
+    """What the trend keeps of one year's run: its headline rows, the per-product risk values (for the
+    decomposition), product descriptions and the run's facts."""
+
+    year: int
+    rows: pd.DataFrame  # TREND_COLUMNS
+    shares: pd.DataFrame  # [risk, k, value_usd, risk_usd]
+    products: pd.DataFrame  # [k, description]
+    meta: dict
+
+
+@dataclass
+class TrendResult:
+    """The trend: ``table`` (``TREND_COLUMNS``), the decomposition and its top products, the settings."""
+
+    table: pd.DataFrame
+    decomposition: pd.DataFrame
+    top_products: pd.DataFrame
+    settings: dict
+    synthetic: bool = False
+    years: list[YearRun] = field(default_factory=list)
+
+
+def _named_files(scen: Scenario, data) -> list[tuple[str, int | None, str | None]]:
+    """(file or zip member, year, HS revision) named by each flow file of a path ``data`` ([] otherwise)."""
+    from optimize.data import baci
+
+    path = data if isinstance(data, (str, Path)) else (scen.data.baci or None) if data is None else None
+    if path is None or not Path(path).exists():
+        return []
+    files, _ = baci._flow_sources(Path(path), None)
+    out = []
+    for f, member, _label in files:
+        name = Path(member or f.name).name
+        meta = baci.parse_name(name)
+        out.append((name, meta["year"], meta["hs"].upper() if meta["hs"] else None))
+    return out
+
+
+def data_years(scen: Scenario, data) -> list[int]:
+    """The years of ``data``: from the file names of a folder or release zip when each names its year, else
+    every year read. Files naming two HS revisions are a ``DataError`` naming one of each."""
+    from optimize.runs import pipeline
+
+    named = _named_files(scen, data)
+    revisions = {hs: name for name, _, hs in named if hs}
+    if len(revisions) > 1:
+        (a, fa), (b, fb) = sorted(revisions.items())[:2]
+        raise DataError(f"files of two HS revisions: {fa} is {a}, {fb} is {b}", file=fb, field="hs revision",
+                        fix=_MIXED_FIX)
+    if named and all(y is not None for _, y, _ in named):
+        return sorted({int(y) for _, y, _ in named})
+    return pipeline.data_years(scen, data)
+
+
+_MIXED_FIX = ("give yearly files of one HS revision (CEPII publishes every year in each revision: take all years "
+              "from one release, e.g. BACI_HS17 for 2017-2024)")
+
+
+def prepare_years(scen: Scenario, data, years: Sequence[int]) -> list:
+    """``pipeline.Prepared`` of each year (as ``run --year Y`` reads it); years of different HS revisions
+    are a ``DataError`` naming them."""
+    from optimize.runs import pipeline
+
+    out = []
+    for year in years:
+        scen_y = scen.update({"data.year": int(year)}, source=f"{scen.name} (year {year})")
+        prepared = pipeline.prepare(scen_y, data)
+        if out and prepared.hs_revision.code != out[0].hs_revision.code:
+            first = out[0]
+            raise DataError(f"years of two HS revisions: {first.year} is {first.hs_revision.label}, {year} is "
+                            f"{prepared.hs_revision.label}", file=str(prepared.trade.source), field="hs revision",
+                            fix=_MIXED_FIX)
+        out.append(prepared)
+    return out
+
+
+def headline(result) -> pd.DataFrame:
+    """The trend rows of one run (``TREND_COLUMNS``): per risk country and ALL, from the run's exposure table
+    and summary; ``shifted_usd`` = the country's cut (before - after; ALL: the run's shifted value);
+    ``total_usd``, the HHIs and ``cost_usd`` (the run's cost block; NaN without one) are the basket's."""
+    ex, s = result.tables.exposure, result.tables.summary
+    cost = getattr(result.tables, "cost", None) or {}
+    shifted = (ex["before_usd"] - ex["after_usd"]).to_numpy(dtype=float)
+    shifted = np.where(ex["iso3"].astype(str) == "ALL", float(s["shifted_usd"]), shifted)
+    return pd.DataFrame({
+        "year": int(s["year"]), "risk": ex["iso3"].astype(str).to_numpy(),
+        "share_before": ex["share_before"].to_numpy(dtype=float),
+        "share_after": ex["share_after"].to_numpy(dtype=float),
+        "total_usd": float(s["total_usd"]), "shifted_usd": shifted, "hhi_before": float(s["hhi_before"]),
+        "hhi_after": float(s["hhi_after"]),
+        "cost_usd": float(cost["total_usd"]) if cost.get("total_usd") is not None else np.nan,
+    })[list(TREND_COLUMNS)]
+
+
+def risk_values(result) -> pd.DataFrame:
+    """[risk, k, value_usd, risk_usd] of one run (before re-allocation): each product's imports and the
+    part from each risk country and from all of them (``ALL``), from the run's flows and products tables."""
+    flows, products = result.tables.flows, result.tables.products
+    value = products[["k", "total_usd"]].rename(columns={"total_usd": "value_usd"})
+    risky = flows.loc[flows["is_risk"].astype(bool)]
+    labels = [str(r) for r in result.tables.exposure["iso3"] if str(r) != "ALL"]
+    per = risky.groupby(["exporter", "k"])["before_usd"].sum()
+    parts = []
+    for label in [*labels, "ALL"]:
+        got = risky.groupby("k")["before_usd"].sum() if label == "ALL" else (
+            per.loc[label] if label in per.index.get_level_values(0) else pd.Series(dtype=float))
+        part = value.assign(risk=label)
+        part["risk_usd"] = part["k"].map(got).fillna(0.0).to_numpy(dtype=float)
+        parts.append(part)
+    return pd.concat(parts, ignore_index=True)[["risk", "k", "value_usd", "risk_usd"]]
+
+
+def run_year(prepared) -> YearRun:
+    """One year: ``pipeline.solve_cell`` (the run's one engine call) and what the trend keeps of it."""
+    from optimize.runs import pipeline
+
+    result = pipeline.solve_cell(prepared)
+    meta = {k: result.meta[k] for k in ("year", "data_label", "hs_revision", "hs_revision_source", "status",
+                                        "n_products", "importer", "risk_iso3", "cap_pp", "cap_basis")}
+    return YearRun(year=prepared.year, rows=headline(result), shares=risk_values(result),
+                   products=prepared.product_info[["k", "description"]], meta=meta | {"synthetic": result.synthetic,
+                                                                                        "notes": result.meta["notes"]})
+
+
+def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: int = 5) -> TrendResult:
+    """The trend of ``scen`` over ``years`` (None: every year of the data) of ``data`` (a folder, a release
+    zip, one file or TradeData (several files: read into one by the API); None: the scenario's ``data.baci``)."""
+    from optimize.analysis.decompose import decompose_years
+
+    given = years or ([scen.data.year] if scen.data.year else None)  # --year alone: a trend of one year
+    found = data_years(scen, data)  # also refuses files naming two HS revisions
+    wanted = sorted({int(y) for y in given}) if given else found
+    if not wanted:
+        raise ScenarioError("no years to run", field="--years", fix="give --years, e.g. 2021-2023")
+    runs = [run_year(p) for p in prepare_years(scen, data, wanted)]
+    table = pd.concat([r.rows for r in runs], ignore_index=True)
+    decomposition, tops = decompose_years({r.year: r.shares for r in runs}, top=top)
+    names = pd.concat([r.products for r in runs]).drop_duplicates("k")
+    tops = tops.merge(names, on="k", how="left")
+    first = runs[0].meta
+    settings = {"scenario": scen.name, "importer": first["importer"], "risk": first["risk_iso3"],
+                "cap_pp": first["cap_pp"], "cap_basis": first["cap_basis"], "years": [r.year for r in runs],
+                "hs_revision": f"{first['hs_revision']} ({first['hs_revision_source']})",
+                "data_source": "; ".join(sorted({r.meta["data_label"] for r in runs})), "top_products": int(top),
+                "decomposed": "share_before (the observed risk share of the basket's imports)"}
+    return TrendResult(table=table, decomposition=decomposition, top_products=tops, settings=settings,
+                       synthetic=any(r.meta["synthetic"] for r in runs), years=runs)
