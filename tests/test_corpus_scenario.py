@@ -69,7 +69,7 @@ def test_reliability_doc_is_backed_by_tests():
     short = {"C": "tests/test_corpus_baci.py::test_bad_baci_input",
              "S": "tests/test_corpus_scenario.py::test_bad_scenario_input"}
     lines = text.splitlines()
-    rows = [ln for ln, nxt in zip(lines, lines[1:] + [""]) if ln.startswith("| ") and not ln.startswith("| ---")
+    rows = [ln for ln, nxt in zip(lines, lines[1:] + [""], strict=True) if ln.startswith("| ") and not ln.startswith("| ---")
             and not nxt.startswith("|---") and not nxt.startswith("| ---")]  # a header is followed by |---
     assert len(rows) >= 50
     files = dict(re.findall(r"`([A-Z])` = `(tests/[\w/]+\.py)`", text))  # file abbreviations the doc defines

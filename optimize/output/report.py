@@ -13,7 +13,6 @@ build_s, solve_s; flat keys of the same names are accepted too), ``versions``,
 from __future__ import annotations
 
 import json
-import math
 from pathlib import Path
 
 import pandas as pd
@@ -22,10 +21,12 @@ from optimize.atomic import atomic_dir
 from optimize.data.basket import sector_name
 from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.errors import OutputError
+from optimize.output.costlines import bands_lines, cost_lines
 from optimize.output.datapackage import provenance, write_datapackage
 from optimize.output.folder import write_table
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
+from optimize.output.textfmt import fmt_money, num, pct
 from optimize.output.xlsx import write_xlsx
 from optimize.units import usd_to_eur
 from optimize.vocab import plural
@@ -51,26 +52,6 @@ def with_eur(df: pd.DataFrame, eur_per_usd: float | None) -> pd.DataFrame:
     for col in [c for c in df.columns if c.endswith("_usd")]:
         out.insert(out.columns.get_loc(col) + 1, col[:-4] + "_eur", usd_to_eur(df[col].to_numpy(float), eur_per_usd))
     return out
-
-
-def fmt_money(value_usd: float, currency: str = "USD") -> str:
-    """'USD 150.0 bn' / 'USD 12.3 m' / 'USD 4,500' (value already in ``currency``)."""
-    if value_usd is None or not math.isfinite(value_usd):
-        return "n/a"
-    a = abs(value_usd)
-    if a >= 1e9:
-        return f"{currency} {value_usd / 1e9:,.2f} bn"
-    if a >= 1e5:
-        return f"{currency} {value_usd / 1e6:,.2f} m"
-    return f"{currency} {value_usd:,.0f}"
-
-
-def _pct(share) -> str:
-    return "n/a" if share is None or not math.isfinite(float(share)) else f"{100 * float(share):.1f}%"
-
-
-def _num(v, digits: int = 3) -> str:
-    return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
 
 
 def _md_table(df: pd.DataFrame, columns: dict[str, tuple[str, callable]], limit: int | None = MD_ROWS) -> str:
@@ -171,10 +152,10 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
         lost = s["shortfall_usd"] / s["banned_usd"] if s["banned_usd"] > 0 else float("nan")
         head.append(f"- Export ban on {plural(len(s['banned_products']), 'product')} with flows: banned imports "
                     f"{fmt_money(s['banned_usd'])}; replaced by alternatives {fmt_money(s['replaced_usd'])}; "
-                    f"shortfall (supply lost, not re-allocated) {fmt_money(s['shortfall_usd'])} ({_pct(lost)})")
+                    f"shortfall (supply lost, not re-allocated) {fmt_money(s['shortfall_usd'])} ({pct(lost)})")
     for r in tables.exposure.itertuples(index=False):
         who = "all risk countries together" if r.iso3 == "ALL" else f"{r.name} ({r.iso3})"
-        head.append(f"- Dependence on {who}: {_pct(r.share_before)} -> {_pct(r.share_after)} of basket imports")
+        head.append(f"- Dependence on {who}: {pct(r.share_before)} -> {pct(r.share_after)} of basket imports")
     if banned and s["shortfall_usd"] > 0:
         head.append(f"  (the fall includes the shortfall of {fmt_money(s['shortfall_usd'])}: lost supply, "
                     "not re-allocation)")
@@ -185,11 +166,11 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     if s.get("n_bloc_members"):  # a bloc: what its own members take over, listed or not among the beneficiaries
         head.append(f"- Of which to bloc members: {fmt_money(s['shifted_to_members_usd'])}; to non-members: "
                     f"{fmt_money(s['shifted_to_non_members_usd'])}")
-    head += _md_cost(getattr(tables, "cost", None))
-    head += _md_bands(getattr(tables, "bands_block", None))
+    head += cost_lines(getattr(tables, "cost", None))
+    head += bands_lines(getattr(tables, "bands_block", None))
     if not banned and s.get("shortfall_usd"):
         head.append(f"- Imports left unmet (bans): {fmt_money(s['shortfall_usd'])}")
-    head.append(f"- Supplier concentration (value-weighted HHI): {_num(s['hhi_before'])} -> {_num(s['hhi_after'])}; "
+    head.append(f"- Supplier concentration (value-weighted HHI): {num(s['hhi_before'])} -> {num(s['hhi_after'])}; "
                 f"HHI rises for {s['n_hhi_rises']} of {plural(s['n_products'], 'product')}")
     fixable = "banned products" if banned else "products"
     head.append(f"- {fixable.capitalize()} that cannot be fixed (no alternative headroom): {s['n_unfixable']}; "
@@ -200,41 +181,6 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
     return parts
 
 
-def _md_cost(cost: dict | None) -> list[str]:
-    """The cost line (docs/cost.md): central total, its low-high range, share of basket, coverage."""
-    if not cost:
-        return []
-    if cost.get("total_usd") is None:
-        return ["- Cost of shifting: no estimate"]
-    high = fmt_money(cost["high_usd"]) if cost.get("high_usd") is not None else "no finite bound"
-    cov = f"; {_pct(cost['coverage'])} of the shifted value has an estimate" if cost.get("coverage") is not None \
-        else ""
-    return [f"- Cost of shifting ({cost['method']}, docs/cost.md): {fmt_money(cost['total_usd'])} "
-            f"(range {fmt_money(cost['low_usd'])} - {high}; {_num(cost.get('pct_of_basket') or 0.0, 3)}% of basket "
-            f"imports{cov})"]
-
-
-def _md_bands(block: dict | None) -> list[str]:
-    """Band lines (docs/cost.md "Bands"): exposure after per risk country and the cost, low - high."""
-    if not block:
-        return []
-
-    def rng(b, fmt) -> str:
-        hi = fmt(b["high"]) if b.get("high") is not None else "no finite bound"
-        return f"{fmt(b['central'])} (band {fmt(b['low'])} - {hi})"
-
-    v = block.get("varied") or {}
-    lines = [f"- Bands over caps {', '.join(f'{c:g}' for c in v.get('caps_pp', []))} pp, each product's sigma band "
-             f"and prior weight {', '.join(f'{x:g}' for x in v.get('prior_lambda', []))}:"]
-    for iso, b in block["exposure_after"].items():
-        lines.append(f"  - exposure after, {'all risk countries' if iso == 'ALL' else iso}: {rng(b, _pct)}")
-    for key, label, fmt in (("cost_usd", "cost", fmt_money), ("shifted_usd", "shifted", fmt_money),
-                            ("hhi_after", "HHI after", _num)):
-        if key in block:
-            lines.append(f"  - {label}: {rng(block[key], fmt)}")
-    return lines
-
-
 def _md_breakdowns(tables) -> list[str]:
     """Exposure per risk country, by stage and sector, top beneficiaries (bloc members marked)."""
     parts: list[str] = []
@@ -242,16 +188,16 @@ def _md_breakdowns(tables) -> list[str]:
     money = fmt_money
     parts.append("## Exposure per risk country\n")
     parts.append(_md_table(tables.exposure, {
-        "name": ("country", str), "iso3": ("ISO3", str), "share_before": ("before", _pct),
-        "share_after": ("after", _pct), "change_pp": ("change (pp)", lambda v: _num(v, 2)),
+        "name": ("country", str), "iso3": ("ISO3", str), "share_before": ("before", pct),
+        "share_after": ("after", pct), "change_pp": ("change (pp)", lambda v: num(v, 2)),
         "before_usd": ("before (USD)", money), "after_usd": ("after (USD)", money)}, limit=None))
     for key, table in (("stage", tables.by_stage), ("sector", tables.by_sector)):
         parts.append(f"## By {key}\n")
         parts.append(_md_table(table, {
             key: (key, sector_name if key == "sector" else str), "total_usd": ("imports", money),
-            "risk_share_before": ("risk before", _pct),
-            "risk_share_after": ("risk after", _pct), "hhi_before": ("HHI before", _num),
-            "hhi_after": ("HHI after", _num), "shifted_usd": ("shifted", money),
+            "risk_share_before": ("risk before", pct),
+            "risk_share_after": ("risk after", pct), "hhi_before": ("HHI before", num),
+            "hhi_after": ("HHI after", num), "shifted_usd": ("shifted", money),
             "n_products": ("products", str), "n_unfixable": ("unfixable", str)}, limit=None))
     parts.append("## Top beneficiaries\n")
     parts.append(_md_table(tables.beneficiaries, {
@@ -259,8 +205,8 @@ def _md_breakdowns(tables) -> list[str]:
         "increase_usd": ("increase", money),
         **({"bloc_member": ("bloc member", lambda v: "yes" if v else "")} if s.get("n_bloc_members") else {}),
         "main_sector": ("main sector", sector_name),
-        "share_before": ("share before", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%"),
-        "share_after": ("share after", lambda v: _pct(v) if v >= 0.001 else f"{100 * v:.3f}%")}, limit=None))
+        "share_before": ("share before", lambda v: pct(v) if v >= 0.001 else f"{100 * v:.3f}%"),
+        "share_after": ("share after", lambda v: pct(v) if v >= 0.001 else f"{100 * v:.3f}%")}, limit=None))
     return parts
 
 
@@ -271,14 +217,14 @@ def _md_requested(tables, meta: dict) -> list[str]:
     if "concentration" in wanted and tables.concentration is not None:
         parts.append("## Concentration of imports per product (ranked by HHI)\n")
         cols = {"rank": ("rank", str), "k": ("HS6", str), "description": ("description", str),
-                "top_supplier_name": ("top supplier", str), "top_share": ("its share", _pct), "hhi": ("HHI", _num)}
+                "top_supplier_name": ("top supplier", str), "top_share": ("its share", pct), "hhi": ("HHI", num)}
         if "extra_bloc_share" in tables.concentration:
-            cols["extra_bloc_share"] = (f"from outside {meta.get('importer') or 'the bloc'}", _pct)
+            cols["extra_bloc_share"] = (f"from outside {meta.get('importer') or 'the bloc'}", pct)
         parts.append(_md_table(tables.concentration, cols))
     if "single_country" in wanted and tables.single_country is not None:
         parts.append("## Single-country dependence (products above the threshold, before -> after)\n")
         parts.append(_md_table(tables.single_country, {
-            "threshold": ("one supplier above", _pct), "supplier": ("supplier", str),
+            "threshold": ("one supplier above", pct), "supplier": ("supplier", str),
             "n_before": ("products before", str), "n_after": ("products after", str)}, limit=None))
     return parts
 
@@ -290,25 +236,25 @@ def _md_products(tables, meta: dict) -> list[str]:
     share_limit = meta.get("share_limit")
     if share_limit:
         bad = set(meta.get("infeasible_products") or [])
-        parts.append(f"## Products that cannot meet the supplier-share limit of {_pct(share_limit)}\n")
+        parts.append(f"## Products that cannot meet the supplier-share limit of {pct(share_limit)}\n")
         if bad:
             parts.append("Solved without the limit (reported, not dropped):\n")
             parts.append(_md_table(p[p["k"].isin(bad)].sort_values("k"), {
                 "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
-                "top_supplier_before": ("top supplier", str), "top_share_before": ("its share", _pct),
+                "top_supplier_before": ("top supplier", str), "top_share_before": ("its share", pct),
                 "total_usd": ("imports", fmt_money)}, limit=None))
         else:
             parts.append("None: every product meets the limit.\n")
     parts.append("## Unfixable products\n")
     parts.append(_md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {
         "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
-        "risk_share_before": ("risk share", _pct), "total_usd": ("imports", fmt_money)}))
+        "risk_share_before": ("risk share", pct), "total_usd": ("imports", fmt_money)}))
     rises = p[p["hhi_after"] > p["hhi_before"] + 1e-12].assign(d=lambda d: d["hhi_after"] - d["hhi_before"])
     parts.append("## Products whose HHI rises\n")
     parts.append(_md_table(rises.sort_values(["d", "k"], ascending=[False, True]), {
         "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
-        "hhi_before": ("HHI before", _num), "hhi_after": ("HHI after", _num),
-        "top_supplier_after": ("top supplier after", str), "top_share_after": ("its share", _pct)}))
+        "hhi_before": ("HHI before", num), "hhi_after": ("HHI after", num),
+        "top_supplier_after": ("top supplier after", str), "top_share_after": ("its share", pct)}))
 
     return parts
 
