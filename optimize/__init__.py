@@ -30,11 +30,11 @@ from optimize.resources import package_version
 __version__ = package_version()
 
 _API = ("run", "load_scenario", "load_trade", "screen", "batch_run", "sweep_caps", "frontier", "cost", "binding",
-        "figures", "list_scenarios", "trend")
+        "figures", "list_scenarios", "trend", "backtest")
 _TYPES = {"Scenario": "optimize.config.scenario", "TradeData": "optimize.data.trade",
           "RunResult": "optimize.runs.result",
           "BatchResult": "optimize.runs.batch", "Status": "optimize.solve.status",
-          "TrendResult": "optimize.runs.trend"}
+          "TrendResult": "optimize.runs.trend", "BacktestResult": "optimize.runs.backtest"}
 
 __all__ = [*_API, *_TYPES, "DataError", "InfeasibleError", "InputError", "OutputError", "ScenarioError",
            "SolverError", "TradeoptError", "__version__"]

@@ -185,15 +185,22 @@ def analysis_options(kind: str):
 
 #: The commands across years (``tradeopt KIND``) and their one-line help.
 ACROSS_YEARS = {"trend": "Run the scenario once per year (a folder of yearly files or several --baci) and "
-                         "decompose each change of the risk share (within products / basket composition)."}
+                         "decompose each change of the risk share (within products / basket composition).",
+                "backtest": "Backtest the cap rule: the run on --from at each of --caps against what the importer's "
+                            "imports did by --to (Spearman, captured share, predicted and realised cut)."}
 #: Each across-years command's own options.
 _ACROSS_OWN = {
     "trend": (axis_options("years", default=None),
               click.option("--top", type=int, default=5, show_default=True,
                            help="Top contributing products per year-to-year change and risk country.")),
+    "backtest": (click.option("--from", "from_year", type=int, required=True, help="The year the model runs on."),
+                 click.option("--to", "to_year", type=int, required=True,
+                              help="The later year whose imports are compared with the model's prediction."),
+                 axis_options("caps_pp", default=None)),
 }
 _ACROSS_FILES = {"trend": "trend.csv, decomposition.csv, decomposition_products.csv (and .parquet), "
-                          "figures/trend"}
+                          "figures/trend",
+                  "backtest": "backtest.csv, backtest_pairs.csv (and .parquet), figures/backtest"}
 
 
 def across_years_options(kind: str):

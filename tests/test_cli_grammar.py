@@ -10,10 +10,10 @@ from click.testing import CliRunner
 from optimize.config.aliases import CLI_OPTIONS, SCREEN_SELECTION, SELECTION
 
 #: The commands that read trade data (written out by hand: the walk must find exactly these).
-TRADE = {"run", "batch", "sweep", "trend", "screen ec", "screen geodep", "screen single", "analyse frontier", "analyse cost",
+TRADE = {"run", "batch", "sweep", "trend", "backtest", "screen ec", "screen geodep", "screen single", "analyse frontier", "analyse cost",
          "analyse binding"}
 SCREENS = {c for c in TRADE if c.startswith("screen ")}
-FIGURES = {"run", "batch", "sweep", "trend", "analyse frontier"}  # commands that can draw figures
+FIGURES = {"run", "batch", "sweep", "trend", "backtest", "analyse frontier"}  # commands that can draw figures
 
 
 def _leaves(group: click.Group, prefix: str = "") -> dict[str, click.Command]:
@@ -50,7 +50,7 @@ def test_the_trade_commands_take_the_selection(leaves):
                    if not all(f in flags for f in CLI_OPTIONS[k].flag.split("/"))
                    and not (k == "cap_pp" and "--caps" in flags)]  # sweep: the swept --caps is its cap
         assert not missing, f"{name} lacks {missing}"
-        assert "--year" in flags or "--years" in flags, name
+        assert "--year" in flags or "--years" in flags or {"--from", "--to"} <= set(flags), name  # backtest
     for keyword in SELECTION:  # defined once: the same help and the same choices wherever the flag appears
         flag = CLI_OPTIONS[keyword].flag
         seen = {(o.help, tuple(getattr(o.type, "choices", ()) or ())) for n in TRADE

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 from optimize.api.analyses import binding, cost, frontier, frontier_figure, screen  # noqa: F401
 from optimize.api.checks import api_checked
 from optimize.api.data import convert_data, data_info, fetch, load_trade, releases, validate_data  # noqa: F401
-from optimize.api.trend import trend  # noqa: F401
+from optimize.api.trend import backtest, trend  # noqa: F401
 from optimize.config.aliases import ALIASES
 from optimize.tokens import split_tokens as _tokens
 
@@ -226,6 +226,6 @@ def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | 
     return sweep(scen, caps, data=_data_arg(data), out_dir=out_dir, plot=plot, warm=warm, overwrite=overwrite)
 
 
-__all__ = ["SCENARIO_KEYWORDS", "batch_run", "binding", "cost", "convert_data", "data_info", "fetch", "figures",
-           "frontier", "frontier_figure", "list_scenarios", "load_scenario", "load_trade", "releases", "run",
+__all__ = ["SCENARIO_KEYWORDS", "backtest", "batch_run", "binding", "cost", "convert_data", "data_info", "fetch",
+           "figures", "frontier", "frontier_figure", "list_scenarios", "load_scenario", "load_trade", "releases", "run",
            "scenario_schema", "screen", "sweep_caps", "trend", "validate_data"]

@@ -1,7 +1,7 @@
 """Across years in the public API: ``trend`` (the scenario's run per year, its headline and the exact
-decomposition of each change of the risk share). Values USD, shares 0..1; with ``out_dir`` each writes
-a folder as the screens do (``optimize.output.folder``: tables as CSV and Parquet, summary.json with the
-settings, summary.md, datapackage.json, figures).
+decomposition of each change of the risk share) and ``backtest`` (the cap rule against what trade did).
+Values USD, shares 0..1; with ``out_dir`` each writes a folder as the screens do (``optimize.output.folder``:
+tables as CSV and Parquet, summary.json with the settings, summary.md, datapackage.json, figures).
 """
 from __future__ import annotations
 
@@ -14,6 +14,7 @@ from optimize.api.checks import api_checked
 if TYPE_CHECKING:
     from optimize.config.scenario import Scenario
     from optimize.data.trade import TradeData
+    from optimize.runs.backtest import BacktestResult
     from optimize.runs.trend import TrendResult
 
 
@@ -82,3 +83,43 @@ def write_trend(result: TrendResult, out_dir: str | Path, *, figures: bool = Tru
     text = trend_markdown(result.table, result.decomposition, result.settings, result.synthetic)
     return write_folder(out_dir, tables, summary, title="trend", synthetic=result.synthetic, overwrite=overwrite,
                         figures=draw if figures else None, texts={"summary.md": text})
+
+
+@api_checked
+def backtest(scenario: str | Path | Scenario | None = None,
+             data: str | Path | Sequence[str | Path] | TradeData | None = None, *, from_year: int, to_year: int,
+             caps_pp: str | Iterable[float] | None = None, out_dir: str | Path | None = None, figures: bool = True,
+             overwrite: bool = False, **keywords: Any) -> BacktestResult:
+    """A backtest of the cap rule (``runs.backtest.backtest``): the scenario's run on ``from_year`` at each
+    cap of ``caps_pp`` (pp, list or text ``"1-10"``; None: the scenario's cap) against the importer's imports
+    in ``to_year``. ``table`` (backtest.csv): per cap ``spearman`` (predicted gain vs realised change per
+    non-risk (product, exporter) pair), ``captured_share`` (share of the realised gains that went to pairs the
+    model gave a gain), ``predicted_cut`` and ``realised_cut`` of the risk share (0..1); ``block`` (summary.json
+    ``backtest``: ``spearman``, ``captured_share``, ``by_cap``, ``best_cap``). ``data`` as in ``trend``.
+    ``out_dir``: also write backtest.csv, backtest_pairs.csv (and .parquet), summary.json, summary.md,
+    datapackage.json and, with ``figures``, figures/backtest.png|svg.
+    """
+    from optimize.api import load_scenario
+    from optimize.api.analyses import _check_out
+    from optimize.runs.backtest import backtest as run_backtest
+    from optimize.runs.batch import parse_caps
+
+    scen = load_scenario(scenario, **keywords)
+    caps = parse_caps(caps_pp, field="caps_pp") if caps_pp is not None else None
+    _check_out(out_dir, overwrite)
+    result = run_backtest(scen, yearly_source(data), int(from_year), int(to_year), caps)
+    if out_dir is not None:
+        from optimize.output.folder import TABLE_UNITS, write_folder
+        from optimize.output.trend import backtest_markdown, plot_backtest
+
+        def draw(folder: Path) -> list[Path]:
+            return plot_backtest(result.table, result.pairs, folder / "backtest", settings=result.settings,
+                                 block=result.block, synthetic=result.synthetic)
+
+        summary = {"analysis": "backtest", "settings": result.settings, "backtest": result.block,
+                   "synthetic": result.synthetic, "units": TABLE_UNITS}
+        write_folder(out_dir, {"backtest": result.table, "backtest_pairs": result.pairs}, summary, title="backtest",
+                     synthetic=result.synthetic, overwrite=overwrite, figures=draw if figures else None,
+                     texts={"summary.md": backtest_markdown(result.table, result.block, result.settings,
+                                                            result.synthetic)})
+    return result

@@ -70,7 +70,7 @@ def trend_markdown(table: pd.DataFrame, decomposition: pd.DataFrame, settings: d
 
 def across_text(kind: str, result, out_dir) -> str:
     """What ``tradeopt trend`` / ``backtest`` prints (``kind``), with the output folder."""
-    return trend_text(result, out_dir)
+    return backtest_text(result, out_dir) if kind == "backtest" else trend_text(result, out_dir)
 
 
 def trend_text(result, out_dir) -> str:
@@ -80,3 +80,49 @@ def trend_text(result, out_dir) -> str:
     lines += [f"{int(r.year)}  {r.share_before:12.2%}  {r.share_after:11.2%}  {r.shifted_usd:,.0f}"
               for r in rows.itertuples()]
     return "\n".join([*lines, f"Outputs written to {out_dir}"])
+
+
+def plot_backtest(table: pd.DataFrame, pairs: pd.DataFrame, stem, *, settings: dict, block: dict,
+                  synthetic: bool = False) -> list[Path]:
+    """Left: predicted against realised change per (product, exporter) pair at the best cap (USD, symlog).
+    Right: predicted and realised cut of the risk share per cap (pp of basket imports)."""
+    fig = Figure(figsize=(11, 4.8), layout="constrained")
+    ax, bx = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax.scatter(pairs["predicted_usd"], pairs["realised_usd"], s=6, alpha=0.5, color="#1f77b4")
+    ax.set_xscale("symlog", linthresh=1e5)
+    ax.set_yscale("symlog", linthresh=1e5)
+    ax.axhline(0, color="#888", lw=0.6)
+    ax.set_xlabel("predicted gain, USD (model on the first year)")
+    ax.set_ylabel("realised change, USD (second year - first)")
+    rho = block.get("spearman")
+    ax.set_title(f"pairs at cap {block.get('best_cap')} pp: Spearman "
+                 f"{'n/a' if rho is None or not np.isfinite(rho) else format(rho, '.2f')}")
+    ax.grid(alpha=0.3)
+    bx.plot(table["cap_pp"], table["predicted_cut"] * 100, marker="o", label="predicted cut")
+    bx.axhline(float(table["realised_cut"].iloc[0]) * 100, color="#d62728", ls="--", label="realised cut")
+    bx.set_xlabel("cap, percentage points")
+    bx.set_ylabel("cut of the risk share, pp of basket imports")
+    bx.grid(alpha=0.3)
+    bx.legend()
+    return _save(fig, stem, synthetic, "Backtest: the model's gains against what trade did", caption(settings))
+
+
+def backtest_markdown(table: pd.DataFrame, block: dict, settings: dict, synthetic: bool) -> str:
+    """summary.md of a backtest: the settings, the fit per cap and the best cap."""
+    lines = ["# tradeopt backtest", ""]
+    if synthetic:
+        lines += ["**SYNTHETIC data: values are invented, not real trade data.**", ""]
+    lines += [f"- {key}: {value if not isinstance(value, list) else ', '.join(map(str, value))}"
+              for key, value in settings.items()]
+    lines += [f"- best cap: {block['best_cap']} pp ({block['best_cap_rule']})", "", "## Fit per cap", ""]
+    lines += _md_table(table, {"cap_pp": "g", "spearman": ".3f", "captured_share": ".3f", "predicted_cut": ".4f",
+                               "realised_cut": ".4f", "n_pairs": "d"})
+    return "\n".join(lines) + "\n"
+
+
+def backtest_text(result, out_dir) -> str:
+    """What ``tradeopt backtest`` prints: the fit per cap, the best cap and the output folder."""
+    lines = [f"Backtest of {caption(result.settings)}", "cap (pp)  Spearman  captured  predicted cut  realised cut"]
+    lines += [f"{r.cap_pp:8g}  {r.spearman:8.3f}  {r.captured_share:8.3f}  {r.predicted_cut:13.2%}  "
+              f"{r.realised_cut:12.2%}" for r in result.table.itertuples()]
+    return "\n".join([*lines, f"best cap: {result.block['best_cap']} pp", f"Outputs written to {out_dir}"])
