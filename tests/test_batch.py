@@ -17,7 +17,7 @@ from hypothesis import strategies as st
 import optimize.runs.batch as b
 from optimize.config.scenario import load_scenario
 from optimize.data.countries import EU27, to_iso3
-from optimize.errors import ScenarioError
+from optimize.errors import OutputError, ScenarioError
 from optimize.runs import pipeline
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -112,7 +112,10 @@ def test_rerun_skips_finished_and_changed_scenario_recomputes(scen, tmp_path):
     assert again.computed == [] and sorted(again.skipped) == sorted(first.computed)
     pd.testing.assert_frame_equal(first.table, again.table)
     other = scen.model_copy(update={"alternatives": scen.alternatives.model_copy(update={"spread": "min-hhi"})})
-    changed = b.run_batch(other, grid, tmp_path, workers=1, quiet=True)
+    with pytest.raises(OutputError, match="another batch"):  # another run's results survive unless asked
+        b.run_batch(other, grid, tmp_path, workers=1, quiet=True)
+    assert b.run_batch(scen, grid, tmp_path, workers=1, quiet=True).computed == []
+    changed = b.run_batch(other, grid, tmp_path, workers=1, quiet=True, overwrite=True)
     assert sorted(changed.computed) == sorted(first.computed)
 
 

@@ -146,7 +146,9 @@ def test_changed_file_never_resumes(tmp_path):
     tbl = pq.read_table(src).to_pandas()
     tbl["v"] = tbl["v"] * 3
     tbl.to_parquet(src, index=False)
-    again = b.run_batch(scen, GRID, tmp_path / "out", workers=1, quiet=True)
+    with pytest.raises(OutputError, match="another batch"):  # the old results survive unless asked
+        b.run_batch(scen, GRID, tmp_path / "out", workers=1, quiet=True)
+    again = b.run_batch(scen, GRID, tmp_path / "out", workers=1, quiet=True, overwrite=True)
     assert sorted(again.computed) == sorted(first.computed)
     a1, a3 = (r.table[r.table.risk == "ALL"].set_index("importer") for r in (first, again))
     pd.testing.assert_series_equal(a3["before_usd"], 3 * a1["before_usd"], rtol=1e-12)

@@ -160,7 +160,8 @@ def test_new_in_memory_data_in_the_same_folder_is_recomputed(cluster, tmp_path):
     same = b.run_batch(scen, grid, tmp_path, data=df.copy(), dask_address=client, quiet=True)
     assert same.computed == []
     doubled = df.assign(v=df["v"] * 2)
-    second = b.run_batch(scen, grid, tmp_path, data=doubled, dask_address=client, quiet=True)
+    second = b.run_batch(scen, grid, tmp_path, data=doubled, dask_address=client, quiet=True,
+                         overwrite=True)  # other data: another batch's results, replaced only when asked
     assert second.computed == first.computed
     a1 = first.table.set_index("risk")
     a2 = second.table.set_index("risk")

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from optimize import api
+from optimize.errors import OutputError
 
 
 def _write_sample(path: Path) -> None:
@@ -42,7 +43,9 @@ def test_same_size_edit_with_mtime_restored_is_recomputed(tmp_path, as_folder):
     first = api.batch_run(out_dir=tmp_path / "b", **kw)
     assert len(first.computed) == 1
     _same_size_edit(csv)
-    again = api.batch_run(out_dir=tmp_path / "b", **kw)
+    with pytest.raises(OutputError, match="another batch"):  # results of other data: replaced only when asked
+        api.batch_run(out_dir=tmp_path / "b", **kw)
+    again = api.batch_run(out_dir=tmp_path / "b", overwrite=True, **kw)
     assert again.skipped == [] and len(again.computed) == 1  # used to be "1 already finished", stale result
     fresh = api.batch_run(out_dir=tmp_path / "fresh", **kw)
     cols = ["risk", "before_usd", "share_before", "share_after"]

@@ -275,7 +275,7 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
         try:
             with _sigterm_as_interrupt():
                 return _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet,
-                                   fast and fastcells.eligible(scenario), run_id, t_start)
+                                   fast and fastcells.eligible(scenario), run_id, t_start, overwrite)
         finally:
             resume.release_lock(lock)
     finally:
@@ -283,7 +283,8 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
             executors.close_dask(client)
 
 
-def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet, fast, run_id, t_start):
+def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet, fast, run_id, t_start,
+                overwrite=False):
     from optimize.runs import executors
 
     resume.remove_stale(out)
@@ -294,7 +295,7 @@ def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figu
     options = CellOptions(outputs=outputs, figures=figures, joint=joint, fast=fast)
     use_fast = fast and not joint and outputs != "full"
     digest = resume.scenario_hash(scenario, options, data)
-    resume.tidy_dataset(out, digest)
+    resume.tidy_dataset(out, digest, replace=overwrite)  # another batch's results: only with overwrite
     finished_before = resume.finished(out, digest)
     done_by_year = ({int(y): frozenset(keys) for y, keys in finished_before.groupby("year")["cell_key"]}
                     if len(finished_before) else {})

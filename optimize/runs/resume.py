@@ -194,16 +194,25 @@ def _read_parts(paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def tidy_dataset(out: Path, digest: str) -> None:
-    """Drop parts of another scenario hash (a changed scenario or data replaces a folder's results) and
-    risk parts whose cells part is missing (a writer killed between the two)."""
+def tidy_dataset(out: Path, digest: str, *, replace: bool = False) -> None:
+    """Drop parts of another scenario hash (another scenario, cell options or data: another run's results,
+    replaced only with ``replace``, else ``OutputError``) and risk parts whose cells part is missing (a
+    writer killed between the two)."""
+    stale: dict[Path, set] = {}
     for f in _parts(out, "cells") + _parts(out, "risk"):
         try:
             hashes = set(pd.read_parquet(f, columns=["scenario_hash"])["scenario_hash"])
         except Exception:  # noqa: BLE001
             hashes = set()
         if hashes != {digest}:
-            f.unlink(missing_ok=True)
+            stale[f] = hashes
+    others = sorted({str(h) for hashes in stale.values() for h in hashes} - {digest})
+    if others and not replace:
+        raise OutputError(f"the batch folder {out} holds the results of another batch (content key "
+                          f"{', '.join(others[:3])}; this one is {digest}: another scenario, cell options or data)",
+                          fix="choose another --out folder, or pass --overwrite (API: overwrite=True) to replace them")
+    for f in stale:
+        f.unlink(missing_ok=True)
     cells = set(_parts(out, "cells"))
     for f in _parts(out, "risk"):
         if out / DATASET / "cells" / f.relative_to(out / DATASET / "risk") not in cells:
