@@ -188,11 +188,13 @@ def test_every_output_honours_the_umask(result, tmp_path, monkeypatch, umask, mo
         src = write_csv(tmp_path / "flows.csv", base_rows())
         convert(src, out=tmp_path / "flows.parquet")
         read_baci(src)  # fills the parquet cache
+        optimize.run(products="850440", figures=False, save_lp=tmp_path / "model.lp")
+        optimize.screen("single", out_dir=tmp_path / "screen")
     finally:
         os.umask(old)
     files = [p for p in tmp_path.rglob("*") if p.is_file() and p.name != "flows.csv"]
     names = {p.name for p in files}
-    assert {"datapackage.json", "batch.csv", "batch.parquet", "flows.parquet"} <= names
+    assert {"datapackage.json", "batch.csv", "batch.parquet", "flows.parquet", "model.lp", "summary.json"} <= names
     assert any(p.parent.name == "cache" or "cache" in p.parts for p in files)
     wrong = {str(p.relative_to(tmp_path)): oct(stat.S_IMODE(p.stat().st_mode)) for p in files
              if stat.S_IMODE(p.stat().st_mode) != mode}
