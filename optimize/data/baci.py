@@ -17,6 +17,7 @@ import re
 import warnings
 import zipfile
 from collections.abc import Iterable
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -33,12 +34,13 @@ from optimize.data.cache import (
     drop_entry,
     file_sha256,
     mark_validated,
+    marker_facts,
     validated_marker,
 )
 from optimize.data.csvread import READ_ERRORS as _READ_ERRORS
 from optimize.data.csvread import scan_csv
 from optimize.data.filters import check_read_args, make_filters, scan_parquet
-from optimize.data.frame import to_frame
+from optimize.data.frame import frame_and_order, to_frame
 from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
 from optimize.data.validate import raise_for_problems, validate_flows
@@ -171,10 +173,17 @@ def _stat_key(path: Path) -> tuple:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
+@dataclass
+class _Marks:
+    """What validation markers say about a read (``cache.marker_facts``) and the markers to write after it."""
+    facts: frozenset[str] = frozenset()  # facts holding for the whole table read (one marked parquet source)
+    pending: list[tuple[Path, frozenset[str]]] = field(default_factory=list)  # unfiltered first reads
+
+
 def _read_table(src: Path, *, years, products, importers, exporters, cache: bool, cache_dir, validate: bool,
-                expect_single_year: bool) -> tuple[pa.Table, list, dict, dict[str, str]]:
+                expect_single_year: bool) -> tuple[pa.Table, list, dict, dict[str, str], _Marks]:
     """Scan, filter and validate ``src`` into one Arrow table (ARROW_SCHEMA, file order); also returns
-    the flow sources, the release's extra tables and {file: sha256 of the bytes read}.
+    the flow sources, the release's extra tables, {file: sha256 of the bytes read} and the markers' facts.
 
     The cache is used only by key of the file's content hash; it is written only from validated reads,
     and not when the file changed while it was read (size, mtime or inode differ after the read)."""
@@ -187,16 +196,19 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
     parts = []
     hashes: dict[str, str] = {}
     stats: dict[str, tuple] = {}
-    markers = []  # parquet files whose every row this read validates: marked once the read is complete
+    marks = _Marks()
     for file, member, label in sources:
         _record_file(file, hashes, stats)
         if member is None and file.suffix == ".parquet":
             marker = validated_marker(hashes[str(file)], file.name, root) if cache else None
-            checked = marker is not None and marker.is_file()
-            parts.append(scan_parquet(file, label, filters, validate=validate, known=known, expect_single_year=single,
-                                      validated=checked))
-            if validate and marker is not None and not checked and filters.expression() is None:
-                markers.append(marker)
+            facts = marker_facts(marker)
+            scan = scan_parquet(file, label, filters, validate=validate, known=known, expect_single_year=single,
+                                validated=facts is not None, normal=facts is not None and "normal" in facts)
+            parts.append(scan.table)
+            if len(sources) == 1 and facts is not None:
+                marks.facts = facts
+            if validate and marker is not None and facts is None and scan.complete:  # every row checked
+                marks.pending.append((marker, frozenset({"normal"} if scan.normal else ())))
             continue
         target = cache_file(hashes[str(file)], file.name, member, root) if cache else None
         cached = _scan_cache_entry(target, label, filters, validate=validate, known=known, single=single)
@@ -208,10 +220,19 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
     for file, before in stats.items():
         if _stat_key(Path(file)) != before:
             raise DataError("the file changed while it was read", file=file, fix=_CHANGED_FIX)
-    for marker in markers:
-        mark_validated(marker)
     tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
-    return tbl, sources, extras, hashes
+    return tbl, sources, extras, hashes, marks
+
+
+def _frame(tbl: pa.Table, label: str, marks: _Marks, *, validate: bool) -> pd.DataFrame:
+    """The flows frame of a read table; the duplicate-key check (and the sort, for rows in BACI order) only
+    for content not marked so; then the pending markers are written, stating what this read found."""
+    unique = "unique" in marks.facts
+    flows, ordered = frame_and_order(tbl, label=label, check_duplicates=validate and not unique,
+                                     ordered=unique and "ordered" in marks.facts)
+    for marker, facts in marks.pending:  # every row of these files passed every check, repeated keys included
+        mark_validated(marker, facts | {"unique"} | ({"ordered"} if ordered else set()))
+    return flows
 
 
 _CHANGED_FIX = "wait until the file is complete (download or copy finished) and run again"
@@ -235,7 +256,7 @@ def _scan_cache_entry(target: Path | None, label: str, filters, *, validate: boo
         return None
     try:
         return scan_parquet(target, label, filters, validate=validate, known=known, expect_single_year=single,
-                            trusted=True)
+                            trusted=True).table
     except DataError as exc:
         if getattr(exc, "problems", None):
             raise  # the entry is readable: its data (same content, same reader) are at fault
@@ -307,11 +328,11 @@ def read_baci(
     synthetic = path is None
     src = data_dir() / SAMPLE_FILE if synthetic else Path(path).expanduser()
     years, products = check_read_args(years, products)
-    tbl, sources, extras, hashes = _read_table(src, years=years, products=products, importers=importers,
-                                               exporters=exporters, cache=cache, cache_dir=cache_dir,
-                                               validate=validate, expect_single_year=expect_single_year)
+    tbl, sources, extras, hashes, marks = _read_table(src, years=years, products=products, importers=importers,
+                                                      exporters=exporters, cache=cache, cache_dir=cache_dir,
+                                                      validate=validate, expect_single_year=expect_single_year)
     label = sources[0][2] if len(sources) == 1 else str(src)
-    flows = to_frame(tbl, label=label, check_duplicates=validate)  # duplicate keys: found while sorting
+    flows = _frame(tbl, label, marks, validate=validate)  # duplicate keys: found while sorting
     if years is not None and flows.empty:
         _raise_for_absent_years(src, years, cache=cache, cache_dir=cache_dir)
     first_file, first_member, _ = sources[0]
@@ -341,7 +362,7 @@ def read_baci(
 def _raise_for_absent_years(src: Path, years, *, cache: bool, cache_dir) -> None:
     """``DataError`` naming the years the source holds when none of ``years`` is among them."""
     wanted = sorted({int(years)} if isinstance(years, (int, np.integer)) else {int(y) for y in years})
-    tbl, _, _, _ = _read_table(src, years=None, products=None, importers=None, exporters=None, cache=cache,
+    tbl, _, _, _, _ = _read_table(src, years=None, products=None, importers=None, exporters=None, cache=cache,
                             cache_dir=cache_dir, validate=False, expect_single_year=False)
     present = sorted(int(y) for y in pc.unique(tbl["t"]).to_pylist()) if tbl.num_rows else []
     if present and not set(wanted) & set(present):

@@ -47,17 +47,35 @@ def cache_file(digest: str, source_name: str, member: str | None, root: Path) ->
     return root / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
 
 
+#: What a marker may state beyond "every row passed the per-row checks" (one word each): ``unique``: no
+#: repeated (t, i, j, k); ``normal``: casting the columns to ``ARROW_SCHEMA`` is all that normalising does;
+#: ``ordered``: the rows are in BACI's (t, i, j, k) order. An empty marker (older tradeopt) states none.
+MARKER_FACTS = ("normal", "ordered", "unique")
+
+
 def validated_marker(digest: str, source_name: str, root: Path) -> Path:
     """Marker of a parquet source (by its content hash) whose every row passed validation with this
-    ``READER_VERSION``: an empty file beside the cache entries; later reads run only the read-dependent checks."""
+    ``READER_VERSION``: a small text file of ``MARKER_FACTS`` beside the cache entries; later reads run only
+    the read-dependent checks."""
     return cache_file(digest, source_name, None, root).with_suffix(".validated")
 
 
-def mark_validated(marker: Path) -> None:
-    """Create ``marker``; an unwritable cache folder only loses the shortcut (logged, not raised)."""
+def marker_facts(marker: Path | None) -> frozenset[str] | None:
+    """The ``MARKER_FACTS`` ``marker`` states (empty for an empty marker); None when there is no marker."""
+    if marker is None:
+        return None
+    try:
+        words = marker.read_text(encoding="ascii", errors="replace").split()
+    except OSError:
+        return None
+    return frozenset(words) & frozenset(MARKER_FACTS)  # a torn write loses a word, never adds one
+
+
+def mark_validated(marker: Path, facts: frozenset[str] = frozenset()) -> None:
+    """Write ``marker`` stating ``facts``; an unwritable cache folder only loses the shortcut (logged, not raised)."""
     try:
         marker.parent.mkdir(parents=True, exist_ok=True)
-        marker.touch()
+        marker.write_text(" ".join(sorted(set(facts) & set(MARKER_FACTS))) + "\n", encoding="ascii")
     except OSError as exc:
         log.debug("cannot mark %s as validated: %s", marker, exc)
 

@@ -63,7 +63,7 @@ def convert(path: str | Path, to: str = "parquet", out: str | Path | None = None
         raise DataError("output would overwrite the input", file=str(src), fix="pass out=<another file>")
     check_out_file(target, overwrite=overwrite)  # fail before reading a large file (exit 5)
     read_kwargs.setdefault("cache", False)
-    tbl, sources, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None,
+    tbl, sources, _, _, _ = _read_table(src, **{"years": None, "products": None, "importers": None,
                                           "exporters": None, "cache_dir": None, "validate": True,
                                           "expect_single_year": False, **read_kwargs})
     if len(sources) > 1 or sources[0][1] is None and sources[0][0].suffix == ".parquet":

@@ -11,6 +11,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -20,7 +21,7 @@ import pyarrow.dataset as ds
 
 from optimize.data import countries as _countries
 from optimize.data.csvread import READ_ERRORS
-from optimize.data.normalise import normalise_codes, normalise_table
+from optimize.data.normalise import is_normal, normalise_codes, normalise_table
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS
 from optimize.data.validate import (
     Problem,
@@ -109,13 +110,22 @@ def make_filters(years, products, importers, exporters) -> Filters:
     return Filters(_int_tuple(years), prods, imp, exp)
 
 
+class ParquetScan(NamedTuple):
+    table: pa.Table  # the selected rows, ARROW_SCHEMA
+    normal: bool  # normalising the raw columns scanned was only a cast (``normalise.is_normal``)
+    complete: bool  # every row of the file is in ``table`` (so every row was checked when validating)
+
+
 def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, known,
-                  expect_single_year: bool, trusted: bool = False, validated: bool = False) -> pa.Table:
-    """Scan a parquet file. Only ``trusted`` files (our cache: already normalised and validated) get every
-    filter pushed down and only the read-dependent checks; a user's file gets only the integer-typed t/i/j
-    filters pushed down, the rest after normalising, and every check but duplicate keys (``read_baci``
-    finds those while sorting), or only the read-dependent checks when ``validated`` (these very bytes
-    passed every check before: ``cache.validated_marker``)."""
+                 expect_single_year: bool, trusted: bool = False, validated: bool = False,
+                 normal: bool = False) -> ParquetScan:
+    """Scan a parquet file (``ParquetScan``).
+
+    ``trusted`` files (our cache) and ``validated`` ones (these very bytes passed every check before:
+    ``cache.validated_marker``) get only the read-dependent checks; when they are also ``normal`` (trusted
+    files always are) every filter is pushed down and nothing is normalised. Otherwise only the integer-typed
+    t/i/j filters are pushed down, the rest applied after normalising, and a user's file gets every check
+    but duplicate keys (``read_baci`` finds those while sorting)."""
     try:
         dataset = ds.dataset(str(path), format="parquet")
         raw_names = dataset.schema.names
@@ -123,14 +133,13 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
         if sorted(names) != sorted(BACI_COLUMNS):
             raise_for_problems(validate_flows(pd.DataFrame(columns=names), file=label))
         raw_of = dict(zip(names, raw_names, strict=True))
-        pushdown = filters if trusted else _untrusted_pushdown(filters, dataset, raw_of)
-        expr = _pushdown_expression(pushdown, raw_of)
-        parts = []
-        for batch in dataset.to_batches(filter=expr, columns=[raw_of[c] for c in BACI_COLUMNS]):
-            raw = pa.Table.from_batches([batch]).rename_columns(list(BACI_COLUMNS))
-            parts.append(filters.apply(normalise_table(raw)))
-        tbl = pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()
-        if validate and not (trusted or validated) and filters.expression() is not None:
+        if trusted or (validated and normal):
+            tbl = _scan_normal(dataset, raw_of, filters)
+            was_normal = True
+        else:
+            tbl, was_normal = _scan_normalising(dataset, raw_of, filters)
+        complete = tbl.num_rows == dataset.count_rows()  # from the file's metadata
+        if validate and not (trusted or validated) and not complete:
             _refuse_bad_codes(dataset, raw_of["k"], label)  # rows outside the selection too, as a CSV read
     except DataError:
         raise
@@ -146,7 +155,26 @@ def scan_parquet(path: Path, label: str, filters: Filters, *, validate: bool, kn
         elif tbl.num_rows:  # an empty *filtered* part is checked by read_baci as a whole
             raise_for_problems(validate_flows(tbl, file=label, countries=known, check_duplicates=False,
                                               expect_single_year=expect_single_year))
-    return tbl
+    return ParquetScan(tbl, was_normal, complete)
+
+
+def _scan_normal(dataset, raw_of: dict, filters: Filters) -> pa.Table:
+    """Only the selected rows of a file that needs no normalising but the cast to ``ARROW_SCHEMA``: every
+    filter pushed down, one threaded scan."""
+    tbl = dataset.to_table(filter=_pushdown_expression(filters, raw_of), columns=[raw_of[c] for c in BACI_COLUMNS])
+    return tbl.rename_columns(list(BACI_COLUMNS)).cast(ARROW_SCHEMA)
+
+
+def _scan_normalising(dataset, raw_of: dict, filters: Filters) -> tuple[pa.Table, bool]:
+    """The selected rows of a user's file, batch by batch normalised before the filters not pushed down;
+    also whether normalising every raw batch was only a cast."""
+    expr = _pushdown_expression(_untrusted_pushdown(filters, dataset, raw_of), raw_of)
+    parts, was_normal = [], True
+    for batch in dataset.to_batches(filter=expr, columns=[raw_of[c] for c in BACI_COLUMNS]):
+        raw = pa.Table.from_batches([batch]).rename_columns(list(BACI_COLUMNS))
+        was_normal = was_normal and is_normal(raw)
+        parts.append(filters.apply(normalise_table(raw)))
+    return (pa.concat_tables(parts) if parts else ARROW_SCHEMA.empty_table()), was_normal
 
 
 def _refuse_bad_codes(dataset, raw_k: str, label: str) -> None:

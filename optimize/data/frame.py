@@ -85,18 +85,25 @@ def _column(col: pa.ChunkedArray, dtype: str, order: np.ndarray | None) -> np.nd
 def to_frame(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = True) -> pd.DataFrame:
     """The flows frame of ``tbl`` (contract dtypes, sorted by t, i, j, k); with ``check_duplicates``
     a repeated (t, i, j, k) raises ``DataError`` naming the 1-based rows of ``tbl`` that repeat one."""
-    packed = sort_key(tbl)
-    if packed is None:
+    return frame_and_order(tbl, label=label, check_duplicates=check_duplicates)[0]
+
+
+def frame_and_order(tbl: pa.Table, *, label: str = "<table>", check_duplicates: bool = True,
+                    ordered: bool = False) -> tuple[pd.DataFrame, bool]:
+    """(``to_frame(tbl)``, whether ``tbl`` was in (t, i, j, k) order already). ``ordered``: the caller knows
+    it is (a validated file marked so) and no key is made or checked (only without ``check_duplicates``)."""
+    packed = None if ordered and not check_duplicates else sort_key(tbl)
+    if packed is None and not ordered:
         if check_duplicates:
             check_duplicate_keys(tbl, label)
-        return _pandas_sorted(tbl)
-    key = packed[0]
-    order = None if bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
+        return _pandas_sorted(tbl), False
+    key = None if packed is None else packed[0]
+    order = None if key is None or bool(np.all(key[1:] >= key[:-1])) else np.argsort(key, kind="stable")
     if check_duplicates:
         raise_for_problems(_repeats(key, order, label))
     columns = {c: _column(tbl[c], dtype, order) for c, dtype in _DTYPES.items()}
     columns["k"] = _hs6_column(tbl["k"], order)
-    return pd.DataFrame({c: columns[c] for c in BACI_COLUMNS}, copy=False)
+    return pd.DataFrame({c: columns[c] for c in BACI_COLUMNS}, copy=False), order is None
 
 
 def _repeats(key: np.ndarray, order: np.ndarray | None, label: str) -> list[Problem]:

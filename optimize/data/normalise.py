@@ -50,6 +50,17 @@ def normalise_codes(col):
     return pc.utf8_lpad(col, width=6, padding="0")
 
 
+def is_normal(tbl: pa.Table) -> bool:
+    """True when ``normalise_table`` does no more than cast ``tbl``'s columns to ``ARROW_SCHEMA``: every HS
+    code is six ASCII digits (text, no null) and no other column is text."""
+    def text(c):
+        return pa.types.is_string(tbl[c].type) or pa.types.is_large_string(tbl[c].type)
+    k = tbl["k"]
+    if any(text(c) for c in tbl.column_names if c != "k") or not text("k") or k.null_count:
+        return False
+    return _plain_hs6(k if pa.types.is_string(k.type) else k.cast(pa.string()))
+
+
 def _plain_hs6(col) -> bool:
     """True when a column is text whose every value is six ASCII digits (no null)."""
     import pyarrow.compute as pc
