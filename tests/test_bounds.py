@@ -78,6 +78,9 @@ def test_bad_dask_timeout_cli_is_exit_2_one_line(cli_main, tmp_path, value):
                                         "--out", str(tmp_path / "b"), "--quiet"])
     _one_line_error(res, EXIT_INPUT, "--dask-timeout")
     assert "1-5" not in res.output and not (tmp_path / "b").exists()
+    res = CliRunner().invoke(cli_main, ["batch", "--dask-timeout", value, "--out", str(tmp_path / "b"), "--quiet"])
+    _one_line_error(res, EXIT_INPUT, "--dask-timeout")  # refused without --dask too
+    assert not (tmp_path / "b").exists()
 
 
 def _hello(handler, server):

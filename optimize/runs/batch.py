@@ -263,6 +263,7 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     from optimize.runs import executors, fastcells
 
     t_start = time.perf_counter()
+    executors.dask_timeout_seconds(dask_timeout_s)  # a bad value is refused with or without a Dask address
     check_out_dir(out_dir, overwrite=overwrite, run_key=BATCH_KEY)  # refuse before connecting or reading
     client, owned = (None, False)
     if dask_address is not None:  # an unreachable scheduler fails before any data are read or folder claimed
