@@ -84,7 +84,7 @@ def test_every_page_command_and_module_is_in_the_site():
         assert f"cli/{name}.md" in pages, f"command {name} has no page in docs/cli/"
         assert f":command: {name}" in (DOCS / "cli" / f"{name}.md").read_text(encoding="utf-8")
         assert f"]({name}.md)" in (DOCS / "cli" / "index.md").read_text(encoding="utf-8"), name
-    assert {p.name for p in main.params if p.name != "help"} <= {"version", "debug"}  # those docs/cli/index.md names
+    assert {p.name for p in main.params if p.name != "help"} <= {"version", "debug", "progress"}  # docs/cli/index.md names them
     for group in ("config", "data", "model", "solve", "analysis", "runs", "output"):
         page = (DOCS / "reference" / f"{group}.md").read_text(encoding="utf-8")
         for mod in sorted((ROOT / "optimize" / group).glob("*.py")):

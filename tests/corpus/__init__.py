@@ -170,7 +170,7 @@ BACI_CASES: tuple[BadCase, ...] = (
     _bytes_case("missing_column", NAME, lambda: csv_text([r[:5] for r in base_rows()], "t,i,j,k,v").encode(),
                 "missing column", field="q"),
     _bytes_case("wrong_columns", NAME, lambda: csv_text(base_rows(), "year,exp,imp,hs6,value,qty").encode(),
-                "missing column"),
+                "--columns t=year,i=exp,j=imp,k=hs6,v=value,q=qty"),
     _bytes_case("extra_column", NAME, lambda: csv_text([r + ["0"] for r in base_rows()], HEADER + ",z").encode(),
                 "unexpected column", field="z"),
     _zip_case("zip_without_year", (2021, 2022), 2023, "2023"),
