@@ -198,7 +198,8 @@ _ACROSS_OWN = {
                               help="The later year whose imports are compared with the model's prediction."),
                  axis_options("caps_pp", default=None)),
 }
-_ACROSS_FILES = {"trend": "trend.csv, decomposition.csv, decomposition_products.csv (and .parquet), "
+_ACROSS_FILES = {"trend": "trend.csv, decomposition.csv, decomposition_products.csv, screens.csv, "
+                          "screens_survival.csv (and .parquet), "
                           "figures/trend",
                   "backtest": "backtest.csv, backtest_pairs.csv (and .parquet), figures/backtest"}
 

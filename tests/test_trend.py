@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 
 import optimize as to
 from optimize.analysis.decompose import decompose_pair
+from optimize.analysis.persistence import SCREENS_COLUMNS, persistence, survival
 from optimize.errors import DataError
 from optimize.runs.trend import TREND_COLUMNS
 
@@ -29,11 +30,12 @@ def _perturbed(frame: pd.DataFrame, year: int, seed: int) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def yearly(energy_parquet, tmp_path_factory):
-    """A folder of two yearly BACI files: the real 2023 subset and a perturbed 2022."""
+    """A folder of three yearly BACI files: the real 2023 subset and perturbed 2021 and 2022."""
     folder = tmp_path_factory.mktemp("yearly")
     real = pd.read_parquet(energy_parquet)
     real.to_parquet(folder / "BACI_HS22_Y2023_V202501.parquet", index=False)
     _perturbed(real, 2022, 1).to_parquet(folder / "BACI_HS22_Y2022_V202501.parquet", index=False)
+    _perturbed(real, 2021, 3).to_parquet(folder / "BACI_HS22_Y2021_V202501.parquet", index=False)
     return folder
 
 
@@ -44,8 +46,8 @@ def trended(yearly):
 
 def test_each_year_equals_run(yearly, trended):
     assert list(trended.table.columns) == list(TREND_COLUMNS)
-    assert sorted(trended.table["year"].unique()) == [2022, 2023]
-    for year in (2022, 2023):
+    assert sorted(trended.table["year"].unique()) == [2021, 2022, 2023]
+    for year in (2021, 2022, 2023):
         run = to.run(data=str(yearly), importer="EU27", products="all", year=year)
         rows = trended.table.loc[trended.table["year"] == year].set_index("risk")
         ex = run.tables.exposure.set_index("iso3")
@@ -69,13 +71,15 @@ def test_several_files_give_the_folder_trend(yearly, trended):
 
 def test_decomposition_matches_the_observed_change(trended):
     """change = within + composition, and change = the difference of the years' observed risk shares."""
-    d = trended.decomposition.set_index("risk")
+    d = trended.decomposition.loc[trended.decomposition["to_year"] == 2023].set_index("risk")
+    pairs = trended.decomposition[["from_year", "to_year"]].drop_duplicates()
+    assert sorted(map(tuple, pairs.to_numpy().tolist())) == [(2021, 2022), (2022, 2023)]
     t = trended.table.set_index(["year", "risk"])["share_before"]
     for risk in d.index:
         assert d.loc[risk, "change"] == pytest.approx(t[(2023, risk)] - t[(2022, risk)], abs=1e-12)
     np.testing.assert_allclose(d["within"] + d["composition"], d["change"], atol=1e-14)
     tops = trended.top_products
-    assert set(tops["risk"]) == set(d.index) and (tops.groupby("risk").size() <= 5).all()
+    assert set(tops["risk"]) == set(d.index) and (tops.groupby(["risk", "to_year"]).size() <= 5).all()
     assert tops["description"].notna().all()
 
 
@@ -117,9 +121,11 @@ def test_cli_trend_writes_the_folder(cli_main, yearly, trended, tmp_path):
     assert res.exit_code == 0, res.output
     table = pd.read_csv(out / "trend.csv")
     assert list(table.columns) == list(TREND_COLUMNS)
-    np.testing.assert_allclose(table["share_after"], trended.table["share_after"], rtol=1e-9)
+    api = trended.table.loc[trended.table["year"] >= 2022, "share_after"]
+    np.testing.assert_allclose(table["share_after"], api, rtol=1e-9)
     summary = json.loads((out / "summary.json").read_text())
     assert summary["settings"]["years"] == [2022, 2023] and summary["settings"]["importer"] == "EU27"
+    assert list(pd.read_csv(out / "screens.csv").columns) == list(SCREENS_COLUMNS)
     assert summary["settings"]["hs_revision"].startswith("HS22")
     assert {"decomposition.csv", "summary.md", "datapackage.json"} <= {p.name for p in out.iterdir()}
     assert (out / "figures" / "trend.png").is_file()
@@ -138,3 +144,38 @@ def test_years_of_two_revisions_are_refused(energy_parquet, tmp_path, cli_main):
         to.trend(data=[str(p) for p in sorted(tmp_path.glob("BACI_*"))], importer="EU27", products="all")
     res = CliRunner().invoke(cli_main, ["trend", "--baci", str(tmp_path), "-o", str(tmp_path / "out")])
     assert res.exit_code == 2 and "HS revision" in res.output and not (tmp_path / "out").exists()
+
+
+def test_screen_persistence_identities_on_real_data(yearly, trended):
+    """staying + leaving = flagged the year before, staying + entering = flagged now; the flagged counts are
+    what ``optimize.screen`` flags on the same data; survival over one year is the one-year survival."""
+    s = trended.screens
+    assert list(s.columns) == list(SCREENS_COLUMNS) and set(s["screen"]) == {"ec", "geodep", "single"}
+    for screen, g in s.groupby("screen"):
+        g = g.sort_values("year").reset_index(drop=True)
+        assert list(g["year"]) == [2021, 2022, 2023]
+        for i in range(1, len(g)):
+            assert g.loc[i, "staying"] + g.loc[i, "leaving"] == g.loc[i - 1, "flagged"], screen
+            assert g.loc[i, "staying"] + g.loc[i, "entering"] == g.loc[i, "flagged"], screen
+    for kind in ("ec", "single"):
+        for year in (2021, 2023):
+            direct = to.screen(kind, str(yearly), importer="EU27", year=year)
+            got = s.loc[(s["screen"] == kind) & (s["year"] == year), "flagged"].iloc[0]
+            assert got == int(direct["flagged"].sum()), (kind, year)
+    one = trended.survival.loc[trended.survival["years"] == 1].set_index(["screen", "to_year"])["survival"]
+    per = s.dropna(subset=["survival_1y"]).set_index(["screen", "year"])["survival_1y"]
+    pd.testing.assert_series_equal(one.sort_index(), per.sort_index(), check_names=False, check_index_type=False)
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sets(st.sampled_from([f"{n:06d}" for n in range(12)])), min_size=1, max_size=5))
+def test_persistence_identities_hold_for_any_sets(sets):
+    flagged = {"x": {2000 + i: s for i, s in enumerate(sets)}}
+    table = persistence(flagged).set_index("year")
+    for i in range(1, len(sets)):
+        row = table.loc[2000 + i]
+        assert row["staying"] + row["leaving"] == len(sets[i - 1])
+        assert row["staying"] + row["entering"] == len(sets[i])
+    surv = survival(flagged)
+    assert len(surv) == len(sets) * (len(sets) - 1) // 2
+    assert (surv["still_flagged"] <= surv["flagged_from"]).all()

@@ -50,7 +50,10 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
     ``data``: a folder of yearly BACI files, a release zip, several files (a list), one file or TradeData
     (None: the scenario's ``data.baci``); all of one HS revision. ``years``: a list or text
     (``"2017-2024"``; None: every year of the data). Each year equals ``run(..., year=Y)``.
-    ``out_dir``: also write trend.csv, decomposition.csv, decomposition_products.csv (and .parquet),
+    ``screens`` (screens.csv): per screen (ec, geodep, single) and year the products flagged, entering,
+    leaving, staying and the one-year survival; ``survival`` (screens_survival.csv): multi-year survival.
+    ``out_dir``: also write trend.csv, decomposition.csv, decomposition_products.csv, screens.csv,
+    screens_survival.csv (and .parquet),
     summary.json, summary.md, datapackage.json and, with ``figures``, figures/trend.png|svg.
     """
     from optimize.api import load_scenario
@@ -69,18 +72,20 @@ def write_trend(result: TrendResult, out_dir: str | Path, *, figures: bool = Tru
                 overwrite: bool = False) -> list[Path]:
     """The trend's output folder (``output.folder.write_folder``); returns the paths written."""
     from optimize.output.folder import TABLE_UNITS, write_folder
-    from optimize.output.trend import plot_trend, trend_markdown
+    from optimize.output.trend import plot_trend, screens_markdown, trend_markdown
 
     summary = {"analysis": "trend", "settings": result.settings, "synthetic": result.synthetic,
                "units": TABLE_UNITS, "years": {str(r.year): {k: v for k, v in r.meta.items() if k != "synthetic"}
                                                for r in result.years}}
     tables = {"trend": result.table, "decomposition": result.decomposition,
-              "decomposition_products": result.top_products}
+              "decomposition_products": result.top_products, "screens": result.screens,
+              "screens_survival": result.survival}
 
     def draw(folder: Path) -> list[Path]:
         return plot_trend(result.table, folder / "trend", settings=result.settings, synthetic=result.synthetic)
 
     text = trend_markdown(result.table, result.decomposition, result.settings, result.synthetic)
+    text += screens_markdown(result.screens)
     return write_folder(out_dir, tables, summary, title="trend", synthetic=result.synthetic, overwrite=overwrite,
                         figures=draw if figures else None, texts={"summary.md": text})
 

@@ -68,6 +68,18 @@ def trend_markdown(table: pd.DataFrame, decomposition: pd.DataFrame, settings: d
     return "\n".join(lines) + "\n"
 
 
+def screens_markdown(screens: pd.DataFrame) -> str:
+    """The persistence section of a trend's summary.md (staying + leaving = flagged the year before)."""
+    lines = ["", "## Screen persistence (products flagged, entering, leaving, staying)", ""]
+    if screens.empty:
+        return "\n".join(lines + ["No screen results."]) + "\n"
+    shown = screens.astype(object).where(screens.notna(), "")
+    lines += ["| screen | year | flagged | entering | leaving | staying | survival_1y |", "|---" * 7 + "|"]
+    lines += [f"| {r.screen} | {r.year} | {r.flagged} | {r.entering} | {r.leaving} | {r.staying} | "
+              f"{'' if r.survival_1y == '' else format(float(r.survival_1y), '.2f')} |" for r in shown.itertuples()]
+    return "\n".join(lines) + "\n"
+
+
 def across_text(kind: str, result, out_dir) -> str:
     """What ``tradeopt trend`` / ``backtest`` prints (``kind``), with the output folder."""
     return backtest_text(result, out_dir) if kind == "backtest" else trend_text(result, out_dir)

@@ -43,6 +43,8 @@ class TrendResult:
     decomposition: pd.DataFrame
     top_products: pd.DataFrame
     settings: dict
+    screens: pd.DataFrame = field(default_factory=pd.DataFrame)  # persistence.SCREENS_COLUMNS
+    survival: pd.DataFrame = field(default_factory=pd.DataFrame)  # persistence.SURVIVAL_COLUMNS
     synthetic: bool = False
     years: list[YearRun] = field(default_factory=list)
 
@@ -153,13 +155,16 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
     """The trend of ``scen`` over ``years`` (None: every year of the data) of ``data`` (a folder, a release
     zip, one file or TradeData (several files: read into one by the API); None: the scenario's ``data.baci``)."""
     from optimize.analysis.decompose import decompose_years
+    from optimize.analysis.persistence import persistence, survival
 
     given = years or ([scen.data.year] if scen.data.year else None)  # --year alone: a trend of one year
     found = data_years(scen, data)  # also refuses files naming two HS revisions
     wanted = sorted({int(y) for y in given}) if given else found
     if not wanted:
         raise ScenarioError("no years to run", field="--years", fix="give --years, e.g. 2021-2023")
-    runs = [run_year(p) for p in prepare_years(scen, data, wanted)]
+    prepared = prepare_years(scen, data, wanted)
+    runs = [run_year(p) for p in prepared]
+    flagged = screened(prepared)
     table = pd.concat([r.rows for r in runs], ignore_index=True)
     decomposition, tops = decompose_years({r.year: r.shares for r in runs}, top=top)
     names = pd.concat([r.products for r in runs]).drop_duplicates("k")
@@ -170,5 +175,20 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
                 "hs_revision": f"{first['hs_revision']} ({first['hs_revision_source']})",
                 "data_source": "; ".join(sorted({r.meta["data_label"] for r in runs})), "top_products": int(top),
                 "decomposed": "share_before (the observed risk share of the basket's imports)"}
+    settings["screens"] = ("ec, geodep (3-year window ending in the year), single (one supplier above 50%) on the "
+                           "scenario's products")
     return TrendResult(table=table, decomposition=decomposition, top_products=tops, settings=settings,
-                       synthetic=any(r.meta["synthetic"] for r in runs), years=runs)
+                       synthetic=any(r.meta["synthetic"] for r in runs), years=runs,
+                       screens=persistence(flagged), survival=survival(flagged))
+
+
+def screened(prepared: list) -> dict[str, dict[int, set[str]]]:
+    """The products each screen flags per year (``analysis.persistence.flagged_by_year``) on the prepared
+    years' flows (the scenario's products, every importer and exporter) for the scenario's importer."""
+    from optimize.analysis.persistence import flagged_by_year
+    from optimize.config.resolve import resolve
+
+    scen = prepared[0].scenario
+    flows = pd.concat([p.flows for p in prepared], ignore_index=True)
+    return flagged_by_year(flows, resolve(scen).importer_codes, [p.year for p in prepared],
+                           intra_bloc=scen.importer.intra_bloc)
