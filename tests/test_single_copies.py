@@ -9,7 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from optimize.analysis.metrics import hhi
+from optimize.analysis.exposure import hhi
 from optimize.errors import ScenarioError
 from optimize.model.tiebreak import water_fill
 from optimize.output.manifest import jsonable

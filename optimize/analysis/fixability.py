@@ -9,7 +9,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.analysis.metrics import hhi
+from optimize.analysis.exposure import hhi
 from optimize.analysis.screens import GEODEP_ZERO_EXPORT_RATIO, _ratio
 from optimize.errors import InputError
 from optimize.units import kusd_to_usd

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from optimize.analysis.metrics import hhi
+from optimize.analysis.exposure import hhi, weighted_hhi
 from optimize.errors import ScenarioError
 from optimize.model.instance import Instance
 from optimize.model.lp import closed_form
@@ -56,10 +56,9 @@ def _arrays(instance: Instance, mask_products: np.ndarray | None = None, x_min: 
     }
 
 
-def weighted_hhi(p: np.ndarray, x: np.ndarray, total: np.ndarray) -> float:
-    """Value-weighted mean HHI: sum_k (T_k / T) HHI_k."""
-    tot = float(total.sum())
-    return float(np.nansum(hhi(p, x, total.shape[0]) * total) / tot) if tot > 0 else float("nan")
+def _basket_hhi(p: np.ndarray, x: np.ndarray, total: np.ndarray) -> float:
+    """Value-weighted mean HHI of flows ``x`` (``exposure.weighted_hhi`` of the product HHIs)."""
+    return float(weighted_hhi(hhi(p, x, total.shape[0]), total)[0])
 
 
 def _solve_theta(a: dict, theta: float) -> np.ndarray:
@@ -192,7 +191,7 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
         levels = np.unique(np.r_[grid, e_free]) if e_min < e_free < e_today else grid
         xs = frontier_points(a, levels)
         ex = np.array([_exposure(a, x) for x in xs])
-        hh = np.array([weighted_hhi(a["p"], x, a["total"]) for x in xs])
+        hh = np.array([_basket_hhi(a["p"], x, a["total"]) for x in xs])
         n_p = a["total"].shape[0]
         h0, h_plain = hhi(a["p"], a["x0"], n_p), hhi(a["p"], x_plain, n_p)
         frames.append(pd.DataFrame({
@@ -204,9 +203,9 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
             "hhi": hh,
             "is_knee": _knee(levels, hh),
             "is_free_minimum": np.isclose(levels, e_free, rtol=1e-12, atol=0.0),
-            "hhi_today": weighted_hhi(a["p"], a["x0"], a["total"]),
+            "hhi_today": _basket_hhi(a["p"], a["x0"], a["total"]),
             "exposure_share_today": e_today / total if total > 0 else np.nan,
-            "hhi_plain": weighted_hhi(a["p"], x_plain, a["total"]),
+            "hhi_plain": _basket_hhi(a["p"], x_plain, a["total"]),
             "n_products": int(a["total"].shape[0]),
             "n_hhi_rises": int(np.sum(h_plain > h0 + 1e-12)),
             "cost_usd": [_cost_usd(a, x, sigma, prior_lambda) for x in xs],
@@ -287,7 +286,7 @@ def frontier_coupled(instances: list[Instance], *, n_points: int = 11, joint: bo
         model.set_row_bounds([exp_row_idx], [-np.inf], [float(e) + slack])
         sol = solve(model)
         x = sol[:n]
-        rows.append((float(w @ x), float(sol[n:] @ totals) / grand, weighted_hhi(gprod, x, totals)))
+        rows.append((float(w @ x), float(sol[n:] @ totals) / grand, _basket_hhi(gprod, x, totals)))
     ex, ms, hh = (np.array(v) for v in zip(*rows, strict=True))
     return pd.DataFrame({
         "point": np.arange(n_points),

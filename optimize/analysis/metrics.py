@@ -24,10 +24,12 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimize.analysis.exposure import CellMetrics, cell_metrics, hhi_of_sums
 from optimize.data.countries import lookup
 from optimize.data.frame import take_text
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
+from optimize.model.kernel import totals_of
 from optimize.units import kusd_to_usd
 from optimize.vocab import SINGLE_COUNTRY_THRESHOLDS
 
@@ -36,19 +38,6 @@ ALL_RISK = "ALL"
 #: Value-chain order of stages (``optimize.data.stages``); other groups follow alphabetically, unclassified last.
 STAGE_ORDER = ("raw", "intermediate", "capital", "final")
 _TOL = 1e-9
-
-
-def hhi(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
-    """(G,) Herfindahl-Hirschman index (0..1) of each group's supplier values ``x`` (any unit):
-    the sum of squared shares of the group's total; NaN where the total is not positive.
-    The one HHI of the package (metrics, frontier, screens)."""
-    g = np.asarray(group, dtype=np.int64)
-    v = np.asarray(x, dtype=float)
-    tot = np.bincount(g, weights=v, minlength=n_groups)
-    share = np.divide(v, tot[g], out=np.zeros_like(v), where=tot[g] > 0)  # shares first: no under/overflow
-    out = np.bincount(g, weights=share * share, minlength=n_groups).astype(float)  # float also when empty
-    out[~(tot > 0)] = np.nan
-    return out
 
 
 @dataclass
@@ -138,12 +127,6 @@ def _top_supplier(prod_idx: np.ndarray, exporter: np.ndarray, value: np.ndarray,
     return top_code, top_val
 
 
-def _weighted_mean(values: np.ndarray, weights: np.ndarray) -> float:
-    ok = ~np.isnan(values) & (weights > 0)
-    w = weights[ok].sum()
-    return float((values[ok] * weights[ok]).sum() / w) if w > 0 else float("nan")
-
-
 def _product_notes(instance, allocation, shortfall_usd: np.ndarray, frozen: np.ndarray) -> np.ndarray:
     """Per product: why it could not meet every limit ("" when it did). Reasons from the engine's keep_going report."""
     codes = np.asarray(instance.products).astype(str)
@@ -168,190 +151,201 @@ def compute_tables(
 ) -> ResultTables:
     """All result tables of one instance's allocation (see module docstring for definitions).
 
-    ``product_info``: DataFrame[k, description, sector, stage]; ``countries``:
-    DataFrame[baci_code, iso3, name]. ``bloc_codes`` (e.g. EU27 BACI codes) adds an
-    ``extra_bloc_share`` column to ``concentration``. Beneficiaries mark a bloc importer's own members
-    (``bloc_member``; left out with ``exclude_members``); ``shifted_to_(non_)members_usd`` split ``shifted_usd``.
+    Exposure, HHI and the sector and stage breakdowns come from the one metrics step
+    (``exposure.cell_metrics`` of the kernel's ``CellTotals``); this function adds the
+    pair-level tables. ``product_info``: DataFrame[k, description, sector, stage];
+    ``countries``: DataFrame[baci_code, iso3, name]. ``bloc_codes`` (e.g. EU27 BACI codes)
+    adds an ``extra_bloc_share`` column to ``concentration``. Beneficiaries mark a bloc
+    importer's own members (``bloc_member``; left out with ``exclude_members``);
+    ``shifted_to_(non_)members_usd`` split ``shifted_usd``.
     """
+    x0 = kusd_to_usd(np.asarray(instance.x0_kusd, dtype=float))
+    x1 = kusd_to_usd(np.asarray(allocation.x_after_kusd, dtype=float))
+    if x1.shape != x0.shape:
+        raise ValueError(f"allocation has {x1.shape[0]} flows, instance {x0.shape[0]} pairs")
+    totals = totals_of(instance, allocation.x_after_kusd)
+    basket = cell_metrics(totals)
+    risk_iso3, risk_name = country_labels(totals.risk_codes, countries)
+    prod = _product_frame(instance, product_info)
+    products, top_name = _products_table(instance, allocation, prod, totals, countries)
+    flows, exp_names, exp_pos = _flows_table(instance, x0, x1, countries)
+    sectors, sector_of_product = np.unique(prod["sector"].to_numpy().astype(str), return_inverse=True)
+    p = np.asarray(instance.pair_product, dtype=np.int64)
+    binding = None
+    if allocation.cap_marginal is not None:
+        binding = _binding(flows, sectors, sector_of_product[p], np.asarray(allocation.cap_marginal, dtype=float),
+                           exp_names, exp_pos)
+    beneficiaries, to_members = _beneficiaries(instance, x0, x1, sectors[sector_of_product[p]], countries,
+                                               exclude_members, top_n)
+    return ResultTables(
+        exposure=_exposure_table(basket, risk_iso3, risk_name), flows=flows, products=products,
+        beneficiaries=beneficiaries, by_sector=_breakdown(products, "sector", totals, risk_iso3),
+        by_stage=_breakdown(products, "stage", totals, risk_iso3),
+        summary=_summary(instance, allocation, basket, products, risk_iso3, to_members),
+        concentration=_concentration(products, top_name, instance, x0, bloc_codes),
+        single_country=_single_country(p, np.asarray(instance.pair_exporter, dtype=np.int64),
+                                       _safe_div(x0, kusd_to_usd(totals.total_before_kusd)[p]),
+                                       _safe_div(x1, kusd_to_usd(totals.total_after_kusd)[p]),
+                                       instance.n_products, totals.risk_codes, risk_iso3),
+        binding=binding, risk_iso3=[str(s) for s in risk_iso3])
+
+
+def _products_table(instance: Instance, allocation: Allocation, prod: pd.DataFrame, totals, countries):
+    """One row per product (totals, risk shares, HHIs by ``exposure.hhi_of_sums``, top suppliers, caps) and
+    the name of each product's top supplier before."""
     n_prod = instance.n_products
     p = np.asarray(instance.pair_product, dtype=np.int64)
     exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
-    is_risk = np.asarray(instance.is_risk, dtype=bool)
+    alt = ~np.asarray(instance.is_risk, dtype=bool)
     x0 = kusd_to_usd(np.asarray(instance.x0_kusd, dtype=float))
     x1 = kusd_to_usd(np.asarray(allocation.x_after_kusd, dtype=float))
     cap = kusd_to_usd(np.asarray(instance.cap_kusd, dtype=float))
     upper = kusd_to_usd(np.asarray(instance.upper_kusd, dtype=float))
-    if x1.shape != x0.shape:
-        raise ValueError(f"allocation has {x1.shape[0]} flows, instance {x0.shape[0]} pairs")
     shortfall = (kusd_to_usd(np.asarray(allocation.shortfall_kusd, dtype=float))
                  if allocation.shortfall_kusd is not None else np.zeros(n_prod))
+    tot0, tot1 = kusd_to_usd(totals.total_before_kusd), kusd_to_usd(totals.total_after_kusd)
+    risk0 = kusd_to_usd(totals.risk_before_kusd.sum(axis=1))
+    risk1 = kusd_to_usd(totals.risk_after_kusd.sum(axis=1))
 
-    risk_codes = tuple(sorted(set(int(c) for c in instance.risk_codes)))
-    risk_iso3, risk_name = country_labels(risk_codes, countries)
-    exporters, exp_pos = np.unique(exp_code, return_inverse=True)  # labels per exporter, not per pair
-    exp_iso3, exp_names = country_labels(exporters, countries)
-    prod = _product_frame(instance, product_info)
-    sectors, sector_of_product = np.unique(prod["sector"].to_numpy().astype(str), return_inverse=True)
-    sector_of_pair = sector_of_product[p]  # position in ``sectors`` (sorted names)
-
-    # ---- per product sums
     def psum(v):
         return np.bincount(p, weights=v, minlength=n_prod)
 
-    tot0, tot1 = psum(x0), psum(x1)
-    risk0, risk1 = psum(np.where(is_risk, x0, 0.0)), psum(np.where(is_risk, x1, 0.0))
-    s0, s1 = _safe_div(x0, tot0[p]), _safe_div(x1, tot1[p])
-    hhi0, hhi1 = hhi(p, x0, n_prod), hhi(p, x1, n_prod)
-    alt = ~is_risk
-    gain = np.where(alt, np.maximum(x1 - x0, 0.0), 0.0)
-    shifted = psum(gain)
     # headroom of alternatives: cap, lowered by the upper bound (share limits); 0 for pairs that may not grow
     headroom = np.where(alt & (cap > 0), np.clip(np.minimum(upper, x0 + cap) - x0, 0.0, None), 0.0)
-    alt_headroom = psum(headroom)
     at_cap = alt & (cap > 0) & (x1 >= np.minimum(upper, x0 + cap) - 1e-7 * np.maximum(1.0, upper))
-    cap_binds = psum(at_cap.astype(float)) > 0
     # under an export ban only the banned products may move; the others are frozen at today's flows by design
     frozen = np.zeros(n_prod, dtype=bool) if instance.shortfall_allowed is None else ~instance.shortfall_allowed
-    unfixable = (risk0 > 0) & (alt_headroom <= _TOL) & ~frozen
     top0, topv0 = _top_supplier(p, exp_code, x0, n_prod)
     top1, topv1 = _top_supplier(p, exp_code, x1, n_prod)
-    top0_iso, _ = country_labels(np.maximum(top0, 0), countries)
+    top0_iso, top0_name = country_labels(np.maximum(top0, 0), countries)
     top1_iso, _ = country_labels(np.maximum(top1, 0), countries)
-
     products = prod.assign(
         total_usd=tot0, total_after_usd=tot1,
         risk_share_before=_safe_div(risk0, tot0), risk_share_after=_safe_div(risk1, tot1),
-        hhi_before=hhi0, hhi_after=hhi1,
+        hhi_before=hhi_of_sums(totals.sumsq_before, totals.total_before_kusd),
+        hhi_after=hhi_of_sums(totals.sumsq_after, totals.total_after_kusd),
         top_supplier_before=np.where(top0 >= 0, top0_iso, ""), top_share_before=_safe_div(topv0, tot0),
         top_supplier_after=np.where(top1 >= 0, top1_iso, ""), top_share_after=_safe_div(topv1, tot1),
-        cap_binds=cap_binds, unfixable=unfixable, frozen=frozen,
-        risk_before_usd=risk0, residual_risk_usd=risk1, shortfall_usd=shortfall, shifted_usd=shifted,
-        note=_product_notes(instance, allocation, shortfall, frozen),
-    )
+        cap_binds=psum(at_cap.astype(float)) > 0, unfixable=(risk0 > 0) & (psum(headroom) <= _TOL) & ~frozen,
+        frozen=frozen, risk_before_usd=risk0, residual_risk_usd=risk1, shortfall_usd=shortfall,
+        shifted_usd=kusd_to_usd(totals.shifted_kusd), note=_product_notes(instance, allocation, shortfall, frozen))
+    return products, np.where(top0 >= 0, top0_name, "")
 
-    # ---- flows (one row per pair)
+
+def _flows_table(instance: Instance, x0, x1, countries):
+    """One row per pair (USD), with the exporters' names and each pair's position among them."""
+    exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
+    exporters, exp_pos = np.unique(exp_code, return_inverse=True)  # labels per exporter, not per pair
+    exp_iso3, exp_names = country_labels(exporters, countries)
     flows = pd.DataFrame({
-        "k": take_text(instance.products.astype(str), p), "exporter": take_text(exp_iso3.astype(str), exp_pos),
-        "exporter_code": exp_code,
-        "before_usd": x0, "after_usd": x1, "cap_usd": cap, "is_risk": is_risk, "change_usd": x1 - x0,
+        "k": take_text(instance.products.astype(str), np.asarray(instance.pair_product, dtype=np.int64)),
+        "exporter": take_text(exp_iso3.astype(str), exp_pos), "exporter_code": exp_code,
+        "before_usd": x0, "after_usd": x1, "cap_usd": kusd_to_usd(np.asarray(instance.cap_kusd, dtype=float)),
+        "is_risk": np.asarray(instance.is_risk, dtype=bool), "change_usd": x1 - x0,
     })
+    return flows, exp_names, exp_pos
 
-    # ---- exposure per risk country (+ all risk)
-    basket0, basket1 = float(tot0.sum()), float(tot1.sum())
-    rc = pd.Index(risk_codes, dtype=np.int64)
-    by_code0 = pd.Series(x0[is_risk]).groupby(exp_code[is_risk]).sum().reindex(rc, fill_value=0.0).to_numpy()
-    by_code1 = pd.Series(x1[is_risk]).groupby(exp_code[is_risk]).sum().reindex(rc, fill_value=0.0).to_numpy()
+
+def _exposure_table(m: CellMetrics, risk_iso3, risk_name) -> pd.DataFrame:
+    """Per risk country and all risk (``ALL``): before/after USD and shares of the basket."""
     exposure = pd.DataFrame({
         "iso3": np.append(risk_iso3.astype(str), ALL_RISK),
         "name": np.append(risk_name.astype(str), "All risk countries"),
-        "baci_code": np.append(np.asarray(risk_codes, dtype=np.int64), -1),
-        "before_usd": np.append(by_code0, risk0.sum()),
-        "after_usd": np.append(by_code1, risk1.sum()),
+        "baci_code": np.append(np.asarray(m.risk_codes, dtype=np.int64), -1),
+        "before_usd": m.risk_before_usd[0], "after_usd": m.risk_after_usd[0],
+        "share_before": m.share_before[0], "share_after": m.share_after[0],
     })
-    exposure["share_before"] = _safe_div(exposure["before_usd"], basket0)
-    exposure["share_after"] = _safe_div(exposure["after_usd"], basket1)
     exposure["change_pp"] = (exposure["share_after"] - exposure["share_before"]) * 100.0
+    return exposure
 
-    # ---- beneficiaries (bloc members marked; left out only when ``exclude_members``)
+
+def _beneficiaries(instance: Instance, x0, x1, sector_of_pair, countries, exclude_members: bool,
+                   top_n: int) -> tuple[pd.DataFrame, float]:
+    """The exporters gaining most (not risk countries; bloc members marked, left out when ``exclude_members``),
+    and the imports shifted to the bloc's members (USD)."""
+    exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
+    basket0, basket1 = float(x0.sum()), float(x1.sum())
     bloc = np.asarray(sorted(bloc_members(instance)), dtype=np.int64)
     ex = pd.DataFrame({"code": exp_code, "sector": sector_of_pair, "before": x0, "after": x1, "change": x1 - x0})
     per_exp = ex.groupby("code", sort=True)[["before", "after", "change"]].sum()
     sec = ex.groupby(["code", "sector"], sort=True)["change"].sum().reset_index()
     sec = sec.sort_values(["code", "change", "sector"], ascending=[True, False, True]).drop_duplicates("code")
     per_exp["main_sector"] = sec.set_index("code")["sector"].reindex(per_exp.index)
-    left_out = list(risk_codes) + (bloc.tolist() if exclude_members else [])
+    left_out = [int(c) for c in instance.risk_codes] + (bloc.tolist() if exclude_members else [])
     keep = (per_exp["change"] > _TOL * max(1.0, basket0)) & ~per_exp.index.isin(left_out)
     ben = per_exp[keep].reset_index().sort_values(["change", "code"], ascending=[False, True]).head(top_n)
     b_iso, b_name = country_labels(ben["code"].to_numpy(), countries)
-    beneficiaries = pd.DataFrame({
+    gain = np.where(np.asarray(instance.is_risk, dtype=bool), 0.0, np.maximum(x1 - x0, 0.0))
+    return pd.DataFrame({
         "rank": np.arange(1, len(ben) + 1), "exporter": b_iso.astype(str), "name": b_name.astype(str),
         "exporter_code": ben["code"].to_numpy(dtype=np.int64), "increase_usd": ben["change"].to_numpy(),
         "bloc_member": np.isin(ben["code"].to_numpy(dtype=np.int64), bloc),
-        "main_sector": sectors[ben["main_sector"].to_numpy(dtype=np.int64)].astype(str),
+        "main_sector": ben["main_sector"].astype(str).to_numpy(),
         "share_before": _safe_div(ben["before"].to_numpy(), basket0),
         "share_after": _safe_div(ben["after"].to_numpy(), basket1),
-    })
-    to_members = float(gain[np.isin(exp_code, bloc)].sum())
+    }), float(gain[np.isin(exp_code, bloc)].sum())
 
-    # ---- breakdowns by sector and by stage
-    per_risk0 = {c: psum(np.where(exp_code == c, x0, 0.0)) for c in risk_codes}
-    per_risk1 = {c: psum(np.where(exp_code == c, x1, 0.0)) for c in risk_codes}
-    by_sector = _breakdown(products, "sector", per_risk0, per_risk1, risk_codes, risk_iso3)
-    by_stage = _breakdown(products, "stage", per_risk0, per_risk1, risk_codes, risk_iso3)
 
-    # ---- concentration (Table 2): before values, ranked by HHI
-    top0_name = country_labels(np.maximum(top0, 0), countries)[1]
+def _concentration(products: pd.DataFrame, top_name, instance: Instance, x0, bloc_codes) -> pd.DataFrame:
+    """Table 2: products ranked by HHI before, with the top supplier and the share from outside the bloc."""
     concentration = pd.DataFrame({
         "k": products["k"], "description": products["description"], "sector": products["sector"],
-        "top_supplier": products["top_supplier_before"], "top_supplier_name": np.where(top0 >= 0, top0_name, ""),
+        "top_supplier": products["top_supplier_before"], "top_supplier_name": top_name,
         "top_share": products["top_share_before"], "hhi": products["hhi_before"], "hhi_after": products["hhi_after"],
-        "total_usd": tot0,
+        "total_usd": products["total_usd"],
     })
     if bloc_codes:
-        outside = ~np.isin(exp_code, np.asarray(list(bloc_codes), dtype=np.int64))
-        concentration["extra_bloc_share"] = _safe_div(psum(np.where(outside, x0, 0.0)), tot0)
+        outside = ~np.isin(np.asarray(instance.pair_exporter, dtype=np.int64),
+                           np.asarray(list(bloc_codes), dtype=np.int64))
+        out0 = np.bincount(instance.pair_product, weights=np.where(outside, x0, 0.0), minlength=instance.n_products)
+        concentration["extra_bloc_share"] = _safe_div(out0, products["total_usd"].to_numpy())
     concentration = concentration.sort_values(["hhi", "k"], ascending=[False, True], na_position="last")
     concentration = concentration.reset_index(drop=True)
     concentration.insert(0, "rank", np.arange(1, len(concentration) + 1))
+    return concentration
 
-    single = _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3)
-    binding = None
-    if allocation.cap_marginal is not None:
-        binding = _binding(flows, sectors, sector_of_pair, np.asarray(allocation.cap_marginal, dtype=float),
-                           exp_names, exp_pos)
 
+def _summary(instance: Instance, allocation: Allocation, m: CellMetrics, products: pd.DataFrame, risk_iso3,
+             to_members: float) -> dict:
+    """The run's totals (USD), shares and HHIs from the basket metrics, and product counts."""
+    shifted, frozen = float(m.shifted_usd[0]), products["frozen"].to_numpy(dtype=bool)
     summary = {
         "importer": instance.importer, "year": int(instance.year), "risk_iso3": [str(s) for s in risk_iso3],
-        "total_usd": basket0, "total_after_usd": basket1,
-        "risk_before_usd": float(risk0.sum()), "risk_after_usd": float(risk1.sum()),
-        "risk_share_before": float(_safe_div(risk0.sum(), basket0)),
-        "risk_share_after": float(_safe_div(risk1.sum(), basket1)),
-        "shifted_usd": float(shifted.sum()), "shortfall_usd": float(shortfall.sum()),
-        "shifted_to_members_usd": to_members, "shifted_to_non_members_usd": float(shifted.sum()) - to_members,
-        "n_bloc_members": int(bloc.size),
-        "hhi_before": _weighted_mean(hhi0, tot0), "hhi_after": _weighted_mean(hhi1, tot1),
-        "n_products": int(n_prod), "n_pairs": int(instance.n_pairs), "n_unfixable": int(unfixable.sum()),
-        "n_cap_binds": int(cap_binds.sum()), "n_hhi_rises": int((hhi1 > hhi0 + 1e-12).sum()),
+        "total_usd": float(m.basket_before_usd[0]), "total_after_usd": float(m.basket_after_usd[0]),
+        "risk_before_usd": float(m.risk_before_usd[0, -1]), "risk_after_usd": float(m.risk_after_usd[0, -1]),
+        "risk_share_before": float(m.share_before[0, -1]), "risk_share_after": float(m.share_after[0, -1]),
+        "shifted_usd": shifted, "shortfall_usd": float(products["shortfall_usd"].sum()),
+        "shifted_to_members_usd": to_members, "shifted_to_non_members_usd": shifted - to_members,
+        "n_bloc_members": len(bloc_members(instance)),
+        "hhi_before": float(m.hhi_before[0]), "hhi_after": float(m.hhi_after[0]),
+        "n_products": int(instance.n_products), "n_pairs": int(instance.n_pairs),
+        "n_unfixable": int(products["unfixable"].sum()), "n_cap_binds": int(products["cap_binds"].sum()),
+        "n_hhi_rises": int((products["hhi_after"].to_numpy() > products["hhi_before"].to_numpy() + 1e-12).sum()),
         "status": getattr(allocation.status, "value", str(allocation.status)),
     }
     if "banned_kusd" in (instance.meta or {}):  # isolated export ban: banned imports = replaced + shortfall
         summary["banned_usd"] = float(kusd_to_usd(instance.meta["banned_kusd"]))
-        summary["replaced_usd"] = float(shifted.sum())
+        summary["replaced_usd"] = shifted
         summary["banned_products"] = [str(k) for k in np.asarray(instance.products)[~frozen]]
         summary["n_frozen"] = int(frozen.sum())
-    return ResultTables(exposure=exposure, flows=flows, products=products, beneficiaries=beneficiaries,
-                        by_sector=by_sector, by_stage=by_stage, summary=summary, concentration=concentration,
-                        single_country=single, binding=binding, risk_iso3=[str(s) for s in risk_iso3])
+    return summary
 
 
-def _breakdown(products: pd.DataFrame, key: str, per_risk0: dict, per_risk1: dict, risk_codes, risk_iso3):
-    """Per group of ``key``: totals, risk shares (all and per risk country), weighted HHI, counts."""
-    df = pd.DataFrame({
-        key: products[key], "total_usd": products["total_usd"], "total_after_usd": products["total_after_usd"],
-        "risk0": products["risk_before_usd"], "risk1": products["residual_risk_usd"],
-        "h0w": np.nan_to_num(products["hhi_before"].to_numpy()) * products["total_usd"].to_numpy(),
-        "h1w": np.nan_to_num(products["hhi_after"].to_numpy()) * products["total_after_usd"].to_numpy(),
-        "shifted_usd": products["shifted_usd"], "unfixable": products["unfixable"].astype(int),
-        "cap_binds": products["cap_binds"].astype(int),
-    })
-    for c, iso in zip(risk_codes, risk_iso3, strict=True):
-        df[f"r0_{iso}"], df[f"r1_{iso}"] = per_risk0[c], per_risk1[c]
-    g = df.groupby(key, sort=True)
-    agg = g.sum(numeric_only=True)
-    out = pd.DataFrame({
-        key: agg.index.astype(str), "total_usd": agg["total_usd"].to_numpy(),
-        "risk_share_before": _safe_div(agg["risk0"], agg["total_usd"]),
-        "risk_share_after": _safe_div(agg["risk1"], agg["total_after_usd"]),
-    })
-    for iso in risk_iso3:
-        out[f"share_before_{iso}"] = _safe_div(agg[f"r0_{iso}"], agg["total_usd"])
-        out[f"share_after_{iso}"] = _safe_div(agg[f"r1_{iso}"], agg["total_after_usd"])
-    out["hhi_before"] = _safe_div(agg["h0w"], agg["total_usd"])
-    out["hhi_after"] = _safe_div(agg["h1w"], agg["total_after_usd"])
-    out["shifted_usd"] = agg["shifted_usd"].to_numpy()
-    out["n_products"] = g.size().to_numpy()
-    out["n_unfixable"] = agg["unfixable"].to_numpy()
-    out["n_cap_binds"] = agg["cap_binds"].to_numpy()
+def _breakdown(products: pd.DataFrame, key: str, totals, risk_iso3) -> pd.DataFrame:
+    """Per group of ``key``: totals, risk shares (all and per risk country), weighted HHI, counts
+    (``exposure.cell_metrics`` with the products grouped)."""
+    names, group = np.unique(products[key].to_numpy().astype(str), return_inverse=True)
+    m = cell_metrics(totals, product_group=group, n_groups=names.shape[0])
+    out = pd.DataFrame({key: names, "total_usd": m.basket_before_usd,
+                        "risk_share_before": m.share_before[:, -1], "risk_share_after": m.share_after[:, -1]})
+    for r, iso in enumerate(risk_iso3):
+        out[f"share_before_{iso}"] = m.share_before[:, r]
+        out[f"share_after_{iso}"] = m.share_after[:, r]
+    out["hhi_before"], out["hhi_after"] = m.hhi_before, m.hhi_after
+    out["shifted_usd"] = m.shifted_usd
+    out["n_products"] = m.n_products
+    for col, flag in (("n_unfixable", "unfixable"), ("n_cap_binds", "cap_binds")):
+        out[col] = np.bincount(group, weights=products[flag].to_numpy(float), minlength=len(names)).astype(np.int64)
     rank = {s: i for i, s in enumerate(STAGE_ORDER)}
     groups = out[key]
     order = pd.DataFrame({

@@ -17,7 +17,7 @@ from collections.abc import Iterable, Sequence
 import numpy as np
 import pandas as pd
 
-from optimize.analysis.metrics import hhi
+from optimize.analysis.exposure import hhi
 from optimize.data.countries import to_iso3
 from optimize.errors import DataError, InputError
 from optimize.units import USD_PER_KUSD, usd_columns

@@ -20,6 +20,47 @@ _FIX = "use ISO3 codes (CHN), BACI codes (156), English names or groups (EU27, G
 
 
 @dataclass(frozen=True)
+class Features:
+    """What a cell's model asks of a backend, computed once from its spec (``features_of``).
+
+    Backends declare what they support against these (``optimize.model.kernel``); planners
+    choose a backend by them and never test scenario keys themselves.
+    """
+
+    coupled: bool  # exporter totals: an exporter's extra is limited across products (not separable)
+    ban: bool  # an isolated export ban (products may end short)
+    share_limit: bool  # every supplier's share <= cap.share_limit
+    friends: bool  # only listed friends may grow
+    risk_weights: bool  # risk countries weighted unequally
+    cap_overrides: bool  # per-exporter or per-product caps
+    self_supply: bool  # the importer may divert its own exports to itself
+    intra_bloc_excluded: bool  # trade between members of the importer set is left out
+    spread: str  # "proportional" | "min-hhi" | "vertex"
+    risk_split: str  # "proportional" | "priority" | "weights"
+    backend: str  # "highs" | "pyomo"
+
+
+def features_of(spec: "ModelSpec") -> Features:
+    """The ``Features`` of a resolved spec."""
+    return solver_features(
+        backend=spec.backend, spread=spec.spread, risk_split=spec.risk_split,
+        exporter_total_pp=spec.exporter_total_pp, ban=bool(spec.ban), share_limit=spec.share_limit is not None,
+        friends=bool(spec.friends), risk_weights=bool(spec.risk_weights),
+        cap_overrides=bool(spec.exporter_pp) or bool(spec.product_pp), self_supply=bool(spec.self_supply),
+        intra_bloc_excluded=spec.intra_bloc == "exclude")
+
+
+def solver_features(*, backend: str, spread: str, risk_split: str, exporter_total_pp: float | None,
+                    **model_flags: bool) -> Features:
+    """``Features`` from the solver's settings (engine options) plus the model's flags (default off)."""
+    flags = dict.fromkeys(("ban", "share_limit", "friends", "risk_weights", "cap_overrides", "self_supply",
+                           "intra_bloc_excluded"), False)
+    flags.update(model_flags)
+    return Features(coupled=exporter_total_pp is not None, spread=spread, risk_split=risk_split, backend=backend,
+                    **flags)
+
+
+@dataclass(frozen=True)
 class ModelSpec:
     """Everything a cell needs from its scenario, resolved. Countries are BACI codes, caps in pp (0..100)."""
 
@@ -46,6 +87,12 @@ class ModelSpec:
     intra_bloc: str = "include"  # "include" | "exclude": trade between members of the importer set
     self_supply: bool = False  # the importer may divert its own exports to itself
     prior_lambda: float = 0.1  # cost.prior_lambda: new-supplier prior (min-cost spread and CES cost)
+
+    #: what this cell asks of a backend, computed once when the spec is made
+    features: Features = field(init=False, repr=False, compare=False)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "features", features_of(self))
 
 
 def _codes(tokens, key: str, file: str) -> tuple[int, ...]:

@@ -12,11 +12,13 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
-from optimize.errors import InfeasibleError
+from optimize.config.resolve import Features, solver_features
+from optimize.errors import InfeasibleError, SolverError
 from optimize.model import lp as lpmod
 from optimize.model import tiebreak
 from optimize.model.instance import Instance
-from optimize.solve.highs import highs_version, solve_highs
+from optimize.model.kernel import LP
+from optimize.solve.highs import HighsModel, highs_version, solve_highs
 from optimize.solve.status import LPSolution, SolverInfo, Status, raise_for_status
 from optimize.vocab import plural
 
@@ -45,6 +47,12 @@ class EngineOptions:
     time_limit_s: float | None = None
     keep_going: bool = False  # report infeasible products and continue with the rest
     save_lp: str | None = None  # write the LP (MPS/LP file) without changing the result
+
+    @property
+    def features(self) -> Features:
+        """What these settings ask of a backend (``kernel.LP.merges``/``warm_start`` read it)."""
+        return solver_features(backend=self.backend, spread=self.spread, risk_split=self.risk_split,
+                               exporter_total_pp=self.exporter_total_pp)
 
 
 @dataclass
@@ -121,50 +129,105 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
 
     t0 = time.perf_counter()
     # Separable model solved by HiGHS: merge each product's non-risk columns (exact; see lp.merge_nonrisk).
-    merged = (options.backend == "highs" and options.spread != "vertex" and options.exporter_total_pp is None
-              and (not options.joint or len(instances) == 1))
+    merged = LP.merges(options.features, len(instances) if options.joint else 1)
     lp_instances = [lpmod.merge_nonrisk(inst) for inst in instances] if merged else instances
     lp = lpmod.build_lp(lp_instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp)
-    build_s = time.perf_counter() - t0
-    coupled = lp.n_coupling_rows > 0  # joint with one importer has no coupling rows: separable
+    built = _Built(lp, instances, lp_instances, merged, time.perf_counter() - t0)
     log.info("build: %d rows x %d cols (%d coupling rows%s) in %.3fs", lp.n_rows, lp.n_cols, lp.n_coupling_rows,
-             ", non-risk columns merged per product" if merged else "", build_s)
+             ", non-risk columns merged per product" if merged else "", built.build_s)
     if options.save_lp:
         path = lpmod.write_lp(lp, options.save_lp)
         log.info("build: LP written to %s", path)
 
-    sol = _solve(lp, instances, options, build_s)
+    sol = _solve(lp, instances, options, built.build_s)
     x = sol.x
     tiebreak.check_rows(lp, x)
 
     t2 = time.perf_counter()
-    if coupled and options.spread != "vertex":
+    if built.coupled and options.spread != "vertex":
         x = _second_stage(lp, x, instances, options)
     log.info("tie-break: risk split %s, spread %s in %.3fs", options.risk_split, options.spread,
              time.perf_counter() - t2)
+    results = _assemble(built, sol, x, options, infeasible, notes)
+    log.info("assemble: %d allocation(s)", len(results))
+    return results
 
-    results = []
-    for i, inst in enumerate(instances):
-        lp_inst = lp_instances[i]
+
+@dataclass(frozen=True)
+class _Built:
+    """An LP as built for ``instances`` (``lp_instances``: the same, merged when ``merged``)."""
+
+    lp: lpmod.LPArrays
+    instances: list[Instance]
+    lp_instances: list[Instance]
+    merged: bool
+    build_s: float
+
+    @property
+    def coupled(self) -> bool:
+        return self.lp.n_coupling_rows > 0  # joint with one importer has no coupling rows: separable
+
+
+def _assemble(built: _Built, sol: LPSolution, x: np.ndarray, options: EngineOptions,
+              infeasible: list[list[str]], notes: list[list[str]]) -> list[Allocation]:
+    """One ``Allocation`` per instance from the LP's values ``x``: flows after by the tie-break rules."""
+    lp, results = built.lp, []
+    for i, inst in enumerate(built.instances):
+        lp_inst = built.lp_instances[i]
         xi = lp.pair_values(x, i)
         shortfall = lp.shortfall_values(x, i, inst.n_products)
         risk_after = np.bincount(lp_inst.pair_product, weights=np.where(lp_inst.is_risk, xi, 0.0),
                                  minlength=inst.n_products)
-        x_after = flows_after(inst, xi, shortfall, risk_after, options, coupled)
+        x_after = flows_after(inst, xi, shortfall, risk_after, options, built.coupled)
         fixed = inst.lower() == inst.upper_kusd
         x_after = np.where(fixed, inst.upper_kusd, x_after)  # fixed pairs (bans) keep their bound bit for bit
         marginal = None
         if sol.col_duals is not None:
-            marginal = cap_marginal(inst, lp_inst, lp.pair_values(sol.col_duals, i), merged)
-        info = replace(sol.info, build_s=build_s, objective=float(inst.risk_weight @ x_after),
+            marginal = cap_marginal(inst, lp_inst, lp.pair_values(sol.col_duals, i), built.merged)
+        info = replace(sol.info, build_s=built.build_s, objective=float(inst.risk_weight @ x_after),
                        solver_version=sol.info.solver_version or highs_version())
         results.append(Allocation(
             instance=inst, x_after_kusd=x_after, status=sol.status, solver=info,
             shortfall_kusd=shortfall if inst.shortfall_allowed is not None else None,
             cap_marginal=marginal, infeasible_products=infeasible[i], notes=list(notes[i]),
         ))
-    log.info("assemble: %d allocation(s)", len(results))
     return results
+
+
+class WarmStart:
+    """The LP backend's warm start (``kernel.LP.warm_start``): one HiGHS model of a cell's merged LP,
+    re-solved from the previous basis after the column bounds change (a new cap); each result is
+    assembled as ``reallocate``'s, so it equals a fresh run."""
+
+    def __init__(self, options: EngineOptions):
+        if not LP.warm_start(options.features):
+            raise SolverError("a warm start needs the merged separable LP on HiGHS", fix="report this as a bug")
+        self.options = options
+        self.model: HighsModel | None = None
+        self.first: _Built | None = None
+
+    def reallocate(self, instance: Instance) -> Allocation:
+        """The allocation of ``instance`` (the same pairs as the first one; only bounds may differ)."""
+        t0 = time.perf_counter()
+        lp_inst = lpmod.merge_nonrisk(instance)
+        if self.first is None:
+            lp = lpmod.build_lp([lp_inst])
+            self.first = _Built(lp, [instance], [lp_inst], True, time.perf_counter() - t0)
+            self.model = HighsModel(lp, algorithm="simplex", verbose=False, label="warm start")
+        else:
+            first = self.first.lp_instances[0]
+            if not (np.array_equal(lp_inst.pair_exporter, first.pair_exporter)
+                    and np.array_equal(lp_inst.pair_product, first.pair_product)):
+                raise SolverError("the pairs changed between warm-started solves", fix="report this as a bug")
+            self.model.set_col_bounds(np.arange(lp_inst.n_pairs, dtype=np.int32), lp_inst.lower(),
+                                      lp_inst.upper_kusd)
+        sol = self.model.run()
+        raise_for_status(sol.status, what=f"the warm-started LP of {instance.importer}", detail=sol.info.message,
+                         fix_infeasible="run the cell on its own (`tradeopt run`) to see the details",
+                         fix="run the cell on its own (`tradeopt run`) to see the details")
+        sol = replace(sol, info=replace(sol.info, algorithm=f"{sol.info.algorithm} (warm start)"))
+        built = replace(self.first, instances=[instance], lp_instances=[lp_inst])
+        return _assemble(built, sol, sol.x, self.options, [[]], [[]])[0]
 
 
 def _solve(lp, instances: list[Instance], options: EngineOptions, build_s: float) -> LPSolution:

@@ -95,6 +95,24 @@ class Instance:
         return int(self.products.shape[0])
 
 
+def cap_rule_kusd(p: float | np.ndarray, basis: str, world_kusd, market_kusd, outside_kusd) -> np.ndarray:
+    """The cap rule (the one copy): extra supply (kUSD) an alternative exporter e may add for product k.
+
+    ``p``: the cap as a fraction (pp / 100); ``basis`` picks the base: e's exports of k to every
+    destination (``world_kusd``), the importer's imports of k (``market_kusd``) or e's exports of k
+    outside the importer (``outside_kusd``). The extra never exceeds ``outside_kusd`` (no production
+    increase). An exporter that does not sell to the importer has ``outside_kusd = world_kusd``.
+    """
+    base = {"world-exports": world_kusd, "importer-market": market_kusd, "rest-of-world": outside_kusd}[basis]
+    return np.minimum(p * np.asarray(base, dtype=float), outside_kusd)
+
+
+def members_supply(n_codes: int, intra_bloc: str, self_supply: bool) -> bool:
+    """True when members of the importer set may supply it (be alternatives): a bloc (> 1 code) with
+    intra-bloc trade included, or self-supply allowed. Else the importer is never its own alternative."""
+    return bool(self_supply) or (int(n_codes) > 1 and intra_bloc == "include")
+
+
 def _check_pp(value: float, field_name: str) -> None:
     if not (0.0 <= float(value) <= 100.0) or not np.isfinite(value):
         raise ScenarioError(f"cap of {value} pp is outside [0, 100]", field=field_name,
@@ -282,7 +300,7 @@ def build_instance(
     counted = to_j & ~_in_codes(df["i"].to_numpy(), j_codes) if intra_bloc == "exclude" else to_j
     pairs = _pair_sums(df, kidx, hs6, to_j, counted)
     pairs = pairs.loc[pairs["world_kusd"] > 0]
-    member_alt = bool(self_supply) or (j_codes.shape[0] > 1 and intra_bloc == "include")
+    member_alt = members_supply(j_codes.shape[0], intra_bloc, self_supply)
     if not member_alt:  # members of J that may not supply J and do not today: not pairs at all
         idle_member = pairs["i"].isin(j_codes) & ~pairs["i"].isin(r_codes) & (pairs["x0_kusd"] <= 0)
         pairs = pairs.loc[~idle_member]
@@ -320,9 +338,8 @@ def build_instance(
     if not member_alt:
         is_alt &= ~np.isin(exporter, j_codes)  # the importer is never its own alternative
     pp = _pair_pp(cap, exporter, hs6)
-    basis = {"world-exports": world_kusd, "importer-market": total_kusd[pair_product],
-             "rest-of-world": row_kusd}[cap.basis]
-    cap_kusd = np.where(is_alt, np.minimum(pp / 100.0 * basis, row_kusd), 0.0)
+    cap_kusd = np.where(is_alt, cap_rule_kusd(pp / 100.0, cap.basis, world_kusd, total_kusd[pair_product],
+                                              row_kusd), 0.0)
     lower = np.where(is_risk, 0.0, x0)
     upper_base = x0 + cap_kusd
 

@@ -254,11 +254,18 @@ def separable_totals(instance: Instance) -> tuple[np.ndarray, np.ndarray, np.nda
     pp = instance.pair_product
     nonrisk_up = np.bincount(pp, weights=np.where(risk, 0.0, up), minlength=P)
     risk_up = np.bincount(pp, weights=np.where(risk, up, 0.0), minlength=P)
-    T = instance.total_kusd
-    nonrisk_after = np.minimum(nonrisk_up, T)
-    risk_after = np.minimum(risk_up, T - nonrisk_after)
-    shortfall = np.maximum(T - nonrisk_after - risk_after, 0.0)
-    return nonrisk_after, risk_after, shortfall
+    return separable_split(instance.total_kusd, nonrisk_up, risk_up)
+
+
+def separable_split(total_kusd, nonrisk_up_kusd, risk_up_kusd) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The closed form (the one copy), per product: (non-risk after, risk after, shortfall), kUSD.
+
+    ``total_kusd``: the imports to cover; ``nonrisk_up_kusd``/``risk_up_kusd``: the sums of the
+    upper bounds of the non-risk and risk suppliers. Alternatives first take what their upper
+    bounds allow, risk covers the rest, shortfall what neither can (bans only)."""
+    nonrisk_after = np.minimum(nonrisk_up_kusd, total_kusd)
+    risk_after = np.minimum(risk_up_kusd, total_kusd - nonrisk_after)
+    return nonrisk_after, risk_after, np.maximum(total_kusd - nonrisk_after - risk_after, 0.0)
 
 
 def closed_form(

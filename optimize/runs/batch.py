@@ -1,7 +1,7 @@
 """Batch runs over a grid of cells (importer x year x cap x cap basis x risk set), resumable.
 
 The grid and its parsers are in ``grid``; tasks (groups of cells) and the blocks
-of rows they return in ``cells``; the batched closed form in ``fastcells``; where
+of rows they return in ``cells``; the closed-form backend in ``model.batched``; where
 tasks run in ``executors``; the folder's lock, content key and Parquet dataset in
 ``resume``. Only this client process writes into the output folder:
 
@@ -256,11 +256,13 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     ``dask_address``: ``local``/``local:N``, a scheduler address or a ``distributed.Client``
     (connected before any data are read). ``joint``: solve all importers of a (year,
     cap, basis, risk set) group as one coupled LP. ``outputs``: "tables" or "full".
-    ``fast``: use the batched closed form when the scenario allows it (``fastcells.eligible``).
+    ``fast``: use the batched closed form when the scenario allows it (``kernel.CLOSED_FORM.supports``).
     ``out_dir`` must be new, empty or a batch folder of tradeopt (its ``manifest.json``);
     else ``OutputError`` unless ``overwrite`` (``atomic.claim_dir``; foreign files never changed).
     """
-    from optimize.runs import executors, fastcells
+    from optimize.config.resolve import resolve
+    from optimize.model.kernel import CLOSED_FORM
+    from optimize.runs import executors
 
     t_start = time.perf_counter()
     executors.dask_timeout_seconds(dask_timeout_s)  # a bad value is refused with or without a Dask address
@@ -276,7 +278,8 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
         try:
             with _sigterm_as_interrupt():
                 return _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet,
-                                   fast and fastcells.eligible(scenario), run_id, t_start, overwrite)
+                                   fast and CLOSED_FORM.supports(resolve(scenario).features), run_id,
+                                   t_start, overwrite)
         finally:
             resume.release_lock(lock)
     finally:

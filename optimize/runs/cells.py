@@ -2,7 +2,7 @@
 
 A *task* is a set of cells solved together: a ``fast`` task computes every
 (importer, cap) of one year, cap basis and risk set with the batched closed form
-(``fastcells``); a ``cells`` task runs the pipeline per cell (or one coupled LP
+(``model.batched``); a ``cells`` task runs the pipeline per cell (or one coupled LP
 for a joint group). Every task returns a ``Block`` (the per-risk-country rows
 and the per-cell rows as DataFrames, plus the report files of ``--full-outputs``
 as bytes); only the batch client writes them. A cell's input, infeasibility or
@@ -18,7 +18,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from optimize.errors import TradeoptError
@@ -79,12 +78,12 @@ def _cells_from_risk(risk: pd.DataFrame, basket: Sequence[float], n_products: Se
     """Per-cell rows from the ALL rows of ``risk`` (one per cell, in order)."""
     a = risk.loc[risk["risk"] == "ALL"].reset_index(drop=True)
     out = a[["importer", "year", "cap_pp", "cap_basis", "risk_set", "cell_key", "status"]].copy()
-    out["basket_usd"] = np.asarray(basket, dtype=float)
+    out["basket_usd"] = pd.Series(basket, dtype=float).to_numpy()
     out["risk_before_usd"] = a["before_usd"].to_numpy(float)
     out["risk_after_usd"] = a["after_usd"].to_numpy(float)
     for col in ("share_before", "share_after", "shifted_usd", "hhi_before", "hhi_after"):
         out[col] = a[col].to_numpy(float)
-    out["n_products"] = np.asarray(n_products, dtype=np.int64)
+    out["n_products"] = pd.Series(n_products, dtype="int64").to_numpy()
     out["seconds"] = float(seconds) / max(len(out), 1)
     out["worker"] = worker_name()
     return out[list(CELL_COLUMNS)]
@@ -92,7 +91,7 @@ def _cells_from_risk(risk: pd.DataFrame, basket: Sequence[float], n_products: Se
 
 def error_block(cells: Sequence[Cell], message: str) -> Block:
     """One ALL row per cell with NaN values and ``message`` as status."""
-    nan = np.nan
+    nan = float("nan")
     risk = pd.DataFrame([{"importer": c.importer, "year": c.year, "cap_pp": c.cap_pp, "cap_basis": c.cap_basis,
                           "risk_set": c.risk_label, "risk": "ALL", "share_before": nan, "share_after": nan,
                           "before_usd": nan, "after_usd": nan, "shifted_usd": nan, "hhi_before": nan,
@@ -108,64 +107,53 @@ def _error_message(exc: BaseException) -> str:
 # ------------------------------------------------------------------ fast tasks
 
 
+def _cell_codes(importers: Sequence[str]) -> tuple[list[tuple[int, ...]], dict[str, str]]:
+    """BACI codes per importer token (``grid.resolve_many``), () with an error status for unknown ones."""
+    from optimize.runs.grid import resolve_many
+
+    codes, bad = [], {}
+    for imp, found in zip(importers, resolve_many(importers), strict=True):
+        codes.append(() if isinstance(found, TradeoptError) else found)
+        if isinstance(found, TradeoptError):
+            bad[imp] = _error_message(found)
+    return codes, bad
+
+
 def run_fast(year, task: Task) -> Block:
-    """Every cell of ``task`` (one year, basis, risk set) by the batched closed form; ``year``: the year's
-    ``fastcells.YearArrays``."""
-    from optimize.runs.fastcells import solve_block
+    """Every cell of ``task`` (one year, basis, risk set) by the closed-form backend
+    (``model.batched.solve_block`` -> ``analysis.exposure.cell_metrics``); ``year``: the year's
+    ``batched.YearArrays``."""
+    from optimize.analysis.exposure import cell_metrics, long_table
+    from optimize.data.countries import to_iso3
+    from optimize.model.batched import solve_block
     from optimize.runs.grid import resolve_many
 
     t0 = time.perf_counter()
-    cells = task.cells
-    first = cells[0]
+    cells, first = task.cells, task.cells[0]
     importers = sorted({c.importer for c in cells})
     caps = sorted({c.cap_pp for c in cells})
-    from optimize.data.countries import to_iso3
-
     risk_codes = sorted({int(c) for found in resolve_many(first.risk_set) for c in found})
-    risk_iso3 = [str(s) for s in to_iso3(risk_codes)]
-    codes, bad = [], {}
-    for imp, found in zip(importers, resolve_many(importers), strict=False):
-        if isinstance(found, TradeoptError):
-            codes.append(())
-            bad[imp] = _error_message(found)
-        else:
-            codes.append(found)
-    res = solve_block(year, importers, codes, risk_codes, risk_iso3, first.cap_basis, caps)
-    G, C, nr = len(importers), len(caps), len(risk_codes)
+    codes, bad = _cell_codes(importers)
+    metrics = cell_metrics(solve_block(year, codes, risk_codes, first.cap_basis, caps))
+    long = long_table(metrics, [str(s) for s in to_iso3(risk_codes)] + ["ALL"])
     # keep the cells asked for (a resumed batch may need only some of the importer x cap product)
-    index = {(importers[g], caps[c]): g * C + c for g in range(G) for c in range(C)}
-    rows = np.asarray([index[(c.importer, c.cap_pp)] for c in cells], dtype=np.int64)
-    n = rows.shape[0]
-    ok = res["n_products"][rows] > 0
-    basket = res["basket_usd"][rows]
-    labels = risk_iso3 + ["ALL"]
-    before, after = res["before_usd"][rows], res["after_usd"][rows]
-    bsafe = np.where(basket > 0, basket, np.nan)
-    status = np.where(ok, "optimal", [bad.get(c.importer) or f"error: ScenarioError: {c.importer} imports none of "
-                                      f"the requested products in {c.year}" for c in cells])
-    rep = nr + 1
-
-    def per_cell(values):
-        return np.repeat(np.asarray(values), rep)
-
-    nan_if_err = np.where(per_cell(ok), 1.0, np.nan)
-    risk = pd.DataFrame({
-        "importer": per_cell([c.importer for c in cells]), "year": np.full(n * rep, task.year, dtype=np.int64),
-        "cap_pp": per_cell([c.cap_pp for c in cells]), "cap_basis": first.cap_basis,
-        "risk_set": first.risk_label, "risk": np.tile(labels, n),
-        "share_before": (before / bsafe[:, None]).ravel() * nan_if_err,
-        "share_after": (after / bsafe[:, None]).ravel() * nan_if_err,
-        "before_usd": before.ravel() * nan_if_err, "after_usd": after.ravel() * nan_if_err,
-        "shifted_usd": per_cell(res["shifted_usd"][rows]) * nan_if_err,
-        "hhi_before": per_cell(res["hhi_before"][rows]) * nan_if_err,
-        "hhi_after": per_cell(res["hhi_after"][rows]) * nan_if_err,
-        "status": per_cell(status), "cell_key": per_cell([c.key for c in cells]),
-    })
-    # error cells: a single ALL row, as the per-cell path records them
-    risk = risk.loc[per_cell(ok) | (risk["risk"] == "ALL").to_numpy()].reset_index(drop=True)
-    cells_frame = _cells_from_risk(risk, np.where(ok, basket, np.nan), res["n_products"][rows],
-                                   time.perf_counter() - t0)
-    return Block(risk=risk, cells=cells_frame)
+    index = {(imp, cap): g * len(caps) + c for g, imp in enumerate(importers) for c, cap in enumerate(caps)}
+    want = pd.DataFrame({"cell": [index[(c.importer, c.cap_pp)] for c in cells],
+                         "importer": [c.importer for c in cells], "year": task.year,
+                         "cap_pp": [c.cap_pp for c in cells], "cap_basis": first.cap_basis,
+                         "risk_set": first.risk_label, "cell_key": [c.key for c in cells],
+                         "error": [bad.get(c.importer) or f"error: ScenarioError: {c.importer} imports none of "
+                                   f"the requested products in {c.year}" for c in cells]})
+    risk = want.merge(long, on="cell", how="left", validate="one_to_many")
+    ok = risk["n_products"] > 0
+    value_cols = ["share_before", "share_after", "before_usd", "after_usd", "shifted_usd", "hhi_before", "hhi_after"]
+    risk[value_cols] = risk[value_cols].where(ok)
+    risk["status"] = risk["error"].where(~ok, "optimal")
+    risk = risk.loc[ok | (risk["risk"] == "ALL")].reset_index(drop=True)  # error cells: one ALL row
+    per_cell = risk.loc[risk["risk"] == "ALL"]
+    basket = per_cell["basket_usd"].where(per_cell["n_products"] > 0)
+    risk = risk[list(TABLE_COLUMNS)]
+    return Block(risk=risk, cells=_cells_from_risk(risk, basket, per_cell["n_products"], time.perf_counter() - t0))
 
 
 # ------------------------------------------------------------------ pipeline cells
@@ -224,7 +212,7 @@ class _Collector:
             self.n_products.append(int(tables.summary["n_products"]))
         except TradeoptError as exc:
             self.rows += error_block([cell], _error_message(exc)).risk.to_dict("records")
-            self.basket.append(np.nan)
+            self.basket.append(float("nan"))
             self.n_products.append(0)
 
     def block(self, seconds: float) -> Block:
@@ -313,12 +301,12 @@ def join_blocks(blocks: Sequence[Block]) -> Block:
 
 
 def task_data(prepared, fast: bool):
-    """What a task of the year ``prepared`` (``pipeline.Prepared``) is sent: the ``fastcells.YearArrays`` of
+    """What a task of the year ``prepared`` (``pipeline.Prepared``) is sent: the ``batched.YearArrays`` of
     its flows for fast tasks, else ``prepared`` without the flows of other years."""
     from dataclasses import replace
 
     if fast:
-        from optimize.runs.fastcells import year_arrays
+        from optimize.model.batched import year_arrays
 
         return year_arrays(prepared.flows)
     return replace(prepared, trade=replace(prepared.trade, flows=prepared.flows.iloc[:0]))

@@ -289,8 +289,8 @@ def _import_work_modules() -> None:
 
     import optimize.data.baci  # noqa: F401
     import optimize.data.filters  # noqa: F401
+    import optimize.model.batched  # noqa: F401
     import optimize.runs.cells  # noqa: F401
-    import optimize.runs.fastcells  # noqa: F401
     import optimize.runs.pipeline  # noqa: F401
 
 

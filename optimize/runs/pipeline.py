@@ -389,13 +389,14 @@ def _warnings(spec: ModelSpec) -> list[str]:
     return [text]
 
 
-def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell) -> RunResult:
+def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None, **cell) -> RunResult:
     """Solve one cell of a prepared scenario.
 
     Cell parameters (None = the scenario's value): ``importer`` (tokens),
     ``cap_pp``, ``cap_basis``, ``risk`` (tokens), ``friends``, ``share_limit``,
     ``spread``, ``split``, ``backend``, ``algorithm``, ``keep_going``,
     ``exporter_total_pp``. ``save_lp`` writes the LP without changing the result.
+    ``solver``: an ``engine.WarmStart`` shared by cells that differ only in their bounds (a sweep).
     Raises ``InfeasibleError`` (unless keep_going) or ``SolverError``.
     """
     from optimize.model.engine import reallocate
@@ -403,7 +404,10 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, **cell)
     scen = cell_scenario(prepared.scenario, **cell)
     spec = resolve(scen)
     instance = build_cell_instance(prepared, spec)
-    (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
+    if solver is not None:
+        allocation = solver.reallocate(instance)
+    else:
+        (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
     return RunResult(scenario=scen, instance=instance, allocation=allocation,
                      tables=cell_tables(prepared, scen, instance, allocation),
                      meta=_meta(prepared, scen, instance, allocation))
