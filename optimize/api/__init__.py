@@ -162,27 +162,21 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     ``dask_timeout`` seconds (default 10), before any data are read. ``per_cell``:
     solve every cell through the full pipeline (no batched closed form).
     """
-    from optimize.atomic import check_out_dir
     from optimize.runs import batch as b
-    from optimize.runs.executors import close_dask, connect_dask
 
     scen = load_scenario(scenario, **keywords)
-    check_out_dir(out_dir, overwrite=overwrite, run_key=b.BATCH_KEY)  # before the data are read
-    client, owned = (None, False)
-    if dask_address is not None:  # an unreachable scheduler fails before any data are read
-        client, owned = connect_dask(dask_address, dask_timeout, quiet)
-    try:
-        return _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk_sets, data, workers,
-                               client, joint, full_outputs, figures, quiet, overwrite, dask_timeout, per_cell)
-    finally:
-        if owned:
-            close_dask(client)
-
-
-def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk_sets, data, workers, client,
-                    joint, full_outputs, figures, quiet, overwrite, dask_timeout, per_cell) -> BatchResult:
-    """The grid of ``batch_run``'s axes (scenario defaults), run by ``batch.run_batch``."""
     data = _data_arg(data)
+    grid = _batch_grid(scen, importers, years, caps_pp, cap_bases, risk_sets, data)
+    # the folder check and the Dask connection: once, in ``run_batch``, before any data are read
+    return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=dask_address, joint=joint,
+                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite,
+                       fast=not per_cell, dask_timeout_s=dask_timeout)
+
+
+def _batch_grid(scen, importers, years, caps_pp, cap_bases, risk_sets, data):
+    """The ``batch.Grid`` of ``batch_run``'s axes (lists or the CLI's text forms; None = the scenario's)."""
+    from optimize.runs import batch as b
+
     # default: the scenario's importer as one cell (several tokens = one bloc, as in ``run``)
     imps = b.parse_importers(importers) if importers is not None else (",".join(scen.importer.countries),)
     if isinstance(years, (str, numbers.Integral)):  # a text form or one year
@@ -198,11 +192,8 @@ def _batch_grid_run(b, scen, out_dir, importers, years, caps_pp, cap_bases, risk
         risk = tuple(tuple(sorted({t.upper() for t in _tokens(rs)})) for rs in risk_sets)
     else:
         risk = (tuple(sorted({t.upper() for t in scen.risk.countries})),)
-    grid = b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
+    return b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
                   caps_pp=caps, cap_bases=bases, risk_sets=risk)
-    return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=client, joint=joint,
-                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite,
-                       fast=not per_cell, dask_timeout_s=dask_timeout)
 
 
 @api_checked

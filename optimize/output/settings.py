@@ -1,6 +1,6 @@
 """What a run assumed, in one place: the settings every output states (summary.md/.json, xlsx, figures).
 
-``run_settings(meta)`` reads the run's ``meta`` (``pipeline._meta``: year, data,
+``run_settings(meta)`` reads the run's ``meta`` (``output.facts.RunFacts``: year, data,
 HS revision, importer, and the resolved scenario) and returns a flat dict;
 ``settings_lines`` renders it for summary.md, ``settings_caption`` as a two-line
 figure subtitle.

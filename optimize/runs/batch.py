@@ -21,7 +21,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -36,6 +36,7 @@ from optimize.atomic import (
     contained,
     record_files,
 )
+from optimize.config.scenario import Scenario
 from optimize.progress import progress_disabled
 from optimize.runs import resume
 from optimize.runs.cells import (  # noqa: F401  (re-exported)
@@ -110,11 +111,7 @@ def prepare_years(scenario, years: Sequence[int], data=None) -> dict:
     if not years:
         prepared = pipeline.prepare(scenario, data)
         return {int(prepared.year): prepared}
-    out = {}
-    for year in sorted(set(int(y) for y in years)):
-        scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
-        out[int(year)] = pipeline.prepare(scen, data)
-    return out
+    return {int(y): pipeline.prepare(pipeline.for_year(scenario, y), data) for y in sorted(set(int(y) for y in years))}
 
 
 def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int, ...]:
@@ -134,19 +131,6 @@ def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int
     return (int(scenario.data.year),) if scenario.data.year else ()
 
 
-def grid_from_options(scenario, importers=None, years=None, caps=None, cap_bases=None,
-                      risk_sets=None) -> Grid:
-    """The grid of the ``batch`` command's text options (None = the scenario's value; the year may read the data)."""
-    return Grid(
-        importers=parse_importers(importers) if importers else (",".join(scenario.importer.countries),),
-        years=resolve_years(scenario, parse_years(years) if years else None),
-        caps_pp=parse_caps(caps) if caps else (float(scenario.cap.pp),),
-        cap_bases=parse_cap_bases(cap_bases) if cap_bases else (scenario.cap.basis,),
-        risk_sets=(parse_risk_sets(risk_sets) if risk_sets
-                   else (tuple(sorted({t.upper() for t in scenario.risk.countries})),)),
-    )
-
-
 def _task_data(prepared: dict, years: Sequence[int], fast: bool) -> dict:
     """Year -> what the year's tasks are sent (``cells.task_data``), emptying ``prepared`` as it goes so a
     year's full selection is freed once its task data exist."""
@@ -157,12 +141,9 @@ def _task_data(prepared: dict, years: Sequence[int], fast: bool) -> dict:
 
 def _absolute_paths(scenario):
     """Scenario with data and basket paths made absolute (workers may run in another folder)."""
-    data, basket = scenario.data, scenario.basket
-    if data.baci and Path(data.baci).expanduser().exists():
-        data = data.model_copy(update={"baci": str(Path(data.baci).expanduser().resolve())})
-    if basket.file and Path(basket.file).expanduser().exists():
-        basket = basket.model_copy(update={"file": str(Path(basket.file).expanduser().resolve())})
-    return scenario.model_copy(update={"data": data, "basket": basket})
+    paths = {"data.baci": scenario.data.baci, "basket.file": scenario.basket.file}
+    return scenario.update({key: str(Path(path).expanduser().resolve()) for key, path in paths.items()
+                            if path and Path(path).expanduser().exists()}, source=scenario.name)
 
 
 @contextmanager
@@ -182,37 +163,86 @@ def _sigterm_as_interrupt():
         signal.signal(signal.SIGTERM, old)
 
 
-def _plan(scenario, grid, data, done_keys, options, use_fast, workers, client, digest, run_id) -> dict:
-    """Cells of ``grid`` (read on this client when the year or the importers are known only from the data),
-    the ones to run, and the stream of ``(task, block, cell keys)`` that runs them."""
+@dataclass(frozen=True)
+class _Run:
+    """One batch run as the client plans it: what, where, how and under which content key."""
+
+    scenario: Scenario  # data and basket paths absolute (workers may run in another folder)
+    grid: Grid
+    out: Path
+    data: object | None  # in-memory TradeData/DataFrame, or None (the scenario's data path, read where cells run)
+    options: CellOptions
+    workers: int
+    client: object | None  # a distributed.Client, or None (local)
+    digest: str  # the content key (``resume.scenario_hash``)
+    run_id: str
+
+    @property
+    def use_fast(self) -> bool:
+        """The closed-form backend runs the cells (``CellOptions.fast``, neither joint nor full outputs)."""
+        return self.options.fast and not self.options.joint and self.options.outputs != "full"
+
+
+@dataclass
+class _Plan:
+    """The cells of a run (None: known only where the years are read), the ones to run, and the stream of
+    ``(task, block, every cell key of the task's year)`` that runs them."""
+
+    cells: list[Cell] | None
+    todo: list[Cell] | None
+    stream: Iterator[tuple[Task, Block, tuple[str, ...]]]
+
+
+def _plan(run: _Run, done_by_year: dict[int, frozenset]) -> _Plan:
+    """Where the cells run and what they are sent (``executors``): per year on the workers when the
+    closed form runs and the workers read the data themselves, else planned here by task."""
+    from optimize.runs import executors
+
+    grid, client = run.grid, run.client
+    unknown = not grid.years or ALL_IMPORTERS in grid.importers  # the latest year / every importer: known once read
+    if run.use_fast and run.data is None and client is not None and unknown:
+        # Dask, batched closed form: each worker reads its year (the latest when none is given), learns its
+        # importers and runs the year's cells; the client never holds the data
+        return _Plan(None, None, executors.iter_dask_years(client, grid, run.scenario, run.options, run.digest,
+                                                           run.run_id, done_by_year))
+    if run.use_fast and run.data is None and client is None and run.workers > 1 and len(grid.years) > 1:
+        # local pool, batched closed form, several years: each worker reads and runs its years
+        return _Plan(None, None, executors.iter_local_years(grid, run.scenario, run.options, done_by_year,
+                                                            run.workers))
+    return _task_plan(run, frozenset().union(*done_by_year.values()))
+
+
+def _task_plan(run: _Run, done_keys: frozenset) -> _Plan:
+    """Cells of the grid (read on this client when the year or the importers are known only from the data),
+    the ones to run, grouped into tasks on the executors."""
     from optimize.runs import executors
     from optimize.runs.cells import importer_codes, year_cells
 
-    prepared = None
+    grid, client, prepared = run.grid, run.client, None
     if not grid.years or ALL_IMPORTERS in grid.importers:
-        prepared = prepare_years(scenario, grid.years, data)
+        prepared = prepare_years(run.scenario, grid.years, run.data)
         cells = [c for y in sorted(prepared) for c in year_cells(grid, y, importer_codes(prepared[y]))]
     else:
         cells = grid.cells()
     todo = [c for c in cells if c.key not in done_keys]
     stream = iter(())
     if todo:
-        n_exec = len(client.scheduler_info().get("workers", {})) if client is not None else workers
-        tasks = make_tasks(todo, options, use_fast, chunks=max(1, n_exec))
+        n_exec = len(client.scheduler_info().get("workers", {})) if client is not None else run.workers
+        tasks = make_tasks(todo, run.options, run.use_fast, chunks=max(1, n_exec))
         years = sorted({t.year for t in tasks})
         if client is not None:
             scattered = None
-            if data is not None or prepared is not None:
+            if run.data is not None or prepared is not None:
                 # in-memory data, or a year the client read already (every importer / the latest year): each
                 # year's task data (the row arrays for fast tasks) once, to one worker, no broadcast; else the
                 # workers read the path themselves
-                payload = _task_data(prepared or prepare_years(scenario, years, data), years, use_fast)
+                payload = _task_data(prepared or prepare_years(run.scenario, years, run.data), years, run.use_fast)
                 scattered = {y: client.scatter(payload.pop(y), hash=False) for y in years}
-            stream = executors.iter_dask(client, tasks, scenario, options, digest, run_id, scattered)
+            stream = executors.iter_dask(client, tasks, run.scenario, run.options, run.digest, run.run_id, scattered)
         else:
-            payload = _task_data(prepared or prepare_years(scenario, years, data), years, use_fast)
-            stream = executors.iter_local(tasks, payload, options, workers)
-    return {"cells": cells, "todo": todo, "stream": ((t, b, ()) for t, b in stream)}
+            payload = _task_data(prepared or prepare_years(run.scenario, years, run.data), years, run.use_fast)
+            stream = executors.iter_local(tasks, payload, run.options, run.workers)
+    return _Plan(cells, todo, ((t, b, ()) for t, b in stream))
 
 
 class _Writer:
@@ -277,8 +307,10 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
         lock = resume.acquire_lock(out, run_id)
         try:
             with _sigterm_as_interrupt():
-                return _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet,
-                                   fast and CLOSED_FORM.supports(resolve(scenario).features), run_id,
+                options = CellOptions(outputs=outputs, figures=figures, joint=joint,
+                                      fast=fast and CLOSED_FORM.supports(resolve(scenario).features))
+                resume.remove_stale(out)
+                return _run_locked(_make_run(scenario, grid, out, data, workers, client, options, run_id), quiet,
                                    t_start, overwrite)
         finally:
             resume.release_lock(lock)
@@ -287,50 +319,40 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
             executors.close_dask(client)
 
 
-def _run_locked(scenario, grid, out, data, workers, client, joint, outputs, figures, quiet, fast, run_id, t_start,
-                overwrite=False):
-    from optimize.runs import executors
-
-    resume.remove_stale(out)
-    if isinstance(data, (str, os.PathLike)):  # a path: read where the cells run (Dask workers read it themselves)
-        scenario = scenario.model_copy(update={"data": scenario.data.model_copy(update={"baci": str(data)})})
+def _make_run(scenario, grid, out, data, workers, client, options, run_id) -> _Run:
+    """The ``_Run`` of ``run_batch``'s arguments: a data path goes into the scenario (read where the cells
+    run; Dask workers read it themselves), paths made absolute, the content key computed."""
+    if isinstance(data, (str, os.PathLike)):
+        scenario = scenario.update({"data.baci": str(data)}, source=scenario.name)
         data = None
     scenario = _absolute_paths(scenario)
-    options = CellOptions(outputs=outputs, figures=figures, joint=joint, fast=fast)
-    use_fast = fast and not joint and outputs != "full"
-    digest = resume.scenario_hash(scenario, options, data)
+    return _Run(scenario, grid, out, data, options, workers, client, resume.scenario_hash(scenario, options, data),
+                run_id)
+
+
+def _run_locked(run: _Run, quiet: bool, t_start: float, overwrite: bool = False) -> BatchResult:
+    """The run inside its locked folder: plan, run, append each block, assemble the tables."""
+    out, digest, run_id, scenario = run.out, run.digest, run.run_id, run.scenario
     resume.tidy_dataset(out, digest, replace=overwrite)  # another batch's results: only with overwrite
     finished_before = resume.finished(out, digest)
     done_by_year = ({int(y): frozenset(keys) for y, keys in finished_before.groupby("year")["cell_key"]}
                     if len(finished_before) else {})
     done_keys = frozenset().union(*done_by_year.values())
-    unknown = not grid.years or ALL_IMPORTERS in grid.importers  # the latest year / every importer: known once read
-    if use_fast and data is None and client is not None and unknown:
-        # Dask, batched closed form: each worker reads its year (the latest when none is given), learns its
-        # importers and runs the year's cells; the client never holds the data
-        plan = None
-        stream = executors.iter_dask_years(client, grid, scenario, options, digest, run_id, done_by_year)
-    elif use_fast and data is None and client is None and workers > 1 and len(grid.years) > 1:
-        # local pool, batched closed form, several years: each worker reads and runs its years
-        plan = None
-        stream = executors.iter_local_years(grid, scenario, options, done_by_year, workers)
-    else:
-        plan = _plan(scenario, grid, data, done_keys, options, use_fast, workers, client, digest, run_id)
-        stream = plan.pop("stream")
+    plan = _plan(run, done_by_year)
     if not quiet:
         log.info("batch %s: %s cells, %d finished before%s (scenario %s%s)", run_id,
-                 "?" if plan is None else len(plan["cells"]), len(done_keys),
-                 "" if plan is None else f", {len(plan['todo'])} to run", digest,
-                 ", batched closed form" if use_fast else "")
+                 "?" if plan.cells is None else len(plan.cells), len(done_keys),
+                 "" if plan.todo is None else f", {len(plan.todo)} to run", digest,
+                 ", batched closed form" if run.use_fast else "")
     computed: list[str] = []
-    wanted: set[str] = set() if plan is None else {c.key for c in plan["cells"]}
+    wanted: set[str] = set() if plan.cells is None else {c.key for c in plan.cells}
     writer = _Writer(out, digest, run_id)
     from tqdm import tqdm
 
     try:
-        with tqdm(total=None if plan is None else len(plan["todo"]), desc="cells", unit="cell",
+        with tqdm(total=None if plan.todo is None else len(plan.todo), desc="cells", unit="cell",
                   disable=progress_disabled(quiet), dynamic_ncols=True) as bar:
-            for task, block, keys in stream:
+            for task, block, keys in plan.stream:
                 wanted.update(keys)
                 writer.add(block)
                 computed += list(block.cells["cell_key"])

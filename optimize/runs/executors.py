@@ -139,9 +139,8 @@ def run_year(scenario, year: int, grid, options: CellOptions, done: frozenset) -
     (basis, risk set). Returns (year, every cell key of the year, the block). Runs on a pool or Dask worker."""
     from optimize.runs import pipeline
 
-    scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
     _YEAR_CACHE.clear()
-    prepared = pipeline.prepare(scen, None)
+    prepared = pipeline.prepare(pipeline.for_year(scenario, year), None)
     got = int(prepared.year)
     cells = year_cells(grid, got, importer_codes(prepared))
     todo = [c for c in cells if c.key not in done]
@@ -326,9 +325,8 @@ def _dask_task(scenario, year: int, task: Task, options: CellOptions, digest: st
         if data is None:
             from optimize.runs import pipeline
 
-            scen = scenario.model_copy(update={"data": scenario.data.model_copy(update={"year": int(year)})})
             _YEAR_CACHE.clear()  # one year at a time per worker process: memory independent of the grid
-            data = task_data(pipeline.prepare(scen, None), task.kind == "fast")
+            data = task_data(pipeline.prepare(pipeline.for_year(scenario, year), None), task.kind == "fast")
             _YEAR_CACHE[key] = data
     return run_task(data, task, options)
 

@@ -14,8 +14,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
-import numpy as np
-
 from optimize.args import file_problem
 from optimize.errors import ScenarioError
 from optimize.tokens import number_list, parse_years  # noqa: F401  (parse_years re-exported for batch grids)
@@ -125,7 +123,7 @@ def resolve_many(tokens: Sequence[str], table=None) -> list[tuple[int, ...] | Sc
     return out
 
 
-def importer_tokens(codes: Sequence[int] | np.ndarray, countries=None) -> tuple[str, ...]:
+def importer_tokens(codes: Sequence[int], countries=None) -> tuple[str, ...]:
     """One token per BACI importer code (ISO3 when it resolves back to that code, else the code), sorted.
 
     Codes absent from the country table are left out (they cannot be named in a scenario).
@@ -133,8 +131,8 @@ def importer_tokens(codes: Sequence[int] | np.ndarray, countries=None) -> tuple[
     from optimize.data.countries import country_table, to_iso3
 
     table = country_table() if countries is None else countries
-    codes = np.unique(np.asarray(codes, dtype=np.int64))
-    codes = codes[np.isin(codes, table["baci_code"].astype(int).to_numpy())]
+    known = set(table["baci_code"].astype(int))
+    codes = sorted({int(c) for c in codes} & known)
     iso = [str(s) for s in to_iso3(codes, table)]
     back = resolve_many(iso, table)
     out = [s if r == (int(c),) else str(int(c)) for c, s, r in zip(codes, iso, back, strict=False)]

@@ -15,7 +15,7 @@ import pandas as pd
 from optimize.config.aliases import updates_from_keywords
 from optimize.config.resolve import ModelSpec, resolve
 from optimize.config.scenario import Scenario, load_scenario
-from optimize.data.trade import SYNTHETIC_LABEL, TradeData
+from optimize.data.trade import TradeData
 from optimize.errors import InfeasibleError, InputError, ScenarioError, SolverError
 from optimize.output import manifest as _manifest
 from optimize.runs.codes import (
@@ -28,6 +28,7 @@ from optimize.runs.codes import (
     revision_mismatch,
     shipped_basket_note,
 )
+from optimize.runs.facts import run_facts
 from optimize.runs.result import RunResult
 from optimize.tokens import split_tokens
 from optimize.vocab import plural
@@ -75,7 +76,12 @@ def _read_data(scen: Scenario, data, products: tuple[str, ...] | None) -> TradeD
 
 def data_years(scen: Scenario, data=None) -> list[int]:
     """The years ``data`` (None: the scenario's ``data.baci``) hold, every year read."""
-    return _read_data(scen.model_copy(update={"data": scen.data.model_copy(update={"year": 0})}), data, None).years
+    return _read_data(for_year(scen, 0), data, None).years
+
+
+def for_year(scen: Scenario, year: int) -> Scenario:
+    """``scen`` with ``data.year`` set through the validated ``Scenario.update`` (0 = the data's latest)."""
+    return scen if int(scen.data.year) == int(year) else scen.update({"data.year": int(year)})
 
 
 def _basket(scen: Scenario, revision: str) -> tuple[pd.DataFrame, Conversion | None]:
@@ -327,68 +333,6 @@ def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     return tables
 
 
-def _meta(prepared: Prepared, scen: Scenario, instance, allocation) -> dict:
-    from dataclasses import asdict
-
-    from optimize.data.countries import to_iso3
-
-    trade = prepared.trade
-    spec = resolve(scen)
-    return {
-        "scenario": scen.name,
-        "description": scen.description,
-        "scenario_resolved": scen.resolved(),
-        "scenario_toml": scen.to_toml(),
-        "data_label": trade.label(),
-        "data_source": trade.source,
-        "synthetic": bool(trade.synthetic),
-        "synthetic_label": SYNTHETIC_LABEL if trade.synthetic else "",
-        "hs_revision": prepared.hs_revision.code,
-        "hs_revision_source": prepared.hs_revision.source,
-        "code_conversions": [c.as_dict() for c in prepared.conversions],
-        "release": trade.release,
-        "year": prepared.year,
-        "year_source": "data.year" if scen.data.year else "latest year in the data",
-        "importer": instance.importer,
-        "importer_codes": [int(c) for c in instance.importer_codes],
-        "importer_iso3": [str(s) for s in to_iso3(list(instance.importer_codes))],
-        "risk_codes": [int(c) for c in spec.risk_codes],
-        "risk_iso3": [str(s) for s in to_iso3(list(spec.risk_codes))],
-        "friends_iso3": [str(s) for s in to_iso3(list(spec.friends))],
-        "cap_pp": scen.cap.pp,
-        "cap_basis": scen.cap.basis,
-        "share_limit": scen.cap.share_limit,
-        "backend": scen.solver.backend,
-        "solver": asdict(allocation.solver),
-        "status": getattr(allocation.status, "value", str(allocation.status)),
-        "infeasible_products": list(allocation.infeasible_products),
-        "n_products": len(prepared.products),
-        "versions": _manifest.versions(),
-        "input_hashes": dict(prepared.input_sha256),
-        "notes": list(prepared.notes) + list(allocation.notes) + (warnings := _warnings(spec)),
-        "warnings": warnings,
-        "intra_bloc": scen.importer.intra_bloc,
-        "self_supply": scen.alternatives.self_supply,
-    }
-
-
-def _warnings(spec: ModelSpec) -> list[str]:
-    """Settings that are allowed but probably not meant (logged, printed by the CLI, listed in summary.md)."""
-    own = sorted(set(spec.importer_codes) & set(spec.risk_codes))
-    if not own:
-        return []
-    import logging
-
-    from optimize.data.countries import to_iso3
-
-    names = ", ".join(str(s) for s in to_iso3(own))
-    text = (f"the importer is in its own risk set ({names}): risk countries {names} are also the importer, and "
-            "imports from oneself do not exist, so their share is 0; remove them from risk.countries (--risk) "
-            "unless this is meant")
-    logging.getLogger("tradeopt.run").warning("%s", text)
-    return [text]
-
-
 def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None, **cell) -> RunResult:
     """Solve one cell of a prepared scenario.
 
@@ -410,7 +354,7 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=
         (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
     return RunResult(scenario=scen, instance=instance, allocation=allocation,
                      tables=cell_tables(prepared, scen, instance, allocation),
-                     meta=_meta(prepared, scen, instance, allocation))
+                     meta=run_facts(prepared, scen, instance, allocation))
 
 
 def run(scenario: Scenario | str | Path | None = None,

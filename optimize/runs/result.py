@@ -3,11 +3,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from optimize.analysis.metrics import ResultTables
 from optimize.args import checked
 from optimize.config.scenario import Scenario
+from optimize.model.engine import Allocation
+from optimize.model.instance import Instance
 from optimize.output import manifest as _manifest
+from optimize.output.facts import RunFacts
 
 
 @dataclass
@@ -15,10 +18,10 @@ class RunResult:
     """One solved cell: the resolved scenario, the instance, its allocation, tables and run facts."""
 
     scenario: Scenario
-    instance: Any  # optimize.model.instance.Instance
-    allocation: Any  # optimize.model.engine.Allocation
-    tables: Any  # optimize.analysis.metrics.ResultTables
-    meta: dict
+    instance: Instance
+    allocation: Allocation
+    tables: ResultTables
+    meta: RunFacts  # typed run facts; also read as a mapping by the writers
 
     @property
     def resolved(self) -> dict:
