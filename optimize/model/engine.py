@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 
 import numpy as np
 
+from optimize.config.caps import PP_FIX, pp_problem
 from optimize.config.resolve import Features, solver_features
 from optimize.errors import InfeasibleError, SolverError
 from optimize.model import lp as lpmod
@@ -86,9 +87,9 @@ def _check_options(options: EngineOptions) -> None:
     if options.spread not in tiebreak.SPREADS:
         raise ScenarioError(f"unknown spread {options.spread!r}", field="spread",
                             fix=f"use one of {', '.join(tiebreak.SPREADS)}")
-    if options.exporter_total_pp is not None and not (0 <= options.exporter_total_pp <= 100):
-        raise ScenarioError(f"exporter_total_pp {options.exporter_total_pp} is outside [0, 100]",
-                            field="exporter_total_pp", fix="give percentage points between 0 and 100")
+    problem = None if options.exporter_total_pp is None else pp_problem(options.exporter_total_pp, "exporter_total_pp")
+    if problem:
+        raise ScenarioError(problem, field="exporter_total_pp", fix=PP_FIX)
 
 
 def _share_policy(instances: list[Instance],

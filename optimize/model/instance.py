@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimize.config.caps import PP_FIX, pp_problem
 from optimize.data.frame import dense_index, hs6_index, take_text
 from optimize.errors import ScenarioError
 from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
@@ -114,9 +115,9 @@ def members_supply(n_codes: int, intra_bloc: str, self_supply: bool) -> bool:
 
 
 def _check_pp(value: float, field_name: str) -> None:
-    if not (0.0 <= float(value) <= 100.0) or not np.isfinite(value):
-        raise ScenarioError(f"cap of {value} pp is outside [0, 100]", field=field_name,
-                            fix="give percentage points between 0 and 100")
+    problem = pp_problem(value)
+    if problem:
+        raise ScenarioError(problem, field=field_name, fix=PP_FIX)
 
 
 def _validate_cap(cap: CapRule, share_limit) -> None:

@@ -7,7 +7,6 @@ token per line, ``#`` comments).
 """
 from __future__ import annotations
 
-import math
 import numbers
 import re
 from collections.abc import Sequence
@@ -15,6 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from optimize.args import file_problem
+from optimize.config.caps import PP_FIX, pp_problem
 from optimize.errors import ScenarioError
 from optimize.tokens import number_list, parse_years  # noqa: F401  (parse_years re-exported for batch grids)
 from optimize.tokens import split_tokens as _split
@@ -158,10 +158,9 @@ def parse_caps(value, *, field: str = "--caps") -> tuple[float, ...]:
         caps = number_list(value, "caps", field=field)
     else:
         caps = sorted({float(c) for c in ([value] if isinstance(value, numbers.Real) else value)})
-    bad = [c for c in caps if not (math.isfinite(c) and 0 <= c <= 100)]
-    if bad:
-        raise ScenarioError(f"cap {bad[0]:g} pp is outside [0, 100]", field=field,
-                            fix="give caps in percentage points between 0 and 100")
+    problems = [p for p in map(pp_problem, caps) if p]
+    if problems:
+        raise ScenarioError(problems[0], field=field, fix=PP_FIX)
     if not caps:
         raise ScenarioError("no caps given", field=field, fix="give at least one cap in percentage points")
     return tuple(caps)
