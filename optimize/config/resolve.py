@@ -118,18 +118,23 @@ def _codes_by_key(values: Mapping[str, float], key: str, file: str) -> dict[int,
     return out
 
 
-def _check_cross_fields(spec_lists: dict[str, tuple[int, ...]], file: str) -> None:
-    both = set(spec_lists["risk.countries"]) & set(spec_lists["alternatives.friends"])
+def check_risk_roles(lists: Mapping[str, object], file: str | None = None,
+                     fields: Mapping[str, str] | None = None) -> None:
+    """The one copy of the rules on risk countries' roles (BACI codes by scenario key): a risk country is no
+    friend (``alternatives.friends``); weights, a priority order and a ban name risk countries only. An
+    error names the scenario key, or ``fields[key]`` (a function's argument) when given."""
+    named = dict(fields or {})
+    risk = {int(c) for c in lists["risk.countries"]}
+    both = risk & {int(c) for c in lists.get("alternatives.friends", ())}
     if both:
         raise ScenarioError(f"risk countries also listed as friends: BACI codes {sorted(both)}", file=file,
-                            field="alternatives.friends",
+                            field=named.get("alternatives.friends", "alternatives.friends"),
                             fix="remove them from alternatives.friends or from risk.countries")
-    risk = set(spec_lists["risk.countries"])
     for key in ("risk.weights", "risk.priority", "ban.country"):
-        extra = sorted(set(spec_lists[key]) - risk)
+        extra = sorted({int(c) for c in lists.get(key, ())} - risk)
         if extra:
             raise ScenarioError(f"names countries that are not risk countries: BACI codes {extra}", file=file,
-                                field=key, fix="add them to risk.countries or remove them here")
+                                field=named.get(key, key), fix="add them to risk.countries or remove them here")
 
 
 def _priority(tokens, file: str) -> tuple[int, ...]:
@@ -163,7 +168,7 @@ def _build(scen: Any, file: str) -> ModelSpec:
     }
     weights = _codes_by_key(scen.risk.weights, "risk.weights", file)
     priority = _priority(scen.risk.priority, file)
-    _check_cross_fields({**lists, "risk.weights": tuple(weights), "risk.priority": priority}, file)
+    check_risk_roles({**lists, "risk.weights": tuple(weights), "risk.priority": priority}, file)
     ban = {c: frozenset(scen.ban.products) for c in lists["ban.country"]}
     return ModelSpec(
         importer_label=scen.importer.label or _importer_label(scen.importer.countries, lists["importer.countries"]),

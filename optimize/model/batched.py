@@ -127,20 +127,21 @@ def _default_caps(cap_basis: str, p: float, T, k_of_gk, Wnr_sums, market):
 CHUNK_ROWS = 1 << 20
 
 
-def _supplier_sums(cap_basis: str, p: float, x0, fw, row_f, T, gk_inv, nrk, n_gk: int):
-    """Per (importer, product), over its non-risk suppliers: sum of (cap - default cap), of (cap**2 -
-    default cap**2) and of x0 * cap, in slices of ``CHUNK_ROWS`` rows (default: the same exporter
+def _supplier_sums(L: "_Layer", cap_basis: str, p: float):
+    """Per (importer, product) of layer ``L``, over its non-risk suppliers: sum of (cap - default cap), of
+    (cap**2 - default cap**2) and of x0 * cap, in slices of ``CHUNK_ROWS`` rows (default: the same exporter
     without a flow to J)."""
+    n_gk = L.T.shape[0]
     out = np.zeros((3, n_gk))
-    for s in range(0, x0.shape[0], CHUNK_ROWS):
+    for s in range(0, L.x0.shape[0], CHUNK_ROWS):
         sl = slice(s, s + CHUNK_ROWS)
-        inv, keep = gk_inv[sl], nrk[sl]
-        market = T[inv]  # J's imports of the row's product
-        cap_f = np.where(keep, cap_rule_kusd(p, cap_basis, fw[sl], market, row_f[sl]), 0.0)
-        cap_d = np.where(keep, cap_rule_kusd(p, cap_basis, fw[sl], market, fw[sl]), 0.0)
+        inv, keep, fw = L.gk_inv[sl], L.nrk[sl], L.fw[sl]
+        market = L.T[inv]  # J's imports of the row's product
+        cap_f = np.where(keep, cap_rule_kusd(p, cap_basis, fw, market, L.row_f[sl]), 0.0)
+        cap_d = np.where(keep, cap_rule_kusd(p, cap_basis, fw, market, fw), 0.0)
         out[0] += np.bincount(inv, weights=cap_f - cap_d, minlength=n_gk)
         out[1] += np.bincount(inv, weights=cap_f * cap_f - cap_d * cap_d, minlength=n_gk)
-        out[2] += np.bincount(inv, weights=x0[sl] * cap_f, minlength=n_gk)
+        out[2] += np.bincount(inv, weights=L.x0[sl] * cap_f, minlength=n_gk)
     return out
 
 
@@ -259,7 +260,7 @@ def _cap_totals(L: _Layer, y: _Year, cap_basis: str, p: float, own: np.ndarray) 
     """One cap on one layer, per (importer, product): (risk after each, shifted, sum of squares after)."""
     n_gk = L.T.shape[0]
     dsum, dsq = _default_caps(cap_basis, p, L.T, L.k_of_gk, y.Wnr_sums, y.market)
-    d_sum, d_sq, Sx0cap = _supplier_sums(cap_basis, p, L.x0, L.fw, L.row_f, L.T, L.gk_inv, L.nrk, n_gk)
+    d_sum, d_sq, Sx0cap = _supplier_sums(L, cap_basis, p)
     own_cap = _own_default_cap(cap_basis, p, y.W, L.T, own[L.g_of_gk], L.k_of_gk, y.is_risk_code)
     Csum = np.maximum(dsum - own_cap + d_sum, 0.0)  # the alternatives' summed caps
     Csq = np.maximum(dsq - own_cap ** 2 + d_sq, 0.0)

@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.config.caps import PP_FIX, pp_problem
+from optimize.config.resolve import check_risk_roles
 from optimize.data.frame import dense_index, hs6_index, take_text
 from optimize.errors import ScenarioError
 from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
@@ -136,23 +137,15 @@ def _validate_cap(cap: CapRule, share_limit) -> None:
 
 
 def _validate_countries(risk_codes, risk_weights, friends, ban) -> None:
-    """Friends are no risk countries; weights and bans name risk countries; weights are positive."""
-    risk = {int(r) for r in risk_codes}
-    both = sorted({int(f) for f in friends or ()} & risk)
-    if both:
-        raise ScenarioError(f"countries {both} are both risk countries and friends", field="friends",
-                            fix="remove them from one of the two lists")
+    """Risk countries' roles (``resolve.check_risk_roles``: no friend; weights and bans name risk countries);
+    weights are positive."""
+    check_risk_roles({"risk.countries": risk_codes, "alternatives.friends": friends or (),
+                      "risk.weights": tuple(risk_weights or {}), "ban.country": tuple(ban or {})},
+                     fields={"alternatives.friends": "friends", "risk.weights": "risk_weights", "ban.country": "ban"})
     for code, w in (risk_weights or {}).items():
-        if int(code) not in risk:
-            raise ScenarioError(f"risk weight given for {code}, which is not a risk country", field="risk_weights",
-                                fix="give weights only for risk countries")
         if not (float(w) > 0 and np.isfinite(w)):
             raise ScenarioError(f"risk weight {w} of {code} must be positive", field="risk_weights",
                                 fix="use weights > 0")
-    for code in (ban or {}):
-        if int(code) not in risk:
-            raise ScenarioError(f"export ban for {code}, which is not a risk country", field="ban",
-                                fix="ban only risk countries' exports, or add the country to the risk list")
 
 
 def _validate(importer_codes, risk_codes, risk_weights, friends, cap: CapRule, share_limit, ban) -> None:
@@ -253,6 +246,34 @@ def _pair_sums(df: pd.DataFrame, kidx: np.ndarray, hs6: np.ndarray, to_j: np.nda
                          "into_j_kusd": np.bincount(inverse[to_j], weights=v[to_j], minlength=n)})
 
 
+def _candidate_pairs(flows: pd.DataFrame, year: int, requested, j_codes: np.ndarray, r_codes: np.ndarray,
+                     exclude_intra: bool, member_alt: bool) -> pd.DataFrame:
+    """``_pair_sums`` of ``year``'s rows of the ``requested`` products (None: all): every (k, i) with world
+    exports, without members of J that may not supply J and do not today."""
+    in_year = flows["t"].to_numpy() == year
+    df = flows[["i", "j", "k", "v", "q"]] if in_year.all() else flows.loc[in_year, ["i", "j", "k", "v", "q"]]
+    kidx, hs6 = hs6_index(df["k"])
+    if requested is not None:
+        asked = np.isin(hs6, requested)[kidx]  # per distinct code, then per row
+        if not asked.all():
+            df, kidx = df.loc[asked], kidx[asked]
+    to_j = _in_codes(df["j"].to_numpy(), j_codes)
+    counted = to_j & ~_in_codes(df["i"].to_numpy(), j_codes) if exclude_intra else to_j
+    pairs = _pair_sums(df, kidx, hs6, to_j, counted)
+    pairs = pairs.loc[pairs["world_kusd"] > 0]
+    if not member_alt:  # members of J that may not supply J and do not today: not pairs at all
+        idle_member = pairs["i"].isin(j_codes) & ~pairs["i"].isin(r_codes) & (pairs["x0_kusd"] <= 0)
+        pairs = pairs.loc[~idle_member]
+    return pairs
+
+
+def _risk_weight(exporter: np.ndarray, is_risk: np.ndarray, r_codes: np.ndarray, risk_weights) -> np.ndarray:
+    """(N,) objective weight per pair: the risk country's weight (default 1), 0 for alternatives."""
+    weights = {int(r): 1.0 for r in r_codes}
+    weights.update({int(c): float(w) for c, w in (risk_weights or {}).items()})
+    return np.where(is_risk, pd.Series(exporter).map(weights).fillna(0.0).to_numpy(dtype=float), 0.0)
+
+
 def build_instance(
     flows: pd.DataFrame,
     *,
@@ -289,22 +310,9 @@ def build_instance(
                             fix="use \"include\" or \"exclude\"")
     j_codes = np.unique(np.asarray(list(importer_codes), dtype=np.int64))
     r_codes = np.unique(np.asarray(list(risk_codes), dtype=np.int64))
-    in_year = flows["t"].to_numpy() == year
-    df = flows[["i", "j", "k", "v", "q"]] if in_year.all() else flows.loc[in_year, ["i", "j", "k", "v", "q"]]
     requested = None if products is None else sorted({str(p) for p in products})
-    kidx, hs6 = hs6_index(df["k"])
-    if requested is not None:
-        asked = np.isin(hs6, requested)[kidx]  # per distinct code, then per row
-        if not asked.all():
-            df, kidx = df.loc[asked], kidx[asked]
-    to_j = _in_codes(df["j"].to_numpy(), j_codes)
-    counted = to_j & ~_in_codes(df["i"].to_numpy(), j_codes) if intra_bloc == "exclude" else to_j
-    pairs = _pair_sums(df, kidx, hs6, to_j, counted)
-    pairs = pairs.loc[pairs["world_kusd"] > 0]
     member_alt = members_supply(j_codes.shape[0], intra_bloc, self_supply)
-    if not member_alt:  # members of J that may not supply J and do not today: not pairs at all
-        idle_member = pairs["i"].isin(j_codes) & ~pairs["i"].isin(r_codes) & (pairs["x0_kusd"] <= 0)
-        pairs = pairs.loc[~idle_member]
+    pairs = _candidate_pairs(flows, year, requested, j_codes, r_codes, intra_bloc == "exclude", member_alt)
     total = pairs.groupby("k", sort=True)["x0_kusd"].sum()
     present = set(total.index)
     kept = total.index[total.to_numpy() > 0]
@@ -344,9 +352,7 @@ def build_instance(
     lower = np.where(is_risk, 0.0, x0)
     upper_base = x0 + cap_kusd
 
-    weights = {int(r): 1.0 for r in r_codes}
-    weights.update({int(c): float(w) for c, w in (risk_weights or {}).items()})
-    risk_weight = np.where(is_risk, pd.Series(exporter).map(weights).fillna(0.0).to_numpy(dtype=float), 0.0)
+    risk_weight = _risk_weight(exporter, is_risk, r_codes, risk_weights)
 
     shortfall_allowed = None
     if ban:
