@@ -103,7 +103,7 @@ def test_every_planner_gives_the_kernels_numbers(cell, tmp_path_factory, cli_mai
         table, _ = optimize.frontier(scen, data=WORLD, points=3)
         basket = table.loc[table["group"] == "all"]
         assert float(basket["hhi_plain"].iloc[0]) == pytest.approx(want["hhi_after"], rel=1e-9, abs=1e-9)
-        e_min_usd = float(basket.loc[basket["point"] == 0, "exposure_kusd"].iloc[0]) * 1000.0
+        e_min_usd = float(basket.loc[basket["point"] == 0, "exposure_usd"].iloc[0])
         assert e_min_usd == pytest.approx(api.tables.summary["risk_after_usd"], rel=1e-9, abs=1e-6)
 
 

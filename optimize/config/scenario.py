@@ -15,7 +15,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from optimize.args import file_problem
-from optimize.config.caps import PP_FIX, pp_problem
+from optimize.config.caps import PP_MAX, PP_MIN, pp_problem
 from optimize.config.overrides import apply_overrides, parse_sets
 from optimize.errors import ScenarioError
 from optimize.resources import models_dir
@@ -121,20 +121,12 @@ class AlternativesSection(_Section):
 class CapSection(_Section):
     """Extra supply per alternative exporter, in percentage points (0..100) of ``basis``."""
 
-    pp: float = 5.0
+    pp: float = Field(5.0, ge=PP_MIN, le=PP_MAX)  # the range of ``config.caps``
     basis: Literal[CAP_BASES] = DEFAULT_CAP_BASIS
     exporter_pp: dict[str, float] = Field(default_factory=dict)
     product_pp: dict[str, float] = Field(default_factory=dict)
     share_limit: float = Field(0.0, ge=0, le=1)  # 0 = off; else x[k,e] <= share_limit * T[k]
-    exporter_total_pp: float = 0.0  # 0 = off
-
-    @field_validator("pp", "exporter_total_pp")
-    @classmethod
-    def _pp(cls, v: float) -> float:
-        problem = pp_problem(v)
-        if problem:
-            raise ValueError(f"{problem} ({PP_FIX})")
-        return v
+    exporter_total_pp: float = Field(0.0, ge=PP_MIN, le=PP_MAX)  # 0 = off
 
     @field_validator("exporter_pp", "product_pp")
     @classmethod
