@@ -332,7 +332,7 @@ def _make_run(scenario, grid, out, data, workers, client, options, run_id) -> _R
 
 def _run_locked(run: _Run, quiet: bool, t_start: float, overwrite: bool = False) -> BatchResult:
     """The run inside its locked folder: plan, run, append each block, assemble the tables."""
-    out, digest, run_id, scenario = run.out, run.digest, run.run_id, run.scenario
+    out, digest, run_id, scenario, data = run.out, run.digest, run.run_id, run.scenario, run.data
     resume.tidy_dataset(out, digest, replace=overwrite)  # another batch's results: only with overwrite
     finished_before = resume.finished(out, digest)
     done_by_year = ({int(y): frozenset(keys) for y, keys in finished_before.groupby("year")["cell_key"]}
