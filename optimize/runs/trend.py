@@ -12,7 +12,6 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import numpy as np
 import pandas as pd
 
 from optimize.config.scenario import Scenario
@@ -109,15 +108,15 @@ def headline(result) -> pd.DataFrame:
     ``total_usd``, the HHIs and ``cost_usd`` (the run's cost block; NaN without one) are the basket's."""
     ex, s = result.tables.exposure, result.tables.summary
     cost = getattr(result.tables, "cost", None) or {}
-    shifted = (ex["before_usd"] - ex["after_usd"]).to_numpy(dtype=float)
-    shifted = np.where(ex["iso3"].astype(str) == "ALL", float(s["shifted_usd"]), shifted)
+    cut = (ex["before_usd"] - ex["after_usd"]).astype(float)
+    shifted = cut.where(ex["iso3"].astype(str) != "ALL", float(s["shifted_usd"])).to_numpy(dtype=float)
     return pd.DataFrame({
         "year": int(s["year"]), "risk": ex["iso3"].astype(str).to_numpy(),
         "share_before": ex["share_before"].to_numpy(dtype=float),
         "share_after": ex["share_after"].to_numpy(dtype=float),
         "total_usd": float(s["total_usd"]), "shifted_usd": shifted, "hhi_before": float(s["hhi_before"]),
         "hhi_after": float(s["hhi_after"]),
-        "cost_usd": float(cost["total_usd"]) if cost.get("total_usd") is not None else np.nan,
+        "cost_usd": float(cost["total_usd"]) if cost.get("total_usd") is not None else float("nan"),
     })[list(TREND_COLUMNS)]
 
 
