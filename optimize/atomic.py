@@ -45,6 +45,7 @@ from optimize.ownership import (  # noqa: F401  (re-exported)
     owned_files,
     owned_records,
     read_lock,
+    read_manifest,
     record,
     record_file,
 )
@@ -110,9 +111,10 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
     tradeopt never deletes or replaces what it did not write (``optimize.ownership``:
     listed in its sealed ``manifest.json`` with a size and SHA-256 the file still has).
     ``out_dir`` is resolved (a symlink is followed, never replaced); a folder a live
-    batch holds is refused. Absent or empty: the temporary folder is renamed in. A
-    tradeopt folder of the same ``run_key`` (``ownership.run_key``) holding nothing else:
-    swapped whole. Another run's results, or anything tradeopt did not write:
+    batch holds is refused. Absent: the temporary folder is renamed in. A folder
+    tradeopt created, of the same ``run_key`` (``ownership.run_key``), holding nothing
+    else: swapped whole. Any other folder (even empty) is kept: its files arrive one by
+    one (each rename atomic). Another run's results, or anything tradeopt did not write:
     ``OutputError`` (exit 5) unless ``overwrite``; then each file is renamed in one by
     one, proven files of the previous manifest that this write no longer makes are
     removed, and a file in the way that tradeopt did not write is refused.
@@ -144,15 +146,16 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
 
 
 def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
-    """Bring the finished ``tmp`` into ``target`` by the rules of ``atomic_dir`` (the current directory, a
-    mount point or a folder that cannot be renamed gets the file-by-file merge, keeping its inode)."""
+    """Bring the finished ``tmp`` into ``target`` by the rules of ``atomic_dir``. Only a folder tradeopt created
+    (its manifest says ``created``) holding nothing else is swapped whole; any other folder (yours, even empty,
+    the current directory, a mount point, one that cannot be renamed) keeps its inode: file-by-file merge."""
     if not target.exists():
         os.rename(tmp, target)
         return
     old = owned_files(target)
-    if target != Path.cwd().resolve() and (not any(target.iterdir()) or (old is not None
-                                                                        and not foreign_entries(target, old))):
-        prev = _sibling(target, "old")  # empty, or a tradeopt folder and nothing else: swap whole
+    if target != Path.cwd().resolve() and old is not None and (read_manifest(target) or {}).get("created") is True \
+            and not foreign_entries(target, old):
+        prev = _sibling(target, "old")  # a folder tradeopt made, holding nothing else: swap whole
         try:
             os.rename(target, prev)
         except OSError:
@@ -236,7 +239,7 @@ def _stamp_manifest(tmp: Path, run_key: str | None) -> None:
     path = tmp / OWNER_FILE
     data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
     recs = {rel: record_file(tmp / rel) for rel in _files_under(tmp) if rel != OWNER_FILE}
-    path.write_text(manifest_text({**data, "run_key": run_key}, recs), encoding="utf-8")
+    path.write_text(manifest_text({**data, "run_key": run_key, "created": True}, recs), encoding="utf-8")
 
 
 def _conflicts(target: Path, new: list[str], old: set[str] | None) -> list[str]:
@@ -273,8 +276,10 @@ def _merge(tmp: Path, target: Path, overwrite: bool) -> None:
                           fix="move those entries away or choose another output folder")
     old_recs = owned_records(target)
     manifest = json.loads((tmp / OWNER_FILE).read_text(encoding="utf-8"))
+    manifest["created"] = (read_manifest(target) or {}).get("created") is True  # the folder was there before
     new_recs = {f["path"]: f for f in manifest["files"]}
     atomic_write_text(target / OWNER_FILE, manifest_text({**manifest, "partial": True}, {**old_recs, **new_recs}))
+    (tmp / OWNER_FILE).write_text(manifest_text(manifest, new_recs), encoding="utf-8")
     for rel in new:
         if rel == OWNER_FILE:
             continue

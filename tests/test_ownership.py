@@ -97,6 +97,20 @@ def test_overwrite_never_removes_a_parent_folder(result, tmp_path):
     assert snapshot(tmp_path) == before
 
 
+def test_a_folder_the_user_made_is_kept_not_swapped(result, tmp_path):
+    out = tmp_path / "shared"
+    out.mkdir(mode=0o750)
+    ino = out.stat().st_ino
+    for _ in range(2):  # the same run again too: the folder is the user's, never replaced by tradeopt's own
+        result.write(out)
+        assert out.stat().st_ino == ino and stat.S_IMODE(out.stat().st_mode) == 0o750
+        assert (out / "summary.json").is_file()
+    made = tmp_path / "made"
+    result.write(made)
+    result.write(made)  # a folder tradeopt made is swapped whole
+    assert not list(tmp_path.glob(".*"))
+
+
 def test_batch_folders_own_only_what_the_batch_wrote(cli_main, runner, tmp_path):
     out = tmp_path / "b"
     axes = ["--importers", "FRA", "--caps", "1", "--set", "basket.products=['850440']", "--workers", "1", "--quiet"]
