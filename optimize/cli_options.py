@@ -192,7 +192,9 @@ ACROSS_YEARS = {"trend": "Run the scenario once per year (a folder of yearly fil
 _ACROSS_OWN = {
     "trend": (axis_options("years", default=None),
               click.option("--top", type=int, default=5, show_default=True,
-                           help="Top contributing products per year-to-year change and risk country.")),
+                           help="Top contributing products per year-to-year change and risk country."),
+              click.option("--workers", type=int, default=1, show_default=True,
+                           help="Local worker processes, one year each (1: one after another).")),
     "backtest": (click.option("--from", "from_year", type=int, required=True, help="The year the model runs on."),
                  click.option("--to", "to_year", type=int, required=True,
                               help="The later year whose imports are compared with the model's prediction."),

@@ -179,3 +179,10 @@ def test_persistence_identities_hold_for_any_sets(sets):
     surv = survival(flagged)
     assert len(surv) == len(sets) * (len(sets) - 1) // 2
     assert (surv["still_flagged"] <= surv["flagged_from"]).all()
+
+
+def test_years_on_two_workers_give_the_same_trend(yearly, trended):
+    pooled = to.trend(data=str(yearly), importer="EU27", products="all", workers=2)
+    pd.testing.assert_frame_equal(pooled.table, trended.table)
+    pd.testing.assert_frame_equal(pooled.decomposition, trended.decomposition)
+    pd.testing.assert_frame_equal(pooled.screens, trended.screens)

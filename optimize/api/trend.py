@@ -41,7 +41,7 @@ def _years(years: str | Iterable[int] | None) -> list[int] | None:
 @api_checked
 def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequence[str | Path] | TradeData | None
           = None, *, years: str | Iterable[int] | None = None, top: int = 5, out_dir: str | Path | None = None,
-          figures: bool = True, overwrite: bool = False, **keywords: Any) -> TrendResult:
+          figures: bool = True, overwrite: bool = False, workers: int = 1, **keywords: Any) -> TrendResult:
     """The scenario's run once per year (``runs.trend.trend``): ``table`` (trend.csv: year, risk,
     share_before, share_after 0..1, total_usd, shifted_usd, hhi_before, hhi_after, cost_usd), the exact
     decomposition of each year-to-year change of the risk share into within-product and composition parts
@@ -49,7 +49,8 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
 
     ``data``: a folder of yearly BACI files, a release zip, several files (a list), one file or TradeData
     (None: the scenario's ``data.baci``); all of one HS revision. ``years``: a list or text
-    (``"2017-2024"``; None: every year of the data). Each year equals ``run(..., year=Y)``.
+    (``"2017-2024"``; None: every year of the data). Each year equals ``run(..., year=Y)``. ``workers`` > 1:
+    the years run on a local process pool of that many workers (batch's pool), each reading its own year.
     ``screens`` (screens.csv): per screen (ec, geodep, single) and year the products flagged, entering,
     leaving, staying and the one-year survival; ``survival`` (screens_survival.csv): multi-year survival.
     ``out_dir``: also write trend.csv, decomposition.csv, decomposition_products.csv, screens.csv,
@@ -62,7 +63,7 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
 
     scen = load_scenario(scenario, **keywords)
     _check_out(out_dir, overwrite)
-    result = run_trend(scen, yearly_source(data), _years(years), top=top)
+    result = run_trend(scen, yearly_source(data), _years(years), top=top, workers=workers)
     if out_dir is not None:
         write_trend(result, out_dir, figures=figures, overwrite=overwrite)
     return result

@@ -87,19 +87,24 @@ _MIXED_FIX = ("give yearly files of one HS revision (CEPII publishes every year 
 def prepare_years(scen: Scenario, data, years: Sequence[int]) -> list:
     """``pipeline.Prepared`` of each year (as ``run --year Y`` reads it); years of different HS revisions
     are a ``DataError`` naming them."""
+    return same_revision([prepare_year(scen, data, y) for y in years])
+
+
+def prepare_year(scen: Scenario, data, year: int):
+    """``pipeline.prepare`` of ``scen`` in ``year``."""
     from optimize.runs import pipeline
 
-    out = []
-    for year in years:
-        scen_y = scen.update({"data.year": int(year)}, source=f"{scen.name} (year {year})")
-        prepared = pipeline.prepare(scen_y, data)
-        if out and prepared.hs_revision.code != out[0].hs_revision.code:
-            first = out[0]
-            raise DataError(f"years of two HS revisions: {first.year} is {first.hs_revision.label}, {year} is "
-                            f"{prepared.hs_revision.label}", file=str(prepared.trade.source), field="hs revision",
-                            fix=_MIXED_FIX)
-        out.append(prepared)
-    return out
+    return pipeline.prepare(scen.update({"data.year": int(year)}, source=f"{scen.name} (year {year})"), data)
+
+
+def same_revision(prepared: list) -> list:
+    """``prepared`` when every year is of the first year's HS revision, else a ``DataError`` naming two."""
+    first = prepared[0] if prepared else None
+    for p in prepared[1:]:
+        if p.hs_revision.code != first.hs_revision.code:
+            raise DataError(f"years of two HS revisions: {first.year} is {first.hs_revision.label}, {p.year} is "
+                            f"{p.hs_revision.label}", file=str(p.trade.source), field="hs revision", fix=_MIXED_FIX)
+    return prepared
 
 
 def headline(result) -> pd.DataFrame:
@@ -150,9 +155,12 @@ def run_year(prepared) -> YearRun:
                                                                                         "notes": result.meta["notes"]})
 
 
-def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: int = 5) -> TrendResult:
+def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: int = 5,
+          workers: int = 1) -> TrendResult:
     """The trend of ``scen`` over ``years`` (None: every year of the data) of ``data`` (a folder, a release
-    zip, one file or TradeData (several files: read into one by the API); None: the scenario's ``data.baci``)."""
+    zip, one file or TradeData (several files: read into one by the API); None: the scenario's ``data.baci``);
+    ``workers`` > 1: the years on a local process pool (``executors``' pool: each worker reads and solves
+    its year)."""
     from optimize.analysis.decompose import decompose_years
     from optimize.analysis.persistence import persistence, survival
 
@@ -161,9 +169,12 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
     wanted = sorted({int(y) for y in given}) if given else found
     if not wanted:
         raise ScenarioError("no years to run", field="--years", fix="give --years, e.g. 2021-2023")
-    prepared = prepare_years(scen, data, wanted)
-    runs = [run_year(p) for p in prepared]
-    flagged = screened(prepared)
+    if workers > 1 and len(wanted) > 1:
+        prepared, runs = _on_pool(scen, data, wanted, workers)
+    else:
+        prepared = prepare_years(scen, data, wanted)
+        runs = [run_year(p) for p in prepared]
+    flagged = screened(scen, prepared)
     table = pd.concat([r.rows for r in runs], ignore_index=True)
     decomposition, tops = decompose_years({r.year: r.shares for r in runs}, top=top)
     names = pd.concat([r.products for r in runs]).drop_duplicates("k")
@@ -181,13 +192,35 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
                        screens=persistence(flagged), survival=survival(flagged))
 
 
-def screened(prepared: list) -> dict[str, dict[int, set[str]]]:
+def screened(scen: Scenario, prepared: list) -> dict[str, dict[int, set[str]]]:
     """The products each screen flags per year (``analysis.persistence.flagged_by_year``) on the prepared
     years' flows (the scenario's products, every importer and exporter) for the scenario's importer."""
     from optimize.analysis.persistence import flagged_by_year
     from optimize.config.resolve import resolve
 
-    scen = prepared[0].scenario
     flows = pd.concat([p.flows for p in prepared], ignore_index=True)
     return flagged_by_year(flows, resolve(scen).importer_codes, [p.year for p in prepared],
                            intra_bloc=scen.importer.intra_bloc)
+
+
+def _pool_year(year: int) -> tuple:
+    """A pool task: the year's ``Prepared`` (its flows; without the data as read and the scenario, which the
+    client has) and ``YearRun``."""
+    from dataclasses import replace
+
+    from optimize.runs import executors
+
+    scen, data = executors._WORKER_DATA["trend"]
+    prepared = prepare_year(scen, data, year)
+    light = replace(prepared, scenario=None, trade=replace(prepared.trade, flows=prepared.flows.iloc[:0]))
+    return light, run_year(prepared)
+
+
+def _on_pool(scen: Scenario, data, years: Sequence[int], workers: int) -> tuple[list, list]:
+    """(prepared years, their runs) in year order, each year one task on the batch's local process pool."""
+    from optimize.runs.executors import _drain, _pool
+
+    pool = _pool(min(int(workers), len(years)), {"trend": (scen, data)})
+    got = dict(_drain(pool, {pool.submit(_pool_year, int(y)): int(y) for y in years}))
+    prepared = same_revision([got[int(y)][0] for y in years])
+    return prepared, [got[int(y)][1] for y in years]
