@@ -227,8 +227,9 @@ def sweep(scenario, caps_pp, out_dir, cold, quiet, overwrite):
     click.echo(f"Outputs written to {out_dir}" if quiet else sweep_text(res, out_dir))
 
 
-for _kind in opts.ACROSS_YEARS:  # tradeopt trend / backtest (docs/trend.md)
-    main.add_command(opts.across_years_command(_kind))
+trend, backtest = (opts.across_years_command(k) for k in ("trend", "backtest"))  # docs/trend.md
+main.add_command(trend)
+main.add_command(backtest)
 
 
 # ---------------------------------------------------------------- screens / analysis
