@@ -186,3 +186,12 @@ def test_years_on_two_workers_give_the_same_trend(yearly, trended):
     pd.testing.assert_frame_equal(pooled.table, trended.table)
     pd.testing.assert_frame_equal(pooled.decomposition, trended.decomposition)
     pd.testing.assert_frame_equal(pooled.screens, trended.screens)
+
+
+def test_years_not_in_the_data_are_named(yearly, cli_main, tmp_path):
+    res = CliRunner().invoke(cli_main, ["trend", "--baci", str(yearly), "--years", "2019-2023", "-o",
+                                        str(tmp_path / "t")])
+    assert res.exit_code == 2 and "2019, 2020 not in the data (years: [2021, 2022, 2023])" in res.output
+    bad = CliRunner().invoke(cli_main, ["backtest", "--baci", str(yearly), "--from", "2020", "--to", "2023", "-o",
+                                        str(tmp_path / "b")])
+    assert bad.exit_code == 2 and "2020 not in the data" in bad.output and not (tmp_path / "b").exists()

@@ -42,12 +42,12 @@ def backtest(scen: Scenario, data, from_year: int, to_year: int,
     from optimize.analysis.backtest import best_cap, fit, pair_changes
     from optimize.errors import ScenarioError
     from optimize.runs import pipeline
-    from optimize.runs.trend import prepare_years
+    from optimize.runs.trend import known_years, prepare_years
 
     if int(to_year) <= int(from_year):
         raise ScenarioError(f"--to {to_year} is not after --from {from_year}", field="--to",
                             fix="give a later year to compare with, e.g. --from 2021 --to 2023")
-    p0, p1 = prepare_years(scen, data, [int(from_year), int(to_year)])
+    p0, p1 = prepare_years(scen, data, known_years(scen, data, [int(from_year), int(to_year)], "--from/--to"))
     r1 = pipeline.solve_cell(p1)
     share1 = float(_all_row(r1)["share_before"])
     rows, pairs_at = [], {}

@@ -84,6 +84,20 @@ _MIXED_FIX = ("give yearly files of one HS revision (CEPII publishes every year 
               "from one release, e.g. BACI_HS17 for 2017-2024)")
 
 
+def known_years(scen: Scenario, data, wanted: Sequence[int] | None, field: str = "--years") -> list[int]:
+    """``wanted`` (None: every year of the data), each a year of the data (``data_years``, which also refuses
+    files naming two HS revisions), else a ``ScenarioError`` naming the years there are."""
+    found = data_years(scen, data)
+    if not wanted:
+        return found
+    missing = sorted({int(y) for y in wanted} - set(found))
+    if missing:
+        raise ScenarioError(f"year(s) {', '.join(map(str, missing))} not in the data (years: {found})",
+                            file=str(data if isinstance(data, (str, Path)) else scen.data.baci or "the data"),
+                            field=field, fix=f"choose years among {found}")
+    return sorted({int(y) for y in wanted})
+
+
 def prepare_years(scen: Scenario, data, years: Sequence[int]) -> list:
     """``pipeline.Prepared`` of each year (as ``run --year Y`` reads it); years of different HS revisions
     are a ``DataError`` naming them."""
@@ -165,8 +179,7 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
     from optimize.analysis.persistence import persistence, survival
 
     given = years or ([scen.data.year] if scen.data.year else None)  # --year alone: a trend of one year
-    found = data_years(scen, data)  # also refuses files naming two HS revisions
-    wanted = sorted({int(y) for y in given}) if given else found
+    wanted = known_years(scen, data, given)
     if not wanted:
         raise ScenarioError("no years to run", field="--years", fix="give --years, e.g. 2021-2023")
     if workers > 1 and len(wanted) > 1:
