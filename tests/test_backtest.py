@@ -96,3 +96,12 @@ def test_cli_backtest_writes_the_folder(cli_main, base, tmp_path):
     bad = CliRunner().invoke(cli_main, ["backtest", "--baci", str(tmp_path), "--from", "2023", "--to", "2022",
                                         "-o", str(tmp_path / "no")])
     assert bad.exit_code == 2 and "--to" in bad.output and not (tmp_path / "no").exists()
+
+
+def test_caption_writes_the_caps_as_numbers():
+    """The figure title and console line said 'cap [0.5, 5.0] pp' (a Python list) for the backtest's caps."""
+    from optimize.output.trend import caption
+    settings = {"importer": "FRA", "years": [2022, 2023], "hs_revision": "HS22", "cap_basis": "world-exports",
+                "risk": ["CHN"]}
+    assert "cap 0.5, 5 pp (world-exports)" in caption(dict(settings, cap_pp=[0.5, 5.0]))
+    assert "cap 5 pp (world-exports)" in caption(dict(settings, cap_pp=5.0))

@@ -163,3 +163,11 @@ def test_csv_shows_kept_totals_without_round_off(tmp_path):
     exact = pd.read_parquet(out / "products.parquet")
     np.testing.assert_allclose(exact["total_after_usd"], exact["total_usd"], rtol=1e-12)
     assert np.allclose(text["total_usd"].astype(float), exact["total_usd"], rtol=1e-13, atol=0)
+
+
+def test_headline_names_a_country_once_when_its_name_is_its_code(tables):
+    """CEPII's table names 842 'USA': the headline says 'USA', not 'USA (USA)' (as the figures do)."""
+    renamed = tables.exposure.assign(name=tables.exposure["name"].where(tables.exposure["iso3"] != "USA", "USA"))
+    md = render_summary_md(type(tables)(**{**vars(tables), "exposure": renamed}), META)
+    assert "- Dependence on USA: " in md and "USA (USA)" not in md
+    assert "Dependence on China (CHN)" in md

@@ -13,6 +13,7 @@ from matplotlib.patches import Patch
 
 from optimize.data.basket import sector_name
 from optimize.data.trade import SYNTHETIC_LABEL
+from optimize.output.textfmt import country_label
 
 BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
 SHORTFALL_COLOR = "#d62728"  # supply lost under an export ban
@@ -25,10 +26,6 @@ def usd_scale(max_usd: float) -> tuple[float, str]:
         if max_usd >= div:
             return div, unit
     return 1.0, "USD"
-
-
-def _label(name, iso3) -> str:
-    return str(iso3) if str(name) == str(iso3) else f"{name} ({iso3})"
 
 
 def _wrap(text: str, width_in: float, fontsize: float) -> str:
@@ -86,7 +83,8 @@ def plot_exposure(tables, stem, *, synthetic: bool = False, subtitle: str = "") 
     if banned:
         _ban_bars(fig.add_subplot(top[1]), tables.summary)
     e = tables.exposure
-    labels = [_label(n, i) if i != "ALL" else "All risk countries" for i, n in zip(e["iso3"], e["name"], strict=False)]
+    labels = [country_label(n, i) if i != "ALL" else "All risk countries"
+              for i, n in zip(e["iso3"], e["name"], strict=False)]
     x = np.arange(len(e))
     w = 0.38
     bars0 = ax.bar(x - w / 2, e["share_before"] * 100, w, label="before", color=BEFORE_COLOR)
@@ -142,7 +140,7 @@ def plot_beneficiaries(tables, stem, *, synthetic: bool = False, subtitle: str =
                        MEMBER_EDGE if m else "none" for m in member], linewidth=1.2)
     top = float(b["increase_usd"].max()) / div
     ax.bar_label(bars, fmt="%.2f" if top < 10 else "%.1f" if top < 100 else "%.0f", fontsize=8, padding=2)
-    ax.set_yticks(y, labels=[_label(n, i) for n, i in zip(b["name"], b["exporter"], strict=False)])
+    ax.set_yticks(y, labels=[country_label(n, i) for n, i in zip(b["name"], b["exporter"], strict=False)])
     ax.set_xlabel(f"extra exports to the importer, {unit}")
     ax.grid(axis="x", alpha=0.3)
     handles = [Patch(color=colour[s], label=sector_name(s)) for s in sectors]

@@ -26,7 +26,7 @@ from optimize.output.datapackage import provenance, write_datapackage
 from optimize.output.folder import write_table
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
-from optimize.output.textfmt import fmt_money, num, pct
+from optimize.output.textfmt import country_label, fmt_money, num, pct
 from optimize.output.xlsx import write_xlsx
 from optimize.units import usd_to_eur
 from optimize.vocab import plural
@@ -154,7 +154,7 @@ def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
                     f"{fmt_money(s['banned_usd'])}; replaced by alternatives {fmt_money(s['replaced_usd'])}; "
                     f"shortfall (supply lost, not re-allocated) {fmt_money(s['shortfall_usd'])} ({pct(lost)})")
     for r in tables.exposure.itertuples(index=False):
-        who = "all risk countries together" if r.iso3 == "ALL" else f"{r.name} ({r.iso3})"
+        who = "all risk countries together" if r.iso3 == "ALL" else country_label(r.name, r.iso3)
         head.append(f"- Dependence on {who}: {pct(r.share_before)} -> {pct(r.share_after)} of basket imports")
     if banned and s["shortfall_usd"] > 0:
         head.append(f"  (the fall includes the shortfall of {fmt_money(s['shortfall_usd'])}: lost supply, "

@@ -22,3 +22,8 @@ def pct(share) -> str:
 
 def num(v, digits: int = 3) -> str:
     return "n/a" if v is None or not math.isfinite(float(v)) else f"{float(v):.{digits}f}"
+
+
+def country_label(name, iso3) -> str:
+    """'China (CHN)'; just 'USA' when the country table's name is the code itself (CEPII's 842)."""
+    return str(iso3) if str(name) == str(iso3) else f"{name} ({iso3})"

@@ -16,7 +16,8 @@ def caption(settings: dict) -> str:
     years = settings.get("years") or []
     span = f"{years[0]}-{years[-1]}" if len(years) > 1 else (str(years[0]) if years else "")
     risk = ",".join(settings.get("risk") or [])
-    return (f"{settings.get('importer')} {span}, {settings.get('hs_revision')}, cap {settings.get('cap_pp')} pp "
+    caps = ", ".join(f"{float(c):g}" for c in np.atleast_1d(settings.get("cap_pp")))
+    return (f"{settings.get('importer')} {span}, {settings.get('hs_revision')}, cap {caps} pp "
             f"({settings.get('cap_basis')}), risk {risk}")
 
 
