@@ -107,10 +107,12 @@ def _load(scenario_name: str, sets: tuple[str, ...], keywords: dict) -> Scenario
     return api.load_scenario(scenario_name, overrides=sets, **given)
 
 
-def selection_options(*more: str, sources: bool = False):
+def selection_options(*more: str, sources: bool = False, axes: tuple[str, ...] = ()):
     """``scenario_options`` with the whole selection (``SELECTION``: data, year, importer, risk, friends, cap,
-    cap basis, intra-bloc, products, sectors) and ``more`` keywords (``sources``: as ``scenario_options``)."""
-    return scenario_options(*(k for k in SELECTION if k not in ("baci", "intra_bloc")), *more, sources=sources)
+    cap basis, intra-bloc, products, sectors) and ``more`` keywords (``sources``: as ``scenario_options``;
+    ``axes``: selection keywords the command takes as a list instead, e.g. ``cap_basis``)."""
+    return scenario_options(*(k for k in SELECTION if k not in ("baci", "intra_bloc", *axes)), *more,
+                            sources=sources)
 
 
 def _stacked(options):
@@ -198,7 +200,7 @@ _ACROSS_OWN = {
     "backtest": (click.option("--from", "from_year", type=int, required=True, help="The year the model runs on."),
                  click.option("--to", "to_year", type=int, required=True,
                               help="The later year whose imports are compared with the model's prediction."),
-                 axis_options("caps_pp", default=None)),
+                 axis_options("caps_pp", "cap_bases", default=None)),
 }
 _ACROSS_FILES = {"trend": "trend.csv, decomposition.csv, decomposition_products.csv, screens.csv, "
                           "screens_survival.csv (and .parquet), "
@@ -210,7 +212,8 @@ def across_years_options(kind: str):
     """The options of ``tradeopt trend`` / ``backtest``: the whole selection with several --baci
     (``selection_options(sources=True)``) and --figures/--no-figures, the command's own, -o/--out (required),
     -q/--quiet, --overwrite."""
-    return _stacked((selection_options("figures", sources=True), *_ACROSS_OWN[kind],
+    axes = ("cap_basis",) if kind == "backtest" else ()  # backtest: several bases, as batch's --cap-basis
+    return _stacked((selection_options("figures", sources=True, axes=axes), *_ACROSS_OWN[kind],
                      out_folder(required=True, help=f"Output folder: {_ACROSS_FILES[kind]}, summary.json "
                                                     "(settings), summary.md, datapackage.json."),
                      quiet_option(help="Print only the output folder."), overwrite_option))

@@ -61,6 +61,7 @@ def test_the_models_own_reallocation_fits_perfectly(base, tmp_path):
     ex = run.tables.exposure.set_index("iso3").loc["ALL"]  # the run's own cut, an independent reading
     assert at["predicted_cut"] == pytest.approx(ex["share_before"] - ex["share_after"], abs=1e-12)
     assert res.block["best_cap"] == CAP and res.block["spearman"] == pytest.approx(1.0, abs=1e-9)
+    assert res.block["best_basis"] == "world-exports"
     assert res.table.set_index("cap_pp").loc[0.1, "predicted_cut"] < at["realised_cut"]  # the cap matters here
 
 
@@ -86,8 +87,13 @@ def test_cli_backtest_writes_the_folder(cli_main, base, tmp_path):
     out = tmp_path / "bt"
     res = CliRunner().invoke(cli_main, ["backtest", "--baci", str(tmp_path), "--importer", "FRA", "--risk", "CHN",
                                         "--products", "all", "--from", "2022", "--to", "2023", "--caps", f"{CAP},5",
-                                        "-o", str(out)])
+                                        "--cap-basis", "world-exports,rest-of-world", "-o", str(out)])
     assert res.exit_code == 0, res.output
+    table = pd.read_csv(out / "backtest.csv")
+    assert sorted(zip(table["cap_basis"], table["cap_pp"], strict=True)) == [
+        ("rest-of-world", CAP), ("rest-of-world", 5.0), ("world-exports", CAP), ("world-exports", 5.0)]
+    world = table.loc[(table["cap_basis"] == "world-exports") & (table["cap_pp"] == CAP)].iloc[0]
+    assert world["spearman"] == pytest.approx(1.0, abs=1e-9)  # Y1 was made at this basis and cap
     summary = json.loads((out / "summary.json").read_text())
     assert {"spearman", "captured_share", "by_cap", "best_cap"} <= set(summary["backtest"])
     assert summary["settings"]["years"] == [2022, 2023]

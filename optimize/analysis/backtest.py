@@ -48,9 +48,9 @@ def fit(pairs: pd.DataFrame) -> dict:
     return {"spearman": rho, "captured_share": captured, "n_pairs": int(len(pairs))}
 
 
-def best_cap(table: pd.DataFrame) -> float | None:
-    """The cap (pp) whose predicted cut of the risk share is closest to the realised cut (ties: the smaller
-    cap); None without a finite gap."""
+def best_cap(table: pd.DataFrame) -> tuple[str, float] | None:
+    """(cap basis, cap in pp) whose predicted cut of the risk share is closest to the realised cut (ties: the
+    smaller cap, then the basis listed first); None without a finite gap."""
     gap = (table["predicted_cut"] - table["realised_cut"]).abs()
     ok = table.loc[gap.notna()].assign(gap=gap[gap.notna()]).sort_values(["gap", "cap_pp"], kind="stable")
-    return float(ok["cap_pp"].iloc[0]) if len(ok) else None
+    return (str(ok["cap_basis"].iloc[0]), float(ok["cap_pp"].iloc[0])) if len(ok) else None

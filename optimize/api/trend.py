@@ -94,14 +94,16 @@ def write_trend(result: TrendResult, out_dir: str | Path, *, figures: bool = Tru
 @api_checked
 def backtest(scenario: str | Path | Scenario | None = None,
              data: str | Path | Sequence[str | Path] | TradeData | None = None, *, from_year: int, to_year: int,
-             caps_pp: str | Iterable[float] | None = None, out_dir: str | Path | None = None, figures: bool = True,
+             caps_pp: str | Iterable[float] | None = None, cap_bases: str | Iterable[str] | None = None,
+             out_dir: str | Path | None = None, figures: bool = True,
              overwrite: bool = False, **keywords: Any) -> BacktestResult:
     """A backtest of the cap rule (``runs.backtest.backtest``): the scenario's run on ``from_year`` at each
-    cap of ``caps_pp`` (pp, list or text ``"1-10"``; None: the scenario's cap) against the importer's imports
+    cap of ``caps_pp`` (pp, list or text ``"1-10"``; None: the scenario's cap) and cap basis of ``cap_bases``
+    (list or ``"world-exports,rest-of-world"``; None: the scenario's) against the importer's imports
     in ``to_year``. ``table`` (backtest.csv): per cap ``spearman`` (predicted gain vs realised change per
     non-risk (product, exporter) pair), ``captured_share`` (share of the realised gains that went to pairs the
     model gave a gain), ``predicted_cut`` and ``realised_cut`` of the risk share (0..1); ``block`` (summary.json
-    ``backtest``: ``spearman``, ``captured_share``, ``by_cap``, ``best_cap``). ``data`` as in ``trend``.
+    ``backtest``: ``spearman``, ``captured_share``, ``by_cap``, ``best_cap``, ``best_basis``). ``data`` as in ``trend``.
     ``out_dir``: also write backtest.csv, backtest_pairs.csv (and .parquet), summary.json, summary.md,
     datapackage.json and, with ``figures``, figures/backtest.png|svg.
     """
@@ -109,11 +111,14 @@ def backtest(scenario: str | Path | Scenario | None = None,
     from optimize.api.analyses import _check_out
     from optimize.runs.backtest import backtest as run_backtest
     from optimize.runs.batch import parse_caps
+    from optimize.runs.grid import parse_cap_bases
 
     scen = load_scenario(scenario, **keywords)
     caps = parse_caps(caps_pp, field="caps_pp") if caps_pp is not None else None
     _check_out(out_dir, overwrite)
-    result = run_backtest(scen, yearly_source(data), int(from_year), int(to_year), caps)
+    bases = None if cap_bases is None else parse_cap_bases(cap_bases if isinstance(cap_bases, str)
+                                                           else ",".join(cap_bases))
+    result = run_backtest(scen, yearly_source(data), int(from_year), int(to_year), caps, bases)
     if out_dir is not None:
         from optimize.output.folder import TABLE_UNITS, write_folder
         from optimize.output.trend import backtest_markdown, plot_backtest

@@ -108,10 +108,11 @@ def plot_backtest(table: pd.DataFrame, pairs: pd.DataFrame, stem, *, settings: d
     ax.set_xlabel("predicted gain, USD (model on the first year)")
     ax.set_ylabel("realised change, USD (second year - first)")
     rho = block.get("spearman")
-    ax.set_title(f"pairs at cap {block.get('best_cap')} pp: Spearman "
+    ax.set_title(f"pairs at cap {block.get('best_cap')} pp ({block.get('best_basis')}): Spearman "
                  f"{'n/a' if rho is None or not np.isfinite(rho) else format(rho, '.2f')}")
     ax.grid(alpha=0.3)
-    bx.plot(table["cap_pp"], table["predicted_cut"] * 100, marker="o", label="predicted cut")
+    for basis, g in table.groupby("cap_basis", sort=False):
+        bx.plot(g["cap_pp"], g["predicted_cut"] * 100, marker="o", label=f"predicted cut ({basis})")
     bx.axhline(float(table["realised_cut"].iloc[0]) * 100, color="#d62728", ls="--", label="realised cut")
     bx.set_xlabel("cap, percentage points")
     bx.set_ylabel("cut of the risk share, pp of basket imports")
@@ -127,15 +128,18 @@ def backtest_markdown(table: pd.DataFrame, block: dict, settings: dict, syntheti
         lines += ["**SYNTHETIC data: values are invented, not real trade data.**", ""]
     lines += [f"- {key}: {value if not isinstance(value, list) else ', '.join(map(str, value))}"
               for key, value in settings.items()]
-    lines += [f"- best cap: {block['best_cap']} pp ({block['best_cap_rule']})", "", "## Fit per cap", ""]
-    lines += _md_table(table, {"cap_pp": "g", "spearman": ".3f", "captured_share": ".3f", "predicted_cut": ".4f",
-                               "realised_cut": ".4f", "n_pairs": "d"})
+    lines += [f"- best cap: {block['best_cap']} pp, {block['best_basis']} ({block['best_cap_rule']})", "",
+              "## Fit per cap", ""]
+    lines += _md_table(table, {"cap_basis": "s", "cap_pp": "g", "spearman": ".3f", "captured_share": ".3f",
+                               "predicted_cut": ".4f", "realised_cut": ".4f", "n_pairs": "d"})
     return "\n".join(lines) + "\n"
 
 
 def backtest_text(result, out_dir) -> str:
     """What ``tradeopt backtest`` prints: the fit per cap, the best cap and the output folder."""
-    lines = [f"Backtest of {caption(result.settings)}", "cap (pp)  Spearman  captured  predicted cut  realised cut"]
-    lines += [f"{r.cap_pp:8g}  {r.spearman:8.3f}  {r.captured_share:8.3f}  {r.predicted_cut:13.2%}  "
+    lines = [f"Backtest of {caption(result.settings)}",
+             "cap basis      cap (pp)  Spearman  captured  predicted cut  realised cut"]
+    lines += [f"{r.cap_basis:<14} {r.cap_pp:8g}  {r.spearman:8.3f}  {r.captured_share:8.3f}  {r.predicted_cut:13.2%}  "
               f"{r.realised_cut:12.2%}" for r in result.table.itertuples()]
-    return "\n".join([*lines, f"best cap: {result.block['best_cap']} pp", f"Outputs written to {out_dir}"])
+    best = f"best cap: {result.block['best_cap']} pp ({result.block['best_basis']})"
+    return "\n".join([*lines, best, f"Outputs written to {out_dir}"])

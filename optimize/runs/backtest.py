@@ -34,11 +34,11 @@ def _all_row(result) -> pd.Series:
     return ex.loc[ex["iso3"].astype(str) == "ALL"].iloc[0]
 
 
-def backtest(scen: Scenario, data, from_year: int, to_year: int,
-             caps: Sequence[float] | None = None) -> BacktestResult:
-    """Run ``scen`` on ``from_year`` at each of ``caps`` (pp; None: the scenario's cap) and compare with
-    ``to_year`` (``analysis.backtest.fit``); ``best_cap``: the cap whose predicted cut is closest to the
-    realised one."""
+def backtest(scen: Scenario, data, from_year: int, to_year: int, caps: Sequence[float] | None = None,
+             bases: Sequence[str] | None = None) -> BacktestResult:
+    """Run ``scen`` on ``from_year`` at each of ``caps`` (pp; None: the scenario's cap) and each cap basis of
+    ``bases`` (None: the scenario's) and compare with ``to_year`` (``analysis.backtest.fit``); ``best_cap``
+    (and ``best_basis``): the cap whose predicted cut is closest to the realised one."""
     from optimize.analysis.backtest import best_cap, fit, pair_changes
     from optimize.errors import ScenarioError
     from optimize.runs import pipeline
@@ -51,8 +51,9 @@ def backtest(scen: Scenario, data, from_year: int, to_year: int,
     r1 = pipeline.solve_cell(p1)
     share1 = float(_all_row(r1)["share_before"])
     rows, pairs_at = [], {}
-    for cap in caps or (float(scen.cap.pp),):
-        r0 = pipeline.solve_cell(p0, cap_pp=float(cap))
+    grid = [(b, float(c)) for b in (bases or (scen.cap.basis,)) for c in (caps or (float(scen.cap.pp),))]
+    for basis, cap in grid:
+        r0 = pipeline.solve_cell(p0, cap_pp=cap, cap_basis=basis)
         pairs = pair_changes(r0.tables.flows, r1.tables.flows)
         got, row0 = fit(pairs), _all_row(r0)
         rows.append({"cap_pp": float(cap), "cap_basis": r0.meta["cap_basis"], **got,
@@ -60,18 +61,20 @@ def backtest(scen: Scenario, data, from_year: int, to_year: int,
                      "realised_cut": float(row0["share_before"]) - share1, "share_y0": float(row0["share_before"]),
                      "share_y1": share1, "predicted_gain_usd": float(pairs["predicted_usd"].sum()),
                      "realised_gain_usd": float(pairs["realised_usd"].clip(lower=0).sum())})
-        pairs_at[float(cap)] = pairs
+        pairs_at[(basis, cap)] = pairs
         meta = r0.meta
     table = pd.DataFrame(rows)[list(BACKTEST_COLUMNS)]
     best = best_cap(table)
-    at = table.set_index("cap_pp")
-    block = {"from_year": int(from_year), "to_year": int(to_year), "best_cap": best,
-             "spearman": None if best is None else float(at.loc[best, "spearman"]),
-             "captured_share": None if best is None else float(at.loc[best, "captured_share"]),
+    at = table.set_index(["cap_basis", "cap_pp"]).loc[best] if best is not None else None
+    block = {"from_year": int(from_year), "to_year": int(to_year), "best_cap": None if best is None else best[1],
+             "best_basis": None if best is None else best[0],
+             "spearman": None if at is None else float(at["spearman"]),
+             "captured_share": None if at is None else float(at["captured_share"]),
              "by_cap": table.to_dict("records"),
              "best_cap_rule": "the cap whose predicted cut of the risk share is closest to the realised cut"}
     settings = {"scenario": scen.name, "importer": meta["importer"], "risk": meta["risk_iso3"],
-                "cap_pp": [float(c) for c in table["cap_pp"]], "cap_basis": meta["cap_basis"],
+                "cap_pp": sorted({float(c) for c in table["cap_pp"]}),
+                "cap_basis": ",".join(dict.fromkeys(table["cap_basis"].astype(str))),
                 "years": [int(from_year), int(to_year)], "hs_revision": f"{meta['hs_revision']} "
                 f"({meta['hs_revision_source']})", "data_source": meta["data_label"]}
     chosen = pairs_at[best] if best is not None else next(iter(pairs_at.values()))
