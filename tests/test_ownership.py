@@ -160,6 +160,22 @@ def test_every_writer_refuses_a_locked_folder(cli_main, runner, tmp_path, conten
         assert "Traceback" not in r.output and snapshot(folder) == before
 
 
+def test_a_batch_that_starts_while_a_run_writes_stops_the_commit(result, tmp_path):
+    import socket
+
+    out = tmp_path / "b"
+    result.write(out)
+    before = snapshot(out)
+    from optimize.output.manifest import results_key
+
+    key = results_key(result.resolved)  # the same run again
+    with pytest.raises(OutputError, match="is writing into"), optimize.atomic.atomic_dir(out, run_key=key) as tmp:
+        (tmp / "x.csv").write_text("new")
+        (out / ".tradeopt-batch.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
+    (out / ".tradeopt-batch.lock").unlink()
+    assert snapshot(out) == before and sorted(p.name for p in tmp_path.iterdir()) == ["b"]
+
+
 # ---------------------------------------------------------------- 3. results survive the next run
 
 
