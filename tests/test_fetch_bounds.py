@@ -216,3 +216,12 @@ def test_plain_download_still_works_with_small_limits(tmp_path):
     with Server({NAME: data}) as srv:
         out = fetch_release(base_url=srv.url, cache_dir=tmp_path, stall_s=2, deadline_s=20)
     assert out.read_bytes() == data
+
+
+def test_unreachable_release_page_fix_names_the_command_that_takes_release(cli_main):
+    """`data releases` has no --release option: its fix must not tell the user to give one to it."""
+    with LocalHTTP(lambda handler, outer: None) as srv:
+        url = srv.url + "/page.html"
+    res = CliRunner().invoke(cli_main, ["data", "releases", "--page-url", url])  # the server has stopped
+    _one_line(res, EXIT_INPUT, "--page-url")
+    assert "give --release" not in res.output and "data fetch --release" in res.output

@@ -57,6 +57,7 @@ def list_releases(page_url: str = DEFAULT_PAGE_URL, *, deadline_s: float | None 
     The page is read within ``deadline_s`` seconds (stalled after ``stall_s``) and refused beyond
     ``max_bytes`` bytes (default 8 MB; CEPII's page is about 0.1 MB)."""
     check_url(page_url, "--page-url")
+    no_page = "`tradeopt data fetch --release 202501` needs no page"
     limits = Limits(deadline_s, stall_s)
     try:
         with open_url(page_url, limits) as resp:
@@ -66,11 +67,11 @@ def list_releases(page_url: str = DEFAULT_PAGE_URL, *, deadline_s: float | None 
         raise ReleaseListError(exc.message, file=page_url, fix=exc.fix) from None
     except (urllib.error.URLError, OSError, ValueError, http.client.HTTPException) as exc:
         raise ReleaseListError(f"cannot read the BACI page {page_url}: {exc}", file=page_url,
-                               fix="check the network or --page-url, or give --release 202501 explicitly") from exc
+                               fix=f"check the network or --page-url; {no_page}") from exc
     releases = parse_releases(html, page_url)
     if not releases:
         raise ReleaseListError(f"no BACI_HSxx_Vyyyymm.zip link on {page_url}", file=page_url,
-                               fix="CEPII may have changed the page; give --release 202501 explicitly")
+                               fix=f"CEPII may have changed the page; {no_page}")
     return releases
 
 
