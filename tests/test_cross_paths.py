@@ -13,7 +13,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, Phase, given, settings
+from hypothesis import HealthCheck, Phase, example, given, settings
 from hypothesis import strategies as st
 
 import optimize
@@ -66,6 +66,10 @@ def _same(got: dict, want: dict, path: str) -> None:
 @settings(max_examples=6, deadline=None, phases=[Phase.explicit, Phase.generate],
           suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
 @given(cell=cells)
+@example(cell={"importer": ["DEU"], "risk": ["CHN"], "cap_pp": 10.0, "cap_basis": "world-exports",
+               "intra_bloc": "include", "self_supply": False, "ban": False})  # the closed-form backend
+@example(cell={"importer": ["DEU", "FRA"], "risk": ["CHN", "RUS"], "cap_pp": 2.5, "cap_basis": "importer-market",
+               "intra_bloc": "include", "self_supply": False, "ban": False})  # a bloc on the closed form
 def test_every_planner_gives_the_kernels_numbers(cell, tmp_path_factory, cli_main):
     from click.testing import CliRunner
 
