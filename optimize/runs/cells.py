@@ -131,13 +131,14 @@ def run_fast(year, task: Task) -> Block:
     t0 = time.perf_counter()
     cells, first = task.cells, task.cells[0]
     importers = sorted({c.importer for c in cells})
-    caps = sorted({c.cap_pp for c in cells})
+    caps_pp = sorted({c.cap_pp for c in cells})
     risk_codes = sorted({int(c) for found in resolve_many(first.risk_set) for c in found})
     codes, bad = _cell_codes(importers)
-    metrics = cell_metrics(solve_block(year, codes, risk_codes, first.cap_basis, caps))
+    metrics = cell_metrics(solve_block(year, codes, risk_codes, first.cap_basis, caps_pp))
     long = long_table(metrics, [str(s) for s in to_iso3(risk_codes)] + ["ALL"])
     # keep the cells asked for (a resumed batch may need only some of the importer x cap product)
-    index = {(imp, cap): g * len(caps) + c for g, imp in enumerate(importers) for c, cap in enumerate(caps)}
+    index = {(imp, cap_pp): g * len(caps_pp) + c for g, imp in enumerate(importers)
+             for c, cap_pp in enumerate(caps_pp)}
     want = pd.DataFrame({"cell": [index[(c.importer, c.cap_pp)] for c in cells],
                          "importer": [c.importer for c in cells], "year": task.year,
                          "cap_pp": [c.cap_pp for c in cells], "cap_basis": first.cap_basis,

@@ -72,7 +72,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     from optimize.runs import pipeline
 
     t_start = time.perf_counter()
-    caps = _checked_caps(caps_pp)
+    caps_pp = _checked_caps(caps_pp)  # sorted, distinct
     key = None
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
         from optimize.atomic import check_out_dir
@@ -80,22 +80,22 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
         from optimize.ownership import run_key
 
         base = scenario if scenario is not None else prepared.scenario
-        key = run_key("sweep", results_key(base.resolved()), caps, importer, risk, cap_basis)
+        key = run_key("sweep", results_key(base.resolved()), caps_pp, importer, risk, cap_basis)
         check_out_dir(out_dir, overwrite=overwrite, run_key=key)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
     cell = {"importer": importer, "risk": None if risk is None else list(risk), "cap_basis": cap_basis}
-    spec0 = resolve(pipeline.cell_scenario(prepared.scenario, cap_pp=caps[0], **cell))
+    spec0 = resolve(pipeline.cell_scenario(prepared.scenario, cap_pp=caps_pp[0], **cell))
     use_warm = warm and LP.warm_start(spec0.features)
     solver = WarmStart(pipeline.engine_options(spec0)) if use_warm else None
     rows: list[dict] = []
     times: list[float] = []
     facts = None  # the first cap's run facts (the figure's caption)
-    for cap in caps:
+    for cap_pp in caps_pp:
         t0 = time.perf_counter()
-        res = pipeline.solve_cell(prepared, cap_pp=cap, solver=solver, **cell)
+        res = pipeline.solve_cell(prepared, cap_pp=cap_pp, solver=solver, **cell)
         times.append(res.allocation.solver.solve_s if use_warm else time.perf_counter() - t0)
-        rows += _rows(cap, res.tables)
+        rows += _rows(cap_pp, res.tables)
         facts = facts or res.meta
     table = _finish(rows)
     figs: list[Path] = []
