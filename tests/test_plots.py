@@ -111,3 +111,30 @@ def test_titles_fit_the_figure(tmp_path, width_in):
     words = " ".join(t.get_text() for t in fig.texts).split()
     for word in ("SYNTHETIC", "self-supply", "excluded", "intra-bloc"):
         assert word in words  # wrapped, not cut
+
+
+def test_sweep_title_and_labels_do_not_overlap(tmp_path, monkeypatch):
+    """The sweep figure's 4-line settings title ran into the panel titles, and the right panel's long y label
+    ran up into the title (seen on `tradeopt sweep --baci ... --importer KOR`)."""
+    from matplotlib.figure import Figure
+
+    saved = []
+    original = Figure.savefig
+    monkeypatch.setattr(Figure, "savefig", lambda fig, *a, **k: (saved.append(fig), original(fig, *a, **k))[1])
+    caption = ("KOR 2023, HS22 (from the file name), BACI_HS22_Y2023_V202501_energy_subset_32products.parquet (HS22, "
+               "V202501)\ncap swept, pp of world-exports; risk CHN, USA, RUS; spread proportional, split proportional; "
+               "intra-bloc include; self-supply excluded")
+    sweep = pd.DataFrame({"cap_pp": [0, 1, 2, 0, 1, 2], "risk": ["CHN"] * 3 + ["ALL"] * 3,
+                          "share_after": [0.35, 0.14, 0.01, 0.47, 0.16, 0.01]})
+    plot_sweep(sweep, tmp_path / "sweep", subtitle=caption)
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    fig = saved[-1]
+    FigureCanvasAgg(fig).draw()
+    renderer = fig.canvas.get_renderer()
+    title = fig._suptitle.get_window_extent(renderer)
+    for ax in fig.axes:
+        for text in (ax.title, ax.yaxis.label):
+            box = text.get_window_extent(renderer)
+            assert not box.overlaps(title), text.get_text()
+            assert box.y1 <= fig.bbox.y1 and box.y0 >= 0, text.get_text()

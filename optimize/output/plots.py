@@ -172,7 +172,7 @@ def plot_sweep(df: pd.DataFrame, stem, *, synthetic: bool = False, subtitle: str
 
     ``df`` columns: cap_pp, risk (ISO3), share_after (0..1).
     """
-    fig = Figure(figsize=(11, 4.5), layout="constrained")
+    fig = Figure(figsize=(11, 5.2), layout="constrained")
     ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     d = df.sort_values(["risk", "cap_pp"])
     risks = sorted(d["risk"].astype(str).unique())
@@ -192,7 +192,7 @@ def plot_sweep(df: pd.DataFrame, stem, *, synthetic: bool = False, subtitle: str
     ax1.grid(alpha=0.3)
     ax1.legend(title="risk country")
     ax2.set_xlabel("cap, percentage points (bar at the upper end of each step)")
-    ax2.set_ylabel("exposure reduction, pp of imports per extra pp of cap")
+    ax2.set_ylabel("pp of imports cut per extra pp of cap")
     ax2.set_title("Marginal reduction per extra pp")
     ax2.grid(axis="y", alpha=0.3)
     if len(risks):
