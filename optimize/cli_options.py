@@ -196,7 +196,11 @@ _ACROSS_OWN = {
               click.option("--top", type=int, default=5, show_default=True,
                            help="Top contributing products per year-to-year change and risk country."),
               click.option("--workers", type=int, default=1, show_default=True,
-                           help="Local worker processes, one year each (1: one after another).")),
+                           help="Local worker processes, one year each (1: one after another)."),
+              click.option("--dask", "dask_address", default=None,
+                           help="local / local:N (a LocalCluster of N worker processes) or a scheduler address "
+                                "tcp://HOST:8786: each year one task there (the --baci path must be readable by "
+                                "the workers).")),
     "backtest": (click.option("--from", "from_year", type=int, required=True, help="The year the model runs on."),
                  click.option("--to", "to_year", type=int, required=True,
                               help="The later year whose imports are compared with the model's prediction."),

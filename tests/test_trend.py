@@ -195,3 +195,10 @@ def test_years_not_in_the_data_are_named(yearly, cli_main, tmp_path):
     bad = CliRunner().invoke(cli_main, ["backtest", "--baci", str(yearly), "--from", "2020", "--to", "2023", "-o",
                                         str(tmp_path / "b")])
     assert bad.exit_code == 2 and "2020 not in the data" in bad.output and not (tmp_path / "b").exists()
+
+
+def test_years_on_a_dask_cluster_give_the_same_trend(yearly, trended):
+    pytest.importorskip("distributed")
+    on_dask = to.trend(data=str(yearly), importer="EU27", products="all", dask_address="local:2")
+    pd.testing.assert_frame_equal(on_dask.table, trended.table)
+    pd.testing.assert_frame_equal(on_dask.screens, trended.screens)

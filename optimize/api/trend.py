@@ -41,7 +41,8 @@ def _years(years: str | Iterable[int] | None) -> list[int] | None:
 @api_checked
 def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequence[str | Path] | TradeData | None
           = None, *, years: str | Iterable[int] | None = None, top: int = 5, out_dir: str | Path | None = None,
-          figures: bool = True, overwrite: bool = False, workers: int = 1, **keywords: Any) -> TrendResult:
+          figures: bool = True, overwrite: bool = False, workers: int = 1, dask_address: Any = None,
+          dask_timeout: float | None = None, **keywords: Any) -> TrendResult:
     """The scenario's run once per year (``runs.trend.trend``): ``table`` (trend.csv: year, risk,
     share_before, share_after 0..1, total_usd, shifted_usd, hhi_before, hhi_after, cost_usd), the exact
     decomposition of each year-to-year change of the risk share into within-product and composition parts
@@ -51,6 +52,8 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
     (None: the scenario's ``data.baci``); all of one HS revision. ``years``: a list or text
     (``"2017-2024"``; None: every year of the data). Each year equals ``run(..., year=Y)``. ``workers`` > 1:
     the years run on a local process pool of that many workers (batch's pool), each reading its own year.
+    ``dask_address``: as in ``batch_run`` (``"local:N"``, a scheduler address or a ``distributed.Client``;
+    unreachable: ``InputError`` within ``dask_timeout`` s), each year one task on the cluster.
     ``screens`` (screens.csv): per screen (ec, geodep, single) and year the products flagged, entering,
     leaving, staying and the one-year survival; ``survival`` (screens_survival.csv): multi-year survival.
     ``out_dir``: also write trend.csv, decomposition.csv, decomposition_products.csv, screens.csv,
@@ -63,7 +66,18 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
 
     scen = load_scenario(scenario, **keywords)
     _check_out(out_dir, overwrite)
-    result = run_trend(scen, yearly_source(data), _years(years), top=top, workers=workers)
+    client, owned = (None, False)
+    if dask_address is not None:  # an unreachable scheduler fails before any data are read
+        from optimize.runs.executors import connect_dask
+
+        client, owned = connect_dask(dask_address, dask_timeout, quiet=True)
+    try:
+        result = run_trend(scen, yearly_source(data), _years(years), top=top, workers=workers, client=client)
+    finally:
+        if owned:
+            from optimize.runs.executors import close_dask
+
+            close_dask(client)
     if out_dir is not None:
         write_trend(result, out_dir, figures=figures, overwrite=overwrite)
     return result

@@ -170,11 +170,12 @@ def run_year(prepared) -> YearRun:
 
 
 def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: int = 5,
-          workers: int = 1) -> TrendResult:
+          workers: int = 1, client=None) -> TrendResult:
     """The trend of ``scen`` over ``years`` (None: every year of the data) of ``data`` (a folder, a release
     zip, one file or TradeData (several files: read into one by the API); None: the scenario's ``data.baci``);
     ``workers`` > 1: the years on a local process pool (``executors``' pool: each worker reads and solves
-    its year)."""
+    its year); ``client``: a ``distributed.Client``, each year one task on the cluster (workers read the data
+    path themselves: it must be readable there; in-memory data are scattered once)."""
     from optimize.analysis.decompose import decompose_years
     from optimize.analysis.persistence import persistence, survival
 
@@ -182,7 +183,9 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
     wanted = known_years(scen, data, given)
     if not wanted:
         raise ScenarioError("no years to run", field="--years", fix="give --years, e.g. 2021-2023")
-    if workers > 1 and len(wanted) > 1:
+    if client is not None:
+        prepared, runs = _on_dask(client, scen, data, wanted)
+    elif workers > 1 and len(wanted) > 1:
         prepared, runs = _on_pool(scen, data, wanted, workers)
     else:
         prepared = prepare_years(scen, data, wanted)
@@ -217,13 +220,17 @@ def screened(scen: Scenario, prepared: list) -> dict[str, dict[int, set[str]]]:
 
 
 def _pool_year(year: int) -> tuple:
-    """A pool task: the year's ``Prepared`` (its flows; without the data as read and the scenario, which the
-    client has) and ``YearRun``."""
-    from dataclasses import replace
-
+    """A pool task: ``year_task`` on the data the pool's workers inherited."""
     from optimize.runs import executors
 
-    scen, data = executors._WORKER_DATA["trend"]
+    return year_task(*executors._WORKER_DATA["trend"], year)
+
+
+def year_task(scen: Scenario, data, year: int) -> tuple:
+    """One year on a worker: the year's ``Prepared`` (its flows; without the data as read and the scenario,
+    which the client has) and ``YearRun``."""
+    from dataclasses import replace
+
     prepared = prepare_year(scen, data, year)
     light = replace(prepared, scenario=None, trade=replace(prepared.trade, flows=prepared.flows.iloc[:0]))
     return light, run_year(prepared)
@@ -237,3 +244,24 @@ def _on_pool(scen: Scenario, data, years: Sequence[int], workers: int) -> tuple[
     got = dict(_drain(pool, {pool.submit(_pool_year, int(y)): int(y) for y in years}))
     prepared = same_revision([got[int(y)][0] for y in years])
     return prepared, [got[int(y)][1] for y in years]
+
+
+def _on_dask(client, scen: Scenario, data, years: Sequence[int]) -> tuple[list, list]:
+    """(prepared years, their runs) in year order, each year one task on the Dask cluster of ``client``
+    (keys ``tradeopt-trend-<run id>-<year>``, retried as batch's)."""
+    import uuid
+
+    from optimize.runs.executors import DASK_RETRIES
+
+    if isinstance(data, (str, Path)) or data is None:
+        sent = data
+    else:
+        sent = client.scatter(data, broadcast=False)
+    run_id = uuid.uuid4().hex[:8]
+    futures = [client.submit(year_task, scen, sent, int(y), key=f"tradeopt-trend-{run_id}-{int(y)}", pure=False,
+                             retries=DASK_RETRIES) for y in years]
+    try:
+        got = client.gather(futures)
+    finally:
+        client.cancel(futures)
+    return same_revision([g[0] for g in got]), [g[1] for g in got]
