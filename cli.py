@@ -166,8 +166,10 @@ def run(scenario, out_dir, save_lp, quiet, overwrite):
     """Re-allocate the scenario's imports away from risk suppliers and write the report."""
     from optimize.atomic import contained
     from optimize.output.console import run_lines
+    from optimize.output.figproc import prestart
     from optimize.output.manifest import default_out_name
 
+    prestart(scenario.report.figures)  # the figure process imports matplotlib while the data are read
     out = Path(out_dir) if out_dir else contained("tradeopt-out", default_out_name(scenario))
     result = api.run(scenario, out_dir=out, save_lp=save_lp, overwrite=overwrite)
     for text, err in run_lines(result, out=out, save_lp=save_lp, quiet=quiet):  # (text, to stderr)

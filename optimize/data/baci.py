@@ -17,7 +17,6 @@ import re
 import warnings
 import zipfile
 from collections.abc import Iterable
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
@@ -29,11 +28,11 @@ from optimize.data import countries as _countries
 from optimize.data import products as _products
 from optimize.data.cache import (
     CacheWriter,
+    Marks,
     cache_file,
     cache_root,
     drop_entry,
     file_sha256,
-    mark_validated,
     marker_facts,
     validated_marker,
 )
@@ -173,15 +172,8 @@ def _stat_key(path: Path) -> tuple:
     return st.st_size, st.st_mtime_ns, st.st_ino
 
 
-@dataclass
-class _Marks:
-    """What validation markers say about a read (``cache.marker_facts``) and the markers to write after it."""
-    facts: frozenset[str] = frozenset()  # facts holding for the whole table read (one marked parquet source)
-    pending: list[tuple[Path, frozenset[str]]] = field(default_factory=list)  # unfiltered first reads
-
-
 def _read_table(src: Path, *, years, products, importers, exporters, cache: bool, cache_dir, validate: bool,
-                expect_single_year: bool) -> tuple[pa.Table, list, dict, dict[str, str], _Marks]:
+                expect_single_year: bool) -> tuple[pa.Table, list, dict, dict[str, str], Marks]:
     """Scan, filter and validate ``src`` into one Arrow table (ARROW_SCHEMA, file order); also returns
     the flow sources, the release's extra tables, {file: sha256 of the bytes read} and the markers' facts.
 
@@ -196,7 +188,7 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
     parts = []
     hashes: dict[str, str] = {}
     stats: dict[str, tuple] = {}
-    marks = _Marks()
+    marks = Marks()
     for file, member, label in sources:
         _record_file(file, hashes, stats)
         if member is None and file.suffix == ".parquet":
@@ -224,14 +216,13 @@ def _read_table(src: Path, *, years, products, importers, exporters, cache: bool
     return tbl, sources, extras, hashes, marks
 
 
-def _frame(tbl: pa.Table, label: str, marks: _Marks, *, validate: bool) -> pd.DataFrame:
+def _frame(tbl: pa.Table, label: str, marks: Marks, *, validate: bool) -> pd.DataFrame:
     """The flows frame of a read table; the duplicate-key check (and the sort, for rows in BACI order) only
     for content not marked so; then the pending markers are written, stating what this read found."""
     unique = "unique" in marks.facts
     flows, ordered = frame_and_order(tbl, label=label, check_duplicates=validate and not unique,
                                      ordered=unique and "ordered" in marks.facts)
-    for marker, facts in marks.pending:  # every row of these files passed every check, repeated keys included
-        mark_validated(marker, facts | {"unique"} | ({"ordered"} if ordered else set()))
+    marks.commit(ordered=ordered)
     return flows
 
 

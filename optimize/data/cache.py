@@ -13,6 +13,7 @@ import contextlib
 import hashlib
 import logging
 import os
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
@@ -69,6 +70,18 @@ def marker_facts(marker: Path | None) -> frozenset[str] | None:
     except OSError:
         return None
     return frozenset(words) & frozenset(MARKER_FACTS)  # a torn write loses a word, never adds one
+
+
+@dataclass
+class Marks:
+    """What validation markers say about a read (``marker_facts``) and the markers to write after it."""
+    facts: frozenset[str] = frozenset()  # facts holding for the whole table read (one marked parquet source)
+    pending: list[tuple[Path, frozenset[str]]] = field(default_factory=list)  # unfiltered first reads
+
+    def commit(self, *, ordered: bool) -> None:
+        """Write the pending markers once every row passed every check, repeated keys included."""
+        for marker, facts in self.pending:
+            mark_validated(marker, facts | {"unique"} | ({"ordered"} if ordered else set()))
 
 
 def mark_validated(marker: Path, facts: frozenset[str] = frozenset()) -> None:

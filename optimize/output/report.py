@@ -12,6 +12,7 @@ build_s, solve_s; flat keys of the same names are accepted too), ``versions``,
 """
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 
@@ -309,6 +310,22 @@ def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd
     return typed
 
 
+@contextlib.contextmanager
+def _figure_process(tables, meta: dict, folder: Path, figures: bool):
+    """Yield what draws the run's figures into ``folder``/figures (``figproc.figure_drawer``: the process
+    `tradeopt run` prestarted, drawing while the tables are written; None without ``figures``); a process
+    is ended on leaving, before the atomic folder is committed or removed."""
+    if not figures:
+        yield None
+        return
+    from optimize.output.figproc import figure_drawer
+
+    with figure_drawer() as drawer:
+        drawer.draw(tables, folder / "figures", synthetic=bool(meta.get("synthetic")),
+                    subtitle=settings_caption(run_settings(meta)) if meta.get("scenario_resolved") else "")
+        yield drawer
+
+
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
                   figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False,
                   run_key: str | None = None) -> Path:  # run_key: output.manifest.results_key (atomic_dir)
@@ -327,7 +344,8 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     frames = {name: with_eur(df, eur_per_usd) for name, df in tables.frames().items() if df is not None}
     summary = summary_dict(tables, meta, eur_per_usd=eur_per_usd)
     try:
-        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key) as tmp, \
+                _figure_process(tables, meta, tmp, figures) as fig_proc:  # drawn while the tables are written
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             typed = _write_tables(frames, tmp)
             about = provenance(meta)
@@ -340,13 +358,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
                 (tmp / "scenario.resolved.json").write_text(
                     json.dumps(jsonable(meta["scenario_resolved"]), indent=2, sort_keys=True) + "\n",
                     encoding="utf-8")
-            fig_rel: list[str] = []
-            if figures:
-                from optimize.output.plots import plot_all
-
-                paths = plot_all(tables, tmp / "figures", synthetic=bool(meta.get("synthetic")),
-                                 subtitle=settings_caption(run_settings(meta)) if meta.get("scenario_resolved") else "")
-                fig_rel = [p.relative_to(tmp).as_posix() for p in paths]
+            fig_rel = [p.relative_to(tmp).as_posix() for p in fig_proc.result()] if fig_proc is not None else []
             md = render_summary_md(tables, meta, eur_per_usd=eur_per_usd, figures=fig_rel)
             (tmp / "summary.md").write_text(md, encoding="utf-8")
             if xlsx:
