@@ -168,7 +168,6 @@ def run(scenario, out_dir, save_lp, quiet, overwrite):
     from optimize.output.console import run_lines
     from optimize.output.figproc import prestart
     from optimize.output.manifest import default_out_name
-
     prestart(scenario.report.figures)  # the figure process imports matplotlib while the data are read
     out = Path(out_dir) if out_dir else contained("tradeopt-out", default_out_name(scenario))
     result = api.run(scenario, out_dir=out, save_lp=save_lp, overwrite=overwrite)
