@@ -34,19 +34,24 @@ PART = "dataset/cells/year=2023/cap_basis=world_exports/part-mine.parquet"
 #: Names users pick plus names tradeopt writes (top level, a batch's cells/ and dataset/), so collisions are common.
 USER_NAMES = ["thesis.txt", "summary.json", "summary.md", "batch.csv", "sweep.csv", "datapackage.json",
               "flows.parquet", "cells/my_notes.txt", "cells/K/summary.json", PART, "figures/a.png", ".hidden",
-              "screen.csv"]
+              "screen.csv", "notes/a.md", "sub/x.bin", "dataset/README"]
 LINK_NAMES = ["ln", "summary.csv", "cells", "dataset", "figures"]
 MANIFESTS = [None, "old-dotdot", "old-abs", "old-names", "unsealed-wrong-hash", "bad-seal", "sealed-wrong-hash",
              "sealed-dotdot", "garbage"]
-LOCKS = [None, None, None, "abc", "[1]", "dead", "live"]
+LOCKS = ["abc", "[1]", "dead", "live"]
 
-folder_spec = st.fixed_dictionaries({
-    "files": st.dictionaries(st.sampled_from(USER_NAMES), st.binary(max_size=24), max_size=4),
-    "links": st.dictionaries(st.sampled_from(LINK_NAMES), st.sampled_from(["victim", "vdir", "missing", "loop"]),
-                             max_size=2),
-    "manifest": st.sampled_from(MANIFESTS),
-    "lock": st.sampled_from(LOCKS),
-})
+
+
+def folder_spec(plain: int, links: int = 2) -> st.SearchStrategy:
+    """Folder content; ``plain``: weight of no crafted manifest and no lock (writes must often succeed, to test
+    what they then remove and replace)."""
+    return st.fixed_dictionaries({
+        "files": st.dictionaries(st.sampled_from(USER_NAMES), st.binary(max_size=24), max_size=3),
+        "links": st.dictionaries(st.sampled_from(LINK_NAMES), st.sampled_from(["victim", "vdir", "missing", "loop"]),
+                                 max_size=links),
+        "manifest": st.sampled_from([None] * plain + MANIFESTS[1:]),
+        "lock": st.sampled_from([None] * plain + LOCKS),
+    })
 
 
 @pytest.fixture(scope="module")
@@ -158,12 +163,13 @@ def _batch_io(folder: Path, overwrite: bool, digest: str) -> None:
         resume.release_lock(lock)
 
 
-STEP = st.tuples(st.sampled_from(["run_a", "run_fra", "run_api", "batch_io", "convert_cli"]), st.booleans(),
+OVERWRITE = st.sampled_from([True, True, False])
+STEP = st.tuples(st.sampled_from(["run_a", "run_fra", "run_api", "batch_io", "convert_cli"]), OVERWRITE,
                  st.sampled_from(["screen.csv", "thesis.txt", "flows.parquet", "new.parquet"]))
 
 
 @settings(max_examples=170, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(spec=folder_spec, steps=st.lists(STEP, min_size=1, max_size=3))
+@given(spec=folder_spec(6), steps=st.lists(STEP, min_size=1, max_size=3))
 def test_writer_sequences(world, spec, steps):
     def do(folder, step):
         kind, overwrite, name = step
@@ -193,11 +199,11 @@ def main():
 
 
 CMD = st.tuples(st.sampled_from(["run_cli", "batch_api", "batch_cli", "sweep_api", "screen_cli", "analyse_cli"]),
-                st.booleans())
+                OVERWRITE)
 
 
 @settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(spec=folder_spec, steps=st.lists(CMD, min_size=1, max_size=2))
+@given(spec=folder_spec(16, links=1), steps=st.lists(CMD, min_size=1, max_size=2))
 def test_command_sequences(world, spec, steps):
     runner = world["runner"]
     one = "basket.products=['850440']"
