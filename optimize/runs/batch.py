@@ -111,7 +111,7 @@ def prepare_years(scenario, years: Sequence[int], data=None) -> dict:
     if not years:
         prepared = pipeline.prepare(scenario, data)
         return {int(prepared.year): prepared}
-    return {int(y): pipeline.prepare(pipeline.for_year(scenario, y), data) for y in sorted(set(int(y) for y in years))}
+    return {int(y): pipeline.prepare_year(scenario, y, data) for y in sorted(set(int(y) for y in years))}
 
 
 def resolve_years(scenario, years: Sequence[int] | None, data=None) -> tuple[int, ...]:

@@ -140,7 +140,7 @@ def run_year(scenario, year: int, grid, options: CellOptions, done: frozenset) -
     from optimize.runs import pipeline
 
     _YEAR_CACHE.clear()
-    prepared = pipeline.prepare(pipeline.for_year(scenario, year), None)
+    prepared = pipeline.prepare_year(scenario, year)
     got = int(prepared.year)
     cells = year_cells(grid, got, importer_codes(prepared))
     todo = [c for c in cells if c.key not in done]
@@ -326,7 +326,7 @@ def _dask_task(scenario, year: int, task: Task, options: CellOptions, digest: st
             from optimize.runs import pipeline
 
             _YEAR_CACHE.clear()  # one year at a time per worker process: memory independent of the grid
-            data = task_data(pipeline.prepare(pipeline.for_year(scenario, year), None), task.kind == "fast")
+            data = task_data(pipeline.prepare_year(scenario, year), task.kind == "fast")
             _YEAR_CACHE[key] = data
     return run_task(data, task, options)
 

@@ -81,7 +81,14 @@ def data_years(scen: Scenario, data=None) -> list[int]:
 
 def for_year(scen: Scenario, year: int) -> Scenario:
     """``scen`` with ``data.year`` set through the validated ``Scenario.update`` (0 = the data's latest)."""
-    return scen if int(scen.data.year) == int(year) else scen.update({"data.year": int(year)})
+    if int(scen.data.year) == int(year):
+        return scen
+    return scen.update({"data.year": int(year)}, source=f"{scen.name} (year {year})")
+
+
+def prepare_year(scen: Scenario, year: int, data=None) -> Prepared:
+    """``prepare`` of ``scen`` in ``year`` (0: the data's latest): the one way every planner prepares a year."""
+    return prepare(for_year(scen, year), data)
 
 
 def _basket(scen: Scenario, revision: str) -> tuple[pd.DataFrame, Conversion | None]:

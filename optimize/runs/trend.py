@@ -108,7 +108,7 @@ def prepare_year(scen: Scenario, data, year: int):
     """``pipeline.prepare`` of ``scen`` in ``year``."""
     from optimize.runs import pipeline
 
-    return pipeline.prepare(scen.update({"data.year": int(year)}, source=f"{scen.name} (year {year})"), data)
+    return pipeline.prepare_year(scen, year, data)
 
 
 def same_revision(prepared: list) -> list:
