@@ -300,7 +300,7 @@ def _folder(ctx, param, value):
 overwrite_option = click.option("--overwrite", is_flag=True, help="Write into an output that holds files tradeopt "
                                 "did not write (those are never changed) or replace an existing output file.")
 #: ``-o/--out``: the output folder (``out_dir``); a name ending .csv/.parquet/.xlsx is refused (a file, not a
-#: folder; an existing file is exit 5, from the output preflight); each command gives its help.
-out_folder = functools.partial(click.option, "-o", "--out", "out_dir", type=click.Path(),
-                               default=None, callback=_folder)
+#: folder; an existing file is exit 5, from the output preflight); each command gives its help. No explicit
+#: default: under click >= 8.3 ``default=None`` counts as a value and ``required=True`` is never checked.
+out_folder = functools.partial(click.option, "-o", "--out", "out_dir", type=click.Path(), callback=_folder)
 quiet_option = functools.partial(click.option, "-q", "--quiet", is_flag=True)
