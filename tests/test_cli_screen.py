@@ -135,3 +135,16 @@ def test_every_column_of_the_screen_and_analysis_folders_is_described(tmp_path):
             blank = [f["name"] for f in res["schema"]["fields"] if not f["description"]]
             assert not blank, f"{res['path']}: undocumented columns {blank}"
             assert all(f.get("unit") == "USD" for f in res["schema"]["fields"] if f["name"].endswith("_usd"))
+
+
+@pytest.mark.parametrize("kind", ["single", "ec"])
+def test_screen_prints_usd_as_whole_dollars(cli_main, tmp_path, kind):
+    """The printed top rows showed USD values as 4.286215e+09 (single) or 4593843577.0 (ec)."""
+    res = CliRunner().invoke(cli_main, ["screen", kind, *(["--supplier", "CHN"] if kind == "single" else []),
+                                        "-o", str(tmp_path / kind)])
+    assert res.exit_code == 0, res.output
+    table = pd.read_csv(tmp_path / kind / f"screen_{kind}.csv", dtype={"k": str})
+    value_col = "total_usd" if kind == "single" else "extra_imports_usd"
+    flagged = table[table["flagged"]]
+    assert len(flagged) and "e+" not in res.output
+    assert any(f"{v:,.0f}" in res.output for v in flagged[value_col])

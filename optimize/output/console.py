@@ -60,7 +60,7 @@ def screen_view(kind: str, res: pd.DataFrame, *, importer: str, supplier: str | 
     flagged = res[res["flagged"]].sort_values([order_col, value_col, "k"], ascending=[False, False, True])
     if len(flagged):
         cols = [c for c in ("k", "year", "latest_year", value_col, order_col, "top_supplier") if c in flagged.columns]
-        lines.append(flagged[cols].head(top).to_string(index=False))
+        lines.append(flagged[cols].head(top).to_string(index=False, formatters={value_col: "{:,.0f}".format}))
     return "\n".join(lines), res
 
 
