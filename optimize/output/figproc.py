@@ -14,8 +14,10 @@ from __future__ import annotations
 import atexit
 import dataclasses
 import os
+import signal
 import subprocess
 import sys
+import threading
 from multiprocessing.connection import Connection
 from pathlib import Path
 
@@ -50,10 +52,14 @@ class FigureProcess:
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
-        try:
+        main = threading.current_thread() is threading.main_thread()
+        previous = signal.signal(signal.SIGINT, signal.SIG_IGN) if main else None  # inherited: Ctrl-C reaches
+        try:  # the whole group, and the parent ends this child itself (a KeyboardInterrupt here only adds noise)
             self._proc = subprocess.Popen([sys.executable, "-m", "optimize.output.figproc", str(job_r), str(res_w)],
                                           pass_fds=(job_r, res_w), env=env, stdin=subprocess.DEVNULL)
         finally:
+            if main:
+                signal.signal(signal.SIGINT, previous)
             os.close(job_r)
             os.close(res_w)
         self._jobs, self._results = Connection(job_w, readable=False), Connection(res_r, writable=False)
@@ -139,7 +145,7 @@ def prestart(figures: bool = True) -> None:
     """Start the figure process now when ``figures`` (its imports then overlap the run); ``figure_drawer``
     hands it out once."""
     global _prestarted
-    if figures and (_prestarted is None or not _prestarted.alive()):
+    if figures and os.name == "posix" and (_prestarted is None or not _prestarted.alive()):  # pipes by fd
         _prestarted = FigureProcess()
 
 
@@ -157,4 +163,7 @@ def _end_prestarted() -> None:
 
 
 if __name__ == "__main__":
-    _serve(int(sys.argv[1]), int(sys.argv[2]))
+    try:
+        _serve(int(sys.argv[1]), int(sys.argv[2]))
+    except BrokenPipeError:  # the parent ended while this one drew: nobody to tell
+        pass
