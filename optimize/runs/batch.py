@@ -330,9 +330,34 @@ def _make_run(scenario, grid, out, data, workers, client, options, run_id) -> _R
                 run_id)
 
 
+def _write_tables(run: _Run, table: pd.DataFrame) -> pd.DataFrame:
+    """``batch.csv``, ``batch.parquet`` and ``datapackage.json`` of the assembled ``table``, each recorded
+    (size, SHA-256) before it is put in place; returns ``table``."""
+    out, scenario, data = run.out, run.scenario, run.data
+    import io
+
+    buf = io.BytesIO()
+    table.to_parquet(buf, index=False)
+    tables = {"batch.csv": table.to_csv(index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT).encode(),
+              "batch.parquet": buf.getvalue()}
+    record_files(out, tables)  # recorded (size, SHA-256) first: what is in place is provably tradeopt's
+    for name, blob in tables.items():
+        atomic_write_bytes(out / name, blob)
+    from optimize.output.datapackage import data_provenance, write_datapackage
+
+    # data: in-memory TradeData/frame, else the scenario's file (none: the synthetic sample)
+    synthetic = bool(getattr(data, "synthetic", False)) if data is not None else not scenario.data.baci
+    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}",
+                      title=f"tradeopt batch of scenario '{scenario.name}'", synthetic=synthetic,
+                      about=data_provenance(synthetic=synthetic,
+                                            data_label=getattr(data, "source", None) or scenario.data.baci))
+    record_files(out, {"datapackage.json": (out / "datapackage.json").read_bytes()})
+    return table
+
+
 def _run_locked(run: _Run, quiet: bool, t_start: float, overwrite: bool = False) -> BatchResult:
     """The run inside its locked folder: plan, run, append each block, assemble the tables."""
-    out, digest, run_id, scenario, data = run.out, run.digest, run.run_id, run.scenario, run.data
+    out, digest, run_id = run.out, run.digest, run.run_id
     resume.tidy_dataset(out, digest, replace=overwrite)  # another batch's results: only with overwrite
     finished_before = resume.finished(out, digest)
     done_by_year = ({int(y): frozenset(keys) for y, keys in finished_before.groupby("year")["cell_key"]}
@@ -363,24 +388,6 @@ def _run_locked(run: _Run, quiet: bool, t_start: float, overwrite: bool = False)
     skipped = sorted(done_keys & wanted)
     done = resume.finished(out, digest)
     done = done.loc[done["cell_key"].isin(wanted)].reset_index(drop=True) if len(done) else done
-    table = assemble(resume.read_risk(out, done))
-    import io
-
-    buf = io.BytesIO()
-    table.to_parquet(buf, index=False)
-    tables = {"batch.csv": table.to_csv(index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT).encode(),
-              "batch.parquet": buf.getvalue()}
-    record_files(out, tables)  # recorded (size, SHA-256) first: what is in place is provably tradeopt's
-    for name, blob in tables.items():
-        atomic_write_bytes(out / name, blob)
-    from optimize.output.datapackage import data_provenance, write_datapackage
-
-    # data: in-memory TradeData/frame, else the scenario's file (none: the synthetic sample)
-    synthetic = bool(getattr(data, "synthetic", False)) if data is not None else not scenario.data.baci
-    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}",
-                      title=f"tradeopt batch of scenario '{scenario.name}'", synthetic=synthetic,
-                      about=data_provenance(synthetic=synthetic,
-                                            data_label=getattr(data, "source", None) or scenario.data.baci))
-    record_files(out, {"datapackage.json": (out / "datapackage.json").read_bytes()})
+    table = _write_tables(run, assemble(resume.read_risk(out, done)))
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
                        seconds=time.perf_counter() - t_start, cells=done, run_id=run_id)
