@@ -75,6 +75,7 @@ def test_analyse_commands_on_embedded_sample(cli_main, tmp_path, kind):
         for _, g in table.groupby("group"):
             assert (g["hhi"].diff().dropna() <= 1e-12).all()  # more exposure allowed never raises min HHI
             assert g["is_knee"].sum() <= 1
+        assert "e+" not in res.output  # USD columns printed as whole dollars (were 1.441627e+08)
         for suffix in (".png", ".svg"):  # the frontier figure is inside the folder, under figures/
             fig = out / "figures" / f"frontier{suffix}"
             assert fig.is_file() and fig.stat().st_size > 1000

@@ -104,7 +104,8 @@ def frontier_view(table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
     # later levels that reach the same point repeat no information
     key = [c for c in ("group", "exposure_share", "hhi", "max_share") if c in shown]
     keep = ~shown[key].round({c: 12 for c in key if c != "group"}).duplicated(keep="first")
-    lines.append(shown[keep.to_numpy()].to_string(index=False))
+    usd = {c: "{:,.0f}".format for c in cols if c.endswith("_usd")}
+    lines.append(shown[keep.to_numpy()].to_string(index=False, formatters=usd))
     if (~keep).any():
         lines.append(f"({int((~keep).sum())} further levels reach the same exposure and HHI; all in --out)")
     if "n_hhi_rises" in table:
