@@ -202,3 +202,14 @@ def test_years_on_a_dask_cluster_give_the_same_trend(yearly, trended):
     on_dask = to.trend(data=str(yearly), importer="EU27", products="all", dask_address="local:2")
     pd.testing.assert_frame_equal(on_dask.table, trended.table)
     pd.testing.assert_frame_equal(on_dask.screens, trended.screens)
+
+
+def test_one_year_says_there_is_no_change_to_decompose():
+    """A trend over one year wrote the decomposition section as a table header with no rows."""
+    from optimize.output.trend import trend_markdown
+    table = pd.DataFrame({"year": [2023], "risk": ["ALL"], "share_before": [0.2], "share_after": [0.1],
+                          "total_usd": [1e9], "shifted_usd": [1e8], "hhi_before": [0.3], "hhi_after": [0.25],
+                          "cost_usd": [1e6]})
+    empty = pd.DataFrame(columns=["risk", "from_year", "to_year", "change", "within", "composition"])
+    md = trend_markdown(table, empty, {"years": [2023]}, synthetic=False)
+    assert "| from_year |" not in md and "one year" in md.lower()

@@ -62,8 +62,10 @@ def trend_markdown(table: pd.DataFrame, decomposition: pd.DataFrame, settings: d
            "hhi_before": ".4f", "hhi_after": ".4f", "cost_usd": ",.0f"}
     lines += ["", "## All risk countries by year (shares 0..1, values USD)", ""]
     lines += _md_table(table.loc[table["risk"] == "ALL"], pct)
-    lines += ["", "## Change of the risk share: within products and basket composition", "",
-              "change = within + composition exactly (shares 0..1); decomposition.csv has every risk country.", ""]
+    lines += ["", "## Change of the risk share: within products and basket composition", ""]
+    if decomposition.empty:
+        return "\n".join(lines + ["One year only: no change to decompose (give several yearly files)."]) + "\n"
+    lines += ["change = within + composition exactly (shares 0..1); decomposition.csv has every risk country.", ""]
     lines += _md_table(decomposition.loc[decomposition["risk"] == "ALL"],
                        {"from_year": "d", "to_year": "d", "change": "+.5f", "within": "+.5f", "composition": "+.5f"})
     return "\n".join(lines) + "\n"
