@@ -79,3 +79,10 @@ def test_batch_folder_has_a_datapackage(tmp_path):
     assert all(f["description"] for r in pkg["resources"] for f in r["schema"]["fields"])
     back = read_table(tmp_path / "b", "batch.csv")
     assert back["importer"].tolist() == res.table["importer"].tolist()
+
+
+def test_each_beneficiaries_field_has_its_own_description():
+    """rank, exporter, name and exporter_code all read 'rank by increase, ISO3, name, BACI code'."""
+    from optimize.output.datapackage import describe
+    texts = {c: describe("beneficiaries.csv", c) for c in ("rank", "exporter", "name", "exporter_code")}
+    assert len(set(texts.values())) == 4 and "BACI code" in texts["exporter_code"] and "rank" in texts["rank"]
