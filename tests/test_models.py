@@ -4,7 +4,8 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from optimize.config.scenario import list_scenarios, load_scenario, read_toml
+from optimize.config.scenario import list_scenarios, load_scenario
+from optimize.config.tomlio import read_toml
 from optimize.data.countries import EU27, group_members, resolve_countries
 from optimize.resources import models_dir
 

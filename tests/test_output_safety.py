@@ -137,7 +137,7 @@ def test_out_current_directory_is_refused(cli_main, runner, tmp_path, monkeypatc
 
 @pytest.mark.parametrize("name", ["/abs/dir", "../../dir", ".", "..", "a\\b", "a\x00b", "a\nb", "x" * 101])
 def test_scenario_name_is_one_plain_component(name):
-    from optimize.config.scenario import toml_value
+    from optimize.config.tomlio import toml_value
 
     with pytest.raises(ScenarioError) as err:
         optimize.load_scenario("default", overrides=[f"name={toml_value(name)}"])
