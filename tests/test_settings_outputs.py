@@ -68,3 +68,15 @@ def test_ban_headline_gives_banned_replaced_and_shortfall(tmp_path):
     others = sorted(set(p.index) - set(res.scenario.ban.products))
     assert (p.loc[others, "shifted_usd"] == 0).all()
     assert (p.loc[others, "residual_risk_usd"] == p.loc[others, "risk_before_usd"]).all()
+
+
+@pytest.mark.parametrize(("section", "needle"), [
+    ({"products": "85"}, "Basket: products 85 (among the data's codes)"),
+    ({"file": "my_basket.csv", "products": ""}, "Basket: file my_basket.csv"),
+    ({"sectors": ["ict", "crm"], "products": "", "file": ""}, "Basket: shipped critical goods, sectors ict, crm"),
+])
+def test_summary_states_the_product_selection(section, needle):
+    """`run --products 85` analysed chapter 85 but no setting line said which products were chosen."""
+    from optimize.output.settings import settings_lines
+    meta = {"importer": "EU27", "year": 2023, "scenario_resolved": {"basket": section}}
+    assert f"- {needle}" in settings_lines(run_settings(meta))

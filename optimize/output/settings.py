@@ -12,7 +12,8 @@ from optimize.vocab import plural
 #: Order and labels of the settings (key -> label in summary.md).
 LABELS = {
     "importer": "Importer", "importer_members": "Importer members", "year": "Year", "hs_revision": "HS revision",
-    "data_source": "Data", "cap": "Cap", "cap_overrides": "Cap overrides", "exporter_total_pp": "Exporter total cap",
+    "data_source": "Data", "basket": "Basket", "cap": "Cap", "cap_overrides": "Cap overrides",
+    "exporter_total_pp": "Exporter total cap",
     "risk": "Risk countries", "risk_weights": "Risk weights", "risk_split": "Risk split", "friends": "Alternatives",
     "spread": "Spread", "share_limit": "Supplier-share limit", "ban": "Export ban", "intra_bloc": "Intra-bloc trade",
     "self_supply": "Self-supply", "bloc_members": "Bloc members among beneficiaries",
@@ -31,8 +32,8 @@ def run_settings(meta: dict) -> dict:
         value = scen.get(name) if isinstance(scen, dict) else None
         return value if isinstance(value, dict) else {}
 
-    imp, risk, alt, cap, ban, report = (section(n) for n in ("importer", "risk", "alternatives", "cap", "ban",
-                                                             "report"))
+    imp, risk, alt, cap, ban, report, basket = (section(n) for n in ("importer", "risk", "alternatives", "cap",
+                                                                     "ban", "report", "basket"))
     members = list(meta.get("importer_iso3") or [])
     friends = list(meta.get("friends_iso3") or alt.get("friends") or [])
     overrides = []
@@ -53,6 +54,9 @@ def run_settings(meta: dict) -> dict:
         "hs_revision": (f"{meta['hs_revision']} ({meta['hs_revision_source']})" if meta.get("hs_revision_source")
                         else str(meta.get("hs_revision") or "unknown")) if meta.get("hs_revision") else "unknown",
         "data_source": str(meta.get("data_label") or meta.get("data_source") or "n/a"),
+        "basket": (f"products {basket['products']} (among the data's codes)" if basket.get("products")
+                   else f"file {basket['file']}" if basket.get("file")
+                   else "shipped critical goods, sectors " + ", ".join(basket.get("sectors") or ["all"])),
         "cap": (f"{float(cap.get('pp', meta.get('cap_pp', 0)) or 0):g} pp of "
                 f"{cap.get('basis') or meta.get('cap_basis')}"),
         "cap_overrides": "; ".join(overrides) or "none",
