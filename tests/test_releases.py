@@ -74,3 +74,16 @@ def test_manifest_records_release_and_revision(tmp_path):
     assert man["data"]["release"] == "V202501" and man["data"]["hs_revision"] == "HS22"
     assert man["versions"]["tradeopt"] == optimize.__version__
     assert res.meta["release"] == "V202501"
+
+
+def test_a_folder_holding_one_file_in_two_formats_is_refused_by_name(tmp_path):
+    """A folder with BACI_..._Y2023.csv.gz and its parquet copy (as /work/shared/data/baci_flows) was read
+    twice and refused as 62,926 'duplicate (year, exporter, importer, product) key' rows."""
+    from optimize.errors import DataError
+    rows = base_rows()
+    write_csv(tmp_path / "BACI_HS22_Y2023_V202501.csv", rows)
+    optimize.load_trade(tmp_path / "BACI_HS22_Y2023_V202501.csv", cache=False).flows.to_parquet(
+        tmp_path / "BACI_HS22_Y2023_V202501.parquet")
+    with pytest.raises(DataError, match="BACI_HS22_Y2023_V202501.csv and BACI_HS22_Y2023_V202501.parquet") as exc:
+        optimize.load_trade(tmp_path, cache=False)
+    assert "duplicate" not in str(exc.value) and "keep one" in exc.value.fix

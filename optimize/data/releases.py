@@ -15,7 +15,7 @@ import urllib.parse
 from dataclasses import dataclass, field
 
 from optimize.data.download import FetchError, Limits, charset, check_url, open_url, read_limited
-from optimize.errors import InputError
+from optimize.errors import DataError, InputError
 
 #: CEPII's BACI page (not contacted by tests).
 DEFAULT_PAGE_URL = "https://www.cepii.fr/CEPII/en/bdd_modele/bdd_modele_item.asp?id=37"
@@ -95,3 +95,12 @@ def mixed_releases_note(names) -> str | None:
                                     f"HS revisions {', '.join(revisions)}" if len(revisions) > 1 else "") if p)
     return (f"the flow files mix {what}: values and codes differ between releases; "
             "keep one release and revision per folder")
+
+
+def refuse_two_formats(names: list[str], folder) -> None:
+    """DataError when a folder holds one BACI file in two formats (a CSV and its parquet copy): read twice,
+    every row would be a repeated key."""
+    stems = [n.removesuffix(".gz").rsplit(".", 1)[0] for n in names]
+    if twice := [n for n, s in zip(names, stems, strict=True) if stems.count(s) > 1]:
+        raise DataError(f"the folder holds the same flows twice: {' and '.join(twice)}", file=str(folder),
+                        fix="keep one format per file in the folder (or pass one file with --baci)")
