@@ -143,3 +143,13 @@ def test_parse_override_values_are_toml(value):
     path, parsed = parse_override(f"a.b={text}")
     assert path == ["a", "b"]
     assert parsed == value and type(parsed) is type(value)
+
+
+def test_risk_roles_errors_name_countries_by_iso3():
+    """`run --friends G7` (default risk CHN, USA, RUS) said 'BACI codes [842]': name the country the user typed."""
+    from optimize.config.resolve import check_risk_roles
+    with pytest.raises(ScenarioError, match=r"USA") as exc:
+        check_risk_roles({"risk.countries": (156, 842), "alternatives.friends": (842, 392)})
+    assert "842" not in exc.value.message
+    with pytest.raises(ScenarioError, match=r"JPN"):
+        check_risk_roles({"risk.countries": (156,), "ban.country": (392,)})

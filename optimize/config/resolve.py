@@ -118,6 +118,13 @@ def _codes_by_key(values: Mapping[str, float], key: str, file: str) -> dict[int,
     return out
 
 
+def _iso3(codes) -> str:
+    """'USA, JPN' for BACI codes (unknown codes as '?<code>')."""
+    from optimize.data.countries import to_iso3
+
+    return ", ".join(to_iso3(sorted(codes)))
+
+
 def check_risk_roles(lists: Mapping[str, object], file: str | None = None,
                      fields: Mapping[str, str] | None = None) -> None:
     """The one copy of the rules on risk countries' roles (BACI codes by scenario key): a risk country is no
@@ -127,13 +134,13 @@ def check_risk_roles(lists: Mapping[str, object], file: str | None = None,
     risk = {int(c) for c in lists["risk.countries"]}
     both = risk & {int(c) for c in lists.get("alternatives.friends", ())}
     if both:
-        raise ScenarioError(f"risk countries also listed as friends: BACI codes {sorted(both)}", file=file,
+        raise ScenarioError(f"risk countries also listed as friends: {_iso3(both)}", file=file,
                             field=named.get("alternatives.friends", "alternatives.friends"),
                             fix="remove them from alternatives.friends or from risk.countries")
     for key in ("risk.weights", "risk.priority", "ban.country"):
         extra = sorted({int(c) for c in lists.get(key, ())} - risk)
         if extra:
-            raise ScenarioError(f"names countries that are not risk countries: BACI codes {extra}", file=file,
+            raise ScenarioError(f"names countries that are not risk countries: {_iso3(extra)}", file=file,
                                 field=named.get(key, key), fix="add them to risk.countries or remove them here")
 
 
