@@ -108,3 +108,9 @@ def test_a_required_out_folder_is_asked_for_before_any_work(cli_main, command, t
     res = CliRunner().invoke(cli_main, [*command, "--quiet"])
     assert res.exit_code == 2 and "Missing option '-o'" in res.output, res.output
     assert list(tmp_path.iterdir()) == []
+
+
+def test_batch_years_absent_from_the_data_point_at_years(cli_main, tmp_path):
+    """The fix said '(--year / data.year)', an option batch does not have."""
+    res = CliRunner().invoke(cli_main, ["batch", "--years", "2020-2023", "-q", "-o", str(tmp_path / "b")])
+    assert res.exit_code == 2 and "--years" in res.output and "2023" in res.output, res.output

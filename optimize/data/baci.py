@@ -361,7 +361,7 @@ def _raise_for_absent_years(src: Path, years, *, cache: bool, cache_dir) -> None
     if present and not set(wanted) & set(present):
         listed = ", ".join(map(str, present))
         raise DataError(f"no flows for year(s) {', '.join(map(str, wanted))}; the file holds {listed}",
-                        file=str(src), field="t", fix=f"choose a year among {listed} (--year / data.year)")
+                        file=str(src), field="t", fix=f"choose a year among {listed} (--year, --years or data.year)")
 
 
 def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=None,
