@@ -80,3 +80,15 @@ def test_summary_states_the_product_selection(section, needle):
     from optimize.output.settings import settings_lines
     meta = {"importer": "EU27", "year": 2023, "scenario_resolved": {"basket": section}}
     assert f"- {needle}" in settings_lines(run_settings(meta))
+
+
+def test_ban_on_data_without_the_banned_flows_says_so(energy_parquet):
+    """On the energy subset none of the banned products comes from CHN: the headline read 'Export ban on
+    0 products with flows: banned imports USD 0; ... shortfall USD 0 (n/a)'."""
+    from optimize.api import run
+
+    res = run("export-ban", data=str(energy_parquet), figures=False)
+    assert res.tables.summary["banned_products"] == []
+    md = res.summary_md()
+    assert "(n/a)" not in md and "Export ban on 0 products" not in md
+    assert "none of the 10 banned products is imported from CHN" in md

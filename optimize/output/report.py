@@ -144,12 +144,16 @@ def _md_settings(tables, meta: dict, s: dict, importer, year) -> list[str]:
     return parts
 
 
-def _md_headline(tables, s: dict, eur_per_usd) -> list[str]:
-    """The headline: exposure per risk country, value shifted, ban, HHI, unfixable products."""
+def _md_headline(tables, s: dict, eur_per_usd, ban: dict) -> list[str]:
+    """The headline: exposure per risk country, value shifted, ban (``ban``: the scenario's section), HHI,
+    unfixable products."""
     parts: list[str] = []
     head = ["## Headline\n"]
     banned = "banned_usd" in s  # isolated export ban: banned imports = replaced + shortfall
-    if banned:
+    if banned and not s["banned_products"]:
+        head.append(f"- Export ban: none of the {plural(len(ban.get('products') or []), 'banned product')} is "
+                    f"imported from {ban.get('country') or 'the banned country'} in this data: nothing to replace")
+    elif banned:
         lost = s["shortfall_usd"] / s["banned_usd"] if s["banned_usd"] > 0 else float("nan")
         head.append(f"- Export ban on {plural(len(s['banned_products']), 'product')} with flows: banned imports "
                     f"{fmt_money(s['banned_usd'])}; replaced by alternatives {fmt_money(s['replaced_usd'])}; "
@@ -287,7 +291,7 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
         parts.append(f"> **WARNING: {SYNTHETIC_LABEL}.** These numbers come from an invented sample and say "
                      "nothing about real trade.\n")
     parts += _md_settings(tables, meta, s, importer, year)
-    parts += _md_headline(tables, s, eur_per_usd)
+    parts += _md_headline(tables, s, eur_per_usd, (meta.get("scenario_resolved") or {}).get("ban") or {})
     parts += _md_breakdowns(tables)
     parts += _md_requested(tables, meta)
     parts += _md_products(tables, meta)
