@@ -114,3 +114,16 @@ def test_batch_years_absent_from_the_data_point_at_years(cli_main, tmp_path):
     """The fix said '(--year / data.year)', an option batch does not have."""
     res = CliRunner().invoke(cli_main, ["batch", "--years", "2020-2023", "-q", "-o", str(tmp_path / "b")])
     assert res.exit_code == 2 and "--years" in res.output and "2023" in res.output, res.output
+
+
+def test_missing_dask_extra_message_fits_every_command(monkeypatch):
+    """trend --dask without the extra said 'running batch cells on a dask cluster'."""
+    import sys
+
+    from optimize.errors import InputError
+    from optimize.runs.executors import connect_dask
+
+    monkeypatch.setitem(sys.modules, "distributed", None)  # as if the [dask] extra were not installed
+    with pytest.raises(InputError, match=r"tradeopt\[dask\]") as exc:
+        connect_dask("local:2")
+    assert "batch" not in exc.value.message and "--dask" in exc.value.message

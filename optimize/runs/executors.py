@@ -232,7 +232,7 @@ def connect_dask(spec, timeout_s: float | None = None, quiet: bool = False):
     except ImportError as exc:  # distributed is an optional extra
         from optimize.errors import missing_extra
 
-        raise missing_extra("dask", "running batch cells on a dask cluster (--dask)", exc) from exc
+        raise missing_extra("dask", "running on a dask cluster (--dask)", exc) from exc
     text = str(spec).strip()
     if text == "local" or text.startswith("local:"):
         n_text = text.partition(":")[2] or "2"
