@@ -395,4 +395,4 @@ def add_bands(prepared: Prepared, result: RunResult) -> None:
     result.tables.bands = table
     result.tables.bands_block = bands.band_block(table, scen.bands.caps,
                                                  [PRIOR_LAMBDA_BAND[0], scen.cost.prior_lambda, PRIOR_LAMBDA_BAND[1]])
-    result.meta["notes"] = list(result.meta.get("notes") or []) + notes
+    result.meta = dc_replace(result.meta, notes=[*result.meta.notes, *notes])
