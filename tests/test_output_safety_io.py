@@ -140,3 +140,14 @@ def test_a_sigterm_whose_exception_was_lost_still_stops_the_commit(tmp_path):
     finally:
         TERMINATION.clear()
     assert sorted(p.name for p in tmp_path.iterdir()) == [], "an output or a temporary file arrived"
+
+
+def test_quiet_save_lp_prints_only_the_output_folder(cli_main, tmp_path):
+    """-q promises 'Print only the output path' on stdout; the LP line went there too."""
+    from click.testing import CliRunner
+
+    out = tmp_path / "o"
+    r = CliRunner().invoke(cli_main, ["run", "--products", "850440", "--no-figures", "-q", "--out", str(out),
+                                      "--save-lp", str(tmp_path / "m.lp")])
+    assert r.exit_code == 0 and r.stdout.strip() == f"Outputs written to {out}", r.stdout
+    assert "LP written to" in r.stderr

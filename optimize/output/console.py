@@ -172,7 +172,7 @@ def run_lines(result, *, out, save_lp: str | None, quiet: bool) -> list[tuple[st
         text = f"{plural(len(infeasible), 'product')} could not meet every limit (reported, not dropped): {shown}"
         lines.append((text, True))
     if save_lp:
-        lines.append((f"LP written to {save_lp}", False))
+        lines.append((f"LP written to {save_lp}", quiet))
     return lines + [(f"Outputs written to {out}", False)]
 
 
