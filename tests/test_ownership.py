@@ -168,7 +168,7 @@ def test_a_batch_that_starts_while_a_run_writes_stops_the_commit(result, tmp_pat
     before = snapshot(out)
     from optimize.output.manifest import results_key
 
-    key = results_key(result.resolved)  # the same run again
+    key = results_key(result.scenario)  # the same run again
     with pytest.raises(OutputError, match="is writing into"), optimize.atomic.atomic_dir(out, run_key=key) as tmp:
         (tmp / "x.csv").write_text("new")
         (out / ".tradeopt-batch.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": os.getpid()}))
@@ -188,6 +188,30 @@ def test_default_folder_names_the_run(cli_main, runner, tmp_path, monkeypatch):
     assert any("-EU27-" in f for f in folders) and any("-FRA-" in f for f in folders), folders
     assert runner.invoke(cli_main, ["run", *FAST]).exit_code == 0  # the same run again: replaced in place
     assert len(list((tmp_path / "tradeopt-out").iterdir())) == 2
+
+
+@pytest.mark.parametrize("typed, iso3", [("Côte d'Ivoire", "CIV"), ("France", "FRA"), ("fra", "FRA"),
+                                         ("Germany, FR", "FRA_DEU")])
+def test_default_folder_names_the_resolved_importer(typed, iso3):
+    """The folder names the ISO3 codes the importer resolves to, and its digest is of the resolved countries:
+    every spelling of one importer shares a folder (was ``default-C_te_d_Ivoire-...``, France != FRA)."""
+    from optimize.output.manifest import default_out_name
+
+    name = default_out_name(optimize.load_scenario("default", importer=typed))
+    assert name.startswith(f"default-{iso3}-latest-"), name
+    listed = ["DEU", "FRA"] if iso3 == "FRA_DEU" else [iso3]
+    assert name == default_out_name(optimize.load_scenario("default", importer=listed))
+    other = default_out_name(optimize.load_scenario("default", importer=["BEL"]))
+    assert name.rsplit("-", 1)[1] != other.rsplit("-", 1)[1]
+
+
+def test_same_importer_spelled_twice_replaces_its_own_folder(cli_main, runner, tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    for spelling in ("France", "FRA"):
+        r = runner.invoke(cli_main, ["run", *FAST, "--importer", spelling])
+        assert r.exit_code == 0, r.output
+    assert [p.name for p in (tmp_path / "tradeopt-out").iterdir()][0].startswith("default-FRA-latest-")
+    assert len(list((tmp_path / "tradeopt-out").iterdir())) == 1
 
 
 def test_another_runs_results_need_overwrite(cli_main, runner, tmp_path):

@@ -174,9 +174,9 @@ def test_writer_sequences(world, spec, steps):
     def do(folder, step):
         kind, overwrite, name = step
         if kind == "run_a":
-            _replay_run(world, folder, results_key(world["a"].resolved), overwrite)
+            _replay_run(world, folder, results_key(world["a"].scenario), overwrite)
         elif kind == "run_fra":
-            _replay_run(world, folder, results_key(world["fra"].resolved), overwrite)
+            _replay_run(world, folder, results_key(world["fra"].scenario), overwrite)
         elif kind == "run_api":
             world["a"].write(folder, overwrite=overwrite)
         elif kind == "batch_io":

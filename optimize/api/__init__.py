@@ -114,7 +114,7 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     if out_dir is not None:  # before any reading or solving
         from optimize.output.manifest import results_key
 
-        check_out_dir(out_dir, overwrite=overwrite, run_key=results_key(scen.resolved()))
+        check_out_dir(out_dir, overwrite=overwrite, run_key=results_key(scen))
     if save_lp is not None:
         check_lp_path(save_lp, overwrite=overwrite)
     result = pipeline.run(scen, _data_arg(data), save_lp=save_lp)

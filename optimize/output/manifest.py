@@ -26,22 +26,42 @@ VERSIONED = ("tradeopt", "highspy", "pyomo", "pandas", "numpy", "pyarrow", "scip
 PRESENTATION = ("name", "description", "report")
 
 
-def results_key(resolved_scenario: dict) -> str:
-    """``ownership.run_key`` of a run: its resolved scenario without ``PRESENTATION``; the same settings again
-    replace a folder's results, other settings need ``overwrite``."""
+def results_key(scenario) -> str:
+    """``ownership.run_key`` of a run: its resolved scenario without ``PRESENTATION``, country lists as the ISO3
+    codes they resolve to (``France`` and ``FRA`` are one run); the same settings again replace a folder's
+    results, other settings need ``overwrite``."""
     from optimize.ownership import run_key
 
-    return run_key("run", jsonable({k: v for k, v in resolved_scenario.items() if k not in PRESENTATION}))
+    return run_key("run", jsonable({k: v for k, v in _canonical(scenario).items() if k not in PRESENTATION}))
+
+
+def _canonical(scenario) -> dict:
+    """``scenario.resolved()`` with importer, risk, friend, priority and ban countries replaced by their ISO3
+    codes (from the scenario's cached ``ModelSpec``)."""
+    from optimize.config.resolve import resolve
+    from optimize.data.countries import to_iso3
+
+    spec = resolve(scenario)
+    d = scenario.resolved()
+    d["importer"]["countries"] = list(to_iso3(spec.importer_codes))
+    d["risk"]["countries"] = list(to_iso3(spec.risk_codes))
+    d["risk"]["priority"] = list(to_iso3(spec.priority))
+    d["alternatives"]["friends"] = list(to_iso3(spec.friends))
+    d["ban"]["country"] = ",".join(to_iso3(sorted(spec.ban)))
+    return d
 
 
 def default_out_name(scenario) -> str:
-    """The default output folder name of a run, ``<scenario>-<importer>-<year>-<8 hex>`` (year ``latest`` when
-    the data decide it; the hex from ``results_key``), so a run with other settings never lands in it."""
+    """The default output folder name of a run, ``<scenario>-<importer>-<year>-<8 hex>``: the importer as it
+    resolves (``Côte d'Ivoire`` -> CIV, a group by its name), year ``latest`` when the data decide it, the hex
+    from ``results_key``; so a run with other settings never lands in it, and ``France``/``FRA`` share one."""
     import re
 
-    label = re.sub(r"[^A-Za-z0-9_]+", "_", scenario.importer.label or "_".join(scenario.importer.countries))
+    from optimize.config.resolve import resolve
+
+    label = re.sub(r"[^A-Za-z0-9_]+", "_", resolve(scenario).importer_label)
     year = scenario.data.year or "latest"
-    return f"{scenario.name}-{label[:40].strip('_') or 'importer'}-{year}-{results_key(scenario.resolved())[-8:]}"
+    return f"{scenario.name}-{label[:40].strip('_') or 'importer'}-{year}-{results_key(scenario)[-8:]}"
 
 
 def versions() -> dict[str, str]:

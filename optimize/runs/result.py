@@ -57,7 +57,7 @@ class RunResult:
                                   eur_per_usd=rep.eur_per_usd or None if eur_per_usd is None else eur_per_usd,
                                   xlsx=rep.xlsx if xlsx is None else xlsx,
                                   figures=rep.figures if figures is None else figures, extra_text=extra,
-                                  run_key=_manifest.results_key(self.resolved)))
+                                  run_key=_manifest.results_key(self.scenario)))
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""

@@ -80,7 +80,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
         from optimize.ownership import run_key
 
         base = scenario if scenario is not None else prepared.scenario
-        key = run_key("sweep", results_key(base.resolved()), caps_pp, importer, risk, cap_basis)
+        key = run_key("sweep", results_key(base), caps_pp, importer, risk, cap_basis)
         check_out_dir(out_dir, overwrite=overwrite, run_key=key)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
