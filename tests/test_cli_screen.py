@@ -120,6 +120,21 @@ def test_screen_reads_a_folder_or_several_files(cli_main, energy_parquet, tmp_pa
     assert run_two.exit_code == 2 and "one folder" in run_two.output
 
 
+def test_screen_summary_states_the_hs_revision_and_its_source(tmp_path):
+    """summary.json of a screen gives ``settings.hs_revision`` with its source, as a run's does (it was only inside
+    ``data_source``)."""
+    import optimize
+    from tests.corpus import base_rows, write_csv
+
+    optimize.screen("ec", out_dir=tmp_path / "sample")
+    settings = json.loads((tmp_path / "sample" / "summary.json").read_text())["settings"]
+    assert settings["hs_revision"] == "HS22 (the embedded sample)"
+    src = write_csv(tmp_path / "flows.csv", base_rows())  # no revision in the name: detected from the codes
+    optimize.screen("single", data=src, importer="FRA", out_dir=tmp_path / "csv")
+    settings = json.loads((tmp_path / "csv" / "summary.json").read_text())["settings"]
+    assert settings["hs_revision"].startswith("HS") and settings["hs_revision"].endswith("(detected from the codes)")
+
+
 def test_every_column_of_the_screen_and_analysis_folders_is_described(tmp_path):
     """datapackage.json describes every column (docs/outputs.md), with its unit where the name gives one."""
     import optimize

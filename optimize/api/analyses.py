@@ -76,7 +76,8 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
     years_used = {} if kind == "geodep" else {"years": sorted({int(y) for y in res["year"]})}
     named = importer if isinstance(importer, str) else ",".join(map(str, importer))
     res.attrs["settings"] = {"importer": named, **res.attrs["settings"], **years_used,
-                             "products": _spec(products), "sectors": _spec(sectors), "data_source": trade.label()}
+                             "products": _spec(products), "sectors": _spec(sectors), "data_source": trade.label(),
+                             "hs_revision": _revision(trade, flows).label}
     res.attrs.update(data_label=trade.label(), synthetic=bool(trade.synthetic), source=trade.source)
     if out_dir is not None:
         from optimize.output.folder import screen_summary, write_folder
@@ -84,6 +85,16 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
         write_folder(out_dir, {f"screen_{kind}": res}, screen_summary(res), title=f"screen-{kind}",
                      synthetic=bool(trade.synthetic), overwrite=overwrite)
     return res
+
+
+def _revision(trade: TradeData, flows: pd.DataFrame):
+    """The data's HS revision with its source, as a run states it: the file name's (or the embedded sample's),
+    else detected from the screened codes (``revision.Revision``)."""
+    from optimize.data.revision import FROM_NAME, SAMPLE, Revision, detect_revision
+
+    if trade.hs_revision:
+        return Revision(trade.hs_revision, SAMPLE if trade.synthetic else FROM_NAME)
+    return detect_revision(flows["k"].astype(str).unique(), int(flows["t"].max()) if len(flows) else None)
 
 
 def _spec(value) -> str:
