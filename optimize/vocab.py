@@ -15,6 +15,9 @@ SECTOR_NAMES: dict[str, str] = {"health": "Health", "ict": "ICT", "energy": "Ene
 TABLES: tuple[str, ...] = ("exposure", "flows", "products", "beneficiaries", "by_sector", "by_stage",
                            "concentration", "single_country", "binding")
 
+#: Where the cost method is described: docs/cost.md is in the source repository, not in a pip install.
+COST_DOC = "method: docs/cost.md in the tradeopt source repository"
+
 #: CSV numbers: 14 significant digits (0.01 USD on a USD 1 trillion total), so float round-off in sums
 #: (23945085858.999992) does not show; the Parquet twins keep full double precision.
 CSV_FLOAT_FORMAT = "%.14g"

@@ -116,6 +116,26 @@ def test_batch_years_absent_from_the_data_point_at_years(cli_main, tmp_path):
     assert res.exit_code == 2 and "--years" in res.output and "2023" in res.output, res.output
 
 
+@pytest.mark.parametrize("workers", ["1", "2"])
+def test_batch_names_every_absent_year(cli_main, tmp_path, workers):
+    """`batch --years 2020-2023` on data of 2023 named only 2020 as missing (the first year read)."""
+    res = CliRunner().invoke(cli_main, ["batch", "--years", "2020-2023", "--products", "850440", "--workers", workers,
+                                        "-q", "-o", str(tmp_path / "b")])
+    assert res.exit_code == 2 and "no flows for year(s) 2020, 2021, 2022 of the 4 years" in res.output, res.output
+    assert "the data hold 2023" in res.output
+
+
+def test_cost_lines_say_where_docs_cost_md_is(tmp_path):
+    """`run` and `analyse cost` pointed to docs/cost.md, which a pip install does not ship."""
+    from optimize.output.console import ces_line
+    from optimize.output.costlines import cost_lines
+
+    block = {"method": "ces", "total_usd": 2.0e6, "low_usd": 1.0e6, "high_usd": 3.0e6, "pct_of_basket": 0.1,
+             "coverage": 1.0}
+    for line in (ces_line(block), cost_lines(block)[0]):
+        assert "docs/cost.md in the tradeopt source repository" in line, line
+
+
 def test_missing_dask_extra_message_fits_every_command(monkeypatch):
     """trend --dask without the extra said 'running batch cells on a dask cluster'."""
     import sys

@@ -9,7 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from optimize.data.trade import SYNTHETIC_LABEL
-from optimize.vocab import plural
+from optimize.vocab import COST_DOC, plural
 
 #: The line commands add under a result computed on the embedded synthetic sample.
 SYNTHETIC_NOTE = f"NOTE: {SYNTHETIC_LABEL}"
@@ -137,7 +137,7 @@ def ces_line(block: dict) -> str:
     if block.get("total_usd") is None:
         return f"Run's cost ({block['method']}): no estimate"
     high = f"{block['high_usd']:,.0f}" if block.get("high_usd") is not None else "no finite bound"
-    return (f"Run's cost ({block['method']}, docs/cost.md): {block['total_usd']:,.0f} USD "
+    return (f"Run's cost ({block['method']}; {COST_DOC}): {block['total_usd']:,.0f} USD "
             f"(low {block['low_usd']:,.0f}, high {high}; {block['pct_of_basket']:.3f}% of basket imports)")
 
 

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from optimize.output.textfmt import fmt_money, num, pct
+from optimize.vocab import COST_DOC
 
 
 def cost_lines(cost: dict | None) -> list[str]:
@@ -13,7 +14,7 @@ def cost_lines(cost: dict | None) -> list[str]:
     high = fmt_money(cost["high_usd"]) if cost.get("high_usd") is not None else "no finite bound"
     cov = f"; {pct(cost['coverage'])} of the shifted value has an estimate" if cost.get("coverage") is not None \
         else ""
-    return [f"- Cost of shifting ({cost['method']}, docs/cost.md): {fmt_money(cost['total_usd'])} "
+    return [f"- Cost of shifting ({cost['method']}; {COST_DOC}): {fmt_money(cost['total_usd'])} "
             f"(range {fmt_money(cost['low_usd'])} - {high}; {num(cost.get('pct_of_basket') or 0.0, 3)}% of basket "
             f"imports{cov})"]
 

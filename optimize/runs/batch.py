@@ -54,6 +54,7 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
     CAP_BASES,
     Cell,
     Grid,
+    every_absent_year,
     expand_all,
     importer_tokens,
     parse_cap_bases,
@@ -291,8 +292,9 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     else ``OutputError`` unless ``overwrite`` (``atomic.claim_dir``; foreign files never changed).
     """
     from optimize.config.resolve import resolve
+    from optimize.errors import DataError
     from optimize.model.kernel import CLOSED_FORM
-    from optimize.runs import executors
+    from optimize.runs import executors, pipeline
 
     t_start = time.perf_counter()
     executors.dask_timeout_seconds(dask_timeout_s)  # a bad value is refused with or without a Dask address
@@ -310,8 +312,12 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
                 options = CellOptions(outputs=outputs, figures=figures, joint=joint,
                                       fast=fast and CLOSED_FORM.supports(resolve(scenario).features))
                 resume.remove_stale(out)
-                return _run_locked(_make_run(scenario, grid, out, data, workers, client, options, run_id), quiet,
-                                   t_start, overwrite)
+                run = _make_run(scenario, grid, out, data, workers, client, options, run_id)
+                try:
+                    return _run_locked(run, quiet, t_start, overwrite)
+                except DataError as exc:  # name every absent year of the grid, not only the first one read
+                    raise every_absent_year(exc, run.grid.years, lambda: pipeline.data_years(run.scenario, run.data)) \
+                        from None
         finally:
             resume.release_lock(lock)
     finally:

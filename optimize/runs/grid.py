@@ -15,7 +15,7 @@ from pathlib import Path
 
 from optimize.args import file_problem
 from optimize.config.caps import PP_FIX, pp_problem
-from optimize.errors import ScenarioError
+from optimize.errors import DataError, ScenarioError
 from optimize.tokens import number_list, parse_years  # noqa: F401  (parse_years re-exported for batch grids)
 from optimize.tokens import split_tokens as _split
 from optimize.vocab import CAP_BASES
@@ -186,3 +186,15 @@ def parse_risk_sets(text: str) -> tuple[tuple[str, ...], ...]:
     if not sets:
         raise ScenarioError("no risk sets given", field="risk-sets", fix="e.g. 'CHN;CHN,RUS'")
     return tuple(dict.fromkeys(sets))
+
+
+def every_absent_year(exc: DataError, years: Sequence[int], data_years) -> DataError:
+    """``exc`` if it is no absent-year error (``field`` t) of a grid of several ``years``; else the error naming
+    every one of ``years`` absent from ``data_years()`` (the years the data hold), not only the first one read."""
+    if exc.field != "t" or "no flows for year" not in exc.message or len(years) < 2:
+        return exc
+    present = list(data_years())
+    missing = ", ".join(str(y) for y in years if y not in present)
+    listed = ", ".join(map(str, present))
+    return DataError(f"no flows for year(s) {missing} of the {len(years)} years asked; the data hold {listed}",
+                     file=exc.file, field="t", fix=f"choose years among {listed} (--years or data.year)")
