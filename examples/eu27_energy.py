@@ -19,12 +19,17 @@ from optimize.resources import shared_data_dir
 SUBSET = "baci_flows/BACI_HS22_Y2023_V202501_energy_subset_32products.parquet"
 
 
+def data_path(baci: str | None = None) -> Path | None:
+    """``baci``, or the energy subset in ../shared/data beside the checkout (found from this file too, so an
+    installed tradeopt run from any folder finds it); None when absent."""
+    if baci is not None:
+        return Path(baci)
+    shared = shared_data_dir(near=__file__)
+    return shared / SUBSET if shared is not None else None
+
+
 def main(out_dir: str = "eu27-energy-out", baci: str | None = None) -> int:
-    if baci is None:
-        shared = shared_data_dir()
-        path = shared / SUBSET if shared is not None else None
-    else:
-        path = Path(baci)
+    path = data_path(baci)
     if path is None or not path.is_file():
         print(f"Skipping: the real BACI energy subset ({SUBSET}) is not available here.")
         return 0

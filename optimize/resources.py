@@ -74,9 +74,12 @@ def package_version() -> str:
         return "0+unknown"
 
 
-def shared_data_dir() -> Path | None:
-    """``../shared/data`` beside the checkout, if present (tests and examples only)."""
-    for c in (_PKG.parent.parent / "shared" / "data", Path.cwd().parent / "shared" / "data"):
+def shared_data_dir(near: str | Path | None = None) -> Path | None:
+    """``../shared/data`` beside the checkout, if present (tests and examples only): beside the package's
+    checkout, the current folder, or any folder holding ``near`` (an example's own ``__file__``, so a
+    non-editable install run from elsewhere still finds the data beside the checkout)."""
+    around = [p / "shared" / "data" for p in Path(near).resolve().parents] if near is not None else []
+    for c in (_PKG.parent.parent / "shared" / "data", Path.cwd().parent / "shared" / "data", *around):
         if c.is_dir():
             return c
     return None

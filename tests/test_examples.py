@@ -37,6 +37,23 @@ def test_eu27_energy_skips_politely_without_data(tmp_path):
     assert out.startswith("Skipping:") and not (tmp_path / "eu").exists()
 
 
+def test_eu27_energy_finds_the_shared_data_from_its_own_file(tmp_path, monkeypatch, shared_data):
+    """With a non-editable install (the package in site-packages) run from another folder, the example skipped
+    although ../shared/data was beside the checkout: it looks beside its own file too."""
+    import importlib.util
+
+    import optimize.resources as resources
+
+    monkeypatch.setattr(resources, "_PKG", tmp_path / "site-packages" / "optimize")  # as if installed
+    monkeypatch.chdir(tmp_path)
+    assert resources.shared_data_dir() is None  # the package and the folder alone do not find it
+    spec = importlib.util.spec_from_file_location("eu27_energy_example", EXAMPLES / "eu27_energy.py")
+    example = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(example)
+    found = example.data_path()
+    assert found is not None and found.is_file() and found.resolve() == (shared_data / example.SUBSET).resolve()
+
+
 def test_cap_sweep(tmp_path):
     out = _run("cap_sweep.py", "sweep", cwd=tmp_path)
     table = pd.read_csv(tmp_path / "sweep" / "sweep.csv")
