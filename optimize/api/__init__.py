@@ -177,8 +177,13 @@ def _batch_grid(scen, importers, years, caps_pp, cap_bases, risk_sets, data):
     """The ``batch.Grid`` of ``batch_run``'s axes (lists or the CLI's text forms; None = the scenario's)."""
     from optimize.runs import batch as b
 
-    # default: the scenario's importer as one cell (several tokens = one bloc, as in ``run``)
-    imps = b.parse_importers(importers) if importers is not None else (",".join(scen.importer.countries),)
+    # default: the scenario's importer as one cell (several tokens = one bloc, as in ``run``); each country token
+    # is resolved once, by the axis parsers or else by the Grid, and the cells carry its codes
+    codes: dict = {}
+    if importers is not None:
+        imps, codes = b.importer_axis(importers)
+    else:
+        imps = (",".join(scen.importer.countries),)
     if isinstance(years, (str, numbers.Integral)):  # a text form or one year
         years = b.parse_years(years)
     caps = b.parse_caps(caps_pp, field="caps_pp") if caps_pp is not None else (float(scen.cap.pp),)
@@ -187,13 +192,14 @@ def _batch_grid(scen, importers, years, caps_pp, cap_bases, risk_sets, data):
     else:
         bases = b.parse_cap_bases(cap_bases if isinstance(cap_bases, str) else ",".join(cap_bases))
     if isinstance(risk_sets, str):
-        risk = b.parse_risk_sets(risk_sets)
+        risk, risk_codes = b.risk_axis(risk_sets)
+        codes = {**codes, **risk_codes}
     elif risk_sets is not None:
         risk = tuple(tuple(sorted({t.upper() for t in _tokens(rs)})) for rs in risk_sets)
     else:
         risk = (tuple(sorted({t.upper() for t in scen.risk.countries})),)
     return b.Grid(importers=tuple(imps), years=b.resolve_years(scen, list(years) if years else None, data),
-                  caps_pp=caps, cap_bases=bases, risk_sets=risk)
+                  caps_pp=caps, cap_bases=bases, risk_sets=risk, codes=tuple(codes.items()))
 
 
 @api_checked

@@ -56,6 +56,7 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
     Grid,
     every_absent_year,
     expand_all,
+    importer_axis,
     importer_tokens,
     parse_cap_bases,
     parse_caps,
@@ -63,6 +64,7 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
     parse_risk_sets,
     parse_years,
     resolve_many,
+    risk_axis,
 )
 from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 from optimize.vocab import CSV_FLOAT_FORMAT

@@ -107,18 +107,6 @@ def _error_message(exc: BaseException) -> str:
 # ------------------------------------------------------------------ fast tasks
 
 
-def _cell_codes(importers: Sequence[str]) -> tuple[list[tuple[int, ...]], dict[str, str]]:
-    """BACI codes per importer token (``grid.resolve_many``), () with an error status for unknown ones."""
-    from optimize.runs.grid import resolve_many
-
-    codes, bad = [], {}
-    for imp, found in zip(importers, resolve_many(importers), strict=True):
-        codes.append(() if isinstance(found, TradeoptError) else found)
-        if isinstance(found, TradeoptError):
-            bad[imp] = _error_message(found)
-    return codes, bad
-
-
 def run_fast(year, task: Task) -> Block:
     """Every cell of ``task`` (one year, basis, risk set) by the closed-form backend
     (``model.batched.solve_block`` -> ``analysis.exposure.cell_metrics``); ``year``: the year's
@@ -126,14 +114,15 @@ def run_fast(year, task: Task) -> Block:
     from optimize.analysis.exposure import cell_metrics, long_table
     from optimize.data.countries import to_iso3
     from optimize.model.batched import solve_block
-    from optimize.runs.grid import resolve_many
 
     t0 = time.perf_counter()
     cells, first = task.cells, task.cells[0]
-    importers = sorted({c.importer for c in cells})
+    by_importer = {c.importer: c for c in cells}  # the codes each cell carries from its grid (resolved once there)
+    importers = sorted(by_importer)
     caps_pp = sorted({c.cap_pp for c in cells})
-    risk_codes = sorted({int(c) for found in resolve_many(first.risk_set) for c in found})
-    codes, bad = _cell_codes(importers)
+    risk_codes = list(first.risk_codes)
+    codes = [by_importer[imp].importer_codes for imp in importers]
+    bad = {imp: c.importer_error for imp, c in by_importer.items() if c.importer_error}
     metrics = cell_metrics(solve_block(year, codes, risk_codes, first.cap_basis, caps_pp))
     long = long_table(metrics, [str(s) for s in to_iso3(risk_codes)] + ["ALL"])
     # keep the cells asked for (a resumed batch may need only some of the importer x cap product)

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import numbers
 import re
-from collections.abc import Sequence
-from dataclasses import dataclass
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from optimize.args import file_problem
@@ -34,6 +34,11 @@ class Cell:
     cap_basis: str
     cap_pp: float
     risk_set: tuple[str, ...]  # risk country tokens, sorted, upper case
+    #: BACI codes of ``importer`` and of the risk set, resolved once on the grid (``Grid.codes``); an importer
+    #: token no country table entry names has no codes and its ``ScenarioError`` text in ``importer_error``
+    importer_codes: tuple[int, ...] = field(default=(), compare=False)
+    risk_codes: tuple[int, ...] = field(default=(), compare=False)
+    importer_error: str = field(default="", compare=False)
 
     @property
     def risk_label(self) -> str:
@@ -56,15 +61,61 @@ class Grid:
     caps_pp: tuple[float, ...]
     cap_bases: tuple[str, ...] = ("world-exports",)
     risk_sets: tuple[tuple[str, ...], ...] = (("CHN", "RUS", "USA"),)
+    #: (token, BACI codes or the ScenarioError text of an unknown token) per importer and risk token: each
+    #: token resolved once, here or by the parsers (``importer_axis``, ``risk_axis``); nothing after resolves
+    codes: tuple[tuple[str, tuple[int, ...] | str], ...] = ()
+
+    def __post_init__(self) -> None:
+        have = dict(self.codes)
+        risk = {t for rs in self.risk_sets for t in rs}
+        missing = [t for t in dict.fromkeys([*self.importers, *sorted(risk)]) if t != ALL_IMPORTERS and t not in have]
+        found = resolve_tokens(missing, keep_errors=True)
+        bad = [found[t] for t in sorted(risk) if isinstance(found.get(t, have.get(t)), str)]
+        if bad:
+            raise ScenarioError(str(bad[0]), field="risk-sets", fix="name risk countries by ISO3, BACI code or group")
+        object.__setattr__(self, "codes", tuple(sorted({**have, **found}.items())))
 
     def cells(self) -> list[Cell]:
-        out = {Cell(y, imp, basis, float(cap), rs) for y in self.years for imp in self.importers
-               for basis in self.cap_bases for cap in self.caps_pp for rs in self.risk_sets}
+        codes = dict(self.codes)
+
+        def risk_codes(rs):
+            return tuple(sorted({c for t in rs for c in codes[t]}))
+
+        def imp(tok):
+            got = codes[tok]
+            return ((), got) if isinstance(got, str) else (got, "")
+
+        out = {Cell(y, i, basis, float(cap), rs, imp(i)[0], risk_codes(rs), imp(i)[1]) for y in self.years
+               for i in self.importers for basis in self.cap_bases for cap in self.caps_pp for rs in self.risk_sets}
         return sorted(out)
 
 
+def resolve_tokens(tokens: Iterable[str], *, keep_errors: bool = False) -> dict[str, tuple[int, ...] | str]:
+    """BACI codes of each distinct token: one ``countries.resolve_countries`` call per token (the batch's
+    one resolution of its countries). An unknown token raises its ``ScenarioError`` (with close matches),
+    or with ``keep_errors`` maps to that error's text (an importer cell of it gets an error row)."""
+    from optimize.data.countries import resolve_countries
+
+    out: dict[str, tuple[int, ...] | str] = {}
+    for tok in dict.fromkeys(tokens):
+        try:
+            out[tok] = tuple(int(c) for c in resolve_countries(tok))
+        except ScenarioError as exc:
+            if not keep_errors:
+                raise
+            out[tok] = f"error: ScenarioError: {exc}"
+    return out
+
+
 def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
-    """``"EU27,DEU,FRA"``; ``all-eu`` = each EU27 member separately; ``all`` = every importer of the data
+    """The importer tokens of ``importer_axis``."""
+    return importer_axis(text)[0]
+
+
+def importer_axis(text: str | Sequence[str]) -> tuple[tuple[str, ...], dict[str, tuple[int, ...] | str]]:
+    """Importer tokens and their BACI codes (``resolve_tokens``; unknown names fail here, with close matches).
+
+    ``"EU27,DEU,FRA"``; ``all-eu`` = each EU27 member separately; ``all`` = every importer of the data
     (kept as the token ``ALL`` until ``expand_all``); ``@file`` or a file path: one token per line."""
     from optimize.data.countries import EU27, to_iso3
 
@@ -92,12 +143,8 @@ def parse_importers(text: str | Sequence[str]) -> tuple[str, ...]:
             out.append(tok.upper())
     if not out:
         raise ScenarioError("no importers given", field="importers", fix="e.g. --importers EU27,DEU or all-eu")
-    from optimize.data.countries import resolve_countries
-
-    for tok in out:
-        if tok != ALL_IMPORTERS:
-            resolve_countries(tok)  # unknown names fail here, with close matches
-    return tuple(dict.fromkeys(out))
+    tokens = tuple(dict.fromkeys(out))
+    return tokens, resolve_tokens(t for t in tokens if t != ALL_IMPORTERS)
 
 
 def resolve_many(tokens: Sequence[str], table=None) -> list[tuple[int, ...] | ScenarioError]:
@@ -128,6 +175,11 @@ def importer_tokens(codes: Sequence[int], countries=None) -> tuple[str, ...]:
 
     Codes absent from the country table are left out (they cannot be named in a scenario).
     """
+    return tuple(sorted(single_importers(codes, countries)))
+
+
+def single_importers(codes: Sequence[int], countries=None) -> dict[str, int]:
+    """``importer_tokens`` with each token's BACI code (the code it was named from)."""
     from optimize.data.countries import country_table, to_iso3
 
     table = country_table() if countries is None else countries
@@ -135,20 +187,19 @@ def importer_tokens(codes: Sequence[int], countries=None) -> tuple[str, ...]:
     codes = sorted({int(c) for c in codes} & known)
     iso = [str(s) for s in to_iso3(codes, table)]
     back = resolve_many(iso, table)
-    out = [s if r == (int(c),) else str(int(c)) for c, s, r in zip(codes, iso, back, strict=False)]
-    return tuple(sorted(dict.fromkeys(out)))
+    return {s if r == (int(c),) else str(int(c)): int(c) for c, s, r in zip(codes, iso, back, strict=False)}
 
 
 def expand_all(grid: Grid, importer_codes: Sequence[int]) -> Grid:
     """``grid`` with the token ``ALL`` replaced by one single-country importer per code in ``importer_codes``."""
-    from dataclasses import replace
-
     if ALL_IMPORTERS not in grid.importers:
         return grid
+    singles = single_importers(importer_codes)  # each named from its code: its code is known, nothing to resolve
     imps: list[str] = []
     for tok in grid.importers:
-        imps += list(importer_tokens(importer_codes)) if tok == ALL_IMPORTERS else [tok]
-    return replace(grid, importers=tuple(dict.fromkeys(imps)))
+        imps += sorted(singles) if tok == ALL_IMPORTERS else [tok]
+    known: dict[str, tuple[int, ...] | str] = {t: (c,) for t, c in singles.items()}
+    return replace(grid, importers=tuple(dict.fromkeys(imps)), codes=tuple({**known, **dict(grid.codes)}.items()))
 
 
 def parse_caps(value, *, field: str = "--caps") -> tuple[float, ...]:
@@ -175,17 +226,17 @@ def parse_cap_bases(text: str) -> tuple[str, ...]:
 
 
 def parse_risk_sets(text: str) -> tuple[tuple[str, ...], ...]:
-    """``"CHN;CHN,RUS;CHN,USA,RUS"`` -> sets separated by ';', countries by ','."""
-    from optimize.data.countries import resolve_countries
+    """The risk sets of ``risk_axis``."""
+    return risk_axis(text)[0]
 
-    sets = []
-    for part in _split(text, ";"):
-        tokens = tuple(sorted({t.upper() for t in _split(part)}))
-        resolve_countries(list(tokens))
-        sets.append(tokens)
+
+def risk_axis(text: str) -> tuple[tuple[tuple[str, ...], ...], dict[str, tuple[int, ...] | str]]:
+    """``"CHN;CHN,RUS;CHN,USA,RUS"`` -> sets separated by ';', countries by ',', and the BACI codes of each
+    distinct country token (``resolve_tokens``: CHN once, however many sets name it)."""
+    sets = tuple(dict.fromkeys(tuple(sorted({t.upper() for t in _split(part)})) for part in _split(text, ";")))
     if not sets:
         raise ScenarioError("no risk sets given", field="risk-sets", fix="e.g. 'CHN;CHN,RUS'")
-    return tuple(dict.fromkeys(sets))
+    return sets, resolve_tokens(t for rs in sets for t in rs)
 
 
 def every_absent_year(exc: DataError, years: Sequence[int], data_years) -> DataError:
