@@ -4,8 +4,8 @@ Usage: python examples/cap_sweep.py [OUT_DIR]
 
 Runs the Netherlands' re-allocation (risk China, USA, Russia) at caps of 0 to 10 pp
 of world exports on the embedded SYNTHETIC sample (pass a BACI file as the second
-argument for real data), prints exposure per cap and writes sweep.csv and
-sweep.png/.svg to OUT_DIR.
+argument for real data), prints exposure per cap and writes sweep.csv (and .parquet,
+summary.json with the settings, datapackage.json) and sweep.png/.svg to OUT_DIR.
 """
 from __future__ import annotations
 

@@ -42,6 +42,30 @@ def test_marginal_reduction_by_hand(prepared, tmp_path):
     assert (tmp_path / "sweep.csv").is_file() and (tmp_path / "sweep.png").is_file()
 
 
+def test_sweep_folder_states_its_settings(tmp_path):
+    """The sweep folder held only sweep.csv, the figure and manifest.json: it now has summary.json (the run's
+    settings and the caps swept) and datapackage.json describing every column, as screens and analyses do."""
+    import json
+
+    import optimize
+
+    optimize.sweep_caps(caps_pp="0,3", importer="FRA", risk="CHN", products="850440,854143", cap_basis="importer-market",
+                        plot=False, out_dir=tmp_path / "s")
+    summary = json.loads((tmp_path / "s" / "summary.json").read_text())
+    st = summary["settings"]
+    assert st["importer"] == "FRA" and st["risk"] == "CHN" and st["caps_pp"] == [0.0, 3.0]
+    assert st["cap"] == "swept, pp of importer-market" and st["intra_bloc"].startswith("include")
+    assert st["year"] == "2023" and st["hs_revision"] == "HS22 (the embedded sample)" and "SYNTHETIC" in st["data_source"]
+    assert summary["synthetic"] is True
+    package = json.loads((tmp_path / "s" / "datapackage.json").read_text())
+    assert {r["path"] for r in package["resources"]} == {"sweep.csv", "sweep.parquet"}
+    for res in package["resources"]:
+        blank = [f["name"] for f in res["schema"]["fields"] if not f["description"]]
+        assert not blank, f"{res['path']}: undocumented columns {blank}"
+    listed = json.loads((tmp_path / "s" / "manifest.json").read_text())
+    assert "summary.json" in json.dumps(listed) and "datapackage.json" in json.dumps(listed)
+
+
 def test_cold_fallback_matches_warm(prepared):
     warm = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False)
     cold = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False, warm=False)

@@ -212,8 +212,9 @@ def sweep_caps(scenario: str | Path | Scenario | None = None, *, caps_pp: str | 
     Returns ``SweepResult``: ``table`` has one row per cap and risk country plus
     ``ALL`` (``share_before``/``share_after`` 0..1, ``after_usd``, ``shifted_usd``,
     ``hhi_after``, ``reduction_pp_per_pp`` = exposure cut in pp of basket imports per
-    extra pp of cap). With ``out_dir``: writes ``sweep.csv`` and, with ``plot``,
-    ``sweep.png``/``sweep.svg`` (``overwrite`` as in ``run``). ``keywords`` as in ``load_scenario``.
+    extra pp of cap). With ``out_dir``: writes ``sweep.csv|parquet``, summary.json (the settings),
+    datapackage.json and, with ``plot``, ``sweep.png``/``sweep.svg`` (``overwrite`` as in ``run``).
+    ``keywords`` as in ``load_scenario``.
     """
     from optimize.runs.batch import parse_caps
     from optimize.runs.sweep import sweep

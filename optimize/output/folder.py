@@ -29,15 +29,15 @@ def write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, pd.Da
 
 def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summary: dict, *, title: str,
                  synthetic: bool = False, overwrite: bool = False,
-                 figures: Callable[[Path], list[Path]] | None = None,
-                 texts: Mapping[str, str] | None = None) -> list[Path]:
+                 figures: Callable[[Path], list[Path]] | None = None, figures_in: str = "figures",
+                 texts: Mapping[str, str] | None = None, run_key: str | None = None) -> list[Path]:
     """Write ``tables`` ({name: frame, values USD}), ``summary`` (summary.json) and datapackage.json into
-    ``out_dir`` (atomic; an existing folder follows ``atomic.atomic_dir``'s rule, ``overwrite``);
-    ``figures(folder)`` writes figures into ``folder`` (``out_dir/figures``); ``texts`` ({file name: text}, e.g.
-    summary.md) are written beside the tables. Returns the paths written."""
+    ``out_dir`` (atomic; an existing folder follows ``atomic.atomic_dir``'s rule, ``overwrite`` and ``run_key``);
+    ``figures(folder)`` writes figures into ``folder`` (``out_dir/<figures_in>``, "" = ``out_dir``); ``texts``
+    ({file name: text}, e.g. summary.md) are written beside the tables. Returns the paths written."""
     out_dir = Path(out_dir)
     try:
-        with atomic_dir(out_dir, overwrite=overwrite) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key) as tmp:
             text = json.dumps(jsonable(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
             (tmp / "summary.json").write_text(text, encoding="utf-8")
             typed: dict[str, pd.DataFrame] = {}
@@ -51,7 +51,7 @@ def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summar
             for name, text in (texts or {}).items():
                 (tmp / name).write_text(text, encoding="utf-8")
             made = [tmp / f for f in ("summary.json", *typed, *(texts or {}), "datapackage.json")]
-            made += figures(tmp / "figures") if figures else []
+            made += figures(tmp / figures_in) if figures else []
             written = [out_dir / p.relative_to(tmp) for p in made]
     except OSError as exc:
         raise OutputError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}",

@@ -24,7 +24,6 @@ import pandas as pd
 from optimize.config.resolve import resolve
 from optimize.model.engine import WarmStart
 from optimize.model.kernel import LP
-from optimize.vocab import CSV_FLOAT_FORMAT
 
 log = logging.getLogger(__name__)
 
@@ -65,9 +64,9 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     """Solve one scenario at each cap in ``caps_pp`` (pp); warm-started HiGHS where possible.
 
     ``prepared``: a ``pipeline.Prepared`` to reuse (else ``pipeline.prepare(scenario, data)``).
-    With ``out_dir``: writes ``sweep.csv`` and, with ``plot``, ``sweep.png``/``.svg`` as one
-    atomic folder (``atomic.atomic_dir``: content tradeopt did not write is refused unless
-    ``overwrite``, and never changed).
+    With ``out_dir``: writes ``sweep.csv|parquet``, summary.json (settings), datapackage.json and, with
+    ``plot``, ``sweep.png``/``.svg`` as one atomic folder (``atomic.atomic_dir``: content tradeopt did
+    not write is refused unless ``overwrite``, and never changed).
     """
     from optimize.runs import pipeline
 
@@ -100,22 +99,30 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     table = _finish(rows)
     figs: list[Path] = []
     if out_dir is not None:
-        from optimize.atomic import atomic_dir
-
-        with atomic_dir(out_dir, overwrite=overwrite, run_key=key) as tmp:
-            table.to_csv(tmp / "sweep.csv", index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT)
-            if plot:
-                from optimize.output.plots import plot_sweep
-                from optimize.output.settings import run_settings, settings_caption
-
-                settings = run_settings(facts)
-                settings["cap"] = f"swept, pp of {spec0.cap_basis}"
-                caption = settings_caption(settings)
-                figs = [Path(out_dir) / p.relative_to(tmp)
-                        for p in plot_sweep(table, tmp / "sweep", synthetic=bool(prepared.trade.synthetic),
-                                            subtitle=caption)]
+        figs = _write(out_dir, table, facts, caps_pp, spec0.cap_basis, synthetic=bool(prepared.trade.synthetic),
+                      plot=plot, overwrite=overwrite, run_key=key)
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
                        figures=figs)
+
+
+def _write(out_dir, table: pd.DataFrame, facts, caps_pp: list[float], basis: str, *, synthetic: bool, plot: bool,
+           overwrite: bool, run_key: str | None) -> list[Path]:
+    """The sweep's folder through the screens' writer (``output.folder.write_folder``): sweep.csv|parquet,
+    summary.json (the run's settings, the caps swept in pp), datapackage.json and sweep.png|svg; returns
+    the figures."""
+    from optimize.output.folder import analysis_summary, write_folder
+
+    summary = analysis_summary("sweep", facts, {"cap": f"swept, pp of {basis}", "caps_pp": caps_pp})
+
+    def figures(folder: Path) -> list[Path]:
+        from optimize.output.plots import plot_sweep
+        from optimize.output.settings import settings_caption
+
+        return plot_sweep(table, folder / "sweep", synthetic=synthetic, subtitle=settings_caption(summary["settings"]))
+
+    written = write_folder(out_dir, {"sweep": table}, summary, title="sweep", synthetic=synthetic,
+                           overwrite=overwrite, figures=figures if plot else None, figures_in="", run_key=run_key)
+    return [p for p in written if p.suffix in (".png", ".svg")]
 
 
 def _checked_caps(caps_pp: Iterable[float]) -> list[float]:
