@@ -49,6 +49,7 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
     from optimize.analysis import screens
     from optimize.api.data import load_trade
     from optimize.data.countries import resolve_countries
+    from optimize.data.revision import data_revision
     from optimize.errors import InputError
     from optimize.tokens import parse_years
 
@@ -75,9 +76,11 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
     res = getattr(screens, SCREENS[kind])(flows, resolve_countries(importer), **options)
     years_used = {} if kind == "geodep" else {"years": sorted({int(y) for y in res["year"]})}
     named = importer if isinstance(importer, str) else ",".join(map(str, importer))
+    rev = data_revision(trade.hs_revision, trade.synthetic, flows["k"].astype(str).unique(),
+                        int(flows["t"].max()) if len(flows) else None)
     res.attrs["settings"] = {"importer": named, **res.attrs["settings"], **years_used,
                              "products": _spec(products), "sectors": _spec(sectors), "data_source": trade.label(),
-                             "hs_revision": _revision(trade, flows).label}
+                             "hs_revision": rev.label}
     res.attrs.update(data_label=trade.label(), synthetic=bool(trade.synthetic), source=trade.source)
     if out_dir is not None:
         from optimize.output.folder import screen_summary, write_folder
@@ -85,16 +88,6 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
         write_folder(out_dir, {f"screen_{kind}": res}, screen_summary(res), title=f"screen-{kind}",
                      synthetic=bool(trade.synthetic), overwrite=overwrite)
     return res
-
-
-def _revision(trade: TradeData, flows: pd.DataFrame):
-    """The data's HS revision with its source, as a run states it: the file name's (or the embedded sample's),
-    else detected from the screened codes (``revision.Revision``)."""
-    from optimize.data.revision import FROM_NAME, SAMPLE, Revision, detect_revision
-
-    if trade.hs_revision:
-        return Revision(trade.hs_revision, SAMPLE if trade.synthetic else FROM_NAME)
-    return detect_revision(flows["k"].astype(str).unique(), int(flows["t"].max()) if len(flows) else None)
 
 
 def _spec(value) -> str:

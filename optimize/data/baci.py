@@ -382,13 +382,12 @@ def from_dataframe(df: pd.DataFrame, source: str = "DataFrame", *, countries=Non
 def data_info(path: str | Path | None = None, **read_kwargs) -> dict:
     """Summary of a BACI source: years, rows, products, exporters, importers, totals (kUSD and USD)."""
     from optimize.data.hints import value_warnings
-    from optimize.data.revision import FROM_NAME, SAMPLE, Revision, detect_revision
+    from optimize.data.revision import data_revision
 
     td = read_baci(path, **read_kwargs)
     f = td.flows
     total_kusd = float(f["v"].sum())
-    rev = (Revision(td.hs_revision, SAMPLE if td.synthetic else FROM_NAME) if td.hs_revision
-           else detect_revision(pd.unique(f["k"]), max(td.years) if td.years else None))
+    rev = data_revision(td.hs_revision, td.synthetic, pd.unique(f["k"]), max(td.years) if td.years else None)
     return {
         "source": td.source, "years": td.years, "rows": int(len(f)), "products": int(f["k"].nunique()),
         "exporters": int(f["i"].nunique()), "importers": int(f["j"].nunique()),

@@ -61,3 +61,11 @@ def detect_revision(codes: Iterable[str], year: int | None = None) -> Revision:
         why = f"the newest BACI offers for {year}" if year is not None else "the newest"
         detail += f"; tie with {', '.join(r for r in tied if r != pick)} ({pick} taken as {why})"
     return Revision(pick, DETECTED, detail)
+
+
+def data_revision(named: str | None, synthetic: bool, codes: Iterable[str], year: int | None) -> Revision:
+    """A data set's revision as outputs state it: ``named`` (from the file name; the embedded sample's when
+    ``synthetic``), else detected from ``codes`` (``detect_revision`` with ``year``)."""
+    if named:
+        return Revision(named, SAMPLE if synthetic else FROM_NAME)
+    return detect_revision(codes, year)

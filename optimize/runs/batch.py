@@ -54,7 +54,6 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
     CAP_BASES,
     Cell,
     Grid,
-    every_absent_year,
     expand_all,
     importer_axis,
     importer_tokens,
@@ -63,6 +62,7 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
     parse_importers,
     parse_risk_sets,
     parse_years,
+    raise_every_absent_year,
     resolve_many,
     risk_axis,
 )
@@ -318,8 +318,7 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
                 try:
                     return _run_locked(run, quiet, t_start, overwrite)
                 except DataError as exc:  # name every absent year of the grid, not only the first one read
-                    raise every_absent_year(exc, run.grid.years, lambda: pipeline.data_years(run.scenario, run.data)) \
-                        from None
+                    raise_every_absent_year(exc, run.grid.years, lambda: pipeline.data_years(run.scenario, run.data))
         finally:
             resume.release_lock(lock)
     finally:

@@ -239,13 +239,13 @@ def risk_axis(text: str) -> tuple[tuple[tuple[str, ...], ...], dict[str, tuple[i
     return sets, resolve_tokens(t for rs in sets for t in rs)
 
 
-def every_absent_year(exc: DataError, years: Sequence[int], data_years) -> DataError:
-    """``exc`` if it is no absent-year error (``field`` t) of a grid of several ``years``; else the error naming
-    every one of ``years`` absent from ``data_years()`` (the years the data hold), not only the first one read."""
+def raise_every_absent_year(exc: DataError, years: Sequence[int], data_years) -> None:
+    """Raise ``exc`` if it is no absent-year error (``field`` t) of a grid of several ``years``; else the error
+    naming every one of ``years`` absent from ``data_years()`` (the years the data hold), not only the first."""
     if exc.field != "t" or "no flows for year" not in exc.message or len(years) < 2:
-        return exc
+        raise exc
     present = list(data_years())
     missing = ", ".join(str(y) for y in years if y not in present)
     listed = ", ".join(map(str, present))
-    return DataError(f"no flows for year(s) {missing} of the {len(years)} years asked; the data hold {listed}",
-                     file=exc.file, field="t", fix=f"choose years among {listed} (--years or data.year)")
+    raise DataError(f"no flows for year(s) {missing} of the {len(years)} years asked; the data hold {listed}",
+                    file=exc.file, field="t", fix=f"choose years among {listed} (--years or data.year)") from None
