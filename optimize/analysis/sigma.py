@@ -12,7 +12,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.analysis.protee import fill
-from optimize.data.concordance import normalize_revision
+from optimize.data.hs_links import normalize_revision
 from optimize.data.validate import normalise_hs6
 from optimize.errors import ScenarioError
 from optimize.resources import elasticities_dir

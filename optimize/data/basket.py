@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from optimize.data.concordance import ConcordanceReport, concord_basket, normalize_revision, target_basket
+from optimize.data.concordance import ConcordanceReport, concord_basket, target_basket
+from optimize.data.hs_links import normalize_revision
 from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
 from optimize.tokens import split_tokens

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimize.data.hs_links import MAX_FANOUT, dropped_links, fanout_rule, full_pairs, usable_pairs
+from optimize.data.hs_links import MAX_FANOUT, dropped_links, fanout_rule, full_pairs, normalize_revision, usable_pairs
 from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
 
@@ -31,26 +31,7 @@ UN_TABLES: dict[str, str] = {
 #: BACI codes that aggregate a whole heading in every revision (absent from UN tables).
 BACI_AGGREGATES: dict[str, str] = {"271000": "2710"}
 
-_ALIASES = {
-    "HS22": "HS22", "HS2022": "HS22", "H6": "HS22",
-    "HS17": "HS17", "HS2017": "HS17", "H5": "HS17",
-    "HS12": "HS12", "HS2012": "HS12", "H4": "HS12",
-    "HS07": "HS07", "HS2007": "HS07", "H3": "HS07",
-    "HS02": "HS02", "HS2002": "HS02", "H2": "HS02",
-    "HS96": "HS96", "HS1996": "HS96", "H1": "HS96",
-    "HS92": "HS92", "HS1992": "HS92", "H0": "HS92",
-}
 _REL_ORDER = ["1:1", "n:1", "1:n", "n:n", "lost"]
-
-
-def normalize_revision(revision: str) -> str:
-    """``"HS2017"``, ``"hs17"``, ``"H5"`` -> ``"HS17"``; unknown -> ScenarioError."""
-    key = str(revision).strip().upper().replace(" ", "")
-    if key not in _ALIASES:
-        raise ScenarioError(
-            f"unknown HS revision {revision!r}", field="hs_revision",
-            fix="use one of HS92, HS96, HS02, HS07, HS12, HS17, HS22")
-    return _ALIASES[key]
 
 
 @dataclass(frozen=True)

@@ -26,7 +26,25 @@ ERRATA_FILE = "HS2022_errata_8541.csv"
 CURATED_FILE = "HS2022_fanout_curated.csv"
 #: Older revisions with a bundled HS2022 correlation table.
 LINKED_REVISIONS = ("HS17", "HS12", "HS07", "HS92")
-_YEAR_NAMES = {"HS2017": "HS17", "HS2012": "HS12", "HS2007": "HS07", "HS1992": "HS92"}
+_ALIASES = {
+    "HS22": "HS22", "HS2022": "HS22", "H6": "HS22",
+    "HS17": "HS17", "HS2017": "HS17", "H5": "HS17",
+    "HS12": "HS12", "HS2012": "HS12", "H4": "HS12",
+    "HS07": "HS07", "HS2007": "HS07", "H3": "HS07",
+    "HS02": "HS02", "HS2002": "HS02", "H2": "HS02",
+    "HS96": "HS96", "HS1996": "HS96", "H1": "HS96",
+    "HS92": "HS92", "HS1992": "HS92", "H0": "HS92",
+}
+
+
+def normalize_revision(revision: str) -> str:
+    """``"HS2017"``, ``"hs17"``, ``"H5"`` -> ``"HS17"``; unknown -> ScenarioError."""
+    key = str(revision).strip().upper().replace(" ", "")
+    if key not in _ALIASES:
+        raise ScenarioError(
+            f"unknown HS revision {revision!r}", field="hs_revision",
+            fix="use one of HS92, HS96, HS02, HS07, HS12, HS17, HS22")
+    return _ALIASES[key]
 
 
 def _code(s: pd.Series) -> pd.Series:
@@ -37,7 +55,7 @@ def _code(s: pd.Series) -> pd.Series:
 def errata() -> pd.DataFrame:
     """The errata pairs: DataFrame[hs22, revision, other, pair_relationship, reason]."""
     t = pd.read_csv(concordance_dir() / ERRATA_FILE, dtype=str, keep_default_na=False)
-    return pd.DataFrame({"hs22": _code(t["HS2022"]), "revision": t["target_revision"].map(_YEAR_NAMES),
+    return pd.DataFrame({"hs22": _code(t["HS2022"]), "revision": t["target_revision"].map(normalize_revision),
                          "other": _code(t["target"]), "pair_relationship": t["relationship"],
                          "reason": t["reason"]})
 
@@ -52,8 +70,6 @@ def curated() -> frozenset[tuple[str, str]]:
 @functools.lru_cache(maxsize=8)
 def full_pairs(revision: str) -> pd.DataFrame:
     """Every UNSD pair HS2022 <-> ``revision`` plus the errata: DataFrame[hs22, other, pair_relationship, origin]."""
-    from optimize.data.concordance import normalize_revision
-
     rev = normalize_revision(revision)
     path = concordance_dir() / f"HS22_{rev}.csv.gz"
     if not path.is_file():

@@ -17,7 +17,8 @@ from collections.abc import Iterable
 
 import pandas as pd
 
-from optimize.data.concordance import BACI_AGGREGATES, normalize_revision
+from optimize.data.concordance import BACI_AGGREGATES
+from optimize.data.hs_links import normalize_revision
 from optimize.errors import ScenarioError
 from optimize.resources import stages_dir
 

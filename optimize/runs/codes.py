@@ -54,7 +54,7 @@ def known_revision(scen: Scenario, data) -> Revision | None:
     """The data's HS revision if known before reading: the scenario key, a TradeData's own, the file name,
     or the embedded sample (HS2022); None when it must be detected from the codes."""
     from optimize.data.baci import parse_name
-    from optimize.data.concordance import normalize_revision
+    from optimize.data.hs_links import normalize_revision
 
     if scen.data.hs_revision:
         return Revision(normalize_revision(scen.data.hs_revision), FROM_SETTING)
