@@ -124,3 +124,16 @@ def test_real_energy_frontier_carries_the_cost(energy_run, energy_parquet):
     assert np.isfinite(table["cost_usd"]).all() and (table["cost_usd"] >= 0).all()
     plain = table.loc[table["group"] == "all", "cost_plain_usd"].unique()
     assert plain == pytest.approx([energy_run.tables.cost["total_usd"]], rel=1e-9)  # the run's own cost
+
+
+def test_sigma_table_follows_the_runs_revision_not_the_file_name():
+    # a DataFrame has no file name: its revision is detected from the codes (HS22 for the sample); the
+    # cost must use that revision's sigma table, as summary.json states it, never "HS revision unknown"
+    from optimize.runs.pipeline import prepare
+
+    flows = prepare(None).trade.flows
+    r = api.run(None, flows)
+    assert r.meta.hs_revision == "HS22"
+    src = r.tables.products["sigma_source"]
+    assert not src.str.contains("revision unknown").any()
+    assert r.tables.products["sigma"].notna().all()

@@ -329,7 +329,7 @@ def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     tables = compute_tables(instance, allocation, prepared.product_info, prepared.countries,
                             exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
                             bloc_codes=bloc_codes(instance))
-    sigmas = run_sigmas(instance.products, prepared.trade.hs_revision, scen.cost.elasticities)
+    sigmas = run_sigmas(instance.products, prepared.hs_revision.code, scen.cost.elasticities)
     unit_value = None
     if scen.cost.method == "unit-value":
         from optimize.analysis.cost import unit_value_columns
