@@ -196,8 +196,9 @@ class BandsSection(_Section):
     @classmethod
     def _pp(cls, v: list[float]) -> list[float]:
         for pp in v:
-            if not 0 <= pp <= 100:
-                raise ValueError(f"band cap {pp} is outside [0, 100] pp")
+            problem = pp_problem(pp, "band cap")
+            if problem:
+                raise ValueError(problem)
         return v
 
 
