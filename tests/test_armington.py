@@ -137,3 +137,14 @@ def test_sigma_table_follows_the_runs_revision_not_the_file_name():
     src = r.tables.products["sigma_source"]
     assert not src.str.contains("revision unknown").any()
     assert r.tables.products["sigma"].notna().all()
+
+
+def test_cost_line_says_what_the_number_and_its_range_are():
+    from optimize.output.costlines import cost_lines
+
+    block = {"method": "ces", "total_usd": 2e9, "low_usd": 1e9, "high_usd": 4e9, "pct_of_basket": 0.5, "coverage": 1.0}
+    line = cost_lines(block)[0]
+    assert "same CES quantity at unchanged supplier prices" in line
+    assert "range over each product's sigma band and the new-supplier weight USD 1.00 bn - USD 4.00 bn" in line
+    uv = cost_lines(block | {"method": "unit-value"})[0]
+    assert "world unit values" in uv and "low/high unit values USD 1.00 bn" in uv

@@ -4,6 +4,13 @@ from __future__ import annotations
 from optimize.output.textfmt import fmt_money, num, pct
 from optimize.vocab import COST_DOC
 
+#: What each cost method's number and range are, in the words of summary.md (docs/cost.md).
+METHOD_WORDS = {
+    "ces": ("ces = CES (Armington): extra spending that keeps the same CES quantity at unchanged supplier prices",
+            "range over each product's sigma band and the new-supplier weight"),
+    "unit-value": ("unit-value = price gap of the alternatives' world unit values", "range over low/high unit values"),
+}
+
 
 def cost_lines(cost: dict | None) -> list[str]:
     """The cost line (docs/cost.md): central total, its low-high range, share of basket, coverage."""
@@ -14,8 +21,9 @@ def cost_lines(cost: dict | None) -> list[str]:
     high = fmt_money(cost["high_usd"]) if cost.get("high_usd") is not None else "no finite bound"
     cov = f"; {pct(cost['coverage'])} of the shifted value has an estimate" if cost.get("coverage") is not None \
         else ""
-    return [f"- Cost of shifting ({cost['method']}; {COST_DOC}): {fmt_money(cost['total_usd'])} "
-            f"(range {fmt_money(cost['low_usd'])} - {high}; {num(cost.get('pct_of_basket') or 0.0, 3)}% of basket "
+    what, span = METHOD_WORDS.get(cost["method"], (cost["method"], "range"))
+    return [f"- Cost of shifting ({what}; {COST_DOC}): {fmt_money(cost['total_usd'])} "
+            f"({span} {fmt_money(cost['low_usd'])} - {high}; {num(cost.get('pct_of_basket') or 0.0, 3)}% of basket "
             f"imports{cov})"]
 
 
