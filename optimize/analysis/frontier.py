@@ -87,11 +87,6 @@ def _knee(exposure: np.ndarray, hhi: np.ndarray) -> np.ndarray:
     return flag
 
 
-def plain_after(instance: Instance) -> np.ndarray:
-    """Flows after the plain re-allocation with the default rules (``lp.closed_form``)."""
-    return closed_form(instance)
-
-
 # ------------------------------------------------------------------ the frontier
 def frontier_points(a: dict, exposure_levels: np.ndarray, *, rel_tol: float = 1e-10,
                     max_iter: int = 200) -> list[np.ndarray]:
@@ -176,7 +171,7 @@ def frontier(instance: Instance, *, n_points: int = 11, sectors: pd.DataFrame | 
         smap = sectors.drop_duplicates("k").set_index("k")["sector"].astype(str)
         sec = pd.Series(np.asarray(instance.products)).map(smap).fillna("other").to_numpy()
         groups += [(str(s), sec == s) for s in sorted(pd.unique(sec))]
-    x_closed = plain_after(instance)
+    x_closed = closed_form(instance)  # the plain re-allocation, default rules
     x_plain_all = np.asarray(allocation.x_after_kusd, dtype=float) if allocation is not None else x_closed
     frames = []
     for name, mask in groups:

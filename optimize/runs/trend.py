@@ -101,14 +101,9 @@ def known_years(scen: Scenario, data, wanted: Sequence[int] | None, field: str =
 def prepare_years(scen: Scenario, data, years: Sequence[int]) -> list:
     """``pipeline.Prepared`` of each year (as ``run --year Y`` reads it); years of different HS revisions
     are a ``DataError`` naming them."""
-    return same_revision([prepare_year(scen, data, y) for y in years])
-
-
-def prepare_year(scen: Scenario, data, year: int):
-    """``pipeline.prepare`` of ``scen`` in ``year``."""
     from optimize.runs import pipeline
 
-    return pipeline.prepare_year(scen, year, data)
+    return same_revision([pipeline.prepare_year(scen, y, data) for y in years])
 
 
 def same_revision(prepared: list) -> list:
@@ -231,7 +226,9 @@ def year_task(scen: Scenario, data, year: int) -> tuple:
     which the client has) and ``YearRun``."""
     from dataclasses import replace
 
-    prepared = prepare_year(scen, data, year)
+    from optimize.runs import pipeline
+
+    prepared = pipeline.prepare_year(scen, year, data)
     light = replace(prepared, scenario=None, trade=replace(prepared.trade, flows=prepared.flows.iloc[:0]))
     return light, run_year(prepared)
 
