@@ -20,7 +20,6 @@ import hashlib
 import io
 import json
 import os
-import re
 import shutil
 import socket
 import time
@@ -31,7 +30,7 @@ import pandas as pd
 from optimize.atomic import _HOST, _pid_alive, atomic_write_bytes, owned_files, read_lock, record_files
 from optimize.data.cache import file_sha256
 from optimize.errors import OutputError
-from optimize.ownership import LOCK_FILE
+from optimize.ownership import LOCK_FILE, dead_leftover
 
 DATASET = "dataset"
 PARTITIONS = ("year", "cap_basis")
@@ -128,23 +127,19 @@ def release_lock(path: Path) -> None:
             os.unlink(path)
 
 
-_TMP_OWNED = re.compile(r"^\..+\.(tmp|old)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+(\.[A-Za-z0-9]+)?$")
-
-
 def remove_stale(out: Path) -> list[Path]:
     """Temporary leftovers of dead writers (called while holding the lock).
 
     Folders and files named ``.<name>.tmp|old-<host>-<pid>-<hex>[.<ext>]`` (``atomic_dir``,
     ``atomic.temp_sibling``) in the folder, ``cells/`` and ``dataset/`` go only when that
-    process is dead on this host; nothing else is touched.
+    process is dead on this host (``ownership.dead_leftover``); nothing else is touched.
     """
     removed: list[Path] = []
     ds = out / DATASET
     leftovers = [*(p for base in (out, out / "cells") if base.is_dir() for p in base.glob(".*")),
                  *(ds.rglob(".*") if ds.is_dir() and not ds.is_symlink() else ())]
     for p in leftovers:
-        m = _TMP_OWNED.match(p.name)
-        if m and m["host"] == _HOST and int(m["pid"]) != os.getpid() and not _pid_alive(int(m["pid"])):
+        if dead_leftover(p.name):
             shutil.rmtree(p, ignore_errors=True) if p.is_dir() and not p.is_symlink() else p.unlink(missing_ok=True)
             removed.append(p)
     return removed
