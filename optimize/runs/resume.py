@@ -27,10 +27,10 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimize.atomic import _HOST, _pid_alive, atomic_write_bytes, owned_files, read_lock, record_files
+from optimize.atomic import _HOST, atomic_write_bytes, owned_files, read_lock, record_files
 from optimize.data.cache import file_sha256
 from optimize.errors import OutputError
-from optimize.ownership import LOCK_FILE, dead_leftover
+from optimize.ownership import LOCK_FILE, dead_leftover, lock_is_stale
 
 DATASET = "dataset"
 PARTITIONS = ("year", "cap_basis")
@@ -100,7 +100,7 @@ def acquire_lock(out: Path, run_id: str) -> Path:
         except FileExistsError:
             holder = read_lock(out) or {}
             same_host = holder.get("host") == me["host"]
-            if holder and same_host and not _pid_alive(int(holder.get("pid", 0))):
+            if holder and lock_is_stale(holder):
                 with contextlib.suppress(OSError):
                     os.unlink(path)  # stale: its owner is dead
                 continue
