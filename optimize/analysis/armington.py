@@ -15,6 +15,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.analysis.ces import blend_prior, ces_cost_share, tariff_equivalent
+from optimize.model.mincost import group_shares
 from optimize.units import USD_PER_KUSD
 
 #: New-supplier prior weight lam: central and (low-cost, high-cost) band values.
@@ -43,17 +44,12 @@ class PairArrays:
                    np.asarray(instance.world_exports_kusd, dtype=float), int(instance.n_products))
 
 
-def _shares(group, x, n):
-    tot = np.bincount(group, weights=x, minlength=n)
-    return np.divide(x, tot[group], out=np.zeros_like(x), where=tot[group] > 0), tot
-
-
 def cost_share(pa: PairArrays, sigma: np.ndarray, lam: float) -> np.ndarray:
     """(G,) cost / V of each product at ``sigma`` (G,) and prior weight ``lam``; NaN without sigma or
     without a finite estimate (sigma <= 1 and a supplier cut to zero), 0 without imports."""
     g, n = pa.group, pa.n_groups
-    s0, v0 = _shares(g, pa.x0, n)
-    s1, _ = _shares(g, np.maximum(pa.x1, 0.0), n)
+    s0, v0 = group_shares(g, pa.x0, n)
+    s1, _ = group_shares(g, np.maximum(pa.x1, 0.0), n)
     sig = np.asarray(sigma, dtype=float)
     ok_sig = np.isfinite(sig) & (sig > 0)
     b0 = blend_prior(g, s0, pa.world, lam, n)
@@ -77,8 +73,8 @@ def product_cost(pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA
     high = cost_share(pa, sigmas["sigma_low"].to_numpy(dtype=float), lam_band[1])
     r0 = np.bincount(g, weights=np.where(pa.is_risk, pa.x0, 0.0), minlength=n)
     r1 = np.bincount(g, weights=np.where(pa.is_risk, np.maximum(pa.x1, 0.0), 0.0), minlength=n)
-    _, t0 = _shares(g, pa.x0, n)
-    _, t1 = _shares(g, np.maximum(pa.x1, 0.0), n)
+    _, t0 = group_shares(g, pa.x0, n)
+    _, t1 = group_shares(g, np.maximum(pa.x1, 0.0), n)
     with np.errstate(divide="ignore", invalid="ignore"):
         tau = tariff_equivalent(r0 / t0, r1 / t1, np.where(np.isfinite(sig), sig, 1.0))
     note = np.where(~np.isfinite(sig), NO_SIGMA, np.where(np.isnan(central), NO_FINITE,

@@ -19,6 +19,7 @@ import numpy as np
 import pandas as pd
 
 from optimize.model.kernel import CellTotals
+from optimize.model.mincost import group_shares
 from optimize.units import kusd_to_usd
 
 
@@ -35,9 +36,7 @@ def hhi(group: np.ndarray, x: np.ndarray, n_groups: int) -> np.ndarray:
     the sum of squared shares of the group's total; NaN where the total is not positive.
     The one HHI of the package (metrics, frontier, screens, batch cells)."""
     g = np.asarray(group, dtype=np.int64)
-    v = np.asarray(x, dtype=float)
-    tot = np.bincount(g, weights=v, minlength=n_groups)
-    share = np.divide(v, tot[g], out=np.zeros_like(v), where=tot[g] > 0)  # shares first: no under/overflow
+    share, tot = group_shares(g, x, n_groups)  # shares first: no under/overflow
     return hhi_of_sums(np.bincount(g, weights=share * share, minlength=n_groups), (tot > 0).astype(float))
 
 

@@ -20,6 +20,14 @@ import numpy as np
 _STEPS = 90
 
 
+def group_shares(group: np.ndarray, x: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """((N,) each value's share of its group's total, 0 where the total is not positive; (G,) the totals).
+    The one within-group share (CES cost, min-cost spread, prior, HHI); any unit."""
+    x = np.asarray(x, dtype=float)
+    tot = np.bincount(group, weights=x, minlength=n_groups)
+    return np.divide(x, tot[group], out=np.zeros_like(x), where=tot[group] > 0), tot
+
+
 def blend_prior(group: np.ndarray, s: np.ndarray, world_kusd: np.ndarray, lam: float, n_groups: int) -> np.ndarray:
     """(N,) shares smoothed towards world market shares: (1 - lam) s + lam w, w_e = supplier e's
     exports of the product to the world / the sum over the group's suppliers (kUSD, any unit).
@@ -32,10 +40,8 @@ def blend_prior(group: np.ndarray, s: np.ndarray, world_kusd: np.ndarray, lam: f
         raise ValueError("lam must be in [0, 1)")
     g = np.asarray(group, dtype=np.int64)
     w = np.maximum(np.nan_to_num(np.asarray(world_kusd, dtype=float)), 0.0)
-    tot = np.bincount(g, weights=w, minlength=n_groups)
-    has = tot[g] > 0
-    share = np.divide(w, tot[g], out=np.zeros_like(w), where=has)
-    return np.where(has, (1.0 - lam) * np.asarray(s, dtype=float) + lam * share, s)
+    share, tot = group_shares(g, w, n_groups)
+    return np.where(tot[g] > 0, (1.0 - lam) * np.asarray(s, dtype=float) + lam * share, s)
 
 
 def min_cost_spread(group: np.ndarray, x0: np.ndarray, world: np.ndarray, is_alt: np.ndarray, fixed: np.ndarray,
@@ -47,8 +53,7 @@ def min_cost_spread(group: np.ndarray, x0: np.ndarray, world: np.ndarray, is_alt
     which count in the product's value after V' = fixed + amount."""
     g = np.asarray(group, dtype=np.int64)
     alt = np.asarray(is_alt, dtype=bool)
-    v0 = np.bincount(g, weights=x0, minlength=n_groups)
-    s0 = np.divide(x0, v0[g], out=np.zeros_like(x0, dtype=float), where=v0[g] > 0)
+    s0, _ = group_shares(g, x0, n_groups)
     lam_w = blend_prior(g, np.zeros_like(s0), world, lam, n_groups)  # lam * w (s = 0)
     b = blend_prior(g, s0, world, lam, n_groups)
     v1 = np.bincount(g, weights=np.where(alt, 0.0, fixed), minlength=n_groups) + amount
