@@ -7,7 +7,7 @@ import zipfile
 import pytest
 
 from optimize.data.fetch import FetchError, fetch_release, release_filename
-from optimize.errors import DataError, InputError
+from optimize.errors import DataError, InputError, OutputError
 from tests.localhttp import LocalHTTP
 
 
@@ -107,3 +107,11 @@ def test_release_filename():
     assert release_filename("hs17", "V202401") == "BACI_HS17_V202401.zip"
     with pytest.raises(InputError):
         release_filename("HS2022", "2025")
+
+
+def test_an_unwritable_part_is_an_output_error_not_a_retried_download(tmp_path):
+    (tmp_path / (NAME + ".part")).mkdir()  # the partial file cannot be written: the disk, not the network
+    with Server({NAME: make_zip()}) as srv:
+        with pytest.raises(OutputError, match=r"cannot write the download to .*\.part"):
+            fetch_release(base_url=srv.url, cache_dir=tmp_path, retries=2)
+        assert len(srv.requests) == 1  # not retried

@@ -146,9 +146,21 @@ def _copy(resp, part: Path, start: int, total: int | None, show: bool, label: st
           url: str) -> None:
     from tqdm import tqdm
 
-    mode = "ab" if start else "wb"
-    with open(part, mode) as out, tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=label,
-                                       disable=not show) as bar:
-        for chunk in read_chunks(resp, limits, url):
-            out.write(chunk)
+    try:
+        out = open(part, "ab" if start else "wb")  # noqa: SIM115 (closed by the with below)
+    except OSError as exc:
+        raise _part_failed(part, exc) from exc
+    with out, tqdm(total=total, initial=start, unit="B", unit_scale=True, desc=label, disable=not show) as bar:
+        for chunk in read_chunks(resp, limits, url):  # a network OSError escapes: the caller retries
+            try:
+                out.write(chunk)
+                out.flush()  # nothing is left to fail on close
+            except OSError as exc:  # the disk, not the network: no retry, exit 5
+                raise _part_failed(part, exc) from exc
             bar.update(len(chunk))
+
+
+def _part_failed(part: Path, exc: OSError) -> OutputError:
+    return OutputError(f"cannot write the download to {part}: {exc.strerror or exc}",
+                       fix="free disk space or give --cache-dir a writable folder, then run the fetch again "
+                           "(it resumes from the partial file)")
