@@ -38,8 +38,8 @@ _SCREEN_COLUMNS = {"ec": ("extra_imports_usd", "hhi_extra"), "geodep": ("imports
 
 
 def screen_view(kind: str, res: pd.DataFrame, *, importer: str, supplier: str | None,
-                top: int) -> tuple[str, pd.DataFrame]:
-    """``tradeopt screen``: (text with counts and the top flagged products, the full table in USD)."""
+                top: int) -> str:
+    """``tradeopt screen``: the text with counts and the top flagged products (values USD)."""
     from optimize.analysis.screens import count_flags
 
     settings = res.attrs.get("settings") or {}
@@ -61,7 +61,7 @@ def screen_view(kind: str, res: pd.DataFrame, *, importer: str, supplier: str | 
     if len(flagged):
         cols = [c for c in ("k", "year", "latest_year", value_col, order_col, "top_supplier") if c in flagged.columns]
         lines.append(flagged[cols].head(top).to_string(index=False, formatters={value_col: "{:,.0f}".format}))
-    return "\n".join(lines), res
+    return "\n".join(lines)
 
 
 def screen_lines(kind: str, res: pd.DataFrame, *, top: int, out, quiet: bool) -> list[tuple[str, bool]]:
@@ -72,7 +72,7 @@ def screen_lines(kind: str, res: pd.DataFrame, *, top: int, out, quiet: bool) ->
         lines = [(SYNTHETIC_NOTE, True)] if res.attrs.get("synthetic") else []
     else:
         lines = [(screen_view(kind, res, importer=settings.get("importer", ""), supplier=settings.get("supplier"),
-                              top=top)[0], False)]
+                              top=top), False)]
     return lines + ([(f"Outputs written to {out}", False)] if out else [])
 
 
@@ -83,17 +83,17 @@ def analysis_lines(kind: str, got: tuple, *, out, quiet: bool) -> list[tuple[str
     if quiet:
         lines = []
     elif kind == "frontier":
-        lines = [(frontier_view(got[0])[0], False)]
+        lines = [(frontier_view(got[0]), False)]
     elif kind == "cost":
         ces = getattr(result.tables, "cost", None)
         lines = [(cost_text(got[1]), False)] + ([(ces_line(ces), False)] if ces else [])
     else:
-        lines = [(binding_view(got[0], got[1])[0], False)]
+        lines = [(binding_view(got[0], got[1]), False)]
     lines += [(SYNTHETIC_NOTE, quiet)] if result.synthetic else []
     return lines + ([(f"Outputs written to {out}", False)] if out else [])
 
 
-def frontier_view(table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+def frontier_view(table: pd.DataFrame) -> str:
     """``tradeopt analyse frontier``: each reached exposure level once, and the HHI-rise counts."""
     lines = []
     if (table.get("group") == "coupled-proxy").any():
@@ -112,7 +112,7 @@ def frontier_view(table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
         for g, row in table.groupby("group", sort=True).first().iterrows():
             lines.append(f"{g}: HHI rises in {row['n_hhi_rises']} of {plural(row['n_products'], 'product')} after the "
                          "plain run")
-    return "\n".join(lines), table
+    return "\n".join(lines)
 
 
 def cost_text(summary: dict) -> str:
@@ -141,11 +141,11 @@ def ces_line(block: dict) -> str:
             f"(low {block['low_usd']:,.0f}, high {high}; {block['pct_of_basket']:.3f}% of basket imports)")
 
 
-def binding_view(per_pair: pd.DataFrame, table: pd.DataFrame) -> tuple[str, pd.DataFrame]:
+def binding_view(per_pair: pd.DataFrame, table: pd.DataFrame) -> str:
     """``tradeopt analyse binding``: the run's binding.csv vocabulary (exporter = ISO3, exporter_code, USD)."""
     binds = per_pair["binds"]
     head = f"{plural(int(binds.sum()), 'binding cap')} in {plural(per_pair.loc[binds, 'k'].nunique(), 'product')}"
-    return head + "\n" + table.to_string(index=False), table
+    return head + "\n" + table.to_string(index=False)
 
 
 def validation_lines(data, problems: list) -> list[tuple[str, bool]]:
