@@ -20,6 +20,7 @@ from optimize.config.scenario import Scenario
 from optimize.data.revision import FROM_NAME, FROM_SETTING, SAMPLE, Revision, code_set, detect_revision, revisions_of
 from optimize.data.trade import TradeData
 from optimize.errors import ScenarioError
+from optimize.vocab import plural
 
 log = logging.getLogger("tradeopt.run")  # prepare logs each conversion line here (the console line)
 __all__ = ["Conversion", "Revision", "known_revision", "convert_codes", "convert_scenario", "convert_basket",
@@ -43,7 +44,7 @@ class Conversion:
         """``"basket HS22 -> HS17: 4 codes -> 4 (854159 -> 854150)"``."""
         pairs = ", ".join(f"{k} -> {'+'.join(v) or 'none'}" for k, v in self.changed.items())
         return (f"{self.what} {'/'.join(self.from_revisions)} -> {self.to_revision}: "
-                f"{self.n_in} code{'s' if self.n_in != 1 else ''} -> {self.n_out} ({pairs})")
+                f"{plural(self.n_in, 'code')} -> {self.n_out} ({pairs})")
 
     def as_dict(self) -> dict:
         return {"what": self.what, "from": list(self.from_revisions), "to": self.to_revision, "n_in": self.n_in,
@@ -109,7 +110,7 @@ def convert_codes(codes, to_revision: str, what: str) -> tuple[dict[str, list[st
         return out, None
     nowhere = [c for c in outside if not revisions_of(c)]
     if nowhere:
-        raise ScenarioError(f"{len(nowhere)} code(s) valid in no HS revision: {', '.join(nowhere)}",
+        raise ScenarioError(f"{plural(len(nowhere), 'code')} valid in no HS revision: {', '.join(nowhere)}",
                             field=what, fix="use 6-digit codes of a CEPII BACI product list (HS92 ... HS22)")
     own = detect_revision(codes).code  # the list's own revision: where its codes are found together
     by_source: dict[str, list[str]] = {}
