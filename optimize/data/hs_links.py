@@ -99,16 +99,22 @@ def fanout_rule(pairs: pd.DataFrame, src: str = "hs22", tgt: str = "other") -> p
 
 
 @functools.lru_cache(maxsize=8)
+def _ruled_pairs(revision: str) -> pd.DataFrame:
+    """``fanout_rule(full_pairs(revision))``, computed once for ``usable_pairs`` and ``dropped_links``."""
+    return fanout_rule(full_pairs(revision))
+
+
+@functools.lru_cache(maxsize=8)
 def usable_pairs(revision: str) -> pd.DataFrame:
     """``full_pairs(revision)`` after the fan-out rule: DataFrame[hs22, other, pair_relationship, origin,
     wide, dropped] of the kept links (cached: do not modify)."""
-    t = fanout_rule(full_pairs(revision))
+    t = _ruled_pairs(revision)
     return t.loc[t["keep"]].drop(columns="keep").reset_index(drop=True)
 
 
 @functools.lru_cache(maxsize=8)
 def dropped_links(revision: str) -> pd.Series:
     """HS2022 code -> the number of its links dropped by the fan-out rule (codes with none omitted)."""
-    t = fanout_rule(full_pairs(revision))
+    t = _ruled_pairs(revision)
     d = t.drop_duplicates("hs22").set_index("hs22")["dropped"]
     return d[d > 0]
