@@ -20,14 +20,11 @@ from pathlib import Path
 
 from optimize.errors import OutputError, raise_if_terminated
 from optimize.outpaths import (  # noqa: F401  (re-exported)
-    MAX_NAME_BYTES,
-    MIN_FREE_MB,
     _refuse_foreign,
     _shown,
     _sibling,
     check_out_dir,
     check_out_file,
-    check_unlocked,
     check_writable,
     contained,
     resolved,
@@ -35,12 +32,8 @@ from optimize.outpaths import (  # noqa: F401  (re-exported)
 )
 from optimize.ownership import (  # noqa: F401  (re-exported)
     _HOST,
-    LOCK_FILE,
     OWNER_FILE,
-    OWNER_TOOL,
     foreign_entries,
-    is_owned,
-    lock_is_stale,
     manifest_text,
     owned_files,
     owned_records,
