@@ -99,6 +99,8 @@ def test_one_year_or_one_importer_code_is_read_as_a_list_of_one(tmp_path):
         api.screen("single", years=2022)
     with pytest.raises(TradeoptError, match="999"):
         api.batch_run(out_dir=tmp_path / "c", importers=999)
+    with pytest.raises(TradeoptError, match="2022"):  # was a bare TypeError: 'int' object is not iterable
+        api.trend(years=2022)
 
 
 def test_every_wrong_argument_is_a_tradeopt_error_naming_it(tmp_path, result):

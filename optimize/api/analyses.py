@@ -5,7 +5,6 @@ CSV and Parquet, summary.json with its settings, datapackage.json; ``optimize.ou
 """
 from __future__ import annotations
 
-import numbers
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -48,18 +47,17 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
     """
     from optimize.analysis import screens
     from optimize.api.data import load_trade
+    from optimize.api.trend import given_years
     from optimize.data.countries import resolve_countries
     from optimize.data.revision import data_revision
     from optimize.errors import InputError
-    from optimize.tokens import parse_years
 
     if kind not in SCREENS:
         raise InputError(f"unknown screen kind {kind!r}", field="kind", fix="use 'ec', 'geodep' or 'single'")
     _check_out(out_dir, overwrite)
     if year is not None and years:
         raise InputError("give year or years, not both", field="--years", fix="drop one of them")
-    yrs = None if not years else list(parse_years(years) if isinstance(years, (str, numbers.Integral))
-                                      else sorted(int(y) for y in years))
+    yrs = given_years(years)
     if kind != "geodep" and yrs:
         year = yrs[-1]  # EC and single-country screens read one year: the last one given
     trade = load_trade(data, years=yrs if yrs else ([year] if year is not None else None))

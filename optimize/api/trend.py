@@ -30,12 +30,16 @@ def yearly_source(data) -> str | Path | TradeData | None:
     return data
 
 
-def _years(years: str | Iterable[int] | None) -> list[int] | None:
+def given_years(years: str | int | Iterable[int] | None) -> list[int] | None:
+    """The years of an API ``years`` argument (text ``"2021-2023"``, one year or a list), sorted; None when
+    none is given (None, "" or an empty list)."""
+    import numbers
+
     from optimize.tokens import parse_years
 
     if years is None or years == "":
         return None
-    return list(parse_years(years) if isinstance(years, str) else sorted({int(y) for y in years}))
+    return sorted(set(parse_years(years) if isinstance(years, (str, numbers.Integral)) else map(int, years))) or None
 
 
 @api_checked
@@ -72,7 +76,7 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
 
         client, owned = connect_dask(dask_address, dask_timeout, quiet=True)
     try:
-        result = run_trend(scen, yearly_source(data), _years(years), top=top, workers=workers, client=client)
+        result = run_trend(scen, yearly_source(data), given_years(years), top=top, workers=workers, client=client)
     finally:
         if owned:
             from optimize.runs.executors import close_dask
