@@ -246,9 +246,15 @@ class _Indexes:
         self.iso2 = _iso2_index(table)
         self.groups = dict(zip(_groups()["key"], _groups()["group"], strict=True))
         self._names: dict[str, int] | None = None
+        self._matched: dict[str, list[int] | None] = {}  # resolve_countries asks of each token twice
 
     def match(self, tok: str) -> list[int] | None:
         """BACI codes ``tok`` names, or None; an unknown numeric code raises (it is no name)."""
+        if tok not in self._matched:
+            self._matched[tok] = self._match(tok)
+        return self._matched[tok]
+
+    def _match(self, tok: str) -> list[int] | None:
         up = tok.upper()
         if re.fullmatch(r"\d+", tok):
             if int(tok) not in self.codes:
