@@ -13,7 +13,6 @@ import contextlib
 import glob
 import json
 import os
-import re
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -34,6 +33,7 @@ from optimize.ownership import (  # noqa: F401  (re-exported)
     _HOST,
     OWNER_FILE,
     foreign_entries,
+    leftover_of,
     manifest_text,
     owned_files,
     owned_records,
@@ -42,7 +42,6 @@ from optimize.ownership import (  # noqa: F401  (re-exported)
     record,
     record_file,
 )
-from optimize.ownership import pid_alive as _pid_alive
 
 
 def _write_failed(target: Path, exc: OSError) -> OutputError:
@@ -80,14 +79,11 @@ def atomic_write_text(path: str | os.PathLike, text: str, encoding: str = "utf-8
 def remove_stale(target: str | os.PathLike) -> list[Path]:
     """Delete temporary siblings of ``target`` left by killed writers (same host, process gone); return them."""
     target = Path(target)
-    pattern = re.compile(rf"^\.{re.escape(target.name)}\.(tmp|old|probe)-{re.escape(_HOST)}-(\d+)-[0-9a-f]+"
-                         r"(\.[A-Za-z0-9]+)?$")
     removed = []
     if not target.parent.is_dir():
         return removed
     for p in sorted(target.parent.glob(f".{glob.escape(target.name)}.*")):
-        m = pattern.match(p.name)
-        if m and int(m.group(2)) != os.getpid() and not _pid_alive(int(m.group(2))):
+        if leftover_of(p.name) == target.name:
             if p.is_dir() and not p.is_symlink():
                 shutil.rmtree(p, ignore_errors=True)
             else:

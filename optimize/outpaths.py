@@ -11,9 +11,9 @@ from pathlib import Path
 
 from optimize.errors import OutputError
 from optimize.ownership import (
-    _HOST,
     LOCK_FILE,
     foreign_entries,
+    leftover_name,
     lock_is_stale,
     owned_files,
     read_lock,
@@ -28,7 +28,7 @@ MAX_NAME_BYTES = 200
 
 def _sibling(target: Path, tag: str) -> Path:
     """Hidden sibling ``.<name>.<tag>-<host>-<pid>-<random>`` (host and pid let a later run spot dead leftovers)."""
-    return target.parent / f".{target.name}.{tag}-{_HOST}-{os.getpid()}-{uuid.uuid4().hex[:10]}"
+    return target.parent / leftover_name(target.name, tag, os.getpid(), uuid.uuid4().hex[:10])
 
 
 def temp_sibling(target: str | os.PathLike, suffix: str = "") -> tuple[int, Path]:

@@ -173,7 +173,8 @@ def owned_records(folder: str | os.PathLike) -> dict[str, dict]:
     return {rel: rec for rel, rec in (read_records(folder) or {}).items() if proven(root, rel, rec)}
 
 
-_LEFTOVER = re.compile(r"^\.(?P<name>.+)\.(tmp|old)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]+(\.[A-Za-z0-9]+)?$")
+_LEFTOVER = re.compile(r"^(?P<stem>\.(?P<name>.+)\.(tmp|old|probe)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]{10})"
+                       r"(?P<check>[0-9a-f]{6})(\.[A-Za-z0-9]+)?$")
 _HOST = re.sub(r"[^A-Za-z0-9]+", "_", socket.gethostname()) or "host"
 
 
@@ -187,12 +188,27 @@ def pid_alive(pid: int) -> bool:
     return True
 
 
-def dead_leftover(name: str) -> bool:
-    """Whether ``name`` is a temporary file or folder of a tradeopt writer of this host whose process is gone
-    (``outpaths._sibling``'s names; ``remove_stale`` deletes them)."""
+def leftover_name(name: str, tag: str, pid: int, rand: str, host: str = _HOST) -> str:
+    """The hidden temporary name ``.<name>.<tag>-<host>-<pid>-<rand: 10 hex><check: 6 hex>`` of a writer
+    (``outpaths._sibling``); the check (SHA-256 of the rest, like the manifest's seal) tells tradeopt's
+    temporary names from a user's file named alike, which is never taken for a leftover."""
+    stem = f".{name}.{tag}-{host}-{pid}-{rand}"
+    return stem + sha256_bytes(stem.encode())[:6]
+
+
+def leftover_of(name: str) -> str | None:
+    """The output name whose temporary ``name`` is (``leftover_name``) when its writer is a process of this host
+    that is gone (``remove_stale`` deletes it); else None."""
     m = _LEFTOVER.match(name)
-    return bool(m) and m.group("host") == _HOST and int(m.group("pid")) != os.getpid() \
-        and not pid_alive(int(m.group("pid")))
+    if not m or m["check"] != sha256_bytes(m["stem"].encode())[:6] or m["host"] != _HOST:
+        return None
+    pid = int(m["pid"])
+    return m["name"] if pid != os.getpid() and not pid_alive(pid) else None
+
+
+def dead_leftover(name: str) -> bool:
+    """Whether ``name`` is a temporary file or folder of a dead tradeopt writer of this host (``leftover_of``)."""
+    return leftover_of(name) is not None
 
 
 def is_owned(rel: str, owned: set[str]) -> bool:

@@ -16,10 +16,11 @@ import pandas as pd
 import pytest
 
 import optimize.runs.batch as b
-from optimize.atomic import _HOST, claim_dir
+from optimize.atomic import claim_dir
 from optimize.config.scenario import load_scenario
 from optimize.data.baci import SAMPLE_FILE
 from optimize.errors import OutputError
+from optimize.ownership import leftover_name
 from optimize.resources import data_dir
 
 psutil = pytest.importorskip("psutil")
@@ -119,9 +120,9 @@ def test_stale_temp_folders_removed_only_when_their_owner_is_dead(tmp_path):
     (out / "cells").mkdir()
     sleeper = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(120)"])
     try:
-        dead = out / "cells" / f".K1.tmp-{_HOST}-{_dead_pid()}-0123456789"
-        live = out / "cells" / f".K2.tmp-{_HOST}-{sleeper.pid}-0123456789"
-        other_host = out / "cells" / f".K3.tmp-elsewhere-{_dead_pid()}-0123456789"
+        dead = out / "cells" / leftover_name("K1", "tmp", _dead_pid(), "0123456789")
+        live = out / "cells" / leftover_name("K2", "tmp", sleeper.pid, "0123456789")
+        other_host = out / "cells" / leftover_name("K3", "tmp", _dead_pid(), "0123456789", host="elsewhere")
         for d in (dead, live, other_host):
             d.mkdir()
             (d / "x").write_text("x")

@@ -15,6 +15,7 @@ from click.testing import CliRunner
 import optimize
 from optimize import atomic
 from optimize.errors import OutputError, ScenarioError
+from optimize.ownership import leftover_name
 from tests.corpus import snapshot
 
 OWNER_FILE = "manifest.json"
@@ -275,12 +276,35 @@ def test_leftover_temp_file_of_a_killed_write_is_not_foreign(tmp_path):
     out = atomic.claim_dir(tmp_path / "b", owns=("batch.csv", "cells/"))
     atomic.record_files(out, {"batch.csv": b"a,b\n"})
     (out / "batch.csv").write_bytes(b"a,b\n")
-    dead = f"{atomic._HOST}-999999999-0123456789"  # no such process
-    (out / f".batch.csv.tmp-{dead}").write_text("half")  # a batch killed while writing batch.csv
+    dead = leftover_name("batch.csv", "tmp", 999999999, "0123456789")  # no such process
+    (out / dead).write_text("half")  # a batch killed while writing batch.csv
     assert atomic.check_out_dir(out) == out
-    (out / f".thesis.txt.tmp-{atomic._HOST}-{os.getpid()}-0123456789").write_text("a live writer's, or a user's")
+    (out / leftover_name("thesis.txt", "tmp", os.getpid(), "0123456789")).write_text("a live writer's")
     with pytest.raises(OutputError):
         atomic.check_out_dir(out)
+
+
+def test_user_files_named_like_a_dead_writers_leftover_are_kept(tmp_path):
+    """A name of the leftover pattern without tradeopt's check (typed by a user) is never deleted: neither
+    inside the output folder (swapped or merged) nor beside it (``remove_stale`` of the folder)."""
+    out = tmp_path / "out"
+    with atomic.atomic_dir(out, run_key="k") as d:
+        (d / "a.csv").write_text("1\n")
+    host = atomic._HOST
+    inside = out / f".notes.tmp-{host}-999999999-0123456789abcdef"
+    beside = tmp_path / f".out.old-{host}-999999998-0123456789abcdef"
+    inside.write_text("mine")
+    beside.mkdir()
+    (beside / "thesis.tex").write_text("mine too")
+    with pytest.raises(OutputError, match="notes"):  # a file tradeopt did not write
+        atomic.check_out_dir(out, run_key="k")
+    with atomic.atomic_dir(out, run_key="k", overwrite=True) as d:
+        (d / "a.csv").write_text("2\n")
+    assert inside.read_text() == "mine" and (beside / "thesis.tex").read_text() == "mine too"
+    assert (out / "a.csv").read_text() == "2\n"
+    made = tmp_path / leftover_name("out", "old", 999999997, "0123456789")  # a killed writer's
+    made.mkdir()
+    assert atomic.remove_stale(out) == [made] and not made.exists() and beside.exists()
 
 
 @pytest.mark.parametrize("part", ["../x", "/etc", "a/../../x"])
