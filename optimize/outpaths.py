@@ -115,16 +115,25 @@ def resolved(path: str | os.PathLike) -> Path:
 
 def check_unlocked(folder: Path) -> None:
     """``OutputError`` (exit 5) when a batch is writing into ``folder`` (its lock is live, on another host, or
-    not a lock tradeopt can read): no writer changes a folder a batch holds."""
+    not a lock tradeopt can read) or into a folder above it (its ``cells/``, ``dataset/``: a live lock of
+    another process): no writer changes a folder a batch holds."""
     holder = read_lock(folder) if folder.is_dir() else None
     if holder is None or (holder and lock_is_stale(holder)):
-        return
+        return _check_above(folder)
     path = folder / LOCK_FILE
     if not holder:
         raise OutputError(f"{path} is not a lock tradeopt wrote (not a JSON object with a host and a pid)",
                           fix=f"if no batch is running on {folder}, delete {path}")
     raise OutputError(f"a batch (pid {holder['pid']} on {holder['host']}) is writing into {folder}",
                       fix="wait for it to finish, or choose another output folder")
+
+
+def _check_above(folder: Path) -> None:
+    for above in folder.parents:
+        holder = read_lock(above)
+        if holder and not lock_is_stale(holder) and holder["pid"] != os.getpid():  # a batch writes its own cells
+            raise OutputError(f"a batch (pid {holder['pid']} on {holder['host']}) is writing into {above}, "
+                              f"which holds {folder}", fix="wait for it to finish, or choose another output folder")
 
 
 def _shown(names: list[str]) -> str:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import json
 import os
+import socket
 from pathlib import Path
 
 import pytest
@@ -305,6 +306,19 @@ def test_user_files_named_like_a_dead_writers_leftover_are_kept(tmp_path):
     made = tmp_path / leftover_name("out", "old", 999999997, "0123456789")  # a killed writer's
     made.mkdir()
     assert atomic.remove_stale(out) == [made] and not made.exists() and beside.exists()
+
+
+def test_no_write_below_a_folder_a_batch_holds(tmp_path):
+    """A live batch lock (another process: the parent of this one) guards the folders below it too."""
+    batch = tmp_path / "batch"
+    (batch / "dataset").mkdir(parents=True)
+    lock = {"host": socket.gethostname(), "pid": os.getppid(), "run_id": "x"}
+    (batch / ".tradeopt-batch.lock").write_text(json.dumps(lock))
+    for write in (lambda: atomic.atomic_dir(batch / "dataset", overwrite=True).__enter__(),
+                  lambda: atomic.check_out_file(batch / "dataset" / "x.parquet", overwrite=True)):
+        with pytest.raises(OutputError, match="is writing into"):
+            write()
+    assert sorted(p.name for p in (batch / "dataset").iterdir()) == []
 
 
 @pytest.mark.parametrize("part", ["../x", "/etc", "a/../../x"])
