@@ -7,7 +7,7 @@ for caps and years.
 from __future__ import annotations
 
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 from optimize.errors import ScenarioError
@@ -66,3 +66,13 @@ def parse_years(text: Any, *, field: str = "--years") -> tuple[int, ...]:
     """``"2021-2023"`` or ``"2021,2023"`` -> sorted unique years (errors name ``field``, the CLI option)."""
     return tuple(int(y) for y in number_list(text, "years", cast=lambda v: int(round(v)), field=field,
                                              example="2021-2023 or 2021,2023"))
+
+
+def given_years(years: str | int | Iterable[int] | None) -> list[int] | None:
+    """The years of an API ``years`` argument (text ``"2021-2023"``, one year or a list), sorted; None when
+    none is given (None, "" or an empty list)."""
+    import numbers
+
+    if years is None or years == "":
+        return None
+    return sorted(set(parse_years(years) if isinstance(years, (str, numbers.Integral)) else map(int, years))) or None

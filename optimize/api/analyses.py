@@ -47,10 +47,10 @@ def screen(kind: str, data: str | Path | Sequence[str | Path] | pd.DataFrame | T
     """
     from optimize.analysis import screens
     from optimize.api.data import load_trade
-    from optimize.api.trend import given_years
     from optimize.data.countries import resolve_countries
     from optimize.data.revision import data_revision
     from optimize.errors import InputError
+    from optimize.tokens import given_years
 
     if kind not in SCREENS:
         raise InputError(f"unknown screen kind {kind!r}", field="kind", fix="use 'ec', 'geodep' or 'single'")

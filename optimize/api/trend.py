@@ -30,18 +30,6 @@ def yearly_source(data) -> str | Path | TradeData | None:
     return data
 
 
-def given_years(years: str | int | Iterable[int] | None) -> list[int] | None:
-    """The years of an API ``years`` argument (text ``"2021-2023"``, one year or a list), sorted; None when
-    none is given (None, "" or an empty list)."""
-    import numbers
-
-    from optimize.tokens import parse_years
-
-    if years is None or years == "":
-        return None
-    return sorted(set(parse_years(years) if isinstance(years, (str, numbers.Integral)) else map(int, years))) or None
-
-
 @api_checked
 def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequence[str | Path] | TradeData | None
           = None, *, years: str | Iterable[int] | None = None, top: int = 5, out_dir: str | Path | None = None,
@@ -67,6 +55,7 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
     from optimize.api import load_scenario
     from optimize.api.analyses import _check_out
     from optimize.runs.trend import trend as run_trend
+    from optimize.tokens import given_years
 
     scen = load_scenario(scenario, **keywords)
     _check_out(out_dir, overwrite)
