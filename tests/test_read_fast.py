@@ -128,3 +128,18 @@ def test_a_table_in_baci_order_is_kept_as_it_is(data):
     got = to_frame(tbl)
     assert list(got["k"]) == list(raw["k"])
     np.testing.assert_array_equal(got["v"].to_numpy(), raw["v"].to_numpy())
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.sampled_from(["010121", "850440", "270900", "999999", "000100", "7", "ab1234"]), min_size=1,
+                max_size=40))
+def test_hs6_index_of_a_text_column_matches_pandas_sorted_factorize(codes):
+    """``hs6_index`` of the frame's text column (pandas' str dtype: Arrow large_string) equals pandas' sorted
+    factorize; six-digit columns take the integer shortcut (it was skipped for large_string)."""
+    from optimize.data.frame import _hs6_ints, hs6_index
+
+    col = pd.Series(codes, dtype=pd.Series(["010121"]).dtype)
+    idx, hs6 = hs6_index(col)
+    want_idx, want = pd.factorize(pd.Series(codes, dtype=object), sort=True)
+    assert np.array_equal(idx, want_idx) and list(hs6) == [str(c) for c in want]
+    assert (_hs6_ints(col) is None) == any(len(c) != 6 or not c.isdigit() for c in codes)

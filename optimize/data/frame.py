@@ -29,7 +29,7 @@ _TEXT_DTYPE = pd.Series(["010121"]).dtype  # what pandas makes of text: object, 
 def _hs6_ints(k) -> np.ndarray | None:
     """HS6 text codes (Arrow or pandas) as int64 when every one is six ASCII digits (no null), else None."""
     arr = k if isinstance(k, (pa.Array, pa.ChunkedArray)) else pa.array(k)
-    if arr.null_count or not pa.types.is_string(arr.type):
+    if arr.null_count or not (pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type)):
         return None
     if len(arr) == 0:
         return np.zeros(0, dtype=np.int64)
