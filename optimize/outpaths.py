@@ -165,7 +165,13 @@ def check_out_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_ke
 
 
 def check_out_file(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
-    """Preflight of one output file: not a folder, not an existing file unless ``overwrite``; resolved path."""
+    """Preflight of one output file: not a folder, not a symlink (even with ``overwrite``: replacing it would
+    change its target, a file tradeopt cannot prove it wrote), not an existing file unless ``overwrite``;
+    resolved path."""
+    given = Path(path).expanduser()
+    if given.is_symlink():
+        raise OutputError(f"output path {given} is a symlink; tradeopt never replaces a symlink or what it points "
+                          "to, even with --overwrite", fix="choose another file name or remove the symlink")
     target = resolved(path)
     if target.is_dir():
         raise OutputError(f"output path {target} is a folder", fix="name a file, e.g. result.csv")

@@ -241,14 +241,15 @@ def test_atomic_dir_failure_leaves_foreign_and_old_files(tmp_path):
     assert snapshot(folder) == before and beside(folder) == []
 
 
-def test_atomic_file_follows_symlink(tmp_path):
+def test_atomic_file_refuses_a_symlink(tmp_path):
+    """A single-file output never replaces a symlink nor its target (a file tradeopt cannot prove it wrote)."""
     real = tmp_path / "real.csv"
     real.write_text("old")
     link = tmp_path / "link.csv"
     link.symlink_to(real)
-    with atomic.atomic_file(link, overwrite=True) as tmp:
+    with pytest.raises(OutputError, match="is a symlink"), atomic.atomic_file(link, overwrite=True) as tmp:
         tmp.write_text("new")
-    assert link.is_symlink() and real.read_text() == "new"
+    assert link.is_symlink() and real.read_text() == "old" and beside(link) == []
 
 
 # ---------------------------------------------------------------- batch root

@@ -160,15 +160,37 @@ def data_provenance(*, synthetic: bool, data_label: str | None, hs_revision: str
 def datapackage(tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "",
                 synthetic: bool = False, about: Mapping | None = None) -> dict:
     """The ``datapackage.json`` content for ``tables`` ({file name: frame as written}); ``about``: more package
-    properties (``provenance``: title, sources, licenses); ``created`` is the time of writing (UTC)."""
-    from datetime import datetime, timezone
-
+    properties (``provenance``: title, sources, licenses); ``created``: ``created_time``."""
     pkg = {"profile": "tabular-data-package", "name": re.sub(r"[^a-z0-9._-]", "-", name.lower()) or "tradeopt-output",
-           "title": title or name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+           "title": title or name, "created": created_time(),
            **dict(about or {}), "resources": [resource(f, df) for f, df in sorted(tables.items())]}
     if synthetic:
         pkg["description"] = "SYNTHETIC SAMPLE - not real trade data"
     return pkg
+
+
+#: The reproducible-builds variable: seconds since 1970-01-01 UTC that outputs state as their time of making.
+EPOCH_ENV = "SOURCE_DATE_EPOCH"
+
+
+def created_time() -> str:
+    """The UTC time an output states it was made (ISO 8601, seconds): ``SOURCE_DATE_EPOCH`` when set (so two
+    identical runs write identical files; matplotlib's SVG date honours it too), else now. A value that is not
+    a whole number of seconds is ``InputError`` (exit 2)."""
+    import os
+    from datetime import datetime, timezone
+
+    from optimize.errors import InputError
+
+    epoch = os.environ.get(EPOCH_ENV, "").strip()
+    if not epoch:
+        return datetime.now(timezone.utc).isoformat(timespec="seconds")
+    try:
+        return datetime.fromtimestamp(int(epoch), timezone.utc).isoformat(timespec="seconds")
+    except (ValueError, OverflowError, OSError):
+        raise InputError(f"{EPOCH_ENV}={epoch[:40]!r} is not a time", field=EPOCH_ENV,
+                         fix=f"set {EPOCH_ENV} to whole seconds since 1970-01-01 UTC (e.g. 1700000000) or unset it"
+                         ) from None
 
 
 def write_datapackage(folder: str | Path, tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "",

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib import colormaps
+from matplotlib import colormaps, rc_context
 from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 
@@ -51,7 +51,8 @@ def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") ->
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
     fig.savefig(paths[0], dpi=130, format="png")
-    fig.savefig(paths[1], format="svg")
+    with rc_context({"svg.hashsalt": "tradeopt"}):  # fixed ids (clip paths): the same figure, the same SVG bytes
+        fig.savefig(paths[1], format="svg")
     return paths
 
 
