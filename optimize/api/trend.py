@@ -59,18 +59,10 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
 
     scen = load_scenario(scenario, **keywords)
     _check_out(out_dir, overwrite)
-    client, owned = (None, False)
-    if dask_address is not None:  # an unreachable scheduler fails before any data are read
-        from optimize.runs.executors import connect_dask
+    from optimize.runs.executors import dask_session
 
-        client, owned = connect_dask(dask_address, dask_timeout, quiet=True)
-    try:
+    with dask_session(dask_address, dask_timeout, quiet=True) as client:  # unreachable: before any data are read
         result = run_trend(scen, yearly_source(data), given_years(years), top=top, workers=workers, client=client)
-    finally:
-        if owned:
-            from optimize.runs.executors import close_dask
-
-            close_dask(client)
     if out_dir is not None:
         write_trend(result, out_dir, figures=figures, overwrite=overwrite)
     return result

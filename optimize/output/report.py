@@ -27,7 +27,7 @@ from optimize.output.datapackage import provenance, write_datapackage
 from optimize.output.folder import write_table
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
-from optimize.output.textfmt import country_label, fmt_money, num, pct
+from optimize.output.textfmt import country_label, fmt_money, md_table, num, pct
 from optimize.output.xlsx import write_xlsx
 from optimize.units import usd_to_eur
 from optimize.vocab import plural
@@ -40,7 +40,6 @@ UNITS = {
     "hhi": "Herfindahl-Hirschman index of supplier shares, 0..1",
     "change_pp": "percentage points",
 }
-MD_ROWS = 20  # rows shown per long table in summary.md
 
 
 # ---------------------------------------------------------------- helpers
@@ -53,21 +52,6 @@ def with_eur(df: pd.DataFrame, eur_per_usd: float | None) -> pd.DataFrame:
     for col in [c for c in df.columns if c.endswith("_usd")]:
         out.insert(out.columns.get_loc(col) + 1, col[:-4] + "_eur", usd_to_eur(df[col].to_numpy(float), eur_per_usd))
     return out
-
-
-def _md_table(df: pd.DataFrame, columns: dict[str, tuple[str, callable]], limit: int | None = MD_ROWS) -> str:
-    """Markdown table: ``columns`` maps source column -> (header, formatter)."""
-    if df is None or df.empty:
-        return "_none_\n"
-    shown = df if limit is None else df.head(limit)
-    cells = {src: shown[src].map(fn).astype(str).str.replace("|", "\\|", regex=False).tolist()
-             for src, (_, fn) in columns.items()}
-    headers = [h for h, _ in columns.values()]
-    lines = ["| " + " | ".join(headers) + " |", "|" + "|".join("---" for _ in headers) + "|"]
-    lines += ["| " + " | ".join(row) + " |" for row in zip(*cells.values(), strict=False)]
-    if limit is not None and len(df) > limit:
-        lines.append(f"\n_... and {len(df) - limit} more rows (see the CSV)._")
-    return "\n".join(lines) + "\n"
 
 
 def _solver(meta: dict) -> dict:
@@ -192,20 +176,20 @@ def _md_breakdowns(tables) -> list[str]:
     s = tables.summary
     money = fmt_money
     parts.append("## Exposure per risk country\n")
-    parts.append(_md_table(tables.exposure, {
+    parts.append(md_table(tables.exposure, {
         "name": ("country", str), "iso3": ("ISO3", str), "share_before": ("before", pct),
         "share_after": ("after", pct), "change_pp": ("change (pp)", lambda v: num(v, 2)),
         "before_usd": ("before (USD)", money), "after_usd": ("after (USD)", money)}, limit=None))
     for key, table in (("stage", tables.by_stage), ("sector", tables.by_sector)):
         parts.append(f"## By {key}\n")
-        parts.append(_md_table(table, {
+        parts.append(md_table(table, {
             key: (key, sector_name if key == "sector" else str), "total_usd": ("imports", money),
             "risk_share_before": ("risk before", pct),
             "risk_share_after": ("risk after", pct), "hhi_before": ("HHI before", num),
             "hhi_after": ("HHI after", num), "shifted_usd": ("shifted", money),
             "n_products": ("products", str), "n_unfixable": ("unfixable", str)}, limit=None))
     parts.append("## Top beneficiaries\n")
-    parts.append(_md_table(tables.beneficiaries, {
+    parts.append(md_table(tables.beneficiaries, {
         "rank": ("rank", str), "name": ("country", str), "exporter": ("ISO3", str),
         "increase_usd": ("increase", money),
         **({"bloc_member": ("bloc member", lambda v: "yes" if v else "")} if s.get("n_bloc_members") else {}),
@@ -225,10 +209,10 @@ def _md_requested(tables, meta: dict) -> list[str]:
                 "top_supplier_name": ("top supplier", str), "top_share": ("its share", pct), "hhi": ("HHI", num)}
         if "extra_bloc_share" in tables.concentration:
             cols["extra_bloc_share"] = (f"from outside {meta.get('importer') or 'the bloc'}", pct)
-        parts.append(_md_table(tables.concentration, cols))
+        parts.append(md_table(tables.concentration, cols))
     if "single_country" in wanted and tables.single_country is not None:
         parts.append("## Single-country dependence (products above the threshold, before -> after)\n")
-        parts.append(_md_table(tables.single_country, {
+        parts.append(md_table(tables.single_country, {
             "threshold": ("one supplier above", pct), "supplier": ("supplier", str),
             "n_before": ("products before", str), "n_after": ("products after", str)}, limit=None))
     return parts
@@ -244,19 +228,19 @@ def _md_products(tables, meta: dict) -> list[str]:
         parts.append(f"## Products that cannot meet the supplier-share limit of {pct(share_limit)}\n")
         if bad:
             parts.append("Solved without the limit (reported, not dropped):\n")
-            parts.append(_md_table(p[p["k"].isin(bad)].sort_values("k"), {
+            parts.append(md_table(p[p["k"].isin(bad)].sort_values("k"), {
                 "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
                 "top_supplier_before": ("top supplier", str), "top_share_before": ("its share", pct),
                 "total_usd": ("imports", fmt_money)}, limit=None))
         else:
             parts.append("None: every product meets the limit.\n")
     parts.append("## Unfixable products\n")
-    parts.append(_md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {
+    parts.append(md_table(p[p["unfixable"]].sort_values(["risk_before_usd", "k"], ascending=[False, True]), {
         "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
         "risk_share_before": ("risk share", pct), "total_usd": ("imports", fmt_money)}))
     rises = p[p["hhi_after"] > p["hhi_before"] + 1e-12].assign(d=lambda d: d["hhi_after"] - d["hhi_before"])
     parts.append("## Products whose HHI rises\n")
-    parts.append(_md_table(rises.sort_values(["d", "k"], ascending=[False, True]), {
+    parts.append(md_table(rises.sort_values(["d", "k"], ascending=[False, True]), {
         "k": ("HS6", str), "description": ("description", str), "sector": ("sector", sector_name),
         "hhi_before": ("HHI before", num), "hhi_after": ("HHI after", num),
         "top_supplier_after": ("top supplier after", str), "top_share_after": ("its share", pct)}))

@@ -9,6 +9,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from optimize.output.plots import _save
+from optimize.output.textfmt import formatted, md_table
 
 
 def caption(settings: dict) -> str:
@@ -43,12 +44,8 @@ def plot_trend(table: pd.DataFrame, stem, *, settings: dict, synthetic: bool = F
 
 
 def _md_table(frame: pd.DataFrame, formats: dict[str, str]) -> list[str]:
-    cols = list(formats)
-    out = ["| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
-    for rec in frame[cols].to_dict("records"):
-        out.append("| " + " | ".join("n/a" if isinstance(rec[c], float) and not np.isfinite(rec[c])
-                                     else format(rec[c], formats[c]) for c in cols) + " |")
-    return out
+    """``textfmt.md_table`` of ``frame``'s columns in ``formats`` (column -> format spec), every row."""
+    return md_table(frame, {c: (c, formatted(spec)) for c, spec in formats.items()}, limit=None).splitlines()
 
 
 def trend_markdown(table: pd.DataFrame, decomposition: pd.DataFrame, settings: dict, synthetic: bool) -> str:
@@ -76,10 +73,8 @@ def screens_markdown(screens: pd.DataFrame) -> str:
     lines = ["", "## Screen persistence (products flagged, entering, leaving, staying)", ""]
     if screens.empty:
         return "\n".join(lines + ["No screen results."]) + "\n"
-    shown = screens.astype(object).where(screens.notna(), "")
-    lines += ["| screen | year | flagged | entering | leaving | staying | survival_1y |", "|---" * 7 + "|"]
-    lines += [f"| {r.screen} | {r.year} | {r.flagged} | {r.entering} | {r.leaving} | {r.staying} | "
-              f"{'' if r.survival_1y == '' else format(float(r.survival_1y), '.2f')} |" for r in shown.itertuples()]
+    counts = {c: "d" for c in ("year", "flagged", "entering", "leaving", "staying")}
+    lines += _md_table(screens, {"screen": "s", **counts, "survival_1y": ".2f"})
     return "\n".join(lines) + "\n"
 
 

@@ -301,11 +301,8 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
     t_start = time.perf_counter()
     executors.dask_timeout_seconds(dask_timeout_s)  # a bad value is refused with or without a Dask address
     check_out_dir(out_dir, overwrite=overwrite, run_key=BATCH_KEY)  # refuse before connecting or reading
-    client, owned = (None, False)
-    if dask_address is not None:  # an unreachable scheduler fails before any data are read or folder claimed
-        client, owned = executors.connect_dask(dask_address, dask_timeout_s, quiet)
-        executors.warm_workers(client)
-    try:
+    # an unreachable scheduler fails before any data are read or folder claimed
+    with executors.dask_session(dask_address, dask_timeout_s, quiet, warm=True) as client:
         out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite, run_key=BATCH_KEY)
         run_id = resume.new_run_id()
         lock = resume.acquire_lock(out, run_id)
@@ -321,9 +318,6 @@ def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, wo
                     raise_every_absent_year(exc, run.grid.years, lambda: pipeline.data_years(run.scenario, run.data))
         finally:
             resume.release_lock(lock)
-    finally:
-        if owned:
-            executors.close_dask(client)
 
 
 def _make_run(scenario, grid, out, data, workers, client, options, run_id) -> _Run:

@@ -314,6 +314,25 @@ def close_dask(client) -> None:
         cluster.close()
 
 
+@contextmanager
+def dask_session(spec, timeout_s: float | None = None, quiet: bool = False, warm: bool = False) -> Iterator:
+    """The ``distributed.Client`` of ``connect_dask(spec, timeout_s, quiet)`` for the block (None without a
+    ``spec``), its workers' imports started with ``warm`` (``warm_workers``), closed after the block when this
+    call made it (``close_dask``); the one way batch, trend and backtest connect to Dask."""
+    dask_timeout_seconds(timeout_s)  # a bad value is refused with or without a Dask address
+    if spec is None:
+        yield None
+        return
+    client, owned = connect_dask(spec, timeout_s, quiet)
+    if warm:
+        warm_workers(client)
+    try:
+        yield client
+    finally:
+        if owned:
+            close_dask(client)
+
+
 _YEAR_CACHE: dict = {}
 
 
