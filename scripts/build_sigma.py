@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
 from optimize.analysis.protee import fill, to_revision, usable_protee  # noqa: E402
-from optimize.data.concordance import _un_columns, cap_fanout  # noqa: E402
+from optimize.data.concordance import _un_columns  # noqa: E402
 from optimize.data.products import product_table  # noqa: E402
 
 MAX_FANOUT = 20
@@ -32,10 +32,15 @@ CHAINS = {"HS07": (), "HS12": ("HS2012_to_HS2007",), "HS17": ("HS2017_to_HS2012"
 
 
 def step(conc: Path, stem: str) -> pd.DataFrame:
-    """One UNSD step as DataFrame[k_source, k_target], wide fan-outs cut to the conversion target."""
+    """One UNSD step as DataFrame[k_source, k_target]: a source code with more than ``MAX_FANOUT`` targets
+    keeps only its UNSD conversion target (this script's rule, docs/cost.md; baskets and codes follow
+    ``hs_links.fanout_rule`` instead)."""
     pairs = _un_columns(pd.read_csv(conc / f"{stem}_correlation_UNSD.csv", dtype=str))
-    conv = pd.read_csv(conc / f"{stem}_conversion_UNSD.csv", dtype=str)
-    return cap_fanout(pairs, conv, MAX_FANOUT)[["k_source", "k_target"]].drop_duplicates()
+    conv = _un_columns(pd.read_csv(conc / f"{stem}_conversion_UNSD.csv", dtype=str).assign(_rel=""))
+    target = conv.drop_duplicates("k_source").set_index("k_source")["k_target"]
+    wide = pairs.groupby("k_source")["k_target"].transform("nunique") > MAX_FANOUT
+    keep = ~wide | (pairs["k_target"] == pairs["k_source"].map(target))
+    return pairs.loc[keep, ["k_source", "k_target"]].drop_duplicates()
 
 
 def links(conc: Path, rev: str, codes: list[str]) -> pd.DataFrame:

@@ -84,19 +84,6 @@ def classify_sources(pairs: pd.DataFrame) -> pd.Series:
     return rel.where(~any_nn, "n:n")
 
 
-def cap_fanout(pairs: pd.DataFrame, conversion: pd.DataFrame, max_fanout: int) -> pd.DataFrame:
-    """Source codes with more than ``max_fanout`` targets keep only their UNSD *conversion* target
-    (``capped`` = 1). Not used for baskets or ``concord_codes`` (they follow ``hs_links.fanout_rule``);
-    kept for ``scripts/build_sigma.py``."""
-    n_tgt = pairs.groupby("k_source")["k_target"].transform("nunique")
-    wide = n_tgt > max_fanout
-    conv = _un_columns(conversion.assign(_rel="")).drop_duplicates("k_source").set_index("k_source")["k_target"]
-    keep = ~wide | (pairs["k_target"] == pairs["k_source"].map(conv))
-    out = pairs.loc[keep].copy()
-    out["capped"] = wide[keep].astype(int)
-    return out
-
-
 def derive_compact_table(pairs: pd.DataFrame, codes) -> pd.DataFrame:
     """Correlation pairs DataFrame[k_source, k_target, pair_relationship] + HS2022 codes ->
     DataFrame[k_source, k_target, relationship, pair_relationship, capped, dropped, extra_sources]
