@@ -97,12 +97,9 @@ def scenario_options(*keywords: str, sources: bool = False):
 
 
 def _load(scenario_name: str, sets: tuple[str, ...], keywords: dict) -> Scenario:
-    """The scenario with the options' keywords (None or no value = not given) and then ``--set`` applied;
-    ``products`` names a basket CSV file when such a file exists, else codes/chapters/ranges/'all'."""
-    products = keywords.pop("products", None)
+    """The scenario with the options' keywords (None or no value = not given) and then ``--set`` applied
+    (``products``: a basket CSV, codes, chapters, ranges or 'all', told apart as the API does)."""
     keywords["baci"] = one_source(keywords.get("baci"))
-    if products is not None:
-        keywords["basket_file" if Path(products).is_file() else "products"] = products
     given = {k: v for k, v in keywords.items() if v is not None and v != ()}
     return api.load_scenario(scenario_name, overrides=sets, **given)
 

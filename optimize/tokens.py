@@ -2,12 +2,13 @@
 
 ``split_tokens("CHN, USA")`` -> ``["CHN", "USA"]`` for every list a user writes (CLI
 options, ``--set`` values, API keywords, scenario fields); ``number_list("0-10:2.5")``
-for caps and years.
+for caps and years; ``basket_file(products)`` tells a basket CSV from a product selection.
 """
 from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
 
 from optimize.errors import ScenarioError
@@ -76,3 +77,26 @@ def given_years(years: str | int | Iterable[int] | None) -> list[int] | None:
     if years is None or years == "":
         return None
     return sorted(set(parse_years(years) if isinstance(years, (str, numbers.Integral)) else map(int, years))) or None
+
+
+def named_file(products: Any) -> Path | None:
+    """The existing file a product selection names (a str or Path), else None (typed-in tokens)."""
+    if isinstance(products, (str, Path)) and str(products) and Path(products).is_file():
+        return Path(products)
+    return None
+
+
+def basket_file(products: Any) -> Path | None:
+    """The basket CSV a product selection names, else None: the one test of whether ``products`` (an API
+    keyword, ``--products``, a screen's selection) is a basket file or a selection. A basket file is an
+    existing file whose header names a ``sector`` column (``k,sector,...``); codes, chapters, ranges, 'all'
+    and a file of codes (one per line, or a CSV with ``k`` only) are a selection (``basket.select_codes``)."""
+    path = named_file(products)
+    if path is None:
+        return None
+    try:
+        with path.open(encoding="utf-8-sig", errors="replace") as fh:
+            header = fh.readline()
+    except OSError:
+        return path  # unreadable: the basket reader names it
+    return path if "sector" in {c.strip().strip('"').lower() for c in header.split(",")} else None

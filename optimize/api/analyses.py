@@ -99,6 +99,7 @@ def _selected_products(trade: TradeData, products, sectors) -> pd.DataFrame:
     import pandas as pd
 
     from optimize.data.basket import load_basket, select_codes
+    from optimize.tokens import basket_file
 
     flows = trade.flows
     if products is None and not sectors:
@@ -107,7 +108,7 @@ def _selected_products(trade: TradeData, products, sectors) -> pd.DataFrame:
     keep = {str(k) for k in pd.unique(flows["k"])}
     if sectors:
         keep &= set(load_basket(None, sectors=sectors, hs_revision=revision)["k"].astype(str))
-    if isinstance(products, (str, Path)) and Path(products).is_file():
+    if basket_file(products):
         keep &= set(load_basket(products, hs_revision=revision)["k"].astype(str))
     elif products is not None:
         keep &= set(select_codes(products, sorted(keep)))

@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from typing import Any, Literal, NamedTuple, get_args, get_origin
 
 from optimize.errors import ScenarioError
+from optimize.tokens import basket_file
 from optimize.tokens import split_tokens as tokens
 from optimize.vocab import SECTORS
 
@@ -81,7 +82,8 @@ CLI_OPTIONS: dict[str, CliOption] = {
     "cap_basis": CliOption("--cap-basis", "What the cap's percentage points are of: the alternative's exports "
                                           "of the product, the importer's imports of it, or the alternative's "
                                           "exports outside the importer (default: the scenario's)."),
-    "products": CliOption("--products", "'all', a basket CSV file, or HS6 codes/chapters/ranges, comma-separated."),
+    "products": CliOption("--products", "'all', a basket CSV file (columns k,sector), a file of codes, or HS6 "
+                                        "codes/chapters/ranges, comma-separated."),
     "sectors": CliOption("--sector", f"Basket sector(s): {', '.join(SECTORS)} (repeatable).", repeat=True),
     "backend": CliOption("--backend", "LP solver: highspy directly, or the Pyomo model (cross-check)."),
     "bands": CliOption("--bands", "Also report low/central/high bands: re-solve at each cap of bands.caps "
@@ -134,7 +136,8 @@ def _normalise(key: str, value: Any) -> Any:
 
 
 def updates_from_keywords(keywords: Mapping[str, Any]) -> dict[str, Any]:
-    """Keywords -> ``{dotted key: value}``; None values are skipped; unknown keywords raise ``ScenarioError``.
+    """Keywords -> ``{dotted key: value}``; None values are skipped; unknown keywords raise ``ScenarioError``;
+    ``products`` naming a basket CSV (``tokens.basket_file``) sets ``basket.file``.
 
     Sorted by keyword, so the result never depends on argument order.
     """
@@ -146,7 +149,7 @@ def updates_from_keywords(keywords: Mapping[str, Any]) -> dict[str, Any]:
     for name in sorted(keywords):
         if keywords[name] is None:
             continue
-        key = ALIASES[name]
+        key = "basket.file" if name == "products" and basket_file(keywords[name]) else ALIASES[name]
         out[key] = _normalise(key, keywords[name])
     return out
 

@@ -17,7 +17,7 @@ from optimize.data.concordance import ConcordanceReport, concord_basket, target_
 from optimize.data.hs_links import normalize_revision
 from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
-from optimize.tokens import split_tokens
+from optimize.tokens import named_file, split_tokens
 from optimize.vocab import SECTOR_NAMES, SECTORS, sector_name  # noqa: F401  (re-exported)
 
 __all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket",
@@ -119,9 +119,13 @@ def load_basket(path: str | Path | None = None, *, sectors: str | Iterable[str] 
 def product_tokens(spec: str | Iterable[str]) -> tuple[list[str], str | None]:
     """A product selection's tokens and the file they came from (None for a typed list): ``spec`` is a
     comma list or iterable of tokens, or the path of a file with codes (one per line or a CSV with ``k``)."""
-    if isinstance(spec, (str, Path)) and Path(str(spec)).is_file():
-        p = Path(str(spec))
-        text = pd.read_csv(p, dtype=str, keep_default_na=False, header=None)
+    p = named_file(spec)
+    if p is not None:
+        try:
+            text = pd.read_csv(p, dtype=str, keep_default_na=False, header=None)
+        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
+            raise ScenarioError(f"cannot read the product codes: {exc}", file=str(p), field="products",
+                                fix="list HS codes one per line, or as a CSV with a column k") from exc
         if str(text.iloc[0, 0]).strip().lower() == "k":
             text = pd.read_csv(p, dtype=str, keep_default_na=False)[["k"]]
         return [t for t in text.iloc[:, 0].astype(str).str.strip() if t], str(p)
