@@ -56,3 +56,20 @@ def test_cells_carry_the_codes_the_resolver_gives():
             assert cell.importer_codes == tuple(countries.resolve_countries(cell.importer))
     expanded = g.expand_all(g.Grid(importers=(g.ALL_IMPORTERS,), years=(2023,), caps_pp=(1.0,)), [276, 251])
     assert {c.importer: c.importer_codes for c in expanded.cells()} == {"DEU": (276,), "FRA": (251,)}
+
+
+@pytest.mark.parametrize("mode, caps", [({"per_cell": True}, "1,5"), ({"per_cell": True, "joint": True}, "5"),
+                                        ({"per_cell": True, "full_outputs": True}, "1,5")])
+def test_per_cell_batch_resolves_each_distinct_token_once(calls, tmp_path, mode, caps):
+    # the per-cell path (every cell through the pipeline) uses the codes its cells carry, as the fast path does
+    scen = load_scenario("default", overrides=["importer.countries=[\"FRA\"]", "risk.countries=[\"IND\"]"])
+    resolve(scen)
+    base = Counter(calls)
+    calls.clear()
+    res = api.batch_run(scen, out_dir=tmp_path, importers="DEU,NLD,deu", caps_pp=caps, risk_sets="CHN;RUS,usa",
+                        workers=1, quiet=True, **mode)
+    grid_calls = Counter(calls) - base
+    assert sorted(grid_calls) == ["CHN", "DEU", "NLD", "RUS", "USA"]
+    assert set(grid_calls.values()) == {1}
+    assert not Counter(calls) - grid_calls - base
+    assert res.table["status"].eq("optimal").all() and len(res.computed) == 2 * len(caps.split(",")) * 2

@@ -78,9 +78,9 @@ def test_one_run_resolves_the_scenario_countries_once(monkeypatch):
     calls = []
     real = resolve_mod._build
 
-    def counting(scen, file):
+    def counting(scen, *rest):
         calls.append(scen.name)
-        return real(scen, file)
+        return real(scen, *rest)
 
     monkeypatch.setattr(resolve_mod, "_build", counting)
     optimize.run("default", importer="NLD", sectors=["crm"], figures=False)

@@ -166,13 +166,12 @@ def _importer_label(tokens, codes) -> str:
     return "+".join(str(s) for s in to_iso3(list(codes)))
 
 
-def _build(scen: Any, file: str) -> ModelSpec:
-    lists = {
-        "importer.countries": _codes(scen.importer.countries, "importer.countries", file),
-        "risk.countries": _codes(scen.risk.countries, "risk.countries", file),
-        "alternatives.friends": _codes(scen.alternatives.friends, "alternatives.friends", file),
-        "ban.country": _codes([scen.ban.country] if scen.ban.country else [], "ban.country", file),
-    }
+def _build(scen: Any, file: str, known: Mapping[str, tuple[int, ...]]) -> ModelSpec:
+    tokens = {"importer.countries": scen.importer.countries, "risk.countries": scen.risk.countries,
+              "alternatives.friends": scen.alternatives.friends,
+              "ban.country": [scen.ban.country] if scen.ban.country else []}
+    lists = {key: tuple(sorted({int(c) for c in known[key]})) if key in known else _codes(toks, key, file)
+             for key, toks in tokens.items()}
     weights = _codes_by_key(scen.risk.weights, "risk.weights", file)
     priority = _priority(scen.risk.priority, file)
     check_risk_roles({**lists, "risk.weights": tuple(weights), "risk.priority": priority}, file)
@@ -206,11 +205,13 @@ def _build(scen: Any, file: str) -> ModelSpec:
     )
 
 
-def resolve(scen: Any, *, file: str | None = None) -> ModelSpec:
+def resolve(scen: Any, *, file: str | None = None, known: Mapping[str, tuple[int, ...]] | None = None) -> ModelSpec:
     """The scenario's ``ModelSpec``, computed on first use, then cached on the scenario object.
 
     ``scen`` is an ``optimize.config.scenario.Scenario`` (not imported here: that module calls this one).
+    ``known``: BACI codes of some country keys (``importer.countries``, ``risk.countries``, ...) resolved
+    already from the same tokens (a batch grid's cell), taken instead of resolving those tokens again.
     """
     if scen._spec is None:
-        scen._spec = _build(scen, file or scen.name)
+        scen._spec = _build(scen, file or scen.name, known or {})
     return scen._spec

@@ -264,15 +264,17 @@ class Scenario(_Section):
                 d[section][key] = str(Path(d[section][key]).expanduser().absolute())
         return dumps_toml(d)
 
-    def update(self, updates: Mapping[str, Any], *, source: str | None = None) -> "Scenario":
+    def update(self, updates: Mapping[str, Any], *, source: str | None = None,
+               known: Mapping[str, tuple[int, ...]] | None = None) -> "Scenario":
         """A validated copy with ``{dotted key: value}`` set (``{"cap.pp": 3, "risk.countries": ["CHN"]}``).
 
-        Unknown keys and bad values raise ``ScenarioError`` naming the key and ``source``.
+        Unknown keys and bad values raise ``ScenarioError`` naming the key and ``source``. ``known``: BACI
+        codes of country keys resolved already from the same tokens (``resolve.resolve``'s ``known``).
         """
         if not updates:
             return self
         return validate_scenario(apply_overrides(self.resolved(), updates, Scenario),
-                                 file=source or f"{self.name} (updated)")
+                                 file=source or f"{self.name} (updated)", known=known)
 
 
 # ----------------------------------------------------------------- errors
@@ -334,8 +336,9 @@ def scenario_path(name_or_path: str | Path) -> Path:
     return candidate
 
 
-def validate_scenario(raw: dict, *, file: str = "<dict>", check_countries: bool = True) -> Scenario:
-    """Raw dict -> Scenario, or ScenarioError naming ``file`` and the dotted key."""
+def validate_scenario(raw: dict, *, file: str = "<dict>", check_countries: bool = True,
+                      known: Mapping[str, tuple[int, ...]] | None = None) -> Scenario:
+    """Raw dict -> Scenario, or ScenarioError naming ``file`` and the dotted key (``known``: see ``update``)."""
     try:
         scen = Scenario.model_validate(raw)
     except ValidationError as exc:
@@ -343,7 +346,7 @@ def validate_scenario(raw: dict, *, file: str = "<dict>", check_countries: bool 
     if check_countries:  # every country name resolves (cached on the scenario: resolved once)
         from optimize.config.resolve import resolve
 
-        resolve(scen, file=file)
+        resolve(scen, file=file, known=known)
     return scen
 
 

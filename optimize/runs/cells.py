@@ -222,10 +222,17 @@ def run_cells(prepared, task: Task, options: CellOptions) -> Block:
     for cell in task.cells:
         def make(cell=cell):
             result = pipeline.solve_cell(prepared, importer=cell.importer, cap_pp=cell.cap_pp,
-                                         cap_basis=cell.cap_basis, risk=list(cell.risk_set))
+                                         cap_basis=cell.cap_basis, risk=list(cell.risk_set), known=known_codes(cell))
             return _cell_rows(cell, result.tables), result, result.tables
         col.add(cell, make, options)
     return col.block(time.perf_counter() - t0)
+
+
+def known_codes(cell: Cell) -> dict[str, tuple[int, ...]]:
+    """The BACI codes ``cell`` carries from its grid (resolved once there), by scenario key; a key whose
+    codes the cell lacks (an unknown importer, a cell made without its grid) is left to ``resolve``."""
+    known = {"risk.countries": cell.risk_codes} if cell.risk_codes or not cell.risk_set else {}
+    return {**known, "importer.countries": cell.importer_codes} if cell.importer_codes else known
 
 
 def _reraise(exc: BaseException):
@@ -244,8 +251,8 @@ def _run_joint_group(prepared, cells: Sequence[Cell], options: CellOptions, t0: 
     built, col = [], _Collector()
     for cell in cells:
         try:
-            scen = pipeline.cell_scenario(prepared.scenario, importer=cell.importer, cap_pp=cell.cap_pp,
-                                          cap_basis=cell.cap_basis, risk=list(cell.risk_set))
+            scen = pipeline.cell_scenario(prepared.scenario, known_codes(cell), importer=cell.importer,
+                                          cap_pp=cell.cap_pp, cap_basis=cell.cap_basis, risk=list(cell.risk_set))
             built.append((cell, scen, pipeline.build_cell_instance(prepared, resolve(scen))))
         except TradeoptError as exc:
             col.add(cell, lambda exc=exc: _reraise(exc), options)

@@ -7,6 +7,7 @@ tables, and may be called many times on one ``Prepared`` (batch runs);
 """
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -279,11 +280,12 @@ def prepare(scenario: Scenario | str | Path | None = None,
 # ------------------------------------------------------------------ solve
 
 
-def cell_scenario(base: Scenario, **cell) -> Scenario:
+def cell_scenario(base: Scenario, known: Mapping[str, tuple[int, ...]] | None = None, **cell) -> Scenario:
     """``base`` with cell keywords (``optimize.config.aliases.ALIASES``: ``cap_pp``, ``importer``, ...) set;
-    None leaves a key as is. Unknown keywords raise ``TypeError``."""
+    None leaves a key as is. Unknown keywords raise ``TypeError``. ``known``: BACI codes of country keys
+    resolved already (``resolve.resolve``'s ``known``: a batch cell's), not resolved again."""
     updates = updates_from_keywords(cell)
-    return base.update(updates, source=f"{base.name} (cell)") if updates else base
+    return base.update(updates, source=f"{base.name} (cell)", known=known) if updates else base
 
 
 def build_cell_instance(prepared: Prepared, spec: ModelSpec):
@@ -340,19 +342,19 @@ def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     return tables
 
 
-def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None, **cell) -> RunResult:
+def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None,
+               known: Mapping[str, tuple[int, ...]] | None = None, **cell) -> RunResult:
     """Solve one cell of a prepared scenario.
 
-    Cell parameters (None = the scenario's value): ``importer`` (tokens),
-    ``cap_pp``, ``cap_basis``, ``risk`` (tokens), ``friends``, ``share_limit``,
-    ``spread``, ``split``, ``backend``, ``algorithm``, ``keep_going``,
-    ``exporter_total_pp``. ``save_lp`` writes the LP without changing the result.
-    ``solver``: an ``engine.WarmStart`` shared by cells that differ only in their bounds (a sweep).
-    Raises ``InfeasibleError`` (unless keep_going) or ``SolverError``.
+    Cell parameters (None = the scenario's value): ``importer`` (tokens), ``cap_pp``, ``cap_basis``, ``risk``
+    (tokens), ``friends``, ``share_limit``, ``spread``, ``split``, ``backend``, ``algorithm``, ``keep_going``,
+    ``exporter_total_pp``. ``save_lp`` writes the LP without changing the result. ``solver``: an
+    ``engine.WarmStart`` shared by cells that differ only in their bounds (a sweep). ``known``: codes resolved
+    already (``cell_scenario``). Raises ``InfeasibleError`` (unless keep_going) or ``SolverError``.
     """
     from optimize.model.engine import reallocate
 
-    scen = cell_scenario(prepared.scenario, **cell)
+    scen = cell_scenario(prepared.scenario, known, **cell)
     spec = resolve(scen)
     instance = build_cell_instance(prepared, spec)
     if solver is not None:
