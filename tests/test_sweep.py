@@ -71,3 +71,32 @@ def test_cold_fallback_matches_warm(prepared):
     cold = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False, warm=False)
     assert warm.warm and not cold.warm
     np.testing.assert_allclose(warm.table["share_after"], cold.table["share_after"], atol=1e-9)
+
+
+def test_cold_sweep_reports_the_run_tables_numbers_bit_for_bit(prepared):
+    """The sweep reads exposure from the metrics step alone; the numbers are those of the full run's tables."""
+    caps = [0.5, 4.0]
+    t = sw.sweep(None, caps, prepared=prepared, importer="DEU", risk=["CHN", "RUS"], plot=False, warm=False).table
+    for cap in caps:
+        tables = pipeline.solve_cell(prepared, importer="DEU", risk=["CHN", "RUS"], cap_pp=cap).tables
+        order = tables.exposure["iso3"].astype(str).tolist()
+        got = t[t.cap_pp == cap].set_index("risk")
+        assert sorted(got.index) == sorted(order)
+        got = got.loc[order]
+        for col in ("share_before", "share_after", "before_usd", "after_usd"):
+            assert got[col].tolist() == tables.exposure[col].astype(float).tolist(), col
+        assert set(got["shifted_usd"]) == {tables.summary["shifted_usd"]}
+        assert set(got["hhi_after"]) == {tables.summary["hhi_after"]}
+
+
+def test_sweep_builds_no_result_tables(prepared, monkeypatch):
+    """Work done once: a sweep computes neither the run's tables nor its CES cost (it reports exposure only)."""
+    import optimize.analysis.armington as armington
+    import optimize.analysis.metrics as metrics
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("the sweep computed a table it does not report")
+
+    monkeypatch.setattr(metrics, "compute_tables", refuse)
+    monkeypatch.setattr(armington, "attach", refuse)
+    assert len(sw.sweep(None, [1, 2], prepared=prepared, plot=False).table) > 0

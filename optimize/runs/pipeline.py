@@ -303,13 +303,6 @@ def build_cell_instance(prepared: Prepared, spec: ModelSpec):
     )
 
 
-def bloc_codes(instance) -> tuple[int, ...] | None:
-    """The importer's own bloc (its member codes) when it has several members, else None (no extra-bloc share)."""
-    from optimize.analysis.metrics import bloc_members
-
-    return tuple(sorted(bloc_members(instance))) or None
-
-
 def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
     """EngineOptions from the resolved spec (risk split, spread, solver settings)."""
     from optimize.model.engine import EngineOptions
@@ -317,20 +310,20 @@ def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
     return EngineOptions(
         backend=spec.backend, algorithm=spec.algorithm, risk_split=spec.risk_split, priority=spec.priority,
         spread=spec.spread, prior_lambda=spec.prior_lambda, exporter_total_pp=spec.exporter_total_pp,
-        time_limit_s=spec.time_limit_s,
-        keep_going=spec.keep_going, save_lp=None if save_lp is None else str(save_lp),
+        time_limit_s=spec.time_limit_s, keep_going=spec.keep_going,
+        save_lp=None if save_lp is None else str(save_lp),
     )
 
 
 def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
-    """The result tables of one solved cell: the one tables path of run, batch and sweep."""
+    """The result tables of one solved cell: the one tables path of run and batch (a sweep reads exposure only)."""
     from optimize.analysis import armington
-    from optimize.analysis.metrics import compute_tables
+    from optimize.analysis.metrics import bloc_members, compute_tables
     from optimize.analysis.sigma import run_sigmas
 
     tables = compute_tables(instance, allocation, prepared.product_info, prepared.countries,
                             exclude_members=scen.report.exclude_bloc_members, top_n=scen.report.top_n,
-                            bloc_codes=bloc_codes(instance))
+                            bloc_codes=tuple(sorted(bloc_members(instance))) or None)  # a bloc: extra-bloc share
     sigmas = run_sigmas(instance.products, prepared.hs_revision.code, scen.cost.elasticities)
     unit_value = None
     if scen.cost.method == "unit-value":
@@ -342,9 +335,23 @@ def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     return tables
 
 
+def solve_allocation(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None,
+                     known: Mapping[str, tuple[int, ...]] | None = None, **cell):
+    """(scenario, instance, allocation) of one cell, no tables: ``solve_cell``'s solve, and all a sweep needs."""
+    from optimize.model.engine import reallocate
+
+    scen = cell_scenario(prepared.scenario, known, **cell)
+    spec = resolve(scen)
+    instance = build_cell_instance(prepared, spec)
+    if solver is not None:
+        return scen, instance, solver.reallocate(instance)
+    (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
+    return scen, instance, allocation
+
+
 def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None,
                known: Mapping[str, tuple[int, ...]] | None = None, **cell) -> RunResult:
-    """Solve one cell of a prepared scenario.
+    """Solve one cell of a prepared scenario (``solve_allocation``), then its tables and run facts.
 
     Cell parameters (None = the scenario's value): ``importer`` (tokens), ``cap_pp``, ``cap_basis``, ``risk``
     (tokens), ``friends``, ``share_limit``, ``spread``, ``split``, ``backend``, ``algorithm``, ``keep_going``,
@@ -352,15 +359,7 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=
     ``engine.WarmStart`` shared by cells that differ only in their bounds (a sweep). ``known``: codes resolved
     already (``cell_scenario``). Raises ``InfeasibleError`` (unless keep_going) or ``SolverError``.
     """
-    from optimize.model.engine import reallocate
-
-    scen = cell_scenario(prepared.scenario, known, **cell)
-    spec = resolve(scen)
-    instance = build_cell_instance(prepared, spec)
-    if solver is not None:
-        allocation = solver.reallocate(instance)
-    else:
-        (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
+    scen, instance, allocation = solve_allocation(prepared, save_lp=save_lp, solver=solver, known=known, **cell)
     return RunResult(scenario=scen, instance=instance, allocation=allocation,
                      tables=cell_tables(prepared, scen, instance, allocation),
                      meta=run_facts(prepared, scen, instance, allocation))

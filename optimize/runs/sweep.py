@@ -1,7 +1,9 @@
 """Cap sweep: exposure per risk country against the cap (pp), re-using one HiGHS model.
 
-Each cap is one ``pipeline.solve_cell``. The pairs of an instance do not depend on
-the cap, only the alternatives' upper bounds do; when the LP backend offers a warm
+Each cap is one ``pipeline.solve_allocation`` (the solve of ``solve_cell``, without the tables and the
+CES cost the sweep does not report: exposure comes from ``exposure.cell_metrics``, as in a run). The
+pairs of an instance do not depend on the cap, only the alternatives' upper bounds do; when the LP
+backend offers a warm
 start for the cell's features (``kernel.LP.warm_start``) the cells share one
 ``engine.WarmStart``: HiGHS gets the LP once and, per further cap, only the changed
 column bounds before it runs again from the previous basis. Its results are
@@ -29,6 +31,7 @@ log = logging.getLogger(__name__)
 
 #: Most caps one sweep solves (one LP solve each): 0-100 pp in steps of 0.1 pp.
 MAX_SWEEP_CAPS = 1001
+_VALUES = ("share_before", "share_after", "before_usd", "after_usd", "shifted_usd", "hhi_after")
 
 
 @dataclass
@@ -42,12 +45,18 @@ class SweepResult:
     figures: list[Path] = field(default_factory=list)
 
 
-def _rows(cap_pp: float, tables) -> list[dict]:
-    exp = tables.exposure
-    return [{"cap_pp": float(cap_pp), "risk": str(r["iso3"]), "share_before": float(r["share_before"]),
-             "share_after": float(r["share_after"]), "before_usd": float(r["before_usd"]),
-             "after_usd": float(r["after_usd"]), "shifted_usd": float(tables.summary["shifted_usd"]),
-             "hhi_after": float(tables.summary["hhi_after"])} for r in exp.to_dict("records")]
+def _rows(cap_pp: float, instance, allocation, countries: pd.DataFrame) -> list[dict]:
+    """The sweep's rows of one solved cap: exposure per risk country and ``ALL`` (``exposure.cell_metrics``,
+    the numbers ``metrics.compute_tables`` reports, without the tables and the cost the sweep does not show)."""
+    from optimize.analysis.exposure import cell_metrics, long_table
+    from optimize.analysis.metrics import ALL_RISK, country_labels
+    from optimize.model.kernel import totals_of
+
+    m = cell_metrics(totals_of(instance, allocation.x_after_kusd))
+    iso3, _ = country_labels(m.risk_codes, countries)
+    long = long_table(m, [*(str(s) for s in iso3), ALL_RISK])
+    return [{"cap_pp": float(cap_pp), "risk": str(r["risk"]), **{c: float(r[c]) for c in _VALUES}}
+            for r in long.to_dict("records")]
 
 
 def _finish(rows: list[dict]) -> pd.DataFrame:
@@ -69,6 +78,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     not write is refused unless ``overwrite``, and never changed).
     """
     from optimize.runs import pipeline
+    from optimize.runs.facts import run_facts
 
     t_start = time.perf_counter()
     caps_pp = _checked_caps(caps_pp)  # sorted, distinct
@@ -92,10 +102,10 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     facts = None  # the first cap's run facts (the figure's caption)
     for cap_pp in caps_pp:
         t0 = time.perf_counter()
-        res = pipeline.solve_cell(prepared, cap_pp=cap_pp, solver=solver, **cell)
-        times.append(res.allocation.solver.solve_s if use_warm else time.perf_counter() - t0)
-        rows += _rows(cap_pp, res.tables)
-        facts = facts or res.meta
+        scen, instance, allocation = pipeline.solve_allocation(prepared, cap_pp=cap_pp, solver=solver, **cell)
+        times.append(allocation.solver.solve_s if use_warm else time.perf_counter() - t0)
+        rows += _rows(cap_pp, instance, allocation, prepared.countries)
+        facts = facts or run_facts(prepared, scen, instance, allocation)
     table = _finish(rows)
     figs: list[Path] = []
     if out_dir is not None:
