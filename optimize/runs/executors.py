@@ -1,13 +1,11 @@
 """Where batch tasks run: inline, a local process pool, or a dask.distributed cluster.
 
-Every executor yields ``(task, Block)`` pairs to the client, which alone writes
-outputs. Local pool workers die with the batch (``prctl(PR_SET_PDEATHSIG)`` on
-Linux, plus a parent-pid watchdog elsewhere). On Dask, workers read their year
-themselves from the scenario's data path (resolved on the client; it must be
-readable by every worker: a shared or copied read-only folder) and keep it per
-process; in-memory data are scattered once per year to one worker (no broadcast).
-Task keys carry the run id; lost workers are retried (``retries``); a task that
-still fails becomes error rows for its cells.
+Every executor yields ``(task, Block)`` pairs to the client, which alone writes outputs. Local pool
+workers die with the batch (``prctl(PR_SET_PDEATHSIG)`` on Linux, plus a parent-pid watchdog elsewhere).
+On Dask, workers read their year themselves from the scenario's data path (resolved on the client; it must
+be readable by every worker: a shared or copied read-only folder) and keep it per process; in-memory data
+are scattered once per year to one worker (no broadcast). Task keys carry the run id; lost workers are
+retried (``retries``); a task that still fails becomes error rows for its cells.
 """
 from __future__ import annotations
 
@@ -36,10 +34,8 @@ from optimize.runs.cells import (
 
 log = logging.getLogger(__name__)
 
-#: Seconds to wait for a Dask scheduler before giving up (``--dask-timeout``).
-DASK_TIMEOUT_S = 10.0
-#: The longest ``--dask-timeout`` accepted (s): one day.
-MAX_DASK_TIMEOUT_S = 86400.0
+#: Seconds to wait for a Dask scheduler before giving up (``--dask-timeout``), and the longest accepted (a day).
+DASK_TIMEOUT_S, MAX_DASK_TIMEOUT_S = 10.0, 86400.0
 DASK_RETRIES = 2
 
 # ------------------------------------------------------------------ local pool
@@ -155,8 +151,7 @@ def _pool_year(year: int, grid, options: CellOptions, done: frozenset) -> tuple:
 
 
 def _year_jobs(grid, done: dict[int, frozenset]) -> list[tuple[int, str, frozenset]]:
-    """(year or 0 for the latest, label, the finished cell keys of that year) per year task of ``grid``;
-    ``done``: year -> finished cell keys."""
+    """(year or 0 for the latest, label, its finished cell keys) per year task; ``done``: year -> cell keys."""
     return [(int(y), f"year-{y or 'latest'}", done.get(int(y), frozenset()) if y else frozenset().union(*done.values()))
             for y in grid.years or (0,)]
 
@@ -316,15 +311,11 @@ def close_dask(client) -> None:
 
 @contextmanager
 def dask_session(spec, timeout_s: float | None = None, quiet: bool = False, warm: bool = False) -> Iterator:
-    """The ``distributed.Client`` of ``connect_dask(spec, timeout_s, quiet)`` for the block (None without a
-    ``spec``), its workers' imports started with ``warm`` (``warm_workers``), closed after the block when this
-    call made it (``close_dask``); the one way batch, trend and backtest connect to Dask."""
+    """``connect_dask(spec, timeout_s, quiet)`` for the block (None without ``spec``; ``warm``: ``warm_workers``),
+    closed after it when this call made it (``close_dask``): the one way batch and trend connect to Dask."""
     dask_timeout_seconds(timeout_s)  # a bad value is refused with or without a Dask address
-    if spec is None:
-        yield None
-        return
-    client, owned = connect_dask(spec, timeout_s, quiet)
-    if warm:
+    client, owned = connect_dask(spec, timeout_s, quiet) if spec is not None else (None, False)
+    if warm and client is not None:
         warm_workers(client)
     try:
         yield client
