@@ -94,7 +94,8 @@ def remove_stale(target: str | os.PathLike) -> list[Path]:
 
 
 @contextlib.contextmanager
-def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: str | None = None) -> Iterator[Path]:
+def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: str | None = None,
+               manifest: dict | None = None) -> Iterator[Path]:
     """Yield an empty temporary folder beside ``out_dir``; on success its files arrive in ``out_dir``.
 
     tradeopt never deletes or replaces what it did not write (``optimize.ownership``:
@@ -107,7 +108,8 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
     ``OutputError`` (exit 5) unless ``overwrite``; then each file is renamed in one by
     one, proven files of the previous manifest that this write no longer makes are
     removed, and a file in the way that tradeopt did not write is refused.
-    ``manifest.json`` records every file written (created if the block wrote none). On
+    ``manifest.json`` records every file written, with the fields of ``manifest`` (e.g. the run manifest; the
+    block may instead write a manifest.json of its own, which is read and completed). On
     an exception inside the block the temporary folder is removed and ``out_dir`` is
     left as it was.
     """
@@ -118,7 +120,7 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
         tmp.mkdir()  # inside the try: a signal right after it still removes the folder
         yield tmp
         raise_if_terminated()  # a SIGTERM whose exception was lost never lets the outputs arrive
-        _stamp_manifest(tmp, run_key)  # manifest.json records every file written
+        _stamp_manifest(tmp, run_key, manifest)  # manifest.json records every file written
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):  # a write into the temporary folder failed (disk full, size limit): exit 5
@@ -223,10 +225,12 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _stamp_manifest(tmp: Path, run_key: str | None) -> None:
-    """Record in ``tmp/manifest.json`` (created if absent; sealed) every file written and the ``run_key``."""
+def _stamp_manifest(tmp: Path, run_key: str | None, manifest: dict | None = None) -> None:
+    """Write ``tmp/manifest.json`` (sealed): ``manifest`` (else the one the block wrote, if any), every file
+    written and the ``run_key``."""
     path = tmp / OWNER_FILE
-    data = json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = manifest if manifest is not None else json.loads(path.read_text(encoding="utf-8")) if path.is_file() \
+        else {}
     recs = {rel: record_file(tmp / rel) for rel in _files_under(tmp) if rel != OWNER_FILE}
     path.write_text(manifest_text({**data, "run_key": run_key, "created": True}, recs), encoding="utf-8")
 

@@ -51,13 +51,27 @@ def file_sha256(path: str | os.PathLike) -> str:
     return h.hexdigest()
 
 
+def _stat_key(path: Path, st: os.stat_result) -> tuple:
+    return str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+
+
 def record_file(path: Path) -> dict:
     """``record`` of the file at ``path`` (memoised on its stat in this process)."""
     st = path.stat()
-    key = (str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino)
+    key = _stat_key(path, st)
     if key not in _hashes:
         _hashes[key] = file_sha256(path)
     return {"bytes": st.st_size, "sha256": _hashes[key]}
+
+
+def write_recorded(path: Path, data: bytes) -> dict:
+    """Write ``data`` to the new file ``path`` (in a temporary output folder) and return its ``record``, hashed
+    from ``data`` and memoised on the file's stat: ``record_file`` (the manifest) does not read it back."""
+    with open(path, "xb") as fh:
+        fh.write(data)
+    rec = record(data)
+    _hashes[_stat_key(path, path.stat())] = rec["sha256"]
+    return rec
 
 
 def safe_rel(rel: object) -> bool:

@@ -18,10 +18,6 @@ TABLES: tuple[str, ...] = ("exposure", "flows", "products", "beneficiaries", "by
 #: Where the cost method is described: docs/cost.md is in the source repository, not in a pip install.
 COST_DOC = "method: docs/cost.md in the tradeopt source repository"
 
-#: CSV numbers: 14 significant digits (0.01 USD on a USD 1 trillion total), so float round-off in sums
-#: (23945085858.999992) does not show; the Parquet twins keep full double precision.
-CSV_FLOAT_FORMAT = "%.14g"
-
 #: Single-country dependence: one supplier holds more than these shares (0..1) of a product's imports.
 SINGLE_COUNTRY_THRESHOLDS: tuple[float, ...] = (0.5, 0.7)
 

@@ -196,7 +196,7 @@ def test_screen_out_folder_keeps_foreign_files(cli_main, runner, tmp_path):
     r = runner.invoke(cli_main, ["screen", "single", "--out", str(out)])
     assert r.exit_code == 5 and "--overwrite" in r.output and sorted(p.name for p in out.iterdir()) == ["notes.txt"]
     r = runner.invoke(cli_main, ["screen", "single", "--out", str(out), "--overwrite"])
-    assert r.exit_code == 0 and (out / "screen_single.csv").read_text().startswith("k,"), r.output
+    assert r.exit_code == 0 and (out / "screen_single.csv").read_text().startswith('"k",'), r.output
     assert (out / "notes.txt").read_text() == "my notes\n"
     (out / "screen_ec.csv").write_text("mine\n")
     r = runner.invoke(cli_main, ["screen", "ec", "--out", str(out), "--overwrite"])
@@ -215,19 +215,17 @@ def test_analyse_out_folder_is_checked_before_solving(cli_main, runner, tmp_path
 
 def test_write_failure_mid_file_is_exit_5_and_keeps_old_content(cli_main, runner, tmp_path, monkeypatch):
     """A disk that fills up half-way through the CSV: old folder intact, no file cut mid-row, exit 5 (not 1)."""
-    import pandas as pd
+    from optimize.output import folder
 
     out = tmp_path / "screen"
     assert runner.invoke(cli_main, ["screen", "single", "--out", str(out)]).exit_code == 0
     before = snapshot(out)
-    real = pd.DataFrame.to_csv
 
-    def half_then_full(self, path=None, *a, **kw):
-        text = real(self, None, *a, **kw)
-        Path(path).write_text(text[: len(text) // 2])
+    def half_then_full(path, data):  # the table's bytes, cut where the disk filled up
+        Path(path).write_bytes(data[: len(data) // 2])
         raise OSError(28, "No space left on device")
 
-    monkeypatch.setattr(pd.DataFrame, "to_csv", half_then_full)
+    monkeypatch.setattr(folder, "write_recorded", half_then_full)
     r = runner.invoke(cli_main, ["screen", "single", "--out", str(out), "--overwrite"])
     assert r.exit_code == 5 and "No space left" in r.output, r.output
     assert snapshot(out) == before and beside(out) == []

@@ -2,6 +2,7 @@
 the data package's sources and licences, xlsx formats. Hand-made tables; values kUSD in, USD out."""
 from __future__ import annotations
 
+import csv
 import json
 import os
 
@@ -45,9 +46,9 @@ def test_bloc_members_marked_and_totals_split(exclude, tmp_path):
 
 def test_beneficiaries_csv_has_bloc_member(tmp_path):
     out = write_outputs(_tables(), META, tmp_path / "run", figures=False)
-    csv = (out / "beneficiaries.csv").read_text().splitlines()
-    assert csv[0].split(",")[5] == "bloc_member" and csv[2].split(",")[:2] == ["2", "DEU"]
-    assert csv[2].split(",")[5] == "True"
+    rows = list(csv.reader((out / "beneficiaries.csv").read_text().splitlines()))
+    assert rows[0][5] == "bloc_member" and rows[2][:2] == ["2", "DEU"]
+    assert rows[2][5] == "true"
     s = json.loads((out / "summary.json").read_text())["totals"]
     assert (s["shifted_to_members_usd"], s["shifted_to_non_members_usd"]) == pytest.approx((1e7, 2e7))
 

@@ -17,13 +17,16 @@ from optimize.atomic import atomic_dir
 from optimize.errors import OutputError
 from optimize.output.datapackage import data_provenance, write_datapackage
 from optimize.output.manifest import jsonable
-from optimize.vocab import CSV_FLOAT_FORMAT
+from optimize.output.tablefile import table_bytes
+from optimize.ownership import write_recorded
 
 
 def write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, pd.DataFrame]:
-    """``folder/<name>.csv`` and ``<name>.parquet`` of ``frame``; returns {file name: frame} for the datapackage."""
-    frame.to_csv(folder / f"{name}.csv", index=False, float_format=CSV_FLOAT_FORMAT)
-    frame.to_parquet(folder / f"{name}.parquet", index=False, engine="pyarrow")
+    """``folder/<name>.csv`` and ``<name>.parquet`` of ``frame`` (``tablefile.table_bytes``, hashed as written);
+    returns {file name: frame} for the datapackage."""
+    csv, parquet = table_bytes(frame)
+    write_recorded(folder / f"{name}.csv", csv)
+    write_recorded(folder / f"{name}.parquet", parquet)
     return {f"{name}.csv": frame, f"{name}.parquet": frame}
 
 

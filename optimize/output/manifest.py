@@ -6,7 +6,6 @@ run again as it is (``tradeopt run --scenario out/scenario.resolved.toml``).
 """
 from __future__ import annotations
 
-import json
 import math
 import platform
 from importlib import metadata
@@ -15,7 +14,6 @@ import numpy as np
 
 from optimize.ownership import file_sha256  # noqa: F401  (re-exported; the one copy)
 
-MANIFEST_FILE = "manifest.json"
 RESOLVED_FILE = "scenario.resolved.toml"
 
 #: Distributions whose versions change results or their format.
@@ -95,11 +93,6 @@ def build_manifest(resolved_scenario: dict, *, inputs: dict[str, str | None], me
         "run": jsonable(meta or {}),
         "scenario": jsonable(resolved_scenario),
     }
-
-
-def manifest_text(manifest: dict) -> str:
-    """The manifest as the text of ``manifest.json``."""
-    return json.dumps(manifest, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
 
 def jsonable(v):

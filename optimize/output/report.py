@@ -27,8 +27,10 @@ from optimize.output.datapackage import provenance, write_datapackage
 from optimize.output.folder import write_table
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption, settings_lines
+from optimize.output.tablefile import parquet_bytes
 from optimize.output.textfmt import country_label, fmt_money, md_table, num, pct
 from optimize.output.xlsx import write_xlsx
+from optimize.ownership import write_recorded
 from optimize.units import usd_to_eur
 from optimize.vocab import plural
 
@@ -290,7 +292,7 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
 def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
     """flows.parquet and every ``CSV_TABLES`` frame as CSV and Parquet in ``folder``; returns {file name: frame}.
     (One thread: a SIGTERM must find no writer thread to wait for.)"""
-    frames["flows"].to_parquet(folder / "flows.parquet", index=False, engine="pyarrow")
+    write_recorded(folder / "flows.parquet", parquet_bytes(frames["flows"]))
     typed = {"flows.parquet": frames["flows"]}
     for name in CSV_TABLES:
         if name in frames:
@@ -316,13 +318,15 @@ def _figure_process(tables, meta: dict, folder: Path, figures: bool):
 
 def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
                   figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False,
-                  run_key: str | None = None) -> Path:  # run_key: output.manifest.results_key (atomic_dir)
+                  run_key: str | None = None, manifest: dict | None = None) -> Path:
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
 
     Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
     by_stage/concentration/single_country(/binding).csv, scenario.resolved.toml|json when
     meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``; ``extra_text``:
-    more {file name: text} written inside the same atomic folder (e.g. manifest.json).
+    more {file name: text} written inside the same atomic folder (e.g. scenario.resolved.toml); ``manifest``:
+    the fields of manifest.json (``output.manifest.build_manifest``), written once with the files' records;
+    ``run_key``: ``output.manifest.results_key``.
     An existing ``out_dir`` follows ``atomic.atomic_dir``'s rule: content tradeopt did not
     write (or another ``run_key``'s results) is refused (``OutputError``) unless ``overwrite``; never changed.
     """
@@ -332,7 +336,7 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     frames = {name: with_eur(df, eur_per_usd) for name, df in tables.frames().items() if df is not None}
     summary = summary_dict(tables, meta, eur_per_usd=eur_per_usd)
     try:
-        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key) as tmp, \
+        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key, manifest=manifest) as tmp, \
                 _figure_process(tables, meta, tmp, figures) as fig_proc:  # drawn while the tables are written
             (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
             typed = _write_tables(frames, tmp)

@@ -67,7 +67,6 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
     risk_axis,
 )
 from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
-from optimize.vocab import CSV_FLOAT_FORMAT
 
 log = logging.getLogger(__name__)
 #: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells; each file
@@ -335,12 +334,9 @@ def _write_tables(run: _Run, table: pd.DataFrame) -> pd.DataFrame:
     """``batch.csv``, ``batch.parquet`` and ``datapackage.json`` of the assembled ``table``, each recorded
     (size, SHA-256) before it is put in place; returns ``table``."""
     out, scenario, data = run.out, run.scenario, run.data
-    import io
+    from optimize.output.tablefile import table_bytes
 
-    buf = io.BytesIO()
-    table.to_parquet(buf, index=False)
-    tables = {"batch.csv": table.to_csv(index=False, lineterminator="\n", float_format=CSV_FLOAT_FORMAT).encode(),
-              "batch.parquet": buf.getvalue()}
+    tables = dict(zip(("batch.csv", "batch.parquet"), table_bytes(table), strict=True))
     record_files(out, tables)  # recorded (size, SHA-256) first: what is in place is provably tradeopt's
     for name, blob in tables.items():
         atomic_write_bytes(out / name, blob)

@@ -51,13 +51,12 @@ class RunResult:
 
         rep = self.scenario.report
         # manifest and resolved scenario inside the same atomic folder: a killed run leaves all or nothing
-        extra = {_manifest.MANIFEST_FILE: _manifest.manifest_text(self.manifest()),
-                 _manifest.RESOLVED_FILE: self.scenario.to_toml(), **(extra_text or {})}
+        extra = {_manifest.RESOLVED_FILE: self.scenario.to_toml(), **(extra_text or {})}
         return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite,
                                   eur_per_usd=rep.eur_per_usd or None if eur_per_usd is None else eur_per_usd,
                                   xlsx=rep.xlsx if xlsx is None else xlsx,
                                   figures=rep.figures if figures is None else figures, extra_text=extra,
-                                  run_key=_manifest.results_key(self.scenario)))
+                                  run_key=_manifest.results_key(self.scenario), manifest=self.manifest()))
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""
