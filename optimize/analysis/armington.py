@@ -9,13 +9,12 @@ Low/high: the same allocation at (sigma_high, lam_high) and (sigma_low, lam_low)
 """
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 import numpy as np
 import pandas as pd
 
 from optimize.analysis.ces import blend_prior, ces_cost_share, tariff_equivalent
 from optimize.model.mincost import group_shares
+from optimize.model.pairflows import PairArrays
 from optimize.units import USD_PER_KUSD
 
 #: New-supplier prior weight lam: central and (low-cost, high-cost) band values.
@@ -24,24 +23,6 @@ PRIOR_LAMBDA_BAND = (0.2, 0.05)
 NO_FINITE = "sigma <= 1 and a supplier cut to zero: no finite estimate"
 NO_SIGMA = "no sigma"
 NO_TAU = "risk suppliers cut to zero: no finite tariff equivalent"
-
-
-@dataclass(frozen=True)
-class PairArrays:
-    """One instance's pairs as plain arrays (kUSD): product index, today, after, risk flag, world exports."""
-
-    group: np.ndarray
-    x0: np.ndarray
-    x1: np.ndarray
-    is_risk: np.ndarray
-    world: np.ndarray
-    n_groups: int
-
-    @classmethod
-    def of(cls, instance, x_after_kusd) -> "PairArrays":
-        return cls(np.asarray(instance.pair_product, dtype=np.int64), np.asarray(instance.x0_kusd, dtype=float),
-                   np.asarray(x_after_kusd, dtype=float), np.asarray(instance.is_risk, dtype=bool),
-                   np.asarray(instance.world_exports_kusd, dtype=float), int(instance.n_products))
 
 
 def cost_share(pa: PairArrays, sigma: np.ndarray, lam: float) -> np.ndarray:

@@ -71,7 +71,10 @@ def shares(values, basket) -> np.ndarray:
 class CellMetrics:
     """Per cell (or cell x group, index cell * n_groups + group): values USD, HHI and shares 0..1.
 
-    ``risk_*_usd``: (n, R+1), per risk country in ``risk_codes`` order, then all risk.
+    ``risk_*_usd``: (n, R+1), per risk country in ``risk_codes`` order, then all risk. With priced
+    totals (``CellTotals.cost_kusd``): ``cost_usd`` (n, 3) the CES cost central, low, high summed over the
+    products with a finite estimate (high inf: some product has no finite high) and ``cost_shifted_usd``
+    the value shifted in those products (the coverage's numerator); else None.
     """
 
     risk_codes: tuple[int, ...]
@@ -83,6 +86,8 @@ class CellMetrics:
     hhi_before: np.ndarray
     hhi_after: np.ndarray
     n_products: np.ndarray
+    cost_usd: np.ndarray | None = None
+    cost_shifted_usd: np.ndarray | None = None
 
     @property
     def share_before(self) -> np.ndarray:
@@ -117,21 +122,44 @@ def cell_metrics(totals: CellTotals | Iterable[CellTotals], product_group=None, 
                            ("r1", risk(t.risk_after_kusd)), ("shifted", per(t.shifted_kusd)), ("h0", h0),
                            ("h1", h1), ("n", per(np.ones(t0.shape[0])))):
             acc[key] = acc[key] + value if key in acc else value
+        for key, value in _cost_sums(t, per).items():
+            acc[key] = acc[key] + value if key in acc else value
+    cost = "cost" in acc
     return CellMetrics(
         risk_codes=codes, basket_before_usd=kusd_to_usd(acc["t0"]), basket_after_usd=kusd_to_usd(acc["t1"]),
         risk_before_usd=kusd_to_usd(acc["r0"]), risk_after_usd=kusd_to_usd(acc["r1"]),
         shifted_usd=kusd_to_usd(acc["shifted"]), hhi_before=_ratio(acc["h0"], acc["t0"]),
-        hhi_after=_ratio(acc["h1"], acc["t1"]), n_products=acc["n"].astype(np.int64))
+        hhi_after=_ratio(acc["h1"], acc["t1"]), n_products=acc["n"].astype(np.int64),
+        cost_usd=kusd_to_usd(acc["cost"]) if cost else None,
+        cost_shifted_usd=kusd_to_usd(acc["cost_shifted"]) if cost else None)
+
+
+def _cost_sums(t: CellTotals, per) -> dict[str, np.ndarray]:
+    """Per cell of a priced part (none when unpriced): the cost columns (central, low, high) and the
+    shifted value over its products with a finite central estimate, as the run's cost block sums them."""
+    if t.cost_kusd is None:
+        return {}
+    c = np.asarray(t.cost_kusd, dtype=float)
+    has = np.isfinite(c[:, 0])
+    low = np.where(has & ~np.isnan(c[:, 1]), c[:, 1], 0.0)
+    high = np.where(has, np.where(np.isfinite(c[:, 2]), c[:, 2], np.inf), 0.0)
+    return {"cost": np.column_stack([per(np.where(has, c[:, 0], 0.0)), per(low), per(high)]),
+            "cost_shifted": per(np.where(has, t.shifted_kusd, 0.0))}
 
 
 def long_table(m: CellMetrics, labels) -> pd.DataFrame:
     """One row per (cell, risk country then all risk): ``cell``, ``risk`` (``labels``, R+1 of them),
-    before/after USD, shares 0..1, and the cell's shifted_usd, HHIs, basket_usd and n_products."""
+    before/after USD, shares 0..1, and the cell's shifted_usd, HHIs, basket_usd and n_products; priced
+    metrics also the cell's cost_usd, cost_pct (% of the basket) and cost_coverage (share of the value
+    shifted in products with a finite estimate; NaN: nothing shifted), as the run's cost block."""
     n, rep = m.basket_before_usd.shape[0], len(labels)
     cell = np.repeat(np.arange(n), rep)
+    cost = {} if m.cost_usd is None else {
+        "cost_usd": m.cost_usd[cell, 0], "cost_pct": (_ratio(m.cost_usd[:, 0], m.basket_before_usd) * 100.0)[cell],
+        "cost_coverage": _ratio(m.cost_shifted_usd, m.shifted_usd)[cell]}
     return pd.DataFrame({
         "cell": cell, "risk": np.tile(np.asarray(labels, dtype=object), n),
         "share_before": m.share_before.ravel(), "share_after": m.share_after.ravel(),
         "before_usd": m.risk_before_usd.ravel(), "after_usd": m.risk_after_usd.ravel(),
         "shifted_usd": m.shifted_usd[cell], "hhi_before": m.hhi_before[cell], "hhi_after": m.hhi_after[cell],
-        "basket_usd": m.basket_before_usd[cell], "n_products": m.n_products[cell]})
+        "basket_usd": m.basket_before_usd[cell], "n_products": m.n_products[cell], **cost})

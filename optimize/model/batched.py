@@ -25,6 +25,7 @@ from optimize.data.frame import dense_index, hs6_index
 from optimize.model.instance import cap_rule_kusd, members_supply
 from optimize.model.kernel import CellTotals
 from optimize.model.lp import separable_split
+from optimize.model.pairflows import RowPairs, closed_form_pairs
 
 
 @dataclass(frozen=True)
@@ -34,7 +35,8 @@ class YearArrays:
     ``i``/``j``: exporter/importer BACI codes (int32); ``kidx``: each row's index into
     ``hs6`` (int32; the distinct HS6 codes, sorted); ``v``: value (kUSD, float64);
     ``distinct``: the rows are in strictly increasing (exporter, importer, product)
-    order (BACI's; checked, not assumed), so no two rows share a key.
+    order (BACI's; checked, not assumed), so no two rows share a key. ``cost``: what the cells' CES
+    cost needs (None: no cost).
     """
 
     i: np.ndarray
@@ -43,6 +45,18 @@ class YearArrays:
     v: np.ndarray
     hs6: np.ndarray
     distinct: bool
+    cost: CostInputs | None = None
+
+
+@dataclass(frozen=True)
+class CostInputs:
+    """The cells' CES cost settings: ``sigmas`` DataFrame[sigma, sigma_low, sigma_high, sigma_source] per
+    HS6 code of ``YearArrays.hs6`` (same order), the new-supplier prior weight and the band caps (pp; empty:
+    no bands)."""
+
+    sigmas: pd.DataFrame
+    prior_lambda: float
+    band_caps_pp: tuple[float, ...] = ()
 
 
 def year_arrays(flows: pd.DataFrame) -> YearArrays:
@@ -224,6 +238,7 @@ class _Layer:
     """One layer's (importer, product) sums that do not depend on the cap (kUSD)."""
 
     x0: np.ndarray
+    fe: np.ndarray
     fw: np.ndarray
     row_f: np.ndarray
     nrk: np.ndarray
@@ -251,13 +266,14 @@ def _layer(found, y: _Year, G: int, nr: int) -> _Layer:
     hit = rpos >= 0
     np.add.at(R_each, (gk_inv[hit], rpos[hit]), x0[hit])
     sq = x0 ** 2
-    return _Layer(x0=x0, fw=fw, row_f=np.maximum(fw - x0, 0.0), nrk=~rk, gk_inv=gk_inv, g_of_gk=gk // y.P,
+    return _Layer(x0=x0, fe=fe, fw=fw, row_f=np.maximum(fw - x0, 0.0), nrk=~rk, gk_inv=gk_inv, g_of_gk=gk // y.P,
                   k_of_gk=gk % y.P, T=by_gk(x0), R=by_gk(np.where(rk, x0, 0.0)), R_each=R_each,
                   sq_risk=by_gk(np.where(rk, sq, 0.0)), sq_nr=by_gk(np.where(rk, 0.0, sq)))
 
 
 def _cap_totals(L: _Layer, y: _Year, cap_basis: str, p: float, own: np.ndarray) -> tuple:
-    """One cap on one layer, per (importer, product): (risk after each, shifted, sum of squares after)."""
+    """One cap on one layer, per (importer, product): (risk after each, shifted, sum of squares after, the
+    alternatives' fill ratio, the risk suppliers' kept fraction)."""
     n_gk = L.T.shape[0]
     dsum, dsq = _default_caps(cap_basis, p, L.T, L.k_of_gk, y.Wnr_sums, y.market)
     d_sum, d_sq, Sx0cap = _supplier_sums(L, cap_basis, p)
@@ -270,17 +286,23 @@ def _cap_totals(L: _Layer, y: _Year, cap_basis: str, p: float, own: np.ndarray) 
     fcap = np.divide(extra, Csum, out=np.zeros(n_gk), where=Csum > 0)
     keep_r = np.divide(L.R - extra, L.R, out=np.zeros(n_gk), where=L.R > 0)
     sq1 = keep_r ** 2 * L.sq_risk + L.sq_nr + 2.0 * fcap * Sx0cap + fcap ** 2 * Csq
-    return L.R_each * keep_r[:, None], extra, sq1
+    return L.R_each * keep_r[:, None], extra, sq1, fcap, keep_r
+
+
+def _row_pairs(L: _Layer, y: _Year, own: np.ndarray) -> RowPairs:
+    return RowPairs(gk=L.gk_inv, x0=L.x0, exporter=L.fe, world=L.fw, outside=L.row_f, risk=~L.nrk,
+                    product=L.k_of_gk, total=L.T, own=own[L.g_of_gk], W=y.W, is_risk_code=y.is_risk_code)
 
 
 def solve_block(year: YearArrays, importer_codes: Sequence[tuple[int, ...]], risk_codes: Sequence[int],
-                cap_basis: str, caps_pp: Sequence[float]) -> Iterator[CellTotals]:
+                cap_basis: str, caps_pp: Sequence[float], pairs: bool = False) -> Iterator[CellTotals]:
     """Every (importer, cap) of one year, cap basis and risk set, as ``CellTotals`` (kUSD).
 
     Cell index = g * len(caps_pp) + c (importer g of ``importer_codes``, cap c); products index
     ``year.hs6``; only (importer, product) with imports > 0 appear. Conventions as
     ``model.instance`` (no self-supply, intra-bloc trade included). One ``CellTotals`` per
-    (layer of importers without shared codes, cap): memory per cap, not per grid.
+    (layer of importers without shared codes, cap): memory per cap, not per grid. ``pairs``: each also
+    carries every supplier's flow before and after (``pairflows.closed_form_pairs``; for the CES cost).
     """
     risk_codes = tuple(sorted({int(r) for r in risk_codes}))
     G, C, nr = len(importer_codes), len(caps_pp), len(risk_codes)
@@ -302,12 +324,14 @@ def solve_block(year: YearArrays, importer_codes: Sequence[tuple[int, ...]], ris
         T, gl, kl = L.T[live], L.g_of_gk[live], L.k_of_gk[live]
         sq0 = (L.sq_risk + L.sq_nr)[live]
         for c, cap_pp in enumerate(caps_pp):
-            risk_after, extra, sq1 = _cap_totals(L, y, cap_basis, float(cap_pp) / 100.0, own)
+            p = float(cap_pp) / 100.0
+            risk_after, extra, sq1, fill, keep = _cap_totals(L, y, cap_basis, p, own)
             empty = False
+            flows = closed_form_pairs(_row_pairs(L, y, own), cap_basis, p, fill, keep, live) if pairs else None
             yield CellTotals(n_cells=G * C, risk_codes=risk_codes, cell=gl * C + c,
                              product=kl, total_before_kusd=T, total_after_kusd=T,
                              risk_before_kusd=L.R_each[live], risk_after_kusd=risk_after[live],
-                             sumsq_before=sq0, sumsq_after=sq1[live], shifted_kusd=extra[live])
+                             sumsq_before=sq0, sumsq_after=sq1[live], shifted_kusd=extra[live], pairs=flows)
     if empty:  # no importer has flows: one empty part, so every cell still has its (zero) sums
         none, no_f = np.zeros(0, dtype=np.int64), np.zeros(0)
         yield CellTotals(n_cells=G * C, risk_codes=risk_codes, cell=none, product=none, total_before_kusd=no_f,

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from optimize.config.resolve import Features
+from optimize.model.pairflows import PairArrays
 
 
 @dataclass(frozen=True)
@@ -27,7 +28,9 @@ class CellTotals:
 
     ``cell``: the cell index (0..``n_cells``-1); ``product``: the product index of the
     caller's product list; ``risk_*_kusd``: (n, R) per risk country in ``risk_codes``
-    order (their sum is all risk imports).
+    order (their sum is all risk imports). ``pairs``: every supplier's flow before and after, group = row
+    (``solve_block(pairs=True)``); ``cost_kusd``: (n, 3) CES cost central, low, high per row (NaN: no
+    finite estimate; ``analysis.batchcost``).
     """
 
     n_cells: int
@@ -41,6 +44,8 @@ class CellTotals:
     sumsq_before: np.ndarray
     sumsq_after: np.ndarray
     shifted_kusd: np.ndarray
+    pairs: PairArrays | None = None
+    cost_kusd: np.ndarray | None = None
 
 
 class ClosedFormBackend:

@@ -40,6 +40,7 @@ from optimize.config.scenario import Scenario
 from optimize.progress import progress_disabled
 from optimize.runs import resume
 from optimize.runs.cells import (  # noqa: F401  (re-exported)
+    BAND_RISK_COLUMNS,
     CELL_COLUMNS,
     TABLE_COLUMNS,
     Block,
@@ -93,7 +94,7 @@ class BatchResult:
 
 def assemble(risk: pd.DataFrame) -> pd.DataFrame:
     """The per-risk-country table (TABLE_COLUMNS), sorted by the cell axes and risk (ALL last)."""
-    extra = ["share_after_alone"] if "share_after_alone" in risk and risk["share_after_alone"].notna().any() else []
+    extra = [c for c in ("share_after_alone", *BAND_RISK_COLUMNS) if c in risk and risk[c].notna().any()]
     df = risk.reindex(columns=list(TABLE_COLUMNS) + extra)
     if df.empty:
         return df.reset_index(drop=True)

@@ -29,7 +29,12 @@ TABLE_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "risk", 
 #: Columns of the per-cell table (one row per cell; the ALL-risk figures and the basket total).
 CELL_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "cell_key", "status", "basket_usd",
                 "risk_before_usd", "risk_after_usd", "share_before", "share_after", "shifted_usd", "hhi_before",
-                "hhi_after", "n_products", "seconds", "worker")
+                "hhi_after", "cost_usd", "cost_pct", "cost_coverage", "n_products", "seconds", "worker")
+#: Columns of the cost (USD, % of the basket, share of the shifted value priced): NaN when not priced.
+COST_COLUMNS = ("cost_usd", "cost_pct", "cost_coverage")
+#: Band columns (``bands.enabled``): per risk row, and per cell (its ALL row's and the cost's).
+BAND_RISK_COLUMNS = ("share_after_low", "share_after_high")
+BAND_CELL_COLUMNS = ("share_after_low", "share_after_high", "cost_low_usd", "cost_high_usd")
 WORKER_ERROR = "error: worker: "  # status prefix of cells whose task failed on the executor (retried on resume)
 
 
@@ -74,19 +79,26 @@ def worker_name() -> str:
 
 
 def _cells_from_risk(risk: pd.DataFrame, basket: Sequence[float], n_products: Sequence[int],
-                     seconds: float) -> pd.DataFrame:
-    """Per-cell rows from the ALL rows of ``risk`` (one per cell, in order)."""
+                     seconds: float, extra: pd.DataFrame | None = None) -> pd.DataFrame:
+    """Per-cell rows from the ALL rows of ``risk`` (one per cell, in order); ``extra``: per cell (same order)
+    its cost columns (``COST_COLUMNS``, NaN when absent) and band columns (``BAND_CELL_COLUMNS``, if any)."""
     a = risk.loc[risk["risk"] == "ALL"].reset_index(drop=True)
+    extra = pd.DataFrame(index=a.index) if extra is None else extra.reset_index(drop=True)
     out = a[["importer", "year", "cap_pp", "cap_basis", "risk_set", "cell_key", "status"]].copy()
     out["basket_usd"] = pd.Series(basket, dtype=float).to_numpy()
     out["risk_before_usd"] = a["before_usd"].to_numpy(float)
     out["risk_after_usd"] = a["after_usd"].to_numpy(float)
     for col in ("share_before", "share_after", "shifted_usd", "hhi_before", "hhi_after"):
         out[col] = a[col].to_numpy(float)
+    for col in COST_COLUMNS:
+        out[col] = extra[col].to_numpy(float) if col in extra else float("nan")
     out["n_products"] = pd.Series(n_products, dtype="int64").to_numpy()
     out["seconds"] = float(seconds) / max(len(out), 1)
     out["worker"] = worker_name()
-    return out[list(CELL_COLUMNS)]
+    bands = [c for c in BAND_CELL_COLUMNS if c in extra]
+    for col in bands:
+        out[col] = extra[col].to_numpy(float)
+    return out[list(CELL_COLUMNS) + bands]
 
 
 def error_block(cells: Sequence[Cell], message: str) -> Block:
@@ -109,26 +121,24 @@ def _error_message(exc: BaseException) -> str:
 
 def run_fast(year, task: Task) -> Block:
     """Every cell of ``task`` (one year, basis, risk set) by the closed-form backend
-    (``model.batched.solve_block`` -> ``analysis.exposure.cell_metrics``); ``year``: the year's
-    ``batched.YearArrays``."""
-    from optimize.analysis.exposure import cell_metrics, long_table
+    (``analysis.batchcost.fast_cells``: ``model.batched.solve_block`` -> ``analysis.exposure.cell_metrics``,
+    with the CES cost and bands of ``year.cost``); ``year``: the year's ``batched.YearArrays``."""
+    from optimize.analysis.batchcost import fast_cells
     from optimize.data.countries import to_iso3
-    from optimize.model.batched import solve_block
 
     t0 = time.perf_counter()
     cells, first = task.cells, task.cells[0]
     by_importer = {c.importer: c for c in cells}  # the codes each cell carries from its grid (resolved once there)
     importers = sorted(by_importer)
-    caps_pp = sorted({c.cap_pp for c in cells})
     risk_codes = list(first.risk_codes)
     codes = [by_importer[imp].importer_codes for imp in importers]
     bad = {imp: c.importer_error for imp, c in by_importer.items() if c.importer_error}
-    metrics = cell_metrics(solve_block(year, codes, risk_codes, first.cap_basis, caps_pp))
-    long = long_table(metrics, [str(s) for s in to_iso3(risk_codes)] + ["ALL"])
+    long, caps_pp = fast_cells(year, codes, risk_codes, first.cap_basis, sorted({c.cap_pp for c in cells}),
+                               [str(s) for s in to_iso3(risk_codes)] + ["ALL"])
     # keep the cells asked for (a resumed batch may need only some of the importer x cap product)
-    index = {(imp, cap_pp): g * len(caps_pp) + c for g, imp in enumerate(importers)
+    index = {(imp, float(cap_pp)): g * len(caps_pp) + c for g, imp in enumerate(importers)
              for c, cap_pp in enumerate(caps_pp)}
-    want = pd.DataFrame({"cell": [index[(c.importer, c.cap_pp)] for c in cells],
+    want = pd.DataFrame({"cell": [index[(c.importer, float(c.cap_pp))] for c in cells],
                          "importer": [c.importer for c in cells], "year": task.year,
                          "cap_pp": [c.cap_pp for c in cells], "cap_basis": first.cap_basis,
                          "risk_set": first.risk_label, "cell_key": [c.key for c in cells],
@@ -136,14 +146,17 @@ def run_fast(year, task: Task) -> Block:
                                    f"the requested products in {c.year}" for c in cells]})
     risk = want.merge(long, on="cell", how="left", validate="one_to_many")
     ok = risk["n_products"] > 0
-    value_cols = ["share_before", "share_after", "before_usd", "after_usd", "shifted_usd", "hhi_before", "hhi_after"]
+    cell_cols = [c for c in (*COST_COLUMNS, *BAND_CELL_COLUMNS) if c in risk]
+    value_cols = ["share_before", "share_after", "before_usd", "after_usd", "shifted_usd", "hhi_before", "hhi_after",
+                  *cell_cols]
     risk[value_cols] = risk[value_cols].where(ok)
     risk["status"] = risk["error"].where(~ok, "optimal")
     risk = risk.loc[ok | (risk["risk"] == "ALL")].reset_index(drop=True)  # error cells: one ALL row
     per_cell = risk.loc[risk["risk"] == "ALL"]
     basket = per_cell["basket_usd"].where(per_cell["n_products"] > 0)
-    risk = risk[list(TABLE_COLUMNS)]
-    return Block(risk=risk, cells=_cells_from_risk(risk, basket, per_cell["n_products"], time.perf_counter() - t0))
+    risk = risk[list(TABLE_COLUMNS) + [c for c in BAND_RISK_COLUMNS if c in risk]]
+    return Block(risk=risk, cells=_cells_from_risk(risk, basket, per_cell["n_products"], time.perf_counter() - t0,
+                                                   per_cell[cell_cols]))
 
 
 # ------------------------------------------------------------------ pipeline cells
@@ -155,6 +168,9 @@ def _cell_rows(cell: Cell, tables, alone=None) -> list[dict]:
     ``alone``: the stand-alone ResultTables of the same importer (joint mode).
     """
     summary = tables.summary
+    from optimize.analysis.batchcost import band_values
+
+    band = band_values(tables)
     alone_after = (dict(zip(alone.exposure["iso3"].astype(str), alone.exposure["share_after"].astype(float),
                             strict=True))
                    if alone is not None else {})
@@ -171,6 +187,7 @@ def _cell_rows(cell: Cell, tables, alone=None) -> list[dict]:
         }
         if alone is not None:
             row["share_after_alone"] = alone_after.get(row["risk"], float("nan"))
+        row.update(band.get(("exposure_after", row["risk"]), {}))
         rows.append(row)
     return rows
 
@@ -190,9 +207,12 @@ class _Collector:
         self.rows: list[dict] = []
         self.basket: list[float] = []
         self.n_products: list[int] = []
+        self.extra: list[dict] = []
         self.files: dict[str, dict[str, bytes]] = {}
 
     def add(self, cell: Cell, make, options: CellOptions) -> None:
+        from optimize.analysis.batchcost import cell_extra
+
         try:
             rows, result, tables = make()
             if options.outputs == "full" and result is not None:
@@ -200,15 +220,18 @@ class _Collector:
             self.rows += rows
             self.basket.append(float(tables.summary["total_usd"]))
             self.n_products.append(int(tables.summary["n_products"]))
+            self.extra.append(cell_extra(tables))
         except TradeoptError as exc:
             self.rows += error_block([cell], _error_message(exc)).risk.to_dict("records")
             self.basket.append(float("nan"))
             self.n_products.append(0)
+            self.extra.append({})
 
     def block(self, seconds: float) -> Block:
-        extra = ["share_after_alone"] if any("share_after_alone" in r for r in self.rows) else []
+        extra = [c for c in ("share_after_alone", *BAND_RISK_COLUMNS) if any(c in r for r in self.rows)]
         risk = pd.DataFrame(self.rows, columns=list(TABLE_COLUMNS) + extra)
-        return Block(risk=risk, cells=_cells_from_risk(risk, self.basket, self.n_products, seconds), files=self.files)
+        return Block(risk=risk, cells=_cells_from_risk(risk, self.basket, self.n_products, seconds,
+                                                       pd.DataFrame(self.extra)), files=self.files)
 
 
 def run_cells(prepared, task: Task, options: CellOptions) -> Block:
@@ -223,6 +246,8 @@ def run_cells(prepared, task: Task, options: CellOptions) -> Block:
         def make(cell=cell):
             result = pipeline.solve_cell(prepared, importer=cell.importer, cap_pp=cell.cap_pp,
                                          cap_basis=cell.cap_basis, risk=list(cell.risk_set), known=known_codes(cell))
+            if result.scenario.bands.enabled:
+                pipeline.add_bands(prepared, result)
             return _cell_rows(cell, result.tables), result, result.tables
         col.add(cell, make, options)
     return col.block(time.perf_counter() - t0)
@@ -305,8 +330,24 @@ def task_data(prepared, fast: bool):
     if fast:
         from optimize.model.batched import year_arrays
 
-        return year_arrays(prepared.flows)
+        year = year_arrays(prepared.flows)
+        return replace(year, cost=cost_inputs(prepared, year.hs6))
     return replace(prepared, trade=replace(prepared.trade, flows=prepared.flows.iloc[:0]))
+
+
+def cost_inputs(prepared, hs6):
+    """The fast cells' ``batched.CostInputs`` of the year ``prepared`` (its scenario's sigmas for the codes
+    ``hs6``, prior weight, band caps when ``bands.enabled``); None when ``cost.method`` is not ``ces``."""
+    from optimize.analysis.sigma import run_sigmas
+    from optimize.model.batched import CostInputs
+
+    scen = prepared.scenario
+    if scen.cost.method != "ces":
+        return None
+    sigmas = run_sigmas([str(k) for k in hs6], prepared.hs_revision.code, scen.cost.elasticities)
+    caps = tuple(float(c) for c in scen.bands.caps) if scen.bands.enabled else ()
+    return CostInputs(sigmas=sigmas.reset_index(drop=True), prior_lambda=float(scen.cost.prior_lambda),
+                      band_caps_pp=caps)
 
 
 def run_task(data, task: Task, options: CellOptions) -> Block:

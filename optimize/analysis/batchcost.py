@@ -1,0 +1,78 @@
+"""The CES cost of the batched closed form's cells (docs/batch.md "Cost"): each solved (importer,
+product) row of ``model.batched.solve_block(pairs=True)`` priced by the run's one formula
+(``armington.product_cost`` on the row's ``PairArrays``): central, low and high, kUSD.
+"""
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from dataclasses import replace
+
+import numpy as np
+import pandas as pd
+
+from optimize.analysis.armington import product_cost
+from optimize.model.kernel import CellTotals
+from optimize.units import USD_PER_KUSD
+
+COST_COLUMNS = ["cost_usd", "cost_low_usd", "cost_high_usd"]
+
+
+def priced(parts: Iterable[CellTotals], sigmas: pd.DataFrame, lam: float) -> Iterator[CellTotals]:
+    """``parts`` with ``cost_kusd`` (n, 3: central, low, high; NaN = no finite estimate) from their
+    ``pairs`` (dropped once priced). ``sigmas``: DataFrame[sigma, sigma_low, sigma_high, sigma_source]
+    per product of the parts' product index; ``lam``: the new-supplier prior weight."""
+    for t in parts:
+        if t.pairs is None:
+            yield t
+            continue
+        per = product_cost(t.pairs, sigmas.iloc[np.asarray(t.product)].reset_index(drop=True), lam)
+        yield replace(t, pairs=None, cost_kusd=per[COST_COLUMNS].to_numpy(dtype=float) / USD_PER_KUSD)
+
+
+def fast_cells(year, importer_codes, risk_codes, cap_basis: str, caps_pp, labels) -> tuple[pd.DataFrame, list]:
+    """The closed form's ``exposure.long_table`` of every (importer, cap) of one year, with the CES cost when
+    ``year.cost`` is set and, with its band caps, the bands per cell: ``share_after_low``/``_high`` per risk
+    row and ``cost_low_usd``/``cost_high_usd`` (over the cell's cap and the band caps, each at its sigma band
+    and prior weights, as ``pipeline.add_bands``). Returns it and the caps solved (cell = g * len + c)."""
+    from optimize.analysis.bands import cap_bands
+    from optimize.analysis.exposure import cell_metrics, long_table
+    from optimize.model.batched import solve_block
+
+    cost = year.cost
+    band_caps = cost.band_caps_pp if cost is not None else ()
+    caps = sorted({float(c) for c in caps_pp} | {float(c) for c in band_caps})
+    parts = solve_block(year, importer_codes, risk_codes, cap_basis, caps, pairs=cost is not None)
+    m = cell_metrics(priced(parts, cost.sigmas, cost.prior_lambda) if cost is not None else parts)
+    long = long_table(m, labels)
+    if band_caps:
+        lo, hi = cap_bands(m.share_after[:, :, None], caps, band_caps)
+        long["share_after_low"], long["share_after_high"] = lo.ravel(), hi.ravel()
+        lo, hi = cap_bands(m.cost_usd[:, None, :], caps, band_caps)
+        cell = long["cell"].to_numpy()
+        long["cost_low_usd"], long["cost_high_usd"] = lo[cell, 0], hi[cell, 0]
+    return long, caps
+
+
+def band_values(tables) -> dict:
+    """(measure, risk) -> its band columns from ``tables.bands`` (``pipeline.add_bands``); {} without bands."""
+    if getattr(tables, "bands", None) is None:
+        return {}
+    out = {}
+    for rec in tables.bands.to_dict("records"):
+        name = "share_after" if rec["measure"] == "exposure_after" else rec["measure"].removesuffix("_usd")
+        unit = "" if rec["measure"] == "exposure_after" else "_usd"
+        out[(rec["measure"], str(rec["risk"]))] = {f"{name}_low{unit}": float(rec["low"]),
+                                                   f"{name}_high{unit}": float(rec["high"])}
+    return out
+
+
+def cell_extra(tables) -> dict:
+    """A pipeline cell's cost columns (cost_usd, cost_pct, cost_coverage, from ``tables.cost``; NaN when absent)
+    and its band columns (share_after_low/high of all risk, cost_low_usd/cost_high_usd)."""
+    cost = getattr(tables, "cost", None) or {}
+    nan = float("nan")
+    out = {"cost_usd": cost.get("total_usd", nan), "cost_pct": cost.get("pct_of_basket"),
+           "cost_coverage": cost.get("coverage")}
+    out = {k: nan if v is None else float(v) for k, v in out.items()}
+    band = band_values(tables)
+    return {**out, **band.get(("exposure_after", "ALL"), {}), **band.get(("cost_usd", ""), {})}
