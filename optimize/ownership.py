@@ -17,6 +17,7 @@ import logging
 import os
 import re
 import socket
+import time
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -29,7 +30,11 @@ OWNER_TOOL = "tradeopt"
 LOCK_FILE = ".tradeopt-batch.lock"
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 _reported: set[str] = set()
-_hashes: dict[tuple, str] = {}  # (path, size, mtime_ns, ctime_ns, inode) -> sha256 hex, for this process
+_hashes: dict[tuple, str] = {}  # (device, inode, size, mtime_ns, ctime_ns) -> sha256 hex, for this process
+#: A file whose status changed less than this long ago (ns) is hashed again each time: file times tick
+#: coarsely, so its stat cannot yet tell a same-size rewrite from the bytes hashed.
+_SETTLED_NS = 2_000_000_000
+_MAX_MEMO = 4096
 
 
 def sha256_bytes(data: bytes) -> str:
@@ -41,27 +46,37 @@ def record(data: bytes) -> dict:
     return {"bytes": len(data), "sha256": sha256_bytes(data)}
 
 
+def _stat_key(st: os.stat_result) -> tuple:
+    return st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns
+
+
+def _remember(key: tuple, digest: str) -> None:
+    if len(_hashes) >= _MAX_MEMO:
+        _hashes.clear()
+    _hashes[key] = digest
+
+
 def file_sha256(path: str | os.PathLike) -> str:
-    """SHA-256 hex digest of a file's bytes, streamed in 1 MB blocks (the one copy: cache keys, manifest
-    input hashes, batch resume keys and output records)."""
+    """SHA-256 hex digest of a file's bytes, streamed in 1 MB blocks: the one content hash (cache keys,
+    manifest input and output records, batch resume keys). Memoised in this process on the file's stat
+    (device, inode, size, mtime, ctime: a rewrite moves the ctime, which cannot be set back) once the file
+    has been unchanged ``_SETTLED_NS``, so a batch hashes its data once for the resume key and the read."""
+    key = _stat_key(os.stat(path))
+    if key in _hashes:
+        return _hashes[key]
     h = hashlib.sha256()
     with open(path, "rb") as fh:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
-    return h.hexdigest()
-
-
-def _stat_key(path: Path, st: os.stat_result) -> tuple:
-    return str(path), st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino
+    digest = h.hexdigest()
+    if time.time_ns() - key[4] > _SETTLED_NS and _stat_key(os.stat(path)) == key:  # settled, unchanged meanwhile
+        _remember(key, digest)
+    return digest
 
 
 def record_file(path: Path) -> dict:
-    """``record`` of the file at ``path`` (memoised on its stat in this process)."""
-    st = path.stat()
-    key = _stat_key(path, st)
-    if key not in _hashes:
-        _hashes[key] = file_sha256(path)
-    return {"bytes": st.st_size, "sha256": _hashes[key]}
+    """``record`` of the file at ``path`` (its hash memoised as ``file_sha256``'s)."""
+    return {"bytes": path.stat().st_size, "sha256": file_sha256(path)}
 
 
 def write_recorded(path: Path, data: bytes) -> dict:
@@ -70,7 +85,7 @@ def write_recorded(path: Path, data: bytes) -> dict:
     with open(path, "xb") as fh:
         fh.write(data)
     rec = record(data)
-    _hashes[_stat_key(path, path.stat())] = rec["sha256"]
+    _remember(_stat_key(path.stat()), rec["sha256"])  # hashed from the bytes written: no need to wait
     return rec
 
 
