@@ -66,3 +66,20 @@ def test_a_signal_ends_the_run_and_its_figure_process(tmp_path, sig, group, code
         if proc.poll() is None:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
+
+
+def test_a_figure_process_gone_before_its_job_draws_here(tmp_path):
+    """The child ended before it got the job (the send fails or nobody answers): the job given to draw() is
+    drawn in this process, the same files as drawn here anyway."""
+    result = api.run(None, write_csv(tmp_path / NAME, base_rows()))
+    fp = figproc.FigureProcess()
+    fp._proc.kill()
+    fp._proc.wait()
+    fp.draw(result.tables, tmp_path / "gone", synthetic=True, subtitle="s")
+    paths = fp.result()
+    here = figproc.InProcess()
+    with pytest.raises(RuntimeError, match="before draw"):
+        here.result()
+    here.draw(result.tables, tmp_path / "here", synthetic=True, subtitle="s")
+    assert [p.name for p in paths] == [p.name for p in here.result()] and all(p.is_file() for p in paths)
+    assert all(p.read_bytes() == (tmp_path / "here" / p.name).read_bytes() for p in paths if p.suffix == ".png")

@@ -49,6 +49,8 @@ class FigureProcess:
     """``with FigureProcess() as fp: fp.draw(...); ...; paths = fp.result()``; leaving the block ends the child."""
 
     def __init__(self) -> None:
+        self._job: tuple | None = None  # set by draw, before anything is sent: result() may draw it here
+        self._finished = False
         job_r, job_w = os.pipe()
         res_r, res_w = os.pipe()
         env = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
@@ -87,7 +89,7 @@ class FigureProcess:
             kind, payload = self._results.recv()
         except (EOFError, OSError):
             self.close()
-            return draw_here(*self._job)
+            return draw_here(*_given(self._job))
         self._finished = True
         self.close()
         if kind == "error":
@@ -98,7 +100,7 @@ class FigureProcess:
         """Wait for a child that sent its result to exit; end one that still works (SIGTERM, then SIGKILL)."""
         self._jobs.close()
         self._results.close()
-        if getattr(self, "_finished", False):
+        if self._finished:
             try:
                 self._proc.wait(_END_TIMEOUT_S)
             except subprocess.TimeoutExpired:
@@ -115,6 +117,9 @@ class FigureProcess:
 class InProcess:
     """The same interface, drawing in this process when ``result`` is called (no prestarted child)."""
 
+    def __init__(self) -> None:
+        self._job: tuple | None = None
+
     def __enter__(self) -> InProcess:
         return self
 
@@ -125,7 +130,13 @@ class InProcess:
         self._job = (tables, str(fig_dir), synthetic, subtitle)
 
     def result(self) -> list[Path]:
-        return draw_here(*self._job)
+        return draw_here(*_given(self._job))
+
+
+def _given(job: tuple | None) -> tuple:
+    if job is None:
+        raise RuntimeError("figures: result() was asked before draw() (a bug in tradeopt)")
+    return job
 
 
 def _without_flows(tables):

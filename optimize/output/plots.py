@@ -18,6 +18,7 @@ from optimize.output.textfmt import country_label
 BEFORE_COLOR, AFTER_COLOR = "#9e9e9e", "#1f77b4"
 SHORTFALL_COLOR = "#d62728"  # supply lost under an export ban
 MEMBER_HATCH, MEMBER_EDGE = "///", "#222222"  # beneficiaries that belong to the importing bloc
+PNG_DPI = 130
 
 
 def usd_scale(max_usd: float) -> tuple[float, str]:
@@ -36,9 +37,8 @@ def _wrap(text: str, width_in: float, fontsize: float) -> str:
 
 
 def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") -> list[Path]:
-    """Title (+ the run's settings ``subtitle``, + synthetic banner), PNG and SVG beside ``stem``.
-
-    Returns both paths."""
+    """Title (+ the run's settings ``subtitle``, + synthetic banner), PNG and SVG beside ``stem``; the
+    constrained layout runs once, for the PNG (Agg). Returns both paths."""
     text = f"{title}\n{subtitle}" if subtitle else title
     if synthetic and SYNTHETIC_LABEL not in text:  # the settings caption may already carry it
         text = f"{text}\n[{SYNTHETIC_LABEL}]"
@@ -50,10 +50,26 @@ def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") ->
     stem = Path(stem)
     stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
-    fig.savefig(paths[0], dpi=130, format="png")
+    _lay_out(fig, PNG_DPI)
+    fig.savefig(paths[0], dpi=PNG_DPI, format="png")
     with rc_context({"svg.hashsalt": "tradeopt"}):  # fixed ids (clip paths): the same figure, the same SVG bytes
         fig.savefig(paths[1], format="svg")
     return paths
+
+
+def _lay_out(fig: Figure, dpi: float) -> None:
+    """Run the figure's constrained layout once, measuring text as Agg draws it at ``dpi``, then fix it (layout
+    engine 'none'): each ``savefig`` then draws once, where it would lay out and draw twice per format."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    engine, dpi_before = fig.get_layout_engine(), fig.dpi
+    if engine is None:
+        return
+    FigureCanvasAgg(fig)
+    fig.dpi = dpi
+    engine.execute(fig)
+    fig.dpi = dpi_before
+    fig.set_layout_engine("none")
 
 
 def _grouped_barh(ax, labels, before, after, xlabel: str, scale: float = 1.0) -> None:
