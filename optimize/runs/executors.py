@@ -15,7 +15,7 @@ import sys
 import threading
 from collections.abc import Iterator, Sequence
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
-from contextlib import contextmanager
+from contextlib import closing, contextmanager
 
 from optimize.errors import InputError
 from optimize.runs.cells import (
@@ -347,23 +347,26 @@ def iter_dask(client, tasks: Sequence[Task], scenario, options: CellOptions, dig
 
     ``scattered``: year -> a future of that year's data (in-memory data); else workers read.
     """
-    from distributed import as_completed
-
-    futures = {}
-    for t in tasks:
-        fut = client.submit(_dask_task, scenario, t.year, t, options, digest,
-                            (scattered or {}).get(t.year), key=f"tradeopt-{run_id}-{t.task_id}", pure=False,
-                            retries=retries)
-        futures[fut] = t
-    try:
-        for fut in as_completed(list(futures)):
-            task = futures.pop(fut)
+    futures = {client.submit(_dask_task, scenario, t.year, t, options, digest, (scattered or {}).get(t.year),
+                             key=f"tradeopt-{run_id}-{t.task_id}", pure=False, retries=retries): t for t in tasks}
+    with closing(_as_finished(client, futures)) as finished:
+        for task, fut in finished:
             try:
                 block = fut.result()
             except Exception as exc:  # a lost worker after the retries, or a bug in the task  # noqa: BLE001
                 log.warning("task %s failed on the cluster: %s", task.task_id, exc)
                 block = error_block(task.cells, f"{WORKER_ERROR}{type(exc).__name__}: {exc}")
             yield task, block
+
+
+def _as_finished(client, futures: dict) -> Iterator[tuple]:
+    """(what each of ``futures`` was submitted for, the future) as they finish; those not finished are
+    cancelled on the cluster when the caller stops early (an error, a break, the generator closed)."""
+    from distributed import as_completed
+
+    try:
+        for fut in as_completed(list(futures)):
+            yield futures.pop(fut), fut
     finally:
         if futures:
             client.cancel(list(futures))
@@ -374,18 +377,12 @@ def iter_dask_years(client, grid, scenario, options: CellOptions, digest: str, r
     """``grid`` by year on the cluster when its year or importers are known only from the data: one task per
     year (or one for the latest year) that reads, expands and runs the year on a worker. Yields
     ``(task, block, every cell key of the year)``; a year that fails after the retries is an error."""
-    from distributed import as_completed
-
     from optimize.errors import TradeoptError
 
-    futures = {}
-    for year, label, mine in _year_jobs(grid, done):
-        fut = client.submit(run_year, scenario, year, grid, options, mine,
-                            key=f"tradeopt-{run_id}-{label}-{digest}", pure=False, retries=retries)
-        futures[fut] = label
-    try:
-        for fut in as_completed(list(futures)):
-            label = futures.pop(fut)
+    futures = {client.submit(run_year, scenario, year, grid, options, mine, key=f"tradeopt-{run_id}-{label}-{digest}",
+                             pure=False, retries=retries): label for year, label, mine in _year_jobs(grid, done)}
+    with closing(_as_finished(client, futures)) as finished:
+        for label, fut in finished:
             try:
                 year, keys, block = fut.result()
             except TradeoptError:
@@ -394,6 +391,3 @@ def iter_dask_years(client, grid, scenario, options: CellOptions, digest: str, r
                 raise TradeoptError(f"{label} failed on the cluster: {type(exc).__name__}: {exc}",
                                     fix="re-run the batch: finished cells are kept and only the rest run") from exc
             yield Task(label, "year", year, ()), block, keys
-    finally:
-        if futures:
-            client.cancel(list(futures))
