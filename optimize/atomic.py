@@ -14,7 +14,7 @@ import glob
 import json
 import os
 import shutil
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 
 from optimize.errors import OutputError, raise_if_terminated
@@ -24,6 +24,7 @@ from optimize.outpaths import (  # noqa: F401  (re-exported)
     _sibling,
     check_out_dir,
     check_out_file,
+    check_out_holding,
     check_writable,
     contained,
     resolved,
@@ -32,7 +33,9 @@ from optimize.outpaths import (  # noqa: F401  (re-exported)
 from optimize.ownership import (  # noqa: F401  (re-exported)
     _HOST,
     OWNER_FILE,
+    Holding,
     foreign_entries,
+    holding,
     leftover_of,
     manifest_text,
     owned_files,
@@ -95,8 +98,9 @@ def remove_stale(target: str | os.PathLike) -> list[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: str | None = None,
-               manifest: dict | None = None) -> Iterator[Path]:
-    """Yield an empty temporary folder beside ``out_dir``; on success its files arrive in ``out_dir``.
+               manifest: dict | None = None, files: Mapping[str, bytes] | None = None) -> Iterator[Path]:
+    """Yield a temporary folder beside ``out_dir`` (holding ``files``, {relative path: bytes}, each written
+    once and recorded from its bytes); on success its files arrive in ``out_dir``.
 
     tradeopt never deletes or replaces what it did not write (``optimize.ownership``:
     listed in its sealed ``manifest.json`` with a size and SHA-256 the file still has).
@@ -118,17 +122,21 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
     tmp = _sibling(target, "tmp")
     try:
         tmp.mkdir()  # inside the try: a signal right after it still removes the folder
+        for rel, data in (files or {}).items():
+            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+            (tmp / rel).write_bytes(data)
         yield tmp
         raise_if_terminated()  # a SIGTERM whose exception was lost never lets the outputs arrive
-        _stamp_manifest(tmp, run_key, manifest)  # manifest.json records every file written
+        _stamp_manifest(tmp, run_key, manifest, files or {})  # manifest.json records every file written
     except BaseException as exc:
         shutil.rmtree(tmp, ignore_errors=True)
         if isinstance(exc, OSError):  # a write into the temporary folder failed (disk full, size limit): exit 5
             raise _write_failed(target, exc) from exc
         raise
     try:
-        check_out_dir(target, overwrite=overwrite, run_key=run_key)  # again: a batch may have started meanwhile
-        _commit(tmp, target, overwrite)
+        # again: a batch may have started meanwhile; the manifest read here is the one the commit decides by
+        _, held = check_out_holding(target, overwrite=overwrite, run_key=run_key)
+        _commit(tmp, target, overwrite, held)
     except OSError as exc:
         raise OutputError(f"cannot move the finished outputs into {target}: {exc.strerror or exc}",
                           fix="check free disk space and permissions of the output folder") from exc
@@ -136,16 +144,24 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
-    """Bring the finished ``tmp`` into ``target`` by the rules of ``atomic_dir``. Only a folder tradeopt created
-    (its manifest says ``created``) holding nothing else is swapped whole; any other folder (yours, even empty,
-    the current directory, a mount point, one that cannot be renamed) keeps its inode: file-by-file merge."""
+def write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], *, overwrite: bool = False,
+              run_key: str | None = None) -> Path:
+    """Write ``files`` ({relative path: bytes}; a ``manifest.json`` among them is stamped, e.g. a run's) as the
+    folder ``out_dir`` by the rules of ``atomic_dir``, each file written once; returns ``out_dir``."""
+    with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key, files=files):
+        pass
+    return Path(out_dir)
+
+
+def _commit(tmp: Path, target: Path, overwrite: bool, held: Holding) -> None:
+    """Bring the finished ``tmp`` into ``target`` by the rules of ``atomic_dir`` (``held``: its manifest, as
+    read for this commit). Only a folder tradeopt created (its manifest says ``created``) holding nothing else
+    is swapped whole; any other folder (yours, even empty, the current directory, a mount point, one that cannot
+    be renamed) keeps its inode: file-by-file merge."""
     if not target.exists():
         os.rename(tmp, target)
         return
-    old = owned_files(target)
-    if target != Path.cwd().resolve() and old is not None and (read_manifest(target) or {}).get("created") is True \
-            and not foreign_entries(target, old):
+    if target != Path.cwd().resolve() and held.created and not foreign_entries(target, held.files):
         prev = _sibling(target, "old")  # a folder tradeopt made, holding nothing else: swap whole
         try:
             os.rename(target, prev)
@@ -159,18 +175,18 @@ def _commit(tmp: Path, target: Path, overwrite: bool) -> None:
                 raise
             shutil.rmtree(prev, ignore_errors=True)
             return
-    _merge(tmp, target, overwrite)
+    _merge(tmp, target, overwrite, held)
 
 
 def claim_dir(out_dir: str | os.PathLike, *, owns: tuple[str, ...], overwrite: bool = False,
               run_key: str | None = None) -> Path:
     """Make ``out_dir`` a tradeopt folder for writers that fill it over time (batch): rules of ``atomic_dir``;
     each name in ``owns`` (files; folders end in '/') must be absent, a proven file, or a real folder
-    (whose content tradeopt owns only file by file, via ``record_files``). Returns the resolved folder."""
-    target = check_out_dir(out_dir, overwrite=overwrite, run_key=run_key)
-    old = owned_records(target) if target.is_dir() else {}
+    (whose content tradeopt owns only file by file, via ``recording``). Returns the resolved folder."""
+    target, held = check_out_holding(out_dir, overwrite=overwrite, run_key=run_key)
+    old = held.records
     if target.is_dir():
-        mine = set(old) | ({OWNER_FILE} if owned_files(target) is not None else set())
+        mine = set(old) | ({OWNER_FILE} if held.manifest is not None else set())
         clash = [o for o in (*owns, OWNER_FILE) if o not in mine and os.path.lexists(target / o.rstrip("/"))
                  and not (o.endswith("/") and (target / o).is_dir() and not (target / o.rstrip("/")).is_symlink())]
         if clash:
@@ -186,13 +202,19 @@ def claim_dir(out_dir: str | os.PathLike, *, owns: tuple[str, ...], overwrite: b
     return target
 
 
-def record_files(folder: Path, written: dict[str, bytes | None]) -> None:
-    """Add ``written`` (relative path -> the bytes just written there, or None for a subfolder 'x/' with its own
-    manifest) to ``folder``'s manifest, keeping its proven records (the writer holds the folder's lock)."""
-    recs = owned_records(folder)
-    recs.update({rel: ({} if data is None else record(data)) for rel, data in written.items()})
-    data = json.loads((folder / OWNER_FILE).read_text(encoding="utf-8"))
-    atomic_write_text(folder / OWNER_FILE, manifest_text(data, recs))
+@contextlib.contextmanager
+def recording(folder: Path, written: Mapping[str, bytes | None]) -> Iterator[None]:
+    """Record ``written`` (relative path -> the bytes the block writes there, or None for a subfolder 'x/' with
+    its own manifest) in ``folder``'s manifest around the block that writes them: before it as ``pending``
+    (``ownership.manifest_text``), after it as ``files``. Two manifest writes for any number of files, and a
+    kill anywhere leaves each file as it was or as recorded, both provably tradeopt's (the writer holds the
+    folder's lock). On an exception the pending records stay (the next manifest keeps whichever holds)."""
+    held = holding(folder)
+    new = {rel: ({} if data is None else record(data)) for rel, data in written.items()}
+    data = held.manifest or {}
+    atomic_write_text(folder / OWNER_FILE, manifest_text(data, held.records, pending=new))
+    yield
+    atomic_write_text(folder / OWNER_FILE, manifest_text(data, {**held.records, **new}))
 
 
 @contextlib.contextmanager
@@ -225,13 +247,16 @@ def _files_under(folder: Path) -> list[str]:
     return sorted(p.relative_to(folder).as_posix() for p in folder.rglob("*") if p.is_file() and not p.is_symlink())
 
 
-def _stamp_manifest(tmp: Path, run_key: str | None, manifest: dict | None = None) -> None:
-    """Write ``tmp/manifest.json`` (sealed): ``manifest`` (else the one the block wrote, if any), every file
-    written and the ``run_key``."""
-    path = tmp / OWNER_FILE
-    data = manifest if manifest is not None else json.loads(path.read_text(encoding="utf-8")) if path.is_file() \
-        else {}
-    recs = {rel: record_file(tmp / rel) for rel in _files_under(tmp) if rel != OWNER_FILE}
+def _stamp_manifest(tmp: Path, run_key: str | None, manifest: dict | None = None,
+                    known: Mapping[str, bytes] | None = None) -> None:
+    """Write ``tmp/manifest.json`` (sealed): ``manifest`` (else the one the block wrote or ``known`` holds, if
+    any), every file written and the ``run_key``; the files of ``known`` ({relative path: bytes written})
+    recorded from those bytes, the others from the file (memoised: ``ownership.write_recorded``)."""
+    path, known = tmp / OWNER_FILE, known or {}
+    data = manifest if manifest is not None else json.loads(known[OWNER_FILE]) if OWNER_FILE in known \
+        else json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    recs = {rel: record(known[rel]) if rel in known else record_file(tmp / rel)
+            for rel in _files_under(tmp) if rel != OWNER_FILE}
     path.write_text(manifest_text({**data, "run_key": run_key, "created": True}, recs), encoding="utf-8")
 
 
@@ -254,24 +279,25 @@ def _conflicts(target: Path, new: list[str], old: set[str] | None) -> list[str]:
     return sorted(set(bad))
 
 
-def _merge(tmp: Path, target: Path, overwrite: bool) -> None:
+def _merge(tmp: Path, target: Path, overwrite: bool, held: Holding) -> None:
     """Move the files of ``tmp`` into the existing ``target`` one by one (each an atomic rename); proven files of
-    the old manifest no longer made are removed, with the folders they leave empty inside ``target``."""
-    old = owned_files(target)
-    foreign = foreign_entries(target, old)
+    the old manifest (``held``) no longer made are removed, with the folders they leave empty inside ``target``.
+    While the files move the manifest lists the old records and the new ones as ``pending``: a kill leaves
+    every file provably tradeopt's, old or new."""
+    foreign = foreign_entries(target, held.files)
     if foreign and not overwrite:
         raise _refuse_foreign(target, foreign)
     new = _files_under(tmp)
-    conflicts = _conflicts(target, new, old)
+    conflicts = _conflicts(target, new, held.files)
     if conflicts:
         raise OutputError(f"output folder {target} already holds {_shown(conflicts)}, which tradeopt did not write; "
                           "it would replace them, so it refuses even with --overwrite",
                           fix="move those entries away or choose another output folder")
-    old_recs = owned_records(target)
+    old_recs = held.records
     manifest = json.loads((tmp / OWNER_FILE).read_text(encoding="utf-8"))
-    manifest["created"] = (read_manifest(target) or {}).get("created") is True  # the folder was there before
+    manifest["created"] = held.created  # the folder was there before
     new_recs = {f["path"]: f for f in manifest["files"]}
-    atomic_write_text(target / OWNER_FILE, manifest_text({**manifest, "partial": True}, {**old_recs, **new_recs}))
+    atomic_write_text(target / OWNER_FILE, manifest_text({**manifest, "partial": True}, old_recs, pending=new_recs))
     (tmp / OWNER_FILE).write_text(manifest_text(manifest, new_recs), encoding="utf-8")
     for rel in new:
         if rel == OWNER_FILE:

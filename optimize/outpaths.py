@@ -12,12 +12,12 @@ from pathlib import Path
 from optimize.errors import OutputError
 from optimize.ownership import (
     LOCK_FILE,
+    Holding,
     foreign_entries,
+    holding,
     leftover_name,
     lock_is_stale,
-    owned_files,
     read_lock,
-    read_manifest,
 )
 
 #: Minimum free disk space (MB) ``check_writable`` asks for by default.
@@ -149,19 +149,27 @@ def check_out_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_ke
     """Preflight of an output folder (``check_writable``; a symlink is followed); the resolved folder.
     A folder a live batch holds is refused (exit 5); without ``overwrite`` so is an existing folder holding
     anything tradeopt did not write, or another run's results (a manifest with another ``run_key``)."""
+    return check_out_holding(out_dir, overwrite=overwrite, run_key=run_key)[0]
+
+
+def check_out_holding(out_dir: str | os.PathLike, *, overwrite: bool = False,
+                      run_key: str | None = None) -> tuple[Path, Holding]:
+    """``check_out_dir`` and the folder's ``ownership.Holding`` it read (its manifest, read once), for the
+    writer to decide by."""
     target = check_writable(resolved(out_dir))
     check_unlocked(target)
+    held = holding(target)
     if target.is_dir() and not overwrite:
-        foreign = foreign_entries(target, owned_files(target))
+        foreign = foreign_entries(target, held.files)
         if foreign:
             raise _refuse_foreign(target, foreign)
-        held = read_manifest(target)
-        if held is not None and any(target.iterdir()) and held.get("run_key") != run_key:
+        key = (held.manifest or {}).get("run_key")
+        if held.manifest is not None and any(target.iterdir()) and key != run_key:
             raise OutputError(f"output folder {target} holds the results of another run "
-                              f"({held.get('run_key') or 'unnamed'}; this one is {run_key or 'unnamed'})",
+                              f"({key or 'unnamed'}; this one is {run_key or 'unnamed'})",
                               fix="choose another output folder, or pass --overwrite (API: overwrite=True) "
                                   "to replace them")
-    return target
+    return target, held
 
 
 def check_out_file(path: str | os.PathLike, *, overwrite: bool = False) -> Path:

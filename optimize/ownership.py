@@ -1,7 +1,9 @@
 """Which files of an output folder tradeopt wrote, by proof: its ``manifest.json`` records each file's
-path, size and SHA-256, and a file is tradeopt's only while it still matches that record.
+path, size and SHA-256, and a file is tradeopt's only while it still matches that record (or its ``pending``
+record: a file being replaced, recorded before it is written).
 
-``owned_files(folder)`` is the set of proven paths (None: no usable manifest);
+``holding(folder)`` reads the manifest once and says what it proves; ``owned_files(folder)`` is the set
+of proven paths (None: no usable manifest);
 ``foreign_entries(folder, owned)`` names every entry tradeopt did not write. A
 manifest that names a path outside the folder (``..``, absolute, ``\\``) or is
 malformed is ignored whole and reported in one warning line, never followed. An
@@ -19,6 +21,7 @@ import re
 import socket
 import time
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 
 log = logging.getLogger("tradeopt.output")
@@ -102,13 +105,21 @@ def _seal(data: Mapping) -> str:
     return sha256_bytes(json.dumps(body, sort_keys=True, ensure_ascii=True, separators=(",", ":")).encode())
 
 
-def manifest_text(data: Mapping, records: Mapping[str, Mapping]) -> str:
+def _listed(records: Mapping[str, Mapping]) -> list[dict]:
+    return [{"path": rel, **{k: rec[k] for k in ("bytes", "sha256") if k in rec}}
+            for rel, rec in sorted(records.items())]
+
+
+def manifest_text(data: Mapping, records: Mapping[str, Mapping], pending: Mapping[str, Mapping] | None = None) -> str:
     """The text of a ``manifest.json``: ``data`` with ``tool``, ``files`` (one {"path", "bytes", "sha256"} per
     file, {"path": "x/"} per subfolder, sorted) and ``seal``, the SHA-256 of the rest, which tells a manifest
-    tradeopt wrote from one put together by hand."""
-    files = [{"path": rel, **{k: rec[k] for k in ("bytes", "sha256") if k in rec}}
-             for rel, rec in sorted(records.items())]
-    out = {**{k: v for k, v in data.items() if k not in ("files", "seal")}, "tool": OWNER_TOOL, "files": files}
+    tradeopt wrote from one put together by hand. ``pending``: records of files about to be written (listed the
+    same way): until the next manifest, a file is tradeopt's when it matches its ``files`` or its ``pending``
+    record, so a writer killed between recording and writing leaves every file provably tradeopt's."""
+    out = {**{k: v for k, v in data.items() if k not in ("files", "pending", "seal")}, "tool": OWNER_TOOL,
+           "files": _listed(records)}
+    if pending:
+        out["pending"] = _listed(pending)
     out["seal"] = _seal(out)
     return json.dumps(out, indent=2, sort_keys=True, ensure_ascii=False) + "\n"
 
@@ -135,26 +146,59 @@ def read_manifest(folder: str | os.PathLike) -> dict | None:
         return None
     if data.get("seal") != _seal(data):
         return _report(path, "it was not written by tradeopt as it is (no or a wrong 'seal')")
-    if not isinstance(data.get("files"), list):
-        return _report(path, "its 'files' is not a list")
+    lists = {key: data.get(key, []) for key in ("files", "pending")}
+    if "files" not in data or not all(isinstance(v, list) for v in lists.values()):
+        return _report(path, "its 'files' or 'pending' is not a list")
     out: dict[str, dict] = {}
-    for f in data["files"]:
+    for key, entries in lists.items():
+        out[key] = _entries(entries)
+        if isinstance(out[key], str):
+            return _report(path, out[key])
+    return {**data, **out}
+
+
+def _entries(entries: list) -> dict[str, dict] | str:
+    """Path -> record of a manifest's ``files`` or ``pending`` list; the reason (str) when one entry is bad."""
+    out: dict[str, dict] = {}
+    for f in entries:
         rel = f.get("path") if isinstance(f, dict) else None
         if not safe_rel(rel):
-            return _report(path, f"it lists {str(rel)[:60]!r}, which is not a plain path inside the folder")
+            return f"it lists {str(rel)[:60]!r}, which is not a plain path inside the folder"
         if rel.endswith("/"):
             out[rel] = {}
-        elif (isinstance(f.get("bytes"), int) and isinstance(f.get("sha256"), str) and _HEX64.match(f["sha256"])):
+        elif isinstance(f.get("bytes"), int) and isinstance(f.get("sha256"), str) and _HEX64.match(f["sha256"]):
             out[rel] = {"bytes": f["bytes"], "sha256": f["sha256"]}
         else:
-            return _report(path, f"it lists {rel[:60]!r} without its size and SHA-256")
-    return {**data, "files": out}
+            return f"it lists {rel[:60]!r} without its size and SHA-256"
+    return out
 
 
-def read_records(folder: str | os.PathLike) -> dict[str, dict] | None:
-    """The ``files`` of ``read_manifest`` (None: no usable manifest)."""
-    data = read_manifest(folder)
-    return None if data is None else data["files"]
+@dataclass(frozen=True)
+class Holding:
+    """What a folder's manifest proves at one reading: the manifest (``read_manifest``; None: no usable one) and
+    the records that still hold (its ``files`` record of a path, else its ``pending`` one)."""
+
+    manifest: dict | None
+    records: dict[str, dict]
+
+    @property
+    def files(self) -> set[str] | None:
+        """The proven paths (None: no usable manifest)."""
+        return None if self.manifest is None else set(self.records)
+
+    @property
+    def created(self) -> bool:
+        """The manifest says tradeopt created the folder (``atomic_dir``)."""
+        return (self.manifest or {}).get("created") is True
+
+
+def holding(folder: str | os.PathLike) -> Holding:
+    """``folder``'s manifest, read once, and what it proves (``Holding``)."""
+    data, root, recs = read_manifest(folder), Path(folder), {}
+    for rel, rec in [*(data or {}).get("files", {}).items(), *(data or {}).get("pending", {}).items()]:
+        if rel not in recs and proven(root, rel, rec):
+            recs[rel] = rec
+    return Holding(data, recs)
 
 
 def run_key(kind: str, *settings: object) -> str:
@@ -189,17 +233,12 @@ def proven(root: Path, rel: str, rec: Mapping) -> bool:
 
 def owned_files(folder: str | os.PathLike) -> set[str] | None:
     """Relative paths in ``folder`` that tradeopt provably wrote (see the module doc); None: no usable manifest."""
-    recs = read_records(folder)
-    if recs is None:
-        return None
-    root = Path(folder)
-    return {rel for rel, rec in recs.items() if proven(root, rel, rec)}
+    return holding(folder).files
 
 
 def owned_records(folder: str | os.PathLike) -> dict[str, dict]:
     """The records of ``folder``'s manifest that still hold (for carrying into a new manifest)."""
-    root = Path(folder)
-    return {rel: rec for rel, rec in (read_records(folder) or {}).items() if proven(root, rel, rec)}
+    return holding(folder).records
 
 
 _LEFTOVER = re.compile(r"^(?P<stem>\.(?P<name>.+)\.(tmp|old|probe)-(?P<host>[A-Za-z0-9_]+)-(?P<pid>\d+)-[0-9a-f]{10})"

@@ -274,8 +274,8 @@ def test_batch_root_refuses_foreign_files_and_resumes_its_own(tmp_path):
 
 def test_leftover_temp_file_of_a_killed_write_is_not_foreign(tmp_path):
     out = atomic.claim_dir(tmp_path / "b", owns=("batch.csv", "cells/"))
-    atomic.record_files(out, {"batch.csv": b"a,b\n"})
-    (out / "batch.csv").write_bytes(b"a,b\n")
+    with atomic.recording(out, {"batch.csv": b"a,b\n"}):
+        (out / "batch.csv").write_bytes(b"a,b\n")
     dead = leftover_name("batch.csv", "tmp", 999999999, "0123456789")  # no such process
     (out / dead).write_text("half")  # a batch killed while writing batch.csv
     assert atomic.check_out_dir(out) == out

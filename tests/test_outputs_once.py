@@ -99,3 +99,55 @@ def test_a_bad_source_date_epoch_is_one_input_error(monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     assert created_time().endswith("+00:00")
     assert os.environ.get("SOURCE_DATE_EPOCH") is None
+
+
+# ---------------------------------------------------------------- batch manifest: kill between record and write
+
+
+class Killed(Exception):
+    """Stands for a SIGKILL: nothing after it runs (``atomic.recording`` does not finish its manifest)."""
+
+
+@pytest.mark.parametrize("killed_at", ["batch.csv", "datapackage.json"])
+def test_a_batch_killed_between_recording_and_writing_its_tables_runs_again(killed_at, tmp_path, monkeypatch):
+    """Killed while batch.csv (recorded, not yet written) or datapackage.json (tables written) are replaced:
+    a re-run with --overwrite works and the user's file beside them is untouched."""
+    from optimize.ownership import owned_files
+    from optimize.runs import batch
+
+    out = tmp_path / "b"
+    args = dict(out_dir=out, importers=["NLD"], products="850440", workers=1, quiet=True)
+    optimize.batch_run(caps_pp=[1], **args)
+    (out / "notes.txt").write_text("mine")
+    real = batch.atomic_write_bytes
+
+    def dies(path, data):
+        if Path(path).name == killed_at:
+            raise Killed(path)
+        return real(path, data)
+
+    monkeypatch.setattr(batch, "atomic_write_bytes", dies)
+    with pytest.raises(Killed):
+        optimize.batch_run(caps_pp=[1, 2], overwrite=True, **args)
+    monkeypatch.setattr(batch, "atomic_write_bytes", real)
+    assert {"batch.csv", "batch.parquet", "datapackage.json"} <= owned_files(out)  # old or new: both proven
+    again = optimize.batch_run(caps_pp=[1, 2], overwrite=True, **args)
+    assert sorted(again.table["cap_pp"].unique()) == [1.0, 2.0] and again.computed == []
+    assert (out / "notes.txt").read_text() == "mine"
+    assert "pending" not in json.loads((out / "manifest.json").read_text())
+
+
+def test_recording_keeps_old_and_new_provable_until_it_ends(tmp_path):
+    from optimize import atomic
+    from optimize.ownership import owned_files
+
+    out = atomic.claim_dir(tmp_path / "b", owns=("a.csv", "b.csv"))
+    with atomic.recording(out, {"a.csv": b"old\n"}):
+        atomic.atomic_write_bytes(out / "a.csv", b"old\n")
+    with pytest.raises(Killed), atomic.recording(out, {"a.csv": b"new\n", "b.csv": b"b\n"}):
+        assert owned_files(out) == {"a.csv"}  # the old a.csv still proven; b.csv absent
+        atomic.atomic_write_bytes(out / "a.csv", b"new\n")
+        assert owned_files(out) == {"a.csv"}  # the new a.csv proven by its pending record
+        raise Killed
+    (out / "a.csv").write_text("edited by hand\n")  # no record matches: the user's
+    assert owned_files(out) == set()

@@ -198,8 +198,14 @@ def write_datapackage(folder: str | Path, tables: Mapping[str, pd.DataFrame], *,
     """Write ``folder/datapackage.json`` describing ``tables`` (atomically; the tables must already be there)."""
     from optimize.atomic import atomic_write_text
 
-    pkg = datapackage(tables, name=name, title=title, synthetic=synthetic, about=about)
-    return atomic_write_text(Path(folder) / PACKAGE_FILE, json.dumps(pkg, indent=2) + "\n")
+    return atomic_write_text(Path(folder) / PACKAGE_FILE, datapackage_text(tables, name=name, title=title,
+                                                                           synthetic=synthetic, about=about))
+
+
+def datapackage_text(tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "", synthetic: bool = False,
+                     about: Mapping | None = None) -> str:
+    """The text of ``datapackage.json`` (``datapackage``)."""
+    return json.dumps(datapackage(tables, name=name, title=title, synthetic=synthetic, about=about), indent=2) + "\n"
 
 
 def read_table(folder: str | Path, file: str) -> pd.DataFrame:

@@ -34,7 +34,7 @@ from optimize.atomic import (
     check_out_dir,
     claim_dir,
     contained,
-    record_files,
+    recording,
 )
 from optimize.config.scenario import Scenario
 from optimize.progress import progress_disabled
@@ -71,7 +71,7 @@ from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 
 log = logging.getLogger(__name__)
 #: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells; each file
-#: is recorded in the folder's manifest as it is written (``atomic.record_files``), so only those are tradeopt's.
+#: is recorded in the folder's manifest as it is written (``atomic.recording``), so only those are tradeopt's.
 BATCH_OWNS = ("batch.csv", "batch.parquet", "datapackage.json", "cells/", "dataset/")
 #: The ``ownership.run_key`` of a batch folder (a batch resumes or replaces its own results by content key).
 BATCH_KEY = "batch"
@@ -258,12 +258,13 @@ class _Writer:
         self.n_buffered, self.seq, self.last = 0, 0, time.monotonic()
 
     def add(self, block: Block) -> None:
-        for key, files in block.files.items():
-            with atomic_dir(contained(self.out / "cells", key)) as tmp:
-                for rel, data in files.items():
-                    (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                    (tmp / rel).write_bytes(data)
-            record_files(self.out, {f"cells/{key}/": None})
+        if block.files:  # one manifest update for the block's cell folders
+            with recording(self.out, {f"cells/{key}/": None for key in block.files}):
+                for key, files in block.files.items():
+                    with atomic_dir(contained(self.out / "cells", key)) as tmp:
+                        for rel, data in files.items():
+                            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                            (tmp / rel).write_bytes(data)
         self.risk.append(block.risk)
         self.cells.append(block.cells)
         self.n_buffered += len(block.cells)
@@ -332,24 +333,23 @@ def _make_run(scenario, grid, out, data, workers, client, options, run_id) -> _R
 
 
 def _write_tables(run: _Run, table: pd.DataFrame) -> pd.DataFrame:
-    """``batch.csv``, ``batch.parquet`` and ``datapackage.json`` of the assembled ``table``, each recorded
-    (size, SHA-256) before it is put in place; returns ``table``."""
-    out, scenario, data = run.out, run.scenario, run.data
+    """``batch.csv``, ``batch.parquet`` and ``datapackage.json`` of the assembled ``table``, made in memory and
+    each written once, recorded (size, SHA-256) around the writes (``atomic.recording``); returns ``table``."""
+    from optimize.output.datapackage import PACKAGE_FILE, data_provenance, datapackage_text
     from optimize.output.tablefile import table_bytes
 
-    tables = dict(zip(("batch.csv", "batch.parquet"), table_bytes(table), strict=True))
-    record_files(out, tables)  # recorded (size, SHA-256) first: what is in place is provably tradeopt's
-    for name, blob in tables.items():
-        atomic_write_bytes(out / name, blob)
-    from optimize.output.datapackage import data_provenance, write_datapackage
-
+    out, scenario, data = run.out, run.scenario, run.data
     # data: in-memory TradeData/frame, else the scenario's file (none: the synthetic sample)
     synthetic = bool(getattr(data, "synthetic", False)) if data is not None else not scenario.data.baci
-    write_datapackage(out, {"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}",
-                      title=f"tradeopt batch of scenario '{scenario.name}'", synthetic=synthetic,
-                      about=data_provenance(synthetic=synthetic,
-                                            data_label=getattr(data, "source", None) or scenario.data.baci))
-    record_files(out, {"datapackage.json": (out / "datapackage.json").read_bytes()})
+    package = datapackage_text({"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}",
+                               title=f"tradeopt batch of scenario '{scenario.name}'", synthetic=synthetic,
+                               about=data_provenance(synthetic=synthetic,
+                                                     data_label=getattr(data, "source", None) or scenario.data.baci))
+    files = {**dict(zip(("batch.csv", "batch.parquet"), table_bytes(table), strict=True)),
+             PACKAGE_FILE: package.encode()}
+    with recording(out, files):
+        for name, blob in files.items():
+            atomic_write_bytes(out / name, blob)
     return table
 
 

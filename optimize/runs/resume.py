@@ -27,7 +27,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from optimize.atomic import _HOST, atomic_write_bytes, owned_files, read_lock, record_files
+from optimize.atomic import _HOST, atomic_write_bytes, owned_files, read_lock, recording
 from optimize.data.cache import file_sha256
 from optimize.errors import OutputError
 from optimize.ownership import LOCK_FILE, dead_leftover, lock_is_stale
@@ -158,7 +158,7 @@ def _parts(out: Path, table: str) -> list[Path]:
 
 def write_parts(out: Path, risk: pd.DataFrame, cells: pd.DataFrame, digest: str, run_id: str, seq: int) -> None:
     """Append one part per (year, cap basis) to both tables, the risk parts first; each is recorded (size and
-    SHA-256) in the folder's manifest before it is written, so it is provably tradeopt's."""
+    SHA-256) in the folder's manifest as it is written (``atomic.recording``), so it is provably tradeopt's."""
     parts: dict[str, bytes] = {}
     for table, frame in (("risk", risk), ("cells", cells)):
         frame = frame.assign(scenario_hash=digest, run_id=run_id)
@@ -171,9 +171,9 @@ def write_parts(out: Path, risk: pd.DataFrame, cells: pd.DataFrame, digest: str,
     if taken:  # a run id is unique: only a file tradeopt did not write can be there
         raise OutputError(f"the batch folder {out} already holds {taken[0]}, which this batch did not write",
                           fix="move that file away and run the batch again (finished cells are kept)")
-    record_files(out, parts)
-    for rel, data in parts.items():
-        atomic_write_bytes(out / rel, data)
+    with recording(out, parts):
+        for rel, data in parts.items():
+            atomic_write_bytes(out / rel, data)
 
 
 def _read_parts(paths: list[Path]) -> pd.DataFrame:
