@@ -163,3 +163,23 @@ def test_a_file_named_in_another_revision_is_flagged(tmp_path, caplog):
     said = [r.getMessage() for r in caplog.records if "not in the HS22 product list" in r.getMessage()]
     assert len(said) == 1 and said[0].startswith("1 of 3 product codes in 2023") and HS17_ONLY in said[0]
     assert "--set data.hs_revision=HS17" in said[0] and said[0] in p.notes
+
+
+def test_shipped_basket_is_mapped_once_per_revision_and_handed_out_as_copies(tmp_path, monkeypatch):
+    """A run on HS17 data with --products maps the shipped HS22 basket to HS17 once (it was mapped for the
+    basket, again for the product selection and again for the note); a caller changing its copy changes
+    nobody else's."""
+    from optimize.data import basket as basket_mod
+    from optimize.data import concordance
+
+    basket_mod._shipped.cache_clear()
+    calls = []
+    real = concordance.concord_basket
+    monkeypatch.setattr(concordance, "concord_basket", lambda *a, **kw: calls.append(a[1]) or real(*a, **kw))
+    res = run(_scen(basket={"products": "85"}), _hs17_file(tmp_path))
+    assert res.meta["hs_revision"] == "HS17" and HS17_ONLY in set(res.tables.products["k"])
+    run(_scen(), _hs17_file(tmp_path))  # sectors: the same mapping, already made
+    assert calls == ["HS17"]
+    a = basket_mod.load_basket(None, hs_revision="HS17")
+    a.loc[:, "sector"] = "changed"
+    assert (basket_mod.load_basket(None, hs_revision="HS2017")["sector"] != "changed").all()

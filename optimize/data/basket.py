@@ -7,6 +7,7 @@ at least the columns ``k`` (HS6 code, zero-padded) and ``sector``.
 """
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,7 +22,7 @@ from optimize.tokens import named_file, split_tokens
 from optimize.vocab import SECTOR_NAMES, SECTORS, sector_name  # noqa: F401  (re-exported)
 
 __all__ = ["SECTORS", "SECTOR_NAMES", "sector_name", "BASKET_COLUMNS", "default_basket_path", "load_basket",
-           "select_codes", "product_tokens",
+           "shipped_basket", "select_codes", "product_tokens",
            "concord_basket", "target_basket", "ConcordanceReport", "basket_to_revision"]
 
 BASKET_COLUMNS = ["k", "sector", "subsector", "description", "source"]
@@ -92,15 +93,7 @@ def load_basket(path: str | Path | None = None, *, sectors: str | Iterable[str] 
     wanted = _parse_sectors(sectors)
     rev = normalize_revision(hs_revision)
     if path is None:
-        p = default_basket_path("HS22")
-        basket = _validate(pd.read_csv(p, dtype=str, keep_default_na=False), str(p))
-        if rev != "HS22":
-            mapped, _ = target_basket(basket, rev)
-            desc = basket.groupby("sector")["source"].first()
-            basket = pd.DataFrame({
-                "k": mapped["k"], "sector": mapped["sector"], "subsector": mapped["subsector"],
-                "description": "", "source": mapped["sector"].map(desc) + f" (HS22 -> {rev} via UNSD)",
-            })
+        basket = shipped_basket(rev)[0]
     else:
         p = Path(path)
         if not p.is_file():
@@ -114,6 +107,26 @@ def load_basket(path: str | Path | None = None, *, sectors: str | Iterable[str] 
     if wanted is not None:
         basket = basket[basket["sector"].isin(wanted)].reset_index(drop=True)
     return basket
+
+
+def shipped_basket(hs_revision: str = "HS22") -> tuple[pd.DataFrame, ConcordanceReport | None]:
+    """The shipped basket in ``hs_revision`` (a copy; read, and mapped from HS22 with ``target_basket``, once
+    per revision in a process) and the mapping's report (None for HS22)."""
+    basket, report = _shipped(normalize_revision(hs_revision))
+    return basket.copy(), report
+
+
+@functools.lru_cache(maxsize=8)
+def _shipped(rev: str) -> tuple[pd.DataFrame, ConcordanceReport | None]:
+    p = default_basket_path("HS22")
+    basket = _validate(pd.read_csv(p, dtype=str, keep_default_na=False), str(p))
+    if rev == "HS22":
+        return basket, None
+    mapped, report = target_basket(basket, rev)
+    desc = basket.groupby("sector")["source"].first()
+    return pd.DataFrame({"k": mapped["k"], "sector": mapped["sector"], "subsector": mapped["subsector"],
+                         "description": "", "source": mapped["sector"].map(desc) + f" (HS22 -> {rev} via UNSD)"}
+                        ), report
 
 
 def product_tokens(spec: str | Iterable[str]) -> tuple[list[str], str | None]:

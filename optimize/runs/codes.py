@@ -75,9 +75,9 @@ def shipped_basket_note(scen: Scenario, revision: str | None) -> str | None:
     None for HS22 data or a user's basket."""
     if scen.basket.file or scen.basket.products or revision in (None, "HS22"):
         return None
-    from optimize.data.basket import load_basket, target_basket
+    from optimize.data.basket import shipped_basket
 
-    _, rep = target_basket(load_basket(None), revision)
+    rep = shipped_basket(revision)[1]  # the mapping load_basket made (once per revision)
     return (f"shipped basket {rep.summary()}" + (f"; cut: {', '.join(rep.capped)}" if rep.capped else "")
             + (f"; lost: {', '.join(rep.lost)}" if rep.lost else ""))
 
