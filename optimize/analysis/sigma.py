@@ -13,6 +13,7 @@ import pandas as pd
 
 from optimize.analysis.protee import fill
 from optimize.data.hs_links import normalize_revision
+from optimize.data.usercsv import read_user_csv
 from optimize.data.validate import normalise_hs6
 from optimize.errors import ScenarioError
 from optimize.resources import elasticities_dir
@@ -38,11 +39,8 @@ def read_elasticities(path: str | Path, hs_revision: str | None = None) -> pd.Da
     """A user's sigma file (CSV, columns k and sigma > 0; codes of ``hs_revision`` when given and
     bundled) -> DataFrame[k, sigma]; bad input is a ScenarioError naming the file, rows and field."""
     file = str(path)
-    try:
-        df = pd.read_csv(path, dtype=str, keep_default_na=False)
-    except (OSError, ValueError, UnicodeDecodeError) as exc:
-        raise ScenarioError(f"cannot read the elasticities file ({exc.__class__.__name__}: {exc})", file=file,
-                            field="cost.elasticities", fix="give a readable CSV with the columns k,sigma") from None
+    df = read_user_csv(path, label=file, what="the elasticities file", field="cost.elasticities",
+                       fix="give a readable CSV with the columns k,sigma")
     df.columns = [str(c).strip() for c in df.columns]
     missing = [c for c in ("k", "sigma") if c not in df.columns]
     if missing:

@@ -16,6 +16,7 @@ import pandas as pd
 
 from optimize.data.concordance import ConcordanceReport, concord_basket, target_basket
 from optimize.data.hs_links import normalize_revision
+from optimize.data.usercsv import read_user_csv
 from optimize.errors import ScenarioError
 from optimize.resources import basket_dir
 from optimize.tokens import named_file, split_tokens
@@ -98,12 +99,8 @@ def load_basket(path: str | Path | None = None, *, sectors: str | Iterable[str] 
         p = Path(path)
         if not p.is_file():
             raise ScenarioError(f"basket file not found: {p}", file=str(p), fix="check the path")
-        try:
-            raw = pd.read_csv(p, dtype=str, keep_default_na=False)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise ScenarioError(f"cannot read basket CSV: {exc}", file=str(p),
-                                fix="save the basket as a UTF-8 CSV with a header row") from exc
-        basket = _validate(raw, str(p))
+        basket = _validate(read_user_csv(p, label=str(p), what="basket CSV",
+                                         fix="save the basket as a UTF-8 CSV with a header row"), str(p))
     if wanted is not None:
         basket = basket[basket["sector"].isin(wanted)].reset_index(drop=True)
     return basket
@@ -134,13 +131,10 @@ def product_tokens(spec: str | Iterable[str]) -> tuple[list[str], str | None]:
     comma list or iterable of tokens, or the path of a file with codes (one per line or a CSV with ``k``)."""
     p = named_file(spec)
     if p is not None:
-        try:
-            text = pd.read_csv(p, dtype=str, keep_default_na=False, header=None)
-        except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
-            raise ScenarioError(f"cannot read the product codes: {exc}", file=str(p), field="products",
-                                fix="list HS codes one per line, or as a CSV with a column k") from exc
+        text = read_user_csv(p, label=str(p), what="the product codes", field="products", header=None,
+                             fix="list HS codes one per line, or as a CSV with a column k")
         if str(text.iloc[0, 0]).strip().lower() == "k":
-            text = pd.read_csv(p, dtype=str, keep_default_na=False)[["k"]]
+            text = text.iloc[1:]  # the header of a CSV with a column k first
         return [t for t in text.iloc[:, 0].astype(str).str.strip() if t], str(p)
     return split_tokens(spec), None
 

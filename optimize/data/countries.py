@@ -17,6 +17,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from optimize.data.usercsv import read_user_csv
 from optimize.errors import DataError, ScenarioError
 from optimize.resources import data_dir
 
@@ -51,11 +52,8 @@ def _repair_mojibake(name: str) -> str:
 def _read_table(path, label: str | None = None) -> pd.DataFrame:
     """Parse a country table from a path or a binary stream; errors name ``label`` (default: the path)."""
     name = label or str(path)
-    try:
-        raw = pd.read_csv(path, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError) as exc:
-        raise DataError(f"cannot read country table: {exc}", file=name,
-                        fix="pass a CEPII country_codes_*.csv or the project's data/baci/country_codes.csv") from exc
+    raw = read_user_csv(path, label=name, what="country table", error=DataError, encoding="utf-8",
+                        fix="pass a CEPII country_codes_*.csv or the project's data/baci/country_codes.csv")
     cols = set(raw.columns)
     if {"country_code", "country_iso3"} <= cols:  # CEPII layout
         df = pd.DataFrame({

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimize.data.usercsv import read_user_csv
 from optimize.errors import DataError
 from optimize.resources import data_dir
 
@@ -15,11 +16,8 @@ SAMPLE_PRODUCTS = "product_codes_sample.csv"
 def read_product_csv(source, label: str | None = None) -> pd.DataFrame:
     """Read a ``code,description`` (CEPII) or ``k,description`` CSV -> ``[k:str(6), description:str]``."""
     label = str(label or source)
-    try:
-        raw = pd.read_csv(source, dtype=str, keep_default_na=False, encoding="utf-8")
-    except (OSError, UnicodeDecodeError, pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise DataError(f"cannot read product table: {exc}", file=label,
-                        fix="pass a CEPII product_codes_*.csv") from exc
+    raw = read_user_csv(source, label=label, what="product table", error=DataError, encoding="utf-8",
+                        fix="pass a CEPII product_codes_*.csv")
     code_col = "code" if "code" in raw.columns else "k" if "k" in raw.columns else None
     if code_col is None or "description" not in raw.columns:
         raise DataError(f"product table has columns {list(raw.columns)}", file=label, field="code",
