@@ -193,3 +193,17 @@ def test_build_manifest_is_plain_json():
     assert list(man["inputs"]) == ["a", "z"]
     assert man["run"] == {"s": [1, 3], "x": 2.5}
     assert "highspy" in versions() and json.loads(text)["scenario"] == {"a": [1, 2]}
+
+
+def test_versions_are_the_installed_distributions():
+    """Imported packages answer with their ``__version__``: the same text as their installed metadata."""
+    from importlib import metadata
+
+    from optimize.output.manifest import VERSIONED
+
+    got = versions()
+    for dist in VERSIONED[1:]:
+        try:
+            assert got[dist] == metadata.version(dist), dist
+        except metadata.PackageNotFoundError:
+            assert got[dist] == "absent"

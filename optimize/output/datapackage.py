@@ -90,12 +90,12 @@ def unit(column: str) -> str | None:
     return None
 
 
-def _field_type(series: pd.Series) -> str:
-    if pd.api.types.is_bool_dtype(series):
+def _field_type(dtype) -> str:
+    if pd.api.types.is_bool_dtype(dtype):
         return "boolean"
-    if pd.api.types.is_integer_dtype(series):
+    if pd.api.types.is_integer_dtype(dtype):
         return "integer"
-    if pd.api.types.is_float_dtype(series):
+    if pd.api.types.is_float_dtype(dtype):
         return "number"
     return "string"
 
@@ -103,8 +103,8 @@ def _field_type(series: pd.Series) -> str:
 def table_schema(file: str, frame: pd.DataFrame) -> dict:
     """Table Schema of ``frame`` as written to ``file``: one field per column with type, unit, description."""
     fields = []
-    for col in frame.columns:
-        f = {"name": str(col), "type": _field_type(frame[col]), "description": describe(file, str(col))}
+    for col, dtype in frame.dtypes.items():  # the dtypes, not the columns (no Series made per column)
+        f = {"name": str(col), "type": _field_type(dtype), "description": describe(file, str(col))}
         if u := unit(str(col)):
             f["unit"] = u
         if col == "k":
@@ -195,11 +195,13 @@ def created_time() -> str:
 
 def write_datapackage(folder: str | Path, tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "",
                       synthetic: bool = False, about: Mapping | None = None) -> Path:
-    """Write ``folder/datapackage.json`` describing ``tables`` (atomically; the tables must already be there)."""
-    from optimize.atomic import atomic_write_text
+    """Write ``folder/datapackage.json`` describing ``tables`` into the temporary folder of an ``atomic_dir``
+    (a new file, hashed as written; the tables must already be there)."""
+    from optimize.ownership import write_recorded
 
-    return atomic_write_text(Path(folder) / PACKAGE_FILE, datapackage_text(tables, name=name, title=title,
-                                                                           synthetic=synthetic, about=about))
+    path = Path(folder) / PACKAGE_FILE
+    write_recorded(path, datapackage_text(tables, name=name, title=title, synthetic=synthetic, about=about).encode())
+    return path
 
 
 def datapackage_text(tables: Mapping[str, pd.DataFrame], *, name: str, title: str = "", synthetic: bool = False,

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import math
 import platform
+import sys
 from importlib import metadata
 
 import numpy as np
@@ -63,7 +64,8 @@ def default_out_name(scenario) -> str:
 
 
 def versions() -> dict[str, str]:
-    """Installed version of Python and of each package in ``VERSIONED`` ("absent" if not installed)."""
+    """Installed version of Python and of each package in ``VERSIONED`` ("absent" if not installed): an imported
+    package's ``__version__``, else its distribution's metadata."""
     out = {"python": platform.python_version()}
     for dist in VERSIONED:
         if dist == "tradeopt":  # this code's version (the installed metadata may belong to another checkout)
@@ -71,8 +73,9 @@ def versions() -> dict[str, str]:
 
             out[dist] = package_version()
             continue
+        loaded = getattr(sys.modules.get(dist), "__version__", None)  # the imported module's own: no search
         try:
-            out[dist] = metadata.version(dist)
+            out[dist] = loaded if isinstance(loaded, str) else metadata.version(dist)
         except metadata.PackageNotFoundError:
             out[dist] = "absent"
     return out
