@@ -42,3 +42,20 @@ def test_a_codes_csv_with_a_k_header_lists_its_codes(tmp_path):
     f = tmp_path / "codes.csv"
     f.write_text("k,note\n850440,x\n8541,y\n", encoding="utf-8")
     assert select_codes(str(f), ["850440", "854143", "854231", "870321"]) == ["850440", "854143"]
+
+
+@pytest.mark.parametrize(("reader", "header", "lacking"), [("basket", "k,name", "sector"),
+                                                            ("elasticities", "code,sigma", "k"),
+                                                            ("elasticities", "k,s", "sigma")])
+def test_a_missing_column_is_named(tmp_path, reader, header, lacking):
+    f = tmp_path / "t.csv"
+    f.write_text(f"{header}\n850440,5\n", encoding="utf-8")
+    with pytest.raises(InputError) as err:
+        READERS[reader](f)
+    assert err.value.field == lacking and "t.csv" in str(err.value)
+
+
+def test_column_names_are_read_stripped(tmp_path):
+    f = tmp_path / "b.csv"
+    f.write_text("k , sector \n850440,energy\n", encoding="utf-8")
+    assert load_basket(f)[["k", "sector"]].values.tolist() == [["850440", "energy"]]

@@ -40,12 +40,7 @@ def read_elasticities(path: str | Path, hs_revision: str | None = None) -> pd.Da
     bundled) -> DataFrame[k, sigma]; bad input is a ScenarioError naming the file, rows and field."""
     file = str(path)
     df = read_user_csv(path, label=file, what="the elasticities file", field="cost.elasticities",
-                       fix="give a readable CSV with the columns k,sigma")
-    df.columns = [str(c).strip() for c in df.columns]
-    missing = [c for c in ("k", "sigma") if c not in df.columns]
-    if missing:
-        raise ScenarioError(f"the elasticities file lacks column(s) {', '.join(missing)}", file=file,
-                            field=missing[0], fix="a CSV with the columns k,sigma (HS6 code, sigma > 0)")
+                       required=("k", "sigma"), fix="a readable CSV with the columns k,sigma (HS6 code, sigma > 0)")
     k = normalise_hs6(df["k"])
     bad = ~k.fillna("").str.fullmatch(r"\d{6}").to_numpy()
     _refuse(bad, file, "k", f"invalid HS6 code {df['k'][bad].iloc[0]!r}" if bad.any() else "",

@@ -49,11 +49,14 @@ def _parse_sectors(sectors: str | Iterable[str] | None) -> list[str] | None:
     return items
 
 
+def _read(path: Path) -> pd.DataFrame:
+    """A basket CSV, validated (``BASKET_COLUMNS``, sorted by k)."""
+    return _validate(read_user_csv(path, label=str(path), what="basket CSV", required=("k", "sector"),
+                                   fix="save the basket as a UTF-8 CSV with a header row and at least the columns "
+                                       "k,sector"), str(path))
+
+
 def _validate(df: pd.DataFrame, file: str) -> pd.DataFrame:
-    missing = [c for c in ("k", "sector") if c not in df.columns]
-    if missing:
-        raise ScenarioError(f"basket lacks column(s) {', '.join(missing)}", file=file,
-                            field=missing[0], fix="a basket CSV needs at least the columns k,sector")
     df = df.copy()
     k = df["k"].astype(str).str.strip()
     k = k.where(~k.str.fullmatch(r"\d{1,5}"), k.str.zfill(6))
@@ -99,8 +102,7 @@ def load_basket(path: str | Path | None = None, *, sectors: str | Iterable[str] 
         p = Path(path)
         if not p.is_file():
             raise ScenarioError(f"basket file not found: {p}", file=str(p), fix="check the path")
-        basket = _validate(read_user_csv(p, label=str(p), what="basket CSV",
-                                         fix="save the basket as a UTF-8 CSV with a header row"), str(p))
+        basket = _read(p)
     if wanted is not None:
         basket = basket[basket["sector"].isin(wanted)].reset_index(drop=True)
     return basket
@@ -116,7 +118,7 @@ def shipped_basket(hs_revision: str = "HS22") -> tuple[pd.DataFrame, Concordance
 @functools.lru_cache(maxsize=8)
 def _shipped(rev: str) -> tuple[pd.DataFrame, ConcordanceReport | None]:
     p = default_basket_path("HS22")
-    basket = _validate(pd.read_csv(p, dtype=str, keep_default_na=False), str(p))
+    basket = _read(p)
     if rev == "HS22":
         return basket, None
     mapped, report = target_basket(basket, rev)

@@ -11,11 +11,17 @@ READ_FAILURES = (OSError, ValueError)
 
 
 def read_user_csv(source, *, label: str, what: str, fix: str, error: type[InputError] = ScenarioError,
-                  field: str | None = None, **options) -> pd.DataFrame:
-    """``source`` (a path or a binary stream) as a DataFrame of text cells (an empty cell is ""); a file that
-    cannot be read or parsed (missing, empty, not CSV, not UTF-8) is ``error`` "cannot read {what}: ..." naming
-    ``label``, ``field`` and ``fix``. ``options`` go to ``pandas.read_csv`` (e.g. ``header=None``)."""
+                  field: str | None = None, required: tuple[str, ...] = (), **options) -> pd.DataFrame:
+    """``source`` (a path or a binary stream) as a DataFrame of text cells (an empty cell is "", column names
+    stripped); a file that cannot be read or parsed (missing, empty, not CSV, not UTF-8) is ``error`` "cannot
+    read {what}: ..." naming ``label``, ``field`` and ``fix``, one that lacks a ``required`` column is ``error``
+    naming that column. ``options`` go to ``pandas.read_csv`` (e.g. ``header=None``)."""
     try:
-        return pd.read_csv(source, dtype=str, keep_default_na=False, **options)
+        df = pd.read_csv(source, dtype=str, keep_default_na=False, **options)
     except READ_FAILURES as exc:
         raise error(f"cannot read {what}: {exc}", file=label, field=field, fix=fix) from exc
+    df.columns = [str(c).strip() for c in df.columns]
+    missing = [c for c in required if c not in df.columns]
+    if missing:
+        raise error(f"{what} lacks column(s) {', '.join(missing)}", file=label, field=missing[0], fix=fix)
+    return df
