@@ -100,9 +100,10 @@ def ratios(med: dict) -> dict:
             "first_over_second": med["first_no_figures"]["wall_s"] / med["run_no_figures"]["wall_s"]}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, nargs="+", default=[4_400_000, 11_000_000])
+def size_args(doc: str, rows: list[int], argv=None) -> argparse.Namespace:
+    """The options of a synthetic-year benchmark (sizes, rounds, folders; ``--smoke``: 20,000 rows, one round)."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
+    ap.add_argument("--rows", type=int, nargs="+", default=rows)
     ap.add_argument("--products", type=int, default=5000)
     ap.add_argument("--repeat", type=int, default=5)
     ap.add_argument("--work", type=Path, default=WORK, help="folder of the synthetic years (default bench/work)")
@@ -111,6 +112,11 @@ def main(argv=None) -> int:
     args = ap.parse_args(argv)
     if args.smoke:
         args.rows, args.products, args.repeat = [20_000], 300, 1
+    return args
+
+
+def main(argv=None) -> int:
+    args = size_args(__doc__, [4_400_000, 11_000_000], argv)
     report = {}
     print("| rows | run --no-figures / pandas (wall, CPU) | run / pandas (wall) | first / second run | seconds: "
           "run --no-figures, run, pandas |")

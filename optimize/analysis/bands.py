@@ -32,6 +32,31 @@ def headline(tables) -> dict:
     }
 
 
+def solved_headline(instance, x_after_kusd, countries: pd.DataFrame, sigmas: pd.DataFrame, lam: float) -> dict:
+    """``headline`` of one solved cell (flows after, kUSD, pair order) without its result tables: exposure,
+    shifted value and HHI by ``exposure.cell_metrics`` of ``kernel.totals_of`` and the CES cost by
+    ``batchcost.priced`` (the numbers ``metrics.compute_tables`` and ``armington.attach`` report).
+    ``sigmas``: per product of the instance; ``countries``: the run's country table (ISO3 labels)."""
+    from dataclasses import replace
+
+    from optimize.analysis.batchcost import priced
+    from optimize.analysis.exposure import cell_metrics
+    from optimize.analysis.metrics import ALL_RISK, country_labels
+    from optimize.model.kernel import totals_of
+    from optimize.model.pairflows import PairArrays
+
+    t = replace(totals_of(instance, x_after_kusd), pairs=PairArrays.of(instance, x_after_kusd))
+    m = cell_metrics(priced([t], sigmas.reset_index(drop=True), lam))
+    iso3, _ = country_labels(m.risk_codes, countries)
+    labels = [*(str(s) for s in iso3), ALL_RISK]
+    cost = m.cost_usd[0]
+    return {
+        "exposure_after": dict(zip(labels, m.share_after[0].astype(float).tolist(), strict=True)),
+        "shifted_usd": {"": float(m.shifted_usd[0])}, "hhi_after": {"": float(m.hhi_after[0])},
+        "cost_usd": {"": float(cost[0])}, "cost_low_usd": float(cost[1]), "cost_high_usd": float(cost[2]),
+    }
+
+
 def _num(v, missing: float = np.nan) -> float:
     return missing if v is None else float(v)
 

@@ -33,7 +33,7 @@ def fast_cells(year, importer_codes, risk_codes, cap_basis: str, caps_pp, labels
     """The closed form's ``exposure.long_table`` of every (importer, cap) of one year, with the CES cost when
     ``year.cost`` is set and, with its band caps, the bands per cell: ``share_after_low``/``_high`` per risk
     row and ``cost_low_usd``/``cost_high_usd`` (over the cell's cap and the band caps, each at its sigma band
-    and prior weights, as ``pipeline.add_bands``). Returns it and the caps solved (cell = g * len + c)."""
+    and prior weights, as ``bandruns.add_bands``). Returns it and the caps solved (cell = g * len + c)."""
     from optimize.analysis.bands import cap_bands
     from optimize.analysis.exposure import cell_metrics, long_table
     from optimize.model.batched import solve_block
@@ -54,7 +54,7 @@ def fast_cells(year, importer_codes, risk_codes, cap_basis: str, caps_pp, labels
 
 
 def band_values(tables) -> dict:
-    """(measure, risk) -> its band columns from ``tables.bands`` (``pipeline.add_bands``); {} without bands."""
+    """(measure, risk) -> its band columns from ``tables.bands`` (``bandruns.add_bands``); {} without bands."""
     if getattr(tables, "bands", None) is None:
         return {}
     out = {}

@@ -237,6 +237,7 @@ class _Collector:
 def run_cells(prepared, task: Task, options: CellOptions) -> Block:
     """Each cell through ``pipeline.solve_cell`` (or one joint group)."""
     from optimize.runs import pipeline
+    from optimize.runs.bandruns import add_bands
 
     t0 = time.perf_counter()
     if options.joint:
@@ -247,7 +248,7 @@ def run_cells(prepared, task: Task, options: CellOptions) -> Block:
             result = pipeline.solve_cell(prepared, importer=cell.importer, cap_pp=cell.cap_pp,
                                          cap_basis=cell.cap_basis, risk=list(cell.risk_set), known=known_codes(cell))
             if result.scenario.bands.enabled:
-                pipeline.add_bands(prepared, result)
+                add_bands(prepared, result)
             return _cell_rows(cell, result.tables), result, result.tables
         col.add(cell, make, options)
     return col.block(time.perf_counter() - t0)

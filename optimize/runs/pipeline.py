@@ -17,7 +17,7 @@ from optimize.config.aliases import updates_from_keywords
 from optimize.config.resolve import ModelSpec, resolve
 from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import TradeData
-from optimize.errors import InfeasibleError, InputError, ScenarioError, SolverError
+from optimize.errors import InputError, ScenarioError
 from optimize.output import manifest as _manifest
 from optimize.runs.codes import (
     Conversion,
@@ -368,32 +368,11 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=
 def run(scenario: Scenario | str | Path | None = None,
         data: TradeData | pd.DataFrame | str | Path | None = None, **cell) -> RunResult:
     """prepare + solve_cell: the whole analysis of one scenario (None = the default scenario); with
-    ``bands.enabled`` also the low/central/high bands (``add_bands``)."""
+    ``bands.enabled`` also the low/central/high bands (``bandruns.add_bands``)."""
     prepared = prepare(scenario, data)
     result = solve_cell(prepared, **cell)
     if result.scenario.bands.enabled:
+        from optimize.runs.bandruns import add_bands
+
         add_bands(prepared, result)
     return result
-
-
-def add_bands(prepared: Prepared, result: RunResult) -> None:
-    """Re-solve ``result``'s scenario at each other cap of ``bands.caps`` and put the bands of its
-    headlines into ``result.tables`` (``bands`` table, ``bands_block``; ``optimize.analysis.bands``)."""
-    from dataclasses import replace as dc_replace
-
-    from optimize.analysis import bands
-    from optimize.analysis.armington import PRIOR_LAMBDA_BAND
-
-    scen = result.scenario
-    base = dc_replace(prepared, scenario=scen)
-    variants, notes = [], []
-    for cap in sorted(set(float(c) for c in scen.bands.caps) - {float(scen.cap.pp)}):
-        try:
-            variants.append(bands.headline(solve_cell(base, cap_pp=cap).tables))
-        except (InfeasibleError, SolverError) as exc:  # a band end that cannot be solved is named, not hidden
-            notes.append(f"bands: cap {cap:g} pp not solved ({exc.message})")
-    table = bands.band_table(bands.headline(result.tables), variants)
-    result.tables.bands = table
-    result.tables.bands_block = bands.band_block(table, scen.bands.caps,
-                                                 [PRIOR_LAMBDA_BAND[0], scen.cost.prior_lambda, PRIOR_LAMBDA_BAND[1]])
-    result.meta = dc_replace(result.meta, notes=[*result.meta.notes, *notes])
