@@ -52,17 +52,16 @@ def _write_failed(target: Path, exc: OSError) -> OutputError:
                        fix="check free disk space and permissions, or choose another output path")
 
 
-def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
-    """Write ``data`` to ``path`` via a temporary sibling and ``os.replace``; ``OSError`` -> ``OutputError``."""
-    target = Path(path)
+@contextlib.contextmanager
+def _replacing(target: Path, suffix: str, ready=None) -> Iterator[tuple[int, Path]]:
+    """A new temporary sibling of ``target`` (open fd, path) renamed over ``target`` when the body ends well
+    and ``ready()`` (which may refuse) passes; removed otherwise. ``OSError`` -> ``OutputError`` naming ``target``."""
     tmp = None
     try:
-        target.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = temp_sibling(target)
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
+        fd, tmp = temp_sibling(target, suffix)
+        yield fd, tmp
+        if ready is not None:
+            ready()
         os.replace(tmp, target)
     except BaseException as exc:
         if tmp is not None:
@@ -71,6 +70,19 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
         if isinstance(exc, OSError):
             raise _write_failed(target, exc) from exc
         raise
+
+
+def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> Path:
+    """Write ``data`` to ``path`` via a temporary sibling and ``os.replace``; ``OSError`` -> ``OutputError``."""
+    target = Path(path)
+    try:
+        target.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise _write_failed(target, exc) from exc
+    with _replacing(target, "") as (fd, _), os.fdopen(fd, "wb") as fh:
+        fh.write(data)
+        fh.flush()
+        os.fsync(fh.fileno())
     return target
 
 
@@ -226,20 +238,15 @@ def atomic_file(path: str | os.PathLike, *, overwrite: bool = False, suffix: str
     and leaves the old file as it was.
     """
     target = check_out_file(path, overwrite=overwrite)
-    fd, tmp = temp_sibling(target, suffix)
-    os.close(fd)
-    try:
-        yield Path(tmp)
+
+    def ready() -> None:
         raise_if_terminated()
         if target.exists() and not overwrite:  # appeared while we wrote
             raise _refuse_foreign(target.parent, [target.name])
-        os.replace(tmp, target)
-    except BaseException as exc:
-        with contextlib.suppress(OSError):
-            os.unlink(tmp)
-        if isinstance(exc, OSError):
-            raise _write_failed(target, exc) from exc
-        raise
+
+    with _replacing(target, suffix, ready) as (fd, tmp):
+        os.close(fd)
+        yield Path(tmp)
 
 
 def _files_under(folder: Path) -> list[str]:
