@@ -190,18 +190,20 @@ def _adaptive_malloc():
 
     key = "MALLOC_TRIM_THRESHOLD_"
     saved = os.environ.get(key)
-    if USER_MALLOC_TRIM is None:
-        os.environ.pop(key, None)
-    else:
-        os.environ[key] = USER_MALLOC_TRIM
+    _put_env(key, USER_MALLOC_TRIM)
     try:
         with dask.config.set({f"distributed.nanny.pre-spawn-environ.{key}": None}):
             yield
     finally:
-        if saved is None:
-            os.environ.pop(key, None)
-        else:
-            os.environ[key] = saved
+        _put_env(key, saved)
+
+
+def _put_env(key: str, value: str | None) -> None:
+    """Set ``os.environ[key]``, or unset it for None."""
+    if value is None:
+        os.environ.pop(key, None)
+    else:
+        os.environ[key] = value
 
 
 def dask_timeout_seconds(value) -> float:
