@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from optimize.analysis.protee import fill, usable_protee
+from optimize.analysis.protee import fill, to_revision, usable_protee
 from optimize.analysis.sigma import product_sigmas, read_elasticities, sigma_table
 from optimize.errors import EXIT_INPUT, ScenarioError
 
@@ -57,6 +57,39 @@ def test_bundled_tables_are_what_the_script_builds(shared_data, tmp_path):
         built = (tmp_path / f"sigma_{rev}.csv").read_text()
         assert built == (ROOT / "data" / "elasticities" / f"sigma_{rev}.csv").read_text(), rev
         assert built.startswith("# Derived by scripts/build_sigma.py")
+
+
+def test_where_codes_meet_the_mean_is_trade_weighted_when_weights_are_given():
+    f07 = pd.DataFrame({"k": ["010110", "010120", "010130"], "sigma": [4.0, 8.0, 20.0], "sigma_low": [3.0, 6.0, 10.0],
+                        "sigma_high": [5.0, 9.0, 30.0], "sigma_source": "ProTEE"})
+    links = pd.DataFrame({"k": ["A00001", "A00001", "A00002", "A00002", "A00003"],
+                          "k07": ["010110", "010120", "010120", "010130", "010130"]})
+    usable = f07.set_index("k")["sigma"]
+    weights = pd.Series({"010110": 3.0, "010120": 1.0})  # 010130: no trade
+    w = to_revision(f07, links, ["A00001", "A00002", "A00003"], usable, weights).set_index("k")
+    assert w.loc["A00001", ["sigma", "sigma_low", "sigma_high"]].tolist() == [5.0, 3.75, 6.0]  # (3 x 4 + 8) / 4
+    assert w.loc["A00002", "sigma"] == 8.0  # 010130 has weight 0
+    assert w.loc["A00003", "sigma"] == 20.0 and w.loc["A00003", "n_hs07"] == 1
+    plain = to_revision(f07, links, ["A00001", "A00002", "A00003"], usable).set_index("k")
+    assert plain.loc["A00001", "sigma"] == 6.0 and plain.loc["A00002", "sigma"] == 14.0  # simple means
+    none = to_revision(f07, links, ["A00001"], usable, pd.Series({"990000": 5.0})).set_index("k")
+    assert none.loc["A00001", "sigma"] == 6.0  # linked codes without trade: the simple mean
+
+
+def test_build_sigma_weights_from_a_baci_hs07_file(shared_data, tmp_path):
+    """HS12 010290 meets HS2007 010210 and 010290 (both ProTEE): weighted 3:1 by a tiny synthetic HS07 year."""
+    baci = tmp_path / "BACI_HS07_Y2020_V202401.csv"
+    baci.write_text("t,i,j,k,v,q\n2020,156,276,010210,2000.0,1.0\n2020,842,276,010210,1000.0,1.0\n"
+                    "2020,156,842,010290,1000.0,1.0\n")
+    out = tmp_path / "out"
+    subprocess.run([sys.executable, str(ROOT / "scripts" / "build_sigma.py"), "--shared", str(shared_data),
+                    "--out", str(out), "--weights", str(baci)], check=True, capture_output=True)
+    raw = pd.read_csv(shared_data / "elasticities" / "ProTEE_0_1.csv", dtype={"HS6": str}).set_index("HS6")["sigma"]
+    t = pd.read_csv(out / "sigma_HS12.csv", comment="#", dtype={"k": str}).set_index("k")
+    assert t.loc["010290", "sigma"] == pytest.approx((3 * -raw["010210"] - raw["010290"]) / 4, abs=1e-6)
+    assert "trade-weighted by BACI_HS07_Y2020_V202401.csv" in (out / "sigma_HS12.csv").read_text().splitlines()[0]
+    bundled = sigma_table("HS12").set_index("k")
+    assert bundled.loc["010290", "sigma"] == pytest.approx((-raw["010210"] - raw["010290"]) / 2, abs=1e-6)
 
 
 def test_every_code_has_a_positive_sigma_and_band():

@@ -7,8 +7,10 @@ sigma = -elasticity where the estimate is *usable* (significant, right sign, pre
 this order: the median of usable values of the code's HS4 heading, of its HS2 chapter, of all
 codes (``sigma_source`` says which). Band (sigma_low, sigma_high): the interquartile range of
 the usable values of the code's chapter (all usable values when the chapter has fewer than
-``MIN_BAND``), widened to contain sigma. A code of another revision takes the simple mean over
-its linked HS2007 codes of the best source present (trade weights are not available offline).
+``MIN_BAND``), widened to contain sigma. A code of another revision takes the mean over its
+linked HS2007 codes of the best source present, weighted by each HS2007 code's world trade when
+weights are given (``to_revision(weights=...)``; a code whose linked codes have no trade, or no
+weights at all, takes the simple mean: the bundled tables, as no HS2007 trade is offline).
 """
 from __future__ import annotations
 
@@ -56,10 +58,13 @@ def fill(codes, usable: pd.Series) -> pd.DataFrame:
                          "sigma_high": np.maximum(hi, sigma), "sigma_source": source})
 
 
-def to_revision(filled07: pd.DataFrame, links: pd.DataFrame, codes, usable: pd.Series) -> pd.DataFrame:
+def to_revision(filled07: pd.DataFrame, links: pd.DataFrame, codes, usable: pd.Series,
+                weights: pd.Series | None = None) -> pd.DataFrame:
     """Per code of another revision (``links``: DataFrame[k, k07] from the UNSD correlation tables):
-    the mean sigma / band over its linked HS2007 codes of the best source present; codes without a
-    link are filled from their own HS4/HS2 prefixes. Returns the ``COLUMNS`` frame sorted by k."""
+    the mean sigma / band over its linked HS2007 codes of the best source present, weighted by
+    ``weights`` (world trade per HS2007 code, any unit; missing = 0) where the linked codes have trade,
+    else the simple mean; codes without a link are filled from their own HS4/HS2 prefixes. Returns the
+    ``COLUMNS`` frame sorted by k."""
     rank = {s: i for i, s in enumerate(SOURCES)}
     f = filled07.set_index("k")
     lk = links[links["k07"].isin(f.index)].drop_duplicates()
@@ -67,7 +72,7 @@ def to_revision(filled07: pd.DataFrame, links: pd.DataFrame, codes, usable: pd.S
     lk["rank"] = lk["sigma_source"].map(rank)
     lk = lk[lk["rank"] == lk.groupby("k")["rank"].transform("min")]
     g = lk.groupby("k")
-    mapped = g[["sigma", "sigma_low", "sigma_high"]].mean()
+    mapped = _linked_mean(lk, weights)
     mapped["sigma_source"] = g["sigma_source"].first()
     mapped["n_hs07"] = g.size()
     all_codes = sorted(set(str(c).zfill(6) for c in codes))
@@ -76,3 +81,17 @@ def to_revision(filled07: pd.DataFrame, links: pd.DataFrame, codes, usable: pd.S
     out = pd.concat([mapped, own]).reindex(all_codes)
     out.index.name = "k"
     return out.reset_index()[COLUMNS]
+
+
+def _linked_mean(lk: pd.DataFrame, weights: pd.Series | None) -> pd.DataFrame:
+    """Per k of ``lk`` (rows k, k07, sigma, sigma_low, sigma_high): the weighted mean of the three over its
+    rows (weight = ``weights`` of k07), the simple mean where the weights sum to 0 or none are given."""
+    cols = ["sigma", "sigma_low", "sigma_high"]
+    plain = lk.groupby("k")[cols].mean()
+    if weights is None:
+        return plain
+    w = lk["k07"].map(weights).fillna(0.0).clip(lower=0.0).to_numpy(dtype=float)
+    tot = pd.Series(w, index=lk.index).groupby(lk["k"]).sum()
+    num = lk[cols].mul(w, axis=0).groupby(lk["k"]).sum()
+    weighted = num.div(tot.where(tot > 0), axis=0)
+    return weighted.where(tot > 0, plain, axis=0)
