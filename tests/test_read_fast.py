@@ -16,7 +16,8 @@ from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA
 from optimize.data.validate import normalise_hs6
 from optimize.errors import DataError
-from optimize.model.batched import solve_block, year_arrays
+from optimize.model.batched import solve_block
+from optimize.model.yeararrays import year_arrays
 
 rows = st.lists(st.tuples(st.sampled_from([2021, 2022, 2023]), st.sampled_from([4, 156, 251, 276, 842]),
                           st.sampled_from([8, 32, 76, 699]),

@@ -21,52 +21,12 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from optimize.data.frame import dense_index, hs6_index
+from optimize.data.frame import dense_index
 from optimize.model.instance import cap_rule_kusd, members_supply
 from optimize.model.kernel import CellTotals
 from optimize.model.lp import separable_split
 from optimize.model.pairflows import RowPairs, closed_form_pairs
-
-
-@dataclass(frozen=True)
-class YearArrays:
-    """One year's rows as the arrays the batched closed form reads (what a fast task is sent).
-
-    ``i``/``j``: exporter/importer BACI codes (int32); ``kidx``: each row's index into
-    ``hs6`` (int32; the distinct HS6 codes, sorted); ``v``: value (kUSD, float64);
-    ``distinct``: the rows are in strictly increasing (exporter, importer, product)
-    order (BACI's; checked, not assumed), so no two rows share a key. ``cost``: what the cells' CES
-    cost needs (None: no cost).
-    """
-
-    i: np.ndarray
-    j: np.ndarray
-    kidx: np.ndarray
-    v: np.ndarray
-    hs6: np.ndarray
-    distinct: bool
-    cost: CostInputs | None = None
-
-
-@dataclass(frozen=True)
-class CostInputs:
-    """The cells' CES cost settings: ``sigmas`` DataFrame[sigma, sigma_low, sigma_high, sigma_source] per
-    HS6 code of ``YearArrays.hs6`` (same order), the new-supplier prior weight and the band caps (pp; empty:
-    no bands)."""
-
-    sigmas: pd.DataFrame
-    prior_lambda: float
-    band_caps_pp: tuple[float, ...] = ()
-
-
-def year_arrays(flows: pd.DataFrame) -> YearArrays:
-    """``YearArrays`` of one year's BACI rows [i, j, k, v] (kUSD): the HS6 index is built once here."""
-    kidx, hs6 = hs6_index(flows["k"])
-    i = flows["i"].to_numpy(dtype=np.int32)
-    j = flows["j"].to_numpy(dtype=np.int32)
-    m = int(max(i.max(initial=0), j.max(initial=0))) + 1
-    return YearArrays(i=i, j=j, kidx=kidx.astype(np.int32), v=flows["v"].to_numpy(dtype=np.float64),
-                      hs6=hs6, distinct=_distinct_rows(kidx, i, j, m, hs6.shape[0]))
+from optimize.model.yeararrays import YearArrays
 
 
 def _layers(importer_codes: Sequence[tuple[int, ...]]) -> list[list[int]]:
@@ -169,13 +129,6 @@ def _own_default_cap(cap_basis: str, p: float, W: np.ndarray, T: np.ndarray, own
     valid &= ~is_risk_code[code]
     w = np.where(valid, W[k_of_gk, code], 0.0)
     return np.where(valid, cap_rule_kusd(p, cap_basis, w, T, w), 0.0)
-
-
-def _distinct_rows(kidx: np.ndarray, i: np.ndarray, j: np.ndarray, m: int, p: int) -> bool:
-    """True when the rows are in strictly increasing (exporter, importer, product) order, so no two share
-    a key (the reader's order, BACI's; checked, not assumed)."""
-    key = (i.astype(np.int64) * m + j) * p + kidx
-    return bool(np.all(key[1:] > key[:-1]))
 
 
 def _layer_flows(gj: np.ndarray, kidx: np.ndarray, i: np.ndarray, v: np.ndarray, W: np.ndarray, M: int, P: int,

@@ -9,15 +9,16 @@ order. All values are thousands of USD (kUSD), as in BACI.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import pandas as pd
 
 from optimize.config.caps import PP_FIX, pp_problem
 from optimize.config.resolve import check_risk_roles
-from optimize.data.frame import dense_index, hs6_index, take_text
 from optimize.errors import ScenarioError
+from optimize.model.pairs import Market, Pairs, candidate_pairs, importer_market, in_codes, year_rows
+from optimize.model.yeararrays import YearArrays
 from optimize.vocab import CAP_BASES, DEFAULT_CAP_BASIS
 
 INTRA_BLOC = ("include", "exclude")
@@ -148,134 +149,151 @@ def _validate_countries(risk_codes, risk_weights, friends, ban) -> None:
                                 fix="use weights > 0")
 
 
-def _validate(importer_codes, risk_codes, risk_weights, friends, cap: CapRule, share_limit, ban) -> None:
+def _validate(importer_codes, risk_codes, risk_weights, friends, cap: CapRule, share_limit, ban, intra_bloc) -> None:
     if len(importer_codes) == 0:
         raise ScenarioError("the importer set is empty", field="importer_codes",
                             fix="name at least one importer country")
     if len(risk_codes) == 0:
         raise ScenarioError("the risk-country set is empty", field="risk_codes", fix="name at least one risk country")
+    if intra_bloc not in INTRA_BLOC:
+        raise ScenarioError(f"unknown intra-bloc choice {intra_bloc!r}", field="importer.intra_bloc",
+                            fix="use \"include\" or \"exclude\"")
     _validate_cap(cap, share_limit)
     _validate_countries(risk_codes, risk_weights, friends, ban)
 
 
-def _pair_pp(cap: CapRule, exporter: np.ndarray, hs6: np.ndarray) -> np.ndarray:
+def _by_code(values: np.ndarray, mapping: dict[int, float]) -> np.ndarray:
+    """(N,) ``mapping[value]`` for integer codes (a non-empty dict), NaN where a value is not a key."""
+    keys = np.asarray(sorted(int(c) for c in mapping), dtype=np.int64)
+    found = np.asarray([float(mapping[int(c)]) for c in keys])
+    pos = np.minimum(np.searchsorted(keys, values), keys.shape[0] - 1)
+    return np.where(keys[pos] == values, found[pos], np.nan)
+
+
+@dataclass(frozen=True)
+class _Roles:
+    """The instance's country sets (sorted BACI codes) and who may supply the importer set J."""
+
+    j_codes: np.ndarray
+    r_codes: np.ndarray
+    friends: np.ndarray | None  # None: every non-risk exporter may be an alternative
+    member_alt: bool  # members of J may supply J (``members_supply``)
+    exclude_intra: bool  # flows between members of J are not counted (intra_bloc="exclude")
+
+    @classmethod
+    def of(cls, importer_codes, risk_codes, friends, intra_bloc: str, self_supply: bool) -> "_Roles":
+        j_codes = np.unique(np.asarray(list(importer_codes), dtype=np.int64))
+        return cls(j_codes=j_codes, r_codes=np.unique(np.asarray(list(risk_codes), dtype=np.int64)),
+                   friends=None if friends is None else np.asarray(list(friends), dtype=np.int64),
+                   member_alt=members_supply(j_codes.shape[0], intra_bloc, self_supply),
+                   exclude_intra=intra_bloc == "exclude")
+
+    def alternatives(self, exporter: np.ndarray, is_risk: np.ndarray) -> np.ndarray:
+        """(N,) bool: non-risk pairs that may grow (friends only, when given; J itself only if ``member_alt``)."""
+        is_alt = ~is_risk if self.friends is None else in_codes(exporter, self.friends) & ~is_risk
+        if not self.member_alt:
+            is_alt &= ~in_codes(exporter, self.j_codes)  # the importer is never its own alternative
+        return is_alt
+
+
+def _pair_pp(cap: CapRule, exporter: np.ndarray, market: Market) -> np.ndarray:
     """Percentage points per pair: product override > exporter override > default."""
     pp = np.full(exporter.shape[0], float(cap.pp))
     if cap.exporter_pp:
-        ex = pd.Series({int(c): float(v) for c, v in cap.exporter_pp.items()})
-        found = pd.Series(exporter).map(ex).to_numpy(dtype=float)
+        found = _by_code(exporter, cap.exporter_pp)
         pp = np.where(np.isnan(found), pp, found)
     if cap.product_pp:
         pr = pd.Series({str(k): float(v) for k, v in cap.product_pp.items()})
-        found = pd.Series(hs6).map(pr).to_numpy(dtype=float)
+        found = pd.Series(market.products).map(pr).to_numpy(dtype=float)[market.pair_product]
         pp = np.where(np.isnan(found), pp, found)
     return pp
 
 
-def _apply_ban(ban: dict, exporter, hs6, pair_product, n_prod: int, x0, is_alt, upper_base, cap_kusd, meta: dict):
-    """An isolated export ban: banned pairs -> 0; alternatives of banned products may grow; every other pair
-    is fixed at today's flow. Returns (shortfall_allowed per product, lower, upper, cap, is_alt)."""
-    banned = np.zeros(exporter.shape[0], dtype=bool)
+@dataclass(frozen=True)
+class _Bounds:
+    """Per pair (kUSD): the extra supply allowed, lower and upper bounds of x after (``upper_base``
+    without the share limit), risk and alternative flags; per product: may end short (bans; None
+    without) and cannot meet the share limit."""
+
+    cap_kusd: np.ndarray
+    lower: np.ndarray
+    upper_base: np.ndarray
+    upper: np.ndarray
+    is_risk: np.ndarray
+    is_alt: np.ndarray
+    shortfall_allowed: np.ndarray | None = None
+    share_infeasible: np.ndarray | None = None
+
+
+def _bounds(pairs: Pairs, market: Market, roles: _Roles, cap: CapRule) -> _Bounds:
+    """Caps (``cap_rule_kusd``) of the alternatives, bounds [0, x0] of risk pairs and [x0, x0 + cap] else."""
+    is_risk = in_codes(pairs.exporter, roles.r_codes)
+    is_alt = roles.alternatives(pairs.exporter, is_risk)
+    pp = _pair_pp(cap, pairs.exporter, market)
+    cap_kusd = np.where(is_alt, cap_rule_kusd(pp / 100.0, cap.basis, pairs.world_kusd,
+                                              market.total_kusd[market.pair_product], pairs.row_kusd), 0.0)
+    upper = pairs.x0_kusd + cap_kusd
+    return _Bounds(cap_kusd=cap_kusd, lower=np.where(is_risk, 0.0, pairs.x0_kusd), upper_base=upper, upper=upper,
+                   is_risk=is_risk, is_alt=is_alt)
+
+
+def _apply_ban(ban: dict, pairs: Pairs, market: Market, b: _Bounds, meta: dict) -> _Bounds:
+    """An isolated export ban: banned pairs -> 0; alternatives of banned products may grow; every other
+    pair is fixed at today's flow."""
+    x0, p = pairs.x0_kusd, market.pair_product
+    banned = np.zeros(x0.shape[0], dtype=bool)
     for code in sorted(ban):
-        banned |= (exporter == int(code)) & np.isin(hs6, sorted(str(k) for k in ban[code]))
-    shortfall_allowed = np.bincount(pair_product, weights=banned.astype(float), minlength=n_prod) > 0
-    grows = is_alt & shortfall_allowed[pair_product]
-    lower = np.where(banned, 0.0, x0)
-    upper = np.where(banned, 0.0, np.where(grows, upper_base, x0))
+        banned_k = np.isin(market.products, sorted(str(k) for k in ban[code]))
+        banned |= (pairs.exporter == int(code)) & banned_k[p]
+    shortfall_allowed = np.bincount(p, weights=banned.astype(float), minlength=market.products.shape[0]) > 0
+    grows = b.is_alt & shortfall_allowed[p]
     meta["banned_pairs"] = int(banned.sum())
     meta["banned_kusd"] = float(x0[banned].sum())
-    return shortfall_allowed, lower, upper, np.where(grows, cap_kusd, 0.0), grows
+    upper = np.where(banned, 0.0, np.where(grows, b.upper_base, x0))
+    return replace(b, lower=np.where(banned, 0.0, x0), upper_base=upper, upper=upper,
+                   cap_kusd=np.where(grows, b.cap_kusd, 0.0), is_alt=grows, shortfall_allowed=shortfall_allowed)
 
 
-def _apply_share_limit(share_limit, lower, upper_base, total_kusd, pair_product, shortfall_allowed, prod, meta):
+def _apply_share_limit(share_limit: float | None, market: Market, b: _Bounds, meta: dict) -> _Bounds:
     """Upper bounds lowered to ``share_limit * T`` and the products that cannot meet the limit."""
-    n_prod = prod.shape[0]
+    n_prod, p = market.products.shape[0], market.pair_product
     if share_limit is None:
-        return upper_base, np.zeros(n_prod, dtype=bool)
-    limit = float(share_limit) * total_kusd[pair_product]
-    upper = np.minimum(upper_base, limit)
-    too_high = (lower > upper + 1e-9 * np.maximum(limit, 1.0)).astype(float)
-    too_high_lower = np.bincount(pair_product, weights=too_high, minlength=n_prod) > 0
-    reach = np.bincount(pair_product, weights=upper, minlength=n_prod)
-    short = reach < total_kusd * (1 - 1e-12)
-    if shortfall_allowed is not None:
-        short &= ~shortfall_allowed
+        return replace(b, share_infeasible=np.zeros(n_prod, dtype=bool))
+    limit = float(share_limit) * market.total_kusd[p]
+    upper = np.minimum(b.upper_base, limit)
+    too_high = (b.lower > upper + 1e-9 * np.maximum(limit, 1.0)).astype(float)
+    too_high_lower = np.bincount(p, weights=too_high, minlength=n_prod) > 0
+    short = np.bincount(p, weights=upper, minlength=n_prod) < market.total_kusd * (1 - 1e-12)
+    if b.shortfall_allowed is not None:
+        short &= ~b.shortfall_allowed
     share_infeasible = too_high_lower | short
-    meta["share_infeasible_products"] = sorted(str(k) for k in prod[share_infeasible])
-    return upper, share_infeasible
-
-
-def _in_codes(values: np.ndarray, codes: np.ndarray) -> np.ndarray:
-    """``np.isin(values, codes)`` for country codes, by a lookup table when every value is a non-negative int."""
-    if values.shape[0] == 0 or values.min() < 0 or (codes.shape[0] and codes.min() < 0):
-        return np.isin(values, codes)
-    lut = np.zeros(int(max(values.max(), codes.max(initial=0))) + 1, dtype=bool)
-    lut[codes] = True
-    return lut[values]
-
-
-def _pair_sums(df: pd.DataFrame, kidx: np.ndarray, hs6: np.ndarray, to_j: np.ndarray,
-               counted: np.ndarray) -> pd.DataFrame:
-    """One row per (k, i) with flows, sorted by (k, i): the product's position among the sorted codes
-    ``hs6`` (``kpos``; ``kidx``: each row's), world exports (kUSD, tonnes), exports into J
-    (``into_j_kusd``) and the counted imports of J (``x0_kusd``, ``x0_tonnes``). Tonnes are NaN where no
-    flow of the sum has a quantity. Sums by counting over a dense (product, exporter) index."""
-    exporter = df["i"].to_numpy(dtype=np.int64)
-    m = int(exporter.max(initial=0)) + 1
-    inverse, distinct = dense_index(kidx * m + exporter, hs6.shape[0] * m)
-    n = distinct.shape[0]
-    v = df["v"].to_numpy(dtype=float)
-    q = df["q"].to_numpy(dtype=float)
-    known_q = ~np.isnan(q)
-    has_q = known_q.astype(float)
-    q0 = np.where(known_q, q, 0.0)
-
-    def sums(rows):
-        """(kUSD, tonnes) per pair over ``rows`` (None: every row)."""
-        idx = inverse if rows is None else inverse[rows]
-
-        def total(values):
-            return np.bincount(idx, weights=values if rows is None else values[rows], minlength=n)
-        return total(v), np.where(total(has_q) > 0, total(q0), np.nan)
-
-    world_kusd, world_tonnes = sums(None)
-    x0_kusd, x0_tonnes = sums(counted)
-    kpos = distinct // m
-    return pd.DataFrame({"k": take_text(hs6, kpos), "kpos": kpos, "i": distinct % m, "world_kusd": world_kusd,
-                         "world_tonnes": world_tonnes, "x0_kusd": x0_kusd, "x0_tonnes": x0_tonnes,
-                         "into_j_kusd": np.bincount(inverse[to_j], weights=v[to_j], minlength=n)})
-
-
-def _candidate_pairs(flows: pd.DataFrame, year: int, requested, j_codes: np.ndarray, r_codes: np.ndarray,
-                     exclude_intra: bool, member_alt: bool) -> pd.DataFrame:
-    """``_pair_sums`` of ``year``'s rows of the ``requested`` products (None: all): every (k, i) with world
-    exports, without members of J that may not supply J and do not today."""
-    in_year = flows["t"].to_numpy() == year
-    df = flows[["i", "j", "k", "v", "q"]] if in_year.all() else flows.loc[in_year, ["i", "j", "k", "v", "q"]]
-    kidx, hs6 = hs6_index(df["k"])
-    if requested is not None:
-        asked = np.isin(hs6, requested)[kidx]  # per distinct code, then per row
-        if not asked.all():
-            df, kidx = df.loc[asked], kidx[asked]
-    to_j = _in_codes(df["j"].to_numpy(), j_codes)
-    counted = to_j & ~_in_codes(df["i"].to_numpy(), j_codes) if exclude_intra else to_j
-    pairs = _pair_sums(df, kidx, hs6, to_j, counted)
-    pairs = pairs.loc[pairs["world_kusd"] > 0]
-    if not member_alt:  # members of J that may not supply J and do not today: not pairs at all
-        idle_member = pairs["i"].isin(j_codes) & ~pairs["i"].isin(r_codes) & (pairs["x0_kusd"] <= 0)
-        pairs = pairs.loc[~idle_member]
-    return pairs
+    meta["share_infeasible_products"] = sorted(str(k) for k in market.products[share_infeasible])
+    return replace(b, upper=upper, share_infeasible=share_infeasible)
 
 
 def _risk_weight(exporter: np.ndarray, is_risk: np.ndarray, r_codes: np.ndarray, risk_weights) -> np.ndarray:
     """(N,) objective weight per pair: the risk country's weight (default 1), 0 for alternatives."""
     weights = {int(r): 1.0 for r in r_codes}
     weights.update({int(c): float(w) for c, w in (risk_weights or {}).items()})
-    return np.where(is_risk, pd.Series(exporter).map(weights).fillna(0.0).to_numpy(dtype=float), 0.0)
+    return np.where(is_risk, np.nan_to_num(_by_code(exporter, weights), nan=0.0), 0.0)
+
+
+def _instance(label: str, year: int, roles: _Roles, pairs: Pairs, market: Market, b: _Bounds,
+              risk_weights, meta: dict) -> Instance:
+    """The ``Instance`` of the built pieces."""
+    return Instance(
+        importer=str(label), importer_codes=tuple(int(c) for c in roles.j_codes), year=int(year),
+        risk_codes=tuple(int(c) for c in roles.r_codes), products=market.products, total_kusd=market.total_kusd,
+        pair_product=market.pair_product, pair_exporter=pairs.exporter.astype(np.int32), x0_kusd=pairs.x0_kusd,
+        cap_kusd=b.cap_kusd, upper_kusd=b.upper, is_risk=b.is_risk,
+        risk_weight=_risk_weight(pairs.exporter, b.is_risk, roles.r_codes, risk_weights),
+        world_exports_kusd=pairs.world_kusd, row_exports_kusd=pairs.row_kusd, x0_tonnes=pairs.x0_tonnes,
+        world_tonnes=pairs.world_tonnes, shortfall_allowed=b.shortfall_allowed, meta=meta, lower_kusd=b.lower,
+        upper_base_kusd=b.upper_base, is_alternative=b.is_alt, share_infeasible=b.share_infeasible)
 
 
 def build_instance(
-    flows: pd.DataFrame,
+    flows: pd.DataFrame | YearArrays,
     *,
     importer: str,
     importer_codes: Sequence[int],
@@ -292,9 +310,10 @@ def build_instance(
 ) -> Instance:
     """Select the flows of importer set J in ``year`` into pair arrays (kUSD).
 
-    Pairs are every (product, exporter) with exports of the product anywhere,
-    for products J imports (T > 0). Caps follow ``cap`` (see ``CapRule``); the
-    share limit ``s`` lowers every upper bound to ``s * T``.
+    ``flows``: BACI rows [t, i, j, k, v, q], or ``year``'s rows as ``yeararrays.YearArrays`` (the HS6
+    index built once per year: ``Prepared.year_arrays``). Pairs are every (product, exporter) with
+    exports of the product anywhere, for products J imports (T > 0). Caps follow ``cap`` (see
+    ``CapRule``); the share limit ``s`` lowers every upper bound to ``s * T``.
 
     Conventions (docs/model.md): ``intra_bloc="exclude"`` drops flows between
     members of J (totals, shares, caps on imports from outside J); members of J
@@ -304,86 +323,19 @@ def build_instance(
     (``shortfall_allowed``), only alternatives of banned products may grow and
     every other pair is fixed at today's flow.
     """
-    _validate(importer_codes, risk_codes, risk_weights, friends, cap, share_limit, ban)
-    if intra_bloc not in INTRA_BLOC:
-        raise ScenarioError(f"unknown intra-bloc choice {intra_bloc!r}", field="importer.intra_bloc",
-                            fix="use \"include\" or \"exclude\"")
-    j_codes = np.unique(np.asarray(list(importer_codes), dtype=np.int64))
-    r_codes = np.unique(np.asarray(list(risk_codes), dtype=np.int64))
+    _validate(importer_codes, risk_codes, risk_weights, friends, cap, share_limit, ban, intra_bloc)
+    roles = _Roles.of(importer_codes, risk_codes, friends, intra_bloc, self_supply)
     requested = None if products is None else sorted({str(p) for p in products})
-    member_alt = members_supply(j_codes.shape[0], intra_bloc, self_supply)
-    pairs = _candidate_pairs(flows, year, requested, j_codes, r_codes, intra_bloc == "exclude", member_alt)
-    total = pairs.groupby("k", sort=True)["x0_kusd"].sum()
-    present = set(total.index)
-    kept = total.index[total.to_numpy() > 0]
-    meta: dict = {
-        "cap_basis": cap.basis,
-        "cap_pp": float(cap.pp),
-        "share_limit": share_limit,
-        "intra_bloc": intra_bloc,
-        "self_supply": bool(self_supply),
-        "dropped_products": sorted(str(k) for k in total.index[total.to_numpy() <= 0]),
-        "absent_products": [] if requested is None else sorted(set(requested) - present),
-    }
-    pairs = pairs.loc[pairs["k"].isin(kept)].reset_index(drop=True)  # sorted by (k, i) (``_pair_sums``)
-    if pairs.empty:
+    meta: dict = {"cap_basis": cap.basis, "cap_pp": float(cap.pp), "share_limit": share_limit,
+                  "intra_bloc": intra_bloc, "self_supply": bool(self_supply)}
+    rows = year_rows(flows, year)
+    found = candidate_pairs(rows, requested, roles.j_codes, roles.r_codes, roles.exclude_intra, roles.member_alt)
+    pairs, market = importer_market(found, rows.hs6, requested, meta)
+    if pairs.kpos.shape[0] == 0:
         raise ScenarioError(f"{importer} imports none of the requested products in {year}", field="products",
                             fix="check the year, the importer codes and the basket against the data")
-    prod = np.asarray(kept, dtype=object).astype(str)
-    kpos = pairs["kpos"].to_numpy()
-    pair_product = np.searchsorted(np.unique(kpos), kpos).astype(np.int32)  # the same order as ``prod``
-    exporter = pairs["i"].to_numpy().astype(np.int32)
-    hs6 = prod[pair_product]
-    x0 = pairs["x0_kusd"].to_numpy(dtype=float)
-    world_kusd = pairs["world_kusd"].to_numpy(dtype=float)
-    row_kusd = np.maximum(world_kusd - pairs["into_j_kusd"].to_numpy(dtype=float), 0.0)  # exports outside J
-    total_kusd = np.bincount(pair_product, weights=x0, minlength=prod.shape[0])
-
-    is_risk = np.isin(exporter, r_codes)
-    if friends is None:
-        is_alt = ~is_risk
-    else:
-        is_alt = np.isin(exporter, np.asarray(list(friends), dtype=np.int64)) & ~is_risk
-    if not member_alt:
-        is_alt &= ~np.isin(exporter, j_codes)  # the importer is never its own alternative
-    pp = _pair_pp(cap, exporter, hs6)
-    cap_kusd = np.where(is_alt, cap_rule_kusd(pp / 100.0, cap.basis, world_kusd, total_kusd[pair_product],
-                                              row_kusd), 0.0)
-    lower = np.where(is_risk, 0.0, x0)
-    upper_base = x0 + cap_kusd
-
-    risk_weight = _risk_weight(exporter, is_risk, r_codes, risk_weights)
-
-    shortfall_allowed = None
+    bounds = _bounds(pairs, market, roles, cap)
     if ban:
-        shortfall_allowed, lower, upper_base, cap_kusd, is_alt = _apply_ban(
-            ban, exporter, hs6, pair_product, prod.shape[0], x0, is_alt, upper_base, cap_kusd, meta)
-
-    upper, share_infeasible = _apply_share_limit(share_limit, lower, upper_base, total_kusd, pair_product,
-                                                 shortfall_allowed, prod, meta)
-
-    return Instance(
-        importer=str(importer),
-        importer_codes=tuple(int(c) for c in j_codes),
-        year=int(year),
-        risk_codes=tuple(int(c) for c in r_codes),
-        products=prod,
-        total_kusd=total_kusd,
-        pair_product=pair_product,
-        pair_exporter=exporter,
-        x0_kusd=x0,
-        cap_kusd=cap_kusd,
-        upper_kusd=upper,
-        is_risk=is_risk,
-        risk_weight=risk_weight,
-        world_exports_kusd=world_kusd,
-        row_exports_kusd=row_kusd,
-        x0_tonnes=pairs["x0_tonnes"].to_numpy(dtype=float),
-        world_tonnes=pairs["world_tonnes"].to_numpy(dtype=float),
-        shortfall_allowed=shortfall_allowed,
-        meta=meta,
-        lower_kusd=lower,
-        upper_base_kusd=upper_base,
-        is_alternative=is_alt,
-        share_infeasible=share_infeasible,
-    )
+        bounds = _apply_ban(ban, pairs, market, bounds, meta)
+    bounds = _apply_share_limit(share_limit, market, bounds, meta)
+    return _instance(importer, year, roles, pairs, market, bounds, risk_weights, meta)

@@ -122,7 +122,7 @@ def _error_message(exc: BaseException) -> str:
 def run_fast(year, task: Task) -> Block:
     """Every cell of ``task`` (one year, basis, risk set) by the closed-form backend
     (``analysis.batchcost.fast_cells``: ``model.batched.solve_block`` -> ``analysis.exposure.cell_metrics``,
-    with the CES cost and bands of ``year.cost``); ``year``: the year's ``batched.YearArrays``."""
+    with the CES cost and bands of ``year.cost``); ``year``: the year's ``yeararrays.YearArrays``."""
     from optimize.analysis.batchcost import fast_cells
     from optimize.data.countries import to_iso3
 
@@ -324,12 +324,12 @@ def join_blocks(blocks: Sequence[Block]) -> Block:
 
 
 def task_data(prepared, fast: bool):
-    """What a task of the year ``prepared`` (``pipeline.Prepared``) is sent: the ``batched.YearArrays`` of
+    """What a task of the year ``prepared`` (``pipeline.Prepared``) is sent: the ``yeararrays.YearArrays`` of
     its flows for fast tasks, else ``prepared`` without the flows of other years."""
     from dataclasses import replace
 
     if fast:
-        from optimize.model.batched import year_arrays
+        from optimize.model.yeararrays import year_arrays
 
         year = year_arrays(prepared.flows)
         return replace(year, cost=cost_inputs(prepared, year.hs6))
@@ -337,10 +337,10 @@ def task_data(prepared, fast: bool):
 
 
 def cost_inputs(prepared, hs6):
-    """The fast cells' ``batched.CostInputs`` of the year ``prepared`` (its scenario's sigmas for the codes
+    """The fast cells' ``yeararrays.CostInputs`` of the year ``prepared`` (its scenario's sigmas for the codes
     ``hs6``, prior weight, band caps when ``bands.enabled``); None when ``cost.method`` is not ``ces``."""
     from optimize.analysis.sigma import run_sigmas
-    from optimize.model.batched import CostInputs
+    from optimize.model.yeararrays import CostInputs
 
     scen = prepared.scenario
     if scen.cost.method != "ces":

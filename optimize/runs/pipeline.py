@@ -50,6 +50,16 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     hs_revision: Revision = field(default_factory=lambda: Revision(None))  # the data's, and where it came from
     conversions: list[Conversion] = field(default_factory=list)  # user codes converted to the data's revision
+    _arrays: object = field(default=None, init=False, repr=False, compare=False)  # ``year_arrays``, once
+
+    def year_arrays(self):
+        """``flows`` as ``yeararrays.YearArrays`` with tonnes: the HS6 index of the year, built once and
+        shared by every cell built on this ``Prepared`` (a copy made by ``replace`` builds its own)."""
+        if self._arrays is None:
+            from optimize.model.yeararrays import year_arrays
+
+            self._arrays = year_arrays(self.flows, tonnes=True)
+        return self._arrays
 
 
 # ------------------------------------------------------------------ prepare
@@ -295,7 +305,7 @@ def build_cell_instance(prepared: Prepared, spec: ModelSpec):
     cap = CapRule(pp=spec.cap_pp, basis=spec.cap_basis, exporter_pp=dict(spec.exporter_pp),
                   product_pp=dict(spec.product_pp))
     return build_instance(
-        prepared.flows, importer=spec.importer_label, importer_codes=spec.importer_codes, year=prepared.year,
+        prepared.year_arrays(), importer=spec.importer_label, importer_codes=spec.importer_codes, year=prepared.year,
         products=list(prepared.products), risk_codes=spec.risk_codes,
         risk_weights=dict(spec.risk_weights) or None, friends=list(spec.friends) or None, cap=cap,
         share_limit=spec.share_limit, ban={c: set(p) for c, p in spec.ban.items()} or None,
