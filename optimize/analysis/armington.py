@@ -9,11 +9,13 @@ Low/high: the same allocation at (sigma_high, lam_high) and (sigma_low, lam_low)
 """
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import pandas as pd
 
-from optimize.analysis.ces import blend_prior, ces_cost_share, tariff_equivalent
-from optimize.model.mincost import group_shares
+from optimize.analysis.ces import ces_cost_share, tariff_equivalent
+from optimize.model.mincost import blend, group_shares, world_prior
 from optimize.model.pairflows import PairArrays
 from optimize.units import USD_PER_KUSD
 
@@ -25,20 +27,40 @@ NO_SIGMA = "no sigma"
 NO_TAU = "risk suppliers cut to zero: no finite tariff equivalent"
 
 
-def cost_share(pa: PairArrays, sigma: np.ndarray, lam: float) -> np.ndarray:
+@dataclass(frozen=True)
+class Shares:
+    """Within-product shares of one allocation, computed once for every cost pass (kUSD totals): today's
+    ``s0`` and totals ``v0``, after ``s1`` and ``v1`` (negative flows as 0), the world-export ``prior``
+    (``mincost.world_prior``) and the products where a supplier is cut to zero (``cut``)."""
+
+    s0: np.ndarray
+    v0: np.ndarray
+    s1: np.ndarray
+    v1: np.ndarray
+    prior: tuple[np.ndarray, np.ndarray]
+    cut: np.ndarray
+
+    @classmethod
+    def of(cls, pa: PairArrays) -> "Shares":
+        g, n = pa.group, pa.n_groups
+        s0, v0 = group_shares(g, pa.x0, n)
+        s1, v1 = group_shares(g, np.maximum(pa.x1, 0.0), n)
+        cut = np.bincount(g, weights=((s0 > 0) & (s1 <= 0)).astype(float), minlength=n) > 0
+        return cls(s0=s0, v0=v0, s1=s1, v1=v1, prior=world_prior(g, pa.world, n), cut=cut)
+
+
+def cost_share(pa: PairArrays, sigma: np.ndarray, lam: float, shares: Shares | None = None) -> np.ndarray:
     """(G,) cost / V of each product at ``sigma`` (G,) and prior weight ``lam``; NaN without sigma or
-    without a finite estimate (sigma <= 1 and a supplier cut to zero), 0 without imports."""
+    without a finite estimate (sigma <= 1 and a supplier cut to zero), 0 without imports. ``shares``:
+    ``Shares.of(pa)`` when several passes share it."""
     g, n = pa.group, pa.n_groups
-    s0, v0 = group_shares(g, pa.x0, n)
-    s1, _ = group_shares(g, np.maximum(pa.x1, 0.0), n)
+    sh = shares if shares is not None else Shares.of(pa)
     sig = np.asarray(sigma, dtype=float)
     ok_sig = np.isfinite(sig) & (sig > 0)
-    b0 = blend_prior(g, s0, pa.world, lam, n)
-    b1 = blend_prior(g, s1, pa.world, lam, n)
-    out = ces_cost_share(g, b0, b1, np.where(ok_sig, sig, 1.0), n)
-    cut = np.bincount(g, weights=((s0 > 0) & (s1 <= 0)).astype(float), minlength=n) > 0
-    out = np.where(ok_sig & ~(cut & (sig <= 1)), out, np.nan)
-    return np.where(v0 > 0, out, 0.0)
+    out = ces_cost_share(g, blend(g, sh.s0, sh.prior, lam), blend(g, sh.s1, sh.prior, lam),
+                         np.where(ok_sig, sig, 1.0), n)
+    out = np.where(ok_sig & ~(sh.cut & (sig <= 1)), out, np.nan)
+    return np.where(sh.v0 > 0, out, 0.0)
 
 
 def product_cost(pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA,
@@ -47,17 +69,16 @@ def product_cost(pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA
     product's imports), tariff_equivalent (0.196 = 19.6 %), cost_low_usd, cost_high_usd, cost_note.
     ``sigmas``: DataFrame[sigma, sigma_low, sigma_high, sigma_source] in the same product order."""
     g, n = pa.group, pa.n_groups
+    sh = Shares.of(pa)  # the three passes (central, low, high) share the baseline and the prior
     sig = sigmas["sigma"].to_numpy(dtype=float)
-    v_after = np.bincount(g, weights=np.maximum(pa.x1, 0.0), minlength=n) * USD_PER_KUSD
-    central = cost_share(pa, sig, lam)
-    low = cost_share(pa, sigmas["sigma_high"].to_numpy(dtype=float), lam_band[0])
-    high = cost_share(pa, sigmas["sigma_low"].to_numpy(dtype=float), lam_band[1])
+    v_after = sh.v1 * USD_PER_KUSD
+    central = cost_share(pa, sig, lam, sh)
+    low = cost_share(pa, sigmas["sigma_high"].to_numpy(dtype=float), lam_band[0], sh)
+    high = cost_share(pa, sigmas["sigma_low"].to_numpy(dtype=float), lam_band[1], sh)
     r0 = np.bincount(g, weights=np.where(pa.is_risk, pa.x0, 0.0), minlength=n)
     r1 = np.bincount(g, weights=np.where(pa.is_risk, np.maximum(pa.x1, 0.0), 0.0), minlength=n)
-    _, t0 = group_shares(g, pa.x0, n)
-    _, t1 = group_shares(g, np.maximum(pa.x1, 0.0), n)
     with np.errstate(divide="ignore", invalid="ignore"):
-        tau = tariff_equivalent(r0 / t0, r1 / t1, np.where(np.isfinite(sig), sig, 1.0))
+        tau = tariff_equivalent(r0 / sh.v0, r1 / sh.v1, np.where(np.isfinite(sig), sig, 1.0))
     note = np.where(~np.isfinite(sig), NO_SIGMA, np.where(np.isnan(central), NO_FINITE,
                                                           np.where((r0 > 0) & (r1 <= 0), NO_TAU, "")))
     return pd.DataFrame({

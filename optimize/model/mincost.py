@@ -28,6 +28,21 @@ def group_shares(group: np.ndarray, x: np.ndarray, n_groups: int) -> tuple[np.nd
     return np.divide(x, tot[group], out=np.zeros_like(x), where=tot[group] > 0), tot
 
 
+def world_prior(group: np.ndarray, world_kusd: np.ndarray, n_groups: int) -> tuple[np.ndarray, np.ndarray]:
+    """The prior of ``blend_prior``: ((N,) each supplier's share of its group's world exports, (G,) the
+    group's world exports; NaN and negative exports count as 0; any unit)."""
+    w = np.maximum(np.nan_to_num(np.asarray(world_kusd, dtype=float)), 0.0)
+    return group_shares(np.asarray(group, dtype=np.int64), w, n_groups)
+
+
+def blend(group: np.ndarray, s: np.ndarray, prior: tuple[np.ndarray, np.ndarray], lam: float) -> np.ndarray:
+    """``blend_prior`` with its ``world_prior`` computed once (several lam, or shares before and after)."""
+    if not 0.0 <= lam < 1.0:
+        raise ValueError("lam must be in [0, 1)")
+    share, tot = prior
+    return np.where(tot[group] > 0, (1.0 - lam) * np.asarray(s, dtype=float) + lam * share, s)
+
+
 def blend_prior(group: np.ndarray, s: np.ndarray, world_kusd: np.ndarray, lam: float, n_groups: int) -> np.ndarray:
     """(N,) shares smoothed towards world market shares: (1 - lam) s + lam w, w_e = supplier e's
     exports of the product to the world / the sum over the group's suppliers (kUSD, any unit).
@@ -39,9 +54,7 @@ def blend_prior(group: np.ndarray, s: np.ndarray, world_kusd: np.ndarray, lam: f
     if not 0.0 <= lam < 1.0:
         raise ValueError("lam must be in [0, 1)")
     g = np.asarray(group, dtype=np.int64)
-    w = np.maximum(np.nan_to_num(np.asarray(world_kusd, dtype=float)), 0.0)
-    share, tot = group_shares(g, w, n_groups)
-    return np.where(tot[g] > 0, (1.0 - lam) * np.asarray(s, dtype=float) + lam * share, s)
+    return blend(g, s, world_prior(g, world_kusd, n_groups), lam)
 
 
 def min_cost_spread(group: np.ndarray, x0: np.ndarray, world: np.ndarray, is_alt: np.ndarray, fixed: np.ndarray,
