@@ -168,14 +168,15 @@ def compute_tables(
     risk_iso3, risk_name = country_labels(totals.risk_codes, countries)
     prod = _product_frame(instance, product_info)
     products, top_name = _products_table(instance, allocation, prod, totals, countries)
-    flows, exporters = _flows_table(instance, x0, x1, countries)
+    flows, exp_names, exp_pos = _flows_table(instance, x0, x1, countries)
     sectors, sector_of_product = np.unique(prod["sector"].to_numpy().astype(str), return_inverse=True)
     p = np.asarray(instance.pair_product, dtype=np.int64)
-    pair_sector = _Labelled(sectors, sector_of_product[p])  # sector positions per pair, names per sector
     binding = None
     if allocation.cap_marginal is not None:
-        binding = _binding(flows, pair_sector, np.asarray(allocation.cap_marginal, dtype=float), exporters)
-    beneficiaries, to_members = _beneficiaries(instance, x0, x1, pair_sector, countries, exclude_members, top_n)
+        binding = _binding(flows, sectors, sector_of_product[p], np.asarray(allocation.cap_marginal, dtype=float),
+                           exp_names, exp_pos)
+    beneficiaries, to_members = _beneficiaries(instance, x0, x1, sectors, sector_of_product[p], countries,
+                                               exclude_members, top_n)
     return ResultTables(
         exposure=_exposure_table(basket, risk_iso3, risk_name), flows=flows, products=products,
         beneficiaries=beneficiaries, by_sector=_breakdown(products, "sector", totals, risk_iso3),
@@ -231,16 +232,8 @@ def _products_table(instance: Instance, allocation: Allocation, prod: pd.DataFra
     return products, np.where(top0 >= 0, top0_name, "")
 
 
-@dataclass(frozen=True)
-class _Labelled:
-    """Labels held once (``names``, sorted) and each row's position among them (``pos``)."""
-
-    names: np.ndarray
-    pos: np.ndarray
-
-
-def _flows_table(instance: Instance, x0, x1, countries) -> tuple[pd.DataFrame, tuple[_Labelled, _Labelled]]:
-    """One row per pair (USD), and the exporters' ISO3 codes and names with each pair's position among them."""
+def _flows_table(instance: Instance, x0, x1, countries):
+    """One row per pair (USD), with the exporters' names and each pair's position among them."""
     exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
     exporters, exp_pos = np.unique(exp_code, return_inverse=True)  # labels per exporter, not per pair
     exp_iso3, exp_names = country_labels(exporters, countries)
@@ -250,7 +243,7 @@ def _flows_table(instance: Instance, x0, x1, countries) -> tuple[pd.DataFrame, t
         "before_usd": x0, "after_usd": x1, "cap_usd": kusd_to_usd(np.asarray(instance.cap_kusd, dtype=float)),
         "is_risk": np.asarray(instance.is_risk, dtype=bool), "change_usd": x1 - x0,
     })
-    return flows, (_Labelled(exp_iso3, exp_pos), _Labelled(exp_names, exp_pos))
+    return flows, exp_names, exp_pos
 
 
 def _exposure_table(m: CellMetrics, risk_iso3, risk_name) -> pd.DataFrame:
@@ -266,18 +259,18 @@ def _exposure_table(m: CellMetrics, risk_iso3, risk_name) -> pd.DataFrame:
     return exposure
 
 
-def _beneficiaries(instance: Instance, x0, x1, pair_sector: _Labelled, countries, exclude_members: bool,
+def _beneficiaries(instance: Instance, x0, x1, sectors, sector_of_pair, countries, exclude_members: bool,
                    top_n: int) -> tuple[pd.DataFrame, float]:
     """The exporters gaining most (not risk countries; bloc members marked, left out when ``exclude_members``),
-    and the imports shifted to the bloc's members (USD)."""
+    and the imports shifted to the bloc's members (USD). ``sector_of_pair``: positions in ``sectors`` (sorted)."""
     exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
     basket0, basket1 = float(x0.sum()), float(x1.sum())
     bloc = np.asarray(sorted(bloc_members(instance)), dtype=np.int64)
-    ex = pd.DataFrame({"code": exp_code, "sector": pair_sector.pos, "before": x0, "after": x1, "change": x1 - x0})
+    ex = pd.DataFrame({"code": exp_code, "sector": sector_of_pair, "before": x0, "after": x1, "change": x1 - x0})
     per_exp = ex.groupby("code", sort=True)[["before", "after", "change"]].sum()
     sec = ex.groupby(["code", "sector"], sort=True)["change"].sum().reset_index()  # sector positions: name order
     sec = sec.sort_values(["code", "change", "sector"], ascending=[True, False, True]).drop_duplicates("code")
-    main = pd.Series(pair_sector.names[sec["sector"].to_numpy()].astype(object), index=sec["code"].to_numpy())
+    main = pd.Series(sectors[sec["sector"].to_numpy()].astype(object), index=sec["code"].to_numpy())
     per_exp["main_sector"] = main.reindex(per_exp.index)
     left_out = [int(c) for c in instance.risk_codes] + (bloc.tolist() if exclude_members else [])
     keep = (per_exp["change"] > _TOL * max(1.0, basket0)) & ~per_exp.index.isin(left_out)
@@ -382,14 +375,14 @@ def _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3) -> pd.Da
     return pd.DataFrame(rows, columns=["threshold", "supplier", "n_before", "n_after"])
 
 
-def _binding(flows: pd.DataFrame, pair_sector: _Labelled, marginal: np.ndarray,
-             exporters: tuple[_Labelled, _Labelled], per_sector: int = 5) -> pd.DataFrame:
+def _binding(flows: pd.DataFrame, sectors: np.ndarray, sector_of_pair: np.ndarray, marginal: np.ndarray,
+             exp_names: np.ndarray, exp_pos: np.ndarray, per_sector: int = 5) -> pd.DataFrame:
     """Per sector, the exporters whose caps bind with the largest marginal exposure reduction.
 
-    ``pair_sector``/``exporters`` (ISO3, name): labels and each pair's position among them."""
+    ``sectors``/``exp_names``: the labels; ``sector_of_pair``/``exp_pos``: each pair's position in them."""
     m = (marginal > _TOL) & ~flows["is_risk"].to_numpy()
     rows = np.flatnonzero(m)
-    df = pd.DataFrame({"sec": pair_sector.pos[rows], "code": flows["exporter_code"].to_numpy()[rows], "row": rows,
+    df = pd.DataFrame({"sec": sector_of_pair[rows], "code": flows["exporter_code"].to_numpy()[rows], "row": rows,
                        "cap_usd": flows["cap_usd"].to_numpy()[rows], "marginal": marginal[rows]})
     cols = ["sector", "exporter", "name", "n_products", "cap_usd", "cap_marginal_max", "cap_marginal_mean"]
     if df.empty:
@@ -397,9 +390,9 @@ def _binding(flows: pd.DataFrame, pair_sector: _Labelled, marginal: np.ndarray,
     g = df.groupby(["sec", "code"], sort=True)  # labels are attached per group, not per pair
     out = g.agg(n_products=("marginal", "size"), cap_usd=("cap_usd", "sum"), row=("row", "first"),
                 cap_marginal_max=("marginal", "max"), cap_marginal_mean=("marginal", "mean")).reset_index()
-    out.insert(0, "sector", pd.Series(pair_sector.names[out["sec"].to_numpy()].astype(object)))
-    first_exporter = exporters[0].pos[out["row"].to_numpy()]
-    out["exporter"] = exporters[0].names[first_exporter].astype(str)
-    out["name"] = exporters[1].names[first_exporter].astype(str)
+    out.insert(0, "sector", pd.Series(sectors[out["sec"].to_numpy()].astype(object)))  # labels per group
+    first = out["row"].to_numpy()
+    out["exporter"] = flows["exporter"].take(first).to_numpy().astype(str)
+    out["name"] = exp_names[exp_pos[first]].astype(str)
     out = out.sort_values(["sector", "cap_marginal_max", "cap_usd", "exporter"], ascending=[True, False, False, True])
     return out.groupby("sector", sort=True).head(per_sector).reset_index(drop=True)[cols]
