@@ -76,6 +76,9 @@ def test_batched_cells_do_not_depend_on_row_order():
     shuffled = cell_metrics(solve_block(year_arrays(flows.sample(frac=1.0, random_state=1).reset_index(drop=True)),
                                         *args))
     for name, value in vars(ordered).items():
+        if value is None:  # no cost asked for (``YearArrays.cost``): none on either path
+            assert getattr(shuffled, name) is None, name
+            continue
         np.testing.assert_allclose(value, getattr(shuffled, name), rtol=1e-12, atol=1e-9, err_msg=name)
 
 

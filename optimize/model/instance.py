@@ -311,7 +311,7 @@ def build_instance(
     """Select the flows of importer set J in ``year`` into pair arrays (kUSD).
 
     ``flows``: BACI rows [t, i, j, k, v, q], or ``year``'s rows as ``yeararrays.YearArrays`` (the HS6
-    index built once per year: ``Prepared.year_arrays``). Pairs are every (product, exporter) with
+    index built once per year: ``Prepared.arrays``). Pairs are every (product, exporter) with
     exports of the product anywhere, for products J imports (T > 0). Caps follow ``cap`` (see
     ``CapRule``); the share limit ``s`` lowers every upper bound to ``s * T``.
 
@@ -339,3 +339,15 @@ def build_instance(
         bounds = _apply_ban(ban, pairs, market, bounds, meta)
     bounds = _apply_share_limit(share_limit, market, bounds, meta)
     return _instance(importer, year, roles, pairs, market, bounds, risk_weights, meta)
+
+
+def spec_instance(rows: YearArrays, spec, year: int, products: Sequence[str] | None) -> Instance:
+    """``build_instance`` of ``year``'s rows with the settings of a resolved ``config.resolve.ModelSpec``."""
+    cap = CapRule(pp=spec.cap_pp, basis=spec.cap_basis, exporter_pp=dict(spec.exporter_pp),
+                  product_pp=dict(spec.product_pp))
+    return build_instance(
+        rows, importer=spec.importer_label, importer_codes=spec.importer_codes, year=year,
+        products=None if products is None else list(products), risk_codes=spec.risk_codes,
+        risk_weights=dict(spec.risk_weights) or None, friends=list(spec.friends) or None, cap=cap,
+        share_limit=spec.share_limit, ban={c: set(p) for c, p in spec.ban.items()} or None,
+        self_supply=spec.self_supply, intra_bloc=spec.intra_bloc)

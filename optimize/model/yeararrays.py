@@ -17,7 +17,7 @@ from optimize.data.frame import hs6_index
 
 @dataclass(frozen=True)
 class YearArrays:
-    """One year's rows [i, j, k, v, q] as arrays (what a fast task is sent; ``Prepared.year_arrays``).
+    """One year's rows [i, j, k, v, q] as arrays (what a fast task is sent; ``Prepared.arrays``).
 
     ``i``/``j``: exporter/importer BACI codes (int32); ``kidx``: each row's index into
     ``hs6`` (int32; the distinct HS6 codes, sorted); ``v``: value (kUSD, float64); ``q``:

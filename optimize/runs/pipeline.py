@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from functools import cached_property
 from pathlib import Path
 
 import pandas as pd
@@ -50,16 +51,13 @@ class Prepared:
     notes: list[str] = field(default_factory=list)
     hs_revision: Revision = field(default_factory=lambda: Revision(None))  # the data's, and where it came from
     conversions: list[Conversion] = field(default_factory=list)  # user codes converted to the data's revision
-    _arrays: object = field(default=None, init=False, repr=False, compare=False)  # ``year_arrays``, once
 
-    def year_arrays(self):
-        """``flows`` as ``yeararrays.YearArrays`` with tonnes: the HS6 index of the year, built once and
-        shared by every cell built on this ``Prepared`` (a copy made by ``replace`` builds its own)."""
-        if self._arrays is None:
-            from optimize.model.yeararrays import year_arrays
+    @cached_property
+    def arrays(self):
+        """``flows`` as ``yeararrays.YearArrays`` with tonnes (the year's HS6 index), built once per ``Prepared``."""
+        from optimize.model.yeararrays import year_arrays
 
-            self._arrays = year_arrays(self.flows, tonnes=True)
-        return self._arrays
+        return year_arrays(self.flows, tonnes=True)
 
 
 # ------------------------------------------------------------------ prepare
@@ -299,18 +297,10 @@ def cell_scenario(base: Scenario, known: Mapping[str, tuple[int, ...]] | None = 
 
 
 def build_cell_instance(prepared: Prepared, spec: ModelSpec):
-    """The Instance of one cell (``instance.build_instance`` with the resolved spec)."""
-    from optimize.model.instance import CapRule, build_instance
+    """The Instance of one cell (``instance.spec_instance`` on the year's arrays, built once per ``Prepared``)."""
+    from optimize.model.instance import spec_instance
 
-    cap = CapRule(pp=spec.cap_pp, basis=spec.cap_basis, exporter_pp=dict(spec.exporter_pp),
-                  product_pp=dict(spec.product_pp))
-    return build_instance(
-        prepared.year_arrays(), importer=spec.importer_label, importer_codes=spec.importer_codes, year=prepared.year,
-        products=list(prepared.products), risk_codes=spec.risk_codes,
-        risk_weights=dict(spec.risk_weights) or None, friends=list(spec.friends) or None, cap=cap,
-        share_limit=spec.share_limit, ban={c: set(p) for c, p in spec.ban.items()} or None,
-        self_supply=spec.self_supply, intra_bloc=spec.intra_bloc,
-    )
+    return spec_instance(prepared.arrays, spec, prepared.year, prepared.products)
 
 
 def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
