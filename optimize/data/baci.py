@@ -10,7 +10,6 @@ records it). All writes are atomic.
 """
 from __future__ import annotations
 
-import hashlib
 import io
 import logging
 import re
@@ -32,7 +31,6 @@ from optimize.data.cache import (
     cache_file,
     cache_root,
     drop_entry,
-    file_sha256,
     marker_facts,
     validated_marker,
 )
@@ -44,6 +42,7 @@ from optimize.data.normalise import normalise_table
 from optimize.data.trade import ARROW_SCHEMA, BACI_COLUMNS, TradeData
 from optimize.data.validate import raise_for_problems, validate_flows
 from optimize.errors import DataError
+from optimize.ownership import file_sha256, sha256_bytes
 from optimize.resources import data_dir
 
 SAMPLE_FILE = "BACI_SYNTHETIC_Y2023_sample.parquet"
@@ -282,7 +281,7 @@ def _combined_sha256(hashes: dict[str, str]) -> str | None:
     if not hashes:
         return None
     lines = "".join(f"{Path(f).name} {h}\n" for f, h in sorted(hashes.items()))
-    return hashlib.sha256(lines.encode()).hexdigest()
+    return sha256_bytes(lines.encode())
 
 
 def _small_latest_year(flows: pd.DataFrame) -> str | None:

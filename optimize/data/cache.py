@@ -10,7 +10,6 @@ read-only, a file, or full gives one warning and the run goes on without it.
 from __future__ import annotations
 
 import contextlib
-import hashlib
 import logging
 import os
 from dataclasses import dataclass, field
@@ -21,7 +20,7 @@ import pyarrow.parquet as pq
 
 from optimize.atomic import temp_sibling
 from optimize.data.trade import ARROW_SCHEMA
-from optimize.ownership import file_sha256  # noqa: F401  (re-exported; the one copy)
+from optimize.ownership import sha256_bytes
 
 #: Bump when the reader changes what a CSV parses to (normalising, validation): old entries are then ignored.
 READER_VERSION = 2
@@ -45,7 +44,7 @@ def cache_file(digest: str, source_name: str, member: str | None, root: Path) ->
     """Cache path of one flow file: ``<stem>-<key>.parquet``; key = reader version, content hash, member."""
     key = f"v{READER_VERSION}|{digest}|{member or ''}"
     stem = Path(member or source_name).name.split(".")[0]
-    return root / f"{stem}-{hashlib.sha256(key.encode()).hexdigest()[:24]}.parquet"
+    return root / f"{stem}-{sha256_bytes(key.encode())[:24]}.parquet"
 
 
 #: What a marker may state beyond "every row passed the per-row checks" (one word each): ``unique``: no

@@ -28,9 +28,8 @@ from pathlib import Path
 import pandas as pd
 
 from optimize.atomic import _HOST, atomic_write_bytes, owned_files, read_lock, recording
-from optimize.data.cache import file_sha256
 from optimize.errors import OutputError
-from optimize.ownership import LOCK_FILE, dead_leftover, lock_is_stale
+from optimize.ownership import LOCK_FILE, dead_leftover, file_sha256, lock_is_stale, sha256_bytes
 
 DATASET = "dataset"
 PARTITIONS = ("year", "cap_basis")
@@ -81,7 +80,7 @@ def scenario_hash(scenario, options, data=None) -> str:
     blob = json.dumps({"scenario": scenario.resolved(), "data": data_identity(scenario, data),
                        "options": {k: v for k, v in options.__dict__.items() if k != "fast"}},
                       sort_keys=True, default=str)
-    return hashlib.sha256(blob.encode()).hexdigest()[:16]
+    return sha256_bytes(blob.encode())[:16]
 
 
 # ------------------------------------------------------------------ one writer
