@@ -37,6 +37,8 @@ _hashes: dict[tuple, str] = {}  # (device, inode, size, mtime_ns, ctime_ns) -> s
 #: A file whose status changed less than this long ago (ns) is hashed again each time: file times tick
 #: coarsely, so its stat cannot yet tell a same-size rewrite from the bytes hashed.
 _SETTLED_NS = 2_000_000_000
+#: Windows' st_ctime is the creation time, which a rewrite does not move: there every read is hashed.
+_CTIME_MOVES = os.name != "nt"
 _MAX_MEMO = 4096
 
 
@@ -72,7 +74,7 @@ def file_sha256(path: str | os.PathLike) -> str:
         for block in iter(lambda: fh.read(1 << 20), b""):
             h.update(block)
     digest = h.hexdigest()
-    if time.time_ns() - key[4] > _SETTLED_NS and _stat_key(os.stat(path)) == key:  # settled, unchanged meanwhile
+    if _CTIME_MOVES and time.time_ns() - key[4] > _SETTLED_NS and _stat_key(os.stat(path)) == key:  # settled
         _remember(key, digest)
     return digest
 
