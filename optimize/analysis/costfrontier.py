@@ -17,6 +17,7 @@ from __future__ import annotations
 import numpy as np
 
 from optimize.analysis.ces import blend_prior, log_power_mean
+from optimize.model.mincost import flows_at_totals
 
 _STEPS = 40
 
@@ -28,24 +29,13 @@ def _flows(a: dict, theta: float) -> np.ndarray:
     w = a["w"] * a["h"][g]  # the product's own exposure price (its cost gradient's scale)
     live = b > 0
     # x_e(m) with m_k = log(mu_k): b'_e = b_e * (exp(m) + theta w_e)^-sigma, decreasing in m
-    lo_m = np.full(n_p, -60.0)
-    hi_m = np.full(n_p, 60.0)
 
     def x_of(m):
         with np.errstate(over="ignore", invalid="ignore"):
             target = b * np.exp(-sig * np.log(np.exp(m)[g] + theta * w))
             return np.where(live, np.clip((target - lamv) * scale, a["lo"], a["hi"]), a["lo"])
 
-    for _ in range(_STEPS):
-        mid = 0.5 * (lo_m + hi_m)
-        over = np.bincount(g, weights=x_of(mid), minlength=n_p) > a["total"]
-        lo_m = np.where(over, mid, lo_m)
-        hi_m = np.where(over, hi_m, mid)
-    x_hi, x_lo = x_of(lo_m), x_of(hi_m)  # sum(x_hi) >= T >= sum(x_lo)
-    s_hi = np.bincount(g, weights=x_hi, minlength=n_p)
-    s_lo = np.bincount(g, weights=x_lo, minlength=n_p)
-    t = np.divide(a["total"] - s_lo, s_hi - s_lo, out=np.zeros(n_p), where=s_hi > s_lo)
-    return x_lo + np.clip(t, 0.0, 1.0)[g] * (x_hi - x_lo)
+    return flows_at_totals(x_of, g, a["total"], n_p, -60.0, 60.0, _STEPS, rising=False)
 
 
 def prepare(p, x0, lo, hi, w, world, total, sigma, lam: float) -> dict:

@@ -57,6 +57,31 @@ def blend_prior(group: np.ndarray, s: np.ndarray, world_kusd: np.ndarray, lam: f
     return blend(g, s, world_prior(g, world_kusd, n_groups), lam)
 
 
+def flows_at_totals(x_of, group: np.ndarray, target: np.ndarray, n_groups: int, lo: float, hi: float,
+                    steps: int, *, rising: bool = True) -> np.ndarray:
+    """(N,) flows ``x_of(level)`` (level: (G,) one per group) whose group sums equal ``target`` (G,).
+
+    The one root finder of the cost module's water-fillings: bisection on each group's level in
+    [lo, hi] for all groups at once (``x_of`` monotone in the level, rising or falling), then a
+    linear interpolation between the flows at the bracket's two ends, so the totals are exact where
+    the flows are linear between them (piecewise-linear fills). scipy's scalar root finders
+    (brentq, bisect) solve one group per call."""
+    g = np.asarray(group, dtype=np.int64)
+    lo_v, hi_v = np.full(n_groups, float(lo)), np.full(n_groups, float(hi))
+    for _ in range(steps):
+        mid = 0.5 * (lo_v + hi_v)
+        over = np.bincount(g, weights=x_of(mid), minlength=n_groups) > target
+        if rising:
+            lo_v, hi_v = np.where(over, lo_v, mid), np.where(over, mid, hi_v)
+        else:
+            lo_v, hi_v = np.where(over, mid, lo_v), np.where(over, hi_v, mid)
+    small, big = (x_of(lo_v), x_of(hi_v)) if rising else (x_of(hi_v), x_of(lo_v))
+    s_small = np.bincount(g, weights=small, minlength=n_groups)
+    s_big = np.bincount(g, weights=big, minlength=n_groups)
+    t = np.divide(target - s_small, s_big - s_small, out=np.zeros(n_groups), where=s_big > s_small)
+    return small + np.clip(t, 0.0, 1.0)[g] * (big - small)
+
+
 def min_cost_spread(group: np.ndarray, x0: np.ndarray, world: np.ndarray, is_alt: np.ndarray, fixed: np.ndarray,
                     lo: np.ndarray, up: np.ndarray, amount: np.ndarray, lam: float, n_groups: int) -> np.ndarray:
     """(N,) non-risk flows (0 where ``is_alt`` is False) totalling ``amount`` (G,) per group within [lo, up].
@@ -79,20 +104,7 @@ def min_cost_spread(group: np.ndarray, x0: np.ndarray, world: np.ndarray, is_alt
         raw = (np.exp(log_level)[g] * b - lam_w) * scale
         return np.where(live, np.clip(raw, lo, up), np.where(alt, lo, 0.0))
 
-    lo_log = np.full(n_groups, -100.0)
-    hi_log = np.full(n_groups, 100.0)
-    for _ in range(_STEPS):
-        mid = 0.5 * (lo_log + hi_log)
-        over = np.bincount(g, weights=x_of(mid), minlength=n_groups) > amt
-        hi_log = np.where(over, mid, hi_log)
-        lo_log = np.where(over, lo_log, mid)
-    x = x_of(hi_log)
-    x_lo = x_of(lo_log)
-    # interpolate between the bracket ends so the total is exact (x is piecewise linear in L)
-    s_hi = np.bincount(g, weights=x, minlength=n_groups)
-    s_lo = np.bincount(g, weights=x_lo, minlength=n_groups)
-    t = np.divide(amt - s_lo, s_hi - s_lo, out=np.zeros(n_groups), where=s_hi > s_lo)
-    x = x_lo + np.clip(t, 0.0, 1.0)[g] * (x - x_lo)
+    x = flows_at_totals(x_of, g, amt, n_groups, -100.0, 100.0, _STEPS)  # on log L: the bracket e^-100 .. e^100
     rest = amt - np.bincount(g, weights=x, minlength=n_groups)  # > 0 only when the live pairs are full
     dead = alt & ~live
     room = np.where(dead, up - lo, 0.0)
