@@ -187,21 +187,23 @@ ACROSS_YEARS = {"trend": "Run the scenario once per year (a folder of yearly fil
                          "decompose each change of the risk share (within products / basket composition).",
                 "backtest": "Backtest the cap rule: the run on --from at each of --caps against what the importer's "
                             "imports did by --to (Spearman, captured share, predicted and realised cut)."}
+#: Where the across-years commands run their years (``runs.calls``).
+_ACROSS_EXECUTORS = (
+    click.option("--workers", type=int, default=1, show_default=True,
+                 help="Local worker processes, one year each (1: one after another)."),
+    click.option("--dask", "dask_address", default=None,
+                 help="local / local:N (a LocalCluster of N worker processes) or a scheduler address "
+                      "tcp://HOST:8786: each year one task there (the --baci path must be readable by the workers)."))
 #: Each across-years command's own options.
 _ACROSS_OWN = {
     "trend": (axis_options("years", default=None),
               click.option("--top", type=int, default=5, show_default=True,
                            help="Top contributing products per year-to-year change and risk country."),
-              click.option("--workers", type=int, default=1, show_default=True,
-                           help="Local worker processes, one year each (1: one after another)."),
-              click.option("--dask", "dask_address", default=None,
-                           help="local / local:N (a LocalCluster of N worker processes) or a scheduler address "
-                                "tcp://HOST:8786: each year one task there (the --baci path must be readable by "
-                                "the workers).")),
+              *_ACROSS_EXECUTORS),
     "backtest": (click.option("--from", "from_year", type=int, required=True, help="The year the model runs on."),
                  click.option("--to", "to_year", type=int, required=True,
                               help="The later year whose imports are compared with the model's prediction."),
-                 axis_options("caps_pp", "cap_bases", default=None)),
+                 axis_options("caps_pp", "cap_bases", default=None), *_ACROSS_EXECUTORS),
 }
 _ACROSS_FILES = {"trend": "trend.csv, decomposition.csv, decomposition_products.csv, screens.csv, "
                           "screens_survival.csv (and .parquet), "

@@ -111,3 +111,25 @@ def test_caption_writes_the_caps_as_numbers():
                 "risk": ["CHN"]}
     assert "cap 0.5, 5 pp (world-exports)" in caption(dict(settings, cap_pp=[0.5, 5.0]))
     assert "cap 5 pp (world-exports)" in caption(dict(settings, cap_pp=5.0))
+
+
+def test_caps_share_one_model_per_basis_and_y1_is_not_solved(base, tmp_path, monkeypatch):
+    """Issue #26 item 5: one backend call per year. Y0's caps re-solve one warm-started HiGHS model per cap
+    basis (one LP built each); Y1 is read for its observed values only (never solved). On two workers the
+    result is the same."""
+    from optimize.model import lp as lpmod
+    from optimize.runs import pipeline
+
+    y0, run, fra = base
+    f = run.tables.flows
+    _write_years(tmp_path, y0, _importer_rows(f, f["after_usd"].to_numpy(float), fra, 2023), fra)
+    built, solved = [], []
+    real_build, real_solve = lpmod.build_lp, pipeline.solve_allocation
+    monkeypatch.setattr(lpmod, "build_lp", lambda *a, **k: built.append(1) or real_build(*a, **k))
+    monkeypatch.setattr(pipeline, "solve_allocation", lambda p, **k: solved.append(p.year) or real_solve(p, **k))
+    kw = {"caps_pp": [0.1, CAP, 5], "cap_bases": ["world-exports", "rest-of-world"]}
+    inline = _backtest(tmp_path, **kw)
+    assert solved == [2022] * 6 and len(built) == 2
+    pooled = _backtest(tmp_path, workers=2, **kw)
+    pd.testing.assert_frame_equal(pooled.table, inline.table)
+    pd.testing.assert_frame_equal(pooled.pairs, inline.pairs)

@@ -156,8 +156,8 @@ def _batch_io(folder: Path, overwrite: bool, digest: str) -> None:
         resume.remove_stale(out)
         resume.tidy_dataset(out, digest)
         row = {"year": 2023, "cap_basis": "world_exports", "cell_key": "k", "status": "optimal"}
-        resume.write_parts(out, pd.DataFrame([{**row, "risk": "ALL"}]), pd.DataFrame([row]), digest,
-                           resume.new_run_id(), 0)
+        resume.write_parts(out, {"risk": pd.DataFrame([{**row, "risk": "ALL"}]), "cells": pd.DataFrame([row])},
+                           digest, resume.new_run_id(), 0)
         resume.finished(out, digest)
     finally:
         resume.release_lock(lock)

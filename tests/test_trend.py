@@ -162,6 +162,10 @@ def test_screen_persistence_identities_on_real_data(yearly, trended):
             direct = to.screen(kind, str(yearly), importer="EU27", year=year)
             got = s.loc[(s["screen"] == kind) & (s["year"] == year), "flagged"].iloc[0]
             assert got == int(direct["flagged"].sum()), (kind, year)
+    for year in (2021, 2022, 2023):  # GeoDep put together from each year's criteria = the screen on the window
+        direct = to.screen("geodep", str(yearly), importer="EU27", years=list(range(2021, year + 1)))
+        got = s.loc[(s["screen"] == "geodep") & (s["year"] == year), "flagged"].iloc[0]
+        assert got == int(direct["flagged"].sum()), year
     one = trended.survival.loc[trended.survival["years"] == 1].set_index(["screen", "to_year"])["survival"]
     per = s.dropna(subset=["survival_1y"]).set_index(["screen", "year"])["survival_1y"]
     pd.testing.assert_series_equal(one.sort_index(), per.sort_index(), check_names=False, check_index_type=False)
@@ -213,3 +217,55 @@ def test_one_year_says_there_is_no_change_to_decompose():
     empty = pd.DataFrame(columns=["risk", "from_year", "to_year", "change", "within", "composition"])
     md = trend_markdown(table, empty, {"years": [2023]}, synthetic=False)
     assert "| from_year |" not in md and "one year" in md.lower()
+
+
+def _same_trend(got, clean):
+    for name in ("table", "decomposition", "top_products", "screens", "survival"):
+        pd.testing.assert_frame_equal(getattr(got, name), getattr(clean, name), check_dtype=False, obj=name)
+
+
+def test_an_interrupted_trend_computes_only_the_missing_years(yearly, trended, tmp_path, monkeypatch):
+    """Interrupted (Ctrl-C) after two of three years, the trend run again into its folder prepares and solves
+    only the third year and gives the clean run's tables; run once more, it computes nothing."""
+    from optimize.runs import pipeline
+
+    real, prepared, interrupt = pipeline.prepare_year, [], [2023]
+
+    def counted(scen, year, data=None):
+        if year in interrupt:
+            interrupt.clear()
+            raise KeyboardInterrupt  # the first call's third year: the user pressed Ctrl-C
+        prepared.append(year)
+        return real(scen, year, data)
+
+    monkeypatch.setattr(pipeline, "prepare_year", counted)
+    out = tmp_path / "trend"
+    kw = {"data": str(yearly), "importer": "EU27", "products": "all", "out_dir": out, "figures": False}
+    with pytest.raises(KeyboardInterrupt):
+        to.trend(**kw)
+    assert not (out / "trend.csv").exists() and not (out / ".tradeopt-batch.lock").exists()
+    assert sorted(p.name for p in (out / "dataset" / "trend_years").iterdir()) == ["year=2021", "year=2022"]
+    assert prepared == [2021, 2022]
+    prepared[:] = ["resumed"]
+    again = to.trend(**kw)
+    assert prepared == ["resumed", 2023] and again.computed == [2023]
+    _same_trend(again, trended)
+    np.testing.assert_allclose(pd.read_csv(out / "trend.csv")["share_after"], trended.table["share_after"], rtol=1e-12)
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed_years"] == [2021, 2022]
+    once_more = to.trend(**kw)
+    assert once_more.computed == [] and prepared == ["resumed", 2023]
+    _same_trend(once_more, trended)
+
+
+def test_another_scenario_does_not_resume_a_trend_folder(yearly, tmp_path):
+    out = tmp_path / "trend"
+    kw = {"data": str(yearly), "products": "all", "years": "2022-2023", "out_dir": out, "figures": False}
+    first = to.trend(importer="EU27", **kw)
+    assert first.computed == [2022, 2023]
+    from optimize.errors import OutputError
+    with pytest.raises(OutputError, match="another batch or trend"):
+        to.trend(importer="FRA", **kw)
+    other = to.trend(importer="FRA", overwrite=True, **kw)
+    assert other.computed == [2022, 2023] and set(other.table["year"]) == {2022, 2023}
+    assert json.loads((out / "summary.json").read_text())["settings"]["importer"] == "FRA"

@@ -54,3 +54,23 @@ def best_cap(table: pd.DataFrame) -> tuple[str, float] | None:
     gap = (table["predicted_cut"] - table["realised_cut"]).abs()
     ok = table.loc[gap.notna()].assign(gap=gap[gap.notna()]).sort_values(["gap", "cap_pp"], kind="stable")
     return (str(ok["cap_basis"].iloc[0]), float(ok["cap_pp"].iloc[0])) if len(ok) else None
+
+
+def all_shares(instance, x_after_kusd) -> tuple[float, float]:
+    """The basket's risk share (all risk countries, 0..1) before and after ``x_after_kusd`` (kUSD): the ``ALL``
+    row of the run's exposure table (``exposure.cell_metrics`` of the kernel's totals)."""
+    from optimize.analysis.exposure import cell_metrics
+    from optimize.model.kernel import totals_of
+
+    m = cell_metrics(totals_of(instance, x_after_kusd))
+    return float(m.share_before[0, -1]), float(m.share_after[0, -1])
+
+
+def pair_flows(instance, x_after_kusd, countries: pd.DataFrame) -> pd.DataFrame:
+    """The run's flows table (``metrics.flows_table``: one row per pair, USD) of ``instance`` with flows after
+    ``x_after_kusd`` (kUSD; ``instance.x0_kusd``: the observed flows, nothing solved)."""
+    from optimize.analysis.metrics import flows_table
+    from optimize.units import kusd_to_usd
+
+    x0, x1 = (kusd_to_usd(np.asarray(x, dtype=float)) for x in (instance.x0_kusd, x_after_kusd))
+    return flows_table(instance, x0, x1, countries)[0]

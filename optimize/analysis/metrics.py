@@ -168,7 +168,7 @@ def compute_tables(
     risk_iso3, risk_name = country_labels(totals.risk_codes, countries)
     prod = _product_frame(instance, product_info)
     products, top_name = _products_table(instance, allocation, prod, totals, countries)
-    flows, exp_names, exp_pos = _flows_table(instance, x0, x1, countries)
+    flows, exp_names, exp_pos = flows_table(instance, x0, x1, countries)
     sectors, sector_of_product = np.unique(prod["sector"].to_numpy().astype(str), return_inverse=True)
     p = np.asarray(instance.pair_product, dtype=np.int64)
     binding = None
@@ -232,7 +232,7 @@ def _products_table(instance: Instance, allocation: Allocation, prod: pd.DataFra
     return products, np.where(top0 >= 0, top0_name, "")
 
 
-def _flows_table(instance: Instance, x0, x1, countries):
+def flows_table(instance: Instance, x0, x1, countries):
     """One row per pair (USD), with the exporters' names and each pair's position among them."""
     exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
     exporters, exp_pos = np.unique(exp_code, return_inverse=True)  # labels per exporter, not per pair

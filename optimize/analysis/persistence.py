@@ -1,7 +1,8 @@
 """Which dependencies persist: the products each screen flags per year, and how the flagged sets move.
 
-``flagged_by_year`` runs the screens of ``analysis.screens`` (EC 2021, CEPII GeoDep on the window ending in
-each year, single supplier) on each year's flows; ``persistence`` counts per screen and year the products
+``year_flags`` runs the screens of ``analysis.screens`` (EC 2021, CEPII GeoDep's yearly criteria, single
+supplier) on one year's flows and ``flagged_from_years`` puts the years together (GeoDep on the window ending
+in each year); ``persistence`` counts per screen and year the products
 flagged, entering (flagged now, not the year before), leaving (flagged the year before, not now) and staying
 (both), so that staying + leaving = flagged the year before and staying + entering = flagged now;
 ``survival`` gives the share of a year's flagged products still flagged 1, 2, ... years later (CEPII's
@@ -20,23 +21,40 @@ SCREENS_COLUMNS = ("screen", "year", "flagged", "entering", "leaving", "staying"
 SURVIVAL_COLUMNS = ("screen", "from_year", "to_year", "years", "flagged_from", "still_flagged", "survival")
 
 
-def flagged_by_year(flows: pd.DataFrame, importer_codes: Iterable[int], years: Iterable[int],
-                    intra_bloc: str = "include") -> dict[str, dict[int, set[str]]]:
-    """{screen: {year: flagged HS6 codes}} for the screens ``ec``, ``geodep`` (the 3-year window ending in the
-    year, the years present) and ``single`` (one supplier above 50%, ``intra_bloc`` as the run's) on
-    ``flows`` (BACI flows, kUSD, every year)."""
+#: GeoDep's persistence rule as ``screens.geodep_screen`` applies it: the criteria together in 2 of 3 years.
+GEODEP_MIN_YEARS, GEODEP_WINDOW = 2, 3
+
+
+def year_flags(flows: pd.DataFrame, importer_codes: Iterable[int], year: int,
+               intra_bloc: str = "include") -> dict[str, set[str]]:
+    """The products flagged on one year's ``flows`` (BACI, kUSD) alone: ``ec``, ``single`` (one supplier above
+    50%, ``intra_bloc`` as the run's) and ``geodep_year`` (GeoDep's three criteria hold together that year;
+    ``flagged_from_years`` applies its window rule). Runs where the year was read (a worker)."""
     from optimize.analysis import screens
 
     codes = [int(c) for c in importer_codes]
-    present = set(int(y) for y in pd.unique(flows["t"]))
+    flows = flows.assign(k=flows["k"].astype("category"))  # factorised once for the screens' group-bys
+    got = {"ec": screens.ec_screen(flows, codes, year=year),
+           "single": screens.single_country_screen(flows, codes, year=year, intra_bloc=intra_bloc)}
+    out = {name: set(table.loc[table["flagged"].astype(bool), "k"].astype(str)) for name, table in got.items()}
+    yearly = screens.geodep_criteria(screens.geodep_yearly(flows.loc[flows["t"] == year], codes))
+    out["geodep_year"] = set(yearly.loc[yearly["c_all"], "k"].astype(str))
+    return out
+
+
+def flagged_from_years(per_year: dict[int, dict[str, set[str]]]) -> dict[str, dict[int, set[str]]]:
+    """{screen: {year: flagged HS6 codes}} for ``ec``, ``geodep`` and ``single`` from ``year_flags`` of each
+    year: GeoDep flags a product in a year when its criteria hold in at least ``min(GEODEP_MIN_YEARS, n)`` of
+    the n years given of the ``GEODEP_WINDOW`` years ending there (``screens.geodep_screen``'s rule)."""
+    from collections import Counter
+
     out: dict[str, dict[int, set[str]]] = {"ec": {}, "geodep": {}, "single": {}}
-    for year in sorted(int(y) for y in years):
-        window = [y for y in range(year - 2, year + 1) if y in present]
-        got = {"ec": screens.ec_screen(flows, codes, year=year),
-               "geodep": screens.geodep_screen(flows, codes, years=window),
-               "single": screens.single_country_screen(flows, codes, year=year, intra_bloc=intra_bloc)}
-        for name, table in got.items():
-            out[name][year] = set(table.loc[table["flagged"].astype(bool), "k"].astype(str))
+    for year in sorted(per_year):
+        window = [y for y in range(year - GEODEP_WINDOW + 1, year + 1) if y in per_year]
+        need = min(GEODEP_MIN_YEARS, len(window))
+        counts = Counter(k for y in window for k in per_year[y]["geodep_year"])
+        out["ec"][year], out["single"][year] = per_year[year]["ec"], per_year[year]["single"]
+        out["geodep"][year] = {k for k, n in counts.items() if n >= need}
     return out
 
 

@@ -164,6 +164,19 @@ def geodep_yearly(flows: pd.DataFrame, importer_codes: Iterable[int]) -> pd.Data
     return out.rename(columns={"t": "year"}).sort_values(["k", "year"], kind="stable").reset_index(drop=True)
 
 
+def geodep_criteria(yearly: pd.DataFrame, hhi_importer: float = 0.4, hhi_world_exports: float = 0.4,
+                    ratio: float = 1.0) -> pd.DataFrame:
+    """``geodep_yearly`` rows with each GeoDep criterion of the year (strict ``>``; missing values fail):
+    ``c_importer``, ``c_world``, ``c_ratio`` and ``c_all`` (the three together)."""
+    out = yearly.assign(
+        c_importer=yearly["hhi_importer"].fillna(0.0) > hhi_importer,
+        c_world=yearly["hhi_world_exports"].fillna(0.0) > hhi_world_exports,
+        c_ratio=yearly["import_export_ratio"].fillna(0.0) > ratio,
+    )
+    out["c_all"] = out["c_importer"] & out["c_world"] & out["c_ratio"]
+    return out
+
+
 def geodep_screen(
     flows: pd.DataFrame,
     importer_codes: Iterable[int],
@@ -198,13 +211,7 @@ def geodep_screen(
     flows = flows[flows["t"].isin(win_years)]
     n_avail = len(set(win_years) & set(present))
     need = min(min_years, n_avail)
-    yearly = geodep_yearly(flows, importer_codes)
-    yearly = yearly.assign(
-        c_importer=yearly["hhi_importer"].fillna(0.0) > hhi_importer,
-        c_world=yearly["hhi_world_exports"].fillna(0.0) > hhi_world_exports,
-        c_ratio=yearly["import_export_ratio"].fillna(0.0) > ratio,
-    )
-    yearly["c_all"] = yearly["c_importer"] & yearly["c_world"] & yearly["c_ratio"]
+    yearly = geodep_criteria(geodep_yearly(flows, importer_codes), hhi_importer, hhi_world_exports, ratio)
     counts = yearly.groupby("k", sort=True)[["c_importer", "c_world", "c_ratio", "c_all"]].sum()
     latest = yearly.sort_values(["k", "year"]).groupby("k", sort=True).tail(1).set_index("k")
     out = latest[["year", "imports_usd", "exports_usd", "world_exports_usd", "hhi_importer", "hhi_world_exports",

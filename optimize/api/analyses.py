@@ -115,11 +115,11 @@ def _selected_products(trade: TradeData, products, sectors) -> pd.DataFrame:
     return flows[flows["k"].isin(keep)]
 
 
-def _check_out(out_dir, overwrite: bool) -> None:
+def _check_out(out_dir, overwrite: bool, run_key: str | None = None) -> None:
     if out_dir is not None:
         from optimize.atomic import check_out_dir
 
-        check_out_dir(out_dir, overwrite=overwrite)  # before any reading or solving
+        check_out_dir(out_dir, overwrite=overwrite, run_key=run_key)  # before any reading or solving
 
 
 def _analysed(scenario, data, out_dir, overwrite: bool, keywords: dict) -> RunResult:

@@ -50,19 +50,23 @@ def trend(scenario: str | Path | Scenario | None = None, data: str | Path | Sequ
     leaving, staying and the one-year survival; ``survival`` (screens_survival.csv): multi-year survival.
     ``out_dir``: also write trend.csv, decomposition.csv, decomposition_products.csv, screens.csv,
     screens_survival.csv (and .parquet),
-    summary.json, summary.md, datapackage.json and, with ``figures``, figures/trend.png|svg.
+    summary.json, summary.md, datapackage.json and, with ``figures``, figures/trend.png|svg; each year is kept
+    there as it finishes (``dataset/``), so a trend interrupted and run again into the folder computes only the
+    missing years (``computed``); another scenario's or data's years are replaced only with ``overwrite``.
     """
     from optimize.api import load_scenario
     from optimize.api.analyses import _check_out
     from optimize.runs.trend import trend as run_trend
+    from optimize.runs.trendstore import TREND_KEY
     from optimize.tokens import given_years
 
     scen = load_scenario(scenario, **keywords)
-    _check_out(out_dir, overwrite)
+    _check_out(out_dir, overwrite, run_key=TREND_KEY)
     from optimize.runs.executors import dask_session
 
     with dask_session(dask_address, dask_timeout, quiet=True) as client:  # unreachable: before any data are read
-        result = run_trend(scen, yearly_source(data), given_years(years), top=top, workers=workers, client=client)
+        result = run_trend(scen, yearly_source(data), given_years(years), top=top, workers=workers, client=client,
+                           out_dir=out_dir, overwrite=overwrite)
     if out_dir is not None:
         write_trend(result, out_dir, figures=figures, overwrite=overwrite)
     return result
@@ -73,8 +77,10 @@ def write_trend(result: TrendResult, out_dir: str | Path, *, figures: bool = Tru
     """The trend's output folder (``output.folder.write_folder``); returns the paths written."""
     from optimize.output.folder import TABLE_UNITS, write_folder
     from optimize.output.trend import plot_trend, screens_markdown, trend_markdown
+    from optimize.runs.trendstore import TREND_KEY, carried
 
     summary = {"analysis": "trend", "settings": result.settings, "synthetic": result.synthetic,
+               "resumed_years": [r.year for r in result.years if r.year not in result.computed],
                "units": TABLE_UNITS, "years": {str(r.year): {k: v for k, v in r.meta.items() if k != "synthetic"}
                                                for r in result.years}}
     tables = {"trend": result.table, "decomposition": result.decomposition,
@@ -87,15 +93,16 @@ def write_trend(result: TrendResult, out_dir: str | Path, *, figures: bool = Tru
     text = trend_markdown(result.table, result.decomposition, result.settings, result.synthetic)
     text += screens_markdown(result.screens)
     return write_folder(out_dir, tables, summary, title="trend", synthetic=result.synthetic, overwrite=overwrite,
-                        figures=draw if figures else None, texts={"summary.md": text})
+                        figures=draw if figures else None, texts={"summary.md": text}, run_key=TREND_KEY,
+                        files=carried(out_dir))
 
 
 @api_checked
 def backtest(scenario: str | Path | Scenario | None = None,
              data: str | Path | Sequence[str | Path] | TradeData | None = None, *, from_year: int, to_year: int,
              caps_pp: str | Iterable[float] | None = None, cap_bases: str | Iterable[str] | None = None,
-             out_dir: str | Path | None = None, figures: bool = True,
-             overwrite: bool = False, **keywords: Any) -> BacktestResult:
+             out_dir: str | Path | None = None, figures: bool = True, overwrite: bool = False, workers: int = 1,
+             dask_address: Any = None, dask_timeout: float | None = None, **keywords: Any) -> BacktestResult:
     """A backtest of the cap rule (``runs.backtest.backtest``): the scenario's run on ``from_year`` at each
     cap of ``caps_pp`` (pp, list or text ``"1-10"``; None: the scenario's cap) and cap basis of ``cap_bases``
     (list or ``"world-exports,rest-of-world"``; None: the scenario's) against the importer's imports
@@ -104,7 +111,8 @@ def backtest(scenario: str | Path | Scenario | None = None,
     model gave a gain), ``predicted_cut`` and ``realised_cut`` of the risk share (0..1); ``block`` (summary.json
     ``backtest``: ``spearman``, ``captured_share``, ``by_cap``, ``best_cap``, ``best_basis``). ``data`` as in ``trend``.
     ``out_dir``: also write backtest.csv, backtest_pairs.csv (and .parquet), summary.json, summary.md,
-    datapackage.json and, with ``figures``, figures/backtest.png|svg.
+    datapackage.json and, with ``figures``, figures/backtest.png|svg. ``workers`` and ``dask_address`` as in
+    ``trend``: the two years run side by side there.
     """
     from optimize.api import load_scenario
     from optimize.api.analyses import _check_out
@@ -117,7 +125,10 @@ def backtest(scenario: str | Path | Scenario | None = None,
     _check_out(out_dir, overwrite)
     bases = None if cap_bases is None else parse_cap_bases(cap_bases if isinstance(cap_bases, str)
                                                            else ",".join(cap_bases))
-    result = run_backtest(scen, yearly_source(data), int(from_year), int(to_year), caps, bases)
+    from optimize.runs.executors import dask_session
+
+    with dask_session(dask_address, dask_timeout, quiet=True) as client:  # unreachable: before any data are read
+        result = run_backtest(scen, yearly_source(data), int(from_year), int(to_year), caps, bases, workers, client)
     if out_dir is not None:
         from optimize.output.folder import TABLE_UNITS, write_folder
         from optimize.output.trend import backtest_markdown, plot_backtest

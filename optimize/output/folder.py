@@ -33,11 +33,13 @@ def write_table(frame: pd.DataFrame, folder: Path, name: str) -> dict[str, pd.Da
 def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summary: dict, *, title: str,
                  synthetic: bool = False, overwrite: bool = False,
                  figures: Callable[[Path], list[Path]] | None = None, figures_in: str = "figures",
-                 texts: Mapping[str, str] | None = None, run_key: str | None = None) -> list[Path]:
+                 texts: Mapping[str, str] | None = None, run_key: str | None = None,
+                 files: Mapping[str, bytes] | None = None) -> list[Path]:
     """Write ``tables`` ({name: frame, values USD}), ``summary`` (summary.json) and datapackage.json into
     ``out_dir`` (atomic; an existing folder follows ``atomic.atomic_dir``'s rule, ``overwrite`` and ``run_key``);
     ``figures(folder)`` writes figures into ``folder`` (``out_dir/<figures_in>``, "" = ``out_dir``); ``texts``
-    ({file name: text}, e.g. summary.md) are written beside the tables. Returns the paths written."""
+    ({file name: text}, e.g. summary.md) are written beside the tables; ``files`` ({relative path: bytes}) as
+    they are (a trend's resume record carried on). Returns the paths written."""
     out_dir = Path(out_dir)
     try:
         with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key) as tmp:
@@ -53,6 +55,9 @@ def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summar
                               about=data_provenance(synthetic=synthetic, data_label=st.get("data_source")))
             for name, text in (texts or {}).items():
                 (tmp / name).write_text(text, encoding="utf-8")
+            for rel, data in (files or {}).items():
+                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
+                (tmp / rel).write_bytes(data)
             made = [tmp / f for f in ("summary.json", *typed, *(texts or {}), "datapackage.json")]
             made += figures(tmp / figures_in) if figures else []
             written = [out_dir / p.relative_to(tmp) for p in made]

@@ -89,6 +89,9 @@ def trend_text(result, out_dir) -> str:
     lines = [f"Trend of {caption(result.settings)}", "year  share before  share after  shifted (USD)"]
     lines += [f"{int(r.year)}  {r.share_before:12.2%}  {r.share_after:11.2%}  {r.shifted_usd:,.0f}"
               for r in rows.itertuples()]
+    resumed = [r.year for r in result.years if r.year not in result.computed]
+    if resumed:
+        lines.append(f"Years {', '.join(map(str, resumed))} were finished before: read from the folder's records")
     return "\n".join([*lines, f"Outputs written to {out_dir}"])
 
 

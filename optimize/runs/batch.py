@@ -273,8 +273,9 @@ class _Writer:
 
     def flush(self) -> None:
         if self.cells:
-            resume.write_parts(self.out, pd.concat(self.risk, ignore_index=True),
-                               pd.concat(self.cells, ignore_index=True), self.digest, self.run_id, self.seq)
+            resume.write_parts(self.out, {"risk": pd.concat(self.risk, ignore_index=True),
+                                          "cells": pd.concat(self.cells, ignore_index=True)},
+                               self.digest, self.run_id, self.seq)
             self.seq += 1
         self.risk, self.cells, self.n_buffered, self.last = [], [], 0, time.monotonic()
 

@@ -1,4 +1,5 @@
-"""A batch folder: its content key, its one writer (lock file), and the partitioned Parquet dataset.
+"""A resumable folder (batch, trend): its content key, its one writer (lock file), and the partitioned
+Parquet dataset.
 
 Layout of ``<out>/``::
 
@@ -6,9 +7,9 @@ Layout of ``<out>/``::
     dataset/risk/year=<Y>/cap_basis=<B>/part-<run>-<n>.parquet    one row per cell and risk country (+ ALL)
     .tradeopt-batch.lock                                          {"host", "pid", "run_id"} of the writer
 
-Each part is written atomically, the ``risk`` part before its ``cells`` part; the
-cells parts are the resume record: a cell is finished when a cells row with the
-batch's ``scenario_hash`` names it. The hash covers the resolved scenario, the
+(a trend's tables: ``runs.trendstore``). Each part is written atomically, the detail parts (``risk``) before
+the record part (``cells``); the record parts are the resume record: a cell (a trend's year) is finished
+when a record row with the run's ``scenario_hash`` names it. The hash covers the resolved scenario, the
 cell options and the identity of the data (path and content SHA-256 of every
 file read, release and HS revision from the name; or a hash of an in-memory
 frame), so changed data never resume.
@@ -23,6 +24,7 @@ import os
 import shutil
 import socket
 import time
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import pandas as pd
@@ -155,11 +157,12 @@ def _parts(out: Path, table: str) -> list[Path]:
                   if f.relative_to(out).as_posix() in mine)
 
 
-def write_parts(out: Path, risk: pd.DataFrame, cells: pd.DataFrame, digest: str, run_id: str, seq: int) -> None:
-    """Append one part per (year, cap basis) to both tables, the risk parts first; each is recorded (size and
-    SHA-256) in the folder's manifest as it is written (``atomic.recording``), so it is provably tradeopt's."""
+def write_parts(out: Path, tables: Mapping[str, pd.DataFrame], digest: str, run_id: str, seq: int) -> None:
+    """Append one part per (year, cap basis) to each of ``tables`` ({name: frame}; batch: ``risk`` then
+    ``cells``), the record table (``finished`` reads it) last; each part is recorded (size and SHA-256) in the
+    folder's manifest as it is written (``atomic.recording``), so it is provably tradeopt's."""
     parts: dict[str, bytes] = {}
-    for table, frame in (("risk", risk), ("cells", cells)):
+    for table, frame in tables.items():
         frame = frame.assign(scenario_hash=digest, run_id=run_id)
         for (year, basis), part in frame.groupby(list(PARTITIONS), sort=True):
             buf = io.BytesIO()
@@ -168,8 +171,8 @@ def write_parts(out: Path, risk: pd.DataFrame, cells: pd.DataFrame, digest: str,
                 buf.getvalue()
     taken = [rel for rel in parts if os.path.lexists(out / rel)]
     if taken:  # a run id is unique: only a file tradeopt did not write can be there
-        raise OutputError(f"the batch folder {out} already holds {taken[0]}, which this batch did not write",
-                          fix="move that file away and run the batch again (finished cells are kept)")
+        raise OutputError(f"the folder {out} already holds {taken[0]}, which this run did not write",
+                          fix="move that file away and run again (finished cells and years are kept)")
     with recording(out, parts):
         for rel, data in parts.items():
             atomic_write_bytes(out / rel, data)
@@ -188,12 +191,13 @@ def _read_parts(paths: list[Path]) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
-def tidy_dataset(out: Path, digest: str, *, replace: bool = False) -> None:
+def tidy_dataset(out: Path, digest: str, *, replace: bool = False, tables: Sequence[str] = ("risk", "cells")) -> None:
     """Drop parts of another scenario hash (another scenario, cell options or data: another run's results,
-    replaced only with ``replace``, else ``OutputError``) and risk parts whose cells part is missing (a
-    writer killed between the two)."""
+    replaced only with ``replace``, else ``OutputError``) and parts of the detail ``tables`` whose part of the
+    record table (the last of ``tables``) is missing (a writer killed between the two)."""
+    *details, record = tables
     stale: dict[Path, set] = {}
-    for f in _parts(out, "cells") + _parts(out, "risk"):
+    for f in [p for table in tables for p in _parts(out, table)]:
         try:
             hashes = set(pd.read_parquet(f, columns=["scenario_hash"])["scenario_hash"])
         except Exception:  # noqa: BLE001
@@ -202,35 +206,48 @@ def tidy_dataset(out: Path, digest: str, *, replace: bool = False) -> None:
             stale[f] = hashes
     others = sorted({str(h) for hashes in stale.values() for h in hashes} - {digest})
     if others and not replace:
-        raise OutputError(f"the batch folder {out} holds the results of another batch (content key "
+        raise OutputError(f"the folder {out} holds the results of another batch or trend (content key "
                           f"{', '.join(others[:3])}; this one is {digest}: another scenario, cell options or data)",
                           fix="choose another --out folder, or pass --overwrite (API: overwrite=True) to replace them")
     for f in stale:
         f.unlink(missing_ok=True)
-    cells = set(_parts(out, "cells"))
-    for f in _parts(out, "risk"):
-        if out / DATASET / "cells" / f.relative_to(out / DATASET / "risk") not in cells:
-            f.unlink(missing_ok=True)
+    records = set(_parts(out, record))
+    for table in details:
+        for f in _parts(out, table):
+            if out / DATASET / record / f.relative_to(out / DATASET / table) not in records:
+                f.unlink(missing_ok=True)
 
 
-def finished(out: Path, digest: str) -> pd.DataFrame:
-    """Cells rows of ``digest`` already in the dataset (executor failures excluded: they run again)."""
+def finished(out: Path, digest: str, record: str = "cells") -> pd.DataFrame:
+    """Rows of the ``record`` table of ``digest`` already in the dataset (executor failures excluded: they run
+    again), the last one per cell key."""
     from optimize.runs.cells import WORKER_ERROR
 
-    df = _read_parts(_parts(out, "cells"))
+    df = _read_parts(_parts(out, record))
     if df.empty:
         return df
     df = df.loc[(df["scenario_hash"] == digest) & ~df["status"].astype(str).str.startswith(WORKER_ERROR)]
     return df.drop_duplicates("cell_key", keep="last").reset_index(drop=True)
 
 
-def read_risk(out: Path, cells: pd.DataFrame) -> pd.DataFrame:
-    """Per-risk-country rows of the ``cells`` rows (matched on cell key and run id)."""
-    df = _read_parts(_parts(out, "risk"))
+def read_table(out: Path, table: str, cells: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``table`` that belong to the ``cells`` record rows (matched on cell key and run id)."""
+    df = _read_parts(_parts(out, table))
     if df.empty or cells.empty:
         return df
-    want = cells[["cell_key", "run_id"]].drop_duplicates()
-    return df.merge(want, on=["cell_key", "run_id"], how="inner").drop_duplicates(["cell_key", "risk"], keep="last")
+    return df.merge(cells[["cell_key", "run_id"]].drop_duplicates(), on=["cell_key", "run_id"], how="inner")
+
+
+def read_risk(out: Path, cells: pd.DataFrame) -> pd.DataFrame:
+    """Per-risk-country rows of the ``cells`` rows (matched on cell key and run id)."""
+    df = read_table(out, "risk", cells)
+    return df if df.empty or cells.empty else df.drop_duplicates(["cell_key", "risk"], keep="last")
+
+
+def part_files(out: Path, tables: Sequence[str]) -> dict[str, bytes]:
+    """{relative path: bytes} of every part of ``tables`` that tradeopt wrote into ``out`` (a final write of
+    the folder that replaces its files carries them on)."""
+    return {f.relative_to(out).as_posix(): f.read_bytes() for table in tables for f in _parts(out, table)}
 
 
 def new_run_id() -> str:

@@ -8,7 +8,7 @@ shares 0..1.
 """
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +32,7 @@ class YearRun:
     shares: pd.DataFrame  # [risk, k, value_usd, risk_usd]
     products: pd.DataFrame  # [k, description]
     meta: dict
+    flags: dict[str, set[str]] = field(default_factory=dict)  # persistence.year_flags
 
 
 @dataclass
@@ -46,6 +47,7 @@ class TrendResult:
     survival: pd.DataFrame = field(default_factory=pd.DataFrame)  # persistence.SURVIVAL_COLUMNS
     synthetic: bool = False
     years: list[YearRun] = field(default_factory=list)
+    computed: list[int] = field(default_factory=list)  # the years this call ran (the rest: the folder's records)
 
 
 def _named_files(scen: Scenario, data) -> list[tuple[str, int | None, str | None]]:
@@ -103,17 +105,18 @@ def prepare_years(scen: Scenario, data, years: Sequence[int]) -> list:
     are a ``DataError`` naming them."""
     from optimize.runs import pipeline
 
-    return same_revision([pipeline.prepare_year(scen, y, data) for y in years])
-
-
-def same_revision(prepared: list) -> list:
-    """``prepared`` when every year is of the first year's HS revision, else a ``DataError`` naming two."""
-    first = prepared[0] if prepared else None
-    for p in prepared[1:]:
-        if p.hs_revision.code != first.hs_revision.code:
-            raise DataError(f"years of two HS revisions: {first.year} is {first.hs_revision.label}, {p.year} is "
-                            f"{p.hs_revision.label}", file=str(p.trade.source), field="hs revision", fix=_MIXED_FIX)
+    prepared = [pipeline.prepare_year(scen, y, data) for y in years]
+    same_revision([(p.year, p.hs_revision.code, p.hs_revision.label, str(p.trade.source)) for p in prepared])
     return prepared
+
+
+def same_revision(years: list[tuple[int, str | None, str, str]]) -> None:
+    """A ``DataError`` naming two of ``years`` ((year, HS revision, its label, the file read)) when they are
+    not all of the first year's HS revision."""
+    for year, code, label, source in years[1:]:
+        if code != years[0][1]:
+            raise DataError(f"years of two HS revisions: {years[0][0]} is {years[0][2]}, {year} is {label}",
+                            file=source, field="hs revision", fix=_MIXED_FIX)
 
 
 def headline(result) -> pd.DataFrame:
@@ -152,40 +155,59 @@ def risk_values(result) -> pd.DataFrame:
     return pd.concat(parts, ignore_index=True)[["risk", "k", "value_usd", "risk_usd"]]
 
 
-def run_year(prepared) -> YearRun:
-    """One year: ``pipeline.solve_cell`` (the run's one engine call) and what the trend keeps of it."""
+def year_run(scen: Scenario, data, year: int) -> YearRun:
+    """One year where it runs (this process, a pool or Dask worker): ``pipeline.prepare_year``, one
+    ``pipeline.solve_cell`` (the run's one engine call), the screens on the year's flows
+    (``persistence.year_flags``), and what the trend keeps of them (the flows stay here)."""
+    from optimize.analysis.persistence import year_flags
+    from optimize.config.resolve import resolve
     from optimize.runs import pipeline
 
+    prepared = pipeline.prepare_year(scen, year, data)
     result = pipeline.solve_cell(prepared)
     meta = {k: result.meta[k] for k in ("year", "data_label", "hs_revision", "hs_revision_source", "status",
                                         "n_products", "importer", "risk_iso3", "cap_pp", "cap_basis")}
+    flags = year_flags(prepared.flows, resolve(scen).importer_codes, prepared.year, scen.importer.intra_bloc)
     return YearRun(year=prepared.year, rows=headline(result), shares=risk_values(result),
-                   products=prepared.product_info[["k", "description"]], meta=meta | {"synthetic": result.synthetic,
-                                                                                        "notes": result.meta["notes"]})
+                   products=prepared.product_info[["k", "description"]],
+                   meta=meta | {"synthetic": result.synthetic, "notes": result.meta["notes"]}, flags=flags)
 
 
 def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: int = 5,
-          workers: int = 1, client=None) -> TrendResult:
+          workers: int = 1, client=None, out_dir=None, overwrite: bool = False) -> TrendResult:
     """The trend of ``scen`` over ``years`` (None: every year of the data) of ``data`` (a folder, a release
     zip, one file or TradeData (several files: read into one by the API); None: the scenario's ``data.baci``);
-    ``workers`` > 1: the years on a local process pool (``executors``' pool: each worker reads and solves
-    its year); ``client``: a ``distributed.Client``, each year one task on the cluster (workers read the data
-    path themselves: it must be readable there; in-memory data are scattered once)."""
-    from optimize.analysis.decompose import decompose_years
-    from optimize.analysis.persistence import persistence, survival
+    the years run on the executors (``year_runs``: ``workers`` > 1 a local pool, ``client`` Dask).
+    ``out_dir``: each finished year is kept there as it finishes (``trendstore``), and a re-run computes only
+    the years without a record (``TrendResult.computed``); another run's records are replaced only with
+    ``overwrite``. The folder's tables are written by ``api.trend.write_trend``."""
+    from optimize.runs.trendstore import year_store
 
     given = years or ([scen.data.year] if scen.data.year else None)  # --year alone: a trend of one year
     wanted = known_years(scen, data, given)
     if not wanted:
         raise ScenarioError("no years to run", field="--years", fix="give --years, e.g. 2021-2023")
-    if client is not None:
-        prepared, runs = _on_dask(client, scen, data, wanted)
-    elif workers > 1 and len(wanted) > 1:
-        prepared, runs = _on_pool(scen, data, wanted, workers)
-    else:
-        prepared = prepare_years(scen, data, wanted)
-        runs = [run_year(p) for p in prepared]
-    flagged = screened(scen, prepared)
+    with year_store(out_dir, scen, data, overwrite) as store:
+        runs = store.finished(wanted) if store is not None else {}
+        todo = [y for y in wanted if y not in runs]
+        for run in year_runs(scen, data, todo, workers, client):
+            if store is not None:
+                store.add(run)
+            runs[run.year] = run
+    result = assemble(scen, [runs[y] for y in wanted], top)
+    result.computed = todo
+    return result
+
+
+def assemble(scen: Scenario, runs: list[YearRun], top: int) -> TrendResult:
+    """The ``TrendResult`` of the years' runs (in year order; one HS revision, else ``DataError``): the table,
+    the decomposition and its ``top`` products, the screens' persistence and the settings."""
+    from optimize.analysis.decompose import decompose_years
+    from optimize.analysis.persistence import flagged_from_years, persistence, survival
+
+    same_revision([(r.year, r.meta["hs_revision"], f"{r.meta['hs_revision']} ({r.meta['hs_revision_source']})",
+                    r.meta["data_label"]) for r in runs])
+    flagged = flagged_from_years({r.year: r.flags for r in runs})
     table = pd.concat([r.rows for r in runs], ignore_index=True)
     decomposition, tops = decompose_years({r.year: r.shares for r in runs}, top=top)
     names = pd.concat([r.products for r in runs]).drop_duplicates("k")
@@ -203,62 +225,9 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
                        screens=persistence(flagged), survival=survival(flagged))
 
 
-def screened(scen: Scenario, prepared: list) -> dict[str, dict[int, set[str]]]:
-    """The products each screen flags per year (``analysis.persistence.flagged_by_year``) on the prepared
-    years' flows (the scenario's products, every importer and exporter) for the scenario's importer."""
-    from optimize.analysis.persistence import flagged_by_year
-    from optimize.config.resolve import resolve
+def year_runs(scen: Scenario, data, years: Sequence[int], workers: int = 1, client=None) -> Iterator[YearRun]:
+    """``year_run`` of each of ``years`` as they finish, on the executors (``calls.calls_as_done``: Dask with
+    ``client``, batch's local pool with ``workers`` > 1, else here one after another)."""
+    from optimize.runs.calls import calls_as_done
 
-    flows = pd.concat([p.flows for p in prepared], ignore_index=True)
-    return flagged_by_year(flows, resolve(scen).importer_codes, [p.year for p in prepared],
-                           intra_bloc=scen.importer.intra_bloc)
-
-
-def _pool_year(year: int) -> tuple:
-    """A pool task: ``year_task`` on the data the pool's workers inherited."""
-    from optimize.runs import executors
-
-    return year_task(*executors._WORKER_DATA["trend"], year)
-
-
-def year_task(scen: Scenario, data, year: int) -> tuple:
-    """One year on a worker: the year's ``Prepared`` (its flows; without the data as read and the scenario,
-    which the client has) and ``YearRun``."""
-    from dataclasses import replace
-
-    from optimize.runs import pipeline
-
-    prepared = pipeline.prepare_year(scen, year, data)
-    light = replace(prepared, scenario=None, trade=replace(prepared.trade, flows=prepared.flows.iloc[:0]))
-    return light, run_year(prepared)
-
-
-def _on_pool(scen: Scenario, data, years: Sequence[int], workers: int) -> tuple[list, list]:
-    """(prepared years, their runs) in year order, each year one task on the batch's local process pool."""
-    from optimize.runs.executors import _drain, _pool
-
-    pool = _pool(min(int(workers), len(years)), {"trend": (scen, data)})
-    got = dict(_drain(pool, {pool.submit(_pool_year, int(y)): int(y) for y in years}))
-    prepared = same_revision([got[int(y)][0] for y in years])
-    return prepared, [got[int(y)][1] for y in years]
-
-
-def _on_dask(client, scen: Scenario, data, years: Sequence[int]) -> tuple[list, list]:
-    """(prepared years, their runs) in year order, each year one task on the Dask cluster of ``client``
-    (keys ``tradeopt-trend-<run id>-<year>``, retried as batch's)."""
-    import uuid
-
-    from optimize.runs.executors import DASK_RETRIES
-
-    if isinstance(data, (str, Path)) or data is None:
-        sent = data
-    else:
-        sent = client.scatter(data, broadcast=False)
-    run_id = uuid.uuid4().hex[:8]
-    futures = [client.submit(year_task, scen, sent, int(y), key=f"tradeopt-trend-{run_id}-{int(y)}", pure=False,
-                             retries=DASK_RETRIES) for y in years]
-    try:
-        got = client.gather(futures)
-    finally:
-        client.cancel(futures)
-    return same_revision([g[0] for g in got]), [g[1] for g in got]
+    return calls_as_done(year_run, scen, data, [(int(y),) for y in years], workers, client, label="trend")
