@@ -39,16 +39,10 @@ def _pool_call(job: tuple):
 def _on_dask(fn: Callable, scen, data, jobs: Sequence[tuple], client, label: str) -> Iterator:
     import uuid
 
-    from distributed import as_completed
-
-    from optimize.runs.executors import DASK_RETRIES
+    from optimize.runs.executors import DASK_RETRIES, _as_finished
 
     sent = data if isinstance(data, (str, Path)) or data is None else client.scatter(data, broadcast=False)
     run_id = uuid.uuid4().hex[:8]
-    futures = [client.submit(fn, scen, sent, *job, key=f"tradeopt-{label}-{run_id}-{i}", pure=False,
-                             retries=DASK_RETRIES) for i, job in enumerate(jobs)]
-    try:
-        for fut in as_completed(futures):
-            yield fut.result()
-    finally:
-        client.cancel(futures)
+    futures = {client.submit(fn, scen, sent, *job, key=f"tradeopt-{label}-{run_id}-{i}", pure=False,
+                             retries=DASK_RETRIES): i for i, job in enumerate(jobs)}
+    yield from (fut.result() for _, fut in _as_finished(client, futures))
