@@ -269,3 +269,35 @@ def test_another_scenario_does_not_resume_a_trend_folder(yearly, tmp_path):
     other = to.trend(importer="FRA", overwrite=True, **kw)
     assert other.computed == [2022, 2023] and set(other.table["year"]) == {2022, 2023}
     assert json.loads((out / "summary.json").read_text())["settings"]["importer"] == "FRA"
+
+
+def test_a_killed_trend_resumes_from_the_folder(yearly, trended, tmp_path):
+    """``tradeopt trend`` killed (SIGKILL) once its first year is recorded: the re-run takes the dead
+    writer's lock over, reads the years recorded before the kill and computes the rest; the table equals a
+    clean run's."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    out = tmp_path / "trend"
+    args = [sys.executable, str(root / "cli.py"), "trend", "--baci", str(yearly), "--importer", "EU27", "--products",
+            "all", "--no-figures", "-q", "-o", str(out)]
+    env = {**os.environ, "PYTHONPATH": str(root)}
+    proc = subprocess.Popen(args, cwd=root, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    records = out / "dataset" / "trend_years"
+    deadline = time.monotonic() + 120
+    while proc.poll() is None and time.monotonic() < deadline and not (records.is_dir() and any(records.iterdir())):
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    before = sorted(int(p.name[5:]) for p in records.iterdir()) if records.is_dir() else []
+    assert before, "no year was recorded before the kill"
+    again = subprocess.run(args, cwd=root, env=env, capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["resumed_years"] == before and summary["settings"]["years"] == [2021, 2022, 2023]
+    np.testing.assert_allclose(pd.read_csv(out / "trend.csv")["share_after"], trended.table["share_after"], rtol=1e-12)

@@ -91,7 +91,8 @@ def trend_text(result, out_dir) -> str:
               for r in rows.itertuples()]
     resumed = [r.year for r in result.years if r.year not in result.computed]
     if resumed:
-        lines.append(f"Years {', '.join(map(str, resumed))} were finished before: read from the folder's records")
+        lines.append(f"{'Year' if len(resumed) == 1 else 'Years'} {', '.join(map(str, resumed))} finished before: "
+                     "read from the folder's records")
     return "\n".join([*lines, f"Outputs written to {out_dir}"])
 
 
