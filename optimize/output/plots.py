@@ -58,8 +58,8 @@ def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") ->
 
 
 def _lay_out(fig: Figure, dpi: float) -> None:
-    """Run the figure's constrained layout once, measuring text as Agg draws it at ``dpi``, then fix it (layout
-    engine 'none'): each ``savefig`` then draws once, where it would lay out and draw twice per format."""
+    """Run the figure's constrained layout once, measuring text as Agg draws it at ``dpi``, then fix it (no
+    layout engine): each ``savefig`` then draws once, where it would lay out (a dry draw) and draw per format."""
     from matplotlib.backends.backend_agg import FigureCanvasAgg
 
     engine, dpi_before = fig.get_layout_engine(), fig.dpi
@@ -69,7 +69,8 @@ def _lay_out(fig: Figure, dpi: float) -> None:
     fig.dpi = dpi
     engine.execute(fig)
     fig.dpi = dpi_before
-    fig.set_layout_engine("none")
+    with rc_context({"figure.autolayout": False, "figure.constrained_layout.use": False}):
+        fig.set_layout_engine(None)  # None, not 'none': a placeholder engine would still make savefig dry-draw
 
 
 def _grouped_barh(ax, labels, before, after, xlabel: str, scale: float = 1.0) -> None:
