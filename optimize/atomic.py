@@ -157,10 +157,10 @@ def atomic_dir(out_dir: str | os.PathLike, *, overwrite: bool = False, run_key: 
 
 
 def write_dir(out_dir: str | os.PathLike, files: Mapping[str, bytes], *, overwrite: bool = False,
-              run_key: str | None = None) -> Path:
-    """Write ``files`` ({relative path: bytes}; a ``manifest.json`` among them is stamped, e.g. a run's) as the
-    folder ``out_dir`` by the rules of ``atomic_dir``, each file written once; returns ``out_dir``."""
-    with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key, files=files):
+              run_key: str | None = None, manifest: dict | None = None) -> Path:
+    """Write ``files`` ({relative path: bytes}) as the folder ``out_dir`` by the rules of ``atomic_dir``, each file
+    written once, with a manifest.json of the fields of ``manifest`` (e.g. a run's); returns ``out_dir``."""
+    with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key, manifest=manifest, files=files):
         pass
     return Path(out_dir)
 
@@ -256,12 +256,12 @@ def _files_under(folder: Path) -> list[str]:
 
 def _stamp_manifest(tmp: Path, run_key: str | None, manifest: dict | None = None,
                     known: Mapping[str, bytes] | None = None) -> None:
-    """Write ``tmp/manifest.json`` (sealed): ``manifest`` (else the one the block wrote or ``known`` holds, if
-    any), every file written and the ``run_key``; the files of ``known`` ({relative path: bytes written})
-    recorded from those bytes, the others from the file (memoised: ``ownership.write_recorded``)."""
+    """Write ``tmp/manifest.json`` (sealed): ``manifest`` (else the one the block wrote, if any), every file
+    written and the ``run_key``; the files of ``known`` ({relative path: bytes written}) recorded from those
+    bytes, the others from the file (memoised: ``ownership.write_recorded``)."""
     path, known = tmp / OWNER_FILE, known or {}
-    data = manifest if manifest is not None else json.loads(known[OWNER_FILE]) if OWNER_FILE in known \
-        else json.loads(path.read_text(encoding="utf-8")) if path.is_file() else {}
+    data = manifest if manifest is not None else json.loads(path.read_text(encoding="utf-8")) if path.is_file() \
+        else {}
     recs = {rel: record(known[rel]) if rel in known else record_file(tmp / rel)
             for rel in _files_under(tmp) if rel != OWNER_FILE}
     path.write_text(manifest_text({**data, "run_key": run_key, "created": True}, recs), encoding="utf-8")

@@ -151,3 +151,35 @@ def test_recording_keeps_old_and_new_provable_until_it_ends(tmp_path):
         raise Killed
     (out / "a.csv").write_text("edited by hand\n")  # no record matches: the user's
     assert owned_files(out) == set()
+
+
+# ---------------------------------------------------------------- batch --full-outputs: made once, written once
+
+
+def test_a_batch_cells_full_outputs_are_the_bytes_run_writes(tmp_path, monkeypatch):
+    """`batch --full-outputs --figures`: each cell's files are made in memory where the cell ran and written once
+    (no private temporary folder to write, read back and write again); they are the bytes a separate `run` of
+    the same cell writes (figures, tables, datapackage.json, manifest.json with the same run key), but for the
+    solver's measured seconds."""
+    import tempfile
+
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", str(EPOCH))
+
+    def no_temporary_folder(*a, **k):
+        raise AssertionError("a cell's outputs went through a temporary folder")
+
+    with monkeypatch.context() as m:
+        m.setattr(tempfile, "TemporaryDirectory", no_temporary_folder)
+        res = optimize.batch_run(out_dir=tmp_path / "b", importers=["NLD"], caps_pp=[5], risk_sets="CHN,RUS,USA",
+                                 full_outputs=True, figures=True, workers=1, quiet=True)
+    (key,) = res.computed
+    optimize.run(importer="NLD", cap_pp=5, risk=["CHN", "RUS", "USA"], out_dir=tmp_path / "r", figures=True)
+    cell, alone = _files(tmp_path / "b" / "cells" / key), _files(tmp_path / "r")
+    assert sorted(cell) == sorted(alone) and "figures/exposure.png" in cell and "results.xlsx" not in cell
+    differ = sorted(rel for rel in cell if cell[rel] != alone[rel])
+    assert set(differ) <= {"summary.json", "summary.md", "manifest.json"}, differ
+    for rel in differ:
+        assert _comparable(rel, cell[rel]) == _comparable(rel, alone[rel]), rel
+    from optimize.ownership import owned_files
+
+    assert f"cells/{key}/" in owned_files(tmp_path / "b")

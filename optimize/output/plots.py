@@ -2,7 +2,9 @@
 display and no global pyplot state; every function returns the written paths."""
 from __future__ import annotations
 
+import io
 import textwrap
+from contextvars import ContextVar
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +50,34 @@ def _save(fig: Figure, stem, synthetic: bool, title: str, subtitle: str = "") ->
     if synthetic:
         fig.supxlabel(SYNTHETIC_LABEL, fontsize=8, color="#b00020", x=0.01, ha="left")
     stem = Path(stem)
-    stem.parent.mkdir(parents=True, exist_ok=True)
+    sink = _SINK.get()
+    if sink is None:
+        stem.parent.mkdir(parents=True, exist_ok=True)
     paths = [stem.with_name(stem.name + ".png"), stem.with_name(stem.name + ".svg")]
     _lay_out(fig, PNG_DPI)
-    fig.savefig(paths[0], dpi=PNG_DPI, format="png")
-    with rc_context({"svg.hashsalt": "tradeopt"}):  # fixed ids (clip paths): the same figure, the same SVG bytes
-        fig.savefig(paths[1], format="svg")
+    for path, kw in zip(paths, ({"dpi": PNG_DPI, "format": "png"}, {"format": "svg"}), strict=True):
+        target = io.BytesIO() if sink is not None else path
+        with rc_context({"svg.hashsalt": "tradeopt"}):  # fixed ids (clip paths): the same figure, the same SVG
+            fig.savefig(target, **kw)
+        if sink is not None:
+            sink[path.as_posix()] = target.getvalue()
     return paths
+
+
+#: Where ``_save`` puts the figures' bytes instead of writing files (``figure_bytes``), or None.
+_SINK: ContextVar[dict[str, bytes] | None] = ContextVar("tradeopt_figure_sink", default=None)
+
+
+def figure_bytes(tables, folder: str = "figures", *, synthetic: bool = False, subtitle: str = "") -> dict[str, bytes]:
+    """``plot_all``'s figures in memory: {``folder``/name.png|svg: bytes}, in ``plot_all``'s order, the bytes it
+    writes; nothing is written."""
+    sink: dict[str, bytes] = {}
+    token = _SINK.set(sink)
+    try:
+        plot_all(tables, Path(folder), synthetic=synthetic, subtitle=subtitle)
+    finally:
+        _SINK.reset(token)
+    return sink
 
 
 def _lay_out(fig: Figure, dpi: float) -> None:

@@ -13,7 +13,6 @@ build_s, solve_s; flat keys of the same names are accepted too), ``versions``,
 from __future__ import annotations
 
 import contextlib
-import json
 from pathlib import Path
 
 import pandas as pd
@@ -23,19 +22,14 @@ from optimize.data.basket import sector_name
 from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.errors import OutputError
 from optimize.output.costlines import bands_lines, cost_lines
-from optimize.output.datapackage import provenance, write_datapackage
-from optimize.output.folder import write_table
 from optimize.output.manifest import jsonable
-from optimize.output.settings import run_settings, settings_caption, settings_lines
-from optimize.output.tablefile import parquet_bytes
+from optimize.output.runfiles import figure_subtitle, render_outputs
+from optimize.output.settings import run_settings, settings_lines
 from optimize.output.textfmt import country_label, fmt_money, md_table, num, pct
-from optimize.output.xlsx import write_xlsx
 from optimize.ownership import write_recorded
 from optimize.units import usd_to_eur
 from optimize.vocab import plural
 
-CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
-              "binding", "bands")
 UNITS = {
     "values": "USD (BACI thousands of USD x 1000, FOB)",
     "shares": "fraction 0..1 of the basket's total imports (or of the product's imports in per-product tables)",
@@ -289,21 +283,10 @@ def render_summary_md(tables, meta: dict, *, eur_per_usd: float | None = None,
 
 # ---------------------------------------------------------------- all outputs
 
-def _write_tables(frames: dict[str, pd.DataFrame], folder: Path) -> dict[str, pd.DataFrame]:
-    """flows.parquet and every ``CSV_TABLES`` frame as CSV and Parquet in ``folder``; returns {file name: frame}.
-    (One thread: a SIGTERM must find no writer thread to wait for.)"""
-    write_recorded(folder / "flows.parquet", parquet_bytes(frames["flows"]))
-    typed = {"flows.parquet": frames["flows"]}
-    for name in CSV_TABLES:
-        if name in frames:
-            typed.update(write_table(frames[name], folder, name))
-    return typed
-
-
 @contextlib.contextmanager
 def _figure_process(tables, meta: dict, folder: Path, figures: bool):
     """Yield what draws the run's figures into ``folder``/figures (``figproc.figure_drawer``: the process
-    `tradeopt run` prestarted, drawing while the tables are written; None without ``figures``); a process
+    `tradeopt run` prestarted, drawing while the tables are made; None without ``figures``); a process
     is ended on leaving, before the atomic folder is committed or removed."""
     if not figures:
         yield None
@@ -311,8 +294,7 @@ def _figure_process(tables, meta: dict, folder: Path, figures: bool):
     from optimize.output.figproc import figure_drawer
 
     with figure_drawer() as drawer:
-        drawer.draw(tables, folder / "figures", synthetic=bool(meta.get("synthetic")),
-                    subtitle=settings_caption(run_settings(meta)) if meta.get("scenario_resolved") else "")
+        drawer.draw(tables, folder / "figures", synthetic=bool(meta.get("synthetic")), subtitle=figure_subtitle(meta))
         yield drawer
 
 
@@ -321,11 +303,12 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
                   run_key: str | None = None, manifest: dict | None = None) -> Path:
     """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
 
-    Files: summary.json, summary.md, flows.parquet, products/beneficiaries/exposure/by_sector/
-    by_stage/concentration/single_country(/binding).csv, scenario.resolved.toml|json when
-    meta has it, results.xlsx with ``xlsx``, figures/*.png|svg with ``figures``; ``extra_text``:
-    more {file name: text} written inside the same atomic folder (e.g. scenario.resolved.toml); ``manifest``:
-    the fields of manifest.json (``output.manifest.build_manifest``), written once with the files' records;
+    Files (``runfiles.render_outputs``, made in memory, each written once): summary.json, summary.md,
+    flows.parquet, products/beneficiaries/exposure/by_sector/by_stage/concentration/single_country(/binding).csv
+    and .parquet, datapackage.json, scenario.resolved.toml|json when meta has it, results.xlsx with ``xlsx``,
+    figures/*.png|svg with ``figures``; ``extra_text``: more {file name: text} written inside the same atomic
+    folder (e.g. scenario.resolved.toml); ``manifest``: the fields of manifest.json
+    (``output.manifest.build_manifest``), written once with the files' records;
     ``run_key``: ``output.manifest.results_key``.
     An existing ``out_dir`` follows ``atomic.atomic_dir``'s rule: content tradeopt did not
     write (or another ``run_key``'s results) is refused (``OutputError``) unless ``overwrite``; never changed.
@@ -333,31 +316,16 @@ def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = No
     out_dir = Path(out_dir)
     if eur_per_usd is not None and not (eur_per_usd > 0):
         raise ValueError("eur_per_usd must be a positive rate (EUR per USD)")
-    frames = {name: with_eur(df, eur_per_usd) for name, df in tables.frames().items() if df is not None}
-    summary = summary_dict(tables, meta, eur_per_usd=eur_per_usd)
     try:
         with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key, manifest=manifest) as tmp, \
-                _figure_process(tables, meta, tmp, figures) as fig_proc:  # drawn while the tables are written
-            (tmp / "summary.json").write_text(json.dumps(summary, indent=2, allow_nan=False) + "\n", encoding="utf-8")
-            typed = _write_tables(frames, tmp)
-            about = provenance(meta)
-            write_datapackage(tmp, typed, name=f"tradeopt-{meta.get('scenario') or 'run'}-{meta.get('importer', '')}-"
-                              f"{meta.get('year', '')}", title=about.pop("title"),
-                              synthetic=bool(meta.get("synthetic")), about=about)
-            if meta.get("scenario_toml"):
-                (tmp / "scenario.resolved.toml").write_text(str(meta["scenario_toml"]), encoding="utf-8")
-            if meta.get("scenario_resolved") is not None:
-                (tmp / "scenario.resolved.json").write_text(
-                    json.dumps(jsonable(meta["scenario_resolved"]), indent=2, sort_keys=True) + "\n",
-                    encoding="utf-8")
-            fig_rel = [p.relative_to(tmp).as_posix() for p in fig_proc.result()] if fig_proc is not None else []
-            md = render_summary_md(tables, meta, eur_per_usd=eur_per_usd, figures=fig_rel)
-            (tmp / "summary.md").write_text(md, encoding="utf-8")
-            if xlsx:
-                write_xlsx(frames, {**{f"setting: {k}": v for k, v in summary["settings"].items()},
-                                    **summary["totals"]}, tmp / "results.xlsx")
-            for name, text in sorted((extra_text or {}).items()):
-                (tmp / name).write_text(text, encoding="utf-8")
+                _figure_process(tables, meta, tmp, figures) as fig_proc:  # drawn while the tables are made
+
+            def drawn() -> list[str]:
+                return [p.relative_to(tmp).as_posix() for p in fig_proc.result()] if fig_proc is not None else []
+
+            for rel, data in render_outputs(tables, meta, eur_per_usd=eur_per_usd, xlsx=xlsx, extra_text=extra_text,
+                                            figures=drawn).items():
+                write_recorded(tmp / rel, data)
     except OSError as exc:
         raise OutputError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}",
                           fix="check free disk space and permissions, or choose another --out") from exc

@@ -29,7 +29,6 @@ from pathlib import Path
 import pandas as pd
 
 from optimize.atomic import (
-    atomic_dir,
     atomic_write_bytes,
     check_out_dir,
     claim_dir,
@@ -251,20 +250,17 @@ def _task_plan(run: _Run, done_keys: frozenset) -> _Plan:
 class _Writer:
     """Buffers blocks and appends them to the dataset (and full-output folders) from the client."""
 
-    def __init__(self, out: Path, digest: str, run_id: str):
-        self.out, self.digest, self.run_id = out, digest, run_id
+    def __init__(self, out: Path, digest: str, run_id: str, overwrite: bool = False):
+        self.out, self.digest, self.run_id, self.overwrite = out, digest, run_id, overwrite
         self.risk: list[pd.DataFrame] = []
         self.cells: list[pd.DataFrame] = []
         self.n_buffered, self.seq, self.last = 0, 0, time.monotonic()
 
     def add(self, block: Block) -> None:
-        if block.files:  # one manifest update for the block's cell folders
+        if block.files:  # each cell folder written once (made in memory where it ran); one manifest update
             with recording(self.out, {f"cells/{key}/": None for key in block.files}):
                 for key, files in block.files.items():
-                    with atomic_dir(contained(self.out / "cells", key)) as tmp:
-                        for rel, data in files.items():
-                            (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                            (tmp / rel).write_bytes(data)
+                    files.write(contained(self.out / "cells", key), overwrite=self.overwrite)
         self.risk.append(block.risk)
         self.cells.append(block.cells)
         self.n_buffered += len(block.cells)
@@ -370,7 +366,7 @@ def _run_locked(run: _Run, quiet: bool, t_start: float, overwrite: bool = False)
                  ", batched closed form" if run.use_fast else "")
     computed: list[str] = []
     wanted: set[str] = set() if plan.cells is None else {c.key for c in plan.cells}
-    writer = _Writer(out, digest, run_id)
+    writer = _Writer(out, digest, run_id, overwrite)
     from tqdm import tqdm
 
     try:

@@ -12,16 +12,18 @@ from __future__ import annotations
 
 import os
 import socket
-import tempfile
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
 from optimize.errors import TradeoptError
 from optimize.runs.grid import Cell
+
+if TYPE_CHECKING:
+    from optimize.runs.result import OutputFiles
 
 #: Columns of the per-risk-country table (``BatchResult.table``, ``batch.csv``).
 TABLE_COLUMNS = ("importer", "year", "cap_pp", "cap_basis", "risk_set", "risk", "share_before", "share_after",
@@ -71,7 +73,7 @@ class Block:
 
     risk: pd.DataFrame
     cells: pd.DataFrame
-    files: dict[str, dict[str, bytes]] = field(default_factory=dict)  # cell key -> {relative path: bytes}
+    files: dict[str, OutputFiles] = field(default_factory=dict)  # cell key -> its report files, made in memory
 
 
 def worker_name() -> str:
@@ -192,14 +194,6 @@ def _cell_rows(cell: Cell, tables, alone=None) -> list[dict]:
     return rows
 
 
-def _result_files(result, figures: bool) -> dict[str, bytes]:
-    """Every report file of ``result`` as bytes (written in a private temporary folder, then read back)."""
-    with tempfile.TemporaryDirectory(prefix="tradeopt-cell-") as tmp:
-        out = Path(tmp) / "cell"
-        result.write(out, figures=figures)
-        return {str(p.relative_to(out)): p.read_bytes() for p in sorted(out.rglob("*")) if p.is_file()}
-
-
 class _Collector:
     """Rows and files of pipeline cells, turned into one Block."""
 
@@ -208,7 +202,7 @@ class _Collector:
         self.basket: list[float] = []
         self.n_products: list[int] = []
         self.extra: list[dict] = []
-        self.files: dict[str, dict[str, bytes]] = {}
+        self.files: dict[str, OutputFiles] = {}
 
     def add(self, cell: Cell, make, options: CellOptions) -> None:
         from optimize.analysis.batchcost import cell_extra
@@ -216,7 +210,7 @@ class _Collector:
         try:
             rows, result, tables = make()
             if options.outputs == "full" and result is not None:
-                self.files[cell.key] = _result_files(result, options.figures)
+                self.files[cell.key] = result.render(figures=options.figures)  # in memory; the client writes
             self.rows += rows
             self.basket.append(float(tables.summary["total_usd"]))
             self.n_products.append(int(tables.summary["n_products"]))

@@ -13,6 +13,22 @@ from optimize.output import manifest as _manifest
 from optimize.output.facts import RunFacts
 
 
+@dataclass(frozen=True)
+class OutputFiles:
+    """A run's output folder in memory: ``files`` ({relative path: bytes}), and the ``manifest`` fields and
+    ``run_key`` its manifest.json is written with (``atomic.write_dir``)."""
+
+    files: dict[str, bytes]
+    manifest: dict
+    run_key: str
+
+    def write(self, out_dir: str | Path, *, overwrite: bool = False) -> Path:
+        """Write the folder once, atomically (``atomic.write_dir``: the rules of ``atomic.atomic_dir``)."""
+        from optimize.atomic import write_dir
+
+        return write_dir(out_dir, self.files, overwrite=overwrite, run_key=self.run_key, manifest=self.manifest)
+
+
 @dataclass
 class RunResult:
     """One solved cell: the resolved scenario, the instance, its allocation, tables and run facts."""
@@ -49,14 +65,28 @@ class RunResult:
         """
         from optimize.output.report import write_outputs
 
-        rep = self.scenario.report
         # manifest and resolved scenario inside the same atomic folder: a killed run leaves all or nothing
-        extra = {_manifest.RESOLVED_FILE: self.scenario.to_toml(), **(extra_text or {})}
-        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite,
-                                  eur_per_usd=rep.eur_per_usd or None if eur_per_usd is None else eur_per_usd,
-                                  xlsx=rep.xlsx if xlsx is None else xlsx,
-                                  figures=rep.figures if figures is None else figures, extra_text=extra,
+        opts = self._report_options(eur_per_usd, xlsx, figures, extra_text)
+        return Path(write_outputs(self.tables, self.meta, out_dir, overwrite=overwrite, **opts,
                                   run_key=_manifest.results_key(self.scenario), manifest=self.manifest()))
+
+    def render(self, *, eur_per_usd: float | None = None, xlsx: bool | None = None, figures: bool | None = None,
+               extra_text: dict[str, str] | None = None) -> OutputFiles:
+        """Every file ``write`` writes, made in memory (``runfiles.render_outputs``; figures by
+        ``runfiles.figure_files``), with the manifest fields and run key its folder is written with."""
+        from optimize.output.runfiles import figure_files, render_outputs
+
+        opts = self._report_options(eur_per_usd, xlsx, figures, extra_text)
+        figs = figure_files(self.tables, self.meta) if opts.pop("figures") else {}
+        files = render_outputs(self.tables, self.meta, **opts, figures=lambda: list(figs))
+        return OutputFiles({**files, **figs}, self.manifest(), _manifest.results_key(self.scenario))
+
+    def _report_options(self, eur_per_usd, xlsx, figures, extra_text) -> dict:
+        """The writers' options: None = the scenario's ``[report]``; scenario.resolved.toml among the texts."""
+        rep = self.scenario.report
+        return {"eur_per_usd": rep.eur_per_usd or None if eur_per_usd is None else eur_per_usd,
+                "xlsx": rep.xlsx if xlsx is None else xlsx, "figures": rep.figures if figures is None else figures,
+                "extra_text": {_manifest.RESOLVED_FILE: self.scenario.to_toml(), **(extra_text or {})}}
 
     def summary_md(self) -> str:
         """The Markdown summary (``report.render_summary_md``)."""
