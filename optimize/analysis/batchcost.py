@@ -1,5 +1,5 @@
 """The CES cost of the batched closed form's cells (docs/batch.md "Cost"): each solved (importer,
-product) row of ``model.batched.solve_block(pairs=True)`` priced by the run's one formula
+product) row of ``kernel.CLOSED_FORM.solve`` (a ``Problem`` with ``pairs``) priced by the run's one formula
 (``armington.product_cost`` on the row's ``PairArrays``): central, low and high, kUSD.
 """
 from __future__ import annotations
@@ -36,12 +36,13 @@ def fast_cells(year, importer_codes, risk_codes, cap_basis: str, caps_pp, labels
     and prior weights, as ``bandruns.add_bands``). Returns it and the caps solved (cell = g * len + c)."""
     from optimize.analysis.bands import cap_bands
     from optimize.analysis.exposure import cell_metrics, long_table
-    from optimize.model.batched import solve_block
+    from optimize.model.kernel import CLOSED_FORM, PlainSpec, Problem
 
     cost = year.cost
     band_caps = cost.band_caps_pp if cost is not None else ()
     caps = sorted({float(c) for c in caps_pp} | {float(c) for c in band_caps})
-    parts = solve_block(year, importer_codes, risk_codes, cap_basis, caps, pairs=cost is not None)
+    specs = tuple(PlainSpec(tuple(c), tuple(risk_codes), cap_basis) for c in importer_codes)
+    parts = CLOSED_FORM.solve(Problem(specs, tuple(caps), year, pairs=cost is not None))
     m = cell_metrics(priced(parts, cost.sigmas, cost.prior_lambda) if cost is not None else parts)
     long = long_table(m, labels)
     if band_caps:

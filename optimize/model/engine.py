@@ -8,16 +8,17 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
 
 import numpy as np
 
 from optimize.config.caps import PP_FIX, pp_problem
-from optimize.config.resolve import Features, solver_features
-from optimize.errors import InfeasibleError, SolverError
+from optimize.config.resolve import Features, ModelSpec, solver_features
+from optimize.errors import InfeasibleError, SolverError, TradeoptError
 from optimize.model import lp as lpmod
 from optimize.model import tiebreak
-from optimize.model.instance import Instance
+from optimize.model.instance import Instance, spec_instance
 from optimize.model.kernel import LP
 from optimize.solve.highs import HighsModel, highs_version, solve_highs
 from optimize.solve.status import LPSolution, SolverInfo, Status, raise_for_status
@@ -54,6 +55,13 @@ class EngineOptions:
         """What these settings ask of a backend (``kernel.LP.merges``/``warm_start`` read it)."""
         return solver_features(backend=self.backend, spread=self.spread, risk_split=self.risk_split,
                                exporter_total_pp=self.exporter_total_pp)
+
+    @classmethod
+    def of(cls, spec: ModelSpec, save_lp: str | None = None) -> EngineOptions:
+        """The options of a resolved spec (risk split, spread, solver settings); ``save_lp``: write the LP."""
+        return cls(backend=spec.backend, algorithm=spec.algorithm, risk_split=spec.risk_split, priority=spec.priority,
+                   spread=spec.spread, prior_lambda=spec.prior_lambda, exporter_total_pp=spec.exporter_total_pp,
+                   time_limit_s=spec.time_limit_s, keep_going=spec.keep_going, save_lp=save_lp)
 
 
 @dataclass
@@ -193,6 +201,47 @@ def _assemble(built: _Built, sol: LPSolution, x: np.ndarray, options: EngineOpti
             cap_marginal=marginal, infeasible_products=infeasible[i], notes=list(notes[i]),
         ))
     return results
+
+
+def instance_of(spec: ModelSpec, rows) -> Instance:
+    """The ``Instance`` of one cell: ``instance.spec_instance`` of the year's rows (``kernel.YearRows``)."""
+    return spec_instance(rows.arrays, spec, rows.year, rows.products)
+
+
+def solve_cells(problem) -> Iterator[tuple[Instance, Allocation]]:
+    """Each cell of ``problem`` (``kernel.Problem``: importer g at cap c is cell g * C + c) as (instance,
+    allocation), in cell order: the importers of a cap as one coupled LP when ``joint``; an importer's caps
+    on one ``WarmStart`` when ``warm`` and its features allow it (``kernel.LP.warm_start``); else one
+    ``reallocate`` per cell."""
+    if problem.joint:
+        yield from _joint_cells(problem)
+        return
+    for spec in problem.specs:
+        options = EngineOptions.of(spec, problem.save_lp)
+        warm = WarmStart(options) if problem.warm and LP.warm_start(spec.features) else None
+        for cap_pp in problem.caps_pp:
+            inst = instance_of(replace(spec, cap_pp=float(cap_pp)), problem.rows)
+            yield inst, warm.reallocate(inst) if warm is not None else reallocate([inst], options)[0]
+
+
+def _built_or_error(spec: ModelSpec, rows) -> Instance | TradeoptError:
+    try:
+        return instance_of(spec, rows)
+    except TradeoptError as exc:
+        return exc
+
+
+def _joint_cells(problem) -> list[tuple[Instance | None, Allocation | TradeoptError]]:
+    """The cells of ``problem``, the importers of each cap solved as one coupled LP, in cell order; a cell
+    whose instance cannot be built is (None, its error) and the others are solved without it."""
+    options = replace(EngineOptions.of(problem.specs[0], problem.save_lp), joint=True)
+    by_cap = []
+    for cap_pp in problem.caps_pp:
+        built = [_built_or_error(replace(spec, cap_pp=float(cap_pp)), problem.rows) for spec in problem.specs]
+        ok = [b for b in built if isinstance(b, Instance)]
+        allocations = iter(reallocate(ok, options))
+        by_cap.append([(b, next(allocations)) if isinstance(b, Instance) else (None, b) for b in built])
+    return [by_cap[c][g] for g in range(len(problem.specs)) for c in range(len(problem.caps_pp))]
 
 
 class WarmStart:

@@ -8,18 +8,85 @@ Backends (each declares what it ``supports`` against a cell's ``Features``):
   every model. Capabilities: non-risk columns merged per product (``merges``) and a
   warm start over bound changes (``warm_start``, ``engine.WarmStart``).
 
-Both give ``CellTotals``: per (cell, product) the totals before and after, risk
-imports before and after per risk country, sums of squared supplier flows and the
-shifted imports (kUSD). ``analysis.metrics`` turns them into exposure and HHI.
+Both read one ``Problem`` (the cells importers x caps of one year and that year's rows)
+through one method, ``solve(problem)``, and yield ``CellTotals``: per (cell, product) the
+totals before and after, risk imports before and after per risk country, sums of squared
+supplier flows and the shifted imports (kUSD); the LP's parts also carry each cell's
+instance and allocation (``solved``: pair-level tables). ``analysis.exposure`` turns them
+into exposure and HHI. Planners choose a backend by ``supports`` and call ``solve``.
 """
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 import numpy as np
 
-from optimize.config.resolve import Features
+from optimize.config.resolve import Features, ModelSpec, solver_features
+from optimize.errors import SolverError
 from optimize.model.pairflows import PairArrays
+from optimize.model.yeararrays import YearArrays
+
+#: The features of the plain model (default rules, no restriction): what a closed-form cell asks.
+PLAIN = solver_features(backend="highs", spread="proportional", risk_split="proportional", exporter_total_pp=None)
+
+
+@dataclass(frozen=True)
+class PlainSpec:
+    """One importer's cell on the plain model, as a closed-form task knows it (BACI codes, cap basis)."""
+
+    importer_codes: tuple[int, ...]
+    risk_codes: tuple[int, ...]
+    cap_basis: str
+    features: Features = PLAIN
+
+
+@dataclass(frozen=True)
+class YearRows:
+    """One year's rows as the LP reads them: ``arrays`` (``yeararrays.YearArrays`` with tonnes; kUSD, every
+    importer and exporter of the products analysed) of ``year`` and those HS6 ``products`` (sorted)."""
+
+    arrays: YearArrays
+    products: tuple[str, ...]
+    year: int
+
+
+@dataclass(frozen=True)
+class Problem:
+    """What one ``solve`` is asked: the cells importers x caps of one year and that year's rows.
+
+    Cell g * len(``caps_pp``) + c is importer g at cap c (pp), as ``CellTotals.cell``. ``specs``: per
+    importer its resolved ``ModelSpec`` (a ``PlainSpec`` on the closed form's path; every cap replaces its
+    ``cap_pp``); all share one risk set and cap basis. ``rows``: ``yeararrays.YearArrays`` (the closed
+    form's; a fast task is sent only these) or ``YearRows`` (the same arrays with the year and the products
+    analysed: the LP builds each cell's ``Instance`` of them; the closed form reads their arrays).
+    ``joint``: the importers of a cap as one coupled LP; ``warm``: an importer's caps re-solved on one
+    HiGHS model where the LP offers it (``LPBackend.warm_start``); ``save_lp``: write the LP to this file;
+    ``totals``: False leaves the LP's parts without rows, only their ``solved`` pairs (a run makes its
+    tables of the pairs: no sums it would not read); ``pairs``: the closed form's parts also carry every
+    supplier's flow before and after (``CellTotals.pairs``, the batch's cost).
+    """
+
+    specs: tuple[ModelSpec | PlainSpec, ...]
+    caps_pp: tuple[float, ...]
+    rows: YearArrays | YearRows
+    joint: bool = False
+    warm: bool = False
+    save_lp: str | None = None
+    totals: bool = True
+    pairs: bool = False
+
+    @property
+    def n_cells(self) -> int:
+        return len(self.specs) * len(self.caps_pp)
+
+    def check(self, backend) -> None:
+        """A ``SolverError`` (a bug: planners choose by ``supports``) when ``backend`` cannot solve every cell
+        or the cells do not share one risk set and cap basis."""
+        if not all(backend.supports(s.features) for s in self.specs):
+            raise SolverError(f"the {backend.name} backend does not support these cells", fix="report this as a bug")
+        if len({(tuple(sorted(s.risk_codes)), s.cap_basis) for s in self.specs}) > 1:
+            raise SolverError("the cells of one problem differ in risk set or cap basis", fix="report this as a bug")
 
 
 @dataclass(frozen=True)
@@ -46,12 +113,33 @@ class CellTotals:
     shifted_kusd: np.ndarray
     pairs: PairArrays | None = None
     cost_kusd: np.ndarray | None = None
+    #: per cell of the part, the LP's pair-level result: (instance, allocation), or (None, the ``TradeoptError``
+    #: that kept the cell from being built: a joint problem goes on without it); empty from the closed form
+    solved: tuple = ()
+
+    @classmethod
+    def empty(cls, n_cells: int, risk_codes: tuple[int, ...], solved: tuple = ()) -> CellTotals:
+        """A part without rows (no cell of it has imports)."""
+        none, no_f, no_r = np.zeros(0, dtype=np.int64), np.zeros(0), np.zeros((0, len(risk_codes)))
+        return cls(n_cells=n_cells, risk_codes=risk_codes, cell=none, product=none, total_before_kusd=no_f,
+                   total_after_kusd=no_f, risk_before_kusd=no_r, risk_after_kusd=no_r, sumsq_before=no_f,
+                   sumsq_after=no_f, shifted_kusd=no_f, solved=solved)
 
 
 class ClosedFormBackend:
     """The batched closed form (``model.batched.solve_block``): importers x caps of one year in arrays."""
 
     name = "closed-form"
+
+    def solve(self, problem: Problem) -> Iterator[CellTotals]:
+        """Every cell of ``problem`` (``solve_block``'s parts: one per cap and layer of importers)."""
+        from optimize.model.batched import solve_block
+
+        problem.check(self)
+        rows = problem.rows.arrays if isinstance(problem.rows, YearRows) else problem.rows
+        first = problem.specs[0]
+        return solve_block(rows, [s.importer_codes for s in problem.specs], first.risk_codes, first.cap_basis,
+                           problem.caps_pp, pairs=problem.pairs)
 
     def supports(self, f: Features) -> bool:
         """Separable, proportional spread and risk split, one weight per risk country, no bans, share
@@ -69,6 +157,21 @@ class LPBackend:
     def supports(self, f: Features) -> bool:
         return True
 
+    def solve(self, problem: Problem) -> Iterator[CellTotals]:
+        """Every cell of ``problem`` (``engine.solve_cells``), one part per cell in cell order, each with its
+        instance and allocation (``solved``)."""
+        from optimize.model.engine import solve_cells
+
+        problem.check(self)
+        if not all(isinstance(s, ModelSpec) for s in problem.specs):
+            raise SolverError("the LP backend builds its cells from resolved ModelSpecs", fix="report this as a bug")
+        risk_codes = tuple(sorted({int(c) for c in problem.specs[0].risk_codes}))
+        for cell, (instance, allocation) in enumerate(solve_cells(problem)):
+            if instance is None or not problem.totals:  # pairs only, or not built (joint; ``allocation``: its error)
+                yield CellTotals.empty(problem.n_cells, risk_codes, ((instance, allocation),))
+            else:
+                yield totals_of(instance, allocation.x_after_kusd, cell, problem.n_cells, ((instance, allocation),))
+
     def merges(self, f: Features, joint_importers: int = 1) -> bool:
         """Non-risk columns may be merged per product (``lp.merge_nonrisk``, exact): HiGHS, a separable
         model (no coupling rows) and a tie-break that spreads the merged value."""
@@ -84,7 +187,7 @@ CLOSED_FORM = ClosedFormBackend()
 LP = LPBackend()
 
 
-def totals_of(instance, x_after_kusd: np.ndarray, cell: int = 0, n_cells: int = 1) -> CellTotals:
+def totals_of(instance, x_after_kusd: np.ndarray, cell: int = 0, n_cells: int = 1, solved: tuple = ()) -> CellTotals:
     """``CellTotals`` of one solved instance (flows after ``x_after_kusd``, kUSD, pair order)."""
     p = np.asarray(instance.pair_product, dtype=np.int64)
     n_prod = instance.n_products
@@ -105,4 +208,4 @@ def totals_of(instance, x_after_kusd: np.ndarray, cell: int = 0, n_cells: int = 
                       product=np.arange(n_prod, dtype=np.int64), total_before_kusd=psum(x0),
                       total_after_kusd=psum(x1), risk_before_kusd=per_risk(x0), risk_after_kusd=per_risk(x1),
                       sumsq_before=psum(x0 * x0), sumsq_after=psum(x1 * x1),
-                      shifted_kusd=psum(np.where(risk, 0.0, np.maximum(x1 - x0, 0.0))))
+                      shifted_kusd=psum(np.where(risk, 0.0, np.maximum(x1 - x0, 0.0))), solved=solved)

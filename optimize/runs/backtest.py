@@ -1,10 +1,10 @@
 """A backtest of the cap rule: the scenario's run on Y0 at each cap, against what the importer's imports did
 from Y0 to Y1. A planner on the executors (``calls.calls_as_done``: Y0 and Y1 one task each, on batch's
 local pool or Dask): each year is read as ``tradeopt run --year`` reads it (one HS revision); Y0's caps are
-``pipeline.solve_allocation`` on one warm-started HiGHS model per cap basis (``engine.WarmStart``, where the
-features allow it: one backend call per year), Y1 is not solved: its realised imports are the observed
-``before`` values of its run's instance (the same conventions). The comparison is ``analysis.backtest``.
-Shares 0..1, values USD.
+one ``kernel.Problem`` per cap basis for ``LP.solve`` (one warm-started HiGHS model where the features
+allow it: one backend call per year and basis), Y1 is not solved: its realised imports are the observed
+``before`` values of its run's instance (``engine.instance_of``, the same conventions). The comparison
+is ``analysis.backtest``. Shares 0..1, values USD.
 """
 from __future__ import annotations
 
@@ -39,25 +39,27 @@ def backtest_year(scen: Scenario, data, year: int, grid: Sequence[tuple[str, flo
     with "revision" (year, HS revision, its label, the file read)."""
     from optimize.analysis.backtest import all_shares, pair_flows
     from optimize.config.resolve import resolve
-    from optimize.model.engine import WarmStart
-    from optimize.model.kernel import LP
+    from optimize.model.engine import instance_of
+    from optimize.model.kernel import LP, Problem
     from optimize.runs import pipeline
     from optimize.runs.facts import run_facts
 
     p = pipeline.prepare_year(scen, year, data)
     out: dict = {"revision": (p.year, p.hs_revision.code, p.hs_revision.label, str(p.trade.source))}
     if grid is None:
-        instance = pipeline.build_cell_instance(p, resolve(p.scenario))
+        instance = instance_of(resolve(p.scenario), pipeline.year_rows(p))
         return out | {"share": all_shares(instance, instance.x0_kusd)[0],
                       "flows": pair_flows(instance, instance.x0_kusd, p.countries)}
     out["caps"] = []
     for basis in dict.fromkeys(b for b, _ in grid):
-        spec = resolve(pipeline.cell_scenario(p.scenario, cap_basis=basis))
-        solver = WarmStart(pipeline.engine_options(spec)) if LP.warm_start(spec.features) else None
-        for cap in (c for b, c in grid if b == basis):
-            cell, instance, allocation = pipeline.solve_allocation(p, cap_pp=cap, cap_basis=basis, solver=solver)
+        caps = tuple(float(c) for b, c in grid if b == basis)
+        cell = pipeline.cell_scenario(p.scenario, cap_pp=caps[0], cap_basis=basis)
+        spec = resolve(cell)
+        for cap, part in zip(caps, LP.solve(Problem((spec,), caps, pipeline.year_rows(p), warm=True, totals=False)),
+                             strict=True):
+            ((instance, allocation),) = part.solved
             before, after = all_shares(instance, allocation.x_after_kusd)
-            out["caps"].append({"cap_pp": float(cap), "cap_basis": resolve(cell).cap_basis, "share_before": before,
+            out["caps"].append({"cap_pp": cap, "cap_basis": spec.cap_basis, "share_before": before,
                                 "share_after": after,
                                 "flows": pair_flows(instance, allocation.x_after_kusd, p.countries)})
             out.setdefault("facts", run_facts(p, cell, instance, allocation))

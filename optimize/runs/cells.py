@@ -123,7 +123,7 @@ def _error_message(exc: BaseException) -> str:
 
 def run_fast(year, task: Task) -> Block:
     """Every cell of ``task`` (one year, basis, risk set) by the closed-form backend
-    (``analysis.batchcost.fast_cells``: ``model.batched.solve_block`` -> ``analysis.exposure.cell_metrics``,
+    (``analysis.batchcost.fast_cells``: ``kernel.CLOSED_FORM.solve`` -> ``analysis.exposure.cell_metrics``,
     with the CES cost and bands of ``year.cost``); ``year``: the year's ``yeararrays.YearArrays``."""
     from optimize.analysis.batchcost import fast_cells
     from optimize.data.countries import to_iso3
@@ -260,36 +260,35 @@ def _reraise(exc: BaseException):
 
 
 def _run_joint_group(prepared, cells: Sequence[Cell], options: CellOptions, t0: float) -> Block:
-    """The importers of ``cells`` (same year, cap, basis, risk set) as one coupled LP; rows also carry
-    ``share_after_alone`` (the same importer solved on its own)."""
-    from dataclasses import replace
-
+    """The importers of ``cells`` (same year, cap, basis, risk set) as one coupled LP (``kernel.LP.solve`` of
+    a joint ``Problem``); rows also carry ``share_after_alone`` (the same importer solved on its own)."""
     from optimize.config.resolve import resolve
-    from optimize.model.engine import reallocate
+    from optimize.model.kernel import LP, Problem
     from optimize.runs import pipeline
 
-    built, col = [], _Collector()
+    scens, col = [], _Collector()
     for cell in cells:
         try:
-            scen = pipeline.cell_scenario(prepared.scenario, known_codes(cell), importer=cell.importer,
-                                          cap_pp=cell.cap_pp, cap_basis=cell.cap_basis, risk=list(cell.risk_set))
-            built.append((cell, scen, pipeline.build_cell_instance(prepared, resolve(scen))))
+            scens.append((cell, pipeline.cell_scenario(prepared.scenario, known_codes(cell), importer=cell.importer,
+                                                       cap_pp=cell.cap_pp, cap_basis=cell.cap_basis,
+                                                       risk=list(cell.risk_set))))
         except TradeoptError as exc:
             col.add(cell, lambda exc=exc: _reraise(exc), options)
-    if built:
-        opts = pipeline.engine_options(resolve(built[0][1]))
-        instances = [inst for _, _, inst in built]
-        joint_allocs = reallocate(instances, replace(opts, joint=True))
-        alone_allocs = [reallocate([inst], opts)[0] for inst in instances]
-
-        def tables_of(inst, alloc, scen):
-            return pipeline.cell_tables(prepared, scen, inst, alloc)
-
-        for (cell, scen, inst), ja, aa in zip(built, joint_allocs, alone_allocs, strict=False):
-            def make(cell=cell, scen=scen, inst=inst, ja=ja, aa=aa):
-                joint_tables = tables_of(inst, ja, scen)
-                return _cell_rows(cell, joint_tables, tables_of(inst, aa, scen)), None, joint_tables
-            col.add(cell, make, options)
+    if not scens:
+        return col.block(time.perf_counter() - t0)
+    rows = pipeline.year_rows(prepared)
+    specs = tuple(resolve(scen) for _, scen in scens)
+    joint = LP.solve(Problem(specs, (specs[0].cap_pp,), rows, joint=True, totals=False))
+    for (cell, scen), spec, part in zip(scens, specs, joint, strict=True):
+        def make(cell=cell, scen=scen, spec=spec, solved=part.solved[0]):
+            instance, allocation = solved
+            if instance is None:
+                raise allocation  # the cell's instance could not be built (its error)
+            ((alone_inst, alone),) = next(iter(LP.solve(Problem((spec,), (spec.cap_pp,), rows, totals=False)))).solved
+            joint_tables = pipeline.cell_tables(prepared, scen, instance, allocation)
+            alone_tables = pipeline.cell_tables(prepared, scen, alone_inst, alone)
+            return _cell_rows(cell, joint_tables, alone_tables), None, joint_tables
+        col.add(cell, make, options)
     return col.block(time.perf_counter() - t0)
 
 

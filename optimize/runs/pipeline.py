@@ -15,7 +15,7 @@ from pathlib import Path
 import pandas as pd
 
 from optimize.config.aliases import updates_from_keywords
-from optimize.config.resolve import ModelSpec, resolve
+from optimize.config.resolve import resolve
 from optimize.config.scenario import Scenario, load_scenario
 from optimize.data.trade import TradeData
 from optimize.errors import InputError, ScenarioError
@@ -296,23 +296,12 @@ def cell_scenario(base: Scenario, known: Mapping[str, tuple[int, ...]] | None = 
     return base.update(updates, source=f"{base.name} (cell)", known=known) if updates else base
 
 
-def build_cell_instance(prepared: Prepared, spec: ModelSpec):
-    """The Instance of one cell (``instance.spec_instance`` on the year's arrays, built once per ``Prepared``)."""
-    from optimize.model.instance import spec_instance
+def year_rows(prepared: Prepared):
+    """The year's rows of ``prepared`` as a ``kernel.Problem`` takes them (``kernel.YearRows``: the arrays built
+    once per ``Prepared``, the products analysed, the year)."""
+    from optimize.model.kernel import YearRows
 
-    return spec_instance(prepared.arrays, spec, prepared.year, prepared.products)
-
-
-def engine_options(spec: ModelSpec, *, save_lp: str | Path | None = None):
-    """EngineOptions from the resolved spec (risk split, spread, solver settings)."""
-    from optimize.model.engine import EngineOptions
-
-    return EngineOptions(
-        backend=spec.backend, algorithm=spec.algorithm, risk_split=spec.risk_split, priority=spec.priority,
-        spread=spec.spread, prior_lambda=spec.prior_lambda, exporter_total_pp=spec.exporter_total_pp,
-        time_limit_s=spec.time_limit_s, keep_going=spec.keep_going,
-        save_lp=None if save_lp is None else str(save_lp),
-    )
+    return YearRows(arrays=prepared.arrays, products=tuple(prepared.products), year=int(prepared.year))
 
 
 def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
@@ -335,31 +324,29 @@ def cell_tables(prepared: Prepared, scen: Scenario, instance, allocation):
     return tables
 
 
-def solve_allocation(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None,
+def solve_allocation(prepared: Prepared, *, save_lp: str | Path | None = None,
                      known: Mapping[str, tuple[int, ...]] | None = None, **cell):
-    """(scenario, instance, allocation) of one cell, no tables: ``solve_cell``'s solve, and all a sweep needs."""
-    from optimize.model.engine import reallocate
+    """(scenario, instance, allocation) of one cell, no tables: one ``kernel.LP.solve``, ``solve_cell``'s solve."""
+    from optimize.model.kernel import LP, Problem
 
     scen = cell_scenario(prepared.scenario, known, **cell)
     spec = resolve(scen)
-    instance = build_cell_instance(prepared, spec)
-    if solver is not None:
-        return scen, instance, solver.reallocate(instance)
-    (allocation,) = reallocate([instance], engine_options(spec, save_lp=save_lp))
+    problem = Problem((spec,), (spec.cap_pp,), year_rows(prepared), save_lp=None if save_lp is None else str(save_lp),
+                      totals=False)
+    ((instance, allocation),) = next(iter(LP.solve(problem))).solved
     return scen, instance, allocation
 
 
-def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None, solver=None,
+def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None,
                known: Mapping[str, tuple[int, ...]] | None = None, **cell) -> RunResult:
     """Solve one cell of a prepared scenario (``solve_allocation``), then its tables and run facts.
 
     Cell parameters (None = the scenario's value): ``importer`` (tokens), ``cap_pp``, ``cap_basis``, ``risk``
     (tokens), ``friends``, ``share_limit``, ``spread``, ``split``, ``backend``, ``algorithm``, ``keep_going``,
-    ``exporter_total_pp``. ``save_lp`` writes the LP without changing the result. ``solver``: an
-    ``engine.WarmStart`` shared by cells that differ only in their bounds (a sweep). ``known``: codes resolved
+    ``exporter_total_pp``. ``save_lp`` writes the LP without changing the result. ``known``: codes resolved
     already (``cell_scenario``). Raises ``InfeasibleError`` (unless keep_going) or ``SolverError``.
     """
-    scen, instance, allocation = solve_allocation(prepared, save_lp=save_lp, solver=solver, known=known, **cell)
+    scen, instance, allocation = solve_allocation(prepared, save_lp=save_lp, known=known, **cell)
     return RunResult(scenario=scen, instance=instance, allocation=allocation,
                      tables=cell_tables(prepared, scen, instance, allocation),
                      meta=run_facts(prepared, scen, instance, allocation))

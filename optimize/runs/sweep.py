@@ -1,13 +1,13 @@
 """Cap sweep: exposure per risk country against the cap (pp), re-using one HiGHS model.
 
-Each cap is one ``pipeline.solve_allocation`` (the solve of ``solve_cell``, without the tables and the
-CES cost the sweep does not report: exposure comes from ``exposure.cell_metrics``, as in a run). The
-pairs of an instance do not depend on the cap, only the alternatives' upper bounds do; when the LP
-backend offers a warm
-start for the cell's features (``kernel.LP.warm_start``) the cells share one
+The caps are the cells of one ``kernel.Problem`` (one importer x the caps) solved by
+``kernel.LP.solve``; exposure comes from ``exposure.cell_metrics`` of its ``CellTotals``
+(no result tables, no CES cost: the sweep does not report them). The pairs of an instance
+do not depend on the cap, only the alternatives' upper bounds do; when the LP offers a
+warm start for the cell's features (``kernel.LP.warm_start``) its caps share one
 ``engine.WarmStart``: HiGHS gets the LP once and, per further cap, only the changed
-column bounds before it runs again from the previous basis. Its results are
-assembled as ``engine.reallocate``'s, so each cap equals a fresh single run.
+column bounds before it runs again from the previous basis. Its results are assembled as
+``engine.reallocate``'s, so each cap equals a fresh single run.
 
 Table: one row per cap and risk country (plus ``ALL``): share_before,
 share_after (0..1), after_usd, and ``reduction_pp_per_pp`` (exposure reduction,
@@ -18,14 +18,13 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
 
 from optimize.config.resolve import resolve
-from optimize.model.engine import WarmStart
-from optimize.model.kernel import LP
+from optimize.model.kernel import LP, Problem
 
 log = logging.getLogger(__name__)
 
@@ -45,17 +44,17 @@ class SweepResult:
     figures: list[Path] = field(default_factory=list)
 
 
-def _rows(cap_pp: float, instance, allocation, countries: pd.DataFrame) -> list[dict]:
-    """The sweep's rows of one solved cap: exposure per risk country and ``ALL`` (``exposure.cell_metrics``,
-    the numbers ``metrics.compute_tables`` reports, without the tables and the cost the sweep does not show)."""
+def _rows(caps_pp: list[float], parts, countries: pd.DataFrame) -> list[dict]:
+    """The sweep's rows: exposure per risk country and ``ALL`` at each cap (``exposure.cell_metrics`` of the
+    LP's ``parts``, cell c = cap c: the numbers ``metrics.compute_tables`` reports, without the tables and the
+    cost the sweep does not show)."""
     from optimize.analysis.exposure import cell_metrics, long_table
     from optimize.analysis.metrics import ALL_RISK, country_labels
-    from optimize.model.kernel import totals_of
 
-    m = cell_metrics(totals_of(instance, allocation.x_after_kusd))
+    m = cell_metrics(parts)
     iso3, _ = country_labels(m.risk_codes, countries)
     long = long_table(m, [*(str(s) for s in iso3), ALL_RISK])
-    return [{"cap_pp": float(cap_pp), "risk": str(r["risk"]), **{c: float(r[c]) for c in _VALUES}}
+    return [{"cap_pp": float(caps_pp[int(r["cell"])]), "risk": str(r["risk"]), **{c: float(r[c]) for c in _VALUES}}
             for r in long.to_dict("records")]
 
 
@@ -78,51 +77,69 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     not write is refused unless ``overwrite``, and never changed).
     """
     from optimize.runs import pipeline
-    from optimize.runs.facts import run_facts
 
     t_start = time.perf_counter()
     caps_pp = _checked_caps(caps_pp)  # sorted, distinct
     key = None
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
-        from optimize.atomic import check_out_dir
-        from optimize.output.manifest import results_key
-        from optimize.ownership import run_key
-
         base = scenario if scenario is not None else prepared.scenario
-        key = run_key("sweep", results_key(base), caps_pp, importer, risk, cap_basis)
-        check_out_dir(out_dir, overwrite=overwrite, run_key=key)
+        key = _preflight(base, out_dir, overwrite, caps_pp, importer, risk, cap_basis)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
-    cell = {"importer": importer, "risk": None if risk is None else list(risk), "cap_basis": cap_basis}
-    spec0 = resolve(pipeline.cell_scenario(prepared.scenario, cap_pp=caps_pp[0], **cell))
-    use_warm = warm and LP.warm_start(spec0.features)
-    solver = WarmStart(pipeline.engine_options(spec0)) if use_warm else None
-    rows: list[dict] = []
-    times: list[float] = []
-    facts = None  # the first cap's run facts (the figure's caption)
-    for cap_pp in caps_pp:
-        t0 = time.perf_counter()
-        scen, instance, allocation = pipeline.solve_allocation(prepared, cap_pp=cap_pp, solver=solver, **cell)
-        times.append(allocation.solver.solve_s if use_warm else time.perf_counter() - t0)
-        rows += _rows(cap_pp, instance, allocation, prepared.countries)
-        facts = facts or run_facts(prepared, scen, instance, allocation)
-    table = _finish(rows)
+    scen0 = pipeline.cell_scenario(prepared.scenario, cap_pp=caps_pp[0], importer=importer, cap_basis=cap_basis,
+                                   risk=None if risk is None else list(risk))
+    table, times, facts, use_warm = _solve_caps(prepared, scen0, caps_pp, warm)
     figs: list[Path] = []
     if out_dir is not None:
-        figs = _write(out_dir, table, facts, caps_pp, spec0.cap_basis, synthetic=bool(prepared.trade.synthetic),
-                      plot=plot, overwrite=overwrite, run_key=key)
+        figs = _write(out_dir, table, facts, caps_pp, plot=plot, overwrite=overwrite, run_key=key)
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
                        figures=figs)
 
 
-def _write(out_dir, table: pd.DataFrame, facts, caps_pp: list[float], basis: str, *, synthetic: bool, plot: bool,
-           overwrite: bool, run_key: str | None) -> list[Path]:
+def _preflight(base, out_dir, overwrite: bool, caps_pp: list[float], importer, risk, cap_basis) -> str:
+    """The sweep's run key (``ownership.run_key``) once ``out_dir`` is checked (``atomic.check_out_dir``)."""
+    from optimize.atomic import check_out_dir
+    from optimize.output.manifest import results_key
+    from optimize.ownership import run_key
+
+    key = run_key("sweep", results_key(base), caps_pp, importer, risk, cap_basis)
+    check_out_dir(out_dir, overwrite=overwrite, run_key=key)
+    return key
+
+
+def _solve_caps(prepared, scen0, caps_pp: list[float], warm: bool) -> tuple[pd.DataFrame, list[float], object, bool]:
+    """The sweep's table, per-cap seconds, the first cap's run facts and whether the caps were warm-started:
+    the caps are the cells of one ``kernel.Problem`` (``scen0``'s importer x ``caps_pp``), ``LP.solve``d."""
+    from optimize.runs import pipeline
+    from optimize.runs.facts import run_facts
+
+    spec0 = resolve(scen0)
+    use_warm = warm and LP.warm_start(spec0.features)
+    times: list[float] = []
+    facts = []  # the first cap's run facts (the figure's caption)
+
+    def parts():  # the LP's cells, one per cap, timed; passed on without their pair-level result
+        t0 = time.perf_counter()
+        for part in LP.solve(Problem((spec0,), tuple(caps_pp), pipeline.year_rows(prepared), warm=warm)):
+            ((instance, allocation),) = part.solved
+            times.append(allocation.solver.solve_s if use_warm else time.perf_counter() - t0)
+            facts[:] = facts or [run_facts(prepared, scen0, instance, allocation)]
+            yield replace(part, solved=())
+            t0 = time.perf_counter()
+
+    table = _finish(_rows(caps_pp, parts(), prepared.countries))
+    return table, times, facts[0], use_warm
+
+
+def _write(out_dir, table: pd.DataFrame, facts, caps_pp: list[float], *, plot: bool, overwrite: bool,
+           run_key: str | None) -> list[Path]:
     """The sweep's folder through the screens' writer (``output.folder.write_folder``): sweep.csv|parquet,
     summary.json (the run's settings, the caps swept in pp), datapackage.json and sweep.png|svg; returns
     the figures."""
     from optimize.output.folder import analysis_summary, write_folder
 
-    summary = analysis_summary("sweep", facts, {"cap": f"swept, pp of {basis}", "caps_pp": caps_pp})
+    summary = analysis_summary("sweep", facts, {"cap": f"swept, pp of {facts.cap_basis}", "caps_pp": caps_pp})
+    synthetic = bool(facts.synthetic)
 
     def figures(folder: Path) -> list[Path]:
         from optimize.output.plots import plot_sweep
