@@ -118,15 +118,16 @@ def test_caps_share_one_model_per_basis_and_y1_is_not_solved(base, tmp_path, mon
     basis (one LP built each); Y1 is read for its observed values only (never solved). On two workers the
     result is the same."""
     from optimize.model import lp as lpmod
-    from optimize.runs import pipeline
+    from optimize.model.kernel import LPBackend
 
     y0, run, fra = base
     f = run.tables.flows
     _write_years(tmp_path, y0, _importer_rows(f, f["after_usd"].to_numpy(float), fra, 2023), fra)
     built, solved = [], []
-    real_build, real_solve = lpmod.build_lp, pipeline.solve_allocation
+    real_build, real_solve = lpmod.build_lp, LPBackend.solve
     monkeypatch.setattr(lpmod, "build_lp", lambda *a, **k: built.append(1) or real_build(*a, **k))
-    monkeypatch.setattr(pipeline, "solve_allocation", lambda p, **k: solved.append(p.year) or real_solve(p, **k))
+    monkeypatch.setattr(LPBackend, "solve", lambda self, problem: solved.extend([problem.rows.year] * problem.n_cells)
+                        or real_solve(self, problem))  # the cells each LP solve is asked for, by year
     kw = {"caps_pp": [0.1, CAP, 5], "cap_bases": ["world-exports", "rest-of-world"]}
     inline = _backtest(tmp_path, **kw)
     assert solved == [2022] * 6 and len(built) == 2
