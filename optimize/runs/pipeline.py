@@ -230,6 +230,27 @@ def _countries(trade: TradeData) -> pd.DataFrame:
     return country_table()
 
 
+def _kept(flows: pd.DataFrame, codes: set[str], wanted, year: int, source) -> tuple[pd.DataFrame, tuple[str, ...]]:
+    """The year's ``flows`` of the ``wanted`` HS6 codes (None: all) and the codes they hold, sorted; a
+    ``ScenarioError`` when none is left."""
+    if wanted is not None and not codes <= set(wanted):
+        codes = codes & set(wanted)
+        flows = flows.loc[flows["k"].isin(wanted)].reset_index(drop=True)
+    if not codes:
+        raise ScenarioError(f"none of the scenario's products has flows in {year}", file=source,
+                            field="basket", fix="check basket.sectors/basket.products against the data")
+    return flows, tuple(sorted(codes))
+
+
+def _selection_notes(products: tuple[str, ...], wanted, year: int) -> list[str]:
+    """What the selection kept: the products with flows in ``year``, and how many selected ones have none."""
+    notes = [f"basket: {plural(len(products), 'product')} with flows in {year}"]
+    if wanted is not None and len(products) < len(wanted):
+        notes.append(f"{len(wanted) - len(products)} of {plural(len(wanted), 'selected product')} have no flows in "
+                     f"{year}")
+    return notes
+
+
 def prepare(scenario: Scenario | str | Path | None = None,
             data: TradeData | pd.DataFrame | str | Path | None = None) -> Prepared:
     """Read the data once and select the scenario's year and products.
@@ -266,20 +287,11 @@ def prepare(scenario: Scenario | str | Path | None = None,
         log.warning("%s", line)
     if scen.basket.products:  # a selection among the data's codes; sectors come from the whole basket
         wanted, basket = _select_products(scen, codes, trade, year, rev.code or "HS22", basket)
-    if wanted is not None and not codes <= set(wanted):
-        codes &= set(wanted)
-        flows = flows.loc[flows["k"].isin(wanted)].reset_index(drop=True)
-    products = tuple(sorted(codes))
-    if not products:
-        raise ScenarioError(f"none of the scenario's products has flows in {year}", file=trade.source,
-                            field="basket", fix="check basket.sectors/basket.products against the data")
+    flows, products = _kept(flows, codes, wanted, year, trade.source)
     countries = _countries(trade)
     info = _product_info(products, basket, trade, rev.code, notes)
     notes = list(trade.notes) + notes + said + [n for n in [shipped_basket_note(scen, rev.code)] if n]
-    notes.append(f"basket: {plural(len(products), 'product')} with flows in {year}")
-    if wanted is not None and len(products) < len(wanted):
-        notes.append(f"{len(wanted) - len(products)} of {plural(len(wanted), 'selected product')} have no flows in "
-                     f"{year}")
+    notes += _selection_notes(products, wanted, year)
     return Prepared(scenario=scen, trade=trade, year=int(year), flows=flows, products=products,
                     product_info=info, countries=countries, input_sha256=_input_hashes(trade, scen), notes=notes,
                     hs_revision=rev, conversions=convs)
