@@ -16,6 +16,9 @@ from optimize.model.instance import Instance
 from optimize.model.lp import closed_form
 from optimize.vocab import DEFAULT_CAP_BASIS
 
+#: A pair's cap binds in the run's binding table when its marginal exceeds this.
+MARGINAL_TOL = 1e-9
+
 
 def cap_basis_kusd(instance: Instance) -> np.ndarray:
     """(N,) the quantity the cap's percentage points apply to (kUSD), from ``meta['cap_basis']``."""
@@ -119,3 +122,28 @@ def top_binding_exporters(table: pd.DataFrame, sectors: pd.DataFrame | None = No
     )
     g["rank"] = g.groupby("sector", sort=True).cumcount() + 1
     return g[g["rank"] <= n].reset_index(drop=True)
+
+
+def binding_table(flows: pd.DataFrame, sectors: np.ndarray, sector_of_pair: np.ndarray, marginal: np.ndarray,
+                  exp_names: np.ndarray, exp_pos: np.ndarray, per_sector: int = 5) -> pd.DataFrame:
+    """The run's ``binding`` table: per sector, the exporters whose caps bind with the largest marginal exposure
+    reduction (``marginal``: the allocation's ``cap_marginal`` per pair of the run's ``flows`` table, USD).
+
+    ``sectors``/``exp_names``: the labels; ``sector_of_pair``/``exp_pos``: each pair's position in them."""
+    m = (marginal > MARGINAL_TOL) & ~flows["is_risk"].to_numpy()
+    rows = np.flatnonzero(m)
+    cols = ["sector", "exporter", "name", "n_products", "cap_usd", "cap_marginal_max", "cap_marginal_mean"]
+    if rows.shape[0] == 0:
+        return pd.DataFrame(columns=cols)
+    code = exp_pos[rows]  # one integer per (sector, exporter), in their order; labels per group, not per pair
+    df = pd.DataFrame({"key": sector_of_pair[rows] * (int(code.max()) + 1) + code, "row": rows,
+                       "cap_usd": flows["cap_usd"].to_numpy()[rows], "marginal": marginal[rows]})
+    out = df.groupby("key", sort=True).agg(
+        n_products=("marginal", "size"), cap_usd=("cap_usd", "sum"), row=("row", "first"),
+        cap_marginal_max=("marginal", "max"), cap_marginal_mean=("marginal", "mean")).reset_index(drop=True)
+    first = out["row"].to_numpy()
+    out.insert(0, "sector", pd.Series(sectors[sector_of_pair[first]].astype(object)))  # labels per group
+    out["exporter"] = flows["exporter"].take(first).to_numpy().astype(str)
+    out["name"] = exp_names[exp_pos[first]].astype(str)
+    out = out.sort_values(["sector", "cap_marginal_max", "cap_usd", "exporter"], ascending=[True, False, False, True])
+    return out.groupby("sector", sort=True).head(per_sector).reset_index(drop=True)[cols]

@@ -24,9 +24,10 @@ from dataclasses import dataclass, field
 import numpy as np
 import pandas as pd
 
+from optimize.analysis.binding import binding_table
 from optimize.analysis.exposure import CellMetrics, cell_metrics, hhi_of_sums
 from optimize.data.countries import lookup
-from optimize.data.frame import take_text
+from optimize.data.frame import dense_index, take_text
 from optimize.model.engine import Allocation
 from optimize.model.instance import Instance
 from optimize.model.kernel import totals_of
@@ -173,8 +174,8 @@ def compute_tables(
     p = np.asarray(instance.pair_product, dtype=np.int64)
     binding = None
     if allocation.cap_marginal is not None:
-        binding = _binding(flows, sectors, sector_of_product[p], np.asarray(allocation.cap_marginal, dtype=float),
-                           exp_names, exp_pos)
+        binding = binding_table(flows, sectors, sector_of_product[p], np.asarray(allocation.cap_marginal, dtype=float),
+                                exp_names, exp_pos)
     beneficiaries, to_members = _beneficiaries(instance, x0, x1, sectors, sector_of_product[p], countries,
                                                exclude_members, top_n)
     return ResultTables(
@@ -232,10 +233,18 @@ def _products_table(instance: Instance, allocation: Allocation, prod: pd.DataFra
     return products, np.where(top0 >= 0, top0_name, "")
 
 
+def _dense_codes(codes: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """``np.unique(codes, return_inverse=True)`` of integer codes, by counting when they are non-negative."""
+    if codes.shape[0] == 0 or codes.min() < 0:
+        return np.unique(codes, return_inverse=True)
+    inverse, distinct = dense_index(codes, int(codes.max()) + 1)
+    return distinct, inverse
+
+
 def flows_table(instance: Instance, x0, x1, countries):
     """One row per pair (USD), with the exporters' names and each pair's position among them."""
     exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
-    exporters, exp_pos = np.unique(exp_code, return_inverse=True)  # labels per exporter, not per pair
+    exporters, exp_pos = _dense_codes(exp_code)  # labels per exporter, not per pair
     exp_iso3, exp_names = country_labels(exporters, countries)
     flows = pd.DataFrame({
         "k": take_text(instance.products.astype(str), np.asarray(instance.pair_product, dtype=np.int64)),
@@ -266,9 +275,12 @@ def _beneficiaries(instance: Instance, x0, x1, sectors, sector_of_pair, countrie
     exp_code = np.asarray(instance.pair_exporter, dtype=np.int64)
     basket0, basket1 = float(x0.sum()), float(x1.sum())
     bloc = np.asarray(sorted(bloc_members(instance)), dtype=np.int64)
-    ex = pd.DataFrame({"code": exp_code, "sector": sector_of_pair, "before": x0, "after": x1, "change": x1 - x0})
+    ex = pd.DataFrame({"code": exp_code, "before": x0, "after": x1, "change": x1 - x0})
     per_exp = ex.groupby("code", sort=True)[["before", "after", "change"]].sum()
-    sec = ex.groupby(["code", "sector"], sort=True)["change"].sum().reset_index()  # sector positions: name order
+    key = exp_code * sectors.shape[0] + sector_of_pair  # one integer per (code, sector position), in their order
+    sec = ex["change"].groupby(key, sort=True).sum()
+    sec = pd.DataFrame({"code": sec.index // sectors.shape[0], "sector": sec.index % sectors.shape[0],
+                        "change": sec.to_numpy()})
     sec = sec.sort_values(["code", "change", "sector"], ascending=[True, False, True]).drop_duplicates("code")
     main = pd.Series(sectors[sec["sector"].to_numpy()].astype(object), index=sec["code"].to_numpy())
     per_exp["main_sector"] = main.reindex(per_exp.index)
@@ -373,26 +385,3 @@ def _single_country(p, exp_code, s0, s1, n_prod, risk_codes, risk_iso3) -> pd.Da
         for t in SINGLE_COUNTRY_THRESHOLDS for name, a, b in suppliers
     ]
     return pd.DataFrame(rows, columns=["threshold", "supplier", "n_before", "n_after"])
-
-
-def _binding(flows: pd.DataFrame, sectors: np.ndarray, sector_of_pair: np.ndarray, marginal: np.ndarray,
-             exp_names: np.ndarray, exp_pos: np.ndarray, per_sector: int = 5) -> pd.DataFrame:
-    """Per sector, the exporters whose caps bind with the largest marginal exposure reduction.
-
-    ``sectors``/``exp_names``: the labels; ``sector_of_pair``/``exp_pos``: each pair's position in them."""
-    m = (marginal > _TOL) & ~flows["is_risk"].to_numpy()
-    rows = np.flatnonzero(m)
-    df = pd.DataFrame({"sec": sector_of_pair[rows], "code": flows["exporter_code"].to_numpy()[rows], "row": rows,
-                       "cap_usd": flows["cap_usd"].to_numpy()[rows], "marginal": marginal[rows]})
-    cols = ["sector", "exporter", "name", "n_products", "cap_usd", "cap_marginal_max", "cap_marginal_mean"]
-    if df.empty:
-        return pd.DataFrame(columns=cols)
-    g = df.groupby(["sec", "code"], sort=True)  # labels are attached per group, not per pair
-    out = g.agg(n_products=("marginal", "size"), cap_usd=("cap_usd", "sum"), row=("row", "first"),
-                cap_marginal_max=("marginal", "max"), cap_marginal_mean=("marginal", "mean")).reset_index()
-    out.insert(0, "sector", pd.Series(sectors[out["sec"].to_numpy()].astype(object)))  # labels per group
-    first = out["row"].to_numpy()
-    out["exporter"] = flows["exporter"].take(first).to_numpy().astype(str)
-    out["name"] = exp_names[exp_pos[first]].astype(str)
-    out = out.sort_values(["sector", "cap_marginal_max", "cap_usd", "exporter"], ascending=[True, False, False, True])
-    return out.groupby("sector", sort=True).head(per_sector).reset_index(drop=True)[cols]
