@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -62,6 +63,17 @@ def test_pair_sums_match_a_groupby_oracle_and_the_year_arrays_path(data, exclude
                      (inst.x0_tonnes, "x0q")):
         np.testing.assert_allclose(got, want[col].to_numpy(dtype=float), rtol=1e-12, atol=0, err_msg=col)
     np.testing.assert_allclose(inst.row_exports_kusd, np.maximum(want["world"] - want["into"], 0.0), rtol=1e-12)
-    from_arrays = build_instance(year_arrays(df[df["t"] == 2023], tonnes=True), **kw)
+    arrays = year_arrays(df[df["t"] == 2023], tonnes=True)
+    from_arrays = build_instance(arrays, **kw)
     for name in ("products", "pair_product", "pair_exporter", "x0_kusd", "world_tonnes", "cap_kusd", "upper_kusd"):
         np.testing.assert_array_equal(getattr(from_arrays, name), getattr(inst, name), err_msg=name)
+    other = dict(kw, importer="DEU", importer_codes=(276,))  # a second cell on the same arrays (cells built once)
+    try:
+        fresh = build_instance(df, **other)
+    except Exception as exc:  # no imports of DEU: the same error from both
+        with pytest.raises(type(exc)):
+            build_instance(arrays, **other)
+        return
+    again = build_instance(arrays, **other)
+    for name in ("pair_exporter", "x0_kusd", "world_exports_kusd", "x0_tonnes", "row_exports_kusd"):
+        np.testing.assert_array_equal(getattr(again, name), getattr(fresh, name), err_msg=name)

@@ -66,44 +66,17 @@ def requested_rows(rows: YearArrays, requested: list[str] | None) -> YearArrays:
                    q=None if rows.q is None else rows.q[keep])
 
 
-def _cell_index(rows: YearArrays) -> tuple[np.ndarray, np.ndarray, int, np.ndarray]:
-    """(world exports per cell, each row's cell position, m, the cells): cells are the (k, i) with world
-    exports > 0 as k * m + i (m: the largest exporter code + 1), sorted; rows of other cells point to
-    one spare position past the last."""
-    m = int(rows.i.max(initial=0)) + 1
-    size = rows.n_products * m
-    wide = np.int64 if size >= 2**31 else np.int32
-    key = rows.kidx.astype(wide) * m + rows.i
-    world = np.bincount(key, weights=rows.v, minlength=size)
-    cells = np.flatnonzero(world > 0)
-    slot = np.full(size, cells.shape[0], dtype=wide)
-    slot[cells] = np.arange(cells.shape[0])
-    return world[cells], slot[key], m, cells
-
-
 def pair_sums(rows: YearArrays, to_j: np.ndarray, counted: np.ndarray) -> Pairs:
-    """Every (k, i) with world exports > 0, sorted by (k, i): sums (``np.bincount``, in row order) over
-    every row, the rows into J (``to_j``) and J's counted imports (``counted``; the same array as
-    ``to_j`` when every flow into J counts)."""
-    world_kusd, inv, m, cells = _cell_index(rows)
-    n = cells.shape[0]
+    """Every (k, i) with world exports > 0, sorted by (k, i): the year's sums (``rows.cells``, built once)
+    and sums (``np.bincount``, in row order) over the rows into J (``to_j``) and J's counted imports
+    (``counted``; the same array as ``to_j`` when every flow into J counts)."""
+    cells = rows.cells
     q = np.full(rows.v.shape[0], np.nan) if rows.q is None else rows.q
-    known = ~np.isnan(q)
-    q0 = np.where(known, q, 0.0)
-
-    def total(sel, values) -> np.ndarray:
-        """Sums per cell over the rows ``sel`` (None: every row)."""
-        idx, w = (inv, values) if sel is None else (inv[sel], values[sel])
-        return np.bincount(idx, weights=w, minlength=n + 1)[:n]
-
-    def tonnes(sel) -> np.ndarray:
-        has = np.bincount(inv[known if sel is None else sel & known], minlength=n + 1)[:n] > 0
-        return np.where(has, total(sel, q0), np.nan)
-
-    into_j = total(to_j, rows.v)
-    return Pairs(kpos=cells // m, exporter=(cells % m).astype(np.int64), world_kusd=world_kusd,
-                 world_tonnes=tonnes(None), x0_kusd=into_j if counted is to_j else total(counted, rows.v),
-                 x0_tonnes=tonnes(counted), into_j_kusd=into_j)
+    into_j = cells.total(to_j, rows.v)
+    return Pairs(kpos=cells.key // cells.m, exporter=(cells.key % cells.m).astype(np.int64),
+                 world_kusd=cells.world_kusd, world_tonnes=cells.world_tonnes,
+                 x0_kusd=into_j if counted is to_j else cells.total(counted, rows.v),
+                 x0_tonnes=cells.tonnes(counted, q), into_j_kusd=into_j)
 
 
 def candidate_pairs(rows: YearArrays, requested: list[str] | None, j_codes: np.ndarray, r_codes: np.ndarray,
