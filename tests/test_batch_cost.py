@@ -9,6 +9,7 @@ import pytest
 import optimize
 import optimize.runs.batch as b
 from optimize.config.scenario import load_scenario
+from optimize.model import pairflows
 from optimize.runs.pipeline import cell_scenario
 
 RISK = ("CHN", "RUS", "USA")
@@ -35,8 +36,10 @@ def _check_cells(cells, scen, data, basis, risk):
 
 
 @pytest.mark.parametrize("basis", ["world-exports", "importer-market", "rest-of-world"])
-def test_batch_cell_cost_equals_the_run_of_that_cell(basis, tmp_path):
-    """Blocs and single countries, an importer that is a risk country, caps 0 (no cost), 2.5 and 100."""
+def test_batch_cell_cost_equals_the_run_of_that_cell(basis, tmp_path, monkeypatch):
+    """Blocs and single countries, an importer that is a risk country, caps 0 (no cost), 2.5 and 100;
+    importer-market lists its idle alternatives in many small chunks of rows here (PAIR_CHUNK)."""
+    monkeypatch.setattr(pairflows, "PAIR_CHUNK", 64)
     scen = load_scenario("default")
     grid = b.Grid(importers=("EU27", "DEU", "CHN", "JPN"), years=(2023,), caps_pp=(0.0, 2.5, 100.0),
                   cap_bases=(basis,), risk_sets=(RISK,))

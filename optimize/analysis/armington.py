@@ -63,6 +63,17 @@ def cost_share(pa: PairArrays, sigma: np.ndarray, lam: float, shares: Shares | N
     return np.where(sh.v0 > 0, out, 0.0)
 
 
+def cost_passes(pa: PairArrays, sigma: np.ndarray, lam: float, band: tuple | None = None,
+                lam_band: tuple[float, float] = PRIOR_LAMBDA_BAND, shares: Shares | None = None) -> list[np.ndarray]:
+    """[(G,) central cost / V] at (``sigma``, ``lam``), and with ``band`` = (sigma_low, sigma_high) also the
+    low at (sigma_high, lam_band[0]) and the high at (sigma_low, lam_band[1]); one ``Shares`` for all."""
+    sh = shares if shares is not None else Shares.of(pa)
+    out = [cost_share(pa, sigma, lam, sh)]
+    if band is not None:
+        out += [cost_share(pa, band[1], lam_band[0], sh), cost_share(pa, band[0], lam_band[1], sh)]
+    return out
+
+
 def product_cost(pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA,
                  lam_band: tuple[float, float] = PRIOR_LAMBDA_BAND) -> pd.DataFrame:
     """Per product (rows in instance order): sigma, sigma_source, cost_usd, cost_pct (% of the
@@ -72,9 +83,8 @@ def product_cost(pa: PairArrays, sigmas: pd.DataFrame, lam: float = PRIOR_LAMBDA
     sh = Shares.of(pa)  # the three passes (central, low, high) share the baseline and the prior
     sig = sigmas["sigma"].to_numpy(dtype=float)
     v_after = sh.v1 * USD_PER_KUSD
-    central = cost_share(pa, sig, lam, sh)
-    low = cost_share(pa, sigmas["sigma_high"].to_numpy(dtype=float), lam_band[0], sh)
-    high = cost_share(pa, sigmas["sigma_low"].to_numpy(dtype=float), lam_band[1], sh)
+    central, low, high = cost_passes(pa, sig, lam, (sigmas["sigma_low"].to_numpy(dtype=float),
+                                                    sigmas["sigma_high"].to_numpy(dtype=float)), lam_band, sh)
     r0 = np.bincount(g, weights=np.where(pa.is_risk, pa.x0, 0.0), minlength=n)
     r1 = np.bincount(g, weights=np.where(pa.is_risk, np.maximum(pa.x1, 0.0), 0.0), minlength=n)
     with np.errstate(divide="ignore", invalid="ignore"):

@@ -1,6 +1,6 @@
 """The CES cost of the batched closed form's cells (docs/batch.md "Cost"): each solved (importer,
 product) row of ``kernel.CLOSED_FORM.solve`` (a ``Problem`` with ``pairs``) priced by the run's one formula
-(``armington.product_cost`` on the row's ``PairArrays``): central, low and high, kUSD.
+(``armington.cost_passes`` on the row's ``PairArrays``): central (and low and high for bands), kUSD.
 """
 from __future__ import annotations
 
@@ -10,23 +10,24 @@ from dataclasses import replace
 import numpy as np
 import pandas as pd
 
-from optimize.analysis.armington import product_cost
+from optimize.analysis.armington import Shares, cost_passes
 from optimize.model.kernel import CellTotals
-from optimize.units import USD_PER_KUSD
-
-COST_COLUMNS = ["cost_usd", "cost_low_usd", "cost_high_usd"]
 
 
-def priced(parts: Iterable[CellTotals], sigmas: pd.DataFrame, lam: float) -> Iterator[CellTotals]:
-    """``parts`` with ``cost_kusd`` (n, 3: central, low, high; NaN = no finite estimate) from their
-    ``pairs`` (dropped once priced). ``sigmas``: DataFrame[sigma, sigma_low, sigma_high, sigma_source]
-    per product of the parts' product index; ``lam``: the new-supplier prior weight."""
+def priced(parts: Iterable[CellTotals], sigmas: pd.DataFrame, lam: float, band: bool = True) -> Iterator[CellTotals]:
+    """``parts`` with ``cost_kusd`` from their ``pairs`` (dropped once priced): (n, 3) central, low, high, or
+    (n, 1) central only without ``band``; NaN = no finite estimate. The passes of the run's cost
+    (``armington.cost_passes``). ``sigmas``: DataFrame[sigma, sigma_low, sigma_high] per product of the
+    parts' product index; ``lam``: the new-supplier prior weight."""
+    sig = sigmas[["sigma", "sigma_low", "sigma_high"]].to_numpy(dtype=float)
     for t in parts:
         if t.pairs is None:
             yield t
             continue
-        per = product_cost(t.pairs, sigmas.iloc[np.asarray(t.product)].reset_index(drop=True), lam)
-        yield replace(t, pairs=None, cost_kusd=per[COST_COLUMNS].to_numpy(dtype=float) / USD_PER_KUSD)
+        s = sig[np.asarray(t.product)]
+        shares = Shares.of(t.pairs)
+        passes = cost_passes(t.pairs, s[:, 0], lam, (s[:, 1], s[:, 2]) if band else None, shares=shares)
+        yield replace(t, pairs=None, cost_kusd=np.column_stack(passes) * shares.v1[:, None])
 
 
 def fast_cells(year, importer_codes, risk_codes, cap_basis: str, caps_pp, labels) -> tuple[pd.DataFrame, list]:
@@ -43,7 +44,7 @@ def fast_cells(year, importer_codes, risk_codes, cap_basis: str, caps_pp, labels
     caps = sorted({float(c) for c in caps_pp} | {float(c) for c in band_caps})
     specs = tuple(PlainSpec(tuple(c), tuple(risk_codes), cap_basis) for c in importer_codes)
     parts = CLOSED_FORM.solve(Problem(specs, tuple(caps), year, pairs=cost is not None))
-    m = cell_metrics(priced(parts, cost.sigmas, cost.prior_lambda) if cost is not None else parts)
+    m = cell_metrics(priced(parts, cost.sigmas, cost.prior_lambda, bool(band_caps)) if cost is not None else parts)
     long = long_table(m, labels)
     if band_caps:
         lo, hi = cap_bands(m.share_after[:, :, None], caps, band_caps)

@@ -73,7 +73,8 @@ class CellMetrics:
 
     ``risk_*_usd``: (n, R+1), per risk country in ``risk_codes`` order, then all risk. With priced
     totals (``CellTotals.cost_kusd``): ``cost_usd`` (n, 3) the CES cost central, low, high summed over the
-    products with a finite estimate (high inf: some product has no finite high) and ``cost_shifted_usd``
+    products with a finite estimate (high inf: some product has no finite high; (n, 1) central only when
+    priced without the band) and ``cost_shifted_usd``
     the value shifted in those products (the coverage's numerator); else None.
     """
 
@@ -141,10 +142,11 @@ def _cost_sums(t: CellTotals, per) -> dict[str, np.ndarray]:
         return {}
     c = np.asarray(t.cost_kusd, dtype=float)
     has = np.isfinite(c[:, 0])
-    low = np.where(has & ~np.isnan(c[:, 1]), c[:, 1], 0.0)
-    high = np.where(has, np.where(np.isfinite(c[:, 2]), c[:, 2], np.inf), 0.0)
-    return {"cost": np.column_stack([per(np.where(has, c[:, 0], 0.0)), per(low), per(high)]),
-            "cost_shifted": per(np.where(has, t.shifted_kusd, 0.0))}
+    cols = [per(np.where(has, c[:, 0], 0.0))]
+    if c.shape[1] == 3:  # low: NaN as 0 (nansum); high: not finite as inf (no finite bound)
+        cols += [per(np.where(has & ~np.isnan(c[:, 1]), c[:, 1], 0.0)),
+                 per(np.where(has, np.where(np.isfinite(c[:, 2]), c[:, 2], np.inf), 0.0))]
+    return {"cost": np.column_stack(cols), "cost_shifted": per(np.where(has, t.shifted_kusd, 0.0))}
 
 
 def long_table(m: CellMetrics, labels) -> pd.DataFrame:

@@ -25,7 +25,7 @@ from optimize.data.frame import dense_index
 from optimize.model.instance import cap_rule_kusd, members_supply
 from optimize.model.kernel import CellTotals
 from optimize.model.lp import separable_split
-from optimize.model.pairflows import RowPairs, closed_form_pairs
+from optimize.model.pairflows import RowPairs, closed_form_pairs, row_chunks
 from optimize.model.yeararrays import YearArrays
 
 
@@ -274,17 +274,18 @@ def solve_block(year: YearArrays, importer_codes: Sequence[tuple[int, ...]], ris
         L = _layer(found, y, G, nr)
         del found
         live = L.T > 0
-        T, gl, kl = L.T[live], L.g_of_gk[live], L.k_of_gk[live]
-        sq0 = (L.sq_risk + L.sq_nr)[live]
+        sq0 = L.sq_risk + L.sq_nr
         for c, cap_pp in enumerate(caps_pp):
             p = float(cap_pp) / 100.0
             risk_after, extra, sq1, fill, keep = _cap_totals(L, y, cap_basis, p, own)
             empty = False
-            flows = closed_form_pairs(_row_pairs(L, y, own), cap_basis, p, fill, keep, live) if pairs else None
-            yield CellTotals(n_cells=G * C, risk_codes=risk_codes, cell=gl * C + c,
-                             product=kl, total_before_kusd=T, total_after_kusd=T,
-                             risk_before_kusd=L.R_each[live], risk_after_kusd=risk_after[live],
-                             sumsq_before=sq0, sumsq_after=sq1[live], shifted_kusd=extra[live], pairs=flows)
+            rp = _row_pairs(L, y, own) if pairs else None
+            for on in row_chunks(rp, cap_basis, live) if pairs else [live]:  # pairs in parts: bounded memory
+                yield CellTotals(n_cells=G * C, risk_codes=risk_codes, cell=L.g_of_gk[on] * C + c,
+                                 product=L.k_of_gk[on], total_before_kusd=L.T[on], total_after_kusd=L.T[on],
+                                 risk_before_kusd=L.R_each[on], risk_after_kusd=risk_after[on], sumsq_before=sq0[on],
+                                 sumsq_after=sq1[on], shifted_kusd=extra[on],
+                                 pairs=closed_form_pairs(rp, cap_basis, p, fill, keep, on) if pairs else None)
     if empty:  # no importer has flows: one empty part, so every cell still has its (zero) sums
         none, no_f = np.zeros(0, dtype=np.int64), np.zeros(0)
         yield CellTotals(n_cells=G * C, risk_codes=risk_codes, cell=none, product=none, total_before_kusd=no_f,

@@ -96,7 +96,7 @@ class CellTotals:
     ``cell``: the cell index (0..``n_cells``-1); ``product``: the product index of the
     caller's product list; ``risk_*_kusd``: (n, R) per risk country in ``risk_codes``
     order (their sum is all risk imports). ``pairs``: every supplier's flow before and after, group = row
-    (``solve_block(pairs=True)``); ``cost_kusd``: (n, 3) CES cost central, low, high per row (NaN: no
+    (``solve_block(pairs=True)``); ``cost_kusd``: (n, 3) CES cost central, low, high per row, or (n, 1) central (NaN: no
     finite estimate; ``analysis.batchcost``).
     """
 

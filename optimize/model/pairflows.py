@@ -59,26 +59,45 @@ class RowPairs:
     is_risk_code: np.ndarray
 
 
+#: Pairs listed per chunk of (importer, product) rows under importer-market (bounds the listing's memory).
+PAIR_CHUNK = 1 << 22
+
+
+def row_chunks(r: RowPairs, cap_basis: str, live: np.ndarray) -> list[np.ndarray]:
+    """Masks over the (importer, product) rows, subsets of ``live`` that cover it, each with about
+    ``PAIR_CHUNK`` pairs at most (one mask unless importer-market lists the idle alternatives)."""
+    if cap_basis != "importer-market":
+        return [live]
+    m = r.W.shape[1]
+    n_alt = (r.W[:, ~r.is_risk_code[:m]] > 0).sum(axis=1)[r.product]  # the row's product's alternatives
+    part = np.cumsum(np.where(live, n_alt + 2, 0)) // PAIR_CHUNK
+    return [live & (part == c) for c in np.unique(part[live])]
+
+
 def closed_form_pairs(r: RowPairs, cap_basis: str, p: float, fill: np.ndarray, keep: np.ndarray,
                       live: np.ndarray) -> PairArrays:
     """Every pair of the (importer, product) rows with ``live`` True, before and after the closed form at
     cap fraction ``p`` (``fill``, ``keep`` per row); ``group`` = the row's position among the live ones."""
     n = r.total.shape[0]
-    cap = np.where(r.risk, 0.0, cap_rule_kusd(p, cap_basis, r.world, r.total[r.gk], r.outside))
-    x1 = np.where(r.risk, r.x0 * keep[r.gk], r.x0 + fill[r.gk] * cap)
-    risk_world = _world_sum(r, True) - np.bincount(r.gk, weights=np.where(r.risk, r.world, 0.0), minlength=n)
-    parts = [(r.gk, r.x0, x1, r.risk, r.world),
-             (np.arange(n), np.zeros(n), np.zeros(n), np.ones(n, bool), np.maximum(risk_world, 0.0))]
+    rows = np.flatnonzero(live[r.gk])
+    gk, x0, world, risk = r.gk[rows], r.x0[rows], r.world[rows], r.risk[rows]
+    cap = np.where(risk, 0.0, cap_rule_kusd(p, cap_basis, world, r.total[gk], r.outside[rows]))
+    x1 = np.where(risk, x0 * keep[gk], x0 + fill[gk] * cap)
+    on_gk = np.flatnonzero(live)
+    risk_world = _world_sum(r, True) - np.bincount(gk, weights=np.where(risk, world, 0.0), minlength=n)
+    zeros = np.zeros(on_gk.shape[0])
+    parts = [(gk, x0, x1, risk, world),
+             (on_gk, zeros, zeros, np.ones(on_gk.shape[0], bool), np.maximum(risk_world, 0.0)[on_gk])]
     if cap_basis == "importer-market":
-        parts.append(_idle_alternatives(r, p, fill))
+        parts.append(_idle_alternatives(r, p, fill, on_gk, gk.astype(np.int64) * r.W.shape[1] + r.exporter[rows]))
     else:  # cap = p W for an exporter without flows: its shares before and after stand in one ratio
-        alt_world = _world_sum(r, False) - np.bincount(r.gk, weights=np.where(r.risk, 0.0, r.world), minlength=n)
-        alt_world = np.maximum(alt_world - _own_world(r), 0.0)
-        parts.append((np.arange(n), np.zeros(n), fill * p * alt_world, np.zeros(n, bool), alt_world))
+        alt_world = _world_sum(r, False) - np.bincount(gk, weights=np.where(risk, 0.0, world), minlength=n)
+        alt_world = np.maximum(alt_world - _own_world(r), 0.0)[on_gk]
+        parts.append((on_gk, zeros, fill[on_gk] * p * alt_world, np.zeros(on_gk.shape[0], bool), alt_world))
     g, x0, x1, risk, world = (np.concatenate(c) for c in zip(*parts, strict=True))
     pos = np.cumsum(live) - 1
-    on = live[g] & (world > 0)
-    return PairArrays(pos[g[on]], x0[on], x1[on], risk[on], world[on], int(live.sum()))
+    on = world > 0
+    return PairArrays(pos[g[on]], x0[on], x1[on], risk[on], world[on], int(on_gk.shape[0]))
 
 
 def _world_sum(r: RowPairs, risk: bool) -> np.ndarray:
@@ -98,20 +117,21 @@ def _own_world(r: RowPairs) -> np.ndarray:
     return np.where(ok, r.W[r.product, code], 0.0)
 
 
-def _idle_alternatives(r: RowPairs, p: float, fill: np.ndarray) -> tuple:
-    """One pair per (row, non-risk exporter of its product without a flow to the importer, not the
-    importer itself): cap min(p T, W), flow after ``fill`` x cap (importer-market basis)."""
+def _idle_alternatives(r: RowPairs, p: float, fill: np.ndarray, on_gk: np.ndarray, flow_keys: np.ndarray) -> tuple:
+    """One pair per (row of ``on_gk``, non-risk exporter of its product without a flow to the importer
+    (``flow_keys``: row x M + exporter of the flows), not the importer itself): cap min(p T, W), flow
+    after ``fill`` x cap (importer-market basis)."""
     m = r.W.shape[1]
     w_nr = np.where(r.is_risk_code[:m][None, :], 0.0, r.W)
     pk, pe = np.nonzero(w_nr > 0)  # sorted by product, then exporter
     start = np.searchsorted(pk, np.arange(w_nr.shape[0]), side="left")
-    count = np.bincount(pk, minlength=w_nr.shape[0])[r.product]
-    gk = np.repeat(np.arange(r.total.shape[0]), count)
-    first = np.repeat(start[r.product] - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
-    at = first + np.arange(gk.shape[0])
-    e = pe[at]
-    key = gk.astype(np.int64) * m + e
-    idle = ~np.isin(key, r.gk.astype(np.int64) * m + r.exporter) & (e != r.own[gk])
+    count = np.bincount(pk, minlength=w_nr.shape[0])[r.product[on_gk]]
+    gk = np.repeat(on_gk, count)
+    first = np.repeat(start[r.product[on_gk]] - np.concatenate([[0], np.cumsum(count)[:-1]]), count)
+    e = pe[first + np.arange(gk.shape[0])]
+    key, flows = gk.astype(np.int64) * m + e, np.sort(flow_keys)
+    at = np.minimum(np.searchsorted(flows, key), max(flows.shape[0] - 1, 0))
+    idle = ~((flows[at] == key) if flows.shape[0] else np.zeros(key.shape[0], bool)) & (e != r.own[gk])
     gk, e = gk[idle], e[idle]
     w = r.W[r.product[gk], e]
     x1 = fill[gk] * cap_rule_kusd(p, "importer-market", w, r.total[gk], w)
