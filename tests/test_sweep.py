@@ -1,6 +1,8 @@
 """Cap sweep: exposure non-increasing in the cap; each cap equals a fresh single run (embedded SYNTHETIC sample)."""
 from __future__ import annotations
 
+from dataclasses import replace
+
 import numpy as np
 import pytest
 from hypothesis import given, settings
@@ -15,11 +17,16 @@ def prepared():
     return pipeline.prepare("default")
 
 
+def _cell(prepared, **cell):
+    """``prepared`` with its scenario's cell changed (importer, risk, ...): what a sweep of it sweeps."""
+    return replace(prepared, scenario=pipeline.cell_scenario(prepared.scenario, **cell))
+
+
 @settings(max_examples=4, deadline=None)
 @given(caps=st.lists(st.floats(0, 30, allow_nan=False).map(lambda c: round(c, 2)), min_size=2, max_size=4, unique=True),
        importer=st.sampled_from(["EU27", "DEU", "NLD"]))
 def test_sweep_equals_fresh_runs_and_is_monotone(prepared, caps, importer):
-    res = sw.sweep(None, caps, prepared=prepared, importer=importer, plot=False)
+    res = sw.sweep(None, caps, prepared=_cell(prepared, importer=importer), plot=False)
     assert res.warm
     t = res.table
     for cap in sorted(set(caps)):
@@ -34,7 +41,7 @@ def test_sweep_equals_fresh_runs_and_is_monotone(prepared, caps, importer):
 
 
 def test_marginal_reduction_by_hand(prepared, tmp_path):
-    res = sw.sweep(None, [0, 2, 5], prepared=prepared, importer="EU27", out_dir=tmp_path, plot=True)
+    res = sw.sweep(None, [0, 2, 5], prepared=_cell(prepared, importer="EU27"), out_dir=tmp_path, plot=True)
     a = res.table[res.table.risk == "ALL"].set_index("cap_pp")
     hand = (a.loc[2.0, "share_after"] - a.loc[5.0, "share_after"]) * 100 / 3
     assert a.loc[5.0, "reduction_pp_per_pp"] == pytest.approx(hand)
@@ -67,8 +74,8 @@ def test_sweep_folder_states_its_settings(tmp_path):
 
 
 def test_cold_fallback_matches_warm(prepared):
-    warm = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False)
-    cold = sw.sweep(None, [1, 3], prepared=prepared, importer="FRA", plot=False, warm=False)
+    warm = sw.sweep(None, [1, 3], prepared=_cell(prepared, importer="FRA"), plot=False)
+    cold = sw.sweep(None, [1, 3], prepared=_cell(prepared, importer="FRA"), plot=False, warm=False)
     assert warm.warm and not cold.warm
     np.testing.assert_allclose(warm.table["share_after"], cold.table["share_after"], atol=1e-9)
 
@@ -76,7 +83,8 @@ def test_cold_fallback_matches_warm(prepared):
 def test_cold_sweep_reports_the_run_tables_numbers_bit_for_bit(prepared):
     """The sweep reads exposure from the metrics step alone; the numbers are those of the full run's tables."""
     caps = [0.5, 4.0]
-    t = sw.sweep(None, caps, prepared=prepared, importer="DEU", risk=["CHN", "RUS"], plot=False, warm=False).table
+    t = sw.sweep(None, caps, prepared=_cell(prepared, importer="DEU", risk=["CHN", "RUS"]), plot=False,
+                 warm=False).table
     for cap in caps:
         tables = pipeline.solve_cell(prepared, importer="DEU", risk=["CHN", "RUS"], cap_pp=cap).tables
         order = tables.exposure["iso3"].astype(str).tolist()

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -66,12 +66,12 @@ def _finish(rows: list[dict]) -> pd.DataFrame:
     return df
 
 
-def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, importer: str | Sequence[str] | None = None,
-          risk: Sequence[str] | None = None, cap_basis: str | None = None, warm: bool = True,
+def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, warm: bool = True,
           out_dir: str | Path | None = None, plot: bool = True, overwrite: bool = False) -> SweepResult:
-    """Solve one scenario at each cap in ``caps_pp`` (pp); warm-started HiGHS where possible.
+    """Solve one scenario (its importer, risk set and cap basis) at each cap in ``caps_pp`` (pp); warm-started
+    HiGHS where possible.
 
-    ``prepared``: a ``pipeline.Prepared`` to reuse (else ``pipeline.prepare(scenario, data)``).
+    ``prepared``: a ``pipeline.Prepared`` to reuse, its scenario swept (else ``pipeline.prepare(scenario, data)``).
     With ``out_dir``: writes ``sweep.csv|parquet``, summary.json (settings), datapackage.json and, with
     ``plot``, ``sweep.png``/``.svg`` as one atomic folder (``atomic.atomic_dir``: content tradeopt did
     not write is refused unless ``overwrite``, and never changed).
@@ -83,11 +83,10 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
     key = None
     if out_dir is not None:  # preflight: exit 5 before anything is read or solved
         base = scenario if scenario is not None else prepared.scenario
-        key = _preflight(base, out_dir, overwrite, caps_pp, importer, risk, cap_basis)
+        key = _preflight(base, out_dir, overwrite, caps_pp)
     if prepared is None:
         prepared = pipeline.prepare(scenario, data)
-    scen0 = pipeline.cell_scenario(prepared.scenario, cap_pp=caps_pp[0], importer=importer, cap_basis=cap_basis,
-                                   risk=None if risk is None else list(risk))
+    scen0 = pipeline.cell_scenario(prepared.scenario, cap_pp=caps_pp[0])
     table, times, facts, use_warm = _solve_caps(prepared, scen0, caps_pp, warm)
     figs: list[Path] = []
     if out_dir is not None:
@@ -96,13 +95,13 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, impor
                        figures=figs)
 
 
-def _preflight(base, out_dir, overwrite: bool, caps_pp: list[float], importer, risk, cap_basis) -> str:
+def _preflight(base, out_dir, overwrite: bool, caps_pp: list[float]) -> str:
     """The sweep's run key (``ownership.run_key``) once ``out_dir`` is checked (``atomic.check_out_dir``)."""
     from optimize.atomic import check_out_dir
     from optimize.output.manifest import results_key
     from optimize.ownership import run_key
 
-    key = run_key("sweep", results_key(base), caps_pp, importer, risk, cap_basis)
+    key = run_key("sweep", results_key(base), caps_pp)
     check_out_dir(out_dir, overwrite=overwrite, run_key=key)
     return key
 
