@@ -83,3 +83,19 @@ def test_a_figure_process_gone_before_its_job_draws_here(tmp_path):
     here.draw(result.tables, tmp_path / "here", synthetic=True, subtitle="s")
     assert [p.name for p in paths] == [p.name for p in here.result()] and all(p.is_file() for p in paths)
     assert all(p.read_bytes() == (tmp_path / "here" / p.name).read_bytes() for p in paths if p.suffix == ".png")
+
+
+def test_the_figure_process_gets_only_the_tables_the_figures_draw(tmp_path):
+    """The job carries exposure, beneficiaries, by_sector, by_stage, summary and bands, nothing else (the
+    products, concentration and flows frames are most of its bytes); drawn from it, the PNGs are the same."""
+    import dataclasses
+
+    from optimize.output.plots import plot_all
+
+    tables = api.run(None, write_csv(tmp_path / NAME, base_rows())).tables
+    sent = figproc._figure_tables(tables)
+    kept = {f.name for f in dataclasses.fields(sent) if getattr(sent, f.name) is not None}
+    assert kept <= figproc.FIGURE_TABLES and {"exposure", "beneficiaries", "summary"} <= kept
+    full = plot_all(tables, tmp_path / "full", synthetic=True, subtitle="s")
+    part = plot_all(sent, tmp_path / "part", synthetic=True, subtitle="s")
+    assert [p.read_bytes() for p in full if p.suffix == ".png"] == [p.read_bytes() for p in part if p.suffix == ".png"]

@@ -78,8 +78,8 @@ class FigureProcess:
     def draw(self, tables, fig_dir: Path, *, synthetic: bool, subtitle: str) -> None:
         """Start drawing ``plots.plot_all(tables, fig_dir, ...)`` in the child."""
         self._job = (tables, str(fig_dir), synthetic, subtitle)
-        try:  # the figures need the summary tables only: not the flows (most of the bytes)
-            self._jobs.send((_without_flows(tables), str(fig_dir), synthetic, subtitle))
+        try:  # only the tables the figures draw: not the flows, products and concentration (most of the bytes)
+            self._jobs.send((_figure_tables(tables), str(fig_dir), synthetic, subtitle))
         except OSError:  # the child is gone: result() draws in-process
             pass
 
@@ -139,10 +139,17 @@ def _given(job: tuple | None) -> tuple:
     return job
 
 
-def _without_flows(tables):
-    """``tables`` without its flows frame (the figures do not draw it), when it is a dataclass that has one."""
-    names = {f.name for f in dataclasses.fields(tables)} if dataclasses.is_dataclass(tables) else set()
-    return dataclasses.replace(tables, flows=None) if "flows" in names else tables
+#: The tables ``plots.plot_all`` reads; the rest of a ``ResultTables`` is not sent to the figure process.
+FIGURE_TABLES = frozenset({"exposure", "beneficiaries", "by_sector", "by_stage", "summary", "bands"})
+
+
+def _figure_tables(tables):
+    """``tables`` with only ``FIGURE_TABLES`` (the others None) when it is a dataclass: what the child unpickles
+    is a few small frames, not the products, concentration and flows tables."""
+    if not dataclasses.is_dataclass(tables):
+        return tables
+    return dataclasses.replace(tables, **{f.name: None for f in dataclasses.fields(tables)
+                                          if f.name not in FIGURE_TABLES and f.init})
 
 
 def draw_here(tables, fig_dir, synthetic: bool, subtitle: str) -> list[Path]:
@@ -178,3 +185,5 @@ if __name__ == "__main__":
         _serve(int(sys.argv[1]), int(sys.argv[2]))
     except BrokenPipeError:  # the parent ended while this one drew: nobody to tell
         pass
+    sys.stderr.flush()
+    os._exit(0)  # the figures are written and closed: skip tearing down matplotlib and pandas (the parent waits)
