@@ -56,3 +56,17 @@ def test_importer_in_own_risk_set_warns(cli_main, energy_parquet, tmp_path):
     assert res.exit_code == 0, res.output
     assert "importer is in its own risk set (DEU)" in res.output
     assert "WARNING: the importer is in its own risk set" in (tmp_path / "o" / "summary.md").read_text()
+
+
+def test_own_risk_warning_is_printed_once(energy_parquet, tmp_path):
+    """A real process (no pytest log capture): the warning was logged to stderr and printed again by the CLI."""
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[1]
+    proc = subprocess.run([sys.executable, str(repo / "cli.py"), "run", "--baci", str(energy_parquet), "--importer",
+                           "DEU", "--risk", "CHN,DEU", "--no-figures", "-q", "--out", str(tmp_path / "o")],
+                          capture_output=True, text=True, cwd=tmp_path, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stderr.count("the importer is in its own risk set (DEU)") == 1, proc.stderr

@@ -1,7 +1,6 @@
 """The run facts of one solved cell (``output.facts.RunFacts``), built once from what the run used."""
 from __future__ import annotations
 
-import logging
 from dataclasses import asdict
 
 from optimize.config.resolve import ModelSpec, resolve
@@ -38,7 +37,8 @@ def run_facts(prepared, scen: Scenario, instance, allocation) -> RunFacts:
 
 
 def own_risk_warnings(spec: ModelSpec) -> list[str]:
-    """Settings that are allowed but probably not meant (logged, printed by the CLI, listed in summary.md)."""
+    """Settings that are allowed but probably not meant (in ``meta.warnings``: printed once by the CLI, listed in
+    summary.md; not logged too, which printed them twice)."""
     own = sorted(set(spec.importer_codes) & set(spec.risk_codes))
     if not own:
         return []
@@ -48,5 +48,4 @@ def own_risk_warnings(spec: ModelSpec) -> list[str]:
     text = (f"the importer is in its own risk set ({names}): risk countries {names} are also the importer, and "
             "imports from oneself do not exist, so their share is 0; remove them from risk.countries (--risk) "
             "unless this is meant")
-    logging.getLogger("tradeopt.run").warning("%s", text)
     return [text]
