@@ -118,3 +118,24 @@ def test_corpus_first_reads_fail_alike_with_and_without_markers(case, tmp_path):
             assert str(path) in str(info.value)
     half = len(messages) // 2
     assert messages[:half] == messages[half:]
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.sampled_from([4, 8, 12, 999]), min_size=1, max_size=60))
+def test_checks_of_marked_content_name_the_rows_of_unknown_countries(exporters):
+    """A read of marked bytes checks only what depends on the read; an exporter missing from the country table
+    is named by its 1-based rows, the first ones (an independent count over the list)."""
+    import pyarrow as pa
+
+    from optimize.data.trade import ARROW_SCHEMA
+    from optimize.data.validate import MAX_ROWS_SHOWN, context_problems
+
+    n = len(exporters)
+    tbl = pa.table({"t": [YEAR] * n, "i": exporters, "j": [4] * n, "k": ["010121"] * n, "v": [1.0] * n,
+                    "q": [None] * n}, schema=ARROW_SCHEMA)
+    probs = context_problems(tbl, file="f.parquet", countries=[4, 8, 12], expect_single_year=True)
+    bad = [row for row, code in enumerate(exporters, start=1) if code == 999]
+    if not bad:
+        assert probs == []
+    else:
+        assert len(probs) == 1 and probs[0].count == len(bad) and list(probs[0].rows) == bad[:MAX_ROWS_SHOWN]

@@ -201,13 +201,13 @@ def context_problems(tbl: pa.Table, *, file: str, countries, expect_single_year:
     """Problems of a typed table already validated once by the same reader (a cache entry): only the checks
     that depend on this read (``_context_checks``)."""
     problems: list[Problem] = []
-    _context_checks(tbl, _typed_adder(problems, file, np.arange(1, tbl.num_rows + 1)), countries,
-                    expect_single_year)
+    _context_checks(tbl, _typed_adder(problems, file, None), countries, expect_single_year)  # rows: position + 1
     return problems
 
 
-def _typed_adder(problems: list[Problem], file: str, rows_of: np.ndarray):
-    """``add(kind, mask, field, message, fix)``: append a problem for the rows an Arrow ``mask`` flags."""
+def _typed_adder(problems: list[Problem], file: str, rows_of: np.ndarray | None):
+    """``add(kind, mask, field, message, fix)``: append a problem for the rows an Arrow ``mask`` flags
+    (``rows_of``: the 1-based file row of each position; None: the position + 1, no array made)."""
     import pyarrow.compute as pc
 
     def add(kind, mask, field, message, fix):
@@ -219,9 +219,11 @@ def _typed_adder(problems: list[Problem], file: str, rows_of: np.ndarray):
     return add
 
 
-def _rows_shown(rows_of: np.ndarray, idx: np.ndarray) -> tuple[int, ...]:
-    """The first ``MAX_ROWS_SHOWN`` 1-based file rows of the flagged positions ``idx``."""
-    return tuple(int(r) for r in rows_of[idx[:MAX_ROWS_SHOWN]])
+def _rows_shown(rows_of: np.ndarray | None, idx: np.ndarray) -> tuple[int, ...]:
+    """The first ``MAX_ROWS_SHOWN`` 1-based file rows of the flagged positions ``idx`` (``rows_of`` None: the
+    position + 1)."""
+    shown = idx[:MAX_ROWS_SHOWN]
+    return tuple(int(r) for r in (shown + 1 if rows_of is None else rows_of[shown]))
 
 
 def _several_years(years: np.ndarray) -> tuple[np.ndarray, str] | None:
