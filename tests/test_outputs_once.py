@@ -183,3 +183,25 @@ def test_a_batch_cells_full_outputs_are_the_bytes_run_writes(tmp_path, monkeypat
     from optimize.ownership import owned_files
 
     assert f"cells/{key}/" in owned_files(tmp_path / "b")
+
+
+def test_a_full_output_batch_updates_its_manifest_per_flush_not_per_cell(tmp_path, monkeypatch):
+    """8 cells with --full-outputs: the batch manifest is replaced a fixed number of times (claim; one flush:
+    its cell folders, its parts; the tables), where it was twice per cell; every cell folder is recorded."""
+    from optimize.ownership import owned_files
+    from optimize.runs import batch
+
+    monkeypatch.setattr(batch, "FLUSH_S", 1e9)  # no flush by the clock: the count does not depend on speed
+    out = tmp_path / "b"
+    real, replaced = os.replace, []
+
+    def spy(src, dst, *a, **k):
+        if Path(dst) == out / "manifest.json":
+            replaced.append(dst)
+        return real(src, dst, *a, **k)
+
+    monkeypatch.setattr(os, "replace", spy)
+    res = optimize.batch_run(out_dir=out, importers=["NLD", "FRA"], caps_pp=[1, 2, 3, 4], products="850440",
+                             full_outputs=True, workers=1, quiet=True)
+    assert len(res.computed) == 8 and len(replaced) <= 7, len(replaced)
+    assert {f"cells/{key}/" for key in res.computed} <= owned_files(out)

@@ -25,6 +25,7 @@ from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 
@@ -68,14 +69,18 @@ from optimize.runs.grid import (  # noqa: F401  (re-exported)
 )
 from optimize.runs.resume import scenario_hash  # noqa: F401  (re-exported)
 
+if TYPE_CHECKING:
+    from optimize.runs.result import OutputFiles
+
 log = logging.getLogger(__name__)
 #: Everything a batch writes in its folder (``atomic.claim_dir``): tables, data package, dataset, cells; each file
 #: is recorded in the folder's manifest as it is written (``atomic.recording``), so only those are tradeopt's.
 BATCH_OWNS = ("batch.csv", "batch.parquet", "datapackage.json", "cells/", "dataset/")
 #: The ``ownership.run_key`` of a batch folder (a batch resumes or replaces its own results by content key).
 BATCH_KEY = "batch"
-#: Flush finished rows to a dataset part at least this often (seconds) or every this many cells.
-FLUSH_S, FLUSH_CELLS = 5.0, 5000
+#: Flush finished rows to a dataset part at least this often (seconds), every this many cells, or every this many
+#: cells' full-output folders (each flush: one manifest update for its folders, one for its parts).
+FLUSH_S, FLUSH_CELLS, FLUSH_FOLDERS = 5.0, 5000, 32
 
 
 @dataclass
@@ -254,26 +259,31 @@ class _Writer:
         self.out, self.digest, self.run_id, self.overwrite = out, digest, run_id, overwrite
         self.risk: list[pd.DataFrame] = []
         self.cells: list[pd.DataFrame] = []
+        self.files: dict[str, OutputFiles] = {}  # cell key -> its full outputs, made in memory where it ran
         self.n_buffered, self.seq, self.last = 0, 0, time.monotonic()
 
     def add(self, block: Block) -> None:
-        if block.files:  # each cell folder written once (made in memory where it ran); one manifest update
-            with recording(self.out, {f"cells/{key}/": None for key in block.files}):
-                for key, files in block.files.items():
-                    files.write(contained(self.out / "cells", key), overwrite=self.overwrite)
+        self.files.update(block.files)
         self.risk.append(block.risk)
         self.cells.append(block.cells)
         self.n_buffered += len(block.cells)
-        if block.files or self.n_buffered >= FLUSH_CELLS or time.monotonic() - self.last >= FLUSH_S:
+        if (len(self.files) >= FLUSH_FOLDERS or self.n_buffered >= FLUSH_CELLS
+                or time.monotonic() - self.last >= FLUSH_S):
             self.flush()
 
     def flush(self) -> None:
+        """The buffered cell folders (each written once; one manifest update for all), then the rows' parts:
+        a finished row always has its complete folder."""
+        if self.files:
+            with recording(self.out, {f"cells/{key}/": None for key in self.files}):
+                for key, files in self.files.items():
+                    files.write(contained(self.out / "cells", key), overwrite=self.overwrite)
         if self.cells:
             resume.write_parts(self.out, {"risk": pd.concat(self.risk, ignore_index=True),
                                           "cells": pd.concat(self.cells, ignore_index=True)},
                                self.digest, self.run_id, self.seq)
             self.seq += 1
-        self.risk, self.cells, self.n_buffered, self.last = [], [], 0, time.monotonic()
+        self.risk, self.cells, self.files, self.n_buffered, self.last = [], [], {}, 0, time.monotonic()
 
 
 def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, workers: int = 2,
