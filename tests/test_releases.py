@@ -87,3 +87,16 @@ def test_a_folder_holding_one_file_in_two_formats_is_refused_by_name(tmp_path):
     with pytest.raises(DataError, match="BACI_HS22_Y2023_V202501.csv and BACI_HS22_Y2023_V202501.parquet") as exc:
         optimize.load_trade(tmp_path, cache=False)
     assert "duplicate" not in str(exc.value) and "keep one" in exc.value.fix
+
+
+def test_a_folder_holding_one_year_in_two_files_is_refused_by_name(tmp_path):
+    """Two releases' files of one year in a folder (V202401 and V202501) were read together and refused as
+    every row a 'duplicate key', naming the folder and row numbers past the first file's end."""
+    from optimize.errors import DataError
+    rows = base_rows()
+    write_csv(tmp_path / "BACI_HS22_Y2023_V202401.csv", rows)
+    write_csv(tmp_path / "BACI_HS22_Y2023_V202501.csv", rows)
+    with pytest.raises(DataError, match="BACI_HS22_Y2023_V202401.csv and BACI_HS22_Y2023_V202501.csv") as exc:
+        optimize.load_trade(tmp_path, cache=False)
+    assert "duplicate" not in str(exc.value) and "one file per year" in exc.value.fix
+    assert exc.value.exit_code == 2

@@ -107,7 +107,7 @@ def _folder_sources(path: Path, years) -> tuple[list[tuple[Path, str | None, str
     files = sorted(p for p in path.iterdir() if p.is_file() and
                    (p.name.endswith((".csv", ".csv.gz", ".parquet", ".zip"))) and p.name.upper().startswith("BACI"))
     from optimize.data.releases import refuse_two_formats
-    refuse_two_formats([f.name for f in files], path)
+    refuse_two_formats([f.name for f in files], [parse_name(f.name)["year"] for f in files], path)
     ctab = sorted(path.glob("country_codes_*.csv"))
     ptab = _products.pick_product_file(path.glob("product_codes_*.csv"), _folder_hs(path))
     if ctab:

@@ -97,10 +97,15 @@ def mixed_releases_note(names) -> str | None:
             "keep one release and revision per folder")
 
 
-def refuse_two_formats(names: list[str], folder) -> None:
-    """DataError when a folder holds one BACI file in two formats (a CSV and its parquet copy): read twice,
-    every row would be a repeated key."""
+def refuse_two_formats(names: list[str], years: list[int | None], folder) -> None:
+    """DataError when a folder holds one BACI file in two formats (a CSV and its parquet copy), or two files
+    naming one year (``years``: each name's year, None when it names none): read together, every row of
+    the second would be a repeated key."""
     stems = [n.removesuffix(".gz").rsplit(".", 1)[0] for n in names]
     if twice := [n for n, s in zip(names, stems, strict=True) if stems.count(s) > 1]:
         raise DataError(f"the folder holds the same flows twice: {' and '.join(twice)}", file=str(folder),
                         fix="keep one format per file in the folder (or pass one file with --baci)")
+    for y in {y for y in years if y is not None and years.count(y) > 1}:
+        both = [n for n, x in zip(names, years, strict=True) if x == y]
+        raise DataError(f"year {y} is in two files of the folder: {' and '.join(both)}", file=str(folder),
+                        field="t", fix="keep one file per year in the folder (move the other release's away)")
