@@ -119,6 +119,7 @@ def test_override_and_missing_revision(tmp_path):
     ("k,sigma\n761300,8\n761300,9\n", "k", "row 1, 2"),
     ("k,sigma\n010100,8\n", "k", "row 1"),
     ("code,sigma\n761300,8\n", "k", None),
+    ("k,sigma\n", "k", None),  # header only: was accepted and changed no sigma, silently
 ])
 def test_bad_elasticities_file_is_one_clear_error(tmp_path, text, field, row):
     f = tmp_path / "bad.csv"

@@ -41,6 +41,9 @@ def read_elasticities(path: str | Path, hs_revision: str | None = None) -> pd.Da
     file = str(path)
     df = read_user_csv(path, label=file, what="the elasticities file", field="cost.elasticities",
                        required=("k", "sigma"), fix="a readable CSV with the columns k,sigma (HS6 code, sigma > 0)")
+    if df.empty:  # a header only would change no sigma, silently
+        raise ScenarioError("the elasticities file has no rows (header only)", file=file, field="k",
+                            fix="list one HS6 code and its sigma per row (k,sigma), or drop --elasticities")
     k = normalise_hs6(df["k"])
     bad = ~k.fillna("").str.fullmatch(r"\d{6}").to_numpy()
     _refuse(bad, file, "k", f"invalid HS6 code {df['k'][bad].iloc[0]!r}" if bad.any() else "",
