@@ -99,6 +99,8 @@ def test_elasticities_option_overrides_and_bad_file_exits_2(cli_main, energy_par
     prod = pd.read_csv(out / "products.csv", dtype={"k": str}).set_index("k")
     assert prod.loc["761300", "sigma"] == 2.5 and prod.loc["761300", "sigma_source"] == "file"
     assert prod.loc["280410", "sigma_source"] == "ProTEE"
+    cost_line = next(ln for ln in (out / "summary.md").read_text().splitlines() if ln.startswith("- Cost:"))
+    assert "sigma.csv for its codes" in cost_line  # the settings name the user's file
     bad = tmp_path / "bad.csv"
     bad.write_text("k,sigma\n761300,-3\n")
     res = CliRunner().invoke(cli_main, ["run", "--baci", str(energy_parquet), "--products", "761300",

@@ -24,7 +24,8 @@ def test_summary_md_json_and_xlsx_state_every_setting(kr):
     md = (out / "summary.md").read_text()
     for needle in ("HS revision: HS22", "Cap: 5 pp of world-exports", "per exporter: USA 3", "friends only: DEU, JPN, USA",
                    "Spread: min-hhi", "Supplier-share limit: 50%", "Export ban: none", "Self-supply: excluded",
-                   "Intra-bloc trade: include", "Risk countries: CHN"):
+                   "Intra-bloc trade: include", "Risk countries: CHN",
+                   "Cost: ces; sigma from the bundled ProTEE; new-supplier prior weight 0.1"):
         assert needle in md, needle
     summary = json.loads((out / "summary.json").read_text())
     assert set(summary["settings"]) == set(LABELS)

@@ -16,7 +16,7 @@ LABELS = {
     "exporter_total_pp": "Exporter total cap",
     "risk": "Risk countries", "risk_weights": "Risk weights", "risk_split": "Risk split", "friends": "Alternatives",
     "spread": "Spread", "share_limit": "Supplier-share limit", "ban": "Export ban", "intra_bloc": "Intra-bloc trade",
-    "self_supply": "Self-supply", "bloc_members": "Bloc members among beneficiaries",
+    "self_supply": "Self-supply", "bloc_members": "Bloc members among beneficiaries", "cost": "Cost",
 }
 
 
@@ -32,8 +32,8 @@ def run_settings(meta: dict) -> dict:
         value = scen.get(name) if isinstance(scen, dict) else None
         return value if isinstance(value, dict) else {}
 
-    imp, risk, alt, cap, ban, report, basket = (section(n) for n in ("importer", "risk", "alternatives", "cap",
-                                                                     "ban", "report", "basket"))
+    imp, risk, alt, cap, ban, report, basket, cost = (section(n) for n in ("importer", "risk", "alternatives",
+                                                                           "cap", "ban", "report", "basket", "cost"))
     members = list(meta.get("importer_iso3") or [])
     friends = list(meta.get("friends_iso3") or alt.get("friends") or [])
     overrides = []
@@ -78,7 +78,18 @@ def run_settings(meta: dict) -> dict:
                          "left out of the beneficiaries table (report.exclude_bloc_members = true)"
                          if report.get("exclude_bloc_members") else
                          "listed and marked bloc_member (report.exclude_bloc_members = false)"),
+        "cost": _cost_setting(cost),
     }
+
+
+def _cost_setting(cost: dict) -> str:
+    """The cost method, whose sigmas (a user's --elasticities file first) and the new-supplier prior weight."""
+    method = str(cost.get("method") or "ces")
+    if method != "ces":
+        return method
+    sigmas = (f"file {cost['elasticities']} for its codes, else the bundled ProTEE" if cost.get("elasticities")
+              else "the bundled ProTEE")
+    return f"ces; sigma from {sigmas}; new-supplier prior weight {float(cost.get('prior_lambda', 0.1)):g}"
 
 
 def settings_lines(settings: dict) -> list[str]:
