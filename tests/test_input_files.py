@@ -51,3 +51,13 @@ def test_importer_list_not_utf8_is_one_clear_error(tmp_path):
     path.write_bytes("NLD\nCURA\xc7AO\n".encode("latin-1"))
     with pytest.raises(ScenarioError, match=r"cannot read the importer list file"):
         parse_importers(f"@{path}")
+
+
+def test_unknown_country_in_an_importer_list_names_the_file_and_line(tmp_path):
+    path = tmp_path / "imps.txt"
+    path.write_text("NLD\n# a comment\nXXX\n")
+    with pytest.raises(ScenarioError) as err:
+        parse_importers(f"@{path}")  # said only "field 'countries': unknown country 'XXX'"
+    msg = str(err.value)
+    assert err.value.file == str(path) and err.value.rows == [3] and err.value.field == "importers"
+    assert msg.startswith(f"{path}, row 3, field 'importers': unknown country 'XXX'") and "Fix:" in msg

@@ -122,6 +122,7 @@ def importer_axis(text: str | Sequence[str]) -> tuple[tuple[str, ...], dict[str,
     # text or one code: split at commas; a list: one importer (or bloc, "DEU,FRA") per item
     tokens = _split(text) if isinstance(text, (str, numbers.Integral)) else [str(t) for t in text]
     out: list[str] = []
+    lines_of: dict[str, tuple[str, int]] = {}  # a token read from a file: (file, line), for the error
     for tok in tokens:
         if tok.lower() == "all":
             out.append(ALL_IMPORTERS)
@@ -139,12 +140,27 @@ def importer_axis(text: str | Sequence[str]) -> tuple[tuple[str, ...], dict[str,
                                     fix="give a UTF-8 text file with one importer per line") from None
             lines = [ln.split("#", 1)[0].strip() for ln in text.splitlines()]
             out += [ln.upper() for ln in lines if ln]
+            lines_of |= {t: (str(path), n) for n, ln in enumerate(lines, 1) if (t := ln.upper()) not in lines_of}
         else:
             out.append(tok.upper())
     if not out:
         raise ScenarioError("no importers given", field="importers", fix="e.g. --importers EU27,DEU or all-eu")
     tokens = tuple(dict.fromkeys(out))
-    return tokens, resolve_tokens(t for t in tokens if t != ALL_IMPORTERS)
+    return tokens, _resolve_listed(tokens, lines_of)
+
+
+def _resolve_listed(tokens: tuple[str, ...], lines_of: dict[str, tuple[str, int]]) -> dict:
+    """``resolve_tokens`` of ``tokens`` but ALL; an unknown token read from a list file names that file and line."""
+    codes: dict[str, tuple[int, ...] | str] = {}
+    for t in tokens:
+        try:
+            codes |= resolve_tokens([t]) if t != ALL_IMPORTERS else {}
+        except ScenarioError as exc:
+            if t not in lines_of:
+                raise
+            file, line = lines_of[t]
+            raise ScenarioError(exc.message, file=file, rows=[line], field="importers", fix=exc.fix) from None
+    return codes
 
 
 def resolve_many(tokens: Sequence[str], table=None) -> list[tuple[int, ...] | ScenarioError]:
