@@ -153,3 +153,12 @@ def test_risk_roles_errors_name_countries_by_iso3():
     assert "842" not in exc.value.message
     with pytest.raises(ScenarioError, match=r"JPN"):
         check_risk_roles({"risk.countries": (156,), "ban.country": (392,)})
+
+
+@pytest.mark.parametrize("key", ["cap.pp", "cap.exporter_total_pp", "cap.share_limit", "cost.prior_lambda"])
+@pytest.mark.parametrize("value", [float("nan"), float("inf")])
+def test_a_cap_or_weight_that_is_no_finite_number_says_so(key, value):
+    """--cap nan said 'Input should be less than or equal to 100 (got nan)'."""
+    with pytest.raises(ScenarioError, match=rf"field '{key}': Input should be a finite number") as err:
+        load_scenario("default").update({key: value})
+    assert err.value.exit_code == 2

@@ -116,12 +116,12 @@ class AlternativesSection(_Section):
 class CapSection(_Section):
     """Extra supply per alternative exporter, in percentage points (0..100) of ``basis``."""
 
-    pp: float = Field(5.0, ge=PP_MIN, le=PP_MAX)  # the range of ``config.caps``
+    pp: float = Field(5.0, ge=PP_MIN, le=PP_MAX, allow_inf_nan=False)  # the range of ``config.caps``
     basis: Literal[CAP_BASES] = DEFAULT_CAP_BASIS
     exporter_pp: dict[str, float] = Field(default_factory=dict)
     product_pp: dict[str, float] = Field(default_factory=dict)
-    share_limit: float = Field(0.0, ge=0, le=1)  # 0 = off; else x[k,e] <= share_limit * T[k]
-    exporter_total_pp: float = Field(0.0, ge=PP_MIN, le=PP_MAX)  # 0 = off
+    share_limit: float = Field(0.0, ge=0, le=1, allow_inf_nan=False)  # 0 = off; else x[k,e] <= share_limit * T[k]
+    exporter_total_pp: float = Field(0.0, ge=PP_MIN, le=PP_MAX, allow_inf_nan=False)  # 0 = off
 
     @field_validator("exporter_pp", "product_pp")
     @classmethod
@@ -183,7 +183,7 @@ class CostSection(_Section):
 
     method: Literal["ces", "unit-value"] = "ces"
     elasticities: str = ""
-    prior_lambda: float = Field(0.1, ge=0, lt=1)
+    prior_lambda: float = Field(0.1, ge=0, lt=1, allow_inf_nan=False)
 
 
 class BandsSection(_Section):
