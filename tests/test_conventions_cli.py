@@ -70,3 +70,13 @@ def test_own_risk_warning_is_printed_once(energy_parquet, tmp_path):
                           capture_output=True, text=True, cwd=tmp_path, timeout=120)
     assert proc.returncode == 0, proc.stderr
     assert proc.stderr.count("the importer is in its own risk set (DEU)") == 1, proc.stderr
+
+
+@pytest.mark.parametrize("command", [["sweep", "--caps", "0,5"], ["trend"]])
+def test_sweep_and_trend_on_the_embedded_sample_say_synthetic(cli_main, tmp_path, command):
+    """run, screens and analyses printed the synthetic-data note; sweep and trend printed their numbers bare."""
+    from optimize.data.trade import SYNTHETIC_LABEL
+
+    res = CliRunner().invoke(cli_main, [*command, "--no-figures", "--out", str(tmp_path / "o")])
+    assert res.exit_code == 0, res.output
+    assert SYNTHETIC_LABEL in res.output

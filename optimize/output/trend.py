@@ -79,8 +79,12 @@ def screens_markdown(screens: pd.DataFrame) -> str:
 
 
 def across_text(kind: str, result, out_dir) -> str:
-    """What ``tradeopt trend`` / ``backtest`` prints (``kind``), with the output folder."""
-    return backtest_text(result, out_dir) if kind == "backtest" else trend_text(result, out_dir)
+    """What ``tradeopt trend`` / ``backtest`` prints (``kind``), with the output folder; on synthetic data the
+    synthetic-data note first, as ``run`` prints it."""
+    from optimize.output.console import SYNTHETIC_NOTE
+
+    text = backtest_text(result, out_dir) if kind == "backtest" else trend_text(result, out_dir)
+    return f"{SYNTHETIC_NOTE}\n{text}" if getattr(result, "synthetic", False) else text
 
 
 def trend_text(result, out_dir) -> str:

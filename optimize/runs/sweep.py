@@ -42,6 +42,7 @@ class SweepResult:
     solve_s: list[float] = field(default_factory=list)  # per cap: HiGHS run() time (or whole cell when cold)
     seconds: float = 0.0
     figures: list[Path] = field(default_factory=list)
+    synthetic: bool = False  # the data are the embedded synthetic sample
 
 
 def _rows(caps_pp: list[float], parts, countries: pd.DataFrame) -> list[dict]:
@@ -92,7 +93,7 @@ def sweep(scenario, caps_pp: Iterable[float], *, data=None, prepared=None, warm:
     if out_dir is not None:
         figs = _write(out_dir, table, facts, caps_pp, plot=plot, overwrite=overwrite, run_key=key)
     return SweepResult(table=table, warm=use_warm, solve_s=times, seconds=time.perf_counter() - t_start,
-                       figures=figs)
+                       figures=figs, synthetic=bool(facts.synthetic))
 
 
 def _preflight(base, out_dir, overwrite: bool, caps_pp: list[float]) -> str:
