@@ -89,3 +89,26 @@ def test_fast_and_pipeline_cells_give_the_same_cost_and_band_columns(tmp_path):
     np.testing.assert_allclose(fast.cells[cols].to_numpy(float), slow.cells[cols].to_numpy(float), rtol=1e-9)
     np.testing.assert_allclose(fast.table[["share_after_low", "share_after_high"]].to_numpy(float),
                                slow.table[["share_after_low", "share_after_high"]].to_numpy(float), rtol=1e-9)
+
+
+def test_batch_cli_takes_bands_and_elasticities_as_docs_batch_md_says(tmp_path):
+    """`tradeopt batch --bands --elasticities FILE` (docs/batch.md): the band columns in the cell table, and the
+    user's sigma used (a sigma file of one value for every product gives another cost than the shipped table)."""
+    import pandas as pd
+    from click.testing import CliRunner
+
+    import cli
+
+    sigma = tmp_path / "sigma.csv"
+    codes = optimize.run().tables.products["k"]
+    sigma.write_text("k,sigma\n" + "".join(f"{k},2.5\n" for k in codes))
+    cells = {}
+    for name, extra in (("shipped", []), ("user", ["--elasticities", str(sigma)])):
+        res = CliRunner().invoke(cli.main, ["batch", "--importers", "DEU", "--caps", "5", "--bands", "-q",
+                                            "--out", str(tmp_path / name), *extra])
+        assert res.exit_code == 0, res.output
+        cells[name] = pd.read_parquet(tmp_path / name / "dataset" / "cells").iloc[0]
+    for row in cells.values():
+        assert row["cost_low_usd"] <= row["cost_usd"] <= row["cost_high_usd"]
+        assert row["share_after_low"] <= row["share_after"] <= row["share_after_high"]
+    assert cells["user"]["cost_usd"] != pytest.approx(cells["shipped"]["cost_usd"], rel=1e-6)
