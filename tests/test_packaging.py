@@ -90,7 +90,7 @@ def test_missing_extra_names_it(extra, monkeypatch, tmp_path):
         monkeypatch.setitem(sys.modules, mod, None)  # import now raises ImportError
     with pytest.raises(InputError) as exc:
         if extra == "xlsx":
-            from optimize.output.report import write_xlsx
+            from optimize.output.xlsx import write_xlsx
 
             write_xlsx({}, {}, tmp_path / "r.xlsx")
         else:

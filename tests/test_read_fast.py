@@ -113,7 +113,7 @@ def test_a_key_repeated_across_files_of_a_folder_is_refused_by_read_and_convert(
     _write(folder / "BACI_HS22_Y2023_V202501.parquet", _DUP[:2])
     _write(folder / "BACI_HS22_Y2023_V202501b.parquet", _DUP[2:])
     for call in (lambda: read_baci(folder), lambda: convert(folder, out=tmp_path / "out.parquet")):
-        with pytest.raises(DataError, match="duplicate"):
+        with pytest.raises(DataError, match="year 2023 is in two files"):
             call()
 
 
