@@ -15,7 +15,6 @@ rounds after one warm-up of each (page cache warm, the file validated once); pri
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import sys
 import tempfile
@@ -24,7 +23,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from single_run import dataset, size_args, timed, tradeopt_args  # noqa: E402
+from single_run import child_env, dataset, size_args, timed, tradeopt_args  # noqa: E402
 
 TARGET = 2.0
 
@@ -32,8 +31,7 @@ TARGET = 2.0
 def measure_size(parquet: Path, repeat: int) -> dict:
     """Medians of ``repeat`` alternating rounds of the run with and without ``--bands`` (wall and CPU s)."""
     with tempfile.TemporaryDirectory(prefix="bands_bench_") as tmp:
-        env = {**os.environ, "PYTHONPATH": str(HERE.parent), "TRADEOPT_CACHE": str(Path(tmp) / "cache"),
-               "TRADEOPT_QUIET": "1"}
+        env = child_env(Path(tmp))
         plain = tradeopt_args(parquet, Path(tmp) / "plain", False)
         bands = [*tradeopt_args(parquet, Path(tmp) / "bands", False), "--bands"]
         timed(plain, env)  # warm-up: the first read validates and marks the file

@@ -32,7 +32,7 @@ ROOT = HERE.parent
 WORK = HERE / "work"
 sys.path.insert(0, str(HERE))
 
-from single_run import CAP_PP, RISK, dataset, timed  # noqa: E402  (the single-run benchmark's helpers)
+from single_run import CAP_PP, RISK, child_env, dataset, timed  # noqa: E402  (the single-run benchmark's helpers)
 
 LAST_YEAR = 2023
 
@@ -88,7 +88,7 @@ def measure(folder: Path, repeat: int, workers: int, warm: bool) -> dict:
     files = sorted(folder.glob("BACI_*.parquet"))
     with tempfile.TemporaryDirectory(prefix="trend_years_") as tmp_s:
         tmp = Path(tmp_s)
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "TRADEOPT_CACHE": str(tmp / "cache"), "TRADEOPT_QUIET": "1"}
+        env = child_env(tmp)
         if warm:  # the first reads validate and mark the files; the page cache is warm afterwards
             sequential(files, tmp, env)
             timed(trend_args(folder, tmp / "trend_warm", workers), env)
