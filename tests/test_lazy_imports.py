@@ -22,7 +22,8 @@ def _imported(args: list[str]) -> set[str]:
     return {n.split(".")[0] for n in names}
 
 
-@pytest.mark.parametrize("args", [["-c", "import optimize"], ["cli.py", "--help"], ["cli.py", "run", "--help"]],
-                         ids=["import", "help", "run-help"])
+@pytest.mark.parametrize("args", [["-c", "import optimize"], ["cli.py", "--help"], ["cli.py", "run", "--help"],
+                                  ["-c", "import optimize.api.trend, optimize.runs.trend, optimize.output.trend"]],
+                         ids=["import", "help", "run-help", "trend-modules"])
 def test_heavy_backends_are_imported_only_when_used(args):
     assert not set(HEAVY) & _imported(args)

@@ -6,9 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
-from matplotlib.figure import Figure
 
-from optimize.output.plots import _save
 from optimize.output.textfmt import formatted, md_table
 
 
@@ -24,6 +22,10 @@ def caption(settings: dict) -> str:
 
 def plot_trend(table: pd.DataFrame, stem, *, settings: dict, synthetic: bool = False) -> list[Path]:
     """Risk share before and after the re-allocation per year (one line pair per risk label; ALL bold)."""
+    from matplotlib.figure import Figure  # drawn only when figures are asked: --no-figures imports no matplotlib
+
+    from optimize.output.plots import _save
+
     fig = Figure(figsize=(8, 4.8), layout="constrained")
     ax = fig.add_subplot()
     for i, (risk, g) in enumerate(table.sort_values("year").groupby("risk", sort=True)):
@@ -104,6 +106,10 @@ def plot_backtest(table: pd.DataFrame, pairs: pd.DataFrame, stem, *, settings: d
                   synthetic: bool = False) -> list[Path]:
     """Left: predicted against realised change per (product, exporter) pair at the best cap (USD, symlog).
     Right: predicted and realised cut of the risk share per cap (pp of basket imports)."""
+    from matplotlib.figure import Figure  # drawn only when figures are asked: --no-figures imports no matplotlib
+
+    from optimize.output.plots import _save
+
     fig = Figure(figsize=(11, 4.8), layout="constrained")
     ax, bx = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
     ax.scatter(pairs["predicted_usd"], pairs["realised_usd"], s=6, alpha=0.5, color="#1f77b4")
