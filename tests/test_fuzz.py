@@ -2,7 +2,7 @@
 
 - ``from_dataframe`` and ``read_baci`` (CSV bytes written to a tmp file) never raise
   anything but tradeopt's own errors (``TradeoptError`` subclasses);
-- whatever validates runs through ``pipeline.run``: totals per product kept, no
+- whatever validates runs through ``single.run``: totals per product kept, no
   negative flow, no alternative above today's flow + its cap, risk exposure not up
   (hand checks on the arrays), and the highs and pyomo backends agree on the
   exposure per product.
@@ -20,7 +20,7 @@ from optimize.config.scenario import validate_scenario
 from optimize.data.baci import from_dataframe, read_baci
 from optimize.data.trade import BACI_COLUMNS
 from optimize.errors import TradeoptError
-from optimize.runs.pipeline import run
+from optimize.runs.single import run
 
 # real BACI codes: CHN, USA, RUS (risk), JPN, KOR, CAN, FRA, DEU, NLD (EU importers); 999 is unknown
 COUNTRIES = (156, 842, 643, 392, 410, 124, 251, 276, 528)

@@ -59,7 +59,7 @@ def test_export_ban_codes_are_real_hs22_codes(shared_data):
 def test_shipped_scenario_runs_end_to_end_on_the_sample(name, tmp_path):
     import json
 
-    from optimize.runs.pipeline import run
+    from optimize.runs.single import run
 
     scen = load_scenario(name, ["report.figures=false"])
     res = run(scen)
@@ -88,9 +88,9 @@ def test_shipped_scenario_runs_end_to_end_on_the_sample(name, tmp_path):
 
 def test_nl_concentration_report_ranks_products_by_hhi_from_the_flows(tmp_path):
     """The report's concentration table starts with a product of maximal HHI, recomputed here from flows.parquet."""
-    from optimize.runs import pipeline
+    from optimize.runs import single
 
-    result = pipeline.run("nl-concentration")
+    result = single.run("nl-concentration")
     out = result.write(tmp_path / "nl", figures=False)
     md = (out / "summary.md").read_text()
     assert "## Concentration of imports per product" in md
@@ -105,9 +105,9 @@ def test_nl_concentration_report_ranks_products_by_hhi_from_the_flows(tmp_path):
 
 def test_kr_3050_report_counts_single_country_dependence(tmp_path):
     """Counts of products above 50% from one supplier, before, recomputed from flows.parquet."""
-    from optimize.runs import pipeline
+    from optimize.runs import single
 
-    result = pipeline.run("kr-3050")
+    result = single.run("kr-3050")
     out = result.write(tmp_path / "kr", figures=False)
     md = (out / "summary.md").read_text()
     flows = pd.read_parquet(out / "flows.parquet")

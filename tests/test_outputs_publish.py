@@ -13,7 +13,8 @@ from test_report import META
 
 from optimize.analysis.metrics import compute_tables
 from optimize.output.plots import plot_beneficiaries
-from optimize.output.report import render_summary_md, write_outputs
+from optimize.output.report import render_summary_md
+from optimize.output.runfiles import write_outputs
 from optimize.output.settings import run_settings
 
 

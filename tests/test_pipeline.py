@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 from optimize.config.scenario import validate_scenario
 from optimize.errors import InfeasibleError, ScenarioError
 from optimize.output.manifest import build_manifest, file_sha256, versions
-from optimize.runs.pipeline import prepare, run, solve_cell
+from optimize.runs.pipeline import prepare, solve_cell
+from optimize.runs.single import run
 
 pytest.importorskip("optimize.data.basket", reason="basket not available")
 

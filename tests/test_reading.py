@@ -107,7 +107,7 @@ def _small_latest_year(tmp: Path) -> Path:
 
 def test_small_latest_year_is_reported_and_the_year_chosen_is_in_the_metadata(tmp_path, caplog, monkeypatch):
     from optimize.config.scenario import load_scenario
-    from optimize.runs.pipeline import run
+    from optimize.runs.single import run
 
     monkeypatch.setenv("TRADEOPT_CACHE", str(tmp_path / "cache"))
     p = _small_latest_year(tmp_path)

@@ -16,7 +16,8 @@ from optimize.data.revision import detect_revision
 from optimize.errors import ScenarioError
 from optimize.resources import data_dir
 from optimize.runs.codes import convert_codes
-from optimize.runs.pipeline import prepare, run
+from optimize.runs.pipeline import prepare
+from optimize.runs.single import run
 
 REVS = ("HS92", "HS96", "HS02", "HS07", "HS12", "HS17", "HS22")
 CHN, DEU, JPN, USA, NLD, KOR = 156, 276, 392, 842, 528, 410

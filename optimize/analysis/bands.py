@@ -8,7 +8,6 @@ central figure. Values in USD, shares 0..1, HHI 0..1.
 """
 from __future__ import annotations
 
-import warnings
 from collections.abc import Sequence
 
 import numpy as np
@@ -95,26 +94,3 @@ def band_block(table: pd.DataFrame, caps_pp: Sequence[float], lambdas: Sequence[
     out["varied"] = {"caps_pp": [float(c) for c in caps_pp], "prior_lambda": [float(x) for x in lambdas],
                      "sigma": "each product's band (sigma_low, sigma_high)"}
     return out
-
-
-def cap_bands(values: np.ndarray, caps_pp: Sequence[float], band_caps_pp: Sequence[float]) -> tuple:
-    """Low and high per cell over its own cap and the band caps, as ``band_table`` takes them over a run
-    and its variants. ``values``: (G * C, K, V) for G importers x the C caps ``caps_pp`` (cell g * C + c),
-    K measures (e.g. risk countries) and V values each run gives a measure (1, or the cost's central, low
-    and high); NaN left out. Returns two (G * C, K) arrays; high NaN where some value is inf (no finite
-    upper bound)."""
-    caps = np.asarray(caps_pp, dtype=float)
-    n_c = caps.shape[0]
-    v = np.asarray(values, dtype=float)
-    v = v.reshape(v.shape[0] // n_c, n_c, v.shape[1], v.shape[2])
-    in_band = np.isin(caps, np.asarray(band_caps_pp, dtype=float))
-    low, high = np.full(v.shape[:3], np.nan), np.full(v.shape[:3], np.nan)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
-        for c in range(n_c):
-            sel = v[:, in_band | (np.arange(n_c) == c)]  # (G, caps, K, V)
-            sel = np.moveaxis(sel, 1, 2).reshape(v.shape[0], v.shape[2], -1)
-            low[:, c] = np.nanmin(sel, axis=2)
-            high[:, c] = np.nanmax(sel, axis=2)
-    shape = (v.shape[0] * n_c, v.shape[2])
-    return low.reshape(shape), np.where(np.isfinite(high), high, np.nan).reshape(shape)

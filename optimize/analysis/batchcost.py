@@ -4,7 +4,8 @@ product) row of ``kernel.CLOSED_FORM.solve`` (a ``Problem`` with ``pairs``) pric
 """
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import replace
 
 import numpy as np
@@ -35,7 +36,6 @@ def fast_cells(year, importer_codes, risk_codes, cap_basis: str, caps_pp, labels
     ``year.cost`` is set and, with its band caps, the bands per cell: ``share_after_low``/``_high`` per risk
     row and ``cost_low_usd``/``cost_high_usd`` (over the cell's cap and the band caps, each at its sigma band
     and prior weights, as ``bandruns.add_bands``). Returns it and the caps solved (cell = g * len + c)."""
-    from optimize.analysis.bands import cap_bands
     from optimize.analysis.exposure import cell_metrics, long_table
     from optimize.model.kernel import CLOSED_FORM, PlainSpec, Problem
 
@@ -78,3 +78,26 @@ def cell_extra(tables) -> dict:
     out = {k: nan if v is None else float(v) for k, v in out.items()}
     band = band_values(tables)
     return {**out, **band.get(("exposure_after", "ALL"), {}), **band.get(("cost_usd", ""), {})}
+
+
+def cap_bands(values: np.ndarray, caps_pp: Sequence[float], band_caps_pp: Sequence[float]) -> tuple:
+    """Low and high per cell over its own cap and the band caps, as ``band_table`` takes them over a run
+    and its variants. ``values``: (G * C, K, V) for G importers x the C caps ``caps_pp`` (cell g * C + c),
+    K measures (e.g. risk countries) and V values each run gives a measure (1, or the cost's central, low
+    and high); NaN left out. Returns two (G * C, K) arrays; high NaN where some value is inf (no finite
+    upper bound)."""
+    caps = np.asarray(caps_pp, dtype=float)
+    n_c = caps.shape[0]
+    v = np.asarray(values, dtype=float)
+    v = v.reshape(v.shape[0] // n_c, n_c, v.shape[1], v.shape[2])
+    in_band = np.isin(caps, np.asarray(band_caps_pp, dtype=float))
+    low, high = np.full(v.shape[:3], np.nan), np.full(v.shape[:3], np.nan)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices stay NaN
+        for c in range(n_c):
+            sel = v[:, in_band | (np.arange(n_c) == c)]  # (G, caps, K, V)
+            sel = np.moveaxis(sel, 1, 2).reshape(v.shape[0], v.shape[2], -1)
+            low[:, c] = np.nanmin(sel, axis=2)
+            high[:, c] = np.nanmax(sel, axis=2)
+    shape = (v.shape[0] * n_c, v.shape[2])
+    return low.reshape(shape), np.where(np.isfinite(high), high, np.nan).reshape(shape)

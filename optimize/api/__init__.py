@@ -105,7 +105,7 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
     ``write(out_dir)`` and ``summary_md()``. Raises ``InputError`` subclasses on bad
     input, ``InfeasibleError`` (exit 3) or ``SolverError`` (exit 4).
     """
-    from optimize.runs import pipeline
+    from optimize.runs import single
 
     scen = load_scenario(scenario, **keywords)
     from optimize.atomic import check_out_dir
@@ -117,7 +117,7 @@ def run(scenario: str | Path | Scenario | None = None, data: str | Path | pd.Dat
         check_out_dir(out_dir, overwrite=overwrite, run_key=results_key(scen))
     if save_lp is not None:
         check_lp_path(save_lp, overwrite=overwrite)
-    result = pipeline.run(scen, _data_arg(data), save_lp=save_lp)
+    result = single.run(scen, _data_arg(data), save_lp=save_lp)
     if out_dir is not None:
         result.write(out_dir, overwrite=overwrite)
     return result

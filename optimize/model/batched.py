@@ -23,9 +23,9 @@ import pandas as pd
 
 from optimize.data.frame import dense_index
 from optimize.model.instance import cap_rule_kusd, members_supply
-from optimize.model.kernel import CellTotals
 from optimize.model.lp import separable_split
 from optimize.model.pairflows import RowPairs, closed_form_pairs, row_chunks
+from optimize.model.problem import CellTotals
 from optimize.model.yeararrays import YearArrays
 
 

@@ -19,7 +19,6 @@ from optimize.errors import InfeasibleError, SolverError, TradeoptError
 from optimize.model import lp as lpmod
 from optimize.model import tiebreak
 from optimize.model.instance import Instance, spec_instance
-from optimize.model.kernel import LP
 from optimize.solve.highs import HighsModel, highs_version, solve_highs
 from optimize.solve.status import LPSolution, SolverInfo, Status, raise_for_status
 from optimize.vocab import plural
@@ -84,6 +83,18 @@ log = logging.getLogger("tradeopt.engine")
 BACKENDS = ("highs", "pyomo")
 
 
+def lp_merges(f: Features, joint_importers: int = 1) -> bool:
+    """Non-risk columns may be merged per product (``lp.merge_nonrisk``, exact): HiGHS, a separable
+    model (no coupling rows) and a tie-break that spreads the merged value."""
+    return f.backend == "highs" and f.spread != "vertex" and not f.coupled and joint_importers <= 1
+
+
+def lp_warm_start(f: Features) -> bool:
+    """One HiGHS model re-solved after bound changes gives each cap's exact result (``WarmStart``):
+    the merged LP without a share limit (its infeasible products change the bounds per cap)."""
+    return lp_merges(f) and not f.share_limit
+
+
 def _check_options(options: EngineOptions) -> None:
     from optimize.errors import ScenarioError
 
@@ -138,7 +149,7 @@ def reallocate(instances: list[Instance], options: EngineOptions | None = None) 
 
     t0 = time.perf_counter()
     # Separable model solved by HiGHS: merge each product's non-risk columns (exact; see lp.merge_nonrisk).
-    merged = LP.merges(options.features, len(instances) if options.joint else 1)
+    merged = lp_merges(options.features, len(instances) if options.joint else 1)
     lp_instances = [lpmod.merge_nonrisk(inst) for inst in instances] if merged else instances
     lp = lpmod.build_lp(lp_instances, joint=options.joint, exporter_total_pp=options.exporter_total_pp)
     built = _Built(lp, instances, lp_instances, merged, time.perf_counter() - t0)
@@ -218,7 +229,7 @@ def solve_cells(problem) -> Iterator[tuple[Instance, Allocation]]:
         return
     for spec in problem.specs:
         options = EngineOptions.of(spec, problem.save_lp)
-        warm = WarmStart(options) if problem.warm and LP.warm_start(spec.features) else None
+        warm = WarmStart(options) if problem.warm and lp_warm_start(spec.features) else None
         for cap_pp in problem.caps_pp:
             inst = instance_of(replace(spec, cap_pp=float(cap_pp)), problem.rows)
             yield inst, warm.reallocate(inst) if warm is not None else reallocate([inst], options)[0]
@@ -250,7 +261,7 @@ class WarmStart:
     assembled as ``reallocate``'s, so it equals a fresh run."""
 
     def __init__(self, options: EngineOptions):
-        if not LP.warm_start(options.features):
+        if not lp_warm_start(options.features):
             raise SolverError("a warm start needs the merged separable LP on HiGHS", fix="report this as a bug")
         self.options = options
         self.model: HighsModel | None = None

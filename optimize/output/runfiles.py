@@ -3,21 +3,26 @@
 ``render_outputs`` makes summary.json, the tables (``tablefile.table_bytes``: CSV and
 Parquet; flows.parquet), datapackage.json, scenario.resolved.toml|json, summary.md and
 results.xlsx as bytes; the figures come from the caller (drawn into the output's
-temporary folder by ``report.write_outputs``' figure process, or in memory by
-``figure_files``). ``report.write_outputs`` writes them into ``atomic.atomic_dir``; a
+temporary folder by ``runfiles.write_outputs``' figure process, or in memory by
+``figure_files``). ``runfiles.write_outputs`` writes them into ``atomic.atomic_dir``; a
 batch cell sends them from its worker to the batch client, which writes them once
 (``runs.batch``): no file is written, read back and written again.
 """
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 from collections.abc import Callable, Mapping
+from pathlib import Path
 
+from optimize.atomic import atomic_dir
+from optimize.errors import OutputError
 from optimize.output.datapackage import datapackage_text, provenance
 from optimize.output.manifest import jsonable
 from optimize.output.settings import run_settings, settings_caption
 from optimize.output.tablefile import parquet_bytes, table_bytes
+from optimize.ownership import write_recorded
 
 #: The run tables written as CSV and Parquet (when the run has them), after flows.parquet.
 CSV_TABLES = ("products", "beneficiaries", "exposure", "by_sector", "by_stage", "concentration", "single_country",
@@ -83,3 +88,52 @@ def render_outputs(tables, meta: Mapping, *, eur_per_usd: float | None = None, x
     for name, text in sorted((extra_text or {}).items()):
         files[name] = text.encode()
     return files
+
+
+@contextlib.contextmanager
+def _figure_process(tables, meta: dict, folder: Path, figures: bool):
+    """Yield what draws the run's figures into ``folder``/figures (``figproc.figure_drawer``: the process
+    `tradeopt run` prestarted, drawing while the tables are made; None without ``figures``); a process
+    is ended on leaving, before the atomic folder is committed or removed."""
+    if not figures:
+        yield None
+        return
+    from optimize.output.figproc import figure_drawer
+
+    with figure_drawer() as drawer:
+        drawer.draw(tables, folder / "figures", synthetic=bool(meta.get("synthetic")), subtitle=figure_subtitle(meta))
+        yield drawer
+
+
+def write_outputs(tables, meta: dict, out_dir, *, eur_per_usd: float | None = None, xlsx: bool = False,
+                  figures: bool = True, extra_text: dict[str, str] | None = None, overwrite: bool = False,
+                  run_key: str | None = None, manifest: dict | None = None) -> Path:
+    """Write every output into ``out_dir`` atomically (a failed write leaves ``out_dir`` untouched).
+
+    Files (``runfiles.render_outputs``, made in memory, each written once): summary.json, summary.md,
+    flows.parquet, products/beneficiaries/exposure/by_sector/by_stage/concentration/single_country(/binding).csv
+    and .parquet, datapackage.json, scenario.resolved.toml|json when meta has it, results.xlsx with ``xlsx``,
+    figures/*.png|svg with ``figures``; ``extra_text``: more {file name: text} written inside the same atomic
+    folder (e.g. scenario.resolved.toml); ``manifest``: the fields of manifest.json
+    (``output.manifest.build_manifest``), written once with the files' records;
+    ``run_key``: ``output.manifest.results_key``.
+    An existing ``out_dir`` follows ``atomic.atomic_dir``'s rule: content tradeopt did not
+    write (or another ``run_key``'s results) is refused (``OutputError``) unless ``overwrite``; never changed.
+    """
+    out_dir = Path(out_dir)
+    if eur_per_usd is not None and not (eur_per_usd > 0):
+        raise ValueError("eur_per_usd must be a positive rate (EUR per USD)")
+    try:
+        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key, manifest=manifest) as tmp, \
+                _figure_process(tables, meta, tmp, figures) as fig_proc:  # drawn while the tables are made
+
+            def drawn() -> list[str]:
+                return [p.relative_to(tmp).as_posix() for p in fig_proc.result()] if fig_proc is not None else []
+
+            for rel, data in render_outputs(tables, meta, eur_per_usd=eur_per_usd, xlsx=xlsx, extra_text=extra_text,
+                                            figures=drawn).items():
+                write_recorded(tmp / rel, data)
+    except OSError as exc:
+        raise OutputError(f"cannot write outputs to {out_dir}: {exc.strerror or exc}",
+                          fix="check free disk space and permissions, or choose another --out") from exc
+    return out_dir

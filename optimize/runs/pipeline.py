@@ -362,16 +362,3 @@ def solve_cell(prepared: Prepared, *, save_lp: str | Path | None = None,
     return RunResult(scenario=scen, instance=instance, allocation=allocation,
                      tables=cell_tables(prepared, scen, instance, allocation),
                      meta=run_facts(prepared, scen, instance, allocation))
-
-
-def run(scenario: Scenario | str | Path | None = None,
-        data: TradeData | pd.DataFrame | str | Path | None = None, **cell) -> RunResult:
-    """prepare + solve_cell: the whole analysis of one scenario (None = the default scenario); with
-    ``bands.enabled`` also the low/central/high bands (``bandruns.add_bands``)."""
-    prepared = prepare(scenario, data)
-    result = solve_cell(prepared, **cell)
-    if result.scenario.bands.enabled:
-        from optimize.runs.bandruns import add_bands
-
-        add_bands(prepared, result)
-    return result

@@ -56,14 +56,14 @@ class RunResult:
     def write(self, out_dir: str | Path, *, overwrite: bool = False, eur_per_usd: float | None = None,
               xlsx: bool | None = None, figures: bool | None = None,
               extra_text: dict[str, str] | None = None) -> Path:
-        """Write every output (``report.write_outputs``) plus manifest.json and scenario.resolved.toml.
+        """Write every output (``runfiles.write_outputs``) plus manifest.json and scenario.resolved.toml.
 
         ``eur_per_usd`` (EUR per USD), ``xlsx`` and ``figures`` default (None) to the scenario's
         ``[report]`` section; ``extra_text``: more files, {name: text}. An existing ``out_dir`` holding
         files tradeopt did not write is refused (``OutputError``) unless ``overwrite``; those
         files are never changed (``atomic.atomic_dir``).
         """
-        from optimize.output.report import write_outputs
+        from optimize.output.runfiles import write_outputs
 
         # manifest and resolved scenario inside the same atomic folder: a killed run leaves all or nothing
         opts = self._report_options(eur_per_usd, xlsx, figures, extra_text)

@@ -16,23 +16,7 @@ import pandas as pd
 
 from optimize.config.scenario import Scenario
 from optimize.errors import DataError, ScenarioError
-
-#: Columns of ``trend.csv``.
-TREND_COLUMNS = ("year", "risk", "share_before", "share_after", "total_usd", "shifted_usd", "hhi_before",
-                 "hhi_after", "cost_usd")
-
-
-@dataclass
-class YearRun:
-    """What the trend keeps of one year's run: its headline rows, the per-product risk values (for the
-    decomposition), product descriptions and the run's facts."""
-
-    year: int
-    rows: pd.DataFrame  # TREND_COLUMNS
-    shares: pd.DataFrame  # [risk, k, value_usd, risk_usd]
-    products: pd.DataFrame  # [k, description]
-    meta: dict
-    flags: dict[str, set[str]] = field(default_factory=dict)  # persistence.year_flags
+from optimize.runs.trendstore import TREND_COLUMNS, YearRun, year_store
 
 
 @dataclass
@@ -181,7 +165,6 @@ def trend(scen: Scenario, data=None, years: Sequence[int] | None = None, top: in
     ``out_dir``: each finished year is kept there as it finishes (``trendstore``), and a re-run computes only
     the years without a record (``TrendResult.computed``); another run's records are replaced only with
     ``overwrite``. The folder's tables are written by ``api.trend.write_trend``."""
-    from optimize.runs.trendstore import year_store
 
     given = years or ([scen.data.year] if scen.data.year else None)  # --year alone: a trend of one year
     wanted = known_years(scen, data, given)

@@ -13,12 +13,30 @@ from __future__ import annotations
 import json
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
 from optimize.runs import resume
+
+#: Columns of ``trend.csv``.
+TREND_COLUMNS = ("year", "risk", "share_before", "share_after", "total_usd", "shifted_usd", "hhi_before",
+                 "hhi_after", "cost_usd")
+
+
+@dataclass
+class YearRun:
+    """What the trend keeps of one year's run: its headline rows, the per-product risk values (for the
+    decomposition), product descriptions and the run's facts."""
+
+    year: int
+    rows: pd.DataFrame  # TREND_COLUMNS
+    shares: pd.DataFrame  # [risk, k, value_usd, risk_usd]
+    products: pd.DataFrame  # [k, description]
+    meta: dict
+    flags: dict[str, set[str]] = field(default_factory=dict)  # persistence.year_flags
+
 
 #: The record tables (the record ``trend_years`` last, as ``resume.write_parts`` wants it).
 TABLES = ("trend_rows", "trend_shares", "trend_products", "trend_flags", "trend_years")
@@ -63,7 +81,6 @@ class YearStore:
 
     def finished(self, years: Sequence[int]) -> dict:
         """{year: ``trend.YearRun``} of the ``years`` with a record."""
-        from optimize.runs.trend import TREND_COLUMNS, YearRun
 
         done = resume.finished(self.out, self.digest, record="trend_years")
         if done.empty:
