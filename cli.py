@@ -190,8 +190,7 @@ def scenarios(name, schema):
 
 # ---------------------------------------------------------------- batch / sweep
 @main.command()
-@opts.scenario_options("year", "importer", "risk", "friends", "cap_pp", "products", "sectors", "elasticities",
-                       "bands")
+@opts.scenario_options("year", "importer", "risk", "friends", "cap_pp", "products", "sectors", "elasticities", "bands")
 @opts.axis_options("importers", "years", "caps_pp", "cap_bases", "risk_sets")
 @opts.out_folder(required=True, help="Output folder.")
 @click.option("--workers", type=int, default=2, show_default=True, help="Local worker processes.")

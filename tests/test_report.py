@@ -13,7 +13,8 @@ from optimize.analysis.metrics import compute_tables
 from optimize.atomic import atomic_dir, atomic_write_text, check_writable
 from optimize.data.trade import SYNTHETIC_LABEL
 from optimize.errors import OutputError
-from optimize.output.report import render_summary_md, with_eur, write_outputs
+from optimize.output.report import render_summary_md, with_eur
+from optimize.output.runfiles import write_outputs
 
 META = {"scenario": "eu-critical", "importer": "EU27", "year": 2023, "data_source": "hand-made test table",
         "synthetic": False, "risk_iso3": ["CHN", "USA", "RUS"], "cap_pp": 5.0, "cap_basis": "world-exports",
