@@ -72,12 +72,12 @@ def one(name: str, parquet: str) -> dict:
             client.run(_import_work_modules)  # a running cluster's workers have imported tradeopt already
             t0 = time.perf_counter()
             grid = grid.__class__(**{**grid.__dict__, "years": b.resolve_years(scen, None)})
-            res = b.run_batch(scen, grid, out_dir, dask_address=client, quiet=True)
+            res = b.run_batch(scen, grid, out_dir, b.BatchOptions(dask_address=client, quiet=True))
         finally:
             close_dask(client)
     else:
         grid = grid.__class__(**{**grid.__dict__, "years": years or b.resolve_years(scen, None)})
-        res = b.run_batch(scen, grid, out_dir, workers=int(name[-1]), quiet=True)
+        res = b.run_batch(scen, grid, out_dir, b.BatchOptions(workers=int(name[-1]), quiet=True))
     return {"seconds": time.perf_counter() - t0, "cells": len(res.computed), "table": str(out_dir / "batch.parquet")}
 
 

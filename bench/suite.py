@@ -125,7 +125,8 @@ def m_batch(parquet: str, workers: int, fast: bool = True) -> dict:
     importers = (("EU27",) + b.parse_importers("all-eu"))[:int(os.environ.get("TRADEOPT_BENCH_IMPORTERS", "28"))]
     grid = b.Grid(importers=importers, years=b.resolve_years(scen, None), caps_pp=(5.0,),
                   risk_sets=(("CHN", "RUS", "USA"),))
-    res = b.run_batch(scen, grid, Path(tempfile.mkdtemp()) / "batch", workers=workers, quiet=True, fast=fast)
+    res = b.run_batch(scen, grid, Path(tempfile.mkdtemp()) / "batch",
+                      b.BatchOptions(workers=workers, quiet=True, fast=fast))
     return {"seconds": time.perf_counter() - prepared_t0, "cells": len(res.computed)}
 
 

@@ -87,7 +87,7 @@ def _grid(importers, caps):
 
 
 def test_batch_rows_equal_single_runs(scen, prepared, tmp_path):
-    res = b.run_batch(scen, _grid(["DEU", "EU27"], [0, 4]), tmp_path / "out", workers=1, quiet=True)
+    res = b.run_batch(scen, _grid(["DEU", "EU27"], [0, 4]), tmp_path / "out", b.BatchOptions(workers=1, quiet=True))
     t = res.table
     assert len(t) == 2 * 2 * 4  # cells x (3 risk countries + ALL)
     assert (tmp_path / "out" / "batch.csv").is_file() and (tmp_path / "out" / "batch.parquet").is_file()
@@ -107,28 +107,28 @@ def test_batch_rows_equal_single_runs(scen, prepared, tmp_path):
 
 def test_rerun_skips_finished_and_changed_scenario_recomputes(scen, tmp_path):
     grid = _grid(["NLD"], [1, 2])
-    first = b.run_batch(scen, grid, tmp_path, workers=1, quiet=True)
-    again = b.run_batch(scen, grid, tmp_path, workers=1, quiet=True)
+    first = b.run_batch(scen, grid, tmp_path, b.BatchOptions(workers=1, quiet=True))
+    again = b.run_batch(scen, grid, tmp_path, b.BatchOptions(workers=1, quiet=True))
     assert again.computed == [] and sorted(again.skipped) == sorted(first.computed)
     pd.testing.assert_frame_equal(first.table, again.table)
     other = scen.model_copy(update={"alternatives": scen.alternatives.model_copy(update={"spread": "min-hhi"})})
     with pytest.raises(OutputError, match="another batch"):  # another run's results survive unless asked
-        b.run_batch(other, grid, tmp_path, workers=1, quiet=True)
-    assert b.run_batch(scen, grid, tmp_path, workers=1, quiet=True).computed == []
-    changed = b.run_batch(other, grid, tmp_path, workers=1, quiet=True, overwrite=True)
+        b.run_batch(other, grid, tmp_path, b.BatchOptions(workers=1, quiet=True))
+    assert b.run_batch(scen, grid, tmp_path, b.BatchOptions(workers=1, quiet=True)).computed == []
+    changed = b.run_batch(other, grid, tmp_path, b.BatchOptions(workers=1, quiet=True, overwrite=True))
     assert sorted(changed.computed) == sorted(first.computed)
 
 
 def test_bad_cell_is_recorded_not_fatal(scen, tmp_path):
     # Holy See (VAT) imports nothing in the sample: an input error for that cell only
-    res = b.run_batch(scen, _grid(["VAT", "DEU"], [2]), tmp_path, workers=1, quiet=True)
+    res = b.run_batch(scen, _grid(["VAT", "DEU"], [2]), tmp_path, b.BatchOptions(workers=1, quiet=True))
     status = res.table.groupby("importer")["status"].first()
     assert status["DEU"] == "optimal"
     assert status["VAT"].startswith("error")
 
 
 def test_joint_reduction_not_larger_than_alone(scen, tmp_path):
-    res = b.run_batch(scen, _grid(["DEU", "FRA", "ITA", "NLD"], [3]), tmp_path, workers=1, joint=True, quiet=True)
+    res = b.run_batch(scen, _grid(["DEU", "FRA", "ITA", "NLD"], [3]), tmp_path, b.BatchOptions(workers=1, joint=True, quiet=True))
     t = res.table
     assert "share_after_alone" in t
     ok = t[t.status == "optimal"]
@@ -141,7 +141,7 @@ def test_joint_reduction_not_larger_than_alone(scen, tmp_path):
 
 
 def test_joint_single_importer_equals_alone(scen, tmp_path):
-    res = b.run_batch(scen, _grid(["DEU"], [3]), tmp_path, workers=1, joint=True, quiet=True)
+    res = b.run_batch(scen, _grid(["DEU"], [3]), tmp_path, b.BatchOptions(workers=1, joint=True, quiet=True))
     a = res.table[res.table.risk == "ALL"].iloc[0]
     assert a.share_after == pytest.approx(a.share_after_alone, abs=1e-9)
 
@@ -175,7 +175,7 @@ def test_all_eu_caps_1_to_10_killed_and_resumed(scen, tmp_path):
 
     grid = b.Grid(importers=b.parse_importers("all-eu"), years=(2023,), caps_pp=b.parse_caps("1-10"),
                   risk_sets=(RISK,))
-    res = b.run_batch(scen, grid, out, workers=2, quiet=True, fast=False)
+    res = b.run_batch(scen, grid, out, b.BatchOptions(workers=2, quiet=True, fast=False))
     all_keys = {c.key for c in grid.cells()}
     assert set(res.skipped) == set(before)
     assert set(res.computed) == all_keys - set(before)
@@ -210,12 +210,12 @@ def test_pool_workers_reading_their_own_years_equal_the_client_read(tmp_path):
     scen = load_scenario("default", overrides=[f"data.baci={tmp_path / 'flows.parquet'}"])
     grid = b.Grid(importers=(b.ALL_IMPORTERS, "EU27"), years=(2021, 2022, 2023), caps_pp=(1.0, 5.0),
                   risk_sets=(RISK,))
-    inline = b.run_batch(scen, grid, tmp_path / "one", workers=1, quiet=True)
-    pooled = b.run_batch(scen, grid, tmp_path / "two", workers=2, quiet=True)
+    inline = b.run_batch(scen, grid, tmp_path / "one", b.BatchOptions(workers=1, quiet=True))
+    pooled = b.run_batch(scen, grid, tmp_path / "two", b.BatchOptions(workers=2, quiet=True))
     assert sorted(inline.computed) == sorted(pooled.computed)
     pd.testing.assert_frame_equal(inline.table, pooled.table, check_exact=False, rtol=1e-12, atol=0)
     assert set(pooled.cells["worker"]) - {f"{os.uname().nodename}:{os.getpid()}"}, "cells ran in the client"
     absent = to_iso3([gone])[0]
     per_year = pooled.table.groupby("year")["importer"].agg(set)
     assert absent not in per_year[2021] and absent in per_year[2023]
-    assert b.run_batch(scen, grid, tmp_path / "two", workers=2, quiet=True).computed == []
+    assert b.run_batch(scen, grid, tmp_path / "two", b.BatchOptions(workers=2, quiet=True)).computed == []

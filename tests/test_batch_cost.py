@@ -43,7 +43,7 @@ def test_batch_cell_cost_equals_the_run_of_that_cell(basis, tmp_path, monkeypatc
     scen = load_scenario("default")
     grid = b.Grid(importers=("EU27", "DEU", "CHN", "JPN"), years=(2023,), caps_pp=(0.0, 2.5, 100.0),
                   cap_bases=(basis,), risk_sets=(RISK,))
-    res = b.run_batch(scen, grid, tmp_path / "o", workers=1, quiet=True)
+    res = b.run_batch(scen, grid, tmp_path / "o", b.BatchOptions(workers=1, quiet=True))
     assert res.cells["cost_usd"].gt(0).sum() >= 6  # the check is not vacuous
     assert _check_cells(res.cells, scen, None, basis, RISK) == len(res.cells)
 
@@ -53,7 +53,7 @@ def test_batch_cell_cost_on_real_flows(basis, energy_parquet, tmp_path):
     scen = cell_scenario(load_scenario("default"), products="all")
     grid = b.Grid(importers=("EU27", "USA", "IND"), years=(2023,), caps_pp=(1.0, 5.0), cap_bases=(basis,),
                   risk_sets=(("CHN",),))
-    res = b.run_batch(scen, grid, tmp_path / "o", data=energy_parquet, workers=1, quiet=True)
+    res = b.run_batch(scen, grid, tmp_path / "o", b.BatchOptions(workers=1, quiet=True), data=energy_parquet)
     assert res.cells["cost_usd"].gt(0).all() and res.cells["cost_coverage"].gt(0).all()
     assert _check_cells(res.cells, scen, energy_parquet, basis, ("CHN",)) == len(res.cells)
 
@@ -63,7 +63,7 @@ def test_batch_bands_equal_the_run_with_bands_of_that_cell(tmp_path):
     cost span its cap and the band caps (2.5 lies inside the band caps, 7 outside), as a run with bands."""
     scen = cell_scenario(load_scenario("default"), bands=True)
     grid = b.Grid(importers=("EU27", "JPN"), years=(2023,), caps_pp=(2.5, 7.0), risk_sets=(RISK,))
-    res = b.run_batch(scen, grid, tmp_path / "o", workers=1, quiet=True)
+    res = b.run_batch(scen, grid, tmp_path / "o", b.BatchOptions(workers=1, quiet=True))
     table = res.table.set_index(["importer", "cap_pp", "risk"])
     for r in res.cells.itertuples():
         run = optimize.run(scen, importer=r.importer, cap_pp=r.cap_pp, risk=list(RISK)).tables.bands
@@ -82,8 +82,8 @@ def test_batch_bands_equal_the_run_with_bands_of_that_cell(tmp_path):
 def test_fast_and_pipeline_cells_give_the_same_cost_and_band_columns(tmp_path):
     scen = cell_scenario(load_scenario("default"), bands=True)
     grid = b.Grid(importers=("DEU", "CHN"), years=(2023,), caps_pp=(5.0,), risk_sets=(RISK,))
-    fast = b.run_batch(scen, grid, tmp_path / "f", workers=1, quiet=True)
-    slow = b.run_batch(scen, grid, tmp_path / "s", workers=1, quiet=True, fast=False)
+    fast = b.run_batch(scen, grid, tmp_path / "f", b.BatchOptions(workers=1, quiet=True))
+    slow = b.run_batch(scen, grid, tmp_path / "s", b.BatchOptions(workers=1, quiet=True, fast=False))
     cols = ["cost_usd", "cost_pct", "cost_coverage", "cost_low_usd", "cost_high_usd", "share_after_low",
             "share_after_high"]
     np.testing.assert_allclose(fast.cells[cols].to_numpy(float), slow.cells[cols].to_numpy(float), rtol=1e-9)

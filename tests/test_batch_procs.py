@@ -104,13 +104,13 @@ def test_one_writer_per_folder_and_stale_lock_taken_over(tmp_path):
         (out / ".tradeopt-batch.lock").write_text(json.dumps({"host": socket.gethostname(), "pid": sleeper.pid,
                                                                "run_id": "other"}))
         with pytest.raises(OutputError, match=f"pid {sleeper.pid}"):
-            b.run_batch(scen, GRID, out, workers=1, quiet=True)
+            b.run_batch(scen, GRID, out, b.BatchOptions(workers=1, quiet=True))
         assert not (out / "dataset").exists()
     finally:
         sleeper.kill()
         sleeper.wait()
     # its owner is dead now: the lock is stale and taken over; released at the end
-    res = b.run_batch(scen, GRID, out, workers=1, quiet=True)
+    res = b.run_batch(scen, GRID, out, b.BatchOptions(workers=1, quiet=True))
     assert len(res.computed) == 2 and not (out / ".tradeopt-batch.lock").exists()
 
 
@@ -127,8 +127,8 @@ def test_stale_temp_folders_removed_only_when_their_owner_is_dead(tmp_path):
             d.mkdir()
             (d / "x").write_text("x")
         with pytest.raises(OutputError, match="cells"):  # a live writer's (or another host's) leftover: not tradeopt's
-            b.run_batch(scen, GRID, out, workers=1, quiet=True)
-        b.run_batch(scen, GRID, out, workers=1, quiet=True, overwrite=True)  # beside them; they stay
+            b.run_batch(scen, GRID, out, b.BatchOptions(workers=1, quiet=True))
+        b.run_batch(scen, GRID, out, b.BatchOptions(workers=1, quiet=True, overwrite=True))  # beside them; they stay
         assert not dead.exists()
         assert live.exists() and other_host.exists()
     finally:
@@ -142,14 +142,14 @@ def test_changed_file_never_resumes(tmp_path):
     src = tmp_path / "flows.parquet"
     shutil.copy(data_dir() / SAMPLE_FILE, src)
     scen = load_scenario("default", overrides=[f"data.baci={json.dumps(str(src))}"])
-    first = b.run_batch(scen, GRID, tmp_path / "out", workers=1, quiet=True)
-    assert b.run_batch(scen, GRID, tmp_path / "out", workers=1, quiet=True).computed == []
+    first = b.run_batch(scen, GRID, tmp_path / "out", b.BatchOptions(workers=1, quiet=True))
+    assert b.run_batch(scen, GRID, tmp_path / "out", b.BatchOptions(workers=1, quiet=True)).computed == []
     tbl = pq.read_table(src).to_pandas()
     tbl["v"] = tbl["v"] * 3
     tbl.to_parquet(src, index=False)
     with pytest.raises(OutputError, match="another batch"):  # the old results survive unless asked
-        b.run_batch(scen, GRID, tmp_path / "out", workers=1, quiet=True)
-    again = b.run_batch(scen, GRID, tmp_path / "out", workers=1, quiet=True, overwrite=True)
+        b.run_batch(scen, GRID, tmp_path / "out", b.BatchOptions(workers=1, quiet=True))
+    again = b.run_batch(scen, GRID, tmp_path / "out", b.BatchOptions(workers=1, quiet=True, overwrite=True))
     assert sorted(again.computed) == sorted(first.computed)
     a1, a3 = (r.table[r.table.risk == "ALL"].set_index("importer") for r in (first, again))
     pd.testing.assert_series_equal(a3["before_usd"], 3 * a1["before_usd"], rtol=1e-12)

@@ -54,8 +54,8 @@ def test_batched_closed_form_equals_the_pipeline_per_cell(basis, tmp_path):
     scen = load_scenario("default")
     grid = b.Grid(importers=("EU27", "DEU", "CHN", "USA", "VAT"), years=(2023,), caps_pp=(0.0, 2.5, 100.0),
                   cap_bases=(basis,), risk_sets=(("CHN", "RUS", "USA"), ("EU27",)))
-    fast = b.run_batch(scen, grid, tmp_path / "fast", workers=1, quiet=True)
-    slow = b.run_batch(scen, grid, tmp_path / "slow", workers=1, quiet=True, fast=False)
+    fast = b.run_batch(scen, grid, tmp_path / "fast", b.BatchOptions(workers=1, quiet=True))
+    slow = b.run_batch(scen, grid, tmp_path / "slow", b.BatchOptions(workers=1, quiet=True, fast=False))
     ok = ~fast.table["status"].str.startswith("error")
     assert ok.sum() > 0 and (fast.table["status"].str.startswith("error") == slow.table["status"].str.startswith("error")).all()
     pd.testing.assert_frame_equal(fast.table.drop(columns="status"), slow.table.drop(columns="status"),
@@ -68,7 +68,7 @@ def test_dataset_is_hive_partitioned_and_tidy(tmp_path):
     scen = load_scenario("default")
     grid = b.Grid(importers=("DEU", "NLD"), years=(2023,), caps_pp=(1.0, 2.0),
                   cap_bases=("world-exports", "rest-of-world"), risk_sets=(("CHN",),))
-    res = b.run_batch(scen, grid, tmp_path, workers=1, quiet=True)
+    res = b.run_batch(scen, grid, tmp_path, b.BatchOptions(workers=1, quiet=True))
     cells = ds.dataset(tmp_path / "dataset" / "cells", format="parquet", partitioning="hive").to_table().to_pandas()
     risk = ds.dataset(tmp_path / "dataset" / "risk", format="parquet", partitioning="hive").to_table().to_pandas()
     assert sorted(cells["cell_key"]) == sorted(c.key for c in grid.cells())
@@ -94,7 +94,7 @@ def test_importers_all_equals_the_floor_script(tmp_path):
     fl = floor_script.floor(pq_path, cap_pp=5.0)
     scen = load_scenario("default", overrides=[f"data.baci={json.dumps(pq_path)}", "basket.products=all"])
     grid = b.Grid(importers=b.parse_importers("all"), years=(2023,), caps_pp=(5.0,), risk_sets=(("CHN", "RUS", "USA"),))
-    res = b.run_batch(scen, grid, tmp_path / "out", workers=2, quiet=True)
+    res = b.run_batch(scen, grid, tmp_path / "out", b.BatchOptions(workers=2, quiet=True))
     t = res.table
     assert t["status"].eq("optimal").all()
     t = t.assign(j=[r[0] for r in b.resolve_many(list(t["importer"]))])

@@ -51,22 +51,22 @@ def test_cluster_equals_local_pool_and_only_the_client_writes(cluster, tmp_path,
     monkeypatch.chdir(tmp_path)
     shutil.copy(data_dir() / SAMPLE_FILE, tmp_path / "flows.parquet")
     scen = load_scenario("default", overrides=["data.baci=flows.parquet"])
-    local = b.run_batch(scen, GRID, tmp_path / "local", workers=2, quiet=True)
+    local = b.run_batch(scen, GRID, tmp_path / "local", b.BatchOptions(workers=2, quiet=True))
     before_w = _files(wtmp)
-    remote = b.run_batch(scen, GRID, tmp_path / "dask", dask_address=client, quiet=True)
+    remote = b.run_batch(scen, GRID, tmp_path / "dask", b.BatchOptions(dask_address=client, quiet=True))
     assert sorted(remote.computed) == sorted(c.key for c in GRID.cells())
     pd.testing.assert_frame_equal(local.table, remote.table, check_exact=False, rtol=1e-12, atol=0)
     assert set(remote.cells["worker"]) - {f"{os.uname().nodename}:{os.getpid()}"}, "cells ran on the client"
     assert not any("dataset" in f or "batch" in f for f in _files(wtmp) - before_w)
-    again = b.run_batch(scen, GRID, tmp_path / "dask", dask_address=client, quiet=True)
+    again = b.run_batch(scen, GRID, tmp_path / "dask", b.BatchOptions(dask_address=client, quiet=True))
     assert again.computed == [] and len(again.skipped) == len(GRID.cells())
     # full outputs: the report files are made in the workers' private temp folder and written by the client
     small = b.Grid(importers=("NLD",), years=(2023,), caps_pp=(2.0,), risk_sets=(("CHN",),))
-    full = b.run_batch(scen, small, tmp_path / "full", dask_address=client, outputs="full", quiet=True)
+    full = b.run_batch(scen, small, tmp_path / "full", b.BatchOptions(dask_address=client, outputs="full", quiet=True))
     key = small.cells()[0].key
     assert (tmp_path / "full" / "cells" / key / "summary.md").is_file()
     assert not any(key in f for f in _files(wtmp))  # nothing stranded on the workers
-    assert b.run_batch(scen, small, tmp_path / "full", dask_address=client, outputs="full", quiet=True).computed == []
+    assert b.run_batch(scen, small, tmp_path / "full", b.BatchOptions(dask_address=client, outputs="full", quiet=True)).computed == []
     assert full.table["status"].eq("optimal").all()
 
 
@@ -83,17 +83,17 @@ def test_every_importer_is_read_and_expanded_on_the_workers(cluster, tmp_path, m
     scen = load_scenario("default", overrides=[f"data.baci={tmp_path / 'flows.parquet'}"])
     grid = b.Grid(importers=(b.ALL_IMPORTERS, "EU27"), years=years, caps_pp=(2.0, 5.0),
                   risk_sets=(("CHN", "RUS", "USA"),))
-    local = b.run_batch(scen, grid, tmp_path / "local", workers=2, quiet=True)
+    local = b.run_batch(scen, grid, tmp_path / "local", b.BatchOptions(workers=2, quiet=True))
 
     def no_client_read(*args, **kwargs):
         raise AssertionError("the client read the data")
 
     monkeypatch.setattr(pipeline, "prepare", no_client_read)
-    remote = b.run_batch(scen, grid, tmp_path / "dask", dask_address=client, quiet=True)
+    remote = b.run_batch(scen, grid, tmp_path / "dask", b.BatchOptions(dask_address=client, quiet=True))
     assert len(remote.computed) == len(local.computed) > 2 * 20
     assert set(remote.table["year"]) == set(years or local.table["year"]) and "EU27" in set(remote.table["importer"])
     pd.testing.assert_frame_equal(local.table, remote.table, check_exact=False, rtol=1e-12, atol=0)
-    again = b.run_batch(scen, grid, tmp_path / "dask", dask_address=client, quiet=True)
+    again = b.run_batch(scen, grid, tmp_path / "dask", b.BatchOptions(dask_address=client, quiet=True))
     assert again.computed == [] and sorted(again.skipped) == sorted(remote.computed)
 
 
@@ -105,7 +105,7 @@ def test_two_batches_of_one_scenario_on_one_scheduler(cluster, tmp_path):
     def run(name):
         try:
             with distributed.Client(cl.scheduler_address) as c:
-                results[name] = b.run_batch(scen, GRID, tmp_path / name, dask_address=c, quiet=True)
+                results[name] = b.run_batch(scen, GRID, tmp_path / name, b.BatchOptions(dask_address=c, quiet=True))
         except Exception as exc:  # noqa: BLE001
             errors.append(exc)
 
@@ -136,11 +136,11 @@ class _KillOnce(distributed.WorkerPlugin):
 def test_worker_killed_mid_batch_is_retried(cluster, tmp_path):
     _, client, _, _ = cluster
     scen = load_scenario("default")
-    reference = b.run_batch(scen, GRID, tmp_path / "ref", workers=1, quiet=True, fast=False)
+    reference = b.run_batch(scen, GRID, tmp_path / "ref", b.BatchOptions(workers=1, quiet=True, fast=False))
     marker = tmp_path / "killed"
     client.register_plugin(_KillOnce(str(marker)), name="kill-once")
     try:
-        res = b.run_batch(scen, GRID, tmp_path / "out", dask_address=client, quiet=True, fast=False)
+        res = b.run_batch(scen, GRID, tmp_path / "out", b.BatchOptions(dask_address=client, quiet=True, fast=False))
     finally:
         client.unregister_worker_plugin("kill-once")
     assert marker.exists(), "no worker was killed"
@@ -156,12 +156,11 @@ def test_new_in_memory_data_in_the_same_folder_is_recomputed(cluster, tmp_path):
     scen = load_scenario("default")
     df = read_baci(None).flows
     grid = b.Grid(importers=("DEU",), years=(2023,), caps_pp=(3.0,), risk_sets=(("CHN",),))
-    first = b.run_batch(scen, grid, tmp_path, data=df, dask_address=client, quiet=True)
-    same = b.run_batch(scen, grid, tmp_path, data=df.copy(), dask_address=client, quiet=True)
+    first = b.run_batch(scen, grid, tmp_path, b.BatchOptions(dask_address=client, quiet=True), data=df)
+    same = b.run_batch(scen, grid, tmp_path, b.BatchOptions(dask_address=client, quiet=True), data=df.copy())
     assert same.computed == []
     doubled = df.assign(v=df["v"] * 2)
-    second = b.run_batch(scen, grid, tmp_path, data=doubled, dask_address=client, quiet=True,
-                         overwrite=True)  # other data: another batch's results, replaced only when asked
+    second = b.run_batch(scen, grid, tmp_path, b.BatchOptions(dask_address=client, quiet=True, overwrite=True), data=doubled)  # other data: another batch's results, replaced only when asked
     assert second.computed == first.computed
     a1 = first.table.set_index("risk")
     a2 = second.table.set_index("risk")

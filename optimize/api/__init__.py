@@ -168,9 +168,10 @@ def batch_run(scenario: str | Path | Scenario | None = None, *, out_dir: str | P
     data = _data_arg(data)
     grid = _batch_grid(scen, importers, years, caps_pp, cap_bases, risk_sets, data)
     # the folder check and the Dask connection: once, in ``run_batch``, before any data are read
-    return b.run_batch(scen, grid, out_dir, data=data, workers=workers, dask_address=dask_address, joint=joint,
-                       outputs="full" if full_outputs else "tables", figures=figures, quiet=quiet, overwrite=overwrite,
-                       fast=not per_cell, dask_timeout_s=dask_timeout)
+    how = b.BatchOptions(workers=workers, dask_address=dask_address, joint=joint, figures=figures, quiet=quiet,
+                         outputs="full" if full_outputs else "tables", overwrite=overwrite, fast=not per_cell,
+                         dask_timeout_s=dask_timeout)
+    return b.run_batch(scen, grid, out_dir, how, data=data)
 
 
 def _batch_grid(scen, importers, years, caps_pp, cap_bases, risk_sets, data):

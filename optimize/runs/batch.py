@@ -53,6 +53,7 @@ from optimize.runs.cells import (  # noqa: F401  (re-exported)
 from optimize.runs.grid import (  # noqa: F401  (re-exported)
     ALL_IMPORTERS,
     CAP_BASES,
+    BatchOptions,
     Cell,
     Grid,
     expand_all,
@@ -286,42 +287,37 @@ class _Writer:
         self.risk, self.cells, self.files, self.n_buffered, self.last = [], [], {}, 0, time.monotonic()
 
 
-def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, *, data=None, workers: int = 2,
-              dask_address=None, joint: bool = False, outputs: str = "tables", figures: bool = False,
-              quiet: bool = False, fast: bool = True, dask_timeout_s: float | None = None,
-              overwrite: bool = False) -> BatchResult:
-    """Run every cell of ``grid`` not already finished in ``out_dir``; write the dataset and ``batch.csv``.
+def run_batch(scenario, grid: Grid, out_dir: str | os.PathLike, how: BatchOptions | None = None, *,
+              data=None) -> BatchResult:
+    """Run every cell of ``grid`` not already finished in ``out_dir``, as ``how`` says (None:
+    ``BatchOptions()``); write the dataset and ``batch.csv``.
 
     ``scenario``: the base ``Scenario`` (cells override importer, year, cap and risk
     set). ``data``: a ``TradeData``/DataFrame instead of ``scenario.data.baci``.
-    ``dask_address``: ``local``/``local:N``, a scheduler address or a ``distributed.Client``
-    (connected before any data are read). ``joint``: solve all importers of a (year,
-    cap, basis, risk set) group as one coupled LP. ``outputs``: "tables" or "full".
-    ``fast``: use the batched closed form when the scenario allows it (``kernel.CLOSED_FORM.supports``).
     ``out_dir`` must be new, empty or a batch folder of tradeopt (its ``manifest.json``);
-    else ``OutputError`` unless ``overwrite`` (``atomic.claim_dir``; foreign files never changed).
+    else ``OutputError`` unless ``how.overwrite`` (``atomic.claim_dir``; foreign files never changed).
     """
     from optimize.config.resolve import resolve
     from optimize.errors import DataError
     from optimize.model.kernel import CLOSED_FORM
     from optimize.runs import executors, pipeline
 
-    t_start = time.perf_counter()
-    executors.dask_timeout_seconds(dask_timeout_s)  # a bad value is refused with or without a Dask address
-    check_out_dir(out_dir, overwrite=overwrite, run_key=BATCH_KEY)  # refuse before connecting or reading
+    t_start, how = time.perf_counter(), how or BatchOptions()
+    executors.dask_timeout_seconds(how.dask_timeout_s)  # a bad value is refused with or without a Dask address
+    check_out_dir(out_dir, overwrite=how.overwrite, run_key=BATCH_KEY)  # refuse before connecting or reading
     # an unreachable scheduler fails before any data are read or folder claimed
-    with executors.dask_session(dask_address, dask_timeout_s, quiet, warm=True) as client:
-        out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=overwrite, run_key=BATCH_KEY)
+    with executors.dask_session(how.dask_address, how.dask_timeout_s, how.quiet, warm=True) as client:
+        out = claim_dir(out_dir, owns=BATCH_OWNS, overwrite=how.overwrite, run_key=BATCH_KEY)
         run_id = resume.new_run_id()
         lock = resume.acquire_lock(out, run_id)
         try:
             with _sigterm_as_interrupt():
-                options = CellOptions(outputs=outputs, figures=figures, joint=joint,
-                                      fast=fast and CLOSED_FORM.supports(resolve(scenario).features))
+                options = CellOptions(outputs=how.outputs, figures=how.figures, joint=how.joint,
+                                      fast=how.fast and CLOSED_FORM.supports(resolve(scenario).features))
                 resume.remove_stale(out)
-                run = _make_run(scenario, grid, out, data, workers, client, options, run_id)
+                run = _make_run(scenario, grid, out, data, how.workers, client, options, run_id)
                 try:
-                    return _run_locked(run, quiet, t_start, overwrite)
+                    return _run_locked(run, how.quiet, t_start, how.overwrite)
                 except DataError as exc:  # name every absent year of the grid, not only the first one read
                     raise_every_absent_year(exc, run.grid.years, lambda: pipeline.data_years(run.scenario, run.data))
         finally:

@@ -265,3 +265,23 @@ def raise_every_absent_year(exc: DataError, years: Sequence[int], data_years) ->
     listed = ", ".join(map(str, present))
     raise DataError(f"no flows for year(s) {missing} of the {len(years)} years asked; the data hold {listed}",
                     file=exc.file, field="t", fix=f"choose years among {listed} (--years or data.year)") from None
+
+
+@dataclass(frozen=True)
+class BatchOptions:
+    """How a batch runs (``run_batch``): ``workers`` local processes, or ``dask_address`` (``local``/``local:N``,
+    a scheduler address or a ``distributed.Client``, connected before any data are read; ``dask_timeout_s``
+    seconds to wait for it); ``joint``: all importers of a (year, cap, basis, risk set) group as one coupled
+    LP; ``outputs``: "tables" or "full" (every report file per cell, ``figures`` too); ``fast``: the batched
+    closed form where the scenario allows it (``kernel.CLOSED_FORM.supports``); ``quiet``: no progress;
+    ``overwrite``: results tradeopt cannot prove it wrote may be replaced (never a user's file)."""
+
+    workers: int = 2
+    dask_address: object = None
+    joint: bool = False
+    outputs: str = "tables"
+    figures: bool = False
+    quiet: bool = False
+    fast: bool = True
+    dask_timeout_s: float | None = None
+    overwrite: bool = False
