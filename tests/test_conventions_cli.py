@@ -72,9 +72,9 @@ def test_own_risk_warning_is_printed_once(energy_parquet, tmp_path):
     assert proc.stderr.count("the importer is in its own risk set (DEU)") == 1, proc.stderr
 
 
-@pytest.mark.parametrize("command", [["sweep", "--caps", "0,5"], ["trend"]])
+@pytest.mark.parametrize("command", [["sweep", "--caps", "0,5"], ["trend"], ["batch", "--importers", "DEU", "--caps", "5"]])
 def test_sweep_and_trend_on_the_embedded_sample_say_synthetic(cli_main, tmp_path, command):
-    """run, screens and analyses printed the synthetic-data note; sweep and trend printed their numbers bare."""
+    """run, screens and analyses printed the synthetic-data note; sweep, trend and batch printed their numbers bare."""
     from optimize.data.trade import SYNTHETIC_LABEL
 
     res = CliRunner().invoke(cli_main, [*command, "--no-figures", "--out", str(tmp_path / "o")])

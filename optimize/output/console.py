@@ -186,7 +186,8 @@ def batch_text(res) -> str:
     """``tradeopt batch``: cells computed, skipped and in the grid, error rows, seconds; where the tables are."""
     n_err = int(res.table["status"].astype(str).str.startswith("error").sum()) if len(res.table) else 0
     n_cells = len(res.computed) + len(res.skipped)
-    return (f"{plural(len(res.computed), 'cell')} computed, {len(res.skipped)} already finished, {n_cells} in the "
+    return (f"{SYNTHETIC_NOTE}\n" if res.synthetic else "") + (
+            f"{plural(len(res.computed), 'cell')} computed, {len(res.skipped)} already finished, {n_cells} in the "
             f"grid; {plural(n_err, 'error row')}; {res.seconds:.1f}s\n"
             f"Table written to {res.out_dir / 'batch.csv'}; dataset in {res.out_dir / 'dataset'}")
 

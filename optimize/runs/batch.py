@@ -95,6 +95,7 @@ class BatchResult:
     seconds: float = 0.0
     cells: pd.DataFrame | None = None  # one row per cell (CELL_COLUMNS)
     run_id: str = ""
+    synthetic: bool = False  # computed from tradeopt's embedded SYNTHETIC sample
 
 
 def assemble(risk: pd.DataFrame) -> pd.DataFrame:
@@ -335,15 +336,18 @@ def _make_run(scenario, grid, out, data, workers, client, options, run_id) -> _R
                 run_id)
 
 
+def _synthetic(run: _Run) -> bool:
+    """In-memory TradeData/frame: its flag; else the scenario's file (none: the embedded synthetic sample)."""
+    return bool(getattr(run.data, "synthetic", False)) if run.data is not None else not run.scenario.data.baci
+
+
 def _write_tables(run: _Run, table: pd.DataFrame) -> pd.DataFrame:
     """``batch.csv``, ``batch.parquet`` and ``datapackage.json`` of the assembled ``table``, made in memory and
     each written once, recorded (size, SHA-256) around the writes (``atomic.recording``); returns ``table``."""
     from optimize.output.datapackage import PACKAGE_FILE, data_provenance, datapackage_text
     from optimize.output.tablefile import table_bytes
 
-    out, scenario, data = run.out, run.scenario, run.data
-    # data: in-memory TradeData/frame, else the scenario's file (none: the synthetic sample)
-    synthetic = bool(getattr(data, "synthetic", False)) if data is not None else not scenario.data.baci
+    out, scenario, data, synthetic = run.out, run.scenario, run.data, _synthetic(run)
     package = datapackage_text({"batch.csv": table, "batch.parquet": table}, name=f"tradeopt-batch-{scenario.name}",
                                title=f"tradeopt batch of scenario '{scenario.name}'", synthetic=synthetic,
                                about=data_provenance(synthetic=synthetic,
@@ -391,4 +395,4 @@ def _run_locked(run: _Run, quiet: bool, t_start: float, overwrite: bool = False)
     done = done.loc[done["cell_key"].isin(wanted)].reset_index(drop=True) if len(done) else done
     table = _write_tables(run, assemble(resume.read_risk(out, done)))
     return BatchResult(table=table, out_dir=out, computed=computed, skipped=skipped,
-                       seconds=time.perf_counter() - t_start, cells=done, run_id=run_id)
+                       seconds=time.perf_counter() - t_start, cells=done, run_id=run_id, synthetic=_synthetic(run))
