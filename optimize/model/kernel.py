@@ -25,6 +25,7 @@ from optimize.model.problem import PLAIN, CellTotals, PlainSpec, Problem, YearRo
 
 __all__ = ["CLOSED_FORM", "LP", "PLAIN", "CellTotals", "PlainSpec", "Problem", "YearRows", "totals_of"]
 
+
 class ClosedFormBackend:
     """The batched closed form (``model.batched.solve_block``): importers x caps of one year in arrays."""
 
