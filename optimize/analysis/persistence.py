@@ -23,6 +23,8 @@ SURVIVAL_COLUMNS = ("screen", "from_year", "to_year", "years", "flagged_from", "
 
 #: GeoDep's persistence rule as ``screens.geodep_screen`` applies it: the criteria together in 2 of 3 years.
 GEODEP_MIN_YEARS, GEODEP_WINDOW = 2, 3
+#: The keys of ``year_flags`` (what one year's flows flag, before ``flagged_from_years``' window rule).
+YEAR_SCREENS = ("ec", "single", "geodep_year")
 
 
 def year_flags(flows: pd.DataFrame, importer_codes: Iterable[int], year: int,

@@ -18,6 +18,7 @@ from pathlib import Path
 
 import pandas as pd
 
+from optimize.analysis.persistence import YEAR_SCREENS
 from optimize.runs import resume
 
 #: Columns of ``trend.csv``.
@@ -102,8 +103,8 @@ class YearStore:
                 shares=part("trend_shares", rec.cell_key, _COLUMNS["trend_shares"]),
                 products=part("trend_products", rec.cell_key, _COLUMNS["trend_products"]),
                 meta=json.loads(rec.meta),
-                flags={s: set(g["k"].astype(str)) for s, g in flags.groupby("screen")} | {
-                    s: set() for s in ("ec", "geodep_year", "single") if s not in set(flags["screen"])})
+                flags={s: set() for s in YEAR_SCREENS} | {s: set(g["k"].astype(str))
+                                                          for s, g in flags.groupby("screen")})
         return out
 
 
