@@ -62,7 +62,8 @@ def backtest_year(scen: Scenario, data, year: int, grid: Sequence[tuple[str, flo
             out["caps"].append({"cap_pp": cap, "cap_basis": spec.cap_basis, "share_before": before,
                                 "share_after": after,
                                 "flows": pair_flows(instance, allocation.x_after_kusd, p.countries)})
-            out.setdefault("facts", run_facts(p, cell, instance, allocation))
+            if "facts" not in out:  # the first cap's facts only (setdefault would build them for every cap)
+                out["facts"] = run_facts(p, cell, instance, allocation)
     return out
 
 
