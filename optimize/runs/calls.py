@@ -10,6 +10,7 @@ the tasks finish; an error or an interrupt ends the other tasks.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator, Sequence
+from contextlib import closing
 from pathlib import Path
 
 
@@ -45,4 +46,5 @@ def _on_dask(fn: Callable, scen, data, jobs: Sequence[tuple], client, label: str
     run_id = uuid.uuid4().hex[:8]
     futures = {client.submit(fn, scen, sent, *job, key=f"tradeopt-{label}-{run_id}-{i}", pure=False,
                              retries=DASK_RETRIES): i for i, job in enumerate(jobs)}
-    yield from (fut.result() for _, fut in _as_finished(client, futures))
+    with closing(_as_finished(client, futures)) as finished:  # as batch's iter_dask: cancel the rest at once
+        yield from (fut.result() for _, fut in finished)
