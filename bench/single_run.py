@@ -111,15 +111,18 @@ def ratios(med: dict) -> dict:
             "first_over_second": med["first_no_figures"]["wall_s"] / med["run_no_figures"]["wall_s"]}
 
 
-def size_args(doc: str, rows: list[int], argv=None) -> argparse.Namespace:
-    """The options of a synthetic-year benchmark (sizes, rounds, folders; ``--smoke``: 20,000 rows, one round)."""
+def size_args(doc: str, rows: list[int], argv=None, *, repeat: int = 5, more=None) -> argparse.Namespace:
+    """The options of a synthetic-year benchmark (sizes, rounds, folders; ``--smoke``: 20,000 rows, one round);
+    ``more(parser)`` adds a benchmark's own options."""
     ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("--rows", type=int, nargs="+", default=rows)
     ap.add_argument("--products", type=int, default=5000)
-    ap.add_argument("--repeat", type=int, default=5)
+    ap.add_argument("--repeat", type=int, default=repeat)
     ap.add_argument("--work", type=Path, default=WORK, help="folder of the synthetic years (default bench/work)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--smoke", action="store_true", help="20,000 rows, 300 products, one round")
+    if more is not None:
+        more(ap)
     args = ap.parse_args(argv)
     if args.smoke:
         args.rows, args.products, args.repeat = [20_000], 300, 1

@@ -16,6 +16,9 @@ least 1.5, i.e. the trend takes at most 1/1.5 of the sequential total).
     python bench/trend_years.py                    # 8 years of 4.4M rows (minutes; machine to yourself)
     python bench/trend_years.py --rows 500000 --repeat 1
     python bench/trend_years.py --smoke            # 2 years of 20,000 rows, one round (tests/test_bench_trend_smoke.py)
+
+The options are single_run.py's ``size_args`` (``--rows`` takes several sizes, one table line and one
+``sizes`` entry of the JSON each) plus ``--years`` and ``--workers``.
 """
 from __future__ import annotations
 
@@ -29,10 +32,9 @@ from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
-WORK = HERE / "work"
 sys.path.insert(0, str(HERE))
 
-from single_run import CAP_PP, RISK, child_env, dataset, timed  # noqa: E402  (the single-run benchmark's helpers)
+from single_run import CAP_PP, RISK, child_env, dataset, size_args, timed  # noqa: E402  (the single-run benchmark's helpers)
 
 LAST_YEAR = 2023
 
@@ -102,31 +104,29 @@ def measure(folder: Path, repeat: int, workers: int, warm: bool) -> dict:
             "ratio_wall": med["sequential"]["wall_s"] / med["trend"]["wall_s"]}
 
 
-def main(argv=None) -> int:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("--rows", type=int, default=4_400_000)
-    ap.add_argument("--products", type=int, default=5000)
-    ap.add_argument("--years", type=int, default=8)
+def _trend_options(ap: argparse.ArgumentParser) -> None:
+    ap.add_argument("--years", type=int, default=8, help="yearly files (--smoke: 2)")
     ap.add_argument("--workers", type=int, default=2)
-    ap.add_argument("--repeat", type=int, default=3)
-    ap.add_argument("--work", type=Path, default=WORK, help="folder of the synthetic years (default bench/work)")
-    ap.add_argument("--json", type=Path, help="also write the results here")
-    ap.add_argument("--smoke", action="store_true", help="2 years of 20,000 rows, 300 products, one round")
-    args = ap.parse_args(argv)
+
+
+def main(argv=None) -> int:
+    args = size_args(__doc__, [4_400_000], argv, repeat=3, more=_trend_options)
     warm = not args.smoke
     if args.smoke:
-        args.rows, args.products, args.years, args.repeat = 20_000, 300, 2, 1
-    folder = years_folder(args.rows, args.products, args.years, args.work)
-    got = measure(folder, args.repeat, args.workers, warm)
-    med = got["medians"]
+        args.years = 2
     print(f"| rows per year | years | trend --workers {args.workers} (s) | {args.years} x run --no-figures (s) | "
           "sequential / trend (target >= 1.5) |")
     print("|---|---|---|---|---|")
-    print(f"| {args.rows:,} | {args.years} | {med['trend']['wall_s']:.2f} | {med['sequential']['wall_s']:.2f} | "
-          f"{got['ratio_wall']:.2f}x |", flush=True)
+    report = {}
+    for rows in args.rows:
+        got = measure(years_folder(rows, args.products, args.years, args.work), args.repeat, args.workers, warm)
+        report[str(rows)] = got
+        med = got["medians"]
+        print(f"| {rows:,} | {args.years} | {med['trend']['wall_s']:.2f} | {med['sequential']['wall_s']:.2f} | "
+              f"{got['ratio_wall']:.2f}x |", flush=True)
     if args.json:
-        args.json.write_text(json.dumps({"rows": args.rows, "products": args.products, "repeat": args.repeat,
-                                         **got}, indent=1))
+        args.json.write_text(json.dumps({"products": args.products, "repeat": args.repeat, "sizes": report},
+                                        indent=1))
     return 0
 
 

@@ -17,7 +17,7 @@ def test_trend_bench_smoke(tmp_path):
     proc = subprocess.run([sys.executable, str(ROOT / "bench" / "trend_years.py"), "--smoke", "--work", str(tmp_path),
                            "--json", str(out)], capture_output=True, text=True, timeout=240, cwd=ROOT)
     assert proc.returncode == 0, proc.stderr
-    got = json.loads(out.read_text())
+    got = json.loads(out.read_text())["sizes"]["20000"]
     assert got["years"] == 2 and got["ratio_wall"] > 0
     assert all(v["wall_s"] > 0 and v["cpu_s"] > 0 for v in got["medians"].values())
     files = sorted((tmp_path / "trend_20000").glob("BACI_HS22_Y*_V202501.parquet"))
