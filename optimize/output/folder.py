@@ -42,7 +42,7 @@ def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summar
     they are (a trend's resume record carried on). Returns the paths written."""
     out_dir = Path(out_dir)
     try:
-        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key) as tmp:
+        with atomic_dir(out_dir, overwrite=overwrite, run_key=run_key, files=files) as tmp:
             text = json.dumps(jsonable(summary), indent=2, allow_nan=False, ensure_ascii=False) + "\n"
             (tmp / "summary.json").write_text(text, encoding="utf-8")
             typed: dict[str, pd.DataFrame] = {}
@@ -55,9 +55,6 @@ def write_folder(out_dir: str | Path, tables: Mapping[str, pd.DataFrame], summar
                               about=data_provenance(synthetic=synthetic, data_label=st.get("data_source")))
             for name, text in (texts or {}).items():
                 (tmp / name).write_text(text, encoding="utf-8")
-            for rel, data in (files or {}).items():
-                (tmp / rel).parent.mkdir(parents=True, exist_ok=True)
-                (tmp / rel).write_bytes(data)
             made = [tmp / f for f in ("summary.json", *typed, *(texts or {}), "datapackage.json")]
             made += figures(tmp / figures_in) if figures else []
             written = [out_dir / p.relative_to(tmp) for p in made]
