@@ -14,7 +14,6 @@ rounds after one warm-up of each (page cache warm, the file validated once); pri
 """
 from __future__ import annotations
 
-import json
 import statistics
 import sys
 import tempfile
@@ -23,7 +22,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from single_run import child_env, dataset, size_args, timed, tradeopt_args  # noqa: E402
+from single_run import child_env, dataset, save_sizes, size_args, timed, tradeopt_args  # noqa: E402
 
 TARGET = 2.0
 
@@ -56,9 +55,7 @@ def main(argv=None) -> int:
         report[str(rows)] = {"medians": med, "ratios": ratio, "target_met": ratio["wall"] <= TARGET}
         print(f"| {rows:,} | {ratio['wall']:.2f}x, {ratio['cpu']:.2f}x | {med['bands']['wall_s']:.2f}, "
               f"{med['plain']['wall_s']:.2f} |", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps({"repeat": args.repeat, "products": args.products, "target": TARGET,
-                                         "sizes": report}, indent=1))
+    save_sizes(args, report, target=TARGET)
     return 0
 
 

@@ -129,6 +129,14 @@ def size_args(doc: str, rows: list[int], argv=None, *, repeat: int = 5, more=Non
     return args
 
 
+def save_sizes(args: argparse.Namespace, report: dict, **more) -> None:
+    """With ``--json``: write the rounds, products, ``more`` and ``report`` ({rows: results}) of a ``size_args``
+    benchmark there."""
+    if args.json:
+        args.json.write_text(json.dumps({"repeat": args.repeat, "products": args.products, **more, "sizes": report},
+                                        indent=1))
+
+
 def main(argv=None) -> int:
     args = size_args(__doc__, [4_400_000, 11_000_000], argv)
     report = {}
@@ -142,9 +150,7 @@ def main(argv=None) -> int:
         print(f"| {rows:,} | {r['no_figures_wall']:.2f}x, {r['no_figures_cpu']:.2f}x | {r['figures_wall']:.2f}x | "
               f"{r['first_over_second']:.2f}x | {med['run_no_figures']['wall_s']:.2f}, "
               f"{med['run_figures']['wall_s']:.2f}, {med['pandas']['wall_s']:.2f} |", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps({"repeat": args.repeat, "products": args.products, "sizes": report},
-                                        indent=1))
+    save_sizes(args, report)
     return 0
 
 

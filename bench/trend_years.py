@@ -23,7 +23,6 @@ The options are single_run.py's ``size_args`` (``--rows`` takes several sizes, o
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import statistics
 import sys
@@ -34,7 +33,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from single_run import CAP_PP, RISK, child_env, dataset, size_args, timed  # noqa: E402  (the single-run benchmark's helpers)
+from single_run import CAP_PP, RISK, child_env, dataset, save_sizes, size_args, timed  # noqa: E402  (the single-run benchmark's helpers)
 
 LAST_YEAR = 2023
 
@@ -124,9 +123,7 @@ def main(argv=None) -> int:
         med = got["medians"]
         print(f"| {rows:,} | {args.years} | {med['trend']['wall_s']:.2f} | {med['sequential']['wall_s']:.2f} | "
               f"{got['ratio_wall']:.2f}x |", flush=True)
-    if args.json:
-        args.json.write_text(json.dumps({"products": args.products, "repeat": args.repeat, "sizes": report},
-                                        indent=1))
+    save_sizes(args, report)
     return 0
 
 
