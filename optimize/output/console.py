@@ -198,6 +198,6 @@ def sweep_text(res, out_dir) -> str:
              for rec in res.table[res.table["risk"] == "ALL"].to_dict("records")]
     lines.append(f"{'warm-started' if res.warm else 'cold'} solves, {sum(res.solve_s):.3f}s solving, "
                  f"{res.seconds:.1f}s total; written to {out_dir}")
-    if getattr(res, "synthetic", False):
+    if res.synthetic:
         lines.insert(0, SYNTHETIC_NOTE)
     return "\n".join(lines)

@@ -86,7 +86,7 @@ def across_text(kind: str, result, out_dir) -> str:
     from optimize.output.console import SYNTHETIC_NOTE
 
     text = backtest_text(result, out_dir) if kind == "backtest" else trend_text(result, out_dir)
-    return f"{SYNTHETIC_NOTE}\n{text}" if getattr(result, "synthetic", False) else text
+    return f"{SYNTHETIC_NOTE}\n{text}" if result.synthetic else text
 
 
 def trend_text(result, out_dir) -> str:
