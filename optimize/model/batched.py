@@ -287,7 +287,4 @@ def solve_block(year: YearArrays, importer_codes: Sequence[tuple[int, ...]], ris
                                  sumsq_after=sq1[on], shifted_kusd=extra[on],
                                  pairs=closed_form_pairs(rp, cap_basis, p, fill, keep, on) if pairs else None)
     if empty:  # no importer has flows: one empty part, so every cell still has its (zero) sums
-        none, no_f = np.zeros(0, dtype=np.int64), np.zeros(0)
-        yield CellTotals(n_cells=G * C, risk_codes=risk_codes, cell=none, product=none, total_before_kusd=no_f,
-                         total_after_kusd=no_f, risk_before_kusd=np.zeros((0, nr)), risk_after_kusd=np.zeros((0, nr)),
-                         sumsq_before=no_f, sumsq_after=no_f, shifted_kusd=no_f)
+        yield CellTotals.empty(G * C, risk_codes)
